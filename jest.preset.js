@@ -1,0 +1,20 @@
+// Shared Jest settings: TypeScript through ts-jest (type-checking happens in `build`), Node
+// environment, and workspace imports resolved to sources so tests need no prior build of libs.
+const path = require('node:path');
+
+module.exports = function preset(projectDir) {
+  return {
+    rootDir: projectDir,
+    testEnvironment: 'node',
+    transform: {
+      '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.jest.json') }],
+    },
+    moduleNameMapper: {
+      '^@flotilla/([a-z-]+)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+    },
+    testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+    // Integration tests start real engines and processes; each waits on conditions with deadlines.
+    testTimeout: 120000,
+    maxWorkers: 1,
+  };
+};

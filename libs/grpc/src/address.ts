@@ -1,0 +1,48 @@
+import { InvalidArgumentError } from './errors';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+const hostname = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const ipv6 = /^[0-9a-f:.]+$/i;
+
+/**
+ * Parses and normalises `host:port` (names, IPv4, IPv6 in brackets). `field` names the flag or
+ * request field in the error.
+ */
+export function parseHostPort(field: string, value: string): HostPort {
+  const text = value.trim();
+  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  const plain = /^([^:[\]]+):(\d+)$/.exec(text);
+  const match = bracketed ?? plain;
+  if (!match) throw InvalidArgumentError.field(field, value, 'expected host:port, with IPv6 hosts in brackets ([::1]:2375)');
+  const host = match[1].toLowerCase();
+  const port = Number(match[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw InvalidArgumentError.field(field, value, 'port must be 1 to 65535');
+  if (bracketed) {
+    if (!ipv6.test(host) || !host.includes(':')) throw InvalidArgumentError.field(field, value, 'not an IPv6 address');
+  } else if (/^[\d.]+$/.test(host)) {
+    if (!ipv4.test(host)) throw InvalidArgumentError.field(field, value, 'not an IPv4 address');
+  } else if (!hostname.test(host)) {
+    throw InvalidArgumentError.field(field, value, 'not a valid host name');
+  }
+  return { host, port };
+}
+
+export function formatHostPort({ host, port }: HostPort): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Accepts host:port and also port 0 (pick a free one), for listen addresses. */
+export function parseListenAddress(field: string, value: string): string {
+  const text = value.trim();
+  const zero = /^(.*):0$/.exec(text);
+  if (zero) {
+    parseHostPort(field, `${zero[1]}:1`);
+    return text;
+  }
+  return formatHostPort(parseHostPort(field, text));
+}

@@ -1,0 +1,32 @@
+import type { ChannelOptions } from '@grpc/grpc-js';
+
+/** HTTP/2 keepalive, on both ends, so a half-open connection under a long stream is noticed. */
+export interface Keepalive {
+  /** How often to ping when the connection is idle. */
+  timeMs: number;
+  /** How long to wait for the ping's answer before closing the connection. */
+  timeoutMs: number;
+}
+
+export const defaultKeepalive: Keepalive = { timeMs: 10_000, timeoutMs: 5_000 };
+
+export function serverKeepaliveOptions(keepalive: Partial<Keepalive> = {}): ChannelOptions {
+  const { timeMs, timeoutMs } = { ...defaultKeepalive, ...keepalive };
+  return {
+    'grpc.keepalive_time_ms': timeMs,
+    'grpc.keepalive_timeout_ms': timeoutMs,
+    'grpc.keepalive_permit_without_calls': 1,
+    // Clients ping as often as they are told to; never answer their pings with GOAWAY.
+    'grpc.http2.min_ping_interval_without_data_ms': Math.min(timeMs, 1_000),
+    'grpc.max_connection_age_grace_ms': 5_000,
+  };
+}
+
+export function clientKeepaliveOptions(keepalive: Partial<Keepalive> = {}): ChannelOptions {
+  const { timeMs, timeoutMs } = { ...defaultKeepalive, ...keepalive };
+  return {
+    'grpc.keepalive_time_ms': timeMs,
+    'grpc.keepalive_timeout_ms': timeoutMs,
+    'grpc.keepalive_permit_without_calls': 1,
+  };
+}

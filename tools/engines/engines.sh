@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Starts and stops isolated, real Docker engines on this machine, loopback only.
+#
+#   engines.sh install                       install docker.io and busybox-static if dockerd is missing
+#   engines.sh start DIR COUNT BASE_PORT [--label k=v]... [--label@N k=v]... [--shared-key]
+#                                            --label@N labels engine N only
+#   engines.sh start-one DIR NAME            (re)start one engine from its saved arguments
+#   engines.sh stop-one DIR NAME             stop one engine (SIGTERM, then SIGKILL after a deadline)
+#   engines.sh kill-one DIR NAME             SIGKILL one engine's dockerd (its containerd stays)
+#   engines.sh stop DIR                      stop every engine under DIR
+#   engines.sh list DIR                      one line per engine: NAME SOCKET TCP PID
+#
+# Each engine lives in DIR/NAME with its own data root, exec root, unix socket, pidfile, key file
+# (so each has its own engine ID) and labels; it listens on 127.0.0.1:PORT. It never creates the
+# default bridge (--bridge=none --iptables=false). Only processes whose PIDs this script recorded
+# are ever signalled. A small busybox image, busybox:local, is imported offline into each engine.
+set -euo pipefail
+
+IMAGE=busybox:local
+START_DEADLINE=${FLOTILLA_ENGINE_START_DEADLINE:-60}
+STOP_DEADLINE=${FLOTILLA_ENGINE_STOP_DEADLINE:-20}
+
+die() { echo "engines.sh: $*" >&2; exit 2; }
+docker_cli() { command -v docker >/dev/null && echo docker || echo /usr/bin/docker; }
+
+cmd_install() {
+  if command -v dockerd >/dev/null && command -v busybox >/dev/null; then return 0; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q docker.io busybox-static >/dev/null
+}
+
+# The rootfs tarball for busybox:local, built once per DIR from the static busybox.
+image_tar() {
+  local dir=$1 tar="$1/busybox-local.tar"
+  if [ ! -s "$tar" ]; then
+    local root; root=$(mktemp -d "$dir/rootfs.XXXXXX")
+    mkdir -p "$root/bin" "$root/tmp" "$root/etc"
+    cp "$(command -v busybox)" "$root/bin/busybox"
+    for applet in sh sleep echo true false cat ls env date printf yes head tail wc nc kill; do
+      ln -s busybox "$root/bin/$applet"
+    done
+    echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
+    tar -C "$root" -cf "$tar.part" . && mv "$tar.part" "$tar"
+    rm -rf "$root"
+  fi
+  echo "$tar"
+}
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pid_of() { [ -s "$1" ] && cat "$1" || true; }
+
+# Launch dockerd for one engine directory from its saved args file, wait until it answers.
+launch() {
+  local edir=$1
+  local -a args
+  mapfile -t args <"$edir/args"
+  local pid; pid=$(pid_of "$edir/docker.pid")
+  if alive "$pid"; then die "$(basename "$edir") already runs as PID $pid"; fi
+  rm -f "$edir/docker.pid" "$edir/docker.sock"
+  setsid dockerd "${args[@]}" >>"$edir/dockerd.log" 2>&1 </dev/null &
+  echo $! >"$edir/launcher.pid"
+  local deadline=$((SECONDS + START_DEADLINE))
+  until "$(docker_cli)" -H "unix://$edir/docker.sock" version >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ] || ! alive "$(cat "$edir/launcher.pid")"; then
+      tail -n 20 "$edir/dockerd.log" >&2
+      die "engine $(basename "$edir") did not start"
+    fi
+    sleep 0.2
+  done
+}
+
+import_image() {
+  local edir=$1 tar=$2
+  if ! "$(docker_cli)" -H "unix://$edir/docker.sock" image inspect "$IMAGE" >/dev/null 2>&1; then
+    "$(docker_cli)" -H "unix://$edir/docker.sock" import "$tar" "$IMAGE" >/dev/null
+  fi
+}
+
+cmd_start() {
+  local dir=$1 count=$2 base_port=$3; shift 3
+  local -a labels=(); local shared_key=0; local -A own_labels=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --label) labels+=("--label" "$2"); shift 2 ;;
+      --label@*) own_labels[${1#--label@}]+="$2 "; shift 2 ;;
+      --shared-key) shared_key=1; shift ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
+  mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
+  local tar; tar=$(image_tar "$dir")
+  local i
+  for i in $(seq 1 "$count"); do
+    local name="engine-$i" edir="$dir/engine-$i" port=$((base_port + i - 1))
+    mkdir -p "$edir/data" "$edir/exec"
+    local key="$edir/key.json"
+    [ "$shared_key" = 1 ] && key="$dir/shared-key.json"
+    cat >"$edir/daemon.json" <<JSON
+{"deprecated-key-path": "$key", "shutdown-timeout": 2}
+JSON
+    local -a mine=(); local l
+    for l in ${own_labels[$i]:-}; do mine+=("--label" "$l"); done
+    printf '%s\n' --config-file "$edir/daemon.json" \
+      --host "unix://$edir/docker.sock" --host "tcp://127.0.0.1:$port" \
+      --data-root "$edir/data" --exec-root "$edir/exec" --pidfile "$edir/docker.pid" \
+      --storage-driver vfs --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
+      --ip-masq=false --userland-proxy=false \
+      --label "flotilla.engine=$name" "${labels[@]}" "${mine[@]}" >"$edir/args"
+    echo "$port" >"$edir/port"
+    launch "$edir"
+    import_image "$edir" "$tar"
+  done
+  cmd_list "$dir"
+}
+
+# Waits for a PID to exit; SIGKILL after the deadline.
+stop_pid() {
+  local pid=$1
+  alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_DEADLINE))
+  while alive "$pid"; do
+    if [ $SECONDS -ge $deadline ]; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.1; fi
+    sleep 0.1
+  done
+}
+
+cmd_stop_one() {
+  local edir="$1/$2"
+  [ -d "$edir" ] || die "no engine $2 under $1"
+  stop_pid "$(pid_of "$edir/launcher.pid")"
+  # dockerd normally stops its own containerd; one left behind by a SIGKILL is stopped here.
+  stop_pid "$(pid_of "$edir/exec/containerd/containerd.pid")"
+  rm -f "$edir/docker.pid"
+}
+
+cmd_kill_one() {
+  local edir="$1/$2"
+  local pid; pid=$(pid_of "$edir/launcher.pid")
+  alive "$pid" && kill -KILL "$pid"
+  while alive "$pid"; do sleep 0.05; done
+}
+
+cmd_start_one() {
+  local edir="$1/$2"
+  [ -f "$edir/args" ] || die "no engine $2 under $1"
+  # A containerd left behind by kill-one would hold the exec root.
+  stop_pid "$(pid_of "$edir/exec/containerd/containerd.pid")"
+  launch "$edir"
+}
+
+cmd_stop() {
+  local dir=$1 edir
+  [ -d "$dir" ] || return 0
+  for edir in "$dir"/engine-*; do
+    [ -f "$edir/args" ] || continue
+    cmd_stop_one "$dir" "$(basename "$edir")" &
+  done
+  wait
+  # Container filesystems and mounts live under data/; unmount before deleting.
+  for edir in "$dir"/engine-*; do
+    [ -d "$edir" ] || continue
+    grep -o " $edir/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  done
+}
+
+cmd_list() {
+  local dir=$1 edir
+  for edir in "$dir"/engine-*; do
+    [ -f "$edir/args" ] || continue
+    echo "$(basename "$edir") unix://$edir/docker.sock tcp://127.0.0.1:$(cat "$edir/port") $(pid_of "$edir/launcher.pid")"
+  done
+}
+
+sub=${1:-}; shift || true
+case $sub in
+  install) cmd_install ;;
+  start) [ $# -ge 3 ] || die "usage: start DIR COUNT BASE_PORT [--label k=v]... [--shared-key]"; cmd_install; cmd_start "$@" ;;
+  start-one) [ $# -eq 2 ] || die "usage: start-one DIR NAME"; cmd_start_one "$@" ;;
+  stop-one) [ $# -eq 2 ] || die "usage: stop-one DIR NAME"; cmd_stop_one "$@" ;;
+  kill-one) [ $# -eq 2 ] || die "usage: kill-one DIR NAME"; cmd_kill_one "$@" ;;
+  stop) [ $# -eq 1 ] || die "usage: stop DIR"; cmd_stop "$@" ;;
+  list) [ $# -eq 1 ] || die "usage: list DIR"; cmd_list "$@" ;;
+  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+esac
