@@ -1,0 +1,53 @@
+import { startServer, type Keepalive, type Logger, type RunningServer, type TlsFiles } from '@flotilla/grpc';
+import { descriptorSetPath } from '@flotilla/proto';
+import { systemClock, type Clock } from '@flotilla/time';
+import type { DockerBackend } from './docker/docker-backend';
+import { EngineMonitor } from './monitor/engine-monitor';
+import { createAgentService } from './service/agent-service';
+
+export interface AgentOptions {
+  backend: DockerBackend;
+  listen: string;
+  logger: Logger;
+  heartbeatIntervalMs: number;
+  tls?: TlsFiles;
+  clock?: Clock;
+  keepalive?: Partial<Keepalive>;
+}
+
+export interface RunningAgent {
+  server: RunningServer;
+  monitor: EngineMonitor;
+  port: number;
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** An engine-agent over any Docker back end: the real one in the app, hollow ones in benchmarks. */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const monitor = new EngineMonitor(options.backend, {
+    clock: options.clock ?? systemClock,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    logger: options.logger,
+  });
+  const closing = new AbortController();
+  const service = createAgentService({ backend: options.backend, monitor, logger: options.logger, closing: closing.signal });
+  const server = await startServer({
+    address: options.listen,
+    services: [service],
+    tls: options.tls,
+    descriptorSetPath,
+    keepalive: options.keepalive,
+    logger: options.logger,
+  });
+  server.closing.addEventListener('abort', () => closing.abort(), { once: true });
+  monitor.start();
+  return {
+    server,
+    monitor,
+    port: server.port,
+    async stop(graceMs = 5000) {
+      await server.shutdown(graceMs);
+      await monitor.stop();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { flag, helpText, parseFlags } from '@flotilla/config';
+import { isLogLevel, logLevels, parseListenAddress, type LogLevel, type TlsFiles } from '@flotilla/grpc';
+import { maximumApiVersion, minimumApiVersion } from './docker/api-version';
+import { parseDockerEndpoint } from './docker/docker-endpoint';
+
+export const agentFlags = {
+  'docker-host': flag('string', { env: 'FLOTILLA_DOCKER_HOST', default: 'unix:///var/run/docker.sock', placeholder: 'URL', description: 'The Docker engine: unix:///path/to/docker.sock or tcp://host:port.' }),
+  'docker-tls-ca': flag('string', { env: 'FLOTILLA_DOCKER_TLS_CA', placeholder: 'FILE', description: 'CA certificate to verify a tcp:// Docker engine (turns on TLS).' }),
+  'docker-tls-cert': flag('string', { env: 'FLOTILLA_DOCKER_TLS_CERT', placeholder: 'FILE', description: 'Client certificate for the Docker engine.' }),
+  'docker-tls-key': flag('string', { env: 'FLOTILLA_DOCKER_TLS_KEY', placeholder: 'FILE', description: 'Client key for the Docker engine.' }),
+  listen: flag('string', { env: 'FLOTILLA_AGENT_LISTEN', default: '127.0.0.1:4250', placeholder: 'HOST:PORT', description: 'Where the agent serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
+  'tls-cert': flag('string', { env: 'FLOTILLA_AGENT_TLS_CERT', placeholder: 'FILE', description: 'Server certificate (turns on TLS).' }),
+  'tls-key': flag('string', { env: 'FLOTILLA_AGENT_TLS_KEY', placeholder: 'FILE', description: 'Server private key.' }),
+  'tls-ca': flag('string', { env: 'FLOTILLA_AGENT_TLS_CA', placeholder: 'FILE', description: 'CA for client certificates: when set, clients must present one (mutual TLS).' }),
+  'heartbeat-interval': flag('duration', { env: 'FLOTILLA_HEARTBEAT_INTERVAL', default: 1000, min: 50, max: 600_000, description: 'How often Watch streams carry a heartbeat; the agent also pings its Docker engine this often.' }),
+  'shutdown-grace': flag('duration', { env: 'FLOTILLA_SHUTDOWN_GRACE', default: 5000, min: 0, description: 'On SIGTERM/SIGINT, how long open calls may run before they are closed.' }),
+  'log-level': flag('string', { env: 'FLOTILLA_LOG_LEVEL', default: 'info', choices: logLevels, description: 'Least severe log level written (JSON lines on stderr).' }),
+};
+
+export const agentHelp = helpText(
+  'Usage: flotilla-engine-agent [flags]',
+  `Runs beside one Docker engine and serves flotilla.v1.EngineAgentService over gRPC: a Watch stream
+of the engine's state (snapshot, then deltas from Docker's events, heartbeats, reachability) and
+container operations for the cluster-manager. It negotiates the Docker API version with the engine
+(it speaks ${minimumApiVersion} to ${maximumApiVersion}) and refuses an engine older than API ${minimumApiVersion}.
+Also serves grpc.health.v1.Health and server reflection.`,
+  agentFlags,
+);
+
+export interface AgentConfig {
+  dockerHost: string;
+  dockerTls: TlsFiles;
+  listen: string;
+  tls: TlsFiles;
+  heartbeatIntervalMs: number;
+  shutdownGraceMs: number;
+  logLevel: LogLevel;
+}
+
+export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const f = parseFlags(agentFlags, argv, env);
+  const dockerTls = { ca: f['docker-tls-ca'], cert: f['docker-tls-cert'], key: f['docker-tls-key'] };
+  parseDockerEndpoint('--docker-host', f['docker-host'], dockerTls);
+  const logLevel = f['log-level'];
+  return {
+    dockerHost: f['docker-host'],
+    dockerTls,
+    listen: parseListenAddress('--listen', f.listen),
+    tls: { ca: f['tls-ca'], cert: f['tls-cert'], key: f['tls-key'] },
+    heartbeatIntervalMs: f['heartbeat-interval'],
+    shutdownGraceMs: f['shutdown-grace'],
+    logLevel: isLogLevel(logLevel) ? logLevel : 'info',
+  };
+}

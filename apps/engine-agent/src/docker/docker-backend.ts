@@ -1,0 +1,149 @@
+import type { Readable } from 'node:stream';
+
+/*
+ * What the agent needs from a Docker engine. The real back end talks to dockerd through dockerode;
+ * hollow engines (benchmarks) implement it in memory. Replies are typed loosely on purpose: an
+ * engine's reply is outside input, and the mapping code checks every field it uses.
+ */
+
+export interface DockerVersionReply {
+  Version?: string;
+  ApiVersion?: string;
+  MinAPIVersion?: string;
+}
+
+export interface DockerInfoReply {
+  ID?: string;
+  Name?: string;
+  NCPU?: number;
+  MemTotal?: number;
+  Labels?: string[] | null;
+  ServerVersion?: string;
+  OperatingSystem?: string;
+  KernelVersion?: string;
+  OSType?: string;
+  Architecture?: string;
+  Driver?: string;
+  SystemTime?: string;
+}
+
+export interface ContainerInspectReply {
+  Id?: string;
+  Name?: string;
+  Created?: string;
+  Path?: string;
+  Args?: string[] | null;
+  Image?: string;
+  State?: {
+    Status?: string;
+    Running?: boolean;
+    Paused?: boolean;
+    Restarting?: boolean;
+    ExitCode?: number;
+    StartedAt?: string;
+    FinishedAt?: string;
+    Health?: { Status?: string } | null;
+  };
+  Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean };
+  HostConfig?: {
+    NanoCpus?: number;
+    CpuShares?: number;
+    Memory?: number;
+    NetworkMode?: string;
+    PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+  };
+}
+
+export interface ImageReply {
+  Id?: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Size?: number;
+  Created?: number;
+  Labels?: Record<string, string> | null;
+}
+
+export interface NetworkReply {
+  Id?: string;
+  Name?: string;
+  Driver?: string;
+  Scope?: string;
+  Labels?: Record<string, string> | null;
+}
+
+export interface VolumeReply {
+  Name?: string;
+  Driver?: string;
+  Mountpoint?: string;
+  Labels?: Record<string, string> | null;
+}
+
+/** Docker's container-create body (the fields the agent sets). */
+export interface DockerCreateBody {
+  name?: string;
+  Image: string;
+  Cmd?: string[];
+  Entrypoint?: string[];
+  Env?: string[];
+  Labels?: Record<string, string>;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  HostConfig: {
+    NanoCpus?: number;
+    CpuShares?: number;
+    Memory?: number;
+    PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+    NetworkMode?: string;
+    RestartPolicy?: { Name: string; MaximumRetryCount?: number };
+  };
+}
+
+export interface LogOptions {
+  follow: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tail?: number;
+  timestamps: boolean;
+  /** Unix seconds. */
+  since?: number;
+}
+
+export interface NegotiatedApi {
+  /** The version the agent speaks with this engine. */
+  apiVersion: string;
+  /** The highest version the engine supports. */
+  engineMaxApiVersion: string;
+}
+
+/**
+ * Every method throws the typed errors of `@flotilla/grpc`: NotFoundError, AlreadyExistsError,
+ * FailedPreconditionError, InvalidArgumentError, UnavailableError (engine unreachable).
+ */
+export interface DockerBackend {
+  /** Where the engine is, for logs and messages. */
+  readonly endpoint: string;
+  /** Negotiates the API version; refuses an engine below the agent's minimum. */
+  connect(): Promise<NegotiatedApi>;
+  ping(timeoutMs: number): Promise<void>;
+  info(): Promise<DockerInfoReply>;
+  listContainerIds(): Promise<string[]>;
+  inspectContainer(id: string): Promise<ContainerInspectReply>;
+  listImages(): Promise<ImageReply[]>;
+  listNetworks(): Promise<NetworkReply[]>;
+  inspectNetwork(id: string): Promise<NetworkReply>;
+  listVolumes(): Promise<VolumeReply[]>;
+  inspectVolume(name: string): Promise<VolumeReply>;
+  /** Docker's event stream as raw newline-delimited JSON; `since` is `seconds.nanoseconds`. */
+  events(since: string | undefined): Promise<Readable>;
+  createContainer(body: DockerCreateBody): Promise<{ id: string; warnings: string[] }>;
+  /** Resolves false when the container was already running. */
+  startContainer(id: string): Promise<boolean>;
+  /** Resolves false when the container was not running. */
+  stopContainer(id: string, timeoutSeconds: number | undefined): Promise<boolean>;
+  killContainer(id: string, signal: string): Promise<void>;
+  removeContainer(id: string, force: boolean, volumes: boolean): Promise<void>;
+  /** Raw log stream: Docker's multiplexed frames, or plain bytes for a TTY container. */
+  containerLogs(id: string, options: LogOptions): Promise<Readable>;
+  /** Docker's pull progress as newline-delimited JSON. */
+  pullImage(reference: string): Promise<Readable>;
+}

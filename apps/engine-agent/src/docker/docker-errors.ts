@@ -1,0 +1,58 @@
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  FlotillaError,
+  InternalError,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
+} from '@flotilla/grpc';
+
+/** The parts of a dockerode / Node error the mapping reads. */
+interface DockerErrorLike {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+  json?: { message?: string } | null;
+  reason?: string;
+}
+
+const unreachableCodes = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ESOCKETTIMEDOUT', 'ECONNABORTED']);
+
+/** Docker's own message, without dockerode's "(HTTP code 404) no such container -" prefix. */
+export function dockerMessage(err: DockerErrorLike): string {
+  const fromJson = err.json && typeof err.json.message === 'string' ? err.json.message : undefined;
+  const text = fromJson ?? err.message ?? String(err);
+  return text.replace(/^\(HTTP code \d+\)\s*[^-]*-\s*/, '').trim();
+}
+
+/**
+ * Maps an error from the Docker engine onto the typed error for its gRPC status, keeping Docker's
+ * message: 404 NOT_FOUND; 409 on a name ALREADY_EXISTS, other 409 FAILED_PRECONDITION; 400
+ * INVALID_ARGUMENT; a refused or broken connection UNAVAILABLE.
+ */
+export function mapDockerError(err: unknown, endpoint: string): FlotillaError {
+  if (err instanceof FlotillaError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as DockerErrorLike;
+  const message = dockerMessage(e);
+  if (e.code && unreachableCodes.has(e.code)) {
+    return new UnavailableError(`Docker engine at ${endpoint} is unreachable: ${e.code} ${message}`, { cause: err });
+  }
+  switch (e.statusCode) {
+    case 400:
+      return new InvalidArgumentError(message, { cause: err });
+    case 404:
+      return new NotFoundError(message, { cause: err });
+    case 409:
+      return /name .* is already in use|Conflict\. The container name/i.test(message)
+        ? new AlreadyExistsError(message, { cause: err })
+        : new FailedPreconditionError(message, { cause: err });
+    case 500:
+      // Docker reports some bad requests (e.g. an invalid signal or restart policy) as 500.
+      return /invalid|not supported|unknown/i.test(message) ? new InvalidArgumentError(message, { cause: err }) : new InternalError(`Docker engine at ${endpoint}: ${message}`, { cause: err });
+    case 503:
+      return new UnavailableError(`Docker engine at ${endpoint}: ${message}`, { cause: err });
+    default:
+      return new InternalError(`Docker engine at ${endpoint}: ${message}`, { cause: err });
+  }
+}

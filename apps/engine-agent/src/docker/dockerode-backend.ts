@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import { PassThrough, Readable } from 'node:stream';
+import Docker from 'dockerode';
+import { UnavailableError, type TlsFiles } from '@flotilla/grpc';
+import { negotiateApiVersion } from './api-version';
+import type {
+  ContainerInspectReply,
+  DockerBackend,
+  DockerCreateBody,
+  DockerInfoReply,
+  DockerVersionReply,
+  ImageReply,
+  LogOptions,
+  NegotiatedApi,
+  NetworkReply,
+  VolumeReply,
+} from './docker-backend';
+import { parseDockerEndpoint, type DockerEndpoint } from './docker-endpoint';
+import { mapDockerError } from './docker-errors';
+
+interface ModemDial {
+  dial(options: Record<string, unknown>, callback: (err: unknown, data: unknown) => void): void;
+}
+
+function isNotModified(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 304;
+}
+
+/** A Docker engine reached through dockerode, with the API version negotiated by the agent. */
+export class DockerodeBackend implements DockerBackend {
+  readonly endpoint: string;
+  private readonly target: DockerEndpoint;
+  private docker: Docker;
+
+  constructor(endpoint: string, private readonly tls?: TlsFiles) {
+    this.target = parseDockerEndpoint('docker-host', endpoint, tls);
+    this.endpoint = this.target.text;
+    this.docker = this.client();
+  }
+
+  private client(options: Docker.DockerOptions = {}): Docker {
+    if (this.target.kind === 'unix') return new Docker({ socketPath: this.target.socketPath, ...options });
+    const read = (path: string | undefined) => (path ? readFileSync(path) : undefined);
+    return new Docker({
+      host: this.target.host,
+      port: this.target.port,
+      protocol: this.target.tls ? 'https' : 'http',
+      ca: read(this.tls?.ca),
+      cert: read(this.tls?.cert),
+      key: read(this.tls?.key),
+      ...options,
+    });
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw mapDockerError(err, this.endpoint);
+    }
+  }
+
+  async connect(): Promise<NegotiatedApi> {
+    // `GET /version` answers without a version prefix on every engine, so it can come first.
+    const reply = (await this.run(() => this.client({ timeout: 10_000 }).version())) as DockerVersionReply;
+    const negotiated = negotiateApiVersion(reply, this.endpoint);
+    this.docker = this.client({ version: `v${negotiated.apiVersion}` });
+    return negotiated;
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    try {
+      await this.client({ timeout: timeoutMs }).ping();
+    } catch (err) {
+      const mapped = mapDockerError(err, this.endpoint);
+      throw mapped instanceof UnavailableError ? mapped : new UnavailableError(`Docker engine at ${this.endpoint} did not answer /_ping: ${mapped.message}`);
+    }
+  }
+
+  info(): Promise<DockerInfoReply> {
+    return this.run(() => this.docker.info() as Promise<DockerInfoReply>);
+  }
+
+  listContainerIds(): Promise<string[]> {
+    return this.run(async () => (await this.docker.listContainers({ all: true })).map((c) => c.Id));
+  }
+
+  inspectContainer(id: string): Promise<ContainerInspectReply> {
+    return this.run(() => this.docker.getContainer(id).inspect());
+  }
+
+  listImages(): Promise<ImageReply[]> {
+    return this.run(() => this.docker.listImages());
+  }
+
+  listNetworks(): Promise<NetworkReply[]> {
+    return this.run(() => this.docker.listNetworks());
+  }
+
+  inspectNetwork(id: string): Promise<NetworkReply> {
+    return this.run(() => this.docker.getNetwork(id).inspect() as Promise<NetworkReply>);
+  }
+
+  listVolumes(): Promise<VolumeReply[]> {
+    return this.run(async () => (await this.docker.listVolumes()).Volumes ?? []);
+  }
+
+  inspectVolume(name: string): Promise<VolumeReply> {
+    return this.run(() => this.docker.getVolume(name).inspect());
+  }
+
+  events(since: string | undefined): Promise<Readable> {
+    // dockerode types `since` as a number; Docker takes `seconds.nanoseconds`, which a number cannot hold exactly.
+    const options = (since ? { since } : {}) as unknown as Docker.GetEventsOptions;
+    return this.run(async () => (await this.docker.getEvents(options)) as Readable);
+  }
+
+  createContainer(body: DockerCreateBody): Promise<{ id: string; warnings: string[] }> {
+    const { name, ...rest } = body;
+    const modem = this.docker.modem as unknown as ModemDial;
+    return this.run(
+      () =>
+        new Promise((resolve, reject) => {
+          modem.dial(
+            {
+              path: '/containers/create?',
+              method: 'POST',
+              options: { _query: name ? { name } : {}, _body: rest },
+              statusCodes: { 200: true, 201: true, 400: 'bad parameter', 404: 'no such image', 409: 'conflict', 500: 'server error' },
+            },
+            (err, data) => {
+              if (err) return reject(err);
+              const reply = (data ?? {}) as { Id?: string; Warnings?: string[] | null };
+              if (typeof reply.Id !== 'string') return reject(new Error(`create answered without an Id: ${JSON.stringify(data)}`));
+              resolve({ id: reply.Id, warnings: reply.Warnings ?? [] });
+            },
+          );
+        }),
+    );
+  }
+
+  startContainer(id: string): Promise<boolean> {
+    return this.run(async () => {
+      try {
+        await this.docker.getContainer(id).start();
+        return true;
+      } catch (err) {
+        if (isNotModified(err)) return false;
+        throw err;
+      }
+    });
+  }
+
+  stopContainer(id: string, timeoutSeconds: number | undefined): Promise<boolean> {
+    return this.run(async () => {
+      try {
+        await this.docker.getContainer(id).stop(timeoutSeconds === undefined ? {} : { t: timeoutSeconds });
+        return true;
+      } catch (err) {
+        if (isNotModified(err)) return false;
+        throw err;
+      }
+    });
+  }
+
+  killContainer(id: string, signal: string): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getContainer(id).kill({ signal });
+    });
+  }
+
+  removeContainer(id: string, force: boolean, volumes: boolean): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getContainer(id).remove({ force, v: volumes });
+    });
+  }
+
+  containerLogs(id: string, options: LogOptions): Promise<Readable> {
+    return this.run(async () => {
+      const query = { stdout: options.stdout, stderr: options.stderr, timestamps: options.timestamps, since: options.since ?? 0, ...(options.tail ? { tail: options.tail } : {}) };
+      if (options.follow) return (await this.docker.getContainer(id).logs({ ...query, follow: true })) as unknown as Readable;
+      // Without follow, dockerode buffers the whole answer.
+      const all = await this.docker.getContainer(id).logs({ ...query, follow: false });
+      return Readable.from([all]);
+    });
+  }
+
+  pullImage(reference: string): Promise<Readable> {
+    return this.run(async () => {
+      const stream = (await this.docker.pull(reference)) as Readable;
+      return stream.pipe(new PassThrough());
+    });
+  }
+}

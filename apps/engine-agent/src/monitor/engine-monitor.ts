@@ -1,0 +1,380 @@
+import type { Readable } from 'node:stream';
+import { NotFoundError, silentLogger, type Logger } from '@flotilla/grpc';
+import type { Container, DockerEvent, EngineInfo, EngineState, Image, Network, Snapshot, Volume, WatchResponse } from '@flotilla/proto';
+import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
+import type { DockerBackend, NegotiatedApi } from '../docker/docker-backend';
+import { containerFrom, engineInfoFrom, imageFrom, networkFrom, volumeFrom } from './docker-mapping';
+import { EventLineSplitter, parseEventLine, sinceParameter } from './event-lines';
+
+export type WatchMessage = NonNullable<WatchResponse['message']>;
+
+/** One consumer of the engine's stream. */
+export interface WatchSink {
+  send(message: WatchMessage): void;
+}
+
+export interface EngineMonitorOptions {
+  clock: Clock;
+  heartbeatIntervalMs: number;
+  /** How often the agent pings a Docker engine whose event stream is quiet; a frozen engine answers no ping. */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
+  /** Back-off between attempts to reach an unreachable Docker engine. */
+  reconnect?: BackoffOptions;
+  logger?: Logger;
+  random?: () => number;
+  /** Container inspections in flight at once while taking a snapshot. */
+  inspectConcurrency?: number;
+}
+
+interface EngineModel {
+  engine: EngineInfo;
+  containers: Map<string, Container>;
+  images: Map<string, Image>;
+  networks: Map<string, Network>;
+  volumes: Map<string, Volume>;
+}
+
+const defaultReconnect: BackoffOptions = { initialMs: 100, maxMs: 2_000 };
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function byKey<T>(items: Array<T | null>, key: (item: T) => string): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const item of items) if (item) map.set(key(item), item);
+  return map;
+}
+
+function eventKey(e: DockerEvent): string {
+  return `${e.timeNano}|${e.type}|${e.action}|${e.actorId}`;
+}
+
+/**
+ * Holds one Docker event subscription for its engine, however many watchers there are, keeps the
+ * engine's state from a snapshot plus events, and fans every change out to the watchers. When the
+ * Docker engine goes away it tells the watchers, retries with back-off, resubscribes with `since`
+ * the last event it saw (so none is lost), and sends a fresh snapshot.
+ */
+export class EngineMonitor {
+  private model: EngineModel | undefined;
+  private state: EngineState = { reachable: false, error: '', since: undefined };
+  private readonly watchers = new Set<WatchSink>();
+  private readonly logger: Logger;
+  private queue: Promise<void> = Promise.resolve();
+  private generation = 0;
+  private stream: Readable | undefined;
+  private lastEventNano: bigint | undefined;
+  private readonly seenAtLast = new Set<string>();
+  private stopped = true;
+  private heartbeat: Timer | undefined;
+  private pinger: Timer | undefined;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private subscriptions = 0;
+  private snapshotPending = false;
+  private pinging = false;
+
+  constructor(
+    private readonly backend: DockerBackend,
+    private readonly options: EngineMonitorOptions,
+  ) {
+    this.logger = (options.logger ?? silentLogger).child({ docker: backend.endpoint });
+  }
+
+  /** How many Docker event subscriptions the monitor has opened since it started. */
+  get eventSubscriptions(): number {
+    return this.subscriptions;
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  get engineState(): EngineState {
+    return { ...this.state };
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const { clock, heartbeatIntervalMs } = this.options;
+    this.heartbeat = clock.setInterval(() => this.broadcast({ $case: 'heartbeat', value: { time: new Date(clock.now()), intervalMs: heartbeatIntervalMs } }), heartbeatIntervalMs);
+    this.pinger = clock.setInterval(() => void this.pingEngine(), this.options.pingIntervalMs ?? heartbeatIntervalMs);
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.heartbeat?.cancel();
+    this.pinger?.cancel();
+    this.closeStream();
+    this.wake?.();
+    await this.loop;
+    await this.queue;
+  }
+
+  /** Adds a watcher. It gets the whole engine first (or the reason it is unreachable), then every change. */
+  watch(sink: WatchSink): () => void {
+    this.watchers.add(sink);
+    if (this.state.reachable && this.model) sink.send({ $case: 'snapshot', value: this.snapshot() });
+    else if (this.state.error) sink.send({ $case: 'state', value: { ...this.state } });
+    return () => this.watchers.delete(sink);
+  }
+
+  /** The engine as the monitor knows it now. */
+  snapshot(): Snapshot {
+    const model = this.model;
+    if (!model) throw new Error('no snapshot yet');
+    return {
+      engine: model.engine,
+      containers: [...model.containers.values()],
+      images: [...model.images.values()],
+      networks: [...model.networks.values()],
+      volumes: [...model.volumes.values()],
+    };
+  }
+
+  private broadcast(message: WatchMessage): void {
+    for (const sink of this.watchers) sink.send(message);
+  }
+
+  private setUnreachable(err: unknown): void {
+    const error = err instanceof Error ? err.message : String(err);
+    if (!this.state.reachable && this.state.error === error) return;
+    this.logger.warn('Docker engine unreachable', { error });
+    this.state = { reachable: false, error, since: new Date(this.options.clock.now()) };
+    this.broadcast({ $case: 'state', value: { ...this.state } });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.options.clock.setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        timer.cancel();
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        const ended = await this.connect();
+        attempt = 0;
+        const err = await ended;
+        if (this.stopped) break;
+        throw err ?? new Error(`Docker engine at ${this.backend.endpoint} closed its event stream`);
+      } catch (err) {
+        this.closeStream();
+        if (this.stopped) break;
+        this.setUnreachable(err);
+        await this.sleep(backoffDelay(attempt++, this.options.reconnect ?? defaultReconnect, this.options.random));
+      }
+    }
+  }
+
+  /** Subscribes to events, then takes a snapshot; resolves with a promise of the stream's end. */
+  private async connect(): Promise<Promise<Error | undefined>> {
+    const api = await this.backend.connect();
+    const since = this.lastEventNano ?? this.snapshotTimeNano();
+    const stream = await this.backend.events(since === undefined ? undefined : sinceParameter(since));
+    this.subscriptions++;
+    const generation = ++this.generation;
+    this.stream = stream;
+    const ended = new Promise<Error | undefined>((resolve) => {
+      stream.once('error', (err: Error) => resolve(err));
+      stream.once('end', () => resolve(undefined));
+      stream.once('close', () => resolve(undefined));
+    });
+    const splitter = new EventLineSplitter();
+    const onLines = (lines: string[]) => {
+      for (const line of lines) {
+        const parsed = parseEventLine(line);
+        if ('error' in parsed) {
+          this.logger.warn('skipping a malformed Docker event', { error: parsed.error, line: parsed.line.slice(0, 500) });
+          continue;
+        }
+        void this.enqueue(generation, () => this.apply(parsed.event));
+      }
+    };
+    stream.on('data', (chunk: Buffer) => onLines(splitter.push(chunk)));
+    stream.once('end', () => onLines(splitter.end()));
+    // The snapshot is queued ahead of every event, so events from the subscription apply after it.
+    await this.enqueue(generation, () => this.resync(api));
+    return ended;
+  }
+
+  private snapshotTimeNano(): bigint | undefined {
+    const time = this.model?.engine.systemTime;
+    return time ? BigInt(time.getTime()) * 1_000_000n : undefined;
+  }
+
+  private closeStream(): void {
+    this.generation++;
+    this.stream?.destroy();
+    this.stream = undefined;
+  }
+
+  private enqueue(generation: number, task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(() => (generation === this.generation ? task() : undefined));
+    this.queue = run.catch((err: unknown) => this.logger.warn('engine update failed', { error: err }));
+    return run;
+  }
+
+  private async pingEngine(): Promise<void> {
+    if (!this.stream || !this.state.reachable || this.pinging) return;
+    const stream = this.stream;
+    this.pinging = true;
+    try {
+      await this.backend.ping(this.options.pingTimeoutMs ?? 2 * this.options.heartbeatIntervalMs);
+    } catch (err) {
+      // A frozen engine keeps its event stream open; dropping it makes the run loop report and retry.
+      if (this.stream === stream) {
+        this.setUnreachable(err);
+        stream.destroy(err instanceof Error ? err : new Error(String(err)));
+      }
+    } finally {
+      this.pinging = false;
+    }
+  }
+
+  private async resync(api: NegotiatedApi): Promise<void> {
+    const concurrency = this.options.inspectConcurrency ?? 16;
+    const now = this.options.clock.now();
+    const [info, ids, images, networks, volumes] = await Promise.all([
+      this.backend.info(),
+      this.backend.listContainerIds(),
+      this.backend.listImages(),
+      this.backend.listNetworks(),
+      this.backend.listVolumes(),
+    ]);
+    const containers = await mapLimit(ids, concurrency, async (id) => {
+      try {
+        return containerFrom(await this.backend.inspectContainer(id), now);
+      } catch (err) {
+        if (err instanceof NotFoundError) return null; // removed since the list
+        throw err;
+      }
+    });
+    this.model = {
+      engine: engineInfoFrom(info, api),
+      containers: byKey(containers, (c) => c.id),
+      images: byKey(images.map(imageFrom), (i) => i.id),
+      networks: byKey(networks.map(networkFrom), (n) => n.id),
+      volumes: byKey(volumes.map(volumeFrom), (v) => v.name),
+    };
+    this.snapshotPending = false;
+    const wasReachable = this.state.reachable;
+    this.state = { reachable: true, error: '', since: new Date(now) };
+    this.broadcast({ $case: 'snapshot', value: this.snapshot() });
+    if (!wasReachable) {
+      this.logger.info('Docker engine reachable', { engineId: this.model.engine.id, apiVersion: api.apiVersion, containers: this.model.containers.size });
+      this.broadcast({ $case: 'state', value: { ...this.state } });
+    }
+  }
+
+  /** False for an event already applied (Docker's `since` replays from the last timestamp inclusive). */
+  private isNew(event: DockerEvent): boolean {
+    const t = BigInt(event.timeNano);
+    const key = eventKey(event);
+    if (this.lastEventNano !== undefined) {
+      if (t < this.lastEventNano) return false;
+      if (t === this.lastEventNano) {
+        if (this.seenAtLast.has(key)) return false;
+        this.seenAtLast.add(key);
+        return true;
+      }
+    }
+    this.lastEventNano = t;
+    this.seenAtLast.clear();
+    this.seenAtLast.add(key);
+    return true;
+  }
+
+  private async apply(event: DockerEvent): Promise<void> {
+    if (!this.isNew(event)) return;
+    const model = this.model;
+    if (!model) return;
+    try {
+      await this.applyTo(model, event);
+    } catch (err) {
+      // The engine answered the event with something unusable; a fresh snapshot puts things right.
+      this.logger.warn('could not apply a Docker event; taking a new snapshot', { type: event.type, action: event.action, actor: event.actorId, error: err });
+      if (!this.snapshotPending) {
+        this.snapshotPending = true;
+        const generation = this.generation;
+        void this.enqueue(generation, async () => this.resync(await this.backend.connect()));
+      }
+    }
+  }
+
+  private async applyTo(model: EngineModel, event: DockerEvent): Promise<void> {
+    const removed = event.action === 'destroy' || event.action === 'delete';
+    const orMissing = async <T>(load: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await load();
+      } catch (err) {
+        if (err instanceof NotFoundError) return null;
+        throw err;
+      }
+    };
+    switch (event.type) {
+      case 'container': {
+        const reply = removed ? null : await orMissing(() => this.backend.inspectContainer(event.actorId));
+        const container = reply ? containerFrom(reply, this.options.clock.now()) : undefined;
+        if (container) model.containers.set(container.id, container);
+        else model.containers.delete(event.actorId);
+        this.broadcast({ $case: 'container', value: { event, container, removed: !container } });
+        return;
+      }
+      case 'image': {
+        // Image events name a reference or an ID; the list tells what is there now.
+        model.images = byKey((await this.backend.listImages()).map(imageFrom), (i) => i.id);
+        const ref = event.actorId;
+        const image = [...model.images.values()].find((i) => i.id === ref || i.repoTags.includes(ref) || i.repoTags.includes(`${ref}:latest`));
+        this.broadcast({ $case: 'image', value: { event, image, removed: !image } });
+        return;
+      }
+      case 'network': {
+        const reply = removed ? null : await orMissing(() => this.backend.inspectNetwork(event.actorId));
+        const network = reply ? (networkFrom(reply) ?? undefined) : undefined;
+        if (network) model.networks.set(network.id, network);
+        else model.networks.delete(event.actorId);
+        this.broadcast({ $case: 'network', value: { event, network, removed: !network } });
+        return;
+      }
+      case 'volume': {
+        const reply = removed ? null : await orMissing(() => this.backend.inspectVolume(event.actorId));
+        const volume = reply ? (volumeFrom(reply) ?? undefined) : undefined;
+        if (volume) model.volumes.set(volume.name, volume);
+        else model.volumes.delete(event.actorId);
+        this.broadcast({ $case: 'volume', value: { event, volume, removed: !volume } });
+        return;
+      }
+      case 'daemon': {
+        this.broadcast({ $case: 'event', value: event });
+        // A reload can change the engine's labels: send the engine again.
+        if (event.action === 'reload') await this.resync(await this.backend.connect());
+        return;
+      }
+      default:
+        this.broadcast({ $case: 'event', value: event });
+    }
+  }
+}
