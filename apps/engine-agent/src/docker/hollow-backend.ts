@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError, UnavailableError } from '@flotilla/grpc';
+import { systemClock, type Clock } from '@flotilla/time';
+import { negotiateApiVersion } from './api-version';
+import type {
+  ContainerInspectReply,
+  DockerBackend,
+  DockerCreateBody,
+  DockerInfoReply,
+  ImageReply,
+  LogOptions,
+  NegotiatedApi,
+  NetworkReply,
+  VolumeReply,
+} from './docker-backend';
+
+export interface HollowEngineOptions {
+  id?: string;
+  name?: string;
+  cpus?: number;
+  memoryBytes?: number;
+  labels?: Record<string, string>;
+  apiVersion?: string;
+  images?: string[];
+  clock?: Clock;
+}
+
+interface HollowEvent {
+  line: string;
+  timeNano: bigint;
+}
+
+/**
+ * A Docker engine in memory (kubemark's "hollow node"): the real agent code runs over it, so
+ * thousands of engines fit in one process for scale benchmarks, and the monitor's unit tests get
+ * an engine whose outages and replies they control. It keeps Docker's semantics the agent relies on:
+ * events for every change, `since` replay of the last 256 events, 404/409-style errors.
+ */
+export class HollowDockerBackend implements DockerBackend {
+  readonly endpoint: string;
+  private readonly containers = new Map<string, ContainerInspectReply>();
+  private readonly images = new Map<string, ImageReply>();
+  private readonly streams = new Set<PassThrough>();
+  private readonly log: HollowEvent[] = [];
+  private readonly clock: Clock;
+  private lastNano = 0n;
+  private down: string | undefined;
+  /** Every `events()` call, for tests that count subscriptions. */
+  subscriptions = 0;
+  /** Replies to `info()`; tests overwrite fields to feed the agent bad engine replies. */
+  infoReply: DockerInfoReply;
+  apiVersion: string;
+
+  constructor(options: HollowEngineOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    const id = options.id ?? randomBytes(6).toString('hex').toUpperCase().match(/.{4}/g)!.join(':');
+    this.endpoint = `hollow://${options.name ?? id}`;
+    this.apiVersion = options.apiVersion ?? '1.41';
+    this.infoReply = {
+      ID: id,
+      Name: options.name ?? `hollow-${id}`,
+      NCPU: options.cpus ?? 4,
+      MemTotal: options.memoryBytes ?? 8 * 1024 ** 3,
+      Labels: Object.entries(options.labels ?? {}).map(([k, v]) => `${k}=${v}`),
+      ServerVersion: '20.10.24-hollow',
+      OperatingSystem: 'Hollow Linux',
+      KernelVersion: '6.0.0-hollow',
+      OSType: 'linux',
+      Architecture: 'x86_64',
+      Driver: 'hollow',
+    };
+    for (const ref of options.images ?? ['busybox:local']) this.addImage(ref);
+  }
+
+  /** Takes the engine down (streams close, calls fail UNAVAILABLE) or brings it back. */
+  setReachable(reachable: boolean, reason = 'connect ECONNREFUSED (hollow engine stopped)'): void {
+    this.down = reachable ? undefined : reason;
+    if (!reachable) {
+      for (const s of this.streams) s.end();
+      this.streams.clear();
+    }
+  }
+
+  get containerCount(): number {
+    return this.containers.size;
+  }
+
+  private check(): void {
+    if (this.down) throw new UnavailableError(`Docker engine at ${this.endpoint} is unreachable: ${this.down}`);
+  }
+
+  /** Emits a Docker event to every subscriber and keeps it for `since` replay. */
+  emit(type: string, action: string, actorId: string, attributes: Record<string, string> = {}): void {
+    let timeNano = BigInt(this.clock.now()) * 1_000_000n;
+    if (timeNano <= this.lastNano) timeNano = this.lastNano + 1n;
+    this.lastNano = timeNano;
+    const line = JSON.stringify({ Type: type, Action: action, Actor: { ID: actorId, Attributes: attributes }, scope: 'local', time: Number(timeNano / 1_000_000_000n), timeNano: Number(timeNano) }).replace(/"timeNano":\d+/, `"timeNano":${timeNano}`);
+    this.log.push({ line, timeNano });
+    if (this.log.length > 256) this.log.shift();
+    for (const s of this.streams) s.write(line + '\n');
+  }
+
+  /** Writes a raw line to every event subscriber, e.g. a malformed one. */
+  writeRawEvent(line: string): void {
+    for (const s of this.streams) s.write(line + '\n');
+  }
+
+  private addImage(ref: string): ImageReply {
+    const existing = [...this.images.values()].find((i) => i.RepoTags?.includes(ref));
+    if (existing) return existing;
+    const image: ImageReply = { Id: `sha256:${randomBytes(32).toString('hex')}`, RepoTags: [ref], RepoDigests: [], Size: 1_982_282, Created: Math.floor(this.clock.now() / 1000), Labels: {} };
+    this.images.set(image.Id!, image);
+    return image;
+  }
+
+  private find(idOrName: string): ContainerInspectReply {
+    this.check();
+    const direct = this.containers.get(idOrName);
+    if (direct) return direct;
+    for (const c of this.containers.values()) {
+      if (c.Name === `/${idOrName}` || (idOrName.length >= 4 && c.Id!.startsWith(idOrName))) return c;
+    }
+    throw new NotFoundError(`No such container: ${idOrName}`);
+  }
+
+  async connect(): Promise<NegotiatedApi> {
+    this.check();
+    return negotiateApiVersion({ ApiVersion: this.apiVersion, Version: '20.10.24-hollow' }, this.endpoint);
+  }
+
+  async info(): Promise<DockerInfoReply> {
+    this.check();
+    return { ...this.infoReply, SystemTime: new Date(this.clock.now()).toISOString() };
+  }
+
+  async ping(): Promise<void> {
+    this.check();
+  }
+
+  async listContainerIds(): Promise<string[]> {
+    this.check();
+    return [...this.containers.keys()];
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInspectReply> {
+    return structuredClone(this.find(id));
+  }
+
+  async listImages(): Promise<ImageReply[]> {
+    this.check();
+    return [...this.images.values()];
+  }
+
+  async listNetworks(): Promise<NetworkReply[]> {
+    this.check();
+    return [
+      { Id: 'hollow-none', Name: 'none', Driver: 'null', Scope: 'local' },
+      { Id: 'hollow-host', Name: 'host', Driver: 'host', Scope: 'local' },
+    ];
+  }
+
+  async inspectNetwork(id: string): Promise<NetworkReply> {
+    const found = (await this.listNetworks()).find((n) => n.Id === id || n.Name === id);
+    if (!found) throw new NotFoundError(`network ${id} not found`);
+    return found;
+  }
+
+  async listVolumes(): Promise<VolumeReply[]> {
+    this.check();
+    return [];
+  }
+
+  async inspectVolume(name: string): Promise<VolumeReply> {
+    this.check();
+    throw new NotFoundError(`get ${name}: no such volume`);
+  }
+
+  async events(since: string | undefined): Promise<Readable> {
+    this.check();
+    this.subscriptions++;
+    const stream = new PassThrough();
+    this.streams.add(stream);
+    stream.once('close', () => this.streams.delete(stream));
+    if (since !== undefined) {
+      const [seconds, nanos = '0'] = since.split('.');
+      const from = BigInt(seconds) * 1_000_000_000n + BigInt(nanos.padEnd(9, '0'));
+      for (const e of this.log) if (e.timeNano >= from) stream.write(e.line + '\n');
+    }
+    return stream;
+  }
+
+  async createContainer(body: DockerCreateBody): Promise<{ id: string; warnings: string[] }> {
+    this.check();
+    if (![...this.images.values()].some((i) => i.RepoTags?.includes(body.Image) || i.Id === body.Image)) {
+      throw new NotFoundError(`No such image: ${body.Image}`);
+    }
+    const name = body.name ?? `hollow_${randomBytes(4).toString('hex')}`;
+    if ([...this.containers.values()].some((c) => c.Name === `/${name}`)) {
+      throw new AlreadyExistsError(`Conflict. The container name "/${name}" is already in use.`);
+    }
+    const id = randomBytes(32).toString('hex');
+    const now = new Date(this.clock.now()).toISOString();
+    this.containers.set(id, {
+      Id: id,
+      Name: `/${name}`,
+      Created: now,
+      Path: body.Entrypoint?.[0] ?? body.Cmd?.[0] ?? 'sh',
+      Args: [...(body.Entrypoint?.slice(1) ?? []), ...(body.Entrypoint ? (body.Cmd ?? []) : (body.Cmd?.slice(1) ?? []))],
+      Image: `sha256:${id}`,
+      State: { Status: 'created', Running: false, Paused: false, Restarting: false, ExitCode: 0, StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' },
+      Config: { Image: body.Image, Labels: body.Labels ?? {}, Tty: false },
+      HostConfig: {
+        NanoCpus: body.HostConfig.NanoCpus ?? 0,
+        CpuShares: body.HostConfig.CpuShares ?? 0,
+        Memory: body.HostConfig.Memory ?? 0,
+        NetworkMode: body.HostConfig.NetworkMode ?? 'default',
+        PortBindings: body.HostConfig.PortBindings ?? {},
+        RestartPolicy: body.HostConfig.RestartPolicy ?? { Name: 'no' },
+      },
+    });
+    this.emit('container', 'create', id, { image: body.Image, name });
+    return { id, warnings: [] };
+  }
+
+  async startContainer(idOrName: string): Promise<boolean> {
+    const c = this.find(idOrName);
+    if (c.State!.Running) return false;
+    c.State = { ...c.State, Status: 'running', Running: true, StartedAt: new Date(this.clock.now()).toISOString() };
+    this.emit('container', 'start', c.Id!, { name: c.Name!.slice(1) });
+    return true;
+  }
+
+  private exit(c: ContainerInspectReply, code: number): void {
+    c.State = { ...c.State, Status: 'exited', Running: false, ExitCode: code, FinishedAt: new Date(this.clock.now()).toISOString() };
+    this.emit('container', 'die', c.Id!, { exitCode: String(code), name: c.Name!.slice(1) });
+  }
+
+  async stopContainer(idOrName: string): Promise<boolean> {
+    const c = this.find(idOrName);
+    if (!c.State!.Running) return false;
+    this.emit('container', 'kill', c.Id!, { signal: '15', name: c.Name!.slice(1) });
+    this.exit(c, 143);
+    this.emit('container', 'stop', c.Id!, { name: c.Name!.slice(1) });
+    return true;
+  }
+
+  async killContainer(idOrName: string, signal: string): Promise<void> {
+    const c = this.find(idOrName);
+    if (!c.State!.Running) throw new FailedPreconditionError(`Cannot kill container: ${idOrName}: Container ${c.Id} is not running`);
+    this.emit('container', 'kill', c.Id!, { signal, name: c.Name!.slice(1) });
+    this.exit(c, 137);
+  }
+
+  async removeContainer(idOrName: string, force: boolean): Promise<void> {
+    const c = this.find(idOrName);
+    if (c.State!.Running && !force) {
+      throw new FailedPreconditionError(`You cannot remove a running container ${c.Id}. Stop the container before attempting removal or force remove`);
+    }
+    if (c.State!.Running) this.exit(c, 137);
+    this.containers.delete(c.Id!);
+    this.emit('container', 'destroy', c.Id!, { name: c.Name!.slice(1) });
+  }
+
+  async containerLogs(idOrName: string, _options: LogOptions): Promise<Readable> {
+    this.find(idOrName);
+    return Readable.from([]);
+  }
+
+  async pullImage(reference: string): Promise<Readable> {
+    this.check();
+    const image = this.addImage(reference.includes(':') ? reference : `${reference}:latest`);
+    this.emit('image', 'pull', reference);
+    const lines = [{ status: `Pulling from hollow/${reference}` }, { status: 'Download complete', id: image.Id!.slice(7, 19) }, { status: `Status: Downloaded newer image for ${reference}` }];
+    return Readable.from(lines.map((l) => JSON.stringify(l) + '\n'));
+  }
+}

@@ -1,0 +1,151 @@
+import { UnavailableError } from '@flotilla/grpc';
+import { FakeClock } from '@flotilla/time';
+import { HollowDockerBackend } from '../docker/hollow-backend';
+import { EngineMonitor, type WatchMessage } from './engine-monitor';
+
+function setup(options: { heartbeatIntervalMs?: number } = {}) {
+  const clock = new FakeClock();
+  const backend = new HollowDockerBackend({ clock, name: 'e1', labels: { zone: 'a' } });
+  const monitor = new EngineMonitor(backend, { clock, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000, reconnect: { initialMs: 100, maxMs: 400 }, random: () => 0.5 });
+  const watch = () => {
+    const messages: WatchMessage[] = [];
+    const stop = monitor.watch({ send: (m) => messages.push(m) });
+    return { messages, stop, cases: () => messages.map((m) => m.$case) };
+  };
+  return { clock, backend, monitor, watch };
+}
+
+const create = { Image: 'busybox:local', HostConfig: {} };
+
+describe('EngineMonitor', () => {
+  let monitor: EngineMonitor | undefined;
+  afterEach(async () => {
+    await monitor?.stop();
+  });
+
+  it('sends a snapshot first, then deltas and heartbeats', async () => {
+    const t = setup();
+    monitor = t.monitor;
+    const { id } = await t.backend.createContainer({ ...create, name: 'before' });
+    t.monitor.start();
+    await t.clock.advance(0);
+    const w = t.watch();
+    expect(w.messages[0].$case).toBe('snapshot');
+    const snap = w.messages[0].$case === 'snapshot' ? w.messages[0].value : undefined;
+    expect(snap?.engine?.labels).toMatchObject({ zone: 'a', ostype: 'linux', storagedriver: 'hollow' });
+    expect(snap?.containers.map((c) => c.id)).toEqual([id]);
+    await t.backend.startContainer(id);
+    await t.clock.advance(1000);
+    expect(w.cases()).toEqual(['snapshot', 'container', 'heartbeat']);
+    const delta = w.messages[1].$case === 'container' ? w.messages[1].value : undefined;
+    expect(delta?.event?.action).toBe('start');
+    expect(delta?.container?.state).toBe('running');
+    await t.backend.removeContainer(id, true);
+    await t.clock.advance(0);
+    const last = w.messages.at(-1);
+    expect(last?.$case === 'container' && last.value.removed).toBe(true);
+  });
+
+  it('holds one Docker event subscription for any number of watchers', async () => {
+    const t = setup();
+    monitor = t.monitor;
+    t.monitor.start();
+    await t.clock.advance(0);
+    const [a, b] = [t.watch(), t.watch()];
+    await t.backend.createContainer({ ...create, name: 'shared' });
+    await t.clock.advance(0);
+    expect(t.backend.subscriptions).toBe(1);
+    expect(a.cases()).toEqual(['snapshot', 'container']);
+    expect(b.cases()).toEqual(['snapshot', 'container']);
+    b.stop();
+    expect(t.monitor.watcherCount).toBe(1);
+  });
+
+  it('reports an unreachable engine, then recovers without losing or repeating an event', async () => {
+    const t = setup();
+    monitor = t.monitor;
+    t.monitor.start();
+    await t.clock.advance(0);
+    const w = t.watch();
+    const { id: early } = await t.backend.createContainer({ ...create, name: 'early' });
+    await t.clock.advance(0);
+    t.backend.setReachable(false);
+    await t.clock.advance(0);
+    const down = w.messages.at(-1);
+    expect(down?.$case === 'state' && down.value).toMatchObject({ reachable: false, error: expect.stringContaining('closed its event stream') });
+    const late = t.watch();
+    expect(late.messages[0].$case).toBe('state');
+    // The engine is back, and a container is created before the agent has reconnected.
+    t.backend.setReachable(true);
+    const { id: during } = await t.backend.createContainer({ ...create, name: 'during' });
+    await t.clock.advance(1000);
+    const after = w.messages.slice(w.messages.indexOf(down!) + 1);
+    expect(after.map((m) => m.$case).filter((c) => c !== 'heartbeat')).toEqual(['snapshot', 'state', 'container']);
+    const snap = after[0].$case === 'snapshot' ? after[0].value : undefined;
+    expect(snap?.containers.map((c) => c.id).sort()).toEqual([early, during].sort());
+    const creates = w.messages.filter((m) => m.$case === 'container' && m.value.event?.action === 'create').map((m) => (m.$case === 'container' ? m.value.container?.id : ''));
+    expect(creates).toEqual([early, during]);
+    expect(t.backend.subscriptions).toBe(2);
+    expect(late.cases().filter((c) => c !== 'heartbeat')).toEqual(['state', 'snapshot', 'state', 'container']);
+  });
+
+  it('retries with back-off while the engine stays down, and leaves no timers behind when stopped', async () => {
+    const t = setup();
+    monitor = t.monitor;
+    t.backend.setReachable(false);
+    t.monitor.start();
+    await t.clock.advance(5000);
+    expect(t.monitor.engineState.reachable).toBe(false);
+    expect(t.backend.subscriptions).toBe(0);
+    await t.monitor.stop();
+    expect(t.clock.pending).toBe(0);
+  });
+
+  it('marks an engine that stops answering pings unreachable though its stream stays open', async () => {
+    const t = setup();
+    monitor = t.monitor;
+    t.monitor.start();
+    await t.clock.advance(0);
+    const w = t.watch();
+    const ping = jest.spyOn(t.backend, 'ping').mockRejectedValue(new UnavailableError('Docker engine at hollow did not answer /_ping: timeout'));
+    await t.clock.advance(1000);
+    expect(w.messages.find((m) => m.$case === 'state')).toMatchObject({ value: { reachable: false, error: expect.stringContaining('/_ping') } });
+    ping.mockRestore();
+    await t.clock.advance(1000);
+    expect(t.monitor.engineState.reachable).toBe(true);
+  });
+
+  it('skips a malformed event line and goes on', async () => {
+    const t = setup();
+    monitor = t.monitor;
+    t.monitor.start();
+    await t.clock.advance(0);
+    const w = t.watch();
+    t.backend.writeRawEvent('{"Type": "container", "Act');
+    t.backend.writeRawEvent('{"Type":"container"}');
+    await t.backend.createContainer({ ...create, name: 'fine' });
+    await t.clock.advance(0);
+    expect(w.cases()).toEqual(['snapshot', 'container']);
+  });
+
+  it('refuses an engine whose reply lacks CPUs or memory until it answers properly', async () => {
+    const t = setup();
+    monitor = t.monitor;
+    t.backend.infoReply.NCPU = undefined;
+    t.monitor.start();
+    await t.clock.advance(0);
+    expect(t.monitor.engineState).toMatchObject({ reachable: false, error: expect.stringContaining('NCPU') });
+    t.backend.infoReply.NCPU = 4;
+    await t.clock.advance(1000);
+    expect(t.monitor.engineState.reachable).toBe(true);
+  });
+
+  it('refuses an engine below the minimum API version with a clear error', async () => {
+    const t = setup();
+    monitor = t.monitor;
+    t.backend.apiVersion = '1.38';
+    t.monitor.start();
+    await t.clock.advance(0);
+    expect(t.monitor.engineState.error).toMatch(/speaks API 1\.38 .* needs at least API 1\.40/);
+  });
+});
