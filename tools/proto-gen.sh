@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 npx buf lint
 npx buf generate
 npx buf build -o libs/proto/descriptor/flotilla.binpb
+# The standard health service, for reflection (grpc-health-check ships its .proto).
+npx buf build node_modules/grpc-health-check/proto -o libs/grpc/descriptor/health.binpb

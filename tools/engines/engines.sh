@@ -161,7 +161,7 @@ cmd_stop() {
   # Container filesystems and mounts live under data/; unmount before deleting.
   for edir in "$dir"/engine-*; do
     [ -d "$edir" ] || continue
-    grep -o " $edir/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    { grep -o " $edir/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   done
 }
 

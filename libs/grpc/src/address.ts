@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { InvalidArgumentError } from './errors';
 
 export interface HostPort {
@@ -7,13 +8,16 @@ export interface HostPort {
 
 const hostname = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const ipv6 = /^[0-9a-f:.]+$/i;
 
 /**
  * Parses and normalises `host:port` (names, IPv4, IPv6 in brackets). `field` names the flag or
  * request field in the error.
  */
 export function parseHostPort(field: string, value: string): HostPort {
+  return parse(field, value, 1);
+}
+
+function parse(field: string, value: string, minPort: number): HostPort {
   const text = value.trim();
   const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(text);
   const plain = /^([^:[\]]+):(\d+)$/.exec(text);
@@ -21,9 +25,9 @@ export function parseHostPort(field: string, value: string): HostPort {
   if (!match) throw InvalidArgumentError.field(field, value, 'expected host:port, with IPv6 hosts in brackets ([::1]:2375)');
   const host = match[1].toLowerCase();
   const port = Number(match[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw InvalidArgumentError.field(field, value, 'port must be 1 to 65535');
+  if (!Number.isInteger(port) || port < minPort || port > 65535) throw InvalidArgumentError.field(field, value, `port must be ${minPort} to 65535`);
   if (bracketed) {
-    if (!ipv6.test(host) || !host.includes(':')) throw InvalidArgumentError.field(field, value, 'not an IPv6 address');
+    if (!isIPv6(host)) throw InvalidArgumentError.field(field, value, 'not an IPv6 address');
   } else if (/^[\d.]+$/.test(host)) {
     if (!ipv4.test(host)) throw InvalidArgumentError.field(field, value, 'not an IPv4 address');
   } else if (!hostname.test(host)) {
@@ -38,11 +42,5 @@ export function formatHostPort({ host, port }: HostPort): string {
 
 /** Accepts host:port and also port 0 (pick a free one), for listen addresses. */
 export function parseListenAddress(field: string, value: string): string {
-  const text = value.trim();
-  const zero = /^(.*):0$/.exec(text);
-  if (zero) {
-    parseHostPort(field, `${zero[1]}:1`);
-    return text;
-  }
-  return formatHostPort(parseHostPort(field, text));
+  return formatHostPort(parse(field, value, 0));
 }

@@ -76,7 +76,8 @@ export function call<Req, Res>(client: Client, method: UnaryMethod<Req, Res>, re
       else resolve(response);
     });
     const cancel = (): void => pending.cancel();
-    settings.signal?.addEventListener('abort', cancel, { once: true });
+    if (settings.signal?.aborted) cancel();
+    else settings.signal?.addEventListener('abort', cancel, { once: true });
   });
 }
 

@@ -36,8 +36,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const log = (at: LogLevel, message: string, fields?: LogFields): void => {
     if (rank[at] < rank[level]) return;
-    const entry: LogFields = { time: new Date().toISOString(), level: at, msg: message, ...base };
-    for (const [key, value] of Object.entries(fields ?? {})) entry[key] = plain(value);
+    const entry: LogFields = { time: new Date().toISOString(), level: at, msg: message };
+    for (const [key, value] of Object.entries({ ...base, ...fields })) entry[key] = plain(value);
     write(JSON.stringify(entry));
   };
   return {

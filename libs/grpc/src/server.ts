@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import {
   Server,
   status,
@@ -10,7 +11,8 @@ import {
 } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
+import { FileDescriptorProto, FileDescriptorSet } from 'protobufjs/ext/descriptor';
 import { toServiceError } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { serverCredentials, type TlsFiles } from './tls';
@@ -45,11 +47,23 @@ export interface RunningServer {
   shutdown(graceMs?: number): Promise<void>;
 }
 
-function reflectionPackage(descriptorSetPath: string | undefined): protoLoader.PackageDefinition {
-  const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
-  const health = protoLoader.loadSync(healthProtoPath, options);
-  if (!descriptorSetPath) return health;
-  return { ...protoLoader.loadFileDescriptorSetFromBuffer(readFileSync(descriptorSetPath), options), ...health };
+/** The standard health service's descriptor set, built by `buf build` (see tools/proto-gen.sh). */
+export const healthDescriptorSetPath = path.join(__dirname, '..', 'descriptor', 'health.binpb');
+
+/**
+ * What reflection serves: the files of each descriptor set as `buf build` wrote them. proto-loader
+ * would merge a package's files and drop their imports, and it misnames map entries of the health
+ * proto, both of which reflection clients cannot resolve. The reflection service reads only
+ * `fileDescriptorProtos`.
+ */
+function reflectionPackage(descriptorSetPaths: string[]): protoLoader.PackageDefinition {
+  const pkg: protoLoader.PackageDefinition = {};
+  for (const file of descriptorSetPaths) {
+    const set = FileDescriptorSet.decode(readFileSync(file)) as unknown as { file: object[] };
+    const fileDescriptorProtos = set.file.map((f) => Buffer.from(FileDescriptorProto.encode(f).finish()));
+    pkg[file] = { fileDescriptorProtos } as unknown as protoLoader.PackageDefinition[string];
+  }
+  return pkg;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -57,7 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = new Server(serverKeepaliveOptions(options.keepalive));
   const health = new HealthImplementation({ '': 'SERVING' });
   health.addToServer(server);
-  new ReflectionService(reflectionPackage(options.descriptorSetPath)).addToServer(server);
+  new ReflectionService(reflectionPackage([healthDescriptorSetPath, ...(options.descriptorSetPath ? [options.descriptorSetPath] : [])])).addToServer(server);
   for (const service of options.services) {
     server.addService(service.definition, service.implementation);
     health.setStatus(service.name, 'SERVING');

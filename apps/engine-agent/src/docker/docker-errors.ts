@@ -56,3 +56,11 @@ export function mapDockerError(err: unknown, endpoint: string): FlotillaError {
       return new InternalError(`Docker engine at ${endpoint}: ${message}`, { cause: err });
   }
 }
+
+/** A pull failure, from Docker's answer or from inside its progress stream, by what the message says. */
+export function pullFailure(message: string, cause?: unknown): FlotillaError {
+  if (/invalid reference|invalid tag|invalid repository|must be lowercase/i.test(message)) return new InvalidArgumentError(message, { cause });
+  if (/not found|manifest unknown|does not exist|pull access denied/i.test(message)) return new NotFoundError(message, { cause });
+  if (/connection refused|no such host|i\/o timeout|timeout|dial tcp|network is unreachable|TLS handshake/i.test(message)) return new UnavailableError(message, { cause });
+  return new InternalError(message, { cause });
+}

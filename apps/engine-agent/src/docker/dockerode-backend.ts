@@ -16,7 +16,7 @@ import type {
   VolumeReply,
 } from './docker-backend';
 import { parseDockerEndpoint, type DockerEndpoint } from './docker-endpoint';
-import { mapDockerError } from './docker-errors';
+import { mapDockerError, pullFailure } from './docker-errors';
 
 interface ModemDial {
   dial(options: Record<string, unknown>, callback: (err: unknown, data: unknown) => void): void;
@@ -185,10 +185,14 @@ export class DockerodeBackend implements DockerBackend {
     });
   }
 
-  pullImage(reference: string): Promise<Readable> {
-    return this.run(async () => {
+  async pullImage(reference: string): Promise<Readable> {
+    try {
       const stream = (await this.docker.pull(reference)) as Readable;
       return stream.pipe(new PassThrough());
-    });
+    } catch (err) {
+      const mapped = mapDockerError(err, this.endpoint);
+      // Registry failures come back as HTTP 500 with Docker's reason in the message.
+      return mapped instanceof UnavailableError ? Promise.reject(mapped) : Promise.reject(pullFailure(mapped.message, err));
+    }
   }
 }

@@ -1,12 +1,9 @@
 import type { Readable } from 'node:stream';
 import {
-  InternalError,
   InvalidArgumentError,
-  NotFoundError,
   ResourceExhaustedError,
   serverStream,
   unary,
-  UnavailableError,
   type FlotillaError,
   type Logger,
   type ServiceRegistration,
@@ -24,6 +21,7 @@ import {
 } from '@flotilla/proto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { DockerBackend } from '../docker/docker-backend';
+import { pullFailure } from '../docker/docker-errors';
 import { containerFrom, createBodyFrom } from '../monitor/docker-mapping';
 import { EventLineSplitter } from '../monitor/event-lines';
 import type { EngineMonitor, WatchMessage } from '../monitor/engine-monitor';
@@ -56,14 +54,6 @@ function untilDone(call: ServerWritableStream<unknown, unknown>, closing: AbortS
     source?.once('close', finish);
     source?.once('error', reject);
   });
-}
-
-/** Docker reports pull failures inside the progress stream; map them onto statuses. */
-export function pullError(message: string): FlotillaError {
-  if (/not found|manifest unknown|does not exist|pull access denied|repository .* not found/i.test(message)) return new NotFoundError(message);
-  if (/connection refused|no such host|i\/o timeout|timeout|dial tcp|network is unreachable|TLS handshake/i.test(message)) return new UnavailableError(message);
-  if (/invalid reference|invalid tag|invalid repository/i.test(message)) return new InvalidArgumentError(message);
-  return new InternalError(message);
 }
 
 interface PullLine {
@@ -187,7 +177,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
             continue;
           }
           if (parsed.error || parsed.errorDetail?.message) {
-            failure ??= pullError(parsed.errorDetail?.message ?? parsed.error ?? 'pull failed');
+            failure ??= pullFailure(parsed.errorDetail?.message ?? parsed.error ?? 'pull failed');
             continue;
           }
           call.write({

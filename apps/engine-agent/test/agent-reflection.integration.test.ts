@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { createLogger, dial } from '@flotilla/grpc';
+import { EngineAgentServiceClient } from '@flotilla/proto';
+import { cleanupAll, repoRoot, startEngines, waitFor, type TestEngines } from '@flotilla/testing';
+import { DockerodeBackend } from '../src/docker/dockerode-backend';
+import { startAgent, type RunningAgent } from '../src/agent';
+import { startAgentProcess, WatchRecorder, type AgentProcess } from './support';
+
+const run = promisify(execFile);
+const buf = path.join(repoRoot(), 'node_modules', '.bin', 'buf');
+
+let engines: TestEngines;
+
+beforeAll(async () => {
+  engines = await startEngines({ count: 1 });
+});
+
+afterAll(async () => {
+  await cleanupAll();
+});
+
+describe('an independent client (buf curl, through reflection)', () => {
+  let agent: AgentProcess;
+  beforeAll(async () => {
+    agent = await startAgentProcess(engines.engines[0]);
+  });
+  afterAll(async () => agent?.close());
+
+  const curl = async (...args: string[]) => (await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', ...args], { timeout: 60_000 })).stdout;
+
+  it('lists the services', async () => {
+    const services = (await curl('--list-services', `http://${agent.address}`)).split('\n');
+    expect(services).toEqual(expect.arrayContaining(['flotilla.v1.EngineAgentService', 'grpc.health.v1.Health']));
+  });
+
+  it('calls the health service', async () => {
+    const out = JSON.parse(await curl('-d', '{"service":"flotilla.v1.EngineAgentService"}', `http://${agent.address}/grpc.health.v1.Health/Check`)) as { status: string };
+    expect(out.status).toBe('SERVING');
+  });
+
+  it('streams a snapshot whose engine ID matches docker info', async () => {
+    const engineId = await engines.docker('engine-1', ['info', '--format', '{{.ID}}']);
+    // buf curl keeps the stream open; it is cut after a few seconds, and what it printed is read.
+    const out = await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--connect-timeout', '10', `http://${agent.address}/flotilla.v1.EngineAgentService/Watch`], { timeout: 4_000 }).then(
+      (r) => r.stdout,
+      (err: { stdout?: string }) => err.stdout ?? '',
+    );
+    const first = JSON.parse(out.slice(0, out.indexOf('\n}\n') + 2)) as { sequence: string; snapshot: { engine: { id: string } } };
+    expect(first.sequence).toBe('1');
+    expect(first.snapshot.engine.id).toBe(engineId);
+  });
+});
+
+describe('watchers', () => {
+  let agent: RunningAgent;
+  beforeAll(async () => {
+    const backend = new DockerodeBackend(engines.engines[0].dockerHost);
+    agent = await startAgent({ backend, listen: '127.0.0.1:0', heartbeatIntervalMs: 200, logger: createLogger({ level: 'warn' }) });
+  });
+  afterAll(async () => agent?.stop(1000));
+
+  it('share one Docker event subscription and each get every event', async () => {
+    const clients = [0, 1].map(() => dial(EngineAgentServiceClient, `127.0.0.1:${agent.port}`));
+    const watches = clients.map((c) => new WatchRecorder(c.watch({})));
+    await Promise.all(watches.map((w) => w.next('snapshot')));
+    const id = await engines.docker('engine-1', ['create', '--network', 'none', '--name', 'shared-sub', 'busybox:local', 'true']);
+    await Promise.all(watches.map((w) => w.next('container', (d) => d.container?.id === id)));
+    expect(agent.monitor.eventSubscriptions).toBe(1);
+    expect(agent.monitor.watcherCount).toBe(2);
+    watches.forEach((w) => w.cancel());
+    await waitFor(() => agent.monitor.watcherCount === 0, { what: 'watchers to be gone after cancel' });
+    clients.forEach((c) => c.close());
+  });
+});

@@ -1,0 +1,34 @@
+import { clientKeepaliveOptions, defaultKeepalive, serverKeepaliveOptions } from './keepalive';
+
+describe('keepalive options', () => {
+  it('uses the defaults on both ends', () => {
+    expect(defaultKeepalive).toEqual({ timeMs: 10_000, timeoutMs: 5_000 });
+    expect(clientKeepaliveOptions()).toEqual({
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    expect(serverKeepaliveOptions()).toMatchObject({
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 1_000,
+    });
+  });
+
+  it('overrides only what is given', () => {
+    expect(clientKeepaliveOptions({ timeMs: 2_000 })).toMatchObject({ 'grpc.keepalive_time_ms': 2_000, 'grpc.keepalive_timeout_ms': 5_000 });
+    expect(clientKeepaliveOptions({ timeoutMs: 500 })).toMatchObject({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 500 });
+  });
+
+  it('lets clients ping at least as often as they are told to', () => {
+    expect(serverKeepaliveOptions({ timeMs: 300 })['grpc.http2.min_ping_interval_without_data_ms']).toBe(300);
+    expect(serverKeepaliveOptions({ timeMs: 60_000 })['grpc.http2.min_ping_interval_without_data_ms']).toBe(1_000);
+  });
+
+  it('does not change the shared defaults', () => {
+    clientKeepaliveOptions({ timeMs: 1 });
+    serverKeepaliveOptions({ timeoutMs: 1 });
+    expect(defaultKeepalive).toEqual({ timeMs: 10_000, timeoutMs: 5_000 });
+  });
+});
