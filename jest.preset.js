@@ -12,6 +12,7 @@ module.exports = function preset(projectDir) {
     moduleNameMapper: {
       '^@flotilla/([a-z-]+)$': path.join(__dirname, 'libs/$1/src/index.ts'),
     },
+    reporters: ['default', path.join(__dirname, 'tools/jest/summary-reporter.js')],
     testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
     // Integration tests start real engines and processes; each waits on conditions with deadlines.
     testTimeout: 120000,

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Generates the TypeScript for proto/ (ts-proto through buf) and the descriptor set that server
-# reflection serves. Never edit libs/proto/src/gen by hand; CI fails when it is stale.
+# Generates the TypeScript for proto/ (ts-proto through buf) and the descriptor sets that server
+# reflection serves. Never edit libs/proto/src/gen by hand; the test command fails when it is stale.
+# FLOTILLA_PROTO_OUT=DIR writes everything under DIR instead (to compare with what is committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+out=${FLOTILLA_PROTO_OUT:-.}
+mkdir -p "$out/libs/proto/descriptor" "$out/libs/grpc/descriptor"
 npx buf lint
-npx buf generate
-npx buf build -o libs/proto/descriptor/flotilla.binpb
+npx buf generate --output "$out"
+npx buf build -o "$out/libs/proto/descriptor/flotilla.binpb"
 # The standard health service, for reflection (grpc-health-check ships its .proto).
-npx buf build node_modules/grpc-health-check/proto -o libs/grpc/descriptor/health.binpb
+npx buf build node_modules/grpc-health-check/proto -o "$out/libs/grpc/descriptor/health.binpb"

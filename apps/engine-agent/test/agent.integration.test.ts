@@ -1,6 +1,6 @@
 import { call, streamOf, FlotillaError } from '@flotilla/grpc';
 import { LogStream, type Container } from '@flotilla/proto';
-import { cleanupAll, startEngines, waitFor, type TestEngines } from '@flotilla/testing';
+import { busyboxRootfsTar, cleanupAll, startEngines, startTestRegistry, waitFor, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startAgentProcess, WatchRecorder, type AgentProcess } from './support';
 
@@ -137,6 +137,25 @@ describe('container operations', () => {
     expect(await codeOf(call(c, c.startContainer, { id: '' }))).toMatchObject({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^id ""/) });
     expect(await codeOf(call(c, c.killContainer, { id: 'err-running', signal: 'SIGNOPE' }))).toMatchObject({ code: status.INVALID_ARGUMENT });
     await docker('rm', '-f', 'err-running');
+  });
+
+  it('pulls an image with progress from a registry', async () => {
+    const registry = await startTestRegistry([{ repository: 'flotilla/pulled', tag: '1', rootfsTar: busyboxRootfsTar(), cmd: ['echo', 'pulled'] }]);
+    try {
+      const image = registry.reference('flotilla/pulled', '1');
+      const progress = [];
+      for await (const line of streamOf(agent.client.pullImage({ image }))) progress.push(line);
+      expect(progress.length).toBeGreaterThan(1);
+      expect(progress.at(-1)?.status).toMatch(/Downloaded newer image|Image is up to date/);
+      expect(progress.some((p) => p.layerId !== '')).toBe(true);
+      expect(await docker('images', '--format', '{{.Repository}}:{{.Tag}}')).toContain(image);
+      // A tag the registry does not have is NOT_FOUND, with Docker's reason.
+      const missing = registry.reference('flotilla/pulled', 'missing');
+      const failed = await codeOf((async () => { for await (const _ of streamOf(agent.client.pullImage({ image: missing }))) void _; })());
+      expect(failed).toMatchObject({ code: status.NOT_FOUND, message: expect.stringContaining('manifest unknown') });
+    } finally {
+      await registry.close();
+    }
   });
 
   it('reports an unreachable registry as UNAVAILABLE and a bad reference as INVALID_ARGUMENT', async () => {

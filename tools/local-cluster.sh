@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Brings up a local Flotilla cluster on embedded defaults and keeps it running until Ctrl-C:
+# N real Docker engines (loopback only, no bridge), one engine-agent beside each.
+#
+#   bash tools/local-cluster.sh [--engines N] [--dir DIR]
+#
+# Ports: engines on 127.0.0.1:23750.., agents on 127.0.0.1:4250... Everything it started is
+# stopped by PID on exit; state lives in DIR (default .flotilla/cluster).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+count=3
+dir=$root/.flotilla/cluster
+while [ $# -gt 0 ]; do
+  case $1 in
+    --engines) count=$2; shift 2 ;;
+    --dir) dir=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "local-cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ $count =~ ^[1-9][0-9]?$ ]] || { echo "local-cluster: --engines takes 1 to 99, not '$count'" >&2; exit 2; }
+
+bash tools/setup.sh
+
+engine_port=23750
+agent_port=4250
+zones=(a b c d e f g h i j)
+labels=()
+for i in $(seq 1 "$count"); do labels+=("--label@$i" "zone=${zones[$(((i - 1) % 10))]}"); done
+
+agent_pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  echo
+  echo "local-cluster: stopping"
+  for pid in "${agent_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${agent_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  bash tools/engines/engines.sh stop "$dir/engines" || true
+}
+trap cleanup EXIT INT TERM
+
+bash tools/engines/engines.sh stop "$dir/engines" >/dev/null 2>&1 || true
+mkdir -p "$dir/logs"
+echo "local-cluster: starting $count Docker engines"
+bash tools/engines/engines.sh start "$dir/engines" "$count" "$engine_port" "${labels[@]}" >"$dir/engines.txt"
+
+i=0
+while read -r name socket tcp _pid; do
+  port=$((agent_port + i))
+  node apps/engine-agent/dist/main.js --docker-host "$socket" --listen "127.0.0.1:$port" \
+    >"$dir/logs/agent-$name.log" 2>&1 &
+  agent_pids+=($!)
+  echo "$name $socket $tcp 127.0.0.1:$port" >>"$dir/agents.txt.new"
+  i=$((i + 1))
+done <"$dir/engines.txt"
+mv "$dir/agents.txt.new" "$dir/agents.txt"
+
+for log in "$dir"/logs/agent-*.log; do
+  for _ in $(seq 1 150); do grep -q '"Docker engine reachable"' "$log" && break; sleep 0.2; done
+  grep -q '"Docker engine reachable"' "$log" || { echo "local-cluster: an agent did not come up; see $log" >&2; tail -n 5 "$log" >&2; exit 1; }
+done
+
+cat <<TEXT
+
+Flotilla local cluster is up ($count engines). Ctrl-C stops everything.
+
+  engine     Docker engine (docker -H ...)              engine-agent (gRPC)
+$(while read -r name socket tcp agent; do printf '  %-10s %-42s %s\n' "$name" "$tcp" "$agent"; done <"$dir/agents.txt")
+
+Try:
+  npx buf curl --protocol grpc --http2-prior-knowledge --list-services http://127.0.0.1:$agent_port
+  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$agent_port/flotilla.v1.EngineAgentService/Watch
+  docker -H tcp://127.0.0.1:$engine_port run -d --network none busybox:local sleep 60
+
+Logs: $dir/logs
+TEXT
+wait "${agent_pids[@]}"

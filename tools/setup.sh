@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything Flotilla needs on a fresh Debian machine, as root: Docker engines
+# (docker.io, no daemon started), busybox-static for the offline test image, etcd, the npm
+# packages from the lockfile, and a build of every project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v busybox >/dev/null || need+=(busybox-static)
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v ip >/dev/null || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  # The packages' own services are not wanted: engines and etcd are started by our scripts.
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+export NX_NO_CLOUD=true NX_DAEMON=false
+echo "setup: building"
+npx nx run-many -t build --outputStyle=static >/dev/null
+echo "setup: done"
