@@ -1,0 +1,59 @@
+import type { AgentConnector, AgentStream, AgentStreamListener } from '@flotilla/cluster';
+import { dial, type Keepalive, type TlsFiles } from '@flotilla/grpc';
+import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto';
+
+export interface GrpcAgentConnectorOptions {
+  tls?: TlsFiles;
+  keepalive?: Partial<Keepalive>;
+}
+
+/**
+ * Reaches engine-agents over gRPC: one channel per address, shared by the streams to it. A
+ * channel whose stream failed is dropped, so the next attempt dials afresh instead of waiting out
+ * grpc-js's own reconnect back-off (up to two minutes); the cluster paces the retries.
+ */
+export class GrpcAgentConnector implements AgentConnector {
+  private readonly clients = new Map<string, EngineAgentServiceClient>();
+
+  constructor(private readonly options: GrpcAgentConnectorOptions = {}) {}
+
+  private client(address: string): EngineAgentServiceClient {
+    let client = this.clients.get(address);
+    if (!client) {
+      client = dial(EngineAgentServiceClient, address, { tls: this.options.tls, keepalive: this.options.keepalive });
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  watch(address: string, listener: AgentStreamListener): AgentStream {
+    const call = this.client(address).watch({});
+    let done = false;
+    const finish = (error: Error | undefined) => {
+      if (done) return;
+      done = true;
+      if (error) this.release(address);
+      listener.end(error);
+    };
+    call.on('data', (message: WatchResponse) => {
+      if (!done) listener.message(message);
+    });
+    call.on('error', (err: Error) => finish(err));
+    call.on('end', () => finish(undefined));
+    return {
+      close() {
+        done = true;
+        call.cancel();
+      },
+    };
+  }
+
+  release(address: string): void {
+    this.clients.get(address)?.close();
+    this.clients.delete(address);
+  }
+
+  closeAll(): void {
+    for (const address of [...this.clients.keys()]) this.release(address);
+  }
+}

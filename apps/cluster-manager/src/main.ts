@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { HelpRequested } from '@flotilla/config';
+import { createLogger, shutdownOnSignals } from '@flotilla/grpc';
+import { managerHelp, parseManagerConfig } from './config';
+import { startManager } from './manager';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseManagerConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(managerHelp);
+      return;
+    }
+    process.stderr.write(`flotilla-cluster-manager: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ level: config.logLevel, fields: { service: 'cluster-manager' } });
+  const manager = await startManager(config, logger);
+  shutdownOnSignals({ shutdown: (grace) => manager.stop(grace) }, logger, config.shutdownGraceMs);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`flotilla-cluster-manager: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import { Cluster } from '@flotilla/cluster';
+import { startServer, type Logger, type RunningServer } from '@flotilla/grpc';
+import { descriptorSetPath } from '@flotilla/proto';
+import { systemClock, type Clock } from '@flotilla/time';
+import { GrpcAgentConnector } from './agents/grpc-agent-connector';
+import type { ManagerConfig } from './config';
+import { createClusterService } from './service/cluster-service';
+
+export interface RunningManager {
+  cluster: Cluster;
+  server: RunningServer;
+  port: number;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export const managerVersion = '0.1.0';
+
+/** The cluster-manager: a Cluster over real agent connections, served over gRPC. */
+export async function startManager(config: ManagerConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningManager> {
+  const connector = new GrpcAgentConnector({ tls: config.agentTls });
+  const cluster = new Cluster({
+    connector,
+    clock,
+    logger,
+    overcommitRatio: config.overcommitRatio,
+    createRetry: config.createRetry,
+    heartbeatTolerance: config.heartbeatTolerance,
+    reconnect: config.reconnect,
+    pendingRetry: config.pendingRetry,
+    strategy: config.strategy,
+    filters: config.filters,
+    maxQueuedEvents: config.maxQueuedEvents,
+    version: managerVersion,
+  });
+  const closing = new AbortController();
+  const service = createClusterService({ cluster, logger, closing: closing.signal, maxQueuedEvents: config.maxQueuedEvents });
+  const server = await startServer({ address: config.listen, services: [service], tls: config.tls, descriptorSetPath, logger });
+  server.closing.addEventListener('abort', () => closing.abort(), { once: true });
+  cluster.start();
+  for (const address of config.engines) cluster.addEngine(address);
+  return {
+    cluster,
+    server,
+    port: server.port,
+    async stop(graceMs = 5000) {
+      await server.shutdown(graceMs);
+      cluster.stop();
+      connector.closeAll();
+    },
+  };
+}

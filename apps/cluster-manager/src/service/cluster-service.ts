@@ -1,0 +1,73 @@
+import { engineStatusName, normaliseEngineAddress, type Cluster } from '@flotilla/cluster';
+import { serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { ClusterServiceService, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+
+export interface ClusterServiceOptions {
+  cluster: Cluster;
+  logger: Logger;
+  /** Ends event streams cleanly when the server shuts down. */
+  closing?: AbortSignal;
+  /** Events a WatchEvents reader may fall behind before it is ended with RESOURCE_EXHAUSTED. */
+  maxQueuedEvents?: number;
+}
+
+/** Resolves when the client has read enough for writes to go on, or the call is over. */
+function drained(call: ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.once('drain', done);
+    call.once('cancelled', done);
+    call.once('close', done);
+  });
+}
+
+export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {
+  const { cluster, logger, closing } = options;
+
+  const implementation: ClusterServiceServer = {
+    addEngine: unary(async (request) => {
+      const address = normaliseEngineAddress(request.address);
+      const added = cluster.addEngine(address);
+      return { added, engine: cluster.view(cluster.getEngine(address)) };
+    }),
+
+    removeEngine: unary(async (request) => ({ engine: cluster.removeEngine(request.engine) })),
+
+    listEngines: unary(async (request) => {
+      const statuses = request.statuses.map((s, i) => engineStatusName(s, `statuses[${i}]`));
+      return { engines: cluster.listEngines({ statuses, labels: request.labels }).map((e) => cluster.view(e)) };
+    }),
+
+    getEngine: unary(async (request) => ({ engine: cluster.view(cluster.getEngine(request.engine)) })),
+
+    getInfo: unary(async () => cluster.info()),
+
+    watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call) => {
+      const subscription = cluster.subscribe(request, options.maxQueuedEvents);
+      const stop = () => subscription.close();
+      call.once('cancelled', stop);
+      call.once('close', stop);
+      closing?.addEventListener('abort', stop, { once: true });
+      logger.debug('event subscriber connected', { peer: call.getPeer(), subscribers: cluster.subscriberCount });
+      try {
+        for await (const event of subscription) {
+          if (call.cancelled) break;
+          // A reader that is behind makes the subscription queue grow until it overflows.
+          if (!call.write({ event })) await Promise.race([drained(call), subscription.failed]);
+        }
+      } finally {
+        subscription.close();
+        closing?.removeEventListener('abort', stop);
+        logger.debug('event subscriber gone', { peer: call.getPeer() });
+      }
+    }),
+  };
+
+  return { name: 'flotilla.v1.ClusterService', definition: ClusterServiceService, implementation };
+}

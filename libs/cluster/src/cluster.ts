@@ -1,0 +1,434 @@
+import { InvalidArgumentError, NotFoundError, silentLogger, type Logger } from '@flotilla/grpc';
+import type { ClusterEngine, ClusterEvent, GetInfoResponse, Snapshot, WatchEventsRequest, WatchResponse } from '@flotilla/proto';
+import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
+import type { AgentConnector } from './agent-connector';
+import { Engine, type EngineDockerEvent, type EngineEventHandler, type EngineStatusName } from './engine';
+import { normaliseEngineAddress } from './engine-address';
+import { engineView } from './engine-view';
+import { EventHub, type Subscription } from './event-hub';
+
+export interface ClusterOptions {
+  connector: AgentConnector;
+  clock: Clock;
+  logger?: Logger;
+  /** Usable capacity is total · (1 + ratio). Default 0.05. */
+  overcommitRatio?: number;
+  /** How many other engines a failed create is retried on (used by the scheduler). Default 0. */
+  createRetry?: number;
+  /** Heartbeat intervals an engine may miss before it is unhealthy. Default 3. */
+  heartbeatTolerance?: number;
+  /** The interval assumed until an agent's first heartbeat says its own. Default 1 s. */
+  defaultHeartbeatIntervalMs?: number;
+  /** Back-off between reconnects to an unhealthy engine. */
+  reconnect?: BackoffOptions;
+  /** Back-off between validation attempts of a pending engine. */
+  pendingRetry?: BackoffOptions;
+  /** Unhealthy episodes within this window lower an engine's health. Default 5 minutes. */
+  healthWindowMs?: number;
+  /** Unhealthy episodes in the window that bring health to 0. Default 3. */
+  failuresToZeroHealth?: number;
+  /** Shown by GetInfo; the scheduler uses them. */
+  strategy?: string;
+  filters?: string[];
+  maxQueuedEvents?: number;
+  random?: () => number;
+  version?: string;
+}
+
+export interface EngineFilter {
+  statuses?: EngineStatusName[];
+  /** Every label must match; "*" matches any value. */
+  labels?: Record<string, string>;
+}
+
+const defaults = {
+  overcommitRatio: 0.05,
+  createRetry: 0,
+  heartbeatTolerance: 3,
+  defaultHeartbeatIntervalMs: 1000,
+  reconnect: { initialMs: 200, maxMs: 10_000 } as BackoffOptions,
+  pendingRetry: { initialMs: 1000, maxMs: 30_000 } as BackoffOptions,
+  healthWindowMs: 5 * 60_000,
+  failuresToZeroHealth: 3,
+};
+
+type Message = NonNullable<WatchResponse['message']>;
+
+/**
+ * The cluster: engines keyed by engine ID, pending engines keyed by address, and the events of
+ * all of them. State comes only from the agents' streams; the cluster decides each engine's
+ * lifecycle (validation, health, reconnects) and never holds anything across network I/O, so add,
+ * remove and validation interleave safely.
+ */
+export class Cluster implements EngineEventHandler {
+  /** Validated engines, by engine ID. */
+  readonly engines = new Map<string, Engine>();
+  /** Engines not yet validated, by address. */
+  readonly pendingEngines = new Map<string, Engine>();
+  private readonly byAddress = new Map<string, Engine>();
+  private readonly hub: EventHub<ClusterEvent>;
+  private readonly logger: Logger;
+  private readonly o: Required<Omit<ClusterOptions, 'logger' | 'random' | 'strategy' | 'filters' | 'version'>> & Pick<ClusterOptions, 'random' | 'strategy' | 'filters' | 'version'>;
+  private sweep: Timer | undefined;
+
+  constructor(options: ClusterOptions) {
+    this.o = { ...defaults, maxQueuedEvents: 10_000, ...options };
+    if (!(this.o.overcommitRatio >= -1)) throw InvalidArgumentError.field('overcommit', this.o.overcommitRatio, 'must be at least -1');
+    this.logger = options.logger ?? silentLogger;
+    this.hub = new EventHub<ClusterEvent>(this.o.maxQueuedEvents);
+  }
+
+  get overcommitRatio(): number {
+    return this.o.overcommitRatio;
+  }
+
+  get createRetry(): number {
+    return this.o.createRetry;
+  }
+
+  /** Starts watching for silent engines. */
+  start(): void {
+    const every = Math.max(10, Math.min(250, Math.floor(this.o.defaultHeartbeatIntervalMs / 4)));
+    this.sweep ??= this.o.clock.setInterval(() => this.checkHeartbeats(), every);
+  }
+
+  /** Closes every stream and timer, and ends every event subscription. */
+  stop(): void {
+    this.sweep?.cancel();
+    this.sweep = undefined;
+    for (const engine of this.byAddress.values()) this.shut(engine);
+    this.hub.closeAll('the cluster-manager is shutting down');
+  }
+
+  // ---- engines ----
+
+  /** Adds an engine-agent address. False when it is already known; nothing changes then. */
+  addEngine(address: string): boolean {
+    const addr = normaliseEngineAddress(address);
+    if (this.byAddress.has(addr)) return false;
+    const engine = new Engine(addr, this.o.clock.now());
+    engine.registerEventHandler(this);
+    this.pendingEngines.set(addr, engine);
+    this.byAddress.set(addr, engine);
+    this.logger.info('engine pending', { address: addr });
+    this.emitEngine(engine, 'pending');
+    this.open(engine);
+    return true;
+  }
+
+  /** Drops an engine, pending or not, by address, ID or name. Safe while it is being validated. */
+  removeEngine(ref: string): ClusterEngine {
+    const engine = this.getEngine(ref);
+    this.shut(engine);
+    engine.removed = true;
+    engine.status = 'disconnected';
+    engine.updatedAt = this.o.clock.now();
+    this.pendingEngines.delete(engine.address);
+    if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
+    this.byAddress.delete(engine.address);
+    this.o.connector.release(engine.address);
+    this.logger.info('engine removed', { address: engine.address, id: engine.id });
+    this.emitEngine(engine, 'removed');
+    return this.view(engine);
+  }
+
+  /** The engine with this address, ID or name; a name several engines share is INVALID_ARGUMENT. */
+  findEngine(ref: string): Engine | undefined {
+    const text = ref.trim();
+    if (!text) return undefined;
+    const direct = this.byAddress.get(text) ?? this.engines.get(text);
+    if (direct) return direct;
+    try {
+      const normal = this.byAddress.get(normaliseEngineAddress(text));
+      if (normal) return normal;
+    } catch {
+      // not an address
+    }
+    const named = [...this.byAddress.values()].filter((e) => e.name === text);
+    if (named.length > 1) {
+      throw InvalidArgumentError.field('engine', ref, `${named.length} engines are named so (${named.map((e) => e.address).join(', ')}); use the address or ID`);
+    }
+    return named[0];
+  }
+
+  getEngine(ref: string, field = 'engine'): Engine {
+    if (!ref.trim()) throw InvalidArgumentError.field(field, ref, 'an engine address, ID or name is required');
+    const engine = this.findEngine(ref);
+    if (!engine) throw new NotFoundError(`no engine ${JSON.stringify(ref)} in the cluster (by address, ID or name)`);
+    return engine;
+  }
+
+  listEngines(filter: EngineFilter = {}): Engine[] {
+    const statuses = filter.statuses?.length ? new Set(filter.statuses) : undefined;
+    const labels = Object.entries(filter.labels ?? {});
+    return [...this.byAddress.values()]
+      .filter((e) => !statuses || statuses.has(e.status))
+      .filter((e) => labels.every(([k, v]) => (v === '*' ? k in e.labels : e.labels[k] === v)))
+      .sort((a, b) => (a.name || a.address).localeCompare(b.name || b.address) || a.address.localeCompare(b.address));
+  }
+
+  health(engine: Engine): number {
+    return engine.health(this.o.clock.now(), this.o.healthWindowMs, this.o.failuresToZeroHealth);
+  }
+
+  view(engine: Engine): ClusterEngine {
+    return engineView(engine, this.health(engine), this.o.overcommitRatio);
+  }
+
+  info(): GetInfoResponse {
+    const counts = { pending: 0, healthy: 0, unhealthy: 0, disconnected: 0 };
+    const containers = { running: 0, paused: 0, stopped: 0, total: 0 };
+    let images = 0;
+    let cpus = 0;
+    let memory = 0;
+    let reservedCpus = 0;
+    let reservedMemory = 0;
+    const engines = this.listEngines();
+    for (const e of engines) {
+      counts[e.status]++;
+      if (e.status === 'pending') continue;
+      containers.running += e.tally.running;
+      containers.paused += e.tally.paused;
+      containers.stopped += e.tally.stopped;
+      images += e.images.size;
+      cpus += e.cpus * 1e9;
+      memory += e.memoryBytes;
+      reservedCpus += e.reservedNanoCpus;
+      reservedMemory += e.reservedMemoryBytes;
+    }
+    containers.total = containers.running + containers.paused + containers.stopped;
+    return {
+      strategy: this.o.strategy ?? 'spread',
+      filters: this.o.filters ?? [],
+      overcommitRatio: this.o.overcommitRatio,
+      engineCounts: counts,
+      engines: engines.map((e) => this.view(e)),
+      containers,
+      images,
+      totalNanoCpus: String(cpus),
+      totalMemoryBytes: String(memory),
+      reservedNanoCpus: String(reservedCpus),
+      reservedMemoryBytes: String(reservedMemory),
+      managerVersion: this.o.version ?? '',
+    };
+  }
+
+  // ---- events ----
+
+  /** Events that match the request's filters; an unknown filter value is INVALID_ARGUMENT. */
+  subscribe(request: Pick<WatchEventsRequest, 'types' | 'engines' | 'containers'>, maxQueued?: number): Subscription<ClusterEvent> {
+    const types = new Set(request.types.map((t) => t.trim().toLowerCase()).filter(Boolean));
+    const engines = request.engines.map((ref, i) => {
+      if (!ref.trim()) throw InvalidArgumentError.field(`engines[${i}]`, ref, 'must not be empty');
+      return ref.trim();
+    });
+    const containers = request.containers.map((ref, i) => {
+      if (!ref.trim()) throw InvalidArgumentError.field(`containers[${i}]`, ref, 'must not be empty');
+      return ref.trim();
+    });
+    const matchesEngine = (e: ClusterEvent) => engines.some((ref) => ref === e.engine?.id || ref === e.engine?.name || ref === e.engine?.address);
+    const matchesContainer = (e: ClusterEvent) => {
+      if (e.type !== 'container') return false;
+      const id = e.docker?.actorId ?? '';
+      const names = [e.docker?.actorAttributes.name, ...(e.container?.names ?? [])];
+      return containers.some((ref) => ref === id || (ref.length >= 12 && id.startsWith(ref)) || names.includes(ref));
+    };
+    return this.hub.subscribe(
+      (e) => (!types.size || types.has(e.type)) && (!engines.length || matchesEngine(e)) && (!containers.length || matchesContainer(e)),
+      maxQueued,
+    );
+  }
+
+  get subscriberCount(): number {
+    return this.hub.subscriberCount;
+  }
+
+  handleEngineEvent(engine: Engine, event: EngineDockerEvent): void {
+    this.hub.publish({
+      type: event.docker.type,
+      action: event.docker.action,
+      engine: { id: engine.id, name: engine.name, address: engine.address },
+      time: new Date(Number(BigInt(event.docker.timeNano) / 1_000_000n)),
+      docker: event.docker,
+      container: event.container,
+      engineState: undefined,
+      error: '',
+    });
+  }
+
+  private emitEngine(engine: Engine, action: string, error = ''): void {
+    this.hub.publish({
+      type: 'engine',
+      action,
+      engine: { id: engine.id, name: engine.name, address: engine.address },
+      time: new Date(this.o.clock.now()),
+      docker: undefined,
+      container: undefined,
+      engineState: this.view(engine),
+      error,
+    });
+  }
+
+  // ---- the stream of one engine ----
+
+  private open(engine: Engine): void {
+    engine.stream?.close();
+    engine.retry?.cancel();
+    engine.retry = undefined;
+    const session = ++engine.session;
+    engine.lastSequence = 0;
+    engine.lastMessageAt = this.o.clock.now();
+    engine.stream = this.o.connector.watch(engine.address, {
+      message: (m) => {
+        if (engine.session === session && !engine.removed) this.onMessage(engine, m);
+      },
+      end: (err) => {
+        if (engine.session === session && !engine.removed) {
+          engine.stream = undefined;
+          this.fail(engine, err?.message ?? 'the agent ended its Watch stream');
+        }
+      },
+    });
+  }
+
+  /** Closes an engine's stream and timer; its maps are left as they are. */
+  private shut(engine: Engine): void {
+    engine.session++;
+    engine.stream?.close();
+    engine.stream = undefined;
+    engine.retry?.cancel();
+    engine.retry = undefined;
+  }
+
+  private onMessage(engine: Engine, response: WatchResponse): void {
+    const now = this.o.clock.now();
+    engine.lastMessageAt = now;
+    engine.updatedAt = now;
+    const sequence = Number(response.sequence);
+    if (sequence !== engine.lastSequence + 1) {
+      // A message was lost: a new stream starts with a fresh snapshot.
+      this.logger.warn('sequence gap on an engine stream; resyncing', { address: engine.address, expected: engine.lastSequence + 1, got: sequence });
+      this.shut(engine);
+      this.fail(engine, `sequence gap: expected ${engine.lastSequence + 1}, got ${response.sequence}; resyncing`);
+      return;
+    }
+    engine.lastSequence = sequence;
+    const message: Message | undefined = response.message;
+    if (!message) return;
+    switch (message.$case) {
+      case 'snapshot':
+        this.onSnapshot(engine, message.value);
+        return;
+      case 'heartbeat':
+        engine.heartbeatIntervalMs = message.value.intervalMs || undefined;
+        return;
+      case 'state':
+        if (!message.value.reachable) this.onDockerUnreachable(engine, message.value.error);
+        return;
+      default:
+        if (engine.status === 'pending') return;
+        engine.applyDelta(message);
+    }
+  }
+
+  private onDockerUnreachable(engine: Engine, error: string): void {
+    const reason = `Docker engine unreachable: ${error}`;
+    if (engine.status === 'healthy') this.markUnhealthy(engine, reason);
+    else {
+      engine.lastError = reason;
+    }
+  }
+
+  private onSnapshot(engine: Engine, snapshot: Snapshot): void {
+    const info = snapshot.engine;
+    const problem = !info?.id
+      ? 'the agent sent a snapshot without an engine ID'
+      : !(Number(info.cpus) > 0)
+        ? `engine ${info.id} reports ${info.cpus} CPUs`
+        : !(Number(info.memoryBytes) > 0)
+          ? `engine ${info.id} reports ${info.memoryBytes} bytes of memory`
+          : undefined;
+    if (problem) return this.reject(engine, problem);
+    const id = info!.id;
+    const holder = this.engines.get(id);
+    if (holder && holder !== engine) {
+      return this.reject(engine, `ID duplicated: ${id} shared by ${holder.address} and ${engine.address}`);
+    }
+    if (engine.status !== 'pending' && engine.id && engine.id !== id) {
+      // Another Docker engine now answers at this address: re-key it.
+      this.engines.delete(engine.id);
+    }
+    engine.applySnapshot(snapshot);
+    const was = engine.status;
+    this.pendingEngines.delete(engine.address);
+    this.engines.set(id, engine);
+    engine.status = 'healthy';
+    engine.failureCount = 0;
+    engine.attempt = 0;
+    engine.lastError = '';
+    if (was === 'pending') {
+      this.logger.info('engine connected', { address: engine.address, id, name: engine.name, containers: engine.containers.size });
+      this.emitEngine(engine, 'connect');
+    } else if (was === 'unhealthy') {
+      this.logger.info('engine reconnected', { address: engine.address, id });
+      this.emitEngine(engine, 'reconnect');
+    }
+  }
+
+  /** Validation failed: the engine stays (or goes back to) pending and is retried later. */
+  private reject(engine: Engine, reason: string): void {
+    this.logger.warn('engine not validated', { address: engine.address, error: reason });
+    this.shut(engine);
+    if (engine.status !== 'pending') {
+      if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
+      engine.status = 'pending';
+      this.pendingEngines.set(engine.address, engine);
+    }
+    engine.failureCount++;
+    engine.lastError = reason;
+    engine.updatedAt = this.o.clock.now();
+    this.emitEngine(engine, 'error', reason);
+    this.scheduleRetry(engine, this.o.pendingRetry);
+  }
+
+  private markUnhealthy(engine: Engine, reason: string): void {
+    engine.status = 'unhealthy';
+    engine.lastError = reason;
+    engine.updatedAt = this.o.clock.now();
+    engine.flaps.push(engine.updatedAt);
+    this.logger.warn('engine unhealthy', { address: engine.address, id: engine.id, error: reason });
+    this.emitEngine(engine, 'disconnect', reason);
+  }
+
+  /** The stream broke or went silent. */
+  private fail(engine: Engine, reason: string): void {
+    this.shut(engine);
+    engine.failureCount++;
+    if (engine.status === 'healthy') this.markUnhealthy(engine, reason);
+    else engine.lastError = reason;
+    engine.updatedAt = this.o.clock.now();
+    this.scheduleRetry(engine, engine.status === 'pending' ? this.o.pendingRetry : this.o.reconnect);
+  }
+
+  private scheduleRetry(engine: Engine, backoff: BackoffOptions): void {
+    engine.retry?.cancel();
+    const delay = backoffDelay(engine.attempt++, backoff, this.o.random);
+    engine.retry = this.o.clock.setTimeout(() => {
+      engine.retry = undefined;
+      if (!engine.removed) this.open(engine);
+    }, delay);
+  }
+
+  private checkHeartbeats(): void {
+    const now = this.o.clock.now();
+    for (const engine of this.byAddress.values()) {
+      if (!engine.stream) continue;
+      const interval = engine.heartbeatIntervalMs ?? this.o.defaultHeartbeatIntervalMs;
+      const silentFor = now - engine.lastMessageAt;
+      if (silentFor > this.o.heartbeatTolerance * interval) {
+        this.fail(engine, `no heartbeat from the agent for ${silentFor} ms (${this.o.heartbeatTolerance} intervals of ${interval} ms)`);
+      }
+    }
+  }
+}
+
