@@ -27,6 +27,9 @@ if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:proto 2
   npx buf breaking --against '.git#ref=HEAD~1'
 fi
 
+echo "test: type-check every source and test file"
+npx tsc -p tsconfig.check.json
+
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 echo "test: running every project's tests"

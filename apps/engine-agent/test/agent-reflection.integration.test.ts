@@ -43,7 +43,7 @@ describe('an independent client (buf curl, through reflection)', () => {
   it('streams a snapshot whose engine ID matches docker info', async () => {
     const engineId = await engines.docker('engine-1', ['info', '--format', '{{.ID}}']);
     // buf curl keeps the stream open; it is cut after a few seconds, and what it printed is read.
-    const out = await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--connect-timeout', '10', `http://${agent.address}/flotilla.v1.EngineAgentService/Watch`], { timeout: 4_000 }).then(
+    const out = await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--connect-timeout', '10', `http://${agent.address}/flotilla.v1.EngineAgentService/Watch`], { timeout: 4_000, killSignal: 'SIGINT' }).then(
       (r) => r.stdout,
       (err: { stdout?: string }) => err.stdout ?? '',
     );

@@ -127,7 +127,7 @@ describe('container operations', () => {
   it('maps Docker errors onto statuses and keeps Docker message', async () => {
     await docker('run', '-d', '--network', 'none', '--name', 'err-running', 'busybox:local', 'sleep', '300');
     const c = agent.client;
-    const base = { image: 'busybox:local', command: ['true'], env: [], labels: {}, nanoCpus: '0', cpuShares: '0', memoryBytes: '0', portBindings: [], networkMode: 'none', entrypoint: [] };
+    const base = { name: '', image: 'busybox:local', command: ['true'], env: [], labels: {}, nanoCpus: '0', cpuShares: '0', memoryBytes: '0', portBindings: [], networkMode: 'none', entrypoint: [] };
     expect(await codeOf(call(c, c.inspectContainer, { id: 'no-such-container' }))).toMatchObject({ code: status.NOT_FOUND, message: expect.stringContaining('No such container') });
     expect(await codeOf(call(c, c.createContainer, { ...base, name: 'err-running' }))).toMatchObject({ code: status.ALREADY_EXISTS, message: expect.stringContaining('is already in use') });
     expect(await codeOf(call(c, c.removeContainer, { id: 'err-running', force: false, volumes: false }))).toMatchObject({ code: status.FAILED_PRECONDITION, message: expect.stringContaining('running container') });

@@ -1,10 +1,7 @@
-import * as path from 'node:path';
 import { dial } from '@flotilla/grpc';
 import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto';
-import { spawnService, waitFor, type ServiceProcess, type TestEngine } from '@flotilla/testing';
+import { startNodeService, StreamRecorder, type ServiceProcess, type TestEngine } from '@flotilla/testing';
 import type { ClientReadableStream } from '@grpc/grpc-js';
-
-export const agentMain = path.join(__dirname, '..', 'dist', 'main.js');
 
 export interface AgentProcess {
   process: ServiceProcess;
@@ -13,59 +10,55 @@ export interface AgentProcess {
   close(): Promise<void>;
 }
 
-/** Runs the built engine-agent as its own process beside a real engine, on a free port. */
-export async function startAgentProcess(engine: TestEngine, extraArgs: string[] = []): Promise<AgentProcess> {
-  const proc = spawnService({
+/** Runs the built engine-agent as its own process beside a real engine. */
+export async function startAgentProcess(engine: TestEngine, listen = '127.0.0.1:0'): Promise<AgentProcess> {
+  const service = await startNodeService({
     name: `agent-${engine.name}`,
-    command: process.execPath,
-    args: [agentMain, '--docker-host', engine.dockerHost, '--listen', '127.0.0.1:0', '--heartbeat-interval', '200ms', '--log-level', 'debug', ...extraArgs],
+    script: 'apps/engine-agent/dist/main.js',
+    args: ['--docker-host', engine.dockerHost, '--listen', listen, '--heartbeat-interval', '200ms', '--log-level', 'debug'],
   });
-  const line = await proc.waitForLine(/"msg":"listening"/, 30_000);
-  const port = (JSON.parse(line) as { port: number }).port;
-  const address = `127.0.0.1:${port}`;
-  const client = dial(EngineAgentServiceClient, address, { defaultDeadlineMs: 60_000 });
+  const client = dial(EngineAgentServiceClient, service.address, { defaultDeadlineMs: 60_000 });
   return {
-    process: proc,
-    address,
+    process: service.process,
+    address: service.address,
     client,
     async close() {
       client.close();
-      await proc.stop();
+      await service.process.stop();
     },
   };
 }
 
 type Message = NonNullable<WatchResponse['message']>;
+type Value<C extends Message['$case']> = Extract<Message, { $case: C }>['value'];
 
-/** Reads a Watch stream into memory so tests can wait for what they expect. */
-export class WatchRecorder {
-  readonly responses: WatchResponse[] = [];
-  error: Error | undefined;
-  ended = false;
+/** A Watch stream read into memory, with waits by message kind. */
+export class WatchRecorder extends StreamRecorder<WatchResponse> {
+  constructor(stream: ClientReadableStream<WatchResponse>) {
+    super(stream);
+  }
 
-  constructor(readonly stream: ClientReadableStream<WatchResponse>) {
-    stream.on('data', (r: WatchResponse) => this.responses.push(r));
-    stream.on('error', (err: Error) => (this.error = err));
-    stream.on('end', () => (this.ended = true));
+  get responses(): WatchResponse[] {
+    return this.items;
   }
 
   get messages(): Message[] {
-    return this.responses.map((r) => r.message).filter((m): m is Message => m !== undefined);
+    return this.items.map((r) => r.message).filter((m): m is Message => m !== undefined);
   }
 
-  /** Waits for a message that matches, looking only at messages after index `from`. */
-  async next<C extends Message['$case']>(kind: C, match: (value: Extract<Message, { $case: C }>['value']) => boolean = () => true, from = 0, timeoutMs = 30_000) {
-    return waitFor(
-      () => {
-        if (this.error) throw this.error;
-        const found = this.messages.slice(from).find((m) => m.$case === kind && match(m.value as Extract<Message, { $case: C }>['value']));
-        return found ? (found.value as Extract<Message, { $case: C }>['value']) : undefined;
-      },
-      { timeoutMs, what: `a ${kind} message on the Watch stream` },
-    );
+  /** Waits for a message of a kind that matches, among the messages after index `from`. */
+  async next<C extends Message['$case']>(kind: C, match: (value: Value<C>) => boolean = () => true, from = 0, timeoutMs = 30_000): Promise<Value<C>> {
+    const found = await this.nextMatching((r) => r.message?.$case === kind && match(r.message.value as Value<C>), `a ${kind} message on the Watch stream`, this.responseIndex(from), timeoutMs);
+    return found.message!.value as Value<C>;
   }
 
-  cancel(): void {
-    this.stream.cancel();
+  /** Index into `items` of the `from`-th message (messages skip responses without one). */
+  private responseIndex(from: number): number {
+    let seen = 0;
+    for (let i = 0; i < this.items.length; i++) {
+      if (seen === from) return i;
+      if (this.items[i].message) seen++;
+    }
+    return this.items.length;
   }
 }

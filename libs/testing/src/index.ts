@@ -4,3 +4,4 @@ export * from './temp-dir';
 export * from './processes';
 export * from './engines';
 export * from './registry';
+export * from './grpc-services';

@@ -1,0 +1,154 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { call, FlotillaError } from '@flotilla/grpc';
+import { EngineStatus } from '@flotilla/proto';
+import { cleanupAll, freePort, repoRoot, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
+import { status } from '@grpc/grpc-js';
+import { engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
+
+// Three real engines, three agents and a manager, each a separate process.
+let engines: TestEngines;
+let manager: ManagerProcess;
+const agents: RunningService[] = [];
+const ports: number[] = [];
+const address = (i: number) => `127.0.0.1:${ports[i]}`;
+const ids: string[] = [];
+
+beforeAll(async () => {
+  engines = await startEngines({ count: 3, engineLabels: { 1: { zone: 'a' }, 2: { zone: 'b' }, 3: { zone: 'c' } } });
+  for (const [i, engine] of engines.engines.entries()) {
+    ports[i] = await freePort();
+    agents[i] = await startAgentProcess(engine, ports[i]);
+    ids[i] = await engines.docker(engine.name, ['info', '--format', '{{.ID}}']);
+  }
+  manager = await startManagerProcess(['--engine', ports.map((p) => `127.0.0.1:${p}`).join(','), '--heartbeat-tolerance', '3']);
+});
+
+afterAll(async () => {
+  await manager?.close();
+  await cleanupAll();
+});
+
+const m = () => manager.client;
+
+it('validates all three engines, with their real IDs and labels', async () => {
+  for (let i = 0; i < 3; i++) {
+    const engine = await engineIn(m(), address(i), EngineStatus.ENGINE_STATUS_HEALTHY);
+    expect(engine.id).toBe(ids[i]);
+    expect(engine.info?.labels.zone).toBe(['a', 'b', 'c'][i]);
+    expect(engine.health).toBe(100);
+  }
+  const info = await call(m(), m().getInfo, {});
+  expect(info.engineCounts).toMatchObject({ healthy: 3 });
+  expect(info.strategy).toBe('spread');
+  expect(Number(info.totalNanoCpus)).toBeGreaterThan(0);
+  const byLabel = await call(m(), m().listEngines, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: { zone: 'b' } });
+  expect(byLabel.engines.map((e) => e.id)).toEqual([ids[1]]);
+});
+
+it('shows a container started straight on an engine in GetInfo and as an annotated event', async () => {
+  const events = new EventRecorder(m().watchEvents({ types: ['container'], engines: [ids[2]], containers: [] }));
+  const id = await engines.docker('engine-3', ['run', '-d', '--network', 'none', '--name', 'direct-web', '-m', '64m', 'busybox:local', 'sleep', '300']);
+  const started = await events.nextMatching((r) => r.event?.action === 'start' && r.event.docker?.actorId === id, 'the container start event');
+  expect(started.event?.engine).toEqual({ id: ids[2], name: expect.any(String), address: address(2) });
+  expect(started.event?.container).toMatchObject({ id, state: 'running', names: ['direct-web'] });
+  events.cancel();
+  const engine = await waitFor(async () => {
+    const info = await call(m(), m().getInfo, {});
+    const e = info.engines.find((x) => x.id === ids[2]);
+    return e && e.containers?.running === 1 ? e : undefined;
+  }, { what: 'the container in GetInfo' });
+  expect(engine.reservedMemoryBytes).toBe(String(64 * 1024 * 1024));
+});
+
+it('marks an engine whose agent is killed unhealthy, and a restarted agent heals it', async () => {
+  const events = new EventRecorder(m().watchEvents({ types: ['engine'], engines: [], containers: [] }));
+  agents[0].process.signal('SIGKILL');
+  const down = await engineIn(m(), address(0), EngineStatus.ENGINE_STATUS_UNHEALTHY, 'after kill -9 of its agent');
+  expect(down.lastError).not.toBe('');
+  await events.nextMatching((r) => r.event?.action === 'disconnect' && r.event.engine?.address === address(0), 'a disconnect event');
+  agents[0] = await startAgentProcess(engines.engines[0], ports[0]);
+  const back = await engineIn(m(), address(0), EngineStatus.ENGINE_STATUS_HEALTHY, 'after the agent is back');
+  expect(back.id).toBe(ids[0]);
+  await events.nextMatching((r) => r.event?.action === 'reconnect' && r.event.engine?.address === address(0), 'a reconnect event');
+  events.cancel();
+});
+
+it('marks an engine whose Docker engine stops unhealthy, and healthy when it is back', async () => {
+  await engines.stopOne('engine-2');
+  const down = await engineIn(m(), address(1), EngineStatus.ENGINE_STATUS_UNHEALTHY, 'with its Docker engine stopped');
+  expect(down.lastError).toMatch(/Docker engine unreachable/);
+  // Unhealthy engines stay in the cluster.
+  expect((await call(m(), m().getInfo, {})).engineCounts?.unhealthy).toBe(1);
+  await engines.startOne('engine-2');
+  await engineIn(m(), address(1), EngineStatus.ENGINE_STATUS_HEALTHY, 'with its Docker engine back');
+});
+
+it('marks an engine whose agent is frozen (SIGSTOP) unhealthy within the heartbeat tolerance', async () => {
+  agents[2].process.signal('SIGSTOP');
+  try {
+    const down = await engineIn(m(), address(2), EngineStatus.ENGINE_STATUS_UNHEALTHY, 'with its agent frozen');
+    expect(down.lastError).toMatch(/no heartbeat/);
+  } finally {
+    agents[2].process.signal('SIGCONT');
+  }
+  await engineIn(m(), address(2), EngineStatus.ENGINE_STATUS_HEALTHY, 'with its agent thawed');
+});
+
+it('keeps a second engine with the same engine ID pending with the duplicated-ID error', async () => {
+  const twins = await startEngines({ count: 2, sharedKey: true });
+  const twinPorts = [await freePort(), await freePort()];
+  await startAgentProcess(twins.engines[0], twinPorts[0]);
+  await startAgentProcess(twins.engines[1], twinPorts[1]);
+  const [first, second] = twinPorts.map((p) => `127.0.0.1:${p}`);
+  await call(m(), m().addEngine, { address: first });
+  const healthy = await engineIn(m(), first, EngineStatus.ENGINE_STATUS_HEALTHY);
+  await call(m(), m().addEngine, { address: second });
+  const pending = await waitFor(async () => {
+    const { engine } = await call(m(), m().getEngine, { engine: second });
+    return engine?.lastError.startsWith('ID duplicated') ? engine : undefined;
+  }, { what: 'the duplicated-ID error' });
+  expect(pending.status).toBe(EngineStatus.ENGINE_STATUS_PENDING);
+  expect(pending.lastError).toBe(`ID duplicated: ${healthy.id} shared by ${first} and ${second}`);
+  // Retried while it waits; once the first leaves, the second is validated.
+  await call(m(), m().removeEngine, { engine: first });
+  const validated = await engineIn(m(), second, EngineStatus.ENGINE_STATUS_HEALTHY, 'after the first twin left');
+  expect(validated.id).toBe(healthy.id);
+  await call(m(), m().removeEngine, { engine: second });
+});
+
+it('answers bad input with INVALID_ARGUMENT naming the field, and unknown engines with NOT_FOUND', async () => {
+  const fail = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (err: FlotillaError) => err);
+  const bad = await fail(call(m(), m().addEngine, { address: 'no-port-here' }));
+  expect(bad.code).toBe(status.INVALID_ARGUMENT);
+  expect(bad.message).toMatch(/^address "no-port-here"/);
+  expect((await fail(call(m(), m().getEngine, { engine: '10.9.9.9:1' }))).code).toBe(status.NOT_FOUND);
+  expect((await fail(call(m(), m().listEngines, { statuses: [42], labels: {} }))).message).toMatch(/^statuses\[0\] 42/);
+  expect((await call(m(), m().addEngine, { address: address(0) })).added).toBe(false);
+  expect((await call(m(), m().getInfo, {})).engineCounts?.healthy).toBe(3);
+});
+
+describe('an independent client (buf curl, through reflection)', () => {
+  const buf = path.join(repoRoot(), 'node_modules', '.bin', 'buf');
+  const curl = (method: string, body: string, timeout = 30_000) =>
+    promisify(execFile)(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', body, `http://${manager.address}/flotilla.v1.ClusterService/${method}`], { timeout, killSignal: 'SIGINT' }).then(
+      (r) => r.stdout,
+      (err: { stdout?: string }) => err.stdout ?? '',
+    );
+
+  it('calls AddEngine, GetInfo and WatchEvents and sees the real IDs and states', async () => {
+    const added = JSON.parse(await curl('AddEngine', JSON.stringify({ address: address(1) }))) as { added?: boolean; engine: { id: string; status: string } };
+    expect(added.added ?? false).toBe(false);
+    expect(added.engine).toMatchObject({ id: ids[1], status: 'ENGINE_STATUS_HEALTHY' });
+    const info = JSON.parse(await curl('GetInfo', '{}')) as { engines: Array<{ id: string; status: string }> };
+    for (const id of ids) expect(info.engines).toContainEqual(expect.objectContaining({ id, status: 'ENGINE_STATUS_HEALTHY' }));
+    // The stream stays open; buf curl is cut after a few seconds and what it printed is read.
+    const watching = curl('WatchEvents', JSON.stringify({ types: ['container'] }), 6_000);
+    await waitFor(() => manager.process.lines.some((l) => l.includes('event subscriber connected')), { what: 'buf curl to subscribe' });
+    const id = await engines.docker('engine-1', ['create', '--network', 'none', '--name', 'curl-seen', 'busybox:local', 'true']);
+    const out = await watching;
+    expect(out).toContain(id);
+    expect(out).toContain(ids[0]);
+  });
+});

@@ -1,0 +1,45 @@
+import { dial } from '@flotilla/grpc';
+import { ClusterServiceClient, EngineStatus, type ClusterEngine, type WatchEventsResponse } from '@flotilla/proto';
+import { startNodeService, StreamRecorder, waitFor, type RunningService, type TestEngine } from '@flotilla/testing';
+import { call } from '@flotilla/grpc';
+
+export interface ManagerProcess extends RunningService {
+  client: ClusterServiceClient;
+  close(): Promise<void>;
+}
+
+/** The built cluster-manager as its own process, on a free port. */
+export async function startManagerProcess(args: string[] = []): Promise<ManagerProcess> {
+  const service = await startNodeService({ name: 'manager', script: 'apps/cluster-manager/dist/main.js', args: ['--listen', '127.0.0.1:0', '--log-level', 'debug', '--reconnect-max', '1s', '--pending-retry-min', '200ms', '--pending-retry-max', '1s', ...args] });
+  const client = dial(ClusterServiceClient, service.address, { defaultDeadlineMs: 30_000 });
+  return {
+    ...service,
+    client,
+    async close() {
+      client.close();
+      await service.process.stop();
+    },
+  };
+}
+
+/** The built engine-agent beside a real engine, on a given port (so it can come back on it). */
+export function startAgentProcess(engine: TestEngine, port: number): Promise<RunningService> {
+  return startNodeService({
+    name: `agent-${engine.name}`,
+    script: 'apps/engine-agent/dist/main.js',
+    args: ['--docker-host', engine.dockerHost, '--listen', `127.0.0.1:${port}`, '--heartbeat-interval', '200ms'],
+  });
+}
+
+/** Waits until the engine at `address` is in `status`, and returns it. */
+export function engineIn(client: ClusterServiceClient, address: string, status: EngineStatus, what = ''): Promise<ClusterEngine> {
+  return waitFor(
+    async () => {
+      const { engine } = await call(client, client.getEngine, { engine: address });
+      return engine?.status === status ? engine : undefined;
+    },
+    { what: `engine ${address} to be ${EngineStatus[status]}${what ? ` (${what})` : ''}` },
+  );
+}
+
+export class EventRecorder extends StreamRecorder<WatchEventsResponse> {}

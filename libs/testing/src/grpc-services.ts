@@ -1,0 +1,72 @@
+// Runs the project's gRPC services as separate processes, and records their streams, for
+// integration tests.
+import * as path from 'node:path';
+import { spawnService, type ServiceProcess } from './processes';
+import { repoRoot } from './engines';
+import { waitFor } from './wait-for';
+
+export interface NodeServiceOptions {
+  name: string;
+  /** The built app, e.g. 'apps/engine-agent/dist/main.js', relative to the repo root. */
+  script: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+export interface RunningService {
+  process: ServiceProcess;
+  port: number;
+  /** 127.0.0.1:PORT */
+  address: string;
+}
+
+/** Starts a built service and waits for its "listening" log line, which carries the bound port. */
+export async function startNodeService(opts: NodeServiceOptions): Promise<RunningService> {
+  const proc = spawnService({ name: opts.name, command: process.execPath, args: [path.join(repoRoot(), opts.script), ...opts.args], env: opts.env });
+  const line = await proc.waitForLine(/"msg":"listening"/, 30_000);
+  const port = (JSON.parse(line) as { port: number }).port;
+  return { process: proc, port, address: `127.0.0.1:${port}` };
+}
+
+/** The parts of a grpc-js client stream a recorder uses. */
+export interface ReadableCall<T> {
+  on(event: 'data', listener: (item: T) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  cancel(): void;
+}
+
+/** Reads a server stream into memory so tests can wait for what they expect. */
+export class StreamRecorder<T> {
+  readonly items: T[] = [];
+  error: Error | undefined;
+  ended = false;
+
+  constructor(readonly call: ReadableCall<T>) {
+    call.on('data', (item: T) => this.items.push(item));
+    call.on('error', (err: Error) => (this.error = err));
+    call.on('end', () => (this.ended = true));
+  }
+
+  /** Waits for an item that matches, among those after index `from`; fails early if the stream fails. */
+  nextMatching(match: (item: T) => boolean, what: string, from = 0, timeoutMs = 30_000): Promise<T> {
+    return waitFor(
+      () => {
+        const found = this.items.slice(from).find(match);
+        if (found) return found;
+        if (this.error) throw this.error;
+        return undefined;
+      },
+      { timeoutMs, what },
+    );
+  }
+
+  /** Waits for the stream to end with an error, and returns it. */
+  failure(timeoutMs = 30_000): Promise<Error> {
+    return waitFor(() => this.error, { timeoutMs, what: 'the stream to fail' });
+  }
+
+  cancel(): void {
+    this.call.cancel();
+  }
+}
