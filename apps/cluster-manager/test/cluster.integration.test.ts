@@ -144,8 +144,9 @@ describe('an independent client (buf curl, through reflection)', () => {
     const info = JSON.parse(await curl('GetInfo', '{}')) as { engines: Array<{ id: string; status: string }> };
     for (const id of ids) expect(info.engines).toContainEqual(expect.objectContaining({ id, status: 'ENGINE_STATUS_HEALTHY' }));
     // The stream stays open; buf curl is cut after a few seconds and what it printed is read.
-    const watching = curl('WatchEvents', JSON.stringify({ types: ['container'] }), 6_000);
-    await waitFor(() => manager.process.lines.some((l) => l.includes('event subscriber connected')), { what: 'buf curl to subscribe' });
+    const seen = manager.process.totalLines;
+    const watching = curl('WatchEvents', JSON.stringify({ types: ['container'] }), 8_000);
+    await manager.process.waitForLine(/event subscriber connected/, 8_000, seen);
     const id = await engines.docker('engine-1', ['create', '--network', 'none', '--name', 'curl-seen', 'busybox:local', 'true']);
     const out = await watching;
     expect(out).toContain(id);
