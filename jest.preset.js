@@ -10,7 +10,7 @@ module.exports = function preset(projectDir) {
       '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.jest.json') }],
     },
     moduleNameMapper: {
-      '^@flotilla/([a-z-]+)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+      '^@flotilla/([a-z-]+)$': [path.join(__dirname, 'libs/$1/src/index.ts'), path.join(__dirname, 'apps/$1/src/index.ts')],
     },
     reporters: ['default', path.join(__dirname, 'tools/jest/summary-reporter.js')],
     testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Brings up a local Flotilla cluster on embedded defaults and keeps it running until Ctrl-C:
-# N real Docker engines (loopback only, no bridge), one engine-agent beside each.
+# N real Docker engines (loopback only, no bridge), one engine-agent beside each, and the
+# cluster-manager with every agent added.
 #
 #   bash tools/local-cluster.sh [--engines N] [--dir DIR]
 #
-# Ports: engines on 127.0.0.1:23750.., agents on 127.0.0.1:4250... Everything it started is
+# Ports: the manager on 127.0.0.1:4240, engines on 127.0.0.1:23750.., agents on 127.0.0.1:4250...
+# Everything it started is
 # stopped by PID on exit; state lives in DIR (default .flotilla/cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,7 @@ done
 
 bash tools/setup.sh
 
+manager_port=4240
 engine_port=23750
 agent_port=4250
 zones=(a b c d e f g h i j)
@@ -57,20 +60,33 @@ while read -r name socket tcp _pid; do
 done <"$dir/engines.txt"
 mv "$dir/agents.txt.new" "$dir/agents.txt"
 
+agents=$(awk '{print $4}' "$dir/agents.txt" | paste -sd, -)
+node apps/cluster-manager/dist/main.js --listen "127.0.0.1:$manager_port" --engine "$agents" \
+  >"$dir/logs/manager.log" 2>&1 &
+agent_pids+=($!)
+
 for log in "$dir"/logs/agent-*.log; do
   for _ in $(seq 1 150); do grep -q '"Docker engine reachable"' "$log" && break; sleep 0.2; done
   grep -q '"Docker engine reachable"' "$log" || { echo "local-cluster: an agent did not come up; see $log" >&2; tail -n 5 "$log" >&2; exit 1; }
 done
 
+for _ in $(seq 1 150); do
+  [ "$(grep -c '"engine connected"' "$dir/logs/manager.log" || true)" -ge "$count" ] && break
+  sleep 0.2
+done
+[ "$(grep -c '"engine connected"' "$dir/logs/manager.log" || true)" -ge "$count" ] || { echo "local-cluster: the manager did not validate every engine; see $dir/logs/manager.log" >&2; exit 1; }
+
 cat <<TEXT
 
-Flotilla local cluster is up ($count engines). Ctrl-C stops everything.
+Flotilla local cluster is up: the cluster-manager at 127.0.0.1:$manager_port, $count engines.
+Ctrl-C stops everything.
 
   engine     Docker engine (docker -H ...)              engine-agent (gRPC)
 $(while read -r name socket tcp agent; do printf '  %-10s %-42s %s\n' "$name" "$tcp" "$agent"; done <"$dir/agents.txt")
 
 Try:
-  npx buf curl --protocol grpc --http2-prior-knowledge --list-services http://127.0.0.1:$agent_port
+  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.v1.ClusterService/GetInfo
+  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.v1.ClusterService/WatchEvents
   npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$agent_port/flotilla.v1.EngineAgentService/Watch
   docker -H tcp://127.0.0.1:$engine_port run -d --network none busybox:local sleep 60
 
