@@ -66,6 +66,8 @@ export class Cluster implements EngineEventHandler {
   /** Engines not yet validated, by address. */
   readonly pendingEngines = new Map<string, Engine>();
   private readonly byAddress = new Map<string, Engine>();
+  /** What each discovery source last pushed, so a push applies only its difference. */
+  private readonly sources = new Map<string, { generation: bigint; addresses: Set<string> }>();
   private readonly hub: EventHub<ClusterEvent>;
   private readonly logger: Logger;
   private readonly o: Required<Omit<ClusterOptions, 'logger' | 'random' | 'strategy' | 'filters' | 'version'>> & Pick<ClusterOptions, 'random' | 'strategy' | 'filters' | 'version'>;
@@ -132,6 +134,29 @@ export class Cluster implements EngineEventHandler {
     return this.view(engine);
   }
 
+  /**
+   * Sets the whole address set of one discovery source: removals first, then additions, as
+   * classic Swarm's discovery monitor did. A generation at or below the last applied one changes
+   * nothing, so pushes can be repeated safely (after a reconnect, or on a timer).
+   */
+  syncEngines(source: string, generation: bigint, addresses: string[]): { added: string[]; removed: string[]; generation: bigint; unchanged: boolean } {
+    if (!source.trim()) throw InvalidArgumentError.field('source', source, 'a source name is required');
+    const next = new Set(addresses.map((a, i) => normaliseEngineAddress(a, `addresses[${i}]`)));
+    const previous = this.sources.get(source);
+    if (previous && generation <= previous.generation) return { added: [], removed: [], generation: previous.generation, unchanged: true };
+    const listedElsewhere = (address: string) => [...this.sources].some(([name, s]) => name !== source && s.addresses.has(address));
+    const removed: string[] = [];
+    for (const address of previous?.addresses ?? []) {
+      if (next.has(address) || listedElsewhere(address) || !this.byAddress.has(address)) continue;
+      this.removeEngine(address);
+      removed.push(address);
+    }
+    const added = [...next].filter((address) => !previous?.addresses.has(address) && this.addEngine(address));
+    this.sources.set(source, { generation, addresses: next });
+    this.logger.info('discovery push applied', { source, generation: String(generation), engines: next.size, added: added.length, removed: removed.length });
+    return { added, removed, generation, unchanged: false };
+  }
+
   /** The engine with this address, ID or name; a name several engines share is INVALID_ARGUMENT. */
   findEngine(ref: string): Engine | undefined {
     const text = ref.trim();
@@ -163,7 +188,7 @@ export class Cluster implements EngineEventHandler {
     const labels = Object.entries(filter.labels ?? {});
     return [...this.byAddress.values()]
       .filter((e) => !statuses || statuses.has(e.status))
-      .filter((e) => labels.every(([k, v]) => (v === '*' ? k in e.labels : e.labels[k] === v)))
+      .filter((e) => labels.every(([k, v]) => (v === '*' ? Object.hasOwn(e.labels, k) : e.labels[k] === v)))
       .sort((a, b) => (a.name || a.address).localeCompare(b.name || b.address) || a.address.localeCompare(b.address));
   }
 
@@ -278,7 +303,7 @@ export class Cluster implements EngineEventHandler {
     const session = ++engine.session;
     engine.lastSequence = 0;
     engine.lastMessageAt = this.o.clock.now();
-    engine.stream = this.o.connector.watch(engine.address, {
+    const stream = this.o.connector.watch(engine.address, {
       message: (m) => {
         if (engine.session === session && !engine.removed) this.onMessage(engine, m);
       },
@@ -289,6 +314,10 @@ export class Cluster implements EngineEventHandler {
         }
       },
     });
+    // A connector may answer inside watch() itself (a refused connection, a rejected snapshot):
+    // if that already ended this session, the stream is not the engine's current one.
+    if (engine.session === session) engine.stream = stream;
+    else stream.close();
   }
 
   /** Closes an engine's stream and timer; its maps are left as they are. */

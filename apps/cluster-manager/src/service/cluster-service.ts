@@ -1,5 +1,5 @@
 import { engineStatusName, normaliseEngineAddress, type Cluster } from '@flotilla/cluster';
-import { serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { InvalidArgumentError, serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { ClusterServiceService, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 
@@ -47,6 +47,17 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     getEngine: unary(async (request) => ({ engine: cluster.view(cluster.getEngine(request.engine)) })),
 
     getInfo: unary(async () => cluster.info()),
+
+    syncEngines: unary(async (request) => {
+      let generation: bigint;
+      try {
+        generation = BigInt(request.generation);
+      } catch {
+        throw InvalidArgumentError.field('generation', request.generation, 'must be a whole number');
+      }
+      const result = cluster.syncEngines(request.source, generation, request.addresses);
+      return { ...result, generation: String(result.generation) };
+    }),
 
     watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call) => {
       const subscription = cluster.subscribe(request, options.maxQueuedEvents);

@@ -239,6 +239,28 @@ export interface WatchEventsResponse {
   event?: ClusterEvent | undefined;
 }
 
+export interface SyncEnginesRequest {
+  /** Who is pushing, e.g. "file:///etc/flotilla/engines" or "etcd://10.0.0.1:2379/flotilla". */
+  source: string;
+  /**
+   * Grows by one each time the source's set changes; a push with a generation at or below the
+   * last applied one changes nothing.
+   */
+  generation: string;
+  /** Engine-agent addresses, host:port. */
+  addresses: string[];
+}
+
+export interface SyncEnginesResponse {
+  /** Addresses this push added and removed (empty when nothing changed). */
+  added: string[];
+  removed: string[];
+  /** The generation the manager now holds for the source. */
+  generation: string;
+  /** True when the push was older than (or the same as) what the manager already had. */
+  unchanged: boolean;
+}
+
 function createBaseContainerCounts(): ContainerCounts {
   return { running: 0, paused: 0, stopped: 0, total: 0 };
 }
@@ -2346,6 +2368,226 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
   },
 };
 
+function createBaseSyncEnginesRequest(): SyncEnginesRequest {
+  return { source: "", generation: "0", addresses: [] };
+}
+
+export const SyncEnginesRequest: MessageFns<SyncEnginesRequest> = {
+  encode(message: SyncEnginesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.generation !== "0") {
+      writer.uint32(16).uint64(message.generation);
+    }
+    for (const v of message.addresses) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SyncEnginesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSyncEnginesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.generation = reader.uint64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.addresses.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SyncEnginesRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      generation: isSet(object.generation) ? globalThis.String(object.generation) : "0",
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SyncEnginesRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.generation !== "0") {
+      obj.generation = message.generation;
+    }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SyncEnginesRequest>): SyncEnginesRequest {
+    return SyncEnginesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SyncEnginesRequest>): SyncEnginesRequest {
+    const message = createBaseSyncEnginesRequest();
+    message.source = object.source ?? "";
+    message.generation = object.generation ?? "0";
+    message.addresses = object.addresses?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSyncEnginesResponse(): SyncEnginesResponse {
+  return { added: [], removed: [], generation: "0", unchanged: false };
+}
+
+export const SyncEnginesResponse: MessageFns<SyncEnginesResponse> = {
+  encode(message: SyncEnginesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.added) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.removed) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.generation !== "0") {
+      writer.uint32(24).uint64(message.generation);
+    }
+    if (message.unchanged !== false) {
+      writer.uint32(32).bool(message.unchanged);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SyncEnginesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSyncEnginesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.added.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.removed.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.generation = reader.uint64().toString();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.unchanged = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SyncEnginesResponse {
+    return {
+      added: globalThis.Array.isArray(object?.added) ? object.added.map((e: any) => globalThis.String(e)) : [],
+      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => globalThis.String(e)) : [],
+      generation: isSet(object.generation) ? globalThis.String(object.generation) : "0",
+      unchanged: isSet(object.unchanged) ? globalThis.Boolean(object.unchanged) : false,
+    };
+  },
+
+  toJSON(message: SyncEnginesResponse): unknown {
+    const obj: any = {};
+    if (message.added?.length) {
+      obj.added = message.added;
+    }
+    if (message.removed?.length) {
+      obj.removed = message.removed;
+    }
+    if (message.generation !== "0") {
+      obj.generation = message.generation;
+    }
+    if (message.unchanged !== false) {
+      obj.unchanged = message.unchanged;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SyncEnginesResponse>): SyncEnginesResponse {
+    return SyncEnginesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SyncEnginesResponse>): SyncEnginesResponse {
+    const message = createBaseSyncEnginesResponse();
+    message.added = object.added?.map((e) => e) || [];
+    message.removed = object.removed?.map((e) => e) || [];
+    message.generation = object.generation ?? "0";
+    message.unchanged = object.unchanged ?? false;
+    return message;
+  },
+};
+
 /**
  * ClusterService is the cluster-manager's API: the engines of the cluster, its state, and its
  * event stream.
@@ -2421,6 +2663,21 @@ export const ClusterServiceService = {
     responseSerialize: (value: WatchEventsResponse): Buffer => Buffer.from(WatchEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchEventsResponse => WatchEventsResponse.decode(value),
   },
+  /**
+   * SyncEngines sets the whole set of engine addresses one discovery source sees. The manager
+   * applies only the difference from that source's previous set, removals first. Idempotent: a
+   * generation the manager has already applied changes nothing. Engines added by AddEngine or by
+   * other sources are left alone.
+   */
+  syncEngines: {
+    path: "/flotilla.v1.ClusterService/SyncEngines" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SyncEnginesRequest): Buffer => Buffer.from(SyncEnginesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SyncEnginesRequest => SyncEnginesRequest.decode(value),
+    responseSerialize: (value: SyncEnginesResponse): Buffer => Buffer.from(SyncEnginesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SyncEnginesResponse => SyncEnginesResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -2440,6 +2697,13 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * engine it came from.
    */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
+  /**
+   * SyncEngines sets the whole set of engine addresses one discovery source sees. The manager
+   * applies only the difference from that source's previous set, removals first. Idempotent: a
+   * generation the manager has already applied changes nothing. Engines added by AddEngine or by
+   * other sources are left alone.
+   */
+  syncEngines: handleUnaryCall<SyncEnginesRequest, SyncEnginesResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -2534,6 +2798,27 @@ export interface ClusterServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchEventsResponse>;
+  /**
+   * SyncEngines sets the whole set of engine addresses one discovery source sees. The manager
+   * applies only the difference from that source's previous set, removals first. Idempotent: a
+   * generation the manager has already applied changes nothing. Engines added by AddEngine or by
+   * other sources are left alone.
+   */
+  syncEngines(
+    request: SyncEnginesRequest,
+    callback: (error: ServiceError | null, response: SyncEnginesResponse) => void,
+  ): ClientUnaryCall;
+  syncEngines(
+    request: SyncEnginesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SyncEnginesResponse) => void,
+  ): ClientUnaryCall;
+  syncEngines(
+    request: SyncEnginesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SyncEnginesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(
