@@ -21,7 +21,8 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp";
-import { Container, DockerEvent, EngineInfo } from "./engine";
+import { Container, DockerEvent, EngineInfo, PortBinding } from "./engine";
+import { LogStream, logStreamFromJSON, logStreamToJSON, PullImageResponse, RestartPolicy } from "./engine_agent";
 
 export enum EngineStatus {
   ENGINE_STATUS_UNSPECIFIED = 0,
@@ -259,6 +260,220 @@ export interface SyncEnginesResponse {
   generation: string;
   /** True when the push was older than (or the same as) what the manager already had. */
   unchanged: boolean;
+}
+
+/** ContainerSpec is what to run and where it may go. */
+export interface ContainerSpec {
+  /** Unique in the cluster; Docker picks one when empty. */
+  name: string;
+  image: string;
+  command: string[];
+  entrypoint: string[];
+  /**
+   * KEY=VALUE. Entries `constraint:EXPR` and `affinity:EXPR` are placement expressions, as
+   * classic Swarm read them, and are not passed to the container.
+   */
+  env: string[];
+  /**
+   * The labels `com.docker.swarm.constraints` and `com.docker.swarm.affinities` may hold JSON
+   * arrays of expressions, as on classic Swarm.
+   */
+  labels: { [key: string]: string };
+  /** CPU reservation and limit in units of 1e-9 CPUs. */
+  nanoCpus: string;
+  /** Memory reservation and limit in bytes. */
+  memoryBytes: string;
+  portBindings: PortBinding[];
+  networkMode: string;
+  restartPolicy?:
+    | RestartPolicy
+    | undefined;
+  /**
+   * Engine constraints, `KEY==VALUE` or `KEY!=VALUE`; VALUE may be a glob, a /regex/, and starts
+   * with `~` when soft (dropped when no engine satisfies it). KEY `node` is the engine name or ID;
+   * other keys are engine labels.
+   */
+  constraints: string[];
+  /** Affinities, same grammar: `container==NAME|ID`, `image==REF`, or a container label. */
+  affinities: string[];
+  /** "spread", "binpack" or "random"; empty uses the manager's strategy. */
+  strategy: string;
+}
+
+export interface ContainerSpec_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ClusterServiceCreateContainerRequest {
+  spec?:
+    | ContainerSpec
+    | undefined;
+  /** Start the container once created ("run"). */
+  start: boolean;
+}
+
+export interface ClusterServiceCreateContainerResponse {
+  id: string;
+  name: string;
+  engine?: EngineRef | undefined;
+  warnings: string[];
+  /** Engines tried before the one that took it (create-retry), with why each failed. */
+  retries: string[];
+  pulled: boolean;
+  started: boolean;
+}
+
+/** EnginePlacement is what the scheduler made of one engine. */
+export interface EnginePlacement {
+  engine?: EngineRef | undefined;
+  chosen: boolean;
+  /**
+   * The filter that rejected the engine ("health", "port", "containerslots", "dependency",
+   * "affinity", "constraint", "whitelist", or "resources" when it lacks CPU or memory); empty
+   * when it passed.
+   */
+  filter: string;
+  reason: string;
+  /** The strategy's weight for an engine that passed (spread: lower wins; binpack: higher wins). */
+  score: number;
+}
+
+export interface PlacementExplanation {
+  strategy: string;
+  /** Expressions in force, after soft ones were dropped if they had to be. */
+  constraints: string[];
+  affinities: string[];
+  /** True when no engine met the soft expressions and they were dropped. */
+  softDropped: boolean;
+  engines: EnginePlacement[];
+  /** One line: where it goes, or why it can go nowhere. */
+  summary: string;
+}
+
+export interface ExplainPlacementRequest {
+  spec?: ContainerSpec | undefined;
+}
+
+export interface ExplainPlacementResponse {
+  /** Unset when no engine can take the container. */
+  chosen?: EngineRef | undefined;
+  explanation?: PlacementExplanation | undefined;
+}
+
+export interface ClusterServiceStartContainerRequest {
+  /** Container ID, ID prefix or name. */
+  container: string;
+}
+
+export interface ClusterServiceStartContainerResponse {
+  alreadyRunning: boolean;
+  engine?: EngineRef | undefined;
+}
+
+export interface ClusterServiceStopContainerRequest {
+  container: string;
+  timeoutSeconds?: number | undefined;
+}
+
+export interface ClusterServiceStopContainerResponse {
+  alreadyStopped: boolean;
+  engine?: EngineRef | undefined;
+}
+
+export interface ClusterServiceKillContainerRequest {
+  container: string;
+  /** Signal name or number; empty means SIGKILL. */
+  signal: string;
+}
+
+export interface ClusterServiceKillContainerResponse {
+  engine?: EngineRef | undefined;
+}
+
+export interface ClusterServiceRemoveContainerRequest {
+  container: string;
+  force: boolean;
+  volumes: boolean;
+}
+
+export interface ClusterServiceRemoveContainerResponse {
+  engine?: EngineRef | undefined;
+}
+
+/** ClusterContainer is a container and the engine it is on. */
+export interface ClusterContainer {
+  container?: Container | undefined;
+  engine?: EngineRef | undefined;
+  engineStatus: EngineStatus;
+}
+
+export interface ClusterServiceInspectContainerRequest {
+  container: string;
+}
+
+export interface ClusterServiceInspectContainerResponse {
+  container?:
+    | ClusterContainer
+    | undefined;
+  /** Docker's inspect document as JSON. */
+  rawJson: string;
+}
+
+export interface ClusterServiceContainerLogsRequest {
+  container: string;
+  follow: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tail: number;
+  timestamps: boolean;
+  since?: Date | undefined;
+}
+
+export interface ClusterServiceContainerLogsResponse {
+  stream: LogStream;
+  data: Buffer;
+}
+
+export interface ListContainersRequest {
+  /** Include stopped containers (like `docker ps -a`). */
+  all: boolean;
+  /** Only containers on these engines (ID, name or address). */
+  engines: string[];
+  /** Only containers in these Docker states (running, exited, created, paused, ...). */
+  states: string[];
+  /** Only containers with every one of these labels (value "*" matches any value). */
+  labels: { [key: string]: string };
+  /** Only containers whose name contains one of these. */
+  names: string[];
+}
+
+export interface ListContainersRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ListContainersResponse {
+  containers: ClusterContainer[];
+}
+
+export interface ClusterServicePullImageRequest {
+  image: string;
+  /** Only these engines (ID, name or address); every healthy engine when empty. */
+  engines: string[];
+}
+
+export interface ClusterServicePullImageResponse {
+  engine?:
+    | EngineRef
+    | undefined;
+  /** A progress line from that engine. */
+  progress?:
+    | PullImageResponse
+    | undefined;
+  /** The engine finished: with `error` empty it has the image. */
+  done: boolean;
+  error: string;
 }
 
 function createBaseContainerCounts(): ContainerCounts {
@@ -2588,6 +2803,2851 @@ export const SyncEnginesResponse: MessageFns<SyncEnginesResponse> = {
   },
 };
 
+function createBaseContainerSpec(): ContainerSpec {
+  return {
+    name: "",
+    image: "",
+    command: [],
+    entrypoint: [],
+    env: [],
+    labels: {},
+    nanoCpus: "0",
+    memoryBytes: "0",
+    portBindings: [],
+    networkMode: "",
+    restartPolicy: undefined,
+    constraints: [],
+    affinities: [],
+    strategy: "",
+  };
+}
+
+export const ContainerSpec: MessageFns<ContainerSpec> = {
+  encode(message: ContainerSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.image !== "") {
+      writer.uint32(18).string(message.image);
+    }
+    for (const v of message.command) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.entrypoint) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.env) {
+      writer.uint32(42).string(v!);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      ContainerSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.nanoCpus !== "0") {
+      writer.uint32(56).int64(message.nanoCpus);
+    }
+    if (message.memoryBytes !== "0") {
+      writer.uint32(64).int64(message.memoryBytes);
+    }
+    for (const v of message.portBindings) {
+      PortBinding.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.networkMode !== "") {
+      writer.uint32(82).string(message.networkMode);
+    }
+    if (message.restartPolicy !== undefined) {
+      RestartPolicy.encode(message.restartPolicy, writer.uint32(90).fork()).join();
+    }
+    for (const v of message.constraints) {
+      writer.uint32(98).string(v!);
+    }
+    for (const v of message.affinities) {
+      writer.uint32(106).string(v!);
+    }
+    if (message.strategy !== "") {
+      writer.uint32(114).string(message.strategy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.command.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.entrypoint.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.env.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = ContainerSpec_LabelsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.labels[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.nanoCpus = reader.int64().toString();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.memoryBytes = reader.int64().toString();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.portBindings.push(PortBinding.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.networkMode = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.restartPolicy = RestartPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.constraints.push(reader.string());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.affinities.push(reader.string());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerSpec {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      command: globalThis.Array.isArray(object?.command) ? object.command.map((e: any) => globalThis.String(e)) : [],
+      entrypoint: globalThis.Array.isArray(object?.entrypoint)
+        ? object.entrypoint.map((e: any) => globalThis.String(e))
+        : [],
+      env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      nanoCpus: isSet(object.nanoCpus)
+        ? globalThis.String(object.nanoCpus)
+        : isSet(object.nano_cpus)
+        ? globalThis.String(object.nano_cpus)
+        : "0",
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.String(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.String(object.memory_bytes)
+        : "0",
+      portBindings: globalThis.Array.isArray(object?.portBindings)
+        ? object.portBindings.map((e: any) => PortBinding.fromJSON(e))
+        : globalThis.Array.isArray(object?.port_bindings)
+        ? object.port_bindings.map((e: any) => PortBinding.fromJSON(e))
+        : [],
+      networkMode: isSet(object.networkMode)
+        ? globalThis.String(object.networkMode)
+        : isSet(object.network_mode)
+        ? globalThis.String(object.network_mode)
+        : "",
+      restartPolicy: isSet(object.restartPolicy)
+        ? RestartPolicy.fromJSON(object.restartPolicy)
+        : isSet(object.restart_policy)
+        ? RestartPolicy.fromJSON(object.restart_policy)
+        : undefined,
+      constraints: globalThis.Array.isArray(object?.constraints)
+        ? object.constraints.map((e: any) => globalThis.String(e))
+        : [],
+      affinities: globalThis.Array.isArray(object?.affinities)
+        ? object.affinities.map((e: any) => globalThis.String(e))
+        : [],
+      strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
+    };
+  },
+
+  toJSON(message: ContainerSpec): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.command?.length) {
+      obj.command = message.command;
+    }
+    if (message.entrypoint?.length) {
+      obj.entrypoint = message.entrypoint;
+    }
+    if (message.env?.length) {
+      obj.env = message.env;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.nanoCpus !== "0") {
+      obj.nanoCpus = message.nanoCpus;
+    }
+    if (message.memoryBytes !== "0") {
+      obj.memoryBytes = message.memoryBytes;
+    }
+    if (message.portBindings?.length) {
+      obj.portBindings = message.portBindings.map((e) => PortBinding.toJSON(e));
+    }
+    if (message.networkMode !== "") {
+      obj.networkMode = message.networkMode;
+    }
+    if (message.restartPolicy !== undefined) {
+      obj.restartPolicy = RestartPolicy.toJSON(message.restartPolicy);
+    }
+    if (message.constraints?.length) {
+      obj.constraints = message.constraints;
+    }
+    if (message.affinities?.length) {
+      obj.affinities = message.affinities;
+    }
+    if (message.strategy !== "") {
+      obj.strategy = message.strategy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerSpec>): ContainerSpec {
+    return ContainerSpec.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerSpec>): ContainerSpec {
+    const message = createBaseContainerSpec();
+    message.name = object.name ?? "";
+    message.image = object.image ?? "";
+    message.command = object.command?.map((e) => e) || [];
+    message.entrypoint = object.entrypoint?.map((e) => e) || [];
+    message.env = object.env?.map((e) => e) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.nanoCpus = object.nanoCpus ?? "0";
+    message.memoryBytes = object.memoryBytes ?? "0";
+    message.portBindings = object.portBindings?.map((e) => PortBinding.fromPartial(e)) || [];
+    message.networkMode = object.networkMode ?? "";
+    message.restartPolicy = (object.restartPolicy !== undefined && object.restartPolicy !== null)
+      ? RestartPolicy.fromPartial(object.restartPolicy)
+      : undefined;
+    message.constraints = object.constraints?.map((e) => e) || [];
+    message.affinities = object.affinities?.map((e) => e) || [];
+    message.strategy = object.strategy ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerSpec_LabelsEntry(): ContainerSpec_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ContainerSpec_LabelsEntry: MessageFns<ContainerSpec_LabelsEntry> = {
+  encode(message: ContainerSpec_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerSpec_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerSpec_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerSpec_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ContainerSpec_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerSpec_LabelsEntry>): ContainerSpec_LabelsEntry {
+    return ContainerSpec_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerSpec_LabelsEntry>): ContainerSpec_LabelsEntry {
+    const message = createBaseContainerSpec_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseClusterServiceCreateContainerRequest(): ClusterServiceCreateContainerRequest {
+  return { spec: undefined, start: false };
+}
+
+export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCreateContainerRequest> = {
+  encode(message: ClusterServiceCreateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spec !== undefined) {
+      ContainerSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    if (message.start !== false) {
+      writer.uint32(16).bool(message.start);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceCreateContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceCreateContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spec = ContainerSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.start = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceCreateContainerRequest {
+    return {
+      spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
+      start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
+    };
+  },
+
+  toJSON(message: ClusterServiceCreateContainerRequest): unknown {
+    const obj: any = {};
+    if (message.spec !== undefined) {
+      obj.spec = ContainerSpec.toJSON(message.spec);
+    }
+    if (message.start !== false) {
+      obj.start = message.start;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceCreateContainerRequest>): ClusterServiceCreateContainerRequest {
+    return ClusterServiceCreateContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceCreateContainerRequest>): ClusterServiceCreateContainerRequest {
+    const message = createBaseClusterServiceCreateContainerRequest();
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? ContainerSpec.fromPartial(object.spec)
+      : undefined;
+    message.start = object.start ?? false;
+    return message;
+  },
+};
+
+function createBaseClusterServiceCreateContainerResponse(): ClusterServiceCreateContainerResponse {
+  return { id: "", name: "", engine: undefined, warnings: [], retries: [], pulled: false, started: false };
+}
+
+export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCreateContainerResponse> = {
+  encode(message: ClusterServiceCreateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.warnings) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.retries) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.pulled !== false) {
+      writer.uint32(48).bool(message.pulled);
+    }
+    if (message.started !== false) {
+      writer.uint32(56).bool(message.started);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceCreateContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceCreateContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.retries.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pulled = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.started = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceCreateContainerResponse {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+      retries: globalThis.Array.isArray(object?.retries) ? object.retries.map((e: any) => globalThis.String(e)) : [],
+      pulled: isSet(object.pulled) ? globalThis.Boolean(object.pulled) : false,
+      started: isSet(object.started) ? globalThis.Boolean(object.started) : false,
+    };
+  },
+
+  toJSON(message: ClusterServiceCreateContainerResponse): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    if (message.retries?.length) {
+      obj.retries = message.retries;
+    }
+    if (message.pulled !== false) {
+      obj.pulled = message.pulled;
+    }
+    if (message.started !== false) {
+      obj.started = message.started;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceCreateContainerResponse>): ClusterServiceCreateContainerResponse {
+    return ClusterServiceCreateContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceCreateContainerResponse>): ClusterServiceCreateContainerResponse {
+    const message = createBaseClusterServiceCreateContainerResponse();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.warnings = object.warnings?.map((e) => e) || [];
+    message.retries = object.retries?.map((e) => e) || [];
+    message.pulled = object.pulled ?? false;
+    message.started = object.started ?? false;
+    return message;
+  },
+};
+
+function createBaseEnginePlacement(): EnginePlacement {
+  return { engine: undefined, chosen: false, filter: "", reason: "", score: 0 };
+}
+
+export const EnginePlacement: MessageFns<EnginePlacement> = {
+  encode(message: EnginePlacement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.chosen !== false) {
+      writer.uint32(16).bool(message.chosen);
+    }
+    if (message.filter !== "") {
+      writer.uint32(26).string(message.filter);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.score !== 0) {
+      writer.uint32(41).double(message.score);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnginePlacement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnginePlacement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.chosen = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.filter = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.score = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnginePlacement {
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      chosen: isSet(object.chosen) ? globalThis.Boolean(object.chosen) : false,
+      filter: isSet(object.filter) ? globalThis.String(object.filter) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      score: isSet(object.score) ? globalThis.Number(object.score) : 0,
+    };
+  },
+
+  toJSON(message: EnginePlacement): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.chosen !== false) {
+      obj.chosen = message.chosen;
+    }
+    if (message.filter !== "") {
+      obj.filter = message.filter;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.score !== 0) {
+      obj.score = floatToJson(message.score);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EnginePlacement>): EnginePlacement {
+    return EnginePlacement.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EnginePlacement>): EnginePlacement {
+    const message = createBaseEnginePlacement();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.chosen = object.chosen ?? false;
+    message.filter = object.filter ?? "";
+    message.reason = object.reason ?? "";
+    message.score = object.score ?? 0;
+    return message;
+  },
+};
+
+function createBasePlacementExplanation(): PlacementExplanation {
+  return { strategy: "", constraints: [], affinities: [], softDropped: false, engines: [], summary: "" };
+}
+
+export const PlacementExplanation: MessageFns<PlacementExplanation> = {
+  encode(message: PlacementExplanation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategy !== "") {
+      writer.uint32(10).string(message.strategy);
+    }
+    for (const v of message.constraints) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.affinities) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.softDropped !== false) {
+      writer.uint32(32).bool(message.softDropped);
+    }
+    for (const v of message.engines) {
+      EnginePlacement.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.summary !== "") {
+      writer.uint32(50).string(message.summary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementExplanation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlacementExplanation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.constraints.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.affinities.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.softDropped = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.engines.push(EnginePlacement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlacementExplanation {
+    return {
+      strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
+      constraints: globalThis.Array.isArray(object?.constraints)
+        ? object.constraints.map((e: any) => globalThis.String(e))
+        : [],
+      affinities: globalThis.Array.isArray(object?.affinities)
+        ? object.affinities.map((e: any) => globalThis.String(e))
+        : [],
+      softDropped: isSet(object.softDropped)
+        ? globalThis.Boolean(object.softDropped)
+        : isSet(object.soft_dropped)
+        ? globalThis.Boolean(object.soft_dropped)
+        : false,
+      engines: globalThis.Array.isArray(object?.engines)
+        ? object.engines.map((e: any) => EnginePlacement.fromJSON(e))
+        : [],
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+    };
+  },
+
+  toJSON(message: PlacementExplanation): unknown {
+    const obj: any = {};
+    if (message.strategy !== "") {
+      obj.strategy = message.strategy;
+    }
+    if (message.constraints?.length) {
+      obj.constraints = message.constraints;
+    }
+    if (message.affinities?.length) {
+      obj.affinities = message.affinities;
+    }
+    if (message.softDropped !== false) {
+      obj.softDropped = message.softDropped;
+    }
+    if (message.engines?.length) {
+      obj.engines = message.engines.map((e) => EnginePlacement.toJSON(e));
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PlacementExplanation>): PlacementExplanation {
+    return PlacementExplanation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PlacementExplanation>): PlacementExplanation {
+    const message = createBasePlacementExplanation();
+    message.strategy = object.strategy ?? "";
+    message.constraints = object.constraints?.map((e) => e) || [];
+    message.affinities = object.affinities?.map((e) => e) || [];
+    message.softDropped = object.softDropped ?? false;
+    message.engines = object.engines?.map((e) => EnginePlacement.fromPartial(e)) || [];
+    message.summary = object.summary ?? "";
+    return message;
+  },
+};
+
+function createBaseExplainPlacementRequest(): ExplainPlacementRequest {
+  return { spec: undefined };
+}
+
+export const ExplainPlacementRequest: MessageFns<ExplainPlacementRequest> = {
+  encode(message: ExplainPlacementRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spec !== undefined) {
+      ContainerSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainPlacementRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainPlacementRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spec = ContainerSpec.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainPlacementRequest {
+    return { spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined };
+  },
+
+  toJSON(message: ExplainPlacementRequest): unknown {
+    const obj: any = {};
+    if (message.spec !== undefined) {
+      obj.spec = ContainerSpec.toJSON(message.spec);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExplainPlacementRequest>): ExplainPlacementRequest {
+    return ExplainPlacementRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExplainPlacementRequest>): ExplainPlacementRequest {
+    const message = createBaseExplainPlacementRequest();
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? ContainerSpec.fromPartial(object.spec)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExplainPlacementResponse(): ExplainPlacementResponse {
+  return { chosen: undefined, explanation: undefined };
+}
+
+export const ExplainPlacementResponse: MessageFns<ExplainPlacementResponse> = {
+  encode(message: ExplainPlacementResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chosen !== undefined) {
+      EngineRef.encode(message.chosen, writer.uint32(10).fork()).join();
+    }
+    if (message.explanation !== undefined) {
+      PlacementExplanation.encode(message.explanation, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainPlacementResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainPlacementResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chosen = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.explanation = PlacementExplanation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainPlacementResponse {
+    return {
+      chosen: isSet(object.chosen) ? EngineRef.fromJSON(object.chosen) : undefined,
+      explanation: isSet(object.explanation) ? PlacementExplanation.fromJSON(object.explanation) : undefined,
+    };
+  },
+
+  toJSON(message: ExplainPlacementResponse): unknown {
+    const obj: any = {};
+    if (message.chosen !== undefined) {
+      obj.chosen = EngineRef.toJSON(message.chosen);
+    }
+    if (message.explanation !== undefined) {
+      obj.explanation = PlacementExplanation.toJSON(message.explanation);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExplainPlacementResponse>): ExplainPlacementResponse {
+    return ExplainPlacementResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExplainPlacementResponse>): ExplainPlacementResponse {
+    const message = createBaseExplainPlacementResponse();
+    message.chosen = (object.chosen !== undefined && object.chosen !== null)
+      ? EngineRef.fromPartial(object.chosen)
+      : undefined;
+    message.explanation = (object.explanation !== undefined && object.explanation !== null)
+      ? PlacementExplanation.fromPartial(object.explanation)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseClusterServiceStartContainerRequest(): ClusterServiceStartContainerRequest {
+  return { container: "" };
+}
+
+export const ClusterServiceStartContainerRequest: MessageFns<ClusterServiceStartContainerRequest> = {
+  encode(message: ClusterServiceStartContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceStartContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceStartContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceStartContainerRequest {
+    return { container: isSet(object.container) ? globalThis.String(object.container) : "" };
+  },
+
+  toJSON(message: ClusterServiceStartContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceStartContainerRequest>): ClusterServiceStartContainerRequest {
+    return ClusterServiceStartContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceStartContainerRequest>): ClusterServiceStartContainerRequest {
+    const message = createBaseClusterServiceStartContainerRequest();
+    message.container = object.container ?? "";
+    return message;
+  },
+};
+
+function createBaseClusterServiceStartContainerResponse(): ClusterServiceStartContainerResponse {
+  return { alreadyRunning: false, engine: undefined };
+}
+
+export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStartContainerResponse> = {
+  encode(message: ClusterServiceStartContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alreadyRunning !== false) {
+      writer.uint32(8).bool(message.alreadyRunning);
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceStartContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceStartContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.alreadyRunning = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceStartContainerResponse {
+    return {
+      alreadyRunning: isSet(object.alreadyRunning)
+        ? globalThis.Boolean(object.alreadyRunning)
+        : isSet(object.already_running)
+        ? globalThis.Boolean(object.already_running)
+        : false,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+    };
+  },
+
+  toJSON(message: ClusterServiceStartContainerResponse): unknown {
+    const obj: any = {};
+    if (message.alreadyRunning !== false) {
+      obj.alreadyRunning = message.alreadyRunning;
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceStartContainerResponse>): ClusterServiceStartContainerResponse {
+    return ClusterServiceStartContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceStartContainerResponse>): ClusterServiceStartContainerResponse {
+    const message = createBaseClusterServiceStartContainerResponse();
+    message.alreadyRunning = object.alreadyRunning ?? false;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseClusterServiceStopContainerRequest(): ClusterServiceStopContainerRequest {
+  return { container: "", timeoutSeconds: undefined };
+}
+
+export const ClusterServiceStopContainerRequest: MessageFns<ClusterServiceStopContainerRequest> = {
+  encode(message: ClusterServiceStopContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      writer.uint32(16).uint32(message.timeoutSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceStopContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceStopContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceStopContainerRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ClusterServiceStopContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.timeoutSeconds !== undefined) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceStopContainerRequest>): ClusterServiceStopContainerRequest {
+    return ClusterServiceStopContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceStopContainerRequest>): ClusterServiceStopContainerRequest {
+    const message = createBaseClusterServiceStopContainerRequest();
+    message.container = object.container ?? "";
+    message.timeoutSeconds = object.timeoutSeconds ?? undefined;
+    return message;
+  },
+};
+
+function createBaseClusterServiceStopContainerResponse(): ClusterServiceStopContainerResponse {
+  return { alreadyStopped: false, engine: undefined };
+}
+
+export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopContainerResponse> = {
+  encode(message: ClusterServiceStopContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alreadyStopped !== false) {
+      writer.uint32(8).bool(message.alreadyStopped);
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceStopContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceStopContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.alreadyStopped = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceStopContainerResponse {
+    return {
+      alreadyStopped: isSet(object.alreadyStopped)
+        ? globalThis.Boolean(object.alreadyStopped)
+        : isSet(object.already_stopped)
+        ? globalThis.Boolean(object.already_stopped)
+        : false,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+    };
+  },
+
+  toJSON(message: ClusterServiceStopContainerResponse): unknown {
+    const obj: any = {};
+    if (message.alreadyStopped !== false) {
+      obj.alreadyStopped = message.alreadyStopped;
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceStopContainerResponse>): ClusterServiceStopContainerResponse {
+    return ClusterServiceStopContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceStopContainerResponse>): ClusterServiceStopContainerResponse {
+    const message = createBaseClusterServiceStopContainerResponse();
+    message.alreadyStopped = object.alreadyStopped ?? false;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseClusterServiceKillContainerRequest(): ClusterServiceKillContainerRequest {
+  return { container: "", signal: "" };
+}
+
+export const ClusterServiceKillContainerRequest: MessageFns<ClusterServiceKillContainerRequest> = {
+  encode(message: ClusterServiceKillContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.signal !== "") {
+      writer.uint32(18).string(message.signal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceKillContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceKillContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceKillContainerRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
+    };
+  },
+
+  toJSON(message: ClusterServiceKillContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.signal !== "") {
+      obj.signal = message.signal;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceKillContainerRequest>): ClusterServiceKillContainerRequest {
+    return ClusterServiceKillContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceKillContainerRequest>): ClusterServiceKillContainerRequest {
+    const message = createBaseClusterServiceKillContainerRequest();
+    message.container = object.container ?? "";
+    message.signal = object.signal ?? "";
+    return message;
+  },
+};
+
+function createBaseClusterServiceKillContainerResponse(): ClusterServiceKillContainerResponse {
+  return { engine: undefined };
+}
+
+export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillContainerResponse> = {
+  encode(message: ClusterServiceKillContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceKillContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceKillContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceKillContainerResponse {
+    return { engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: ClusterServiceKillContainerResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceKillContainerResponse>): ClusterServiceKillContainerResponse {
+    return ClusterServiceKillContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceKillContainerResponse>): ClusterServiceKillContainerResponse {
+    const message = createBaseClusterServiceKillContainerResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseClusterServiceRemoveContainerRequest(): ClusterServiceRemoveContainerRequest {
+  return { container: "", force: false, volumes: false };
+}
+
+export const ClusterServiceRemoveContainerRequest: MessageFns<ClusterServiceRemoveContainerRequest> = {
+  encode(message: ClusterServiceRemoveContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
+    }
+    if (message.volumes !== false) {
+      writer.uint32(24).bool(message.volumes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceRemoveContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceRemoveContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.volumes = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceRemoveContainerRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      volumes: isSet(object.volumes) ? globalThis.Boolean(object.volumes) : false,
+    };
+  },
+
+  toJSON(message: ClusterServiceRemoveContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    if (message.volumes !== false) {
+      obj.volumes = message.volumes;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceRemoveContainerRequest>): ClusterServiceRemoveContainerRequest {
+    return ClusterServiceRemoveContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceRemoveContainerRequest>): ClusterServiceRemoveContainerRequest {
+    const message = createBaseClusterServiceRemoveContainerRequest();
+    message.container = object.container ?? "";
+    message.force = object.force ?? false;
+    message.volumes = object.volumes ?? false;
+    return message;
+  },
+};
+
+function createBaseClusterServiceRemoveContainerResponse(): ClusterServiceRemoveContainerResponse {
+  return { engine: undefined };
+}
+
+export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRemoveContainerResponse> = {
+  encode(message: ClusterServiceRemoveContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceRemoveContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceRemoveContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceRemoveContainerResponse {
+    return { engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: ClusterServiceRemoveContainerResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceRemoveContainerResponse>): ClusterServiceRemoveContainerResponse {
+    return ClusterServiceRemoveContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceRemoveContainerResponse>): ClusterServiceRemoveContainerResponse {
+    const message = createBaseClusterServiceRemoveContainerResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseClusterContainer(): ClusterContainer {
+  return { container: undefined, engine: undefined, engineStatus: 0 };
+}
+
+export const ClusterContainer: MessageFns<ClusterContainer> = {
+  encode(message: ClusterContainer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(10).fork()).join();
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    if (message.engineStatus !== 0) {
+      writer.uint32(24).int32(message.engineStatus);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterContainer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.engineStatus = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterContainer {
+    return {
+      container: isSet(object.container) ? Container.fromJSON(object.container) : undefined,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      engineStatus: isSet(object.engineStatus)
+        ? engineStatusFromJSON(object.engineStatus)
+        : isSet(object.engine_status)
+        ? engineStatusFromJSON(object.engine_status)
+        : 0,
+    };
+  },
+
+  toJSON(message: ClusterContainer): unknown {
+    const obj: any = {};
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.engineStatus !== 0) {
+      obj.engineStatus = engineStatusToJSON(message.engineStatus);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterContainer>): ClusterContainer {
+    return ClusterContainer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterContainer>): ClusterContainer {
+    const message = createBaseClusterContainer();
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.engineStatus = object.engineStatus ?? 0;
+    return message;
+  },
+};
+
+function createBaseClusterServiceInspectContainerRequest(): ClusterServiceInspectContainerRequest {
+  return { container: "" };
+}
+
+export const ClusterServiceInspectContainerRequest: MessageFns<ClusterServiceInspectContainerRequest> = {
+  encode(message: ClusterServiceInspectContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceInspectContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceInspectContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceInspectContainerRequest {
+    return { container: isSet(object.container) ? globalThis.String(object.container) : "" };
+  },
+
+  toJSON(message: ClusterServiceInspectContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceInspectContainerRequest>): ClusterServiceInspectContainerRequest {
+    return ClusterServiceInspectContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceInspectContainerRequest>): ClusterServiceInspectContainerRequest {
+    const message = createBaseClusterServiceInspectContainerRequest();
+    message.container = object.container ?? "";
+    return message;
+  },
+};
+
+function createBaseClusterServiceInspectContainerResponse(): ClusterServiceInspectContainerResponse {
+  return { container: undefined, rawJson: "" };
+}
+
+export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceInspectContainerResponse> = {
+  encode(message: ClusterServiceInspectContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== undefined) {
+      ClusterContainer.encode(message.container, writer.uint32(10).fork()).join();
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(18).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceInspectContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceInspectContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = ClusterContainer.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceInspectContainerResponse {
+    return {
+      container: isSet(object.container) ? ClusterContainer.fromJSON(object.container) : undefined,
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ClusterServiceInspectContainerResponse): unknown {
+    const obj: any = {};
+    if (message.container !== undefined) {
+      obj.container = ClusterContainer.toJSON(message.container);
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceInspectContainerResponse>): ClusterServiceInspectContainerResponse {
+    return ClusterServiceInspectContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceInspectContainerResponse>): ClusterServiceInspectContainerResponse {
+    const message = createBaseClusterServiceInspectContainerResponse();
+    message.container = (object.container !== undefined && object.container !== null)
+      ? ClusterContainer.fromPartial(object.container)
+      : undefined;
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
+function createBaseClusterServiceContainerLogsRequest(): ClusterServiceContainerLogsRequest {
+  return { container: "", follow: false, stdout: false, stderr: false, tail: 0, timestamps: false, since: undefined };
+}
+
+export const ClusterServiceContainerLogsRequest: MessageFns<ClusterServiceContainerLogsRequest> = {
+  encode(message: ClusterServiceContainerLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.follow !== false) {
+      writer.uint32(16).bool(message.follow);
+    }
+    if (message.stdout !== false) {
+      writer.uint32(24).bool(message.stdout);
+    }
+    if (message.stderr !== false) {
+      writer.uint32(32).bool(message.stderr);
+    }
+    if (message.tail !== 0) {
+      writer.uint32(40).uint32(message.tail);
+    }
+    if (message.timestamps !== false) {
+      writer.uint32(48).bool(message.timestamps);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceContainerLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceContainerLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.stdout = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stderr = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.tail = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.timestamps = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceContainerLogsRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      stdout: isSet(object.stdout) ? globalThis.Boolean(object.stdout) : false,
+      stderr: isSet(object.stderr) ? globalThis.Boolean(object.stderr) : false,
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : 0,
+      timestamps: isSet(object.timestamps) ? globalThis.Boolean(object.timestamps) : false,
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+    };
+  },
+
+  toJSON(message: ClusterServiceContainerLogsRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    if (message.stdout !== false) {
+      obj.stdout = message.stdout;
+    }
+    if (message.stderr !== false) {
+      obj.stderr = message.stderr;
+    }
+    if (message.tail !== 0) {
+      obj.tail = Math.round(message.tail);
+    }
+    if (message.timestamps !== false) {
+      obj.timestamps = message.timestamps;
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceContainerLogsRequest>): ClusterServiceContainerLogsRequest {
+    return ClusterServiceContainerLogsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceContainerLogsRequest>): ClusterServiceContainerLogsRequest {
+    const message = createBaseClusterServiceContainerLogsRequest();
+    message.container = object.container ?? "";
+    message.follow = object.follow ?? false;
+    message.stdout = object.stdout ?? false;
+    message.stderr = object.stderr ?? false;
+    message.tail = object.tail ?? 0;
+    message.timestamps = object.timestamps ?? false;
+    message.since = object.since ?? undefined;
+    return message;
+  },
+};
+
+function createBaseClusterServiceContainerLogsResponse(): ClusterServiceContainerLogsResponse {
+  return { stream: 0, data: Buffer.alloc(0) };
+}
+
+export const ClusterServiceContainerLogsResponse: MessageFns<ClusterServiceContainerLogsResponse> = {
+  encode(message: ClusterServiceContainerLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stream !== 0) {
+      writer.uint32(8).int32(message.stream);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceContainerLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServiceContainerLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stream = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServiceContainerLogsResponse {
+    return {
+      stream: isSet(object.stream) ? logStreamFromJSON(object.stream) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ClusterServiceContainerLogsResponse): unknown {
+    const obj: any = {};
+    if (message.stream !== 0) {
+      obj.stream = logStreamToJSON(message.stream);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServiceContainerLogsResponse>): ClusterServiceContainerLogsResponse {
+    return ClusterServiceContainerLogsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServiceContainerLogsResponse>): ClusterServiceContainerLogsResponse {
+    const message = createBaseClusterServiceContainerLogsResponse();
+    message.stream = object.stream ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseListContainersRequest(): ListContainersRequest {
+  return { all: false, engines: [], states: [], labels: {}, names: [] };
+}
+
+export const ListContainersRequest: MessageFns<ListContainersRequest> = {
+  encode(message: ListContainersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.all !== false) {
+      writer.uint32(8).bool(message.all);
+    }
+    for (const v of message.engines) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.states) {
+      writer.uint32(26).string(v!);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      ListContainersRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    for (const v of message.names) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListContainersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListContainersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engines.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.states.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = ListContainersRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.labels[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListContainersRequest {
+    return {
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+      engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
+      states: globalThis.Array.isArray(object?.states) ? object.states.map((e: any) => globalThis.String(e)) : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ListContainersRequest): unknown {
+    const obj: any = {};
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    if (message.engines?.length) {
+      obj.engines = message.engines;
+    }
+    if (message.states?.length) {
+      obj.states = message.states;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListContainersRequest>): ListContainersRequest {
+    return ListContainersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListContainersRequest>): ListContainersRequest {
+    const message = createBaseListContainersRequest();
+    message.all = object.all ?? false;
+    message.engines = object.engines?.map((e) => e) || [];
+    message.states = object.states?.map((e) => e) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.names = object.names?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListContainersRequest_LabelsEntry(): ListContainersRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ListContainersRequest_LabelsEntry: MessageFns<ListContainersRequest_LabelsEntry> = {
+  encode(message: ListContainersRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListContainersRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListContainersRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListContainersRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ListContainersRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListContainersRequest_LabelsEntry>): ListContainersRequest_LabelsEntry {
+    return ListContainersRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListContainersRequest_LabelsEntry>): ListContainersRequest_LabelsEntry {
+    const message = createBaseListContainersRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseListContainersResponse(): ListContainersResponse {
+  return { containers: [] };
+}
+
+export const ListContainersResponse: MessageFns<ListContainersResponse> = {
+  encode(message: ListContainersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.containers) {
+      ClusterContainer.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListContainersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListContainersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containers.push(ClusterContainer.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListContainersResponse {
+    return {
+      containers: globalThis.Array.isArray(object?.containers)
+        ? object.containers.map((e: any) => ClusterContainer.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListContainersResponse): unknown {
+    const obj: any = {};
+    if (message.containers?.length) {
+      obj.containers = message.containers.map((e) => ClusterContainer.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListContainersResponse>): ListContainersResponse {
+    return ListContainersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListContainersResponse>): ListContainersResponse {
+    const message = createBaseListContainersResponse();
+    message.containers = object.containers?.map((e) => ClusterContainer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseClusterServicePullImageRequest(): ClusterServicePullImageRequest {
+  return { image: "", engines: [] };
+}
+
+export const ClusterServicePullImageRequest: MessageFns<ClusterServicePullImageRequest> = {
+  encode(message: ClusterServicePullImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    for (const v of message.engines) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServicePullImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServicePullImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engines.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServicePullImageRequest {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ClusterServicePullImageRequest): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.engines?.length) {
+      obj.engines = message.engines;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServicePullImageRequest>): ClusterServicePullImageRequest {
+    return ClusterServicePullImageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServicePullImageRequest>): ClusterServicePullImageRequest {
+    const message = createBaseClusterServicePullImageRequest();
+    message.image = object.image ?? "";
+    message.engines = object.engines?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseClusterServicePullImageResponse(): ClusterServicePullImageResponse {
+  return { engine: undefined, progress: undefined, done: false, error: "" };
+}
+
+export const ClusterServicePullImageResponse: MessageFns<ClusterServicePullImageResponse> = {
+  encode(message: ClusterServicePullImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.progress !== undefined) {
+      PullImageResponse.encode(message.progress, writer.uint32(18).fork()).join();
+    }
+    if (message.done !== false) {
+      writer.uint32(24).bool(message.done);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServicePullImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterServicePullImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.progress = PullImageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterServicePullImageResponse {
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      progress: isSet(object.progress) ? PullImageResponse.fromJSON(object.progress) : undefined,
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: ClusterServicePullImageResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.progress !== undefined) {
+      obj.progress = PullImageResponse.toJSON(message.progress);
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterServicePullImageResponse>): ClusterServicePullImageResponse {
+    return ClusterServicePullImageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterServicePullImageResponse>): ClusterServicePullImageResponse {
+    const message = createBaseClusterServicePullImageResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.progress = (object.progress !== undefined && object.progress !== null)
+      ? PullImageResponse.fromPartial(object.progress)
+      : undefined;
+    message.done = object.done ?? false;
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
 /**
  * ClusterService is the cluster-manager's API: the engines of the cluster, its state, and its
  * event stream.
@@ -2678,6 +5738,148 @@ export const ClusterServiceService = {
     responseSerialize: (value: SyncEnginesResponse): Buffer => Buffer.from(SyncEnginesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SyncEnginesResponse => SyncEnginesResponse.decode(value),
   },
+  /**
+   * CreateContainer places a container on an engine, reserves its capacity, creates it there
+   * (pulling the image when the engine lacks it) and, with `start`, starts it. Names are unique
+   * across the cluster (ALREADY_EXISTS). A request no engine can take fails FAILED_PRECONDITION
+   * with the per-engine explanation in the message (and as a PlacementExplanation, binary, in the
+   * trailing metadata key `flotilla-placement-bin`).
+   */
+  createContainer: {
+    path: "/flotilla.v1.ClusterService/CreateContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClusterServiceCreateContainerRequest): Buffer =>
+      Buffer.from(ClusterServiceCreateContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterServiceCreateContainerRequest =>
+      ClusterServiceCreateContainerRequest.decode(value),
+    responseSerialize: (value: ClusterServiceCreateContainerResponse): Buffer =>
+      Buffer.from(ClusterServiceCreateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterServiceCreateContainerResponse =>
+      ClusterServiceCreateContainerResponse.decode(value),
+  },
+  /** ExplainPlacement is a dry run: where the container would go and why every other engine would not. */
+  explainPlacement: {
+    path: "/flotilla.v1.ClusterService/ExplainPlacement" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExplainPlacementRequest): Buffer =>
+      Buffer.from(ExplainPlacementRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExplainPlacementRequest => ExplainPlacementRequest.decode(value),
+    responseSerialize: (value: ExplainPlacementResponse): Buffer =>
+      Buffer.from(ExplainPlacementResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExplainPlacementResponse => ExplainPlacementResponse.decode(value),
+  },
+  /**
+   * The calls below find the container by ID, ID prefix or name anywhere in the cluster and run
+   * on its engine.
+   */
+  startContainer: {
+    path: "/flotilla.v1.ClusterService/StartContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClusterServiceStartContainerRequest): Buffer =>
+      Buffer.from(ClusterServiceStartContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterServiceStartContainerRequest =>
+      ClusterServiceStartContainerRequest.decode(value),
+    responseSerialize: (value: ClusterServiceStartContainerResponse): Buffer =>
+      Buffer.from(ClusterServiceStartContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterServiceStartContainerResponse =>
+      ClusterServiceStartContainerResponse.decode(value),
+  },
+  stopContainer: {
+    path: "/flotilla.v1.ClusterService/StopContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClusterServiceStopContainerRequest): Buffer =>
+      Buffer.from(ClusterServiceStopContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterServiceStopContainerRequest =>
+      ClusterServiceStopContainerRequest.decode(value),
+    responseSerialize: (value: ClusterServiceStopContainerResponse): Buffer =>
+      Buffer.from(ClusterServiceStopContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterServiceStopContainerResponse =>
+      ClusterServiceStopContainerResponse.decode(value),
+  },
+  killContainer: {
+    path: "/flotilla.v1.ClusterService/KillContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClusterServiceKillContainerRequest): Buffer =>
+      Buffer.from(ClusterServiceKillContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterServiceKillContainerRequest =>
+      ClusterServiceKillContainerRequest.decode(value),
+    responseSerialize: (value: ClusterServiceKillContainerResponse): Buffer =>
+      Buffer.from(ClusterServiceKillContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterServiceKillContainerResponse =>
+      ClusterServiceKillContainerResponse.decode(value),
+  },
+  removeContainer: {
+    path: "/flotilla.v1.ClusterService/RemoveContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClusterServiceRemoveContainerRequest): Buffer =>
+      Buffer.from(ClusterServiceRemoveContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterServiceRemoveContainerRequest =>
+      ClusterServiceRemoveContainerRequest.decode(value),
+    responseSerialize: (value: ClusterServiceRemoveContainerResponse): Buffer =>
+      Buffer.from(ClusterServiceRemoveContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterServiceRemoveContainerResponse =>
+      ClusterServiceRemoveContainerResponse.decode(value),
+  },
+  inspectContainer: {
+    path: "/flotilla.v1.ClusterService/InspectContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClusterServiceInspectContainerRequest): Buffer =>
+      Buffer.from(ClusterServiceInspectContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterServiceInspectContainerRequest =>
+      ClusterServiceInspectContainerRequest.decode(value),
+    responseSerialize: (value: ClusterServiceInspectContainerResponse): Buffer =>
+      Buffer.from(ClusterServiceInspectContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterServiceInspectContainerResponse =>
+      ClusterServiceInspectContainerResponse.decode(value),
+  },
+  containerLogs: {
+    path: "/flotilla.v1.ClusterService/ContainerLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ClusterServiceContainerLogsRequest): Buffer =>
+      Buffer.from(ClusterServiceContainerLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterServiceContainerLogsRequest =>
+      ClusterServiceContainerLogsRequest.decode(value),
+    responseSerialize: (value: ClusterServiceContainerLogsResponse): Buffer =>
+      Buffer.from(ClusterServiceContainerLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterServiceContainerLogsResponse =>
+      ClusterServiceContainerLogsResponse.decode(value),
+  },
+  /** ListContainers lists containers across the cluster; those on an unhealthy engine are marked. */
+  listContainers: {
+    path: "/flotilla.v1.ClusterService/ListContainers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListContainersRequest): Buffer =>
+      Buffer.from(ListContainersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListContainersRequest => ListContainersRequest.decode(value),
+    responseSerialize: (value: ListContainersResponse): Buffer =>
+      Buffer.from(ListContainersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListContainersResponse => ListContainersResponse.decode(value),
+  },
+  /**
+   * PullImage pulls an image on every healthy engine (or the ones named) and streams the progress
+   * of each.
+   */
+  pullImage: {
+    path: "/flotilla.v1.ClusterService/PullImage" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ClusterServicePullImageRequest): Buffer =>
+      Buffer.from(ClusterServicePullImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterServicePullImageRequest => ClusterServicePullImageRequest.decode(value),
+    responseSerialize: (value: ClusterServicePullImageResponse): Buffer =>
+      Buffer.from(ClusterServicePullImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterServicePullImageResponse =>
+      ClusterServicePullImageResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -2704,6 +5906,33 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * other sources are left alone.
    */
   syncEngines: handleUnaryCall<SyncEnginesRequest, SyncEnginesResponse>;
+  /**
+   * CreateContainer places a container on an engine, reserves its capacity, creates it there
+   * (pulling the image when the engine lacks it) and, with `start`, starts it. Names are unique
+   * across the cluster (ALREADY_EXISTS). A request no engine can take fails FAILED_PRECONDITION
+   * with the per-engine explanation in the message (and as a PlacementExplanation, binary, in the
+   * trailing metadata key `flotilla-placement-bin`).
+   */
+  createContainer: handleUnaryCall<ClusterServiceCreateContainerRequest, ClusterServiceCreateContainerResponse>;
+  /** ExplainPlacement is a dry run: where the container would go and why every other engine would not. */
+  explainPlacement: handleUnaryCall<ExplainPlacementRequest, ExplainPlacementResponse>;
+  /**
+   * The calls below find the container by ID, ID prefix or name anywhere in the cluster and run
+   * on its engine.
+   */
+  startContainer: handleUnaryCall<ClusterServiceStartContainerRequest, ClusterServiceStartContainerResponse>;
+  stopContainer: handleUnaryCall<ClusterServiceStopContainerRequest, ClusterServiceStopContainerResponse>;
+  killContainer: handleUnaryCall<ClusterServiceKillContainerRequest, ClusterServiceKillContainerResponse>;
+  removeContainer: handleUnaryCall<ClusterServiceRemoveContainerRequest, ClusterServiceRemoveContainerResponse>;
+  inspectContainer: handleUnaryCall<ClusterServiceInspectContainerRequest, ClusterServiceInspectContainerResponse>;
+  containerLogs: handleServerStreamingCall<ClusterServiceContainerLogsRequest, ClusterServiceContainerLogsResponse>;
+  /** ListContainers lists containers across the cluster; those on an unhealthy engine are marked. */
+  listContainers: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
+  /**
+   * PullImage pulls an image on every healthy engine (or the ones named) and streams the progress
+   * of each.
+   */
+  pullImage: handleServerStreamingCall<ClusterServicePullImageRequest, ClusterServicePullImageResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -2819,6 +6048,161 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SyncEnginesResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * CreateContainer places a container on an engine, reserves its capacity, creates it there
+   * (pulling the image when the engine lacks it) and, with `start`, starts it. Names are unique
+   * across the cluster (ALREADY_EXISTS). A request no engine can take fails FAILED_PRECONDITION
+   * with the per-engine explanation in the message (and as a PlacementExplanation, binary, in the
+   * trailing metadata key `flotilla-placement-bin`).
+   */
+  createContainer(
+    request: ClusterServiceCreateContainerRequest,
+    callback: (error: ServiceError | null, response: ClusterServiceCreateContainerResponse) => void,
+  ): ClientUnaryCall;
+  createContainer(
+    request: ClusterServiceCreateContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClusterServiceCreateContainerResponse) => void,
+  ): ClientUnaryCall;
+  createContainer(
+    request: ClusterServiceCreateContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClusterServiceCreateContainerResponse) => void,
+  ): ClientUnaryCall;
+  /** ExplainPlacement is a dry run: where the container would go and why every other engine would not. */
+  explainPlacement(
+    request: ExplainPlacementRequest,
+    callback: (error: ServiceError | null, response: ExplainPlacementResponse) => void,
+  ): ClientUnaryCall;
+  explainPlacement(
+    request: ExplainPlacementRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExplainPlacementResponse) => void,
+  ): ClientUnaryCall;
+  explainPlacement(
+    request: ExplainPlacementRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExplainPlacementResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The calls below find the container by ID, ID prefix or name anywhere in the cluster and run
+   * on its engine.
+   */
+  startContainer(
+    request: ClusterServiceStartContainerRequest,
+    callback: (error: ServiceError | null, response: ClusterServiceStartContainerResponse) => void,
+  ): ClientUnaryCall;
+  startContainer(
+    request: ClusterServiceStartContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClusterServiceStartContainerResponse) => void,
+  ): ClientUnaryCall;
+  startContainer(
+    request: ClusterServiceStartContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClusterServiceStartContainerResponse) => void,
+  ): ClientUnaryCall;
+  stopContainer(
+    request: ClusterServiceStopContainerRequest,
+    callback: (error: ServiceError | null, response: ClusterServiceStopContainerResponse) => void,
+  ): ClientUnaryCall;
+  stopContainer(
+    request: ClusterServiceStopContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClusterServiceStopContainerResponse) => void,
+  ): ClientUnaryCall;
+  stopContainer(
+    request: ClusterServiceStopContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClusterServiceStopContainerResponse) => void,
+  ): ClientUnaryCall;
+  killContainer(
+    request: ClusterServiceKillContainerRequest,
+    callback: (error: ServiceError | null, response: ClusterServiceKillContainerResponse) => void,
+  ): ClientUnaryCall;
+  killContainer(
+    request: ClusterServiceKillContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClusterServiceKillContainerResponse) => void,
+  ): ClientUnaryCall;
+  killContainer(
+    request: ClusterServiceKillContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClusterServiceKillContainerResponse) => void,
+  ): ClientUnaryCall;
+  removeContainer(
+    request: ClusterServiceRemoveContainerRequest,
+    callback: (error: ServiceError | null, response: ClusterServiceRemoveContainerResponse) => void,
+  ): ClientUnaryCall;
+  removeContainer(
+    request: ClusterServiceRemoveContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClusterServiceRemoveContainerResponse) => void,
+  ): ClientUnaryCall;
+  removeContainer(
+    request: ClusterServiceRemoveContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClusterServiceRemoveContainerResponse) => void,
+  ): ClientUnaryCall;
+  inspectContainer(
+    request: ClusterServiceInspectContainerRequest,
+    callback: (error: ServiceError | null, response: ClusterServiceInspectContainerResponse) => void,
+  ): ClientUnaryCall;
+  inspectContainer(
+    request: ClusterServiceInspectContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClusterServiceInspectContainerResponse) => void,
+  ): ClientUnaryCall;
+  inspectContainer(
+    request: ClusterServiceInspectContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClusterServiceInspectContainerResponse) => void,
+  ): ClientUnaryCall;
+  containerLogs(
+    request: ClusterServiceContainerLogsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ClusterServiceContainerLogsResponse>;
+  containerLogs(
+    request: ClusterServiceContainerLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ClusterServiceContainerLogsResponse>;
+  /** ListContainers lists containers across the cluster; those on an unhealthy engine are marked. */
+  listContainers(
+    request: ListContainersRequest,
+    callback: (error: ServiceError | null, response: ListContainersResponse) => void,
+  ): ClientUnaryCall;
+  listContainers(
+    request: ListContainersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListContainersResponse) => void,
+  ): ClientUnaryCall;
+  listContainers(
+    request: ListContainersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListContainersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * PullImage pulls an image on every healthy engine (or the ones named) and streams the progress
+   * of each.
+   */
+  pullImage(
+    request: ClusterServicePullImageRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ClusterServicePullImageResponse>;
+  pullImage(
+    request: ClusterServicePullImageRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ClusterServicePullImageResponse>;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(
@@ -2829,6 +6213,14 @@ export const ClusterServiceClient = makeGenericClientConstructor(
   service: typeof ClusterServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
