@@ -1,0 +1,16 @@
+import type { Filter } from './filter';
+
+export const containerSlotsLabel = 'containerslots';
+
+/** An engine labelled `containerslots=N` takes at most N containers. */
+export const containerSlotsFilter: Filter = {
+  name: 'containerslots',
+  applies: () => true,
+  reject(engine) {
+    const text = engine.labels[containerSlotsLabel];
+    if (text === undefined) return null;
+    const slots = Number(text);
+    if (!Number.isInteger(slots) || slots < 0) return null;
+    return engine.containerCount >= slots ? `all ${slots} container slots are taken` : null;
+  },
+};

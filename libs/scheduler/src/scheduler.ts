@@ -1,0 +1,141 @@
+import type { Filter, Pass } from './filters';
+import type { PlacementEngine } from './placement-engine';
+import type { PlacementRequest } from './placement-request';
+import { strategyByName, type Strategy, type Weighed } from './strategies';
+
+/** Where the scheduler finds engines. */
+export interface PlacementSource {
+  /** Every engine of the cluster, whatever its state. */
+  all(): Iterable<PlacementEngine>;
+  /** Engines whose label `key` has the value `value` (lower case), from an index; undefined when not indexed. */
+  withLabel?(key: string, value: string): Iterable<PlacementEngine> | undefined;
+  /** How many engines `withLabel` would give, to pick the smallest. */
+  countWithLabel?(key: string, value: string): number;
+}
+
+/** What the scheduler made of one engine. */
+export interface EngineVerdict {
+  engine: PlacementEngine;
+  /** The filter that rejected it, or "resources" when it lacks CPU or memory. */
+  filter?: string;
+  reason?: string;
+  weight?: number;
+  chosen?: boolean;
+}
+
+export interface Placement {
+  engine: PlacementEngine | undefined;
+  weight?: number;
+  strategy: string;
+  /** True when no engine met the soft expressions and they were dropped. */
+  softDropped: boolean;
+  /** Every engine's verdict; only from `explain`. */
+  verdicts?: EngineVerdict[];
+  summary: string;
+}
+
+export interface SchedulerOptions {
+  filters: readonly Filter[];
+  strategy: Strategy;
+  overcommitRatio: number;
+  random?: () => number;
+}
+
+function describe(engine: PlacementEngine): string {
+  return engine.name && engine.name !== engine.address ? `${engine.name} (${engine.address})` : engine.address;
+}
+
+/**
+ * Picks an engine for a container: the filters in order, then the strategy over the engines that
+ * pass; soft expressions are dropped in a second pass when the first finds no engine. `place` is
+ * the hot path: it narrows by indexed labels first and keeps no per-engine detail. `explain` runs
+ * every engine and says why each was rejected, or its weight.
+ */
+export class Scheduler {
+  constructor(private readonly options: SchedulerOptions) {}
+
+  get strategyName(): string {
+    return this.options.strategy.name;
+  }
+
+  place(request: PlacementRequest, source: PlacementSource): Placement {
+    return this.decide(request, source, false);
+  }
+
+  explain(request: PlacementRequest, source: PlacementSource): Placement {
+    return this.decide(request, source, true);
+  }
+
+  private decide(request: PlacementRequest, source: PlacementSource, explain: boolean): Placement {
+    const strategy = request.strategy ? strategyByName(request.strategy, this.options.random) : this.options.strategy;
+    const hasSoft = request.constraints.some((c) => c.soft) || request.affinities.some((a) => a.soft);
+    const filters = this.options.filters.filter((f) => f.applies(request));
+    let verdicts: EngineVerdict[] | undefined = explain ? [] : undefined;
+    let best = this.run(request, source, { soft: true }, filters, strategy, verdicts);
+    let softDropped = false;
+    if (!best && hasSoft) {
+      softDropped = true;
+      verdicts = explain ? [] : undefined;
+      best = this.run(request, source, { soft: false }, filters, strategy, verdicts);
+    }
+    if (best && verdicts) {
+      const chosen = verdicts.find((v) => v.engine === best!.engine);
+      if (chosen) chosen.chosen = true;
+    }
+    const summary = best
+      ? `placed on ${describe(best.engine)} by ${strategy.name}${softDropped ? ' (soft expressions dropped)' : ''}`
+      : this.failure(request, source, filters, strategy, verdicts);
+    return { engine: best?.engine, weight: best?.weight, strategy: strategy.name, softDropped, verdicts, summary };
+  }
+
+  private failure(request: PlacementRequest, source: PlacementSource, filters: Filter[], strategy: Strategy, verdicts: EngineVerdict[] | undefined): string {
+    const all = verdicts ?? [];
+    if (!verdicts) this.run(request, source, { soft: false }, filters, strategy, all);
+    if (all.length === 0) return 'no engine can take the container: the cluster has no engines';
+    const lines = all.slice(0, 50).map((v) => `${describe(v.engine)}: ${v.filter}: ${v.reason}`);
+    const more = all.length > 50 ? `; and ${all.length - 50} more` : '';
+    return `no engine can take the container: ${lines.join('; ')}${more}`;
+  }
+
+  /** The engines worth looking at: those an indexed hard constraint allows, or all. */
+  private narrow(request: PlacementRequest, source: PlacementSource, pass: Pass): Iterable<PlacementEngine> {
+    if (!source.withLabel) return source.all();
+    let smallest: { key: string; value: string; count: number } | undefined;
+    for (const c of request.constraints) {
+      if ((c.soft && !pass.soft) || c.negated || c.literal === undefined || c.key === 'node') continue;
+      const count = source.countWithLabel ? source.countWithLabel(c.key, c.literal) : 0;
+      if (!smallest || count < smallest.count) smallest = { key: c.key, value: c.literal, count };
+    }
+    return (smallest && source.withLabel(smallest.key, smallest.value)) ?? source.all();
+  }
+
+  private run(request: PlacementRequest, source: PlacementSource, pass: Pass, filters: Filter[], strategy: Strategy, verdicts: EngineVerdict[] | undefined): Weighed | undefined {
+    const engines = verdicts ? source.all() : this.narrow(request, source, pass);
+    const ratio = this.options.overcommitRatio;
+    let best: Weighed | undefined;
+    for (const engine of engines) {
+      let rejectedBy: Filter | undefined;
+      let reason: string | null = null;
+      for (const f of filters) {
+        reason = f.reject(engine, request, pass);
+        if (reason !== null) {
+          rejectedBy = f;
+          break;
+        }
+      }
+      if (rejectedBy) {
+        verdicts?.push({ engine, filter: rejectedBy.name, reason: reason! });
+        continue;
+      }
+      const fit = strategy.weigh(engine, request, ratio);
+      if ('reason' in fit) {
+        verdicts?.push({ engine, filter: 'resources', reason: fit.reason });
+        continue;
+      }
+      verdicts?.push({ engine, weight: fit.weight });
+      const candidate = { engine, weight: fit.weight };
+      if (!best || strategy.better(candidate, best)) best = candidate;
+    }
+    return best;
+  }
+}
