@@ -1,9 +1,10 @@
 import { flag, helpText, parseFlags } from '@flotilla/config';
-import { InvalidArgumentError, isLogLevel, logLevels, parseListenAddress, type LogLevel, type TlsFiles } from '@flotilla/grpc';
+import { isLogLevel, logLevels, parseListenAddress, type LogLevel, type TlsFiles } from '@flotilla/grpc';
 import { normaliseEngineAddress } from '@flotilla/cluster';
+import { filterNames, filtersByName, strategyNames } from '@flotilla/scheduler';
 
-export const strategies = ['spread', 'binpack', 'random'] as const;
-export const defaultFilters = ['health', 'port', 'containerslots', 'dependency', 'affinity', 'constraint', 'whitelist'];
+export const strategies = strategyNames;
+export const defaultFilters = [...filterNames];
 
 export const managerFlags = {
   listen: flag('string', { env: 'FLOTILLA_MANAGER_LISTEN', default: '127.0.0.1:4240', placeholder: 'HOST:PORT', description: 'Where the manager serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
@@ -58,9 +59,7 @@ export interface ManagerConfig {
 export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ManagerConfig {
   const f = parseFlags(managerFlags, argv, env);
   f.engine.forEach((address) => normaliseEngineAddress(address, '--engine'));
-  for (const filter of f.filters) {
-    if (!defaultFilters.includes(filter)) throw InvalidArgumentError.field('--filters', filter, `unknown filter; expected some of ${defaultFilters.join(', ')}`);
-  }
+  filtersByName(f.filters, '--filters');
   return {
     listen: parseListenAddress('--listen', f.listen),
     tls: { ca: f['tls-ca'], cert: f['tls-cert'], key: f['tls-key'] },

@@ -1,4 +1,5 @@
-import { Cluster } from '@flotilla/cluster';
+import { Cluster, ClusterContainers } from '@flotilla/cluster';
+import { filtersByName, Scheduler, strategyByName } from '@flotilla/scheduler';
 import { startServer, type Logger, type RunningServer } from '@flotilla/grpc';
 import { descriptorSetPath } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
@@ -8,6 +9,7 @@ import { createClusterService } from './service/cluster-service';
 
 export interface RunningManager {
   cluster: Cluster;
+  containers: ClusterContainers;
   server: RunningServer;
   port: number;
   stop(graceMs?: number): Promise<void>;
@@ -32,14 +34,17 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     maxQueuedEvents: config.maxQueuedEvents,
     version: managerVersion,
   });
+  const scheduler = new Scheduler({ filters: filtersByName(config.filters), strategy: strategyByName(config.strategy), overcommitRatio: config.overcommitRatio });
+  const containers = new ClusterContainers({ cluster, connector, scheduler, clock, logger, publish: (event) => cluster.publish(event) });
   const closing = new AbortController();
-  const service = createClusterService({ cluster, logger, closing: closing.signal, maxQueuedEvents: config.maxQueuedEvents });
+  const service = createClusterService({ cluster, containers, logger, closing: closing.signal, maxQueuedEvents: config.maxQueuedEvents });
   const server = await startServer({ address: config.listen, services: [service], tls: config.tls, descriptorSetPath, logger });
   server.closing.addEventListener('abort', () => closing.abort(), { once: true });
   cluster.start();
   for (const address of config.engines) cluster.addEngine(address);
   return {
     cluster,
+    containers,
     server,
     port: server.port,
     async stop(graceMs = 5000) {

@@ -1,4 +1,14 @@
-import type { WatchResponse } from '@flotilla/proto';
+import type {
+  ContainerLogsRequest,
+  ContainerLogsResponse,
+  CreateContainerRequest,
+  CreateContainerResponse,
+  InspectContainerResponse,
+  PullImageResponse,
+  StartContainerResponse,
+  StopContainerResponse,
+  WatchResponse,
+} from '@flotilla/proto';
 
 /** What the cluster hears from one engine-agent's Watch stream. */
 export interface AgentStreamListener {
@@ -20,4 +30,19 @@ export interface AgentConnector {
   watch(address: string, listener: AgentStreamListener): AgentStream;
   /** Closes the connection to an address the cluster no longer uses. */
   release(address: string): void;
+  /** Container operations on the engine behind the agent at `address`. */
+  operations(address: string): AgentOperations;
+}
+
+/** Container operations on one engine, through its agent. Failures are the typed errors of @flotilla/grpc. */
+export interface AgentOperations {
+  createContainer(request: CreateContainerRequest): Promise<CreateContainerResponse>;
+  startContainer(id: string): Promise<StartContainerResponse>;
+  stopContainer(id: string, timeoutSeconds: number | undefined): Promise<StopContainerResponse>;
+  killContainer(id: string, signal: string): Promise<void>;
+  removeContainer(id: string, force: boolean, volumes: boolean): Promise<void>;
+  inspectContainer(id: string): Promise<InspectContainerResponse>;
+  /** Ends when the logs end; `signal` cancels the call on the agent too. */
+  containerLogs(request: ContainerLogsRequest, signal: AbortSignal): AsyncIterable<ContainerLogsResponse>;
+  pullImage(image: string, signal: AbortSignal): AsyncIterable<PullImageResponse>;
 }

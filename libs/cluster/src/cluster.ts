@@ -1,5 +1,6 @@
 import { InvalidArgumentError, NotFoundError, silentLogger, type Logger } from '@flotilla/grpc';
 import type { ClusterEngine, ClusterEvent, GetInfoResponse, Snapshot, WatchEventsRequest, WatchResponse } from '@flotilla/proto';
+import type { PlacementSource } from '@flotilla/scheduler';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import type { AgentConnector } from './agent-connector';
 import { Engine, type EngineDockerEvent, type EngineEventHandler, type EngineStatusName } from './engine';
@@ -60,7 +61,7 @@ type Message = NonNullable<WatchResponse['message']>;
  * lifecycle (validation, health, reconnects) and never holds anything across network I/O, so add,
  * remove and validation interleave safely.
  */
-export class Cluster implements EngineEventHandler {
+export class Cluster implements EngineEventHandler, PlacementSource {
   /** Validated engines, by engine ID. */
   readonly engines = new Map<string, Engine>();
   /** Engines not yet validated, by address. */
@@ -68,6 +69,9 @@ export class Cluster implements EngineEventHandler {
   private readonly byAddress = new Map<string, Engine>();
   /** What each discovery source last pushed, so a push applies only its difference. */
   private readonly sources = new Map<string, { generation: bigint; addresses: Set<string> }>();
+  /** Validated engines by `label=value` (lower case), so placement narrows by constraint without a scan. */
+  private readonly labelIndex = new Map<string, Set<Engine>>();
+  private readonly indexedLabels = new Map<Engine, string[]>();
   private readonly hub: EventHub<ClusterEvent>;
   private readonly logger: Logger;
   private readonly o: Required<Omit<ClusterOptions, 'logger' | 'random' | 'strategy' | 'filters' | 'version'>> & Pick<ClusterOptions, 'random' | 'strategy' | 'filters' | 'version'>;
@@ -108,7 +112,7 @@ export class Cluster implements EngineEventHandler {
   addEngine(address: string): boolean {
     const addr = normaliseEngineAddress(address);
     if (this.byAddress.has(addr)) return false;
-    const engine = new Engine(addr, this.o.clock.now());
+    const engine = new Engine(addr, this.o.clock.now(), { now: () => this.o.clock.now(), windowMs: this.o.healthWindowMs, failuresToZero: this.o.failuresToZeroHealth });
     engine.registerEventHandler(this);
     this.pendingEngines.set(addr, engine);
     this.byAddress.set(addr, engine);
@@ -127,6 +131,7 @@ export class Cluster implements EngineEventHandler {
     engine.updatedAt = this.o.clock.now();
     this.pendingEngines.delete(engine.address);
     if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
+    this.unindexLabels(engine);
     this.byAddress.delete(engine.address);
     this.o.connector.release(engine.address);
     this.logger.info('engine removed', { address: engine.address, id: engine.id });
@@ -238,6 +243,40 @@ export class Cluster implements EngineEventHandler {
     };
   }
 
+  // ---- placement ----
+
+  all(): Iterable<Engine> {
+    return this.engines.values();
+  }
+
+  withLabel(key: string, value: string): Iterable<Engine> {
+    return this.labelIndex.get(`${key}=${value}`) ?? [];
+  }
+
+  countWithLabel(key: string, value: string): number {
+    return this.labelIndex.get(`${key}=${value}`)?.size ?? 0;
+  }
+
+  private indexLabels(engine: Engine): void {
+    this.unindexLabels(engine);
+    const keys = Object.entries(engine.labels).map(([k, v]) => `${k.toLowerCase()}=${v.toLowerCase()}`);
+    for (const key of keys) {
+      let set = this.labelIndex.get(key);
+      if (!set) this.labelIndex.set(key, (set = new Set()));
+      set.add(engine);
+    }
+    this.indexedLabels.set(engine, keys);
+  }
+
+  private unindexLabels(engine: Engine): void {
+    for (const key of this.indexedLabels.get(engine) ?? []) {
+      const set = this.labelIndex.get(key);
+      set?.delete(engine);
+      if (set?.size === 0) this.labelIndex.delete(key);
+    }
+    this.indexedLabels.delete(engine);
+  }
+
   // ---- events ----
 
   /** Events that match the request's filters; an unknown filter value is INVALID_ARGUMENT. */
@@ -262,6 +301,11 @@ export class Cluster implements EngineEventHandler {
       (e) => (!types.size || types.has(e.type)) && (!engines.length || matchesEngine(e)) && (!containers.length || matchesContainer(e)),
       maxQueued,
     );
+  }
+
+  /** Publishes an event of the cluster's own (e.g. pull progress) to subscribers. */
+  publish(event: ClusterEvent): void {
+    this.hub.publish(event);
   }
 
   get subscriberCount(): number {
@@ -388,6 +432,7 @@ export class Cluster implements EngineEventHandler {
       this.engines.delete(engine.id);
     }
     engine.applySnapshot(snapshot);
+    this.indexLabels(engine);
     const was = engine.status;
     this.pendingEngines.delete(engine.address);
     this.engines.set(id, engine);
@@ -410,6 +455,7 @@ export class Cluster implements EngineEventHandler {
     this.shut(engine);
     if (engine.status !== 'pending') {
       if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
+      this.unindexLabels(engine);
       engine.status = 'pending';
       this.pendingEngines.set(engine.address, engine);
     }

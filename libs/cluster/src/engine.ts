@@ -1,4 +1,5 @@
 import type { Container, DockerEvent, EngineInfo, Image, Network, Snapshot, Volume, WatchResponse } from '@flotilla/proto';
+import { portKey, type PlacementEngine } from '@flotilla/scheduler';
 import type { AgentStream } from './agent-connector';
 
 export type EngineStatusName = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
@@ -26,6 +27,23 @@ function reservation(c: Container): { cpu: number; memory: number } {
   return { cpu: Number(c.nanoCpus) || 0, memory: Number(c.memoryBytes) || 0 };
 }
 
+/** What a container being created holds on its engine until the engine reports the container. */
+export interface Reservation {
+  name: string;
+  nanoCpus: number;
+  memoryBytes: number;
+  ports: Array<{ key: string; hostIp: string }>;
+  /** The container's ID once the engine created it. */
+  containerId?: string;
+}
+
+/** How the engine's health indicator is computed; injected so it runs on the cluster's clock. */
+export interface HealthPolicy {
+  now(): number;
+  windowMs: number;
+  failuresToZero: number;
+}
+
 function tallyKey(c: Container): keyof ContainerTally {
   if (c.state === 'running' || c.state === 'restarting') return 'running';
   if (c.state === 'paused') return 'paused';
@@ -37,7 +55,7 @@ function tallyKey(c: Container): keyof ContainerTally {
  * they reserve, and where it is in its lifecycle. It changes only from the stream (snapshot, then
  * deltas) and from the Cluster's lifecycle decisions.
  */
-export class Engine {
+export class Engine implements PlacementEngine {
   id = '';
   name = '';
   info: EngineInfo | undefined;
@@ -49,9 +67,18 @@ export class Engine {
   readonly images = new Map<string, Image>();
   readonly networks = new Map<string, Network>();
   readonly volumes = new Map<string, Volume>();
-  reservedNanoCpus = 0;
-  reservedMemoryBytes = 0;
+  /** What the engine's containers reserve, stopped ones included. */
+  containerNanoCpus = 0;
+  containerMemoryBytes = 0;
   readonly tally: ContainerTally = { running: 0, paused: 0, stopped: 0 };
+  /** Containers being created on the engine. */
+  readonly reservations = new Set<Reservation>();
+  private pendingNanoCpus = 0;
+  private pendingMemoryBytes = 0;
+  // Indexes the scheduler reads, kept as containers come and go.
+  private readonly names = new Map<string, string>();
+  private readonly hostPorts = new Map<string, string[]>();
+  private readonly labelValues = new Map<string, Map<string, number>>();
   /** Unhealthy episodes, as times, for the health indicator. */
   readonly flaps: number[] = [];
 
@@ -70,6 +97,7 @@ export class Engine {
   constructor(
     readonly address: string,
     now: number,
+    private readonly healthPolicy?: HealthPolicy,
   ) {
     this.updatedAt = now;
   }
@@ -92,15 +120,139 @@ export class Engine {
     return this.info?.labels ?? {};
   }
 
+  // ---- what the scheduler reads ----
+
+  get totalNanoCpus(): number {
+    return this.cpus * 1e9;
+  }
+
+  get totalMemoryBytes(): number {
+    return this.memoryBytes;
+  }
+
+  /** Containers' reservations plus those of containers being created. */
+  get reservedNanoCpus(): number {
+    return this.containerNanoCpus + this.pendingNanoCpus;
+  }
+
+  get reservedMemoryBytes(): number {
+    return this.containerMemoryBytes + this.pendingMemoryBytes;
+  }
+
+  get containerCount(): number {
+    return this.containers.size + this.reservations.size;
+  }
+
+  healthScore(): number {
+    if (this.status !== 'healthy') return 0;
+    if (this.flaps.length === 0 || !this.healthPolicy) return 100;
+    return this.health(this.healthPolicy.now(), this.healthPolicy.windowMs, this.healthPolicy.failuresToZero);
+  }
+
+  hostPortUsers(key: string): readonly string[] | undefined {
+    return this.hostPorts.get(key);
+  }
+
+  /** The container with this ID, unique ID prefix or name. */
+  findContainer(ref: string): Container | undefined {
+    const direct = this.containers.get(ref) ?? this.containers.get(this.names.get(ref.replace(/^\//, '')) ?? '');
+    if (direct || ref.length < 1 || !/^[0-9a-f]+$/.test(ref)) return direct;
+    let found: Container | undefined;
+    for (const [id, c] of this.containers) {
+      if (!id.startsWith(ref)) continue;
+      if (found) return undefined; // ambiguous on this engine
+      found = c;
+    }
+    return found;
+  }
+
+  hasContainer(ref: string): boolean {
+    if (this.containers.has(ref) || this.names.has(ref)) return true;
+    return ref.length >= 12 && this.findContainer(ref) !== undefined;
+  }
+
+  hasImage(ref: string): boolean {
+    const tagged = ref.includes(':') || ref.includes('@') ? ref : `${ref}:latest`;
+    for (const image of this.images.values()) {
+      if (image.id === ref || (ref.length >= 12 && image.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, '')))) return true;
+      if (image.repoTags.includes(tagged) || image.repoDigests.includes(ref)) return true;
+    }
+    return false;
+  }
+
+  *imageRefs(): Iterable<string> {
+    for (const image of this.images.values()) {
+      yield image.id;
+      yield* image.repoTags;
+    }
+  }
+
+  containerLabelValues(key: string): Iterable<string> {
+    return this.labelValues.get(key)?.keys() ?? [];
+  }
+
+  *containerRefs(): Iterable<string> {
+    yield* this.names.keys();
+    yield* this.containers.keys();
+  }
+
+  /** Holds capacity, ports and a container slot for a container being created. */
+  reserve(reservation: Reservation): Reservation {
+    this.reservations.add(reservation);
+    this.pendingNanoCpus += reservation.nanoCpus;
+    this.pendingMemoryBytes += reservation.memoryBytes;
+    for (const p of reservation.ports) this.addPort(p.key, p.hostIp);
+    return reservation;
+  }
+
+  /** Gives back what a reservation held; safe to call twice. */
+  release(reservation: Reservation): void {
+    if (!this.reservations.delete(reservation)) return;
+    this.pendingNanoCpus -= reservation.nanoCpus;
+    this.pendingMemoryBytes -= reservation.memoryBytes;
+    for (const p of reservation.ports) this.dropPort(p.key, p.hostIp);
+  }
+
+  private addPort(key: string, hostIp: string): void {
+    const users = this.hostPorts.get(key);
+    if (users) users.push(hostIp);
+    else this.hostPorts.set(key, [hostIp]);
+  }
+
+  private dropPort(key: string, hostIp: string): void {
+    const users = this.hostPorts.get(key);
+    if (!users) return;
+    const i = users.indexOf(hostIp);
+    if (i >= 0) users.splice(i, 1);
+    if (users.length === 0) this.hostPorts.delete(key);
+  }
+
+  private index(c: Container, delta: 1 | -1): void {
+    for (const name of c.names) {
+      if (delta > 0) this.names.set(name, c.id);
+      else if (this.names.get(name) === c.id) this.names.delete(name);
+    }
+    for (const p of c.portBindings) {
+      if (p.hostPort <= 0) continue;
+      if (delta > 0) this.addPort(portKey(p.hostPort, p.protocol), p.hostIp);
+      else this.dropPort(portKey(p.hostPort, p.protocol), p.hostIp);
+    }
+    for (const [k, v] of Object.entries(c.labels)) {
+      let values = this.labelValues.get(k);
+      if (!values) this.labelValues.set(k, (values = new Map()));
+      const n = (values.get(v) ?? 0) + delta;
+      if (n > 0) values.set(v, n);
+      else values.delete(v);
+      if (values.size === 0) this.labelValues.delete(k);
+    }
+  }
+
   /** Replaces everything the engine knew with a snapshot. */
   applySnapshot(snapshot: Snapshot): void {
     this.info = snapshot.engine;
     this.id = snapshot.engine?.id ?? this.id;
     this.name = snapshot.engine?.name ?? this.name;
-    this.containers.clear();
-    this.reservedNanoCpus = 0;
-    this.reservedMemoryBytes = 0;
-    this.tally.running = this.tally.paused = this.tally.stopped = 0;
+    for (const c of [...this.containers.values()]) this.dropContainer(c.id);
     for (const c of snapshot.containers) this.putContainer(c);
     this.replace(this.images, snapshot.images, (i) => i.id);
     this.replace(this.networks, snapshot.networks, (n) => n.id);
@@ -116,9 +268,12 @@ export class Engine {
     this.dropContainer(c.id);
     this.containers.set(c.id, c);
     const r = reservation(c);
-    this.reservedNanoCpus += r.cpu;
-    this.reservedMemoryBytes += r.memory;
+    this.containerNanoCpus += r.cpu;
+    this.containerMemoryBytes += r.memory;
     this.tally[tallyKey(c)]++;
+    this.index(c, 1);
+    // The engine now reports the container: its reservation has done its job.
+    for (const pending of this.reservations) if (pending.containerId === c.id) this.release(pending);
   }
 
   private dropContainer(id: string): void {
@@ -126,9 +281,10 @@ export class Engine {
     if (!old) return;
     this.containers.delete(id);
     const r = reservation(old);
-    this.reservedNanoCpus -= r.cpu;
-    this.reservedMemoryBytes -= r.memory;
+    this.containerNanoCpus -= r.cpu;
+    this.containerMemoryBytes -= r.memory;
     this.tally[tallyKey(old)]--;
+    this.index(old, -1);
   }
 
   /** Applies a delta from the stream and tells the handler about the Docker event in it. */

@@ -1,5 +1,18 @@
-import type { Snapshot, WatchResponse } from '@flotilla/proto';
-import type { AgentConnector, AgentStream, AgentStreamListener } from './agent-connector';
+import { AlreadyExistsError, NotFoundError } from '@flotilla/grpc';
+import type { Container, CreateContainerRequest, Snapshot, WatchResponse } from '@flotilla/proto';
+import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from './agent-connector';
+
+/** What a fake agent's engine holds, for container operations in unit tests. */
+export interface FakeEngineState {
+  containers: Map<string, Container>;
+  images: Set<string>;
+  /** The next creates fail with these errors, in order. */
+  createFailures: Error[];
+  /** Pulls fail with this error. */
+  pullFailure?: Error;
+  /** Every create request this engine got. */
+  creates: CreateContainerRequest[];
+}
 
 type Message = NonNullable<WatchResponse['message']>;
 
@@ -17,6 +30,83 @@ interface FakeStream extends AgentStream {
 export class FakeAgents implements AgentConnector {
   readonly streams: FakeStream[] = [];
   readonly released: string[] = [];
+  readonly engines = new Map<string, FakeEngineState>();
+  private nextId = 1;
+
+  /** The fake engine behind an address (created on first use, holding busybox:local). */
+  engine(address: string): FakeEngineState {
+    let e = this.engines.get(address);
+    if (!e) this.engines.set(address, (e = { containers: new Map(), images: new Set(['busybox:local']), createFailures: [], creates: [] }));
+    return e;
+  }
+
+  operations(address: string): AgentOperations {
+    const engine = this.engine(address);
+    const find = (id: string) => {
+      const c = engine.containers.get(id) ?? [...engine.containers.values()].find((x) => x.names.includes(id));
+      if (!c) throw new NotFoundError(`No such container: ${id}`);
+      return c;
+    };
+    const report = (action: string, c: Container, removed = false) => {
+      if (this.open(address).length !== 1) return;
+      this.send(address, { $case: 'container', value: { event: { type: 'container', action, actorId: c.id, actorAttributes: { name: c.names[0] ?? '' }, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, container: removed ? undefined : c, removed } });
+    };
+    return {
+      createContainer: async (request) => {
+        engine.creates.push(request);
+        const failure = engine.createFailures.shift();
+        if (failure) throw failure;
+        if (!engine.images.has(request.image)) throw new NotFoundError(`No such image: ${request.image}`);
+        if (request.name && [...engine.containers.values()].some((c) => c.names.includes(request.name))) throw new AlreadyExistsError(`Conflict. The container name "/${request.name}" is already in use`);
+        const id = (this.nextId++).toString(16).padStart(64, 'f');
+        const c: Container = {
+          id, names: [request.name || `fake_${id.slice(-6)}`], image: request.image, imageId: '', command: request.command, state: 'created', status: 'Created', labels: request.labels,
+          nanoCpus: request.nanoCpus, cpuShares: request.cpuShares, memoryBytes: request.memoryBytes, portBindings: request.portBindings, networkMode: request.networkMode,
+          created: undefined, exitCode: 0, startedAt: undefined, finishedAt: undefined, restartPolicy: request.restartPolicy?.name ?? '',
+        };
+        engine.containers.set(id, c);
+        report('create', c);
+        return { id, warnings: [] };
+      },
+      startContainer: async (id) => {
+        const c = find(id);
+        if (c.state === 'running') return { alreadyRunning: true };
+        c.state = 'running';
+        report('start', c);
+        return { alreadyRunning: false };
+      },
+      stopContainer: async (id) => {
+        const c = find(id);
+        if (c.state !== 'running') return { alreadyStopped: true };
+        c.state = 'exited';
+        report('die', c);
+        return { alreadyStopped: false };
+      },
+      killContainer: async (id) => {
+        const c = find(id);
+        c.state = 'exited';
+        report('die', c);
+      },
+      removeContainer: async (id) => {
+        const c = find(id);
+        engine.containers.delete(c.id);
+        report('destroy', c, true);
+      },
+      inspectContainer: async (id) => {
+        const c = find(id);
+        return { container: c, rawJson: JSON.stringify({ Id: c.id }) };
+      },
+      containerLogs: async function* () {
+        yield* [];
+      },
+      pullImage: async function* (image: string) {
+        if (engine.pullFailure) throw engine.pullFailure;
+        yield { status: `Pulling ${image}`, layerId: '', currentBytes: '0', totalBytes: '0', progress: '' };
+        engine.images.add(image);
+        yield { status: `Downloaded newer image for ${image}`, layerId: '', currentBytes: '0', totalBytes: '0', progress: '' };
+      },
+    };
+  }
 
   watch(address: string, listener: AgentStreamListener): AgentStream {
     const stream: FakeStream = {

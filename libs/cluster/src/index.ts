@@ -5,3 +5,4 @@ export * from './engine-address';
 export * from './engine-view';
 export * from './event-hub';
 export * from './fake-agents';
+export * from './cluster-containers';

@@ -7,9 +7,12 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
  */
 export abstract class FlotillaError extends Error {
   abstract readonly code: status;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Structured details for the trailing metadata, e.g. `flotilla-placement-bin` (binary keys end in -bin). */
+  readonly details: Record<string, Buffer>;
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, Buffer> }) {
     super(message, options);
     this.name = new.target.name;
+    this.details = options?.details ?? {};
   }
 }
 
@@ -60,7 +63,7 @@ export class UnknownError extends FlotillaError {
   readonly code = status.UNKNOWN;
 }
 
-type ErrorClass = new (message: string, options?: { cause?: unknown }) => FlotillaError;
+type ErrorClass = new (message: string, options?: { cause?: unknown; details?: Record<string, Buffer> }) => FlotillaError;
 
 const byCode: ReadonlyMap<status, ErrorClass> = new Map<status, ErrorClass>([
   [status.INVALID_ARGUMENT, InvalidArgumentError],
@@ -86,7 +89,9 @@ export function isServiceError(err: unknown): err is ServiceError {
 /** The status a thrown value is answered with: typed errors keep theirs, anything else is INTERNAL. */
 export function toServiceError(err: unknown): Partial<ServiceError> & { code: status; details: string } {
   if (err instanceof FlotillaError) {
-    return { code: err.code, details: err.message, metadata: new Metadata() };
+    const metadata = new Metadata();
+    for (const [key, value] of Object.entries(err.details)) metadata.set(key, value);
+    return { code: err.code, details: err.message, metadata };
   }
   if (isServiceError(err)) {
     return { code: err.code, details: err.details, metadata: err.metadata };
@@ -98,7 +103,9 @@ export function toServiceError(err: unknown): Partial<ServiceError> & { code: st
 /** The typed error for a status a call ended with. */
 export function fromServiceError(err: ServiceError): FlotillaError {
   const ErrorType = byCode.get(err.code) ?? UnknownError;
-  return new ErrorType(err.details || err.message, { cause: err });
+  const details: Record<string, Buffer> = {};
+  for (const [key, value] of Object.entries(err.metadata?.getMap() ?? {})) if (key.endsWith('-bin') && Buffer.isBuffer(value)) details[key] = value;
+  return new ErrorType(err.details || err.message, { cause: err, details });
 }
 
 /** The status code of any thrown value, as the server would answer it. */

@@ -92,7 +92,7 @@ export class Scheduler {
     const all = verdicts ?? [];
     if (!verdicts) this.run(request, source, { soft: false }, filters, strategy, all);
     if (all.length === 0) return 'no engine can take the container: the cluster has no engines';
-    const lines = all.slice(0, 50).map((v) => `${describe(v.engine)}: ${v.filter}: ${v.reason}`);
+    const lines = all.slice(0, 50).map((v) => `${describe(v.engine)}: ${v.reason} [${v.filter}]`);
     const more = all.length > 50 ? `; and ${all.length - 50} more` : '';
     return `no engine can take the container: ${lines.join('; ')}${more}`;
   }

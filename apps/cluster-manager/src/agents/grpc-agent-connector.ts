@@ -1,6 +1,18 @@
-import type { AgentConnector, AgentStream, AgentStreamListener } from '@flotilla/cluster';
-import { dial, type Keepalive, type TlsFiles } from '@flotilla/grpc';
+import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from '@flotilla/cluster';
+import { call, dial, streamOf, type Keepalive, type TlsFiles } from '@flotilla/grpc';
 import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto';
+import type { ClientReadableStream } from '@grpc/grpc-js';
+
+/** A server stream as an async iterable that the signal cancels. */
+async function* cancellable<T>(stream: ClientReadableStream<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const cancel = () => stream.cancel();
+  signal.addEventListener('abort', cancel, { once: true });
+  try {
+    yield* streamOf(stream);
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
+}
 
 export interface GrpcAgentConnectorOptions {
   tls?: TlsFiles;
@@ -45,6 +57,20 @@ export class GrpcAgentConnector implements AgentConnector {
         done = true;
         call.cancel();
       },
+    };
+  }
+
+  operations(address: string): AgentOperations {
+    const client = () => this.client(address);
+    return {
+      createContainer: (request) => call(client(), client().createContainer, request),
+      startContainer: (id) => call(client(), client().startContainer, { id }),
+      stopContainer: (id, timeoutSeconds) => call(client(), client().stopContainer, { id, timeoutSeconds }, timeoutSeconds ? { deadlineMs: (timeoutSeconds + 30) * 1000 } : {}),
+      killContainer: async (id, signal) => void (await call(client(), client().killContainer, { id, signal })),
+      removeContainer: async (id, force, volumes) => void (await call(client(), client().removeContainer, { id, force, volumes })),
+      inspectContainer: (id) => call(client(), client().inspectContainer, { id }),
+      containerLogs: (request, signal) => cancellable(client().containerLogs(request), signal),
+      pullImage: (image, signal) => cancellable(client().pullImage({ image }), signal),
     };
   }
 

@@ -1,10 +1,21 @@
-import { engineStatusName, normaliseEngineAddress, type Cluster } from '@flotilla/cluster';
+import { engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers } from '@flotilla/cluster';
 import { InvalidArgumentError, serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
-import { ClusterServiceService, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto';
+import {
+  ClusterServiceService,
+  ContainerSpec,
+  type ClusterServiceContainerLogsRequest,
+  type ClusterServiceContainerLogsResponse,
+  type ClusterServicePullImageRequest,
+  type ClusterServicePullImageResponse,
+  type ClusterServiceServer,
+  type WatchEventsRequest,
+  type WatchEventsResponse,
+} from '@flotilla/proto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 
 export interface ClusterServiceOptions {
   cluster: Cluster;
+  containers: ClusterContainers;
   logger: Logger;
   /** Ends event streams cleanly when the server shuts down. */
   closing?: AbortSignal;
@@ -28,7 +39,20 @@ function drained(call: ServerWritableStream<unknown, unknown>): Promise<void> {
 }
 
 export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {
-  const { cluster, logger, closing } = options;
+  const { cluster, containers, logger, closing } = options;
+  const spec = (value: ContainerSpec | undefined) => {
+    if (!value) throw InvalidArgumentError.field('spec', null, 'a container spec is required');
+    return value;
+  };
+  /** An AbortSignal that fires when the call ends or the server closes. */
+  const callSignal = (call: ServerWritableStream<unknown, unknown>) => {
+    const abort = new AbortController();
+    const stop = () => abort.abort();
+    call.once('cancelled', stop);
+    call.once('close', stop);
+    closing?.addEventListener('abort', stop, { once: true });
+    return abort.signal;
+  };
 
   const implementation: ClusterServiceServer = {
     addEngine: unary(async (request) => {
@@ -57,6 +81,38 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
       }
       const result = cluster.syncEngines(request.source, generation, request.addresses);
       return { ...result, generation: String(result.generation) };
+    }),
+
+    createContainer: unary(async (request) => containers.create(spec(request.spec), request.start)),
+
+    explainPlacement: unary(async (request) => containers.explain(spec(request.spec))),
+
+    startContainer: unary(async (request) => containers.start(request.container)),
+
+    stopContainer: unary(async (request) => containers.stop(request.container, request.timeoutSeconds)),
+
+    killContainer: unary(async (request) => containers.kill(request.container, request.signal)),
+
+    removeContainer: unary(async (request) => containers.remove(request.container, request.force, request.volumes)),
+
+    inspectContainer: unary(async (request) => containers.inspect(request.container)),
+
+    listContainers: unary(async (request) => ({ containers: containers.list(request) })),
+
+    containerLogs: serverStream<ClusterServiceContainerLogsRequest, ClusterServiceContainerLogsResponse>(async (request, call) => {
+      const signal = callSignal(call);
+      for await (const chunk of containers.logs(request, signal)) {
+        if (signal.aborted) break;
+        if (!call.write(chunk)) await drained(call);
+      }
+    }),
+
+    pullImage: serverStream<ClusterServicePullImageRequest, ClusterServicePullImageResponse>(async (request, call) => {
+      const signal = callSignal(call);
+      for await (const item of containers.pull(request.image, request.engines, signal)) {
+        if (signal.aborted) break;
+        if (!call.write(item)) await drained(call);
+      }
     }),
 
     watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call) => {
