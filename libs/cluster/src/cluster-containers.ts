@@ -40,6 +40,8 @@ export interface ClusterContainersOptions {
   logger?: Logger;
   /** How long a created container's reservation waits for the engine to report it. */
   reservationTimeoutMs?: number;
+  /** How long an operation waits for its engine to report the effect before answering anyway. */
+  settleTimeoutMs?: number;
   /** Publishes events such as pull progress on the cluster's stream. */
   publish?: (event: ClusterEvent) => void;
 }
@@ -167,9 +169,11 @@ export class ClusterContainers {
         try {
           const created = await this.createOn(engine, this.agentRequest(spec, env, clusterId));
           this.hold(engine, reservation, created.id);
+          await this.settle(engine, created.id, (c) => c !== undefined);
           let started = false;
           if (start) {
             await this.o.connector.operations(engine.address).startContainer(created.id);
+            await this.settle(engine, created.id, (c) => c !== undefined && c.state !== 'created');
             started = true;
           }
           this.logger.info('container created', { id: created.id, name, engine: engine.address, attempt, started });
@@ -247,6 +251,17 @@ export class ClusterContainers {
     });
   }
 
+  /**
+   * Waits (bounded) until the engine's stream shows the container as `test` expects, so a client
+   * that creates then lists, or removes then creates the same name, sees its own change.
+   */
+  private async settle(engine: Engine, id: string, test: (c: Container | undefined) => boolean): Promise<void> {
+    const observation = engine.observe(id, test);
+    const timer = this.o.clock.setTimeout(() => observation.cancel(), this.o.settleTimeoutMs ?? 5_000);
+    await observation.settled;
+    timer.cancel();
+  }
+
   // ---- operations routed to the container's engine ----
 
   private async on<T>(reference: string, work: (engine: Engine, id: string) => Promise<T>): Promise<T & { engine: EngineRef }> {
@@ -256,16 +271,26 @@ export class ClusterContainers {
   }
 
   start(reference: string) {
-    return this.on(reference, (e, id) => this.o.connector.operations(e.address).startContainer(id));
+    return this.on(reference, async (e, id) => {
+      const answer = await this.o.connector.operations(e.address).startContainer(id);
+      await this.settle(e, id, (c) => c?.state !== 'created');
+      return answer;
+    });
   }
 
   stop(reference: string, timeoutSeconds: number | undefined) {
-    return this.on(reference, (e, id) => this.o.connector.operations(e.address).stopContainer(id, timeoutSeconds));
+    return this.on(reference, async (e, id) => {
+      const answer = await this.o.connector.operations(e.address).stopContainer(id, timeoutSeconds);
+      await this.settle(e, id, (c) => c?.state !== 'running');
+      return answer;
+    });
   }
 
   kill(reference: string, signal: string) {
     return this.on(reference, async (e, id) => {
       await this.o.connector.operations(e.address).killContainer(id, signal);
+      // Signals other than KILL may leave the container running on purpose.
+      if (!signal || /^(SIG)?KILL$|^9$/i.test(signal)) await this.settle(e, id, (c) => c?.state !== 'running');
       return {};
     });
   }
@@ -273,6 +298,7 @@ export class ClusterContainers {
   remove(reference: string, force: boolean, volumes: boolean) {
     return this.on(reference, async (e, id) => {
       await this.o.connector.operations(e.address).removeContainer(id, force, volumes);
+      await this.settle(e, id, (c) => c === undefined);
       return {};
     });
   }

@@ -79,6 +79,8 @@ export class Engine implements PlacementEngine {
   private readonly names = new Map<string, string>();
   private readonly hostPorts = new Map<string, string[]>();
   private readonly labelValues = new Map<string, Map<string, number>>();
+  /** Callers waiting for the engine to report a container in some state (read-your-writes). */
+  private readonly observers = new Set<{ id: string; test: (c: Container | undefined) => boolean; done: () => void }>();
   /** Unhealthy episodes, as times, for the health indicator. */
   readonly flaps: number[] = [];
 
@@ -196,6 +198,36 @@ export class Engine implements PlacementEngine {
     yield* this.containers.keys();
   }
 
+  /**
+   * Resolves once the engine reports container `id` in a state that passes `test` (checked now
+   * and after every change), so an API call can answer only when the cluster shows its effect.
+   */
+  observe(id: string, test: (c: Container | undefined) => boolean): { settled: Promise<void>; cancel(): void } {
+    let observer: { id: string; test: (c: Container | undefined) => boolean; done: () => void } | undefined;
+    const settled = new Promise<void>((resolve) => {
+      observer = { id, test, done: resolve };
+    });
+    if (test(this.containers.get(id))) observer!.done();
+    else this.observers.add(observer!);
+    return {
+      settled,
+      cancel: () => {
+        this.observers.delete(observer!);
+        observer!.done();
+      },
+    };
+  }
+
+  private notify(id: string | undefined): void {
+    for (const o of this.observers) {
+      if (id !== undefined && o.id !== id) continue;
+      if (o.test(this.containers.get(o.id))) {
+        this.observers.delete(o);
+        o.done();
+      }
+    }
+  }
+
   /** Holds capacity, ports and a container slot for a container being created. */
   reserve(reservation: Reservation): Reservation {
     this.reservations.add(reservation);
@@ -254,6 +286,7 @@ export class Engine implements PlacementEngine {
     this.name = snapshot.engine?.name ?? this.name;
     for (const c of [...this.containers.values()]) this.dropContainer(c.id);
     for (const c of snapshot.containers) this.putContainer(c);
+    if (this.observers.size) this.notify(undefined);
     this.replace(this.images, snapshot.images, (i) => i.id);
     this.replace(this.networks, snapshot.networks, (n) => n.id);
     this.replace(this.volumes, snapshot.volumes, (v) => v.name);
@@ -294,6 +327,7 @@ export class Engine implements PlacementEngine {
         const { event, container } = message.value;
         if (container && !message.value.removed) this.putContainer(container);
         else if (event) this.dropContainer(event.actorId);
+        if (this.observers.size) this.notify(container?.id ?? event?.actorId);
         if (event) this.handler?.handleEngineEvent(this, { docker: event, container });
         return;
       }

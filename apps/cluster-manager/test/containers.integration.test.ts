@@ -1,0 +1,234 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { call, FlotillaError, streamOf } from '@flotilla/grpc';
+import { ContainerSpec, EngineStatus, PlacementExplanation, type ClusterServiceClient } from '@flotilla/proto';
+import { busyboxRootfsTar, cleanupAll, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
+import { status } from '@grpc/grpc-js';
+import { engineIn, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
+
+// Three real engines labelled zone=a, b, c, their agents and a manager, each a separate process.
+let engines: TestEngines;
+let manager: ManagerProcess;
+const agents: RunningService[] = [];
+const addresses: string[] = [];
+const ids: string[] = [];
+const GiB = 1024 ** 3;
+
+beforeAll(async () => {
+  engines = await startEngines({ count: 3, engineLabels: { 1: { zone: 'a' }, 2: { zone: 'b' }, 3: { zone: 'c' } } });
+  for (const [i, engine] of engines.engines.entries()) {
+    const port = await freePort();
+    agents[i] = await startAgentProcess(engine, port);
+    addresses[i] = `127.0.0.1:${port}`;
+    ids[i] = await engines.docker(engine.name, ['info', '--format', '{{.ID}}']);
+  }
+  manager = await startManagerProcess(['--engine', addresses.join(','), '--create-retry', '2']);
+  for (const address of addresses) await engineIn(manager.client, address, EngineStatus.ENGINE_STATUS_HEALTHY);
+});
+
+afterAll(async () => {
+  await manager?.close();
+  await cleanupAll();
+});
+
+const m = (): ClusterServiceClient => manager.client;
+const spec = (fields: Partial<ContainerSpec>): ContainerSpec => ContainerSpec.fromPartial({ image: 'busybox:local', command: ['sleep', '300'], networkMode: 'none', ...fields });
+const create = (fields: Partial<ContainerSpec>, start = false) => call(m(), m().createContainer, { spec: spec(fields), start });
+const engineIndex = (id: string) => ids.indexOf(id);
+async function failure(p: Promise<unknown>): Promise<FlotillaError> {
+  return p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (err: FlotillaError) => err,
+  );
+}
+/** Containers per engine, by engine index, as the manager sees them. */
+async function perEngine(names: string[]): Promise<number[]> {
+  const { containers } = await call(m(), m().listContainers, { all: true, engines: [], states: [], labels: {}, names: [] });
+  const counts = [0, 0, 0];
+  for (const c of containers) if (names.some((n) => c.container?.names.includes(n))) counts[engineIndex(c.engine!.id)]++;
+  return counts;
+}
+/** Removes containers and waits until the manager has heard from their engines, so the next test starts clean. */
+async function removeAll(names: string[]): Promise<void> {
+  for (const name of names) await call(m(), m().removeContainer, { container: name, force: true, volumes: true });
+  await waitFor(async () => (await perEngine(names)).every((n) => n === 0), { what: `the manager to see ${names.length} containers gone` });
+}
+
+it('spreads containers evenly across empty engines', async () => {
+  const names = Array.from({ length: 6 }, (_, i) => `spread-${i}`);
+  for (const name of names) await create({ name });
+  expect(await perEngine(names)).toEqual([2, 2, 2]);
+  await removeAll(names);
+});
+
+it('binpacks onto the fullest engine that fits before using another', async () => {
+  // Each engine reports the host's memory (about 23.5 GiB; 24.7 usable with 5% overcommit): four 6 GiB containers fit, a fifth does not.
+  const names = Array.from({ length: 5 }, (_, i) => `binpack-${i}`);
+  const placed = [];
+  for (const name of names) placed.push(engineIndex((await create({ name, memoryBytes: String(6 * GiB), strategy: 'binpack' })).engine!.id));
+  expect(new Set(placed.slice(0, 4)).size).toBe(1);
+  expect(placed[4]).not.toBe(placed[0]);
+  await removeAll(names);
+});
+
+it('routes containers by constraint: typed fields, env entries and the classic label', async () => {
+  const b = await create({ name: 'route-b', constraints: ['zone==b'] }, true);
+  expect(b.engine?.id).toBe(ids[1]);
+  expect(b.started).toBe(true);
+  const c = await create({ name: 'route-c', env: ['constraint:zone==c', 'KEEP=1'] });
+  expect(c.engine?.id).toBe(ids[2]);
+  const inspected = JSON.parse((await call(m(), m().inspectContainer, { container: 'route-c' })).rawJson) as { Config: { Env: string[]; Labels: Record<string, string> } };
+  expect(inspected.Config.Env).toContain('KEEP=1');
+  expect(inspected.Config.Env.join(' ')).not.toContain('constraint:');
+  expect(inspected.Config.Labels['com.docker.swarm.id']).toMatch(/^[0-9a-f]{64}$/);
+  const a = await create({ name: 'route-a', labels: { 'com.docker.swarm.constraints': '["zone==/^A$/"]' } });
+  expect(a.engine?.id).toBe(ids[0]);
+  // The container is really on that engine.
+  expect(await engines.docker('engine-2', ['inspect', '--format', '{{.Name}}', 'route-b'])).toBe('/route-b');
+  await removeAll(['route-a', 'route-b', 'route-c']);
+});
+
+it('explains an impossible request per engine, as FAILED_PRECONDITION and as a dry run', async () => {
+  const err = await failure(create({ name: 'impossible', constraints: ['zone==z'] }));
+  expect(err.code).toBe(status.FAILED_PRECONDITION);
+  for (const address of addresses) expect(err.message).toContain(address);
+  expect(err.message).toMatch(/zone==z does not hold: label zone is "a"/);
+  const explanation = PlacementExplanation.decode(err.details['flotilla-placement-bin']);
+  expect(explanation.engines.map((e) => e.filter)).toEqual(['constraint', 'constraint', 'constraint']);
+  const dry = await call(m(), m().explainPlacement, { spec: spec({ constraints: ['zone==~z', 'zone!=a'], memoryBytes: String(GiB) }) });
+  expect(dry.explanation?.softDropped).toBe(true);
+  expect([ids[1], ids[2]]).toContain(dry.chosen?.id);
+  const verdicts = new Map(dry.explanation!.engines.map((e) => [e.engine!.id, e]));
+  expect(verdicts.get(ids[0])).toMatchObject({ filter: 'constraint', chosen: false });
+  expect(verdicts.get(dry.chosen!.id)).toMatchObject({ chosen: true, filter: '' });
+  // Nothing was created by the dry run or the failure.
+  expect(await perEngine(['impossible'])).toEqual([0, 0, 0]);
+});
+
+it('moves a second container with the same host port to another engine, then fails with the explanation', async () => {
+  const names = ['port-1', 'port-2', 'port-3'];
+  const placed = [];
+  for (const name of names) {
+    const created = await create({ name, networkMode: 'host', portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 18081 }] });
+    placed.push(engineIndex(created.engine!.id));
+  }
+  expect(placed.sort()).toEqual([0, 1, 2]);
+  const err = await failure(create({ name: 'port-4', networkMode: 'host', portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 18081 }] }));
+  expect(err.code).toBe(status.FAILED_PRECONDITION);
+  expect(err.message.match(/host port 18081\/tcp is already bound/g)).toHaveLength(3);
+  await removeAll(names);
+});
+
+it('never double-books ports or memory under 50 concurrent creates', async () => {
+  // 50 creates at once: pairs ask for the same host port, each asks for 6 GiB, so only 4 fit per engine.
+  const requests = Array.from({ length: 50 }, (_, i) =>
+    create({ name: `burst-${i}`, networkMode: 'host', memoryBytes: String(6 * GiB), portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 19000 + Math.floor(i / 2) }] }).then(
+      (r) => ({ ok: true as const, engine: engineIndex(r.engine!.id), port: 19000 + Math.floor(i / 2), name: `burst-${i}` }),
+      (e: FlotillaError) => ({ ok: false as const, code: e.code }),
+    ),
+  );
+  const results = await Promise.all(requests);
+  const ok = results.filter((r) => r.ok);
+  expect(ok).toHaveLength(12);
+  expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.code === status.FAILED_PRECONDITION)).toBe(true);
+  const perEngineCount = [0, 0, 0];
+  const bound = new Set<string>();
+  for (const r of ok) {
+    if (!r.ok) continue;
+    perEngineCount[r.engine]++;
+    const key = `${r.engine}:${r.port}`;
+    expect(bound.has(key)).toBe(false);
+    bound.add(key);
+  }
+  expect(perEngineCount).toEqual([4, 4, 4]);
+  // What the manager reports agrees with the engines themselves.
+  const info = await call(m(), m().getInfo, {});
+  for (const e of info.engines) expect(Number(e.reservedMemoryBytes)).toBeLessThanOrEqual(Number(e.usableMemoryBytes));
+  await removeAll(ok.map((r) => (r.ok ? r.name : '')));
+});
+
+it('retries a failed create on another engine (create-retry)', async () => {
+  // Only engines b and c hold this image, and its registry is unreachable, so engine a fails.
+  const image = '127.0.0.1:9/flotilla/only-bc:1';
+  for (const name of ['engine-2', 'engine-3']) await engines.docker(name, ['tag', 'busybox:local', image]);
+  const created = await create({ name: 'retried', image, constraints: ['zone==~a'] });
+  expect([ids[1], ids[2]]).toContain(created.engine?.id);
+  expect(created.retries).toHaveLength(1);
+  expect(created.retries[0]).toContain(addresses[0]);
+  expect(created.retries[0]).toMatch(/could not be pulled/);
+  await removeAll(['retried']);
+});
+
+it('pulls a missing image on the chosen engine, or explains why it could not', async () => {
+  const registry = await startTestRegistry([{ repository: 'flotilla/pulled', tag: '1', rootfsTar: busyboxRootfsTar() }]);
+  try {
+    const image = registry.reference('flotilla/pulled', '1');
+    const created = await create({ name: 'pulled', image, command: ['sh', '-c', 'echo from-pulled-image'], constraints: ['zone==c'] }, true);
+    expect(created.pulled).toBe(true);
+    expect(await engines.docker('engine-3', ['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain(image);
+    const err = await failure(create({ name: 'unpullable', image: '127.0.0.1:1/flotilla/none:1', constraints: ['zone==a'] }));
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.message).toMatch(/could not be pulled: .*connection refused/);
+    await removeAll(['pulled']);
+  } finally {
+    await registry.close();
+  }
+});
+
+it('routes logs, stop, kill and remove to the container engine', async () => {
+  await create({ name: 'ops', command: ['sh', '-c', 'echo hello-from-ops; sleep 300'], constraints: ['zone==b'] }, true);
+  const text = await waitFor(async () => {
+    let out = '';
+    for await (const chunk of streamOf(m().containerLogs({ container: 'ops', follow: false, stdout: true, stderr: true, tail: 0, timestamps: false }))) out += Buffer.from(chunk.data).toString();
+    return out.includes('hello-from-ops') ? out : undefined;
+  }, { what: 'the container output through the manager' });
+  expect(text).toContain('hello-from-ops');
+  const listed = await call(m(), m().listContainers, { all: false, engines: [addresses[1]], states: [], labels: {}, names: ['ops'] });
+  expect(listed.containers.map((c) => c.engine?.id)).toEqual([ids[1]]);
+  expect((await call(m(), m().stopContainer, { container: 'ops', timeoutSeconds: 0 })).engine?.id).toBe(ids[1]);
+  expect(await engines.docker('engine-2', ['inspect', '--format', '{{.State.Running}}', 'ops'])).toBe('false');
+  await call(m(), m().startContainer, { container: 'ops' });
+  await call(m(), m().killContainer, { container: 'ops', signal: 'SIGKILL' });
+  expect(await engines.docker('engine-2', ['inspect', '--format', '{{.State.Running}}', 'ops'])).toBe('false');
+  await call(m(), m().removeContainer, { container: 'ops', force: false, volumes: false });
+  await expect(engines.docker('engine-2', ['inspect', 'ops'])).rejects.toThrow(/No such/);
+  expect((await failure(call(m(), m().stopContainer, { container: 'ops' }))).code).toBe(status.NOT_FOUND);
+});
+
+it('keeps names unique across the cluster', async () => {
+  await create({ name: 'unique-name', constraints: ['zone==a'] });
+  const err = await failure(create({ name: 'unique-name', constraints: ['zone==b'] }));
+  expect(err.code).toBe(status.ALREADY_EXISTS);
+  const bad = await failure(create({ name: 'bad name!' }));
+  expect(bad.code).toBe(status.INVALID_ARGUMENT);
+  expect(bad.message).toMatch(/^spec\.name "bad name!"/);
+  const expr = await failure(create({ name: 'bad-expr', constraints: ['zone=b'] }));
+  expect(expr.message).toMatch(/^constraints\[0\] "zone=b"/);
+  await removeAll(['unique-name']);
+});
+
+it('marks containers on an unhealthy engine in the list', async () => {
+  await create({ name: 'on-a', constraints: ['zone==a'] });
+  agents[0].process.signal('SIGKILL');
+  await engineIn(m(), addresses[0], EngineStatus.ENGINE_STATUS_UNHEALTHY);
+  const { containers } = await call(m(), m().listContainers, { all: true, engines: [], states: [], labels: {}, names: ['on-a'] });
+  expect(containers[0].engineStatus).toBe(EngineStatus.ENGINE_STATUS_UNHEALTHY);
+  expect((await failure(call(m(), m().startContainer, { container: 'on-a' }))).code).toBe(status.FAILED_PRECONDITION);
+  agents[0] = await startAgentProcess(engines.engines[0], Number(addresses[0].split(':')[1]));
+  await engineIn(m(), addresses[0], EngineStatus.ENGINE_STATUS_HEALTHY);
+  await removeAll(['on-a']);
+});
+
+it('runs a container with constraint:zone==b through buf curl', async () => {
+  const buf = path.join(repoRoot(), 'node_modules', '.bin', 'buf');
+  const body = JSON.stringify({ spec: { name: 'curl-b', image: 'busybox:local', command: ['sleep', '60'], networkMode: 'none', env: ['constraint:zone==b'] }, start: true });
+  const { stdout } = await promisify(execFile)(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', body, `http://${manager.address}/flotilla.v1.ClusterService/CreateContainer`], { timeout: 60_000 });
+  const created = JSON.parse(stdout) as { engine: { id: string }; started: boolean };
+  expect(created.engine.id).toBe(ids[1]);
+  expect(created.started).toBe(true);
+  expect(await engines.docker('engine-2', ['inspect', '--format', '{{.State.Running}}', 'curl-b'])).toBe('true');
+  await removeAll(['curl-b']);
+});
