@@ -12,6 +12,11 @@ export interface FakeEngineState {
   pullFailure?: Error;
   /** Every create request this engine got. */
   creates: CreateContainerRequest[];
+  /** When set, creates wait for it: a test holds creates in flight to check they overlap. */
+  gate?: Promise<void>;
+  /** Creates in flight now, and the most at once. */
+  inFlight: number;
+  maxInFlight: number;
 }
 
 type Message = NonNullable<WatchResponse['message']>;
@@ -36,7 +41,7 @@ export class FakeAgents implements AgentConnector {
   /** The fake engine behind an address (created on first use, holding busybox:local). */
   engine(address: string): FakeEngineState {
     let e = this.engines.get(address);
-    if (!e) this.engines.set(address, (e = { containers: new Map(), images: new Set(['busybox:local']), createFailures: [], creates: [] }));
+    if (!e) this.engines.set(address, (e = { containers: new Map(), images: new Set(['busybox:local']), createFailures: [], creates: [], inFlight: 0, maxInFlight: 0 }));
     return e;
   }
 
@@ -54,6 +59,12 @@ export class FakeAgents implements AgentConnector {
     return {
       createContainer: async (request) => {
         engine.creates.push(request);
+        engine.maxInFlight = Math.max(engine.maxInFlight, ++engine.inFlight);
+        try {
+          await engine.gate;
+        } finally {
+          engine.inFlight--;
+        }
         const failure = engine.createFailures.shift();
         if (failure) throw failure;
         if (!engine.images.has(request.image)) throw new NotFoundError(`No such image: ${request.image}`);

@@ -1,0 +1,141 @@
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@flotilla/grpc';
+import { ContainerSpec, PlacementExplanation } from '@flotilla/proto';
+import { allFilters, Scheduler, spreadStrategy, strategyByName } from '@flotilla/scheduler';
+import { FakeClock } from '@flotilla/time';
+import { Cluster } from './cluster';
+import { ClusterContainers, placementDetailsKey } from './cluster-containers';
+import { engineSnapshot, FakeAgents } from './fake-agents';
+
+const GiB = 1024 ** 3;
+const addresses = ['10.0.0.1:4250', '10.0.0.2:4250', '10.0.0.3:4250'];
+
+async function setup(options: { createRetry?: number; strategy?: string } = {}) {
+  const clock = new FakeClock();
+  const agents = new FakeAgents();
+  const cluster = new Cluster({ connector: agents, clock, createRetry: options.createRetry ?? 0 });
+  const scheduler = new Scheduler({ filters: allFilters, strategy: options.strategy ? strategyByName(options.strategy) : spreadStrategy, overcommitRatio: 0 });
+  const containers = new ClusterContainers({ cluster, connector: agents, scheduler, clock, settleTimeoutMs: 1000 });
+  addresses.forEach((address, i) => {
+    cluster.addEngine(address);
+    agents.snapshot(address, engineSnapshot(`ID${i}`, { name: `node-${i}`, cpus: 4, memoryBytes: 16 * GiB, labels: { zone: 'abc'[i] } }));
+  });
+  return { clock, agents, cluster, containers };
+}
+
+const spec = (fields: Partial<ContainerSpec>) => ContainerSpec.fromPartial({ image: 'busybox:local', ...fields });
+
+describe('ClusterContainers', () => {
+  it('places, creates and routes by constraint', async () => {
+    const { containers, agents } = await setup();
+    const created = await containers.create(spec({ name: 'web', constraints: ['zone==b'], env: ['A=1', 'constraint:zone!=c'] }), true);
+    expect(created).toMatchObject({ name: 'web', engine: { id: 'ID1', address: addresses[1] }, started: true, pulled: false });
+    const sent = agents.engine(addresses[1]).creates[0];
+    expect(sent.env).toEqual(['A=1']);
+    expect(sent.labels['com.docker.swarm.id']).toMatch(/^[0-9a-f]{64}$/);
+    expect(containers.find('web').engine.id).toBe('ID1');
+    expect(containers.find(created.id.slice(0, 12)).container.id).toBe(created.id);
+  });
+
+  it('runs creates concurrently without double-booking memory or ports', async () => {
+    const { containers, agents } = await setup();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    for (const a of addresses) agents.engine(a).gate = gate;
+    // 4 GiB each: 4 fit per engine. Every pair asks for the same host port.
+    const results = Array.from({ length: 30 }, (_, i) =>
+      containers.create(spec({ name: `c${i}`, memoryBytes: String(4 * GiB), networkMode: 'host', portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 9000 + (i >> 1) }] }), false).then(
+        (r) => ({ engine: r.engine.id, port: 9000 + (i >> 1) }),
+        (e: Error) => e,
+      ),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    // Every engine has several creates in flight at once: nothing waits on another's network call.
+    expect(addresses.every((a) => agents.engine(a).maxInFlight > 1)).toBe(true);
+    open();
+    const settled = await Promise.all(results);
+    const placed = settled.filter((r): r is { engine: string; port: number } => !(r instanceof Error));
+    expect(placed).toHaveLength(12);
+    expect(settled.filter((r) => r instanceof Error).every((e) => e instanceof FailedPreconditionError)).toBe(true);
+    const keys = placed.map((p) => `${p.engine}:${p.port}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const id of ['ID0', 'ID1', 'ID2']) expect(placed.filter((p) => p.engine === id)).toHaveLength(4);
+  });
+
+  it('keeps names unique across the cluster, including containers being created', async () => {
+    const { containers } = await setup();
+    const [a, b] = await Promise.allSettled([containers.create(spec({ name: 'same' }), false), containers.create(spec({ name: 'same' }), false)]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status === 'rejected' && b.reason).toBeInstanceOf(AlreadyExistsError);
+    await expect(containers.create(spec({ name: 'same' }), false)).rejects.toThrow(AlreadyExistsError);
+  });
+
+  it('retries a failed create on another engine, and says where it failed', async () => {
+    const { containers, agents } = await setup({ createRetry: 1 });
+    agents.engine(addresses[0]).createFailures.push(new UnavailableError('Docker engine at unix:///x is unreachable'));
+    const created = await containers.create(spec({ name: 'retry', constraints: ['zone==~a'] }), false);
+    expect(created.engine.id).not.toBe('ID0');
+    expect(created.retries).toEqual([`${addresses[0]}: Docker engine at unix:///x is unreachable`]);
+  });
+
+  it('does not retry without create-retry, and keeps nothing reserved after a failure', async () => {
+    const { containers, agents, cluster } = await setup({ createRetry: 0 });
+    agents.engine(addresses[0]).createFailures.push(new UnavailableError('down'));
+    await expect(containers.create(spec({ name: 'once', constraints: ['zone==a'], memoryBytes: String(GiB) }), false)).rejects.toThrow('down');
+    const engine = cluster.getEngine(addresses[0]);
+    expect(engine.reservedMemoryBytes).toBe(0);
+    expect(engine.reservations.size).toBe(0);
+  });
+
+  it('pulls a missing image on the chosen engine, or explains why it could not', async () => {
+    const { containers, agents } = await setup();
+    const created = await containers.create(spec({ name: 'pulled', image: 'redis:7', constraints: ['zone==c'] }), false);
+    expect(created.pulled).toBe(true);
+    expect(agents.engine(addresses[2]).images.has('redis:7')).toBe(true);
+    agents.engine(addresses[0]).pullFailure = new NotFoundError('manifest unknown');
+    await expect(containers.create(spec({ name: 'nope', image: 'nope:1', constraints: ['zone==a'] }), false)).rejects.toThrow(/nope:1 is not on engine 10\.0\.0\.1:4250 and could not be pulled: manifest unknown/);
+  });
+
+  it('fails an impossible request with every engine explained, in the message and as details', async () => {
+    const { containers } = await setup();
+    const err = await containers.create(spec({ name: 'xx', constraints: ['zone==z'] }), false).catch((e: FailedPreconditionError) => e);
+    expect(err).toBeInstanceOf(FailedPreconditionError);
+    for (const a of addresses) expect(err.message).toContain(a);
+    const explanation = PlacementExplanation.decode(err.details[placementDetailsKey]);
+    expect(explanation.engines).toHaveLength(3);
+    expect(explanation.engines.every((e) => e.filter === 'constraint' && !e.chosen)).toBe(true);
+  });
+
+  it('holds a created container reservation until its engine reports it, or a timeout', async () => {
+    const { containers, agents, cluster, clock } = await setup();
+    // The agent's stream is gone, so the engine never reports the container.
+    const engine = cluster.getEngine(addresses[1]);
+    agents.open(addresses[1])[0].close();
+    const creating = containers.create(spec({ name: 'held', constraints: ['zone==b'], memoryBytes: String(GiB) }), false);
+    // The create answers after the settle timeout, as the engine never shows the container.
+    await clock.advance(1000);
+    const created = await creating;
+    expect(created.engine.id).toBe('ID1');
+    expect(engine.reservedMemoryBytes).toBe(GiB);
+    await clock.advance(60_000);
+    expect(engine.reservedMemoryBytes).toBe(0);
+  });
+
+  it('rejects a bad spec naming the field', async () => {
+    const { containers } = await setup();
+    await expect(containers.create(spec({ image: '' }), false)).rejects.toThrow(/^spec\.image ""/);
+    await expect(containers.create(spec({ name: 'a b' }), false)).rejects.toThrow(InvalidArgumentError);
+    await expect(containers.create(spec({ memoryBytes: '-1' }), false)).rejects.toThrow(/^memory_bytes "-1"/);
+    await expect(containers.create(spec({ env: ['constraint:zone=a'] }), false)).rejects.toThrow(/^env\[0\] "zone=a"/);
+  });
+
+  it('routes operations and lists across engines', async () => {
+    const { containers } = await setup();
+    await containers.create(spec({ name: 'a1', constraints: ['zone==a'] }), true);
+    await containers.create(spec({ name: 'b1', constraints: ['zone==b'] }), false);
+    expect((await containers.stop('a1', 0)).engine.id).toBe('ID0');
+    expect(containers.list({ all: true, engines: [], states: [], labels: {}, names: [] }).map((c) => c.container!.names[0]).sort()).toEqual(['a1', 'b1']);
+    expect(containers.list({ all: false, engines: [], states: [], labels: {}, names: [] })).toEqual([]);
+    await containers.remove('b1', true, false);
+    expect(() => containers.find('b1')).toThrow(NotFoundError);
+  });
+});
