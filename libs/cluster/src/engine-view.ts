@@ -21,7 +21,12 @@ export function engineStatusName(status: EngineStatus, field = 'statuses'): Engi
 
 /** Capacity with overcommit: total · (1 + ratio). */
 export function usable(total: number, overcommitRatio: number): number {
-  return Math.floor(total * (1 + overcommitRatio));
+  const exact = total * (1 + overcommitRatio);
+  // 1 + ratio is rarely exact in binary (1 + 0.15 is 1.1499999999999999), so a whole product can
+  // land a hair below it (3e9 · 1.15 gave 3449999999): take a value within rounding error of a
+  // whole number as that number before flooring.
+  const whole = Math.round(exact);
+  return Math.abs(exact - whole) <= Math.abs(exact) * 4 * Number.EPSILON ? whole : Math.floor(exact);
 }
 
 /** The engine as the cluster API shows it. */
