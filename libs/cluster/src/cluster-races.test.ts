@@ -140,7 +140,8 @@ describe('duplicate engine IDs', () => {
     expect(b.status).toBe('pending');
     expect(b.lastError).toBe(`ID duplicated: E1 shared by ${A} and ${B}`);
     expect(await engineEvents()).toEqual([`error@${B}`]);
-    expect(cluster.findEngine('E2')).toBeUndefined();
+    // Back in pending, it can still be found (and removed) by the ID it had.
+    expect(cluster.findEngine('E2')).toBe(b);
     await clock.advance(1000);
     agents.snapshot(B, engineSnapshot('E2'));
     expect(cluster.engines.get('E2')).toBe(b);

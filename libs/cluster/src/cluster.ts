@@ -2,7 +2,7 @@ import { InvalidArgumentError, NotFoundError, silentLogger, type Logger } from '
 import type { ClusterEngine, ClusterEvent, GetInfoResponse, Snapshot, WatchEventsRequest, WatchResponse } from '@flotilla/proto';
 import type { PlacementSource } from '@flotilla/scheduler';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
-import type { AgentConnector } from './agent-connector';
+import type { AgentConnector, AgentStream } from './agent-connector';
 import { Engine, type EngineDockerEvent, type EngineEventHandler, type EngineStatusName } from './engine';
 import { normaliseEngineAddress } from './engine-address';
 import { engineView } from './engine-view';
@@ -168,6 +168,8 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     if (!text) return undefined;
     const direct = this.byAddress.get(text) ?? this.engines.get(text);
     if (direct) return direct;
+    // An engine that fell back to pending keeps the ID it had.
+    for (const e of this.pendingEngines.values()) if (e.id === text) return e;
     try {
       const normal = this.byAddress.get(normaliseEngineAddress(text));
       if (normal) return normal;
@@ -284,7 +286,11 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     const types = new Set(request.types.map((t) => t.trim().toLowerCase()).filter(Boolean));
     const engines = request.engines.map((ref, i) => {
       if (!ref.trim()) throw InvalidArgumentError.field(`engines[${i}]`, ref, 'must not be empty');
-      return ref.trim();
+      try {
+        return normaliseEngineAddress(ref.trim());
+      } catch {
+        return ref.trim(); // an ID or a name
+      }
     });
     const containers = request.containers.map((ref, i) => {
       if (!ref.trim()) throw InvalidArgumentError.field(`containers[${i}]`, ref, 'must not be empty');
@@ -347,17 +353,25 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     const session = ++engine.session;
     engine.lastSequence = 0;
     engine.lastMessageAt = this.o.clock.now();
-    const stream = this.o.connector.watch(engine.address, {
-      message: (m) => {
-        if (engine.session === session && !engine.removed) this.onMessage(engine, m);
-      },
-      end: (err) => {
-        if (engine.session === session && !engine.removed) {
-          engine.stream = undefined;
-          this.fail(engine, err?.message ?? 'the agent ended its Watch stream');
-        }
-      },
-    });
+    const end = (err: Error | undefined) => {
+      if (engine.session === session && !engine.removed) {
+        engine.stream = undefined;
+        this.fail(engine, err?.message ?? 'the agent ended its Watch stream');
+      }
+    };
+    let stream: AgentStream;
+    try {
+      stream = this.o.connector.watch(engine.address, {
+        message: (m) => {
+          if (engine.session === session && !engine.removed) this.onMessage(engine, m);
+        },
+        end,
+      });
+    } catch (err) {
+      // E.g. TLS files that cannot be read: a failed attempt like any other, retried with back-off.
+      end(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     // A connector may answer inside watch() itself (a refused connection, a rejected snapshot):
     // if that already ended this session, the stream is not the engine's current one.
     if (engine.session === session) engine.stream = stream;
@@ -380,9 +394,15 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     const sequence = Number(response.sequence);
     if (sequence !== engine.lastSequence + 1) {
       // A message was lost: a new stream starts with a fresh snapshot.
+      // Not a failure of the engine: reopen at once (back off only if gaps repeat) and let the fresh
+      // snapshot put its state right.
       this.logger.warn('sequence gap on an engine stream; resyncing', { address: engine.address, expected: engine.lastSequence + 1, got: sequence });
+      const now = this.o.clock.now();
+      const repeated = now - engine.lastResyncAt < 1000;
+      engine.lastResyncAt = now;
       this.shut(engine);
-      this.fail(engine, `sequence gap: expected ${engine.lastSequence + 1}, got ${response.sequence}; resyncing`);
+      if (repeated) this.scheduleRetry(engine, this.o.reconnect);
+      else this.open(engine);
       return;
     }
     engine.lastSequence = sequence;

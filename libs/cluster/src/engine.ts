@@ -91,6 +91,7 @@ export class Engine implements PlacementEngine {
   lastMessageAt = 0;
   heartbeatIntervalMs: number | undefined;
   attempt = 0;
+  lastResyncAt = -Infinity;
   retry: { cancel(): void } | undefined;
   removed = false;
 
@@ -326,7 +327,7 @@ export class Engine implements PlacementEngine {
       case 'container': {
         const { event, container } = message.value;
         if (container && !message.value.removed) this.putContainer(container);
-        else if (event) this.dropContainer(event.actorId);
+        else this.dropContainer(container?.id ?? event?.actorId ?? '');
         if (this.observers.size) this.notify(container?.id ?? event?.actorId);
         if (event) this.handler?.handleEngineEvent(this, { docker: event, container });
         return;

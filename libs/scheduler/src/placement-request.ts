@@ -55,7 +55,8 @@ function jsonList(field: string, text: string | undefined): string[] {
 }
 
 function amount(field: string, value: string | number): number {
-  const n = Number(value || 0);
+  // Only an empty (unset) value means 0: a numeric NaN must be rejected like the string 'NaN'.
+  const n = typeof value === 'number' ? value : Number(value || 0);
   if (!Number.isSafeInteger(n) || n < 0) throw InvalidArgumentError.field(field, value, 'must be a whole number, not negative');
   return n;
 }

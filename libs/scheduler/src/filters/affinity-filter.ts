@@ -18,6 +18,8 @@ function satisfied(engine: PlacementEngine, expression: Expression): boolean {
     const has = engine.hasImage(expression.value);
     return expression.negated ? !has : has;
   }
+  // A plain container reference may be an ID prefix (as `docker ps` shows), which only hasContainer knows.
+  if (expression.key === 'container' && expression.literal !== undefined && engine.hasContainer(expression.value)) return !expression.negated;
   return holds(expression, valuesFor(engine, expression));
 }
 

@@ -9,7 +9,8 @@ export const containerSlotsFilter: Filter = {
   reject(engine) {
     const text = engine.labels[containerSlotsLabel];
     if (text === undefined) return null;
-    const slots = Number(text);
+    // Number('') is 0: a blank label is invalid (ignored), not a cap of 0.
+    const slots = text.trim() === '' ? Number.NaN : Number(text);
     if (!Number.isInteger(slots) || slots < 0) return null;
     return engine.containerCount >= slots ? `all ${slots} container slots are taken` : null;
   },
