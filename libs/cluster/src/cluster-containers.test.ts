@@ -97,7 +97,10 @@ describe('ClusterContainers', () => {
 
   it('fails an impossible request with every engine explained, in the message and as details', async () => {
     const { containers } = await setup();
-    const err = await containers.create(spec({ name: 'xx', constraints: ['zone==z'] }), false).catch((e: FailedPreconditionError) => e);
+    const err = await containers.create(spec({ name: 'xx', constraints: ['zone==z'] }), false).then(
+      () => Promise.reject(new Error('expected a failure')),
+      (e: FailedPreconditionError) => e,
+    );
     expect(err).toBeInstanceOf(FailedPreconditionError);
     for (const a of addresses) expect(err.message).toContain(a);
     const explanation = PlacementExplanation.decode(err.details[placementDetailsKey]);
