@@ -5,7 +5,7 @@ import { call, FlotillaError, streamOf } from '@flotilla/grpc';
 import { ContainerSpec, EngineStatus, PlacementExplanation, type ClusterServiceClient } from '@flotilla/proto';
 import { busyboxRootfsTar, cleanupAll, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
-import { engineIn, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
+import { engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 
 // Three real engines labelled zone=a, b, c, their agents and a manager, each a separate process.
 let engines: TestEngines;
@@ -166,8 +166,15 @@ it('pulls a missing image on the chosen engine, or explains why it could not', a
   const registry = await startTestRegistry([{ repository: 'flotilla/pulled', tag: '1', rootfsTar: busyboxRootfsTar() }]);
   try {
     const image = registry.reference('flotilla/pulled', '1');
+    const seen = manager.process.totalLines;
+    const events = new EventRecorder(m().watchEvents({ types: ['image'], engines: [ids[2]], containers: [] }));
+    await manager.process.waitForLine(/event subscriber connected/, 30_000, seen);
     const created = await create({ name: 'pulled', image, command: ['sh', '-c', 'echo from-pulled-image'], constraints: ['zone==c'] }, true);
     expect(created.pulled).toBe(true);
+    // The pull's progress was on the cluster's event stream, from that engine.
+    const progress = await events.nextMatching((r) => r.event?.action === 'pull-progress' && r.event.docker?.actorId === image, 'pull progress events');
+    expect(progress.event?.engine?.address).toBe(addresses[2]);
+    events.cancel();
     expect(await engines.docker('engine-3', ['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain(image);
     const err = await failure(create({ name: 'unpullable', image: '127.0.0.1:1/flotilla/none:1', constraints: ['zone==a'] }));
     expect(err.code).toBe(status.FAILED_PRECONDITION);

@@ -74,3 +74,16 @@ describe('watchers', () => {
     clients.forEach((c) => c.close());
   });
 });
+
+describe('shutdown', () => {
+  it('ends open streams and exits 0 on SIGTERM, within the grace period', async () => {
+    const agent = await startAgentProcess(engines.engines[0]);
+    const watch = new WatchRecorder(agent.client.watch({}));
+    await watch.next('snapshot');
+    const exit = await agent.process.stop(15_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    await waitFor(() => watch.ended || watch.error, { what: 'the Watch stream to end' });
+    expect(agent.process.lines.some((l) => l.includes('"signal received"'))).toBe(true);
+    agent.client.close();
+  });
+});
