@@ -1,4 +1,5 @@
 // Free TCP ports on the loopback interface, for services and engines started by tests.
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 
 function listen(port: number): Promise<net.Server> {
@@ -17,20 +18,31 @@ function close(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** A port that was free on 127.0.0.1 a moment ago (bind to port 0, read it, close). */
-export async function freePort(): Promise<number> {
-  const server = await listen(0);
-  const { port } = server.address() as net.AddressInfo;
-  await close(server);
-  return port;
+/**
+ * Ports are drawn below the kernel's ephemeral range (32768-60999 here), which outgoing
+ * connections take their source ports from: a port picked there can be taken by any connection
+ * between the check and the bind, or while a test restarts a service on it.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
-const RANGE_LOW = 20_000;
-const RANGE_HIGH = 60_000;
+const RANGE_LOW = 10_000;
+const RANGE_HIGH = ephemeralLow();
+
+/** A port that was free on 127.0.0.1 a moment ago, outside the ephemeral range. */
+export async function freePort(): Promise<number> {
+  return (await freePortRange(1))[0];
+}
 
 /**
  * `n` consecutive ports, each verified free on 127.0.0.1 by binding it, starting at a random
- * base in 20000-60000. Returns the ports in order; the first is the base.
+ * base between 10000 and the ephemeral range. Returns the ports in order; the first is the base.
  */
 export async function freePortRange(n: number, attempts = 200): Promise<number[]> {
   if (!Number.isInteger(n) || n < 1) throw new Error(`freePortRange: n must be a positive integer, got ${n}`);
