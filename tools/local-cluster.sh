@@ -1,31 +1,36 @@
 #!/usr/bin/env bash
 # Brings up a local Flotilla cluster on embedded defaults and keeps it running until Ctrl-C:
-# N real Docker engines (loopback only, no bridge), one engine-agent beside each, and the
-# cluster-manager with every agent added.
+# N real Docker engines (loopback only, no bridge), one engine-agent beside each, the
+# cluster-manager (started with no engine), and discovery, which finds the agents in a file (or a
+# static list) and pushes them to the manager.
 #
-#   bash tools/local-cluster.sh [--engines N] [--dir DIR]
+#   bash tools/local-cluster.sh [--engines N] [--dir DIR] [--discovery file|nodes]
 #
-# Ports: the manager on 127.0.0.1:4240, engines on 127.0.0.1:23750.., agents on 127.0.0.1:4250...
-# Everything it started is
-# stopped by PID on exit; state lives in DIR (default .flotilla/cluster).
+# Ports: discovery on 127.0.0.1:4230, the manager on 127.0.0.1:4240, engines on 127.0.0.1:23750..,
+# agents on 127.0.0.1:4250... Everything it started is stopped by PID on exit; state lives in DIR
+# (default .flotilla/cluster); with file discovery the agents are listed in DIR/discovery.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 count=3
 dir=$root/.flotilla/cluster
+mode=file
 while [ $# -gt 0 ]; do
   case $1 in
     --engines) count=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --discovery) mode=$2; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "local-cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ $count =~ ^[1-9][0-9]?$ ]] || { echo "local-cluster: --engines takes 1 to 99, not '$count'" >&2; exit 2; }
+[[ $mode =~ ^(file|nodes)$ ]] || { echo "local-cluster: --discovery takes file or nodes, not '$mode'" >&2; exit 2; }
 
 bash tools/setup.sh
 
+discovery_port=4230
 manager_port=4240
 engine_port=23750
 agent_port=4250
@@ -60,9 +65,23 @@ while read -r name socket tcp _pid; do
 done <"$dir/engines.txt"
 mv "$dir/agents.txt.new" "$dir/agents.txt"
 
-agents=$(awk '{print $4}' "$dir/agents.txt" | paste -sd, -)
-node apps/cluster-manager/dist/main.js --listen "127.0.0.1:$manager_port" --engine "$agents" \
+# The manager starts empty: the engines arrive through discovery.
+node apps/cluster-manager/dist/main.js --listen "127.0.0.1:$manager_port" \
   >"$dir/logs/manager.log" 2>&1 &
+agent_pids+=($!)
+
+if [ "$mode" = file ]; then
+  {
+    echo "# Engine-agents for discovery, one HOST:PORT (or range) per line; edits apply at once."
+    awk '{print $4}' "$dir/agents.txt"
+  } >"$dir/discovery.txt.new"
+  mv "$dir/discovery.txt.new" "$dir/discovery.txt"
+  discovery_uri="file://$dir/discovery.txt"
+else
+  discovery_uri="nodes://127.0.0.1:[$agent_port:$((agent_port + count - 1))]"
+fi
+node apps/discovery/dist/main.js --listen "127.0.0.1:$discovery_port" --discovery "$discovery_uri" \
+  --manager "127.0.0.1:$manager_port" >"$dir/logs/discovery.log" 2>&1 &
 agent_pids+=($!)
 
 for log in "$dir"/logs/agent-*.log; do
@@ -78,7 +97,8 @@ done
 
 cat <<TEXT
 
-Flotilla local cluster is up: the cluster-manager at 127.0.0.1:$manager_port, $count engines.
+Flotilla local cluster is up: the cluster-manager at 127.0.0.1:$manager_port, $count engines found by
+discovery at 127.0.0.1:$discovery_port ($discovery_uri).
 Ctrl-C stops everything.
 
   engine     Docker engine (docker -H ...)              engine-agent (gRPC)
@@ -86,9 +106,11 @@ $(while read -r name socket tcp agent; do printf '  %-10s %-42s %s\n' "$name" "$
 
 Try:
   npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.v1.ClusterService/GetInfo
+  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$discovery_port/flotilla.v1.DiscoveryService/ListEntries
   npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.v1.ClusterService/WatchEvents
   npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$agent_port/flotilla.v1.EngineAgentService/Watch
   docker -H tcp://127.0.0.1:$engine_port run -d --network none busybox:local sleep 60
+$([ "$mode" = file ] && echo "  \$EDITOR $dir/discovery.txt     # remove a line: that engine leaves the cluster" || true)
 
 Logs: $dir/logs
 TEXT

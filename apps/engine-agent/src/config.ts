@@ -1,7 +1,9 @@
-import { flag, helpText, parseFlags } from '@flotilla/config';
-import { isLogLevel, logLevels, parseListenAddress, type LogLevel, type TlsFiles } from '@flotilla/grpc';
+import { flag, helpText, parseFlags, type FlagValues } from '@flotilla/config';
+import { parseDiscoveryUri, type DiscoveryUri } from '@flotilla/discovery';
+import { formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type TlsFiles } from '@flotilla/grpc';
 import { maximumApiVersion, minimumApiVersion } from './docker/api-version';
 import { parseDockerEndpoint } from './docker/docker-endpoint';
+import { advertiseAddress } from './registration/advertise-address';
 
 export const agentFlags = {
   'docker-host': flag('string', { env: 'FLOTILLA_DOCKER_HOST', default: 'unix:///var/run/docker.sock', placeholder: 'URL', description: 'The Docker engine: unix:///path/to/docker.sock or tcp://host:port.' }),
@@ -13,6 +15,13 @@ export const agentFlags = {
   'tls-key': flag('string', { env: 'FLOTILLA_AGENT_TLS_KEY', placeholder: 'FILE', description: 'Server private key.' }),
   'tls-ca': flag('string', { env: 'FLOTILLA_AGENT_TLS_CA', placeholder: 'FILE', description: 'CA for client certificates: when set, clients must present one (mutual TLS).' }),
   'heartbeat-interval': flag('duration', { env: 'FLOTILLA_HEARTBEAT_INTERVAL', default: 1000, min: 50, max: 600_000, description: 'How often Watch streams carry a heartbeat; the agent also pings its Docker engine this often.' }),
+  discovery: flag('string', { env: 'FLOTILLA_DISCOVERY', placeholder: 'URI', description: 'Register this agent in discovery (etcd://HOST:PORT[,HOST:PORT]/PREFIX), renewed every --discovery-heartbeat while its Docker engine is reachable. Off when not set.' }),
+  advertise: flag('string', { env: 'FLOTILLA_ADVERTISE', placeholder: 'HOST:PORT', description: 'The address registered in discovery, which managers dial; defaults to --listen (with the bound port) unless that is a wildcard.' }),
+  'discovery-heartbeat': flag('duration', { env: 'FLOTILLA_DISCOVERY_HEARTBEAT', default: 10_000, min: 100, description: 'How often the registration is renewed.' }),
+  'discovery-ttl': flag('duration', { env: 'FLOTILLA_DISCOVERY_TTL', default: 30_000, min: 1000, description: 'How long a registration outlives its last renewal (etcd counts whole seconds); must exceed the heartbeat.' }),
+  'etcd-tls-ca': flag('string', { env: 'FLOTILLA_ETCD_TLS_CA', placeholder: 'FILE', description: 'CA to verify etcd (turns on TLS to etcd).' }),
+  'etcd-tls-cert': flag('string', { env: 'FLOTILLA_ETCD_TLS_CERT', placeholder: 'FILE', description: 'Client certificate for etcd.' }),
+  'etcd-tls-key': flag('string', { env: 'FLOTILLA_ETCD_TLS_KEY', placeholder: 'FILE', description: 'Client key for etcd.' }),
   'shutdown-grace': flag('duration', { env: 'FLOTILLA_SHUTDOWN_GRACE', default: 5000, min: 0, description: 'On SIGTERM/SIGINT, how long open calls may run before they are closed.' }),
   'log-level': flag('string', { env: 'FLOTILLA_LOG_LEVEL', default: 'info', choices: logLevels, description: 'Least severe log level written (JSON lines on stderr).' }),
 };
@@ -35,6 +44,40 @@ export interface AgentConfig {
   heartbeatIntervalMs: number;
   shutdownGraceMs: number;
   logLevel: LogLevel;
+  /** Set when the agent registers itself in discovery. */
+  registration?: RegistrationConfig;
+}
+
+export interface RegistrationConfig {
+  discovery: DiscoveryUri;
+  /** Undefined: the listen address with the bound port. */
+  advertise?: string;
+  heartbeatMs: number;
+  ttlMs: number;
+  etcdTls: TlsFiles;
+}
+
+function registrationConfig(f: FlagValues<typeof agentFlags>, listen: string): RegistrationConfig | undefined {
+  if (f.discovery === undefined || f.discovery.trim() === '') {
+    if (f.advertise !== undefined) throw InvalidArgumentError.field('--advertise', f.advertise, 'only means something with --discovery');
+    return undefined;
+  }
+  const discovery = parseDiscoveryUri(f.discovery, '--discovery');
+  if (discovery.scheme !== 'etcd') {
+    throw InvalidArgumentError.field('--discovery', discovery.source, 'an agent can register only in etcd://HOST:PORT/PREFIX (file and node lists are written by hand)');
+  }
+  if (f['discovery-ttl'] <= f['discovery-heartbeat']) {
+    throw InvalidArgumentError.field('--discovery-ttl', f['discovery-ttl'], `must be longer than --discovery-heartbeat (${f['discovery-heartbeat']} ms), or the entry lapses between renewals`);
+  }
+  // Refuse a wildcard --listen without --advertise now, not after the server started.
+  advertiseAddress(listen, 1, f.advertise);
+  return {
+    discovery,
+    advertise: f.advertise !== undefined ? formatHostPort(parseHostPort('--advertise', f.advertise)) : undefined,
+    heartbeatMs: f['discovery-heartbeat'],
+    ttlMs: f['discovery-ttl'],
+    etcdTls: { ca: f['etcd-tls-ca'], cert: f['etcd-tls-cert'], key: f['etcd-tls-key'] },
+  };
 }
 
 export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -42,13 +85,15 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const dockerTls = { ca: f['docker-tls-ca'], cert: f['docker-tls-cert'], key: f['docker-tls-key'] };
   parseDockerEndpoint('--docker-host', f['docker-host'], dockerTls);
   const logLevel = f['log-level'];
+  const listen = parseListenAddress('--listen', f.listen);
   return {
     dockerHost: f['docker-host'],
     dockerTls,
-    listen: parseListenAddress('--listen', f.listen),
+    listen,
     tls: { ca: f['tls-ca'], cert: f['tls-cert'], key: f['tls-key'] },
     heartbeatIntervalMs: f['heartbeat-interval'],
     shutdownGraceMs: f['shutdown-grace'],
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',
+    registration: registrationConfig(f, listen),
   };
 }

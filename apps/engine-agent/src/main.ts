@@ -4,6 +4,8 @@ import { HelpRequested } from '@flotilla/config';
 import { agentHelp, parseAgentConfig } from './config';
 import { DockerodeBackend } from './docker/dockerode-backend';
 import { startAgent } from './agent';
+import { advertiseAddress } from './registration/advertise-address';
+import { startAgentRegistration, type AgentRegistration } from './registration/agent-registration';
 
 async function main(): Promise<void> {
   let config;
@@ -20,7 +22,20 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, fields: { service: 'engine-agent' } });
   const backend = new DockerodeBackend(config.dockerHost, config.dockerTls);
   const agent = await startAgent({ backend, listen: config.listen, logger, heartbeatIntervalMs: config.heartbeatIntervalMs, tls: config.tls });
-  shutdownOnSignals({ shutdown: (grace) => agent.stop(grace) }, logger, config.shutdownGraceMs);
+  let registration: AgentRegistration | undefined;
+  if (config.registration) {
+    const r = config.registration;
+    registration = startAgentRegistration({
+      discovery: r.discovery,
+      address: advertiseAddress(config.listen, agent.port, r.advertise),
+      heartbeatMs: r.heartbeatMs,
+      ttlMs: r.ttlMs,
+      engineReachable: () => agent.monitor.engineState.reachable,
+      etcdTls: r.etcdTls,
+      logger,
+    });
+  }
+  shutdownOnSignals({ shutdown: (grace) => agent.stop(grace) }, logger, config.shutdownGraceMs, () => registration?.stop());
 }
 
 main().catch((err: unknown) => {

@@ -865,3 +865,19 @@ describe('stop', () => {
     expect(clock.pending).toBe(0);
   });
 });
+
+describe('discovery pushes and engines added by hand', () => {
+  it('never removes an engine added by hand when a source drops it', async () => {
+    const { cluster } = harness();
+    cluster.addEngine(A);
+    cluster.syncEngines('file:///x', 1n, [A, B]);
+    expect(cluster.findEngine(B)).toBeDefined();
+    const result = cluster.syncEngines('file:///x', 2n, []);
+    expect(result.removed).toEqual([B]);
+    expect(cluster.findEngine(A)).toBeDefined();
+    // Removed by hand, it is no longer protected.
+    cluster.removeEngine(A);
+    cluster.syncEngines('file:///x', 3n, [A]);
+    expect(cluster.syncEngines('file:///x', 4n, []).removed).toEqual([A]);
+  });
+});

@@ -69,6 +69,8 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   private readonly byAddress = new Map<string, Engine>();
   /** What each discovery source last pushed, so a push applies only its difference. */
   private readonly sources = new Map<string, { generation: bigint; addresses: Set<string> }>();
+  /** Addresses added by hand, which discovery leaves alone. */
+  private readonly manual = new Set<string>();
   /** Validated engines by `label=value` (lower case), so placement narrows by constraint without a scan. */
   private readonly labelIndex = new Map<string, Set<Engine>>();
   private readonly indexedLabels = new Map<Engine, string[]>();
@@ -108,9 +110,17 @@ export class Cluster implements EngineEventHandler, PlacementSource {
 
   // ---- engines ----
 
-  /** Adds an engine-agent address. False when it is already known; nothing changes then. */
+  /**
+   * Adds an engine-agent address by hand (the API, or --engine). False when it is already known;
+   * nothing changes then. Discovery never removes an engine added this way.
+   */
   addEngine(address: string): boolean {
     const addr = normaliseEngineAddress(address);
+    this.manual.add(addr);
+    return this.register(addr);
+  }
+
+  private register(addr: string): boolean {
     if (this.byAddress.has(addr)) return false;
     const engine = new Engine(addr, this.o.clock.now(), { now: () => this.o.clock.now(), windowMs: this.o.healthWindowMs, failuresToZero: this.o.failuresToZeroHealth });
     engine.registerEventHandler(this);
@@ -133,6 +143,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
     this.unindexLabels(engine);
     this.byAddress.delete(engine.address);
+    this.manual.delete(engine.address);
     this.o.connector.release(engine.address);
     this.logger.info('engine removed', { address: engine.address, id: engine.id });
     this.emitEngine(engine, 'removed');
@@ -152,11 +163,11 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     const listedElsewhere = (address: string) => [...this.sources].some(([name, s]) => name !== source && s.addresses.has(address));
     const removed: string[] = [];
     for (const address of previous?.addresses ?? []) {
-      if (next.has(address) || listedElsewhere(address) || !this.byAddress.has(address)) continue;
+      if (next.has(address) || listedElsewhere(address) || this.manual.has(address) || !this.byAddress.has(address)) continue;
       this.removeEngine(address);
       removed.push(address);
     }
-    const added = [...next].filter((address) => !previous?.addresses.has(address) && this.addEngine(address));
+    const added = [...next].filter((address) => !previous?.addresses.has(address) && this.register(address));
     this.sources.set(source, { generation, addresses: next });
     this.logger.info('discovery push applied', { source, generation: String(generation), engines: next.size, added: added.length, removed: removed.length });
     return { added, removed, generation, unchanged: false };

@@ -5,3 +5,4 @@ export * from './processes';
 export * from './engines';
 export * from './registry';
 export * from './grpc-services';
+export * from './etcd';

@@ -1,0 +1,125 @@
+import { createBackend, SourceState, type DiscoveryBackend, type KeyValueStore } from '@flotilla/discovery';
+import { dial, startServer, type Logger, type RunningServer } from '@flotilla/grpc';
+import { ClusterServiceClient, descriptorSetPath, type DiscoveryState } from '@flotilla/proto';
+import { systemClock, type Clock } from '@flotilla/time';
+import type { DiscoveryConfig } from './config';
+import { ManagerPusher } from './push/manager-pusher';
+import { createDiscoveryService } from './service/discovery-service';
+import { StateFeed } from './state/state-feed';
+
+export interface RunningDiscovery {
+  server: RunningServer;
+  port: number;
+  state(): DiscoveryState;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface DiscoveryDeps {
+  clock?: Clock;
+  /** Replaces the etcd client (tests). */
+  store?: KeyValueStore;
+}
+
+/**
+ * The discovery service: a backend watching the source, the source's state (last good set,
+ * generation, problems), one pusher per cluster-manager, and the read API over gRPC.
+ */
+export async function startDiscovery(config: DiscoveryConfig, logger: Logger, deps: DiscoveryDeps = {}): Promise<RunningDiscovery> {
+  const clock = deps.clock ?? systemClock;
+  const backend: DiscoveryBackend = createBackend(config.discovery, {
+    clock,
+    logger,
+    etcdTls: config.etcdTls,
+    retry: config.retry,
+    fileRereadIntervalMs: config.fileRereadIntervalMs,
+    store: deps.store,
+  });
+  const source = new SourceState(backend.source, clock);
+  const feed = new StateFeed();
+
+  const payload = () => {
+    const s = source.snapshot();
+    return s.generation === 0n ? undefined : { source: s.source, generation: s.generation, addresses: s.addresses };
+  };
+  const pushers: ManagerPusher[] = config.managers.map(
+    (address) =>
+      new ManagerPusher({
+        address,
+        client: dial(ClusterServiceClient, address, {
+          tls: config.managerTls,
+          defaultDeadlineMs: config.pushTimeoutMs,
+          channelOptions: { 'grpc.initial_reconnect_backoff_ms': config.retry.initialMs, 'grpc.max_reconnect_backoff_ms': config.retry.maxMs },
+        }),
+        current: payload,
+        clock,
+        logger,
+        retry: config.retry,
+        pushIntervalMs: config.pushIntervalMs,
+        pushTimeoutMs: config.pushTimeoutMs,
+        onStatus: () => feed.bump(),
+        onNewerGeneration: (held) => {
+          if (!source.passGeneration(held)) return;
+          feed.bump();
+          for (const p of pushers) p.changed();
+        },
+      }),
+  );
+
+  const state = (): DiscoveryState => {
+    const s = source.snapshot();
+    return {
+      source: s.source,
+      generation: s.generation.toString(),
+      addresses: s.addresses,
+      problems: s.problems,
+      updatedAt: s.updatedAt,
+      sourceError: s.sourceError,
+      managers: pushers.map((p) => {
+        const status = p.pushStatus;
+        return { address: status.address, generation: status.generation.toString(), pushedAt: status.pushedAt, lastError: status.lastError };
+      }),
+    };
+  };
+
+  const closing = new AbortController();
+  const service = createDiscoveryService({ state, feed, logger, closing: closing.signal });
+  const server = await startServer({ address: config.listen, services: [service], tls: config.tls, descriptorSetPath, logger });
+  server.closing.addEventListener('abort', () => closing.abort(), { once: true });
+  logger.info('discovery started', { source: backend.source, managers: config.managers });
+
+  let lastProblems = '';
+  backend.watch((update) => {
+    const before = source.snapshot();
+    const change = source.apply(update);
+    const after = source.snapshot();
+    if (update.kind === 'error') {
+      if (change.changed) logger.warn('cannot read the discovery source; keeping the last good set', { source: after.source, error: after.sourceError, engines: after.addresses.length });
+    } else {
+      if (before.sourceError) logger.info('discovery source readable again', { source: after.source });
+      const problems = JSON.stringify(after.problems);
+      if (problems !== lastProblems && after.problems.length > 0) logger.warn('discovery entries skipped', { source: after.source, problems: after.problems });
+      lastProblems = problems;
+      if (change.addressesChanged) {
+        logger.info('engine set changed', { source: after.source, generation: after.generation, engines: after.addresses.length, added: change.added, removed: change.removed });
+        for (const p of pushers) p.changed();
+      }
+    }
+    if (change.changed) feed.bump();
+  });
+  for (const p of pushers) p.start();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    server,
+    port: server.port,
+    state,
+    stop(graceMs = 5000) {
+      stopped ??= (async () => {
+        await server.shutdown(graceMs);
+        await backend.close();
+        for (const p of pushers) p.close();
+      })();
+      return stopped;
+    },
+  };
+}

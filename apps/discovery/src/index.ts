@@ -1,0 +1,5 @@
+export * from './config';
+export * from './discovery';
+export * from './push/manager-pusher';
+export * from './service/discovery-service';
+export * from './state/state-feed';

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+import { HelpRequested } from '@flotilla/config';
+import { createLogger, FlotillaError, shutdownOnSignals } from '@flotilla/grpc';
+import { discoveryHelp, parseDiscoveryConfig } from './config';
+import { startDiscovery } from './discovery';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseDiscoveryConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(discoveryHelp);
+      return;
+    }
+    process.stderr.write(`flotilla-discovery: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ level: config.logLevel, fields: { service: 'discovery' } });
+  const discovery = await startDiscovery(config, logger);
+  shutdownOnSignals({ shutdown: (grace) => discovery.stop(grace) }, logger, config.shutdownGraceMs);
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof FlotillaError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`flotilla-discovery: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+import { serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { DiscoveryServiceService, type DiscoveryServiceServer, type DiscoveryState, type WatchEntriesRequest, type WatchEntriesResponse } from '@flotilla/proto';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { StateFeed } from '../state/state-feed';
+
+export interface DiscoveryServiceOptions {
+  /** The whole state as it is now. */
+  state: () => DiscoveryState;
+  feed: StateFeed;
+  logger: Logger;
+  /** Ends watch streams cleanly when the server shuts down. */
+  closing?: AbortSignal;
+}
+
+/** Resolves when the client has read enough for writes to go on, or the call is over. */
+function drained(call: ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.once('drain', done);
+    call.once('cancelled', done);
+    call.once('close', done);
+  });
+}
+
+/** flotilla.v1.DiscoveryService: what discovery sees, for operators and other systems. */
+export function createDiscoveryService(options: DiscoveryServiceOptions): ServiceRegistration {
+  const { state, feed, logger, closing } = options;
+  const implementation: DiscoveryServiceServer = {
+    listEntries: unary(async () => ({ state: state() })),
+
+    watchEntries: serverStream<WatchEntriesRequest, WatchEntriesResponse>(async (_request, call) => {
+      const over = new AbortController();
+      const stop = () => over.abort();
+      call.once('cancelled', stop);
+      call.once('close', stop);
+      closing?.addEventListener('abort', stop, { once: true });
+      logger.debug('entries watcher connected', { peer: call.getPeer() });
+      try {
+        let sent = -1;
+        while (!over.signal.aborted && !call.cancelled) {
+          if (feed.version === sent) {
+            await feed.next(over.signal);
+            continue;
+          }
+          sent = feed.version;
+          if (!call.write({ state: state() })) await drained(call);
+        }
+      } finally {
+        closing?.removeEventListener('abort', stop);
+        logger.debug('entries watcher gone', { peer: call.getPeer() });
+      }
+    }),
+  };
+  return { name: 'flotilla.v1.DiscoveryService', definition: DiscoveryServiceService, implementation };
+}
