@@ -11,7 +11,7 @@ import {
   type WatchEventsRequest,
   type WatchEventsResponse,
 } from '@flotilla/proto';
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 
 export interface ClusterServiceOptions {
   cluster: Cluster;
@@ -117,6 +117,8 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
 
     watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call) => {
       const subscription = cluster.subscribe(request, options.maxQueuedEvents);
+      // Headers now, so a client knows its subscription is live before the first event.
+      call.sendMetadata(new Metadata());
       const stop = () => subscription.close();
       call.once('cancelled', stop);
       call.once('close', stop);

@@ -1,0 +1,20 @@
+import type { AnyCommand } from '../command';
+import { completionCommand } from './completion';
+import { engineGroup } from './engine';
+import events from './events';
+import explain from './explain';
+import info from './info';
+import inspect from './inspect';
+import kill from './kill';
+import logs from './logs';
+import ps from './ps';
+import pull from './pull';
+import rm from './rm';
+import run from './run';
+import start from './start';
+import stop from './stop';
+import version from './version';
+
+/** Every command, in the order --help lists them. */
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, rm, inspect, logs, events, explain, pull, version];
+commands.push(completionCommand(() => commands));

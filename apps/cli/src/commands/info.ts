@@ -1,0 +1,127 @@
+import { ClusterEngine, EngineStatus, GetInfoResponse } from '@flotilla/proto';
+import { defineCommand } from '../command';
+import { formatOption, noTruncOption, parseFormat, printObject, stateColour, stdoutPalette } from '../output/format';
+import { renderPairs, renderTable, type Column } from '../output/table';
+import { formatBytes, formatCpus, timeAgo } from '../output/units';
+import { colourEnabled } from '../io';
+
+/** Labels every engine reports; shown after the engine's own labels. */
+export const builtinLabels = new Set(['storagedriver', 'kernelversion', 'operatingsystem', 'ostype']);
+
+export function statusName(status: EngineStatus): string {
+  switch (status) {
+    case EngineStatus.ENGINE_STATUS_PENDING:
+      return 'pending';
+    case EngineStatus.ENGINE_STATUS_HEALTHY:
+      return 'healthy';
+    case EngineStatus.ENGINE_STATUS_UNHEALTHY:
+      return 'unhealthy';
+    case EngineStatus.ENGINE_STATUS_DISCONNECTED:
+      return 'disconnected';
+    default:
+      return 'unknown';
+  }
+}
+
+/** `zone=a, storagedriver=vfs, ...`: the engine's own labels first. */
+export function labelText(labels: Record<string, string> | undefined, withBuiltins = true): string {
+  const entries = Object.entries(labels ?? {}).filter(([k]) => withBuiltins || !builtinLabels.has(k));
+  // The engine's own plain labels (zone=a) first, then namespaced ones (com.example.x), then built-ins.
+  const rank = (k: string) => (builtinLabels.has(k) ? 2 : k.includes('.') ? 1 : 0);
+  entries.sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+  return entries.map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+/** The display fields of an engine, for tables and templates. */
+export function engineFields(e: ClusterEngine, now: number) {
+  const cpus = e.info ? Number(e.info.cpus) : 0;
+  return {
+    Name: e.name,
+    Address: e.address,
+    ID: e.id,
+    Status: statusName(e.status),
+    Health: e.health,
+    Containers: e.containers?.total ?? 0,
+    Running: e.containers?.running ?? 0,
+    ReservedCPUs: `${formatCpus(e.reservedNanoCpus)} / ${cpus}`,
+    ReservedMemory: `${formatBytes(e.reservedMemoryBytes)} / ${formatBytes(e.info?.memoryBytes ?? 0)}`,
+    Labels: e.info?.labels ?? {},
+    LabelText: labelText(e.info?.labels),
+    Error: e.lastError,
+    UpdatedAt: e.updatedAt ? timeAgo(e.updatedAt, now) : '',
+    ServerVersion: e.info?.serverVersion ?? '',
+    Images: e.images,
+  };
+}
+
+export type EngineFields = ReturnType<typeof engineFields>;
+
+export function engineColumns(p: ReturnType<typeof stdoutPalette>, withId: boolean): Array<Column<EngineFields>> {
+  const columns: Array<Column<EngineFields> | false> = [
+    { header: 'NAME', value: (r) => r.Name, flex: true, min: 10 },
+    { header: 'ADDRESS', value: (r) => r.Address },
+    withId && { header: 'ID', value: (r) => r.ID, flex: true, min: 8, drop: 1 },
+    { header: 'STATUS', value: (r) => r.Status, paint: (t, r) => stateColour(p, r.Status)(t) },
+    { header: 'CONTAINERS', value: (r) => `${r.Containers} (${r.Running} running)`, drop: 5 },
+    { header: 'RESERVED CPUS', value: (r) => r.ReservedCPUs, drop: 4 },
+    { header: 'RESERVED MEMORY', value: (r) => r.ReservedMemory, drop: 3 },
+    { header: 'LABELS', value: (r) => r.LabelText, flex: true, min: 10, drop: 2 },
+    { header: 'ERROR', value: (r) => r.Error, flex: true, min: 10, drop: 6, paint: (t) => p.red(t) },
+    { header: 'UPDATED', value: (r) => r.UpdatedAt, drop: 0 },
+  ];
+  return columns.filter((c): c is Column<EngineFields> => Boolean(c));
+}
+
+export default defineCommand({
+  name: 'info',
+  summary: 'Show engines, their state, containers, reserved CPUs and memory, labels and errors',
+  usage: '[flags]',
+  description: 'The cluster as `docker info` showed it on classic Swarm: totals, then one line per engine.',
+  options: { format: formatOption, 'no-trunc': noTruncOption },
+  args: { max: 0 },
+  examples: ['flotilla info', "flotilla info --format '{{.engineCounts.healthy}}'", 'flotilla info --format json'],
+  async run(ctx, options) {
+    const info = await ctx.cluster.call((c) => c.getInfo, {});
+    const format = parseFormat(options.format);
+    const now = ctx.io.now();
+    const json = GetInfoResponse.toJSON(info) as Record<string, unknown>;
+    const counts = info.engineCounts ?? { pending: 0, healthy: 0, unhealthy: 0, disconnected: 0 };
+    const containers = info.containers ?? { running: 0, paused: 0, stopped: 0, total: 0 };
+    const fields = {
+      Manager: ctx.settings.manager,
+      Version: info.managerVersion,
+      Strategy: info.strategy,
+      Filters: info.filters,
+      Engines: info.engines.length,
+      Containers: containers.total,
+      ReservedCPUs: `${formatCpus(info.reservedNanoCpus)} / ${formatCpus(info.totalNanoCpus)}`,
+      ReservedMemory: `${formatBytes(info.reservedMemoryBytes)} / ${formatBytes(info.totalMemoryBytes)}`,
+    };
+    if (format.kind !== 'table') {
+      printObject(ctx.io, format, json, fields);
+      return 0;
+    }
+    const p = stdoutPalette(ctx.io);
+    const engineCounts = [`${counts.healthy} healthy`, counts.unhealthy && p.red(`${counts.unhealthy} unhealthy`), counts.pending && p.yellow(`${counts.pending} pending`)].filter(Boolean).join(', ');
+    ctx.io.stdout.write(
+      renderPairs([
+        ['Manager', `${ctx.settings.manager}${info.managerVersion ? ` (version ${info.managerVersion})` : ''}`],
+        ['Strategy', `${info.strategy}${info.overcommitRatio ? `, overcommit ${Math.round(info.overcommitRatio * 1000) / 10}%` : ''}`],
+        ['Filters', info.filters.join(', ')],
+        ['Engines', `${info.engines.length}${info.engines.length ? ` (${engineCounts})` : ''}`],
+        ['Containers', `${containers.total} (${containers.running} running, ${containers.paused} paused, ${containers.stopped} stopped)`],
+        ['Images', String(info.images)],
+        ['Reserved CPUs', fields.ReservedCPUs],
+        ['Reserved memory', fields.ReservedMemory],
+      ], ctx.io.stdout.columns),
+    );
+    if (info.engines.length) {
+      ctx.io.stdout.write('\n');
+      const rows = info.engines.map((e) => engineFields(e, now));
+      ctx.io.stdout.write(renderTable(rows, engineColumns(p, false), { width: ctx.io.stdout.columns, noTrunc: options['no-trunc'], colour: colourEnabled(ctx.io.stdout, ctx.io.env) }));
+    } else {
+      ctx.io.stdout.write('\nNo engines yet: add one with flotilla engine add HOST:PORT (an engine-agent\'s address).\n');
+    }
+    return 0;
+  },
+});

@@ -1,0 +1,43 @@
+import { ClusterContainer } from '@flotilla/proto';
+import { defineCommand } from '../command';
+import { describeError, UnreachableError } from '../errors';
+import { containerHints } from '../each';
+import { formatOption, parseFormat, printObject } from '../output/format';
+
+export default defineCommand({
+  name: 'inspect',
+  summary: "Show containers as Docker's inspect document, with the engine each is on",
+  usage: '[flags] CONTAINER [CONTAINER...]',
+  description: `Prints a JSON array of Docker's inspect documents, each with "Node" (the engine: ID, Name, Addr)
+added as classic Swarm did. A container on an unhealthy engine shows what the cluster last knew of it.`,
+  options: { format: formatOption },
+  args: { names: 'CONTAINER', min: 1, complete: 'containers' },
+  hints: containerHints,
+  examples: ['flotilla inspect web', "flotilla inspect --format '{{.State.Status}} {{.Node.Addr}}' web"],
+  async run(ctx, options, args) {
+    const format = parseFormat(options.format);
+    const documents: unknown[] = [];
+    let code = 0;
+    for (const ref of args) {
+      try {
+        const answer = await ctx.cluster.call((c) => c.inspectContainer, { container: ref });
+        const engine = answer.container?.engine;
+        const node = { ID: engine?.id ?? '', Name: engine?.name ?? '', Addr: engine?.address ?? '' };
+        if (answer.rawJson) {
+          documents.push({ ...(JSON.parse(answer.rawJson) as Record<string, unknown>), Node: node });
+        } else {
+          ctx.io.stderr.write(`flotilla: warning: ${ref} is on an engine that is not healthy; showing what the cluster last knew of it\n`);
+          documents.push({ ...(ClusterContainer.toJSON(answer.container!) as Record<string, unknown>), Node: node });
+        }
+      } catch (err) {
+        if (err instanceof UnreachableError) throw err;
+        const failure = describeError(err, containerHints);
+        ctx.io.stderr.write(`flotilla: ${failure.message}\n`);
+        code ||= failure.exitCode;
+      }
+    }
+    if (format.kind === 'template') for (const doc of documents) printObject(ctx.io, format, doc);
+    else if (documents.length || !code) printObject(ctx.io, format, documents);
+    return code;
+  },
+});

@@ -1,0 +1,74 @@
+import { flag } from '@flotilla/config';
+import type { ContainerSpec } from '@flotilla/proto';
+import type { OptionValues } from './args';
+import { UsageError } from './errors';
+import { parseCpus, parseMemory, parsePort, parseRestart } from './output/units';
+
+/** The options `run` and `explain` share: what to run and where it may go. */
+export const specOptions = {
+  name: flag('string', { placeholder: 'NAME', description: 'Container name, unique in the cluster' }),
+  env: flag('string', { short: 'e', repeat: true, placeholder: 'KEY=VALUE', description: 'Environment variable; constraint:EXPR and affinity:EXPR are placement rules, as on classic Swarm' }),
+  label: flag('string', { short: 'l', repeat: true, placeholder: 'KEY=VALUE', description: 'Container label' }),
+  memory: flag('string', { short: 'm', placeholder: 'SIZE', description: 'Memory reserved and limit: 64m, 512k, 1g, or bytes' }),
+  cpus: flag('string', { short: 'c', placeholder: 'CPUS', description: 'CPUs reserved and limit, e.g. 0.5' }),
+  publish: flag('string', { short: 'p', repeat: true, placeholder: '[IP:]HOST:CONTAINER[/PROTO]', description: 'Publish a container port on the engine\'s host' }),
+  network: flag('string', { placeholder: 'MODE', description: 'Network mode: none, host, container:NAME, or a network name', complete: ['none', 'host', 'bridge'] }),
+  restart: flag('string', { placeholder: 'POLICY', description: 'no, always, unless-stopped, on-failure[:N]', complete: ['no', 'always', 'unless-stopped', 'on-failure'] }),
+  entrypoint: flag('string', { placeholder: 'CMD', description: "Override the image's entrypoint" }),
+  constraint: flag('string', { repeat: true, placeholder: 'EXPR', description: 'Engine constraint: KEY==VALUE or KEY!=VALUE (node, or an engine label; glob, /regex/, ~ for soft)' }),
+  affinity: flag('string', { repeat: true, placeholder: 'EXPR', description: 'Affinity: container==NAME, image==REF, or a container label' }),
+  strategy: flag('string', { placeholder: 'STRATEGY', choices: ['spread', 'binpack', 'random'], description: "Placement strategy for this container (default: the manager's)" }),
+};
+
+/** Flags docker users may type that the cluster API cannot honour. */
+export const unsupportedRunOptions = {
+  interactive: flag('boolean', { short: 'i', hidden: true, description: 'Not supported' }),
+  tty: flag('boolean', { short: 't', hidden: true, description: 'Not supported' }),
+};
+
+export type SpecValues = OptionValues<typeof specOptions>;
+
+function keyValue(text: string, flagName: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new UsageError(`${flagName} ${JSON.stringify(text)}: expected KEY=VALUE`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/**
+ * The container spec from the flags and `IMAGE [CMD...]`. `-e KEY` without a value takes KEY from
+ * this environment, as docker does (and is left out when unset).
+ */
+export function buildSpec(values: SpecValues, positionals: string[], env: NodeJS.ProcessEnv): ContainerSpec {
+  const [image, ...command] = positionals;
+  if (!image) throw new UsageError('an IMAGE is required');
+  const containerEnv: string[] = [];
+  for (const entry of values.env) {
+    if (entry.includes('=') || /^(constraint|affinity):/.test(entry)) containerEnv.push(entry);
+    else if (env[entry] !== undefined) containerEnv.push(`${entry}=${env[entry]}`);
+  }
+  const labels: Record<string, string> = {};
+  for (const entry of values.label) {
+    if (entry.includes('=')) {
+      const [k, v] = keyValue(entry, '--label');
+      labels[k] = v;
+    } else {
+      labels[entry] = '';
+    }
+  }
+  return {
+    name: values.name ?? '',
+    image,
+    command,
+    entrypoint: values.entrypoint !== undefined ? [values.entrypoint] : [],
+    env: containerEnv,
+    labels,
+    nanoCpus: values.cpus !== undefined ? parseCpus(values.cpus) : '0',
+    memoryBytes: values.memory !== undefined ? String(parseMemory(values.memory)) : '0',
+    portBindings: values.publish.map(parsePort),
+    networkMode: values.network ?? '',
+    restartPolicy: values.restart !== undefined ? parseRestart(values.restart) : undefined,
+    constraints: values.constraint,
+    affinities: values.affinity,
+    strategy: values.strategy ?? '',
+  };
+}

@@ -1,0 +1,14 @@
+export * from './args';
+export * from './cli';
+export * from './command';
+export * from './completion';
+export * from './container-spec';
+export * from './errors';
+export * from './io';
+export * from './settings';
+export * from './output/format';
+export * from './output/placement';
+export * from './output/table';
+export * from './output/template';
+export * from './output/units';
+export { commands } from './commands';
