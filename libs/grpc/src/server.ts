@@ -56,6 +56,16 @@ export const healthDescriptorSetPath = path.join(__dirname, '..', 'descriptor', 
  * proto, both of which reflection clients cannot resolve. The reflection service reads only
  * `fileDescriptorProtos`.
  */
+const reflectionServices = new Map<string, ReflectionService>();
+
+/** One reflection service per set of descriptors, shared by every server of the process (hollow engines run thousands). */
+function reflectionService(descriptorSetPaths: string[]): ReflectionService {
+  const key = descriptorSetPaths.join('\0');
+  let service = reflectionServices.get(key);
+  if (!service) reflectionServices.set(key, (service = new ReflectionService(reflectionPackage(descriptorSetPaths))));
+  return service;
+}
+
 function reflectionPackage(descriptorSetPaths: string[]): protoLoader.PackageDefinition {
   const pkg: protoLoader.PackageDefinition = {};
   for (const file of descriptorSetPaths) {
@@ -71,7 +81,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = new Server(serverKeepaliveOptions(options.keepalive));
   const health = new HealthImplementation({ '': 'SERVING' });
   health.addToServer(server);
-  new ReflectionService(reflectionPackage([healthDescriptorSetPath, ...(options.descriptorSetPath ? [options.descriptorSetPath] : [])])).addToServer(server);
+  reflectionService([healthDescriptorSetPath, ...(options.descriptorSetPath ? [options.descriptorSetPath] : [])]).addToServer(server);
   for (const service of options.services) {
     server.addService(service.definition, service.implementation);
     health.setStatus(service.name, 'SERVING');

@@ -1,0 +1,77 @@
+// B1: `run` (create + start) through the cluster-manager vs straight to the same real Docker
+// engine with dockerode. Both paths run the same container on the same engine, interleaved so
+// that load on the machine falls on both alike.
+//
+//   node tools/bench/dist/run-latency.js [--runs 60]
+import Docker from 'dockerode';
+import { call } from '@flotilla/grpc';
+import { ContainerSpec, EngineStatus } from '@flotilla/proto';
+import { freePort, startEngines, startNodeService, waitFor } from '@flotilla/testing';
+import { commandLine, fmt, goalTable, log, machine, now, parseArgs, report, runMain, startManagerProcess, summarize, table } from './common';
+
+runMain(async () => {
+  const args = parseArgs({ runs: 60 }, undefined, 'node tools/bench/dist/run-latency.js [--runs N]');
+  const engines = await startEngines({ count: 1 });
+  const engine = engines.engines[0];
+  const port = await freePort();
+  await startNodeService({ name: 'agent', script: 'apps/engine-agent/dist/main.js', args: ['--docker-host', engine.dockerHost, '--listen', `127.0.0.1:${port}`] });
+  const manager = await startManagerProcess(['--engine', `127.0.0.1:${port}`]);
+  const m = manager.client;
+  await waitFor(async () => (await call(m, m.listEngines, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: {} })).engines.length === 1, { what: 'the engine to be healthy' });
+  const docker = new Docker({ socketPath: engine.socket });
+
+  const direct: number[] = [];
+  const managed: number[] = [];
+  const runDirect = async (name: string) => {
+    const t = now();
+    const c = await docker.createContainer({ name, Image: 'busybox:local', Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'none' } });
+    await c.start();
+    direct.push(now() - t);
+  };
+  const runManaged = async (name: string) => {
+    const t = now();
+    await call(m, m.createContainer, { spec: ContainerSpec.fromPartial({ name, image: 'busybox:local', command: ['sleep', '300'], networkMode: 'none' }), start: true });
+    managed.push(now() - t);
+  };
+  // Two warm-up runs each, not counted.
+  await runDirect('warm-d1');
+  await runManaged('warm-m1');
+  direct.length = managed.length = 0;
+  for (let i = 0; i < args.runs; i++) {
+    // Alternate which path goes first.
+    if (i % 2) {
+      await runDirect(`direct-${i}`);
+      await runManaged(`managed-${i}`);
+    } else {
+      await runManaged(`managed-${i}`);
+      await runDirect(`direct-${i}`);
+    }
+    // Keep the engine's container count steady: remove both (not timed).
+    for (const name of [`direct-${i}`, `managed-${i}`]) await docker.getContainer(name).remove({ force: true });
+    if (i % 10 === 9) log(`${i + 1}/${args.runs} runs`);
+  }
+  const d = summarize(direct);
+  const mm = summarize(managed);
+  const ratio = mm.median / d.median;
+  const addedP99 = mm.p99 - d.p99;
+  const body = [
+    '```sh',
+    commandLine(),
+    '```',
+    '',
+    machine(),
+    '',
+    `One real Docker engine, its engine-agent and a cluster-manager (separate processes, default flags). ${args.runs} interleaved runs of create + start of a \`sleep 300\` busybox container (network none): straight to the engine with dockerode, and through the manager's CreateContainer with start (placement, reservation, agent create, start, and waiting until the engine's stream shows the container running).`,
+    '',
+    table([
+      { what: 'run straight to the engine (dockerode)', unit: 'ms', summary: d },
+      { what: 'run through the manager (CreateContainer, start)', unit: 'ms', summary: mm },
+    ]),
+    '',
+    goalTable([
+      { goal: 'B1: p50 ratio manager / direct ≤ 1.05', measured: `${fmt(mm.median)} / ${fmt(d.median)} ms = ${ratio.toFixed(3)}`, met: ratio <= 1.05 },
+      { goal: 'B1: added p99 ≤ 25 ms', measured: `${fmt(mm.p99)} − ${fmt(d.p99)} ms = ${fmt(addedP99)} ms (n=${mm.n})`, met: addedP99 <= 25 },
+    ]),
+  ].join('\n');
+  report(`run-latency (B1), 1 real engine, ${args.runs} runs`, body);
+});
