@@ -49,7 +49,8 @@ export function parseExpression(text: string, field: string): Expression {
     matches = (candidate) => re.test(candidate);
   } else {
     literal = value.toLowerCase();
-    matches = (candidate) => candidate.length === value.length && candidate.toLowerCase() === literal;
+    // Exact case first: most labels are written as constrained, and it allocates nothing.
+    matches = (candidate) => candidate === value || (candidate.length === value.length && candidate.toLowerCase() === literal);
   }
   return { text: text.trim(), key: key.toLowerCase(), negated: match[2] === '!=', soft, value, literal, matches };
 }
