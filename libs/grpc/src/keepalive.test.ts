@@ -2,22 +2,22 @@ import { clientKeepaliveOptions, defaultKeepalive, serverKeepaliveOptions } from
 
 describe('keepalive options', () => {
   it('uses the defaults on both ends', () => {
-    expect(defaultKeepalive).toEqual({ timeMs: 10_000, timeoutMs: 5_000 });
+    expect(defaultKeepalive).toEqual({ timeMs: 10_000, timeoutMs: 20_000 });
     expect(clientKeepaliveOptions()).toEqual({
       'grpc.keepalive_time_ms': 10_000,
-      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_timeout_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
     });
     expect(serverKeepaliveOptions()).toMatchObject({
       'grpc.keepalive_time_ms': 10_000,
-      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_timeout_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 1_000,
     });
   });
 
   it('overrides only what is given', () => {
-    expect(clientKeepaliveOptions({ timeMs: 2_000 })).toMatchObject({ 'grpc.keepalive_time_ms': 2_000, 'grpc.keepalive_timeout_ms': 5_000 });
+    expect(clientKeepaliveOptions({ timeMs: 2_000 })).toMatchObject({ 'grpc.keepalive_time_ms': 2_000, 'grpc.keepalive_timeout_ms': 20_000 });
     expect(clientKeepaliveOptions({ timeoutMs: 500 })).toMatchObject({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 500 });
   });
 
@@ -29,6 +29,6 @@ describe('keepalive options', () => {
   it('does not change the shared defaults', () => {
     clientKeepaliveOptions({ timeMs: 1 });
     serverKeepaliveOptions({ timeoutMs: 1 });
-    expect(defaultKeepalive).toEqual({ timeMs: 10_000, timeoutMs: 5_000 });
+    expect(defaultKeepalive).toEqual({ timeMs: 10_000, timeoutMs: 20_000 });
   });
 });

@@ -8,7 +8,11 @@ export interface Keepalive {
   timeoutMs: number;
 }
 
-export const defaultKeepalive: Keepalive = { timeMs: 10_000, timeoutMs: 5_000 };
+/**
+ * A 20 s answer window: a peer busy for seconds (a manager connecting thousands of engines) must
+ * not be cut off for it; silence on a stream is caught sooner by the heartbeats above gRPC.
+ */
+export const defaultKeepalive: Keepalive = { timeMs: 10_000, timeoutMs: 20_000 };
 
 export function serverKeepaliveOptions(keepalive: Partial<Keepalive> = {}): ChannelOptions {
   const { timeMs, timeoutMs } = { ...defaultKeepalive, ...keepalive };

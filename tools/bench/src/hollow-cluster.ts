@@ -1,0 +1,334 @@
+#!/usr/bin/env node
+// B2, scale: one cluster-manager process and N hollow engines (the real agent code over
+// HollowDockerBackend, each with 30 containers) hosted in helper processes (hollow-agents.js).
+// Per run (a fresh manager each run, the same hollow engines): one SyncEngines call with every
+// address, time until ListEngines shows all of them healthy, the manager's RSS after settling,
+// GetInfo and ListEngines latency.
+import * as fs from 'node:fs';
+import { call } from '@flotilla/grpc';
+import { EngineStatus, GetInfoResponse, ListEnginesResponse, type WatchEventsResponse } from '@flotilla/proto';
+import { repoRoot, type ServiceProcess } from '@flotilla/testing';
+import * as path from 'node:path';
+import {
+  report,
+  cpuMsOf,
+  fmt,
+  GiB,
+  goalTable,
+  log,
+  memoryOf,
+  MiB,
+  now,
+  openFileLimit,
+  parseArgs,
+  runMain,
+  sleep,
+  spawnNode,
+  startManagerProcess,
+  summarize,
+  table,
+  type GoalCheck,
+  type ManagerProcess,
+  type Row,
+  UnhealthyReasons,
+} from './common';
+
+const flags = parseArgs(
+  {
+    engines: 1000,
+    'per-process': 1000,
+    containers: 30,
+    'heartbeat-interval': 1000,
+    runs: 3,
+    'getinfo-calls': 200,
+    'listengines-calls': 50,
+    'settle-ms': 5000,
+    'healthy-timeout-ms': 120_000,
+    'manager-args': '',
+    /** Non-default server keepalive timeout for the hollow agents (0: the agent's default, 5 s). */
+    'agent-keepalive-timeout-ms': 0,
+    /** Another build of the manager, for A/B experiments (default: the built apps/cluster-manager). */
+    'manager-script': '',
+    'cpu-prof': false,
+    /** Comma-separated files, each holding a hollow-agents.js "ready" line: use those engines instead of starting helpers. */
+    attach: '',
+    'no-results': false,
+  },
+  process.argv.slice(2),
+  'Usage: node tools/bench/dist/hollow-cluster.js [--engines 1000|5000] [--runs 3]',
+);
+
+interface RunResult {
+  /** Most engines ListEngines showed healthy at once (all of them unless the run timed out). */
+  maxHealthy: number;
+  /** Why the bench's WatchEvents stream ended early, if it did. */
+  eventsError: string;
+  unhealthyReasons: string;
+  getInfoErrors: number;
+  syncMs: number;
+  healthyByEventsMs: number;
+  healthyByListMs: number;
+  disconnects: number;
+  rss: number;
+  hwm: number;
+  managerCpuPerSec: number;
+  getInfoMs: number[];
+  listEnginesMs: number[];
+  getInfoBytes: number;
+  listEnginesBytes: number;
+  healthyAtEnd: number;
+}
+
+const helpers: ServiceProcess[] = [];
+
+async function startHelpers(): Promise<string[]> {
+  const n = flags.engines;
+  const per = flags['per-process'];
+  const k = Math.ceil(n / per);
+  // Each agent holds a listening socket and one accepted connection from the manager.
+  const nofile = 2 * per + 256;
+  const limit = openFileLimit();
+  log(`starting ${n} hollow engines in ${k} helper process(es) (open-file limit here ${limit.soft}/${limit.hard}; each helper needs ~${nofile})`);
+  const started = now();
+  const script = path.join(repoRoot(), 'tools/bench/dist/hollow-agents.js');
+  const procs = Array.from({ length: k }, (_, i) => {
+    const count = Math.min(per, n - i * per);
+    const p = spawnNode(`hollow-agents-${i}`, script, ['--first', String(i * per), '--count', String(count), '--containers', String(flags.containers), '--heartbeat-interval', String(flags['heartbeat-interval']), '--keepalive-timeout-ms', String(flags['agent-keepalive-timeout-ms'])], {
+      nofile,
+      nodeArgs: ['--max-old-space-size=8192'],
+    });
+    helpers.push(p);
+    return p;
+  });
+  const addresses: string[] = [];
+  for (const p of procs) {
+    const line = await p.waitForLine(/"ready":true/, 600_000);
+    const ready = JSON.parse(line) as { count: number; startMs: number; rssBytes: number; addresses: string[] };
+    log(`${p.name} (PID ${p.pid}): ${ready.count} agents in ${ready.startMs} ms, RSS ${(ready.rssBytes / MiB).toFixed(0)} MiB`);
+    addresses.push(...ready.addresses);
+  }
+  log(`all ${addresses.length} hollow engines listen after ${((now() - started) / 1000).toFixed(1)} s`);
+  return addresses;
+}
+
+async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
+  const n = addresses.length;
+  const extra = flags['manager-args'] ? flags['manager-args'].split(' ').filter(Boolean) : [];
+  const profDir = path.join(repoRoot(), 'tools/bench/profiles');
+  if (flags['cpu-prof']) fs.mkdirSync(profDir, { recursive: true });
+  const manager: ManagerProcess = await startManagerProcess(extra, {
+    script: flags['manager-script'],
+    nofile: n + 512,
+    nodeArgs: flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+  });
+  try {
+    const m = manager.client;
+    // Engine events: the receive time of the N-th distinct 'connect'.
+    const connected = new Set<string>();
+    let disconnects = 0;
+    let engineEvents = 0;
+    let allConnectedAt: number | undefined;
+    let onAllConnected: (() => void) | undefined;
+    const events = m.watchEvents({ types: ['engine'], engines: [], containers: [] });
+    events.on('data', (r: WatchEventsResponse) => {
+      const e = r.event;
+      engineEvents++;
+      if (!e?.engine) return;
+      if (e.action === 'connect' || e.action === 'reconnect') {
+        connected.add(e.engine.address);
+        if (connected.size === n && allConnectedAt === undefined) {
+          allConnectedAt = now();
+          onAllConnected?.();
+        }
+      } else if (e.action === 'disconnect') {
+        disconnects++;
+        connected.delete(e.engine.address);
+      }
+    });
+    let eventsError = '';
+    events.on('error', (err: Error) => {
+      if (/CANCELLED/.test(err.message)) return;
+      eventsError = err.message;
+      log(`run ${run}: the WatchEvents stream failed: ${err.message}`);
+    });
+    // Streams are served in the order they arrive on the channel: once this unary call answers,
+    // the WatchEvents subscription above exists.
+    await call(m, m.getInfo, {});
+
+    const reasons = new UnhealthyReasons(manager.process);
+    const t0 = now();
+    const sync = await call(m, m.syncEngines, { source: 'bench', generation: '1', addresses }, { deadlineMs: flags['healthy-timeout-ms'] });
+    const syncMs = now() - t0;
+    if (sync.added.length !== n) throw new Error(`SyncEngines added ${sync.added.length} of ${n}`);
+    log(`run ${run}: SyncEngines with ${n} addresses answered in ${syncMs.toFixed(0)} ms`);
+
+    // Poll ListEngines (healthy only) every 2 s, and at once when the N-th connect event arrives.
+    let healthyByListMs: number | undefined;
+    let lastHealthy = 0;
+    let maxHealthy = 0;
+    const deadline = t0 + flags['healthy-timeout-ms'];
+    while (healthyByListMs === undefined) {
+      if (now() > deadline) {
+        log(`run ${run}: GIVING UP — ${lastHealthy} of ${n} engines healthy after ${flags['healthy-timeout-ms']} ms (at most ${maxHealthy}; ${connected.size} connect events, ${disconnects} disconnects; unhealthy reasons: ${reasons.summary()})`);
+        break;
+      }
+      const r = await call(m, m.listEngines, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: {} }, { deadlineMs: Math.max(1000, deadline - now()) }).catch((err: Error) => {
+        log(`run ${run}: ListEngines failed: ${err.message}`);
+        return { engines: [] as unknown[] };
+      });
+      lastHealthy = r.engines.length;
+      maxHealthy = Math.max(maxHealthy, lastHealthy);
+      if (lastHealthy === n) {
+        healthyByListMs = now() - t0;
+        break;
+      }
+      log(`run ${run}: ${lastHealthy}/${n} healthy at ${((now() - t0) / 1000).toFixed(1)} s (${connected.size} connect events)`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        onAllConnected = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        if (allConnectedAt !== undefined) onAllConnected();
+      });
+      onAllConnected = undefined;
+    }
+    const healthyByEventsMs = allConnectedAt !== undefined ? allConnectedAt - t0 : NaN;
+    if (healthyByListMs !== undefined) log(`run ${run}: all ${n} healthy — ListEngines ${healthyByListMs.toFixed(0)} ms, N-th connect event ${healthyByEventsMs.toFixed(0)} ms (${engineEvents} engine events received so far, ${connected.size} engines connected by them)`);
+
+    // Settle, then read RSS and the manager's steady CPU use (heartbeats of every engine).
+    const cpu0 = cpuMsOf(manager.pid);
+    const s0 = now();
+    await sleep(flags['settle-ms']);
+    const managerCpuPerSec = (cpuMsOf(manager.pid) - cpu0) / ((now() - s0) / 1000);
+    const mem = memoryOf(manager.pid);
+    log(`run ${run}: manager RSS ${(mem.rss / MiB).toFixed(0)} MiB (peak ${(mem.hwm / MiB).toFixed(0)} MiB), steady CPU ${(managerCpuPerSec / 10).toFixed(1)}% of a core`);
+
+    // Sequential calls, each with a 30 s deadline; a phase stops early after 120 s (a collapsed manager).
+    const getInfoMs: number[] = [];
+    let getInfoErrors = 0;
+    let info: GetInfoResponse | undefined;
+    const phaseEnd = now() + 120_000;
+    for (let i = 0; i < flags['getinfo-calls'] && now() < phaseEnd; i++) {
+      const t = now();
+      try {
+        info = await call(m, m.getInfo, {}, { deadlineMs: 30_000 });
+        getInfoMs.push(now() - t);
+      } catch {
+        getInfoErrors++;
+      }
+    }
+    const listEnginesMs: number[] = [];
+    let list: ListEnginesResponse | undefined;
+    const listEnd = now() + 120_000;
+    for (let i = 0; i < flags['listengines-calls'] && now() < listEnd; i++) {
+      const t = now();
+      try {
+        list = await call(m, m.listEngines, { statuses: [], labels: {} }, { deadlineMs: 30_000 });
+        listEnginesMs.push(now() - t);
+      } catch {
+        getInfoErrors++;
+      }
+    }
+    const healthyAtEnd = info?.engineCounts?.healthy ?? 0;
+    const containers = info?.containers?.total ?? 0;
+    log(`run ${run}: GetInfo median ${fmt(summarize(getInfoMs).median)} ms, ListEngines median ${fmt(summarize(listEnginesMs).median)} ms; ${healthyAtEnd} healthy, ${containers} containers`);
+    events.cancel();
+    log(`run ${run}: unhealthy transitions in the manager's log: ${reasons.total} (${reasons.summary()}); engine events received by the end of the run: ${engineEvents} (N-th connect ${healthyByEventsMs === healthyByEventsMs ? 'seen' : allConnectedAt !== undefined ? `seen later, at ${((allConnectedAt - t0) / 1000).toFixed(1)} s` : 'never seen'})`);
+    return {
+      maxHealthy,
+      eventsError,
+      unhealthyReasons: reasons.summary(),
+      getInfoErrors,
+      syncMs,
+      healthyByEventsMs,
+      healthyByListMs: healthyByListMs ?? NaN,
+      disconnects,
+      rss: mem.rss,
+      hwm: mem.hwm,
+      managerCpuPerSec,
+      getInfoMs,
+      listEnginesMs,
+      getInfoBytes: info ? GetInfoResponse.encode(info).finish().length : NaN,
+      listEnginesBytes: list ? ListEnginesResponse.encode(list).finish().length : NaN,
+      healthyAtEnd,
+    };
+  } catch (err) {
+    log(`run ${run} failed; the manager (PID ${manager.pid}, ${manager.process.exitInfo ? `exited: ${JSON.stringify(manager.process.exitInfo)}` : 'running'}) said last:\n${manager.process.recentOutput(15)}`);
+    throw err;
+  } finally {
+    await manager.close();
+  }
+}
+
+function attached(): string[] {
+  const addresses: string[] = [];
+  for (const file of flags.attach.split(',').filter(Boolean)) {
+    const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.includes('"ready":true'));
+    if (!line) throw new Error(`${file} holds no "ready" line of hollow-agents.js`);
+    addresses.push(...(JSON.parse(line) as { addresses: string[] }).addresses);
+  }
+  return addresses.slice(0, flags.engines);
+}
+
+async function main(): Promise<void> {
+  const addresses = flags.attach ? attached() : await startHelpers();
+  const helperRss = helpers.map((h) => memoryOf(h.pid).rss);
+  const results: RunResult[] = [];
+  for (let run = 1; run <= flags.runs; run++) results.push(await oneRun(run, addresses));
+  const helperCpu = helpers.map((h) => cpuMsOf(h.pid));
+  await Promise.all(helpers.map((h) => h.stop(10_000)));
+
+  const n = addresses.length;
+  const pooledGetInfo = results.flatMap((r) => r.getInfoMs);
+  const pooledList = results.flatMap((r) => r.listEnginesMs);
+  const rows: Row[] = [
+    { what: 'SyncEngines (all addresses) answered', unit: 'ms', summary: summarize(results.map((r) => r.syncMs)) },
+    { what: `all ${n} healthy in ListEngines, from the SyncEngines call`, unit: 's', summary: summarize(results.map((r) => r.healthyByListMs / 1000)), digits: 2 },
+    { what: `N-th 'connect' event received, from the SyncEngines call`, unit: 's', summary: summarize(results.map((r) => r.healthyByEventsMs / 1000)), digits: 2 },
+    { what: 'manager RSS after settling', unit: 'MiB', summary: summarize(results.map((r) => r.rss / MiB)), digits: 0 },
+    { what: 'manager peak RSS (VmHWM)', unit: 'MiB', summary: summarize(results.map((r) => r.hwm / MiB)), digits: 0 },
+    { what: 'manager CPU while idle (heartbeats)', unit: '% core', summary: summarize(results.map((r) => r.managerCpuPerSec / 10)) },
+    { what: `GetInfo latency (${flags['getinfo-calls']} sequential calls per run, pooled)`, unit: 'ms', summary: summarize(pooledGetInfo) },
+    { what: `ListEngines latency (${flags['listengines-calls']} per run, pooled)`, unit: 'ms', summary: summarize(pooledList) },
+    { what: 'disconnect events during a run', unit: 'count', summary: summarize(results.map((r) => r.disconnects)), digits: 0 },
+  ];
+  const perRun = results
+    .map((r, i) => `| ${i + 1} | ${Number.isNaN(r.healthyByListMs) ? `not reached (max ${r.maxHealthy} healthy)` : (r.healthyByListMs / 1000).toFixed(2)} | ${(r.rss / MiB).toFixed(0)} | ${fmt(summarize(r.getInfoMs).median)} | ${fmt(summarize(r.getInfoMs).p99)} | ${fmt(summarize(r.listEnginesMs).median)} | ${fmt(summarize(r.listEnginesMs).p99)} | ${r.healthyAtEnd} | ${r.disconnects} | ${r.getInfoErrors} |`)
+    .join('\n');
+  const rssMedian = summarize(results.map((r) => r.rss)).median;
+  const timedOut = results.filter((r) => Number.isNaN(r.healthyByListMs)).length;
+  const healthy = summarize(results.filter((r) => !Number.isNaN(r.healthyByListMs)).map((r) => r.healthyByListMs / 1000));
+  const gi = summarize(pooledGetInfo);
+  const goals: GoalCheck[] =
+    n >= 5000
+      ? [
+          { goal: 'B2: all 5,000 healthy ≤ 30 s after the push', measured: timedOut ? `${timedOut} of ${results.length} run(s) never had all ${n} healthy within ${flags['healthy-timeout-ms'] / 1000} s (most at once: ${results.map((r) => r.maxHealthy).join(', ')})` : `median ${healthy.median.toFixed(2)} s, max ${healthy.max.toFixed(2)} s (n=${healthy.n})`, met: !timedOut && healthy.max <= 30 },
+          { goal: 'B2: manager RSS ≤ 1.5 GiB', measured: `median ${(rssMedian / GiB).toFixed(2)} GiB, max ${(summarize(results.map((r) => r.rss)).max / GiB).toFixed(2)} GiB`, met: summarize(results.map((r) => r.rss)).max <= 1.5 * GiB },
+          { goal: 'B2: GetInfo p99 ≤ 100 ms', measured: `median ${fmt(gi.median)} ms, p99 ${fmt(gi.p99)} ms (n=${gi.n})`, met: gi.p99 <= 100 },
+        ]
+      : [
+          { goal: `(B2 goals are set at 5,000; at ${n} for reference) GetInfo p99 ≤ 100 ms`, measured: `median ${fmt(gi.median)} ms, p99 ${fmt(gi.p99)} ms (n=${gi.n})`, met: gi.p99 <= 100 },
+        ];
+  const body = [
+    `${n} hollow engines × ${flags.containers} containers (${n * flags.containers} containers) in ${flags.attach ? 'helper processes started by hand (--attach)' : `${helpers.length} helper process(es) (up to ${flags['per-process']} agents each)`}, agent heartbeat ${flags['heartbeat-interval']} ms${flags['agent-keepalive-timeout-ms'] ? `, **agent keepalive timeout ${flags['agent-keepalive-timeout-ms']} ms (not the default 5 s)**` : ''}; manager${flags['manager-script'] ? ` **${flags['manager-script']}** (an experimental build, not the repository's)` : ''} on its default flags${flags['manager-args'] ? ` plus \`${flags['manager-args']}\`` : ''}; ${flags.runs} run(s), a fresh manager process each run.`,
+    '',
+    table(rows),
+    '',
+    '| run | all healthy (s) | RSS (MiB) | GetInfo median (ms) | GetInfo p99 (ms) | ListEngines median (ms) | ListEngines p99 (ms) | healthy at end | disconnects | failed calls |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    perRun,
+    '',
+    ...results.filter((r) => r.eventsError).map((r) => `The bench's WatchEvents stream (engine events) ended early in run ${results.indexOf(r) + 1}: ${r.eventsError} — so the N-th-connect time is missing there.\n`),
+    `Unhealthy transitions in the manager's log, by reason: ${results.map((r, i) => `run ${i + 1}: ${r.unhealthyReasons}`).join('; ')}.`,
+    '',
+    `GetInfo response ${(results[0].getInfoBytes / MiB).toFixed(2)} MiB, ListEngines (all) ${(results[0].listEnginesBytes / MiB).toFixed(2)} MiB (encoded). Helper RSS: ${helperRss.map((r) => `${(r / MiB).toFixed(0)} MiB`).join(', ')}; helper CPU used over the whole bench: ${helperCpu.map((c) => `${(c / 1000).toFixed(0)} s`).join(', ')}.`,
+    '',
+    goalTable(goals),
+  ].join('\n');
+  report(`hollow-cluster (B2), ${n} engines`, body, !flags['no-results']);
+}
+
+runMain(main, async () => {
+  await Promise.all(helpers.map((h) => h.stop(5000)));
+});

@@ -1,0 +1,83 @@
+// Hollow engines: the real engine-agent code (startAgent) over HollowDockerBackend, many per
+// process, each agent on its own 127.0.0.1 port (kubemark's hollow nodes).
+import { createHash } from 'node:crypto';
+import { HollowDockerBackend, startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { silentLogger } from '@flotilla/grpc';
+
+export interface HollowOptions {
+  /** Index of the first engine; IDs and names derive from the index, so they are distinct across processes. */
+  first: number;
+  count: number;
+  /** Containers each engine holds before its agent starts (two in three running). */
+  containers: number;
+  heartbeatIntervalMs: number;
+  /** Agents started at once. */
+  concurrency?: number;
+  /** Server keepalive of each agent; default: the agent's (libs/grpc defaultKeepalive, 10 s / 5 s). */
+  keepalive?: { timeMs?: number; timeoutMs?: number };
+}
+
+export interface HollowEngine {
+  index: number;
+  backend: HollowDockerBackend;
+  agent: RunningAgent;
+  address: string;
+  containerIds: string[];
+  containerNames: string[];
+}
+
+/** A Docker-style engine ID (12 groups of 4), distinct per index. */
+export function hollowEngineId(index: number): string {
+  const hex = createHash('sha256').update(`flotilla-bench-hollow-${index}`).digest('hex').toUpperCase().slice(0, 48);
+  return hex.match(/.{4}/g)!.join(':');
+}
+
+export function hollowEngineName(index: number): string {
+  return `hollow-${String(index).padStart(5, '0')}`;
+}
+
+const zones = ['a', 'b', 'c'];
+
+async function startOne(index: number, o: HollowOptions): Promise<HollowEngine> {
+  const backend = new HollowDockerBackend({
+    id: hollowEngineId(index),
+    name: hollowEngineName(index),
+    cpus: 8,
+    memoryBytes: 32 * 1024 ** 3,
+    labels: { zone: zones[index % zones.length], 'flotilla.bench': 'hollow' },
+  });
+  const containerIds: string[] = [];
+  const containerNames: string[] = [];
+  for (let j = 0; j < o.containers; j++) {
+    const name = `c${String(j).padStart(2, '0')}`;
+    const { id } = await backend.createContainer({
+      name,
+      Image: 'busybox:local',
+      Cmd: ['sleep', '3600'],
+      Labels: { app: `app-${j % 5}` },
+      HostConfig: { NanoCpus: 100_000_000, Memory: 64 * 1024 ** 2, NetworkMode: 'none' },
+    });
+    if (j % 3 !== 2) await backend.startContainer(id);
+    containerIds.push(id);
+    containerNames.push(name);
+  }
+  const agent = await startAgent({ backend, listen: '127.0.0.1:0', logger: silentLogger, heartbeatIntervalMs: o.heartbeatIntervalMs, keepalive: o.keepalive });
+  return { index, backend, agent, address: `127.0.0.1:${agent.port}`, containerIds, containerNames };
+}
+
+export async function startHollowEngines(o: HollowOptions): Promise<HollowEngine[]> {
+  const out: HollowEngine[] = new Array(o.count);
+  let next = 0;
+  const worker = async () => {
+    while (next < o.count) {
+      const i = next++;
+      out[i] = await startOne(o.first + i, o);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 32, o.count) }, worker));
+  return out;
+}
+
+export async function stopHollowEngines(engines: HollowEngine[]): Promise<void> {
+  await Promise.all(engines.map((e) => e?.agent.stop(1000).catch(() => undefined)));
+}
