@@ -157,4 +157,19 @@ export function serverStream<Req, Res>(handler: (request: Req, call: ServerWrita
   };
 }
 
+/** Resolves when a server stream's client has read enough for writes to go on, or the call is over. */
+export function drained(call: ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.once('drain', done);
+    call.once('cancelled', done);
+    call.once('close', done);
+  });
+}
+
 export { status };

@@ -1,5 +1,5 @@
 import { engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers } from '@flotilla/cluster';
-import { InvalidArgumentError, serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { drained, InvalidArgumentError, serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import {
   ClusterServiceService,
   ContainerSpec,
@@ -21,21 +21,6 @@ export interface ClusterServiceOptions {
   closing?: AbortSignal;
   /** Events a WatchEvents reader may fall behind before it is ended with RESOURCE_EXHAUSTED. */
   maxQueuedEvents?: number;
-}
-
-/** Resolves when the client has read enough for writes to go on, or the call is over. */
-function drained(call: ServerWritableStream<unknown, unknown>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
-    };
-    call.once('drain', done);
-    call.once('cancelled', done);
-    call.once('close', done);
-  });
 }
 
 export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {

@@ -1,6 +1,5 @@
-import { serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { drained, serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { DiscoveryServiceService, type DiscoveryServiceServer, type DiscoveryState, type WatchEntriesRequest, type WatchEntriesResponse } from '@flotilla/proto';
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { StateFeed } from '../state/state-feed';
 
 export interface DiscoveryServiceOptions {
@@ -10,21 +9,6 @@ export interface DiscoveryServiceOptions {
   logger: Logger;
   /** Ends watch streams cleanly when the server shuts down. */
   closing?: AbortSignal;
-}
-
-/** Resolves when the client has read enough for writes to go on, or the call is over. */
-function drained(call: ServerWritableStream<unknown, unknown>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
-    };
-    call.once('drain', done);
-    call.once('cancelled', done);
-    call.once('close', done);
-  });
 }
 
 /** flotilla.v1.DiscoveryService: what discovery sees, for operators and other systems. */
