@@ -211,7 +211,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   }
 
   health(engine: Engine): number {
-    return engine.health(this.o.clock.now(), this.o.healthWindowMs, this.o.failuresToZeroHealth);
+    return engine.healthScore();
   }
 
   view(engine: Engine): ClusterEngine {

@@ -148,6 +148,7 @@ export class Engine implements PlacementEngine {
 
   healthScore(): number {
     if (this.status !== 'healthy') return 0;
+    // The hot path (every placement): a stable engine needs no clock.
     if (this.flaps.length === 0 || !this.healthPolicy) return 100;
     return this.health(this.healthPolicy.now(), this.healthPolicy.windowMs, this.healthPolicy.failuresToZero);
   }

@@ -1,2 +1,3 @@
 export * from './backoff';
 export * from './clock';
+export * from './human-duration';

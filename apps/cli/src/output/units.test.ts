@@ -1,4 +1,5 @@
-import { commandLine, containerStatus, formatBytes, formatCpus, formatPort, humanDuration, parseCpus, parseMemory, parsePort, parseRestart } from './units';
+import { humanDuration } from '@flotilla/time';
+import { commandLine, containerStatus, formatBytes, formatCpus, formatPort, parseCpus, parseMemory, parsePort, parseRestart } from './units';
 
 describe('parseMemory', () => {
   it.each([

@@ -1,5 +1,6 @@
 import type { PortBinding } from '@flotilla/proto';
 import { UsageError } from '../errors';
+import { humanDuration } from '@flotilla/time';
 
 const binary: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -107,24 +108,6 @@ export function formatCpus(nano: number | string | bigint): string {
 export function timeAgo(when: Date | undefined, now: number): string {
   if (!when) return '';
   return `${humanDuration(Math.max(0, now - when.getTime()))} ago`;
-}
-
-export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  const d = Math.round(h / 24);
-  if (d < 14) return `${d} days`;
-  if (d < 60) return `${Math.round(d / 7)} weeks`;
-  if (d < 730) return `${Math.round(d / 30)} months`;
-  return `${Math.round(d / 365)} years`;
 }
 
 /** A container command line as one string, quoting words with spaces. */

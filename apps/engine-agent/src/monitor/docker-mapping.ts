@@ -9,7 +9,7 @@ import type {
   NetworkReply,
   VolumeReply,
 } from '../docker/docker-backend';
-import { humanDuration } from './human-duration';
+import { humanDuration } from '@flotilla/time';
 
 /** Thrown when an engine's reply lacks what the agent needs; the engine is then reported unreachable. */
 export class BadEngineReplyError extends Error {}

@@ -1,4 +1,4 @@
-/** Docker's human durations ("Less than a second", "5 seconds", "About an hour", "3 days"). */
+/** Docker's human durations as go-units prints them ("Less than a second", "5 seconds", "About an hour", "3 days"); the agent's status text and the CLI's tables share it. */
 export function humanDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
   if (seconds < 1) return 'Less than a second';
