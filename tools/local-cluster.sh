@@ -4,16 +4,23 @@
 # cluster-manager (started with no engine), and discovery, which finds the agents in a file (or a
 # static list) and pushes them to the manager.
 #
-#   bash tools/local-cluster.sh [--engines N] [--dir DIR] [--discovery file|nodes]
+#   bash tools/local-cluster.sh [--engines N] [--dir DIR] [--discovery file|nodes] [--insecure]
 #
-# Ports: discovery on 127.0.0.1:4230, the manager on 127.0.0.1:4240, engines on 127.0.0.1:23750..,
-# agents on 127.0.0.1:4250... Everything it started is stopped by PID on exit; state lives in DIR
-# (default .flotilla/cluster); with file discovery the agents are listed in DIR/discovery.txt.
+# Secure by default: a cluster CA in DIR/pki (made once, kept), a certificate per service (role in
+# its OU), mutual TLS on every link, engines on unix sockets only, the default container policy;
+# and an operator certificate installed as this user's CLI identity ($XDG_CONFIG_HOME/flotilla/tls),
+# so `flotilla` works with no flags. --insecure runs every service in plaintext on loopback instead.
+#
+# Ports: discovery on 127.0.0.1:4230, the manager on 127.0.0.1:4240, agents on 127.0.0.1:4250...
+# Everything it started is stopped by PID on exit; state lives in DIR (default .flotilla/cluster);
+# with file discovery the agents are listed in DIR/discovery.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/node.sh
 root=$(pwd)
 
 count=3
+insecure=0
 dir=$root/.flotilla/cluster
 mode=file
 while [ $# -gt 0 ]; do
@@ -21,7 +28,8 @@ while [ $# -gt 0 ]; do
     --engines) count=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
     --discovery) mode=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --insecure) insecure=1; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "local-cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -32,7 +40,6 @@ bash tools/setup.sh
 
 discovery_port=4230
 manager_port=4240
-engine_port=23750
 agent_port=4250
 zones=(a b c d e f g h i j)
 labels=()
@@ -52,35 +59,52 @@ trap cleanup EXIT INT TERM
 bash tools/engines/engines.sh stop "$dir/engines" >/dev/null 2>&1 || true
 mkdir -p "$dir/logs"
 echo "local-cluster: starting $count Docker engines"
-bash tools/engines/engines.sh start "$dir/engines" "$count" "$engine_port" "${labels[@]}" >"$dir/engines.txt"
+bash tools/engines/engines.sh start "$dir/engines" "$count" "${labels[@]}" >"$dir/engines.txt"
+
+flotilla() { node apps/cli/dist/main.js "$@"; }
+pki=$dir/pki
+# identity ROLE NAME: the flags that give a service its certificate (or --insecure).
+identity() {
+  if [ "$insecure" = 1 ]; then echo --insecure; return; fi
+  [ -f "$pki/$2.crt" ] || flotilla ca issue --dir "$pki" --role "$1" "$2" >/dev/null
+  echo --tls-ca "$pki/ca.crt" --tls-cert "$pki/$2.crt" --tls-key "$pki/$2.key"
+}
+if [ "$insecure" = 0 ]; then
+  [ -f "$pki/ca.key" ] || flotilla ca init --dir "$pki" --name "Flotilla local cluster CA" >/dev/null
+  # This user's CLI identity: an operator of the local cluster.
+  flotilla ca issue --dir "$pki" --role operator --install "operator-$(id -un)" >/dev/null
+fi
 
 i=0
-while read -r name socket tcp _pid; do
+while read -r name socket _pid; do
   port=$((agent_port + i))
-  node apps/engine-agent/dist/main.js --docker-host "$socket" --listen "127.0.0.1:$port" \
+  # shellcheck disable=SC2046
+  node apps/engine-agent/dist/main.js --docker-host "$socket" --listen "127.0.0.1:$port" $(identity agent "agent-$name") \
     >"$dir/logs/agent-$name.log" 2>&1 &
   agent_pids+=($!)
-  echo "$name $socket $tcp 127.0.0.1:$port" >>"$dir/agents.txt.new"
+  echo "$name $socket 127.0.0.1:$port" >>"$dir/agents.txt.new"
   i=$((i + 1))
 done <"$dir/engines.txt"
 mv "$dir/agents.txt.new" "$dir/agents.txt"
 
 # The manager starts empty: the engines arrive through discovery.
-node apps/cluster-manager/dist/main.js --listen "127.0.0.1:$manager_port" \
+# shellcheck disable=SC2046
+node apps/cluster-manager/dist/main.js --listen "127.0.0.1:$manager_port" $(identity manager manager) \
   >"$dir/logs/manager.log" 2>&1 &
 agent_pids+=($!)
 
 if [ "$mode" = file ]; then
   {
     echo "# Engine-agents for discovery, one HOST:PORT (or range) per line; edits apply at once."
-    awk '{print $4}' "$dir/agents.txt"
+    awk '{print $3}' "$dir/agents.txt"
   } >"$dir/discovery.txt.new"
   mv "$dir/discovery.txt.new" "$dir/discovery.txt"
   discovery_uri="file://$dir/discovery.txt"
 else
   discovery_uri="nodes://127.0.0.1:[$agent_port:$((agent_port + count - 1))]"
 fi
-node apps/discovery/dist/main.js --listen "127.0.0.1:$discovery_port" --discovery "$discovery_uri" \
+# shellcheck disable=SC2046
+node apps/discovery/dist/main.js --listen "127.0.0.1:$discovery_port" --discovery "$discovery_uri" $(identity discovery discovery) \
   --manager "127.0.0.1:$manager_port" >"$dir/logs/discovery.log" 2>&1 &
 agent_pids+=($!)
 
@@ -101,15 +125,20 @@ Flotilla local cluster is up: the cluster-manager at 127.0.0.1:$manager_port, $c
 discovery at 127.0.0.1:$discovery_port ($discovery_uri).
 Ctrl-C stops everything.
 
-  engine     Docker engine (docker -H ...)              engine-agent (gRPC)
-$(while read -r name socket tcp agent; do printf '  %-10s %-42s %s\n' "$name" "$tcp" "$agent"; done <"$dir/agents.txt")
+  engine     Docker engine (docker -H ..., root only)                      engine-agent (gRPC)
+$(while read -r name socket agent; do printf '  %-10s %-60s %s\n' "$name" "$socket" "$agent"; done <"$dir/agents.txt")
+
+$([ "$insecure" = 1 ] && echo "INSECURE: plaintext, no certificates: any local user may call every service." || echo "Mutual TLS: CA and certificates in $pki; your CLI identity (operator) in \${XDG_CONFIG_HOME:-\$HOME/.config}/flotilla/tls.")
 
 Try:
-  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.v1.ClusterService/GetInfo
-  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$discovery_port/flotilla.v1.DiscoveryService/ListEntries
-  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.v1.ClusterService/WatchEvents
-  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$agent_port/flotilla.v1.EngineAgentService/Watch
-  docker -H tcp://127.0.0.1:$engine_port run -d --network none busybox:local sleep 60
+  alias flotilla="$(command -v node) $root/apps/cli/dist/main.js"
+  flotilla info
+$(if [ "$insecure" = 1 ]; then
+  echo "  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.v1.ClusterService/GetInfo"
+else
+  echo "  npx buf curl --protocol grpc --cacert $pki/ca.crt --cert $pki/operator-$(id -un).crt --key $pki/operator-$(id -un).key https://127.0.0.1:$manager_port/flotilla.v1.ClusterService/GetInfo"
+fi)
+  docker -H $(awk 'NR==1{print $2}' "$dir/agents.txt") run -d --network none busybox:local sleep 60
 $([ "$mode" = file ] && echo "  \$EDITOR $dir/discovery.txt     # remove a line: that engine leaves the cluster" || true)
 
 Logs: $dir/logs

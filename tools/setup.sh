@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything Flotilla needs on a fresh Debian machine, as root: Docker engines
 # (docker.io, no daemon started), busybox-static for the offline test image, etcd, the npm
-# packages from the lockfile, and a build of every project.
+# packages from the lockfile, Node.js 24 LTS (from the npm registry, see tools/node.sh), and a
+# build of every project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/node.sh
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
@@ -23,9 +25,12 @@ if [ ${#need[@]} -gt 0 ]; then
   rm -f /usr/sbin/policy-rc.d
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Rebuild node_modules when the lockfile or the Node.js major changed since the last install.
+stamp=node_modules/.flotilla-node-major
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ "$(cat $stamp 2>/dev/null)" != "$(flotilla_node_major)" ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund
+  flotilla_node_major >"$stamp"
 fi
 
 export NX_NO_CLOUD=true NX_DAEMON=false

@@ -4,6 +4,7 @@
 # tests through Nx against real Docker engines and etcd that the tests start themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/node.sh
 bash tools/setup.sh
 export NX_NO_CLOUD=true NX_DAEMON=false
 

@@ -2,16 +2,18 @@
 # Starts and stops isolated, real Docker engines on this machine, loopback only.
 #
 #   engines.sh install                       install docker.io and busybox-static if dockerd is missing
-#   engines.sh start DIR COUNT BASE_PORT [--label k=v]... [--label@N k=v]... [--shared-key]
+#   engines.sh start DIR COUNT [--label k=v]... [--label@N k=v]... [--shared-key]
 #                                            --label@N labels engine N only
 #   engines.sh start-one DIR NAME            (re)start one engine from its saved arguments
 #   engines.sh stop-one DIR NAME             stop one engine (SIGTERM, then SIGKILL after a deadline)
 #   engines.sh kill-one DIR NAME             SIGKILL one engine's dockerd (its containerd stays)
 #   engines.sh stop DIR                      stop every engine under DIR
-#   engines.sh list DIR                      one line per engine: NAME SOCKET TCP PID
+#   engines.sh list DIR                      one line per engine: NAME SOCKET PID
 #
 # Each engine lives in DIR/NAME with its own data root, exec root, unix socket, pidfile, key file
-# (so each has its own engine ID) and labels; it listens on 127.0.0.1:PORT. It never creates the
+# (so each has its own engine ID) and labels. It listens on its unix socket only (root and the
+# docker group), never on TCP: a plaintext Docker API port is root on the host for any local user
+# who finds it. It never creates the
 # default bridge (--bridge=none --iptables=false). Only processes whose PIDs this script recorded
 # are ever signalled. A small busybox image, busybox:local, is imported offline into each engine.
 set -euo pipefail
@@ -78,7 +80,7 @@ import_image() {
 }
 
 cmd_start() {
-  local dir=$1 count=$2 base_port=$3; shift 3
+  local dir=$1 count=$2; shift 2
   local -a labels=(); local shared_key=0; local -A own_labels=()
   while [ $# -gt 0 ]; do
     case $1 in
@@ -92,7 +94,7 @@ cmd_start() {
   local tar; tar=$(image_tar "$dir")
   local i
   for i in $(seq 1 "$count"); do
-    local name="engine-$i" edir="$dir/engine-$i" port=$((base_port + i - 1))
+    local name="engine-$i" edir="$dir/engine-$i"
     mkdir -p "$edir/data" "$edir/exec"
     local key="$edir/key.json"
     [ "$shared_key" = 1 ] && key="$dir/shared-key.json"
@@ -102,12 +104,11 @@ JSON
     local -a mine=(); local l
     for l in ${own_labels[$i]:-}; do mine+=("--label" "$l"); done
     printf '%s\n' --config-file "$edir/daemon.json" \
-      --host "unix://$edir/docker.sock" --host "tcp://127.0.0.1:$port" \
+      --host "unix://$edir/docker.sock" \
       --data-root "$edir/data" --exec-root "$edir/exec" --pidfile "$edir/docker.pid" \
       --storage-driver vfs --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
       --ip-masq=false --userland-proxy=false \
       --label "flotilla.engine=$name" "${labels[@]}" "${mine[@]}" >"$edir/args"
-    echo "$port" >"$edir/port"
     launch "$edir"
     import_image "$edir" "$tar"
   done
@@ -169,14 +170,14 @@ cmd_list() {
   local dir=$1 edir
   for edir in "$dir"/engine-*; do
     [ -f "$edir/args" ] || continue
-    echo "$(basename "$edir") unix://$edir/docker.sock tcp://127.0.0.1:$(cat "$edir/port") $(pid_of "$edir/launcher.pid")"
+    echo "$(basename "$edir") unix://$edir/docker.sock $(pid_of "$edir/launcher.pid")"
   done
 }
 
 sub=${1:-}; shift || true
 case $sub in
   install) cmd_install ;;
-  start) [ $# -ge 3 ] || die "usage: start DIR COUNT BASE_PORT [--label k=v]... [--shared-key]"; cmd_install; cmd_start "$@" ;;
+  start) [ $# -ge 2 ] || die "usage: start DIR COUNT [--label k=v]... [--shared-key]"; cmd_install; cmd_start "$@" ;;
   start-one) [ $# -eq 2 ] || die "usage: start-one DIR NAME"; cmd_start_one "$@" ;;
   stop-one) [ $# -eq 2 ] || die "usage: stop-one DIR NAME"; cmd_stop_one "$@" ;;
   kill-one) [ $# -eq 2 ] || die "usage: kill-one DIR NAME"; cmd_kill_one "$@" ;;

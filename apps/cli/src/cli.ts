@@ -92,8 +92,8 @@ export function commandHelp(command: Command<OptionSpecs>, path: string): string
   const examples = command.examples?.length ? `\nExamples:\n${command.examples.map((e) => `  ${e}`).join('\n')}\n` : '';
   const exits =
     command.name === 'run'
-      ? 'Exit codes: without -d, the container\'s exit code once it ran; otherwise 0 ok, 1 error, 2 usage, 3 manager unreachable, 4 not found, 5 no engine can take it, 6 name taken, 130 interrupted (see flotilla --help).'
-      : 'Exit codes: 0 ok, 1 error, 2 usage, 3 manager unreachable, 4 not found, 5 cannot be done now (explain: no engine fits), 6 already exists, 130 interrupted (see flotilla --help).';
+      ? 'Exit codes: without -d, the container\'s exit code once it ran; otherwise 0 ok, 1 error, 2 usage, 3 manager unreachable, 4 not found, 5 no engine can take it, 6 name taken, 7 not allowed (role or container policy), 130 interrupted (see flotilla --help).'
+      : 'Exit codes: 0 ok, 1 error, 2 usage, 3 manager unreachable, 4 not found, 5 cannot be done now (explain: no engine fits), 6 already exists, 7 not allowed, 130 interrupted (see flotilla --help).';
   return `Usage: flotilla ${path} ${command.usage}
 
 ${command.summary}.${command.description ? `\n\n${paragraphs(command.description)}` : ''}

@@ -18,6 +18,14 @@ export const specOptions = {
   constraint: flag('string', { repeat: true, placeholder: 'EXPR', description: 'Engine constraint: KEY==VALUE or KEY!=VALUE (node, or an engine label; glob, /regex/, ~ for soft)' }),
   affinity: flag('string', { repeat: true, placeholder: 'EXPR', description: 'Affinity: container==NAME, image==REF, or a container label' }),
   strategy: flag('string', { placeholder: 'STRATEGY', choices: ['spread', 'binpack', 'random'], description: "Placement strategy for this container (default: the manager's)" }),
+  // What the container may take of its host: refused (exit 7) unless the container policy allows it for your role.
+  privileged: flag('boolean', { description: 'Give the container every capability and every host device (needs the container policy to allow it)' }),
+  pid: flag('string', { placeholder: 'MODE', description: 'PID namespace: host, or container:NAME', complete: ['host'] }),
+  ipc: flag('string', { placeholder: 'MODE', description: 'IPC namespace: private, shareable, none, host, or container:NAME', complete: ['private', 'shareable', 'none', 'host'] }),
+  uts: flag('string', { placeholder: 'MODE', description: 'UTS namespace: host', complete: ['host'] }),
+  'cap-add': flag('string', { repeat: true, placeholder: 'CAP', description: 'Add a Linux capability, e.g. NET_ADMIN' }),
+  device: flag('string', { repeat: true, placeholder: 'HOST_PATH[:CONTAINER_PATH[:PERMS]]', description: 'Give the container a host device', complete: 'files' as const }),
+  volume: flag('string', { short: 'v', repeat: true, placeholder: 'SOURCE:TARGET[:OPTIONS]', description: 'Bind a host path (absolute) or mount a named volume' }),
 };
 
 /** Flags docker users may type that the cluster API cannot honour. */
@@ -70,5 +78,12 @@ export function buildSpec(values: SpecValues, positionals: string[], env: NodeJS
     constraints: values.constraint,
     affinities: values.affinity,
     strategy: values.strategy ?? '',
+    privileged: values.privileged,
+    pidMode: values.pid ?? '',
+    ipcMode: values.ipc ?? '',
+    utsMode: values.uts ?? '',
+    capAdd: values['cap-add'],
+    devices: values.device,
+    binds: values.volume,
   };
 }

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, DeadlineExceededError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnavailableError } from '@flotilla/grpc';
+import { AlreadyExistsError, DeadlineExceededError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError } from '@flotilla/grpc';
 import { CliError, connectionProblem, describeError, ExitCode, UnreachableError } from './errors';
 
 it.each([
@@ -7,6 +7,7 @@ it.each([
   [new FailedPreconditionError('no engine can take the container'), ExitCode.precondition],
   [new ResourceExhaustedError('fell behind'), ExitCode.precondition],
   [new AlreadyExistsError('name taken'), ExitCode.alreadyExists],
+  [new PermissionDeniedError('role "reader" may not call it'), ExitCode.notAllowed],
   [new InternalError('boom'), ExitCode.error],
   [new Error('plain'), ExitCode.error],
 ])('%s exits %i', (err, code) => expect(describeError(err).exitCode).toBe(code));
@@ -32,4 +33,13 @@ it('words an unreachable manager as the help documents it', () => {
   expect(new UnreachableError('h:1', 'x', false, true).message).toMatch(/TLS files/);
   expect(describeError(err)).toBe(err);
   expect(describeError(new CliError('x', 9)).exitCode).toBe(9);
+});
+
+it('reports a container policy refusal in one line, as the manager words it, and exits 7', () => {
+  const refusal =
+    'networkMode "host": the cluster-manager\'s container policy (default: nothing of the host) does not allow host networking for role "operator" (allow it with "hostNetwork" in --container-policy)';
+  const failure = describeError(new PermissionDeniedError(refusal));
+  expect(failure.message).toBe(refusal);
+  expect(failure.exitCode).toBe(7);
+  expect(describeError(new PermissionDeniedError('/flotilla.v1.ClusterService/CreateContainer: role "reader" of "bob" may not call it; allowed: operator')).message).toMatch(/check the client certificate/);
 });

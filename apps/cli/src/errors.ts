@@ -30,6 +30,8 @@ export const ExitCode = {
   precondition: 5,
   /** A container with that name already exists. */
   alreadyExists: 6,
+  /** Not allowed (PERMISSION_DENIED): the caller's role may not call it, or the container policy refuses what the spec asks of the host. */
+  notAllowed: 7,
   /** Interrupted (Ctrl-C, SIGINT) or terminated (SIGTERM): 128 + the signal number. */
   interrupted: 130,
   terminated: 143,
@@ -44,6 +46,8 @@ export const exitCodeHelp = `Exit codes:
   5    the cluster cannot do it: no engine can take the container (explain exits 5 too), the
        container's engine is unhealthy, or the container is in the wrong state
   6    already exists: a container with that name is already in the cluster
+  7    not allowed: your certificate's role may not do it, or the container policy does not
+       allow what the container asks of its host (--network host, --privileged, -v /path, ...)
   130  interrupted by Ctrl-C (143 for SIGTERM); streams are cancelled on the manager too
   run without -d exits with the container's exit code once the container ran.`;
 
@@ -85,7 +89,12 @@ export class UnreachableError extends CliError {
     readonly lost = false,
     readonly tls = false,
   ) {
-    const hint = tls ? 'check that it runs, --manager HOST:PORT and the TLS files (--tls-ca, --tls-cert, --tls-key)' : 'start it or pass --manager HOST:PORT';
+    const hint = tls
+      ? 'check that it runs, --manager HOST:PORT and the TLS files (--tls-ca, --tls-cert, --tls-key)'
+      : /refused|unknown host/.test(why)
+        ? 'start it or pass --manager HOST:PORT'
+        : // Something answered and hung up: most likely a manager with mutual TLS (the default).
+          "a manager with mutual TLS (the default) answers only a client certificate of its CA: get one with 'flotilla ca issue --role operator --install NAME', or pass --tls-ca, --tls-cert and --tls-key";
     super(
       lost ? `lost the connection to the cluster-manager at ${manager} (${why}); check that it still runs, then retry` : `cannot reach the cluster-manager at ${manager} (${why}); ${hint}`,
       ExitCode.unreachable,
@@ -122,6 +131,7 @@ export function exitCodeOf(err: FlotillaError): number {
   if (err instanceof NotFoundError) return ExitCode.notFound;
   if (err instanceof FailedPreconditionError || err instanceof ResourceExhaustedError) return ExitCode.precondition;
   if (err instanceof AlreadyExistsError) return ExitCode.alreadyExists;
+  if (err instanceof PermissionDeniedError) return ExitCode.notAllowed;
   if (err instanceof CancelledError) return ExitCode.interrupted;
   return ExitCode.error;
 }
@@ -136,7 +146,8 @@ export function describeError(err: unknown, hints: ErrorHints = {}): CliError {
     if (err instanceof NotFoundError && hints.notFound) hint = hints.notFound;
     else if (err instanceof AlreadyExistsError && hints.alreadyExists) hint = hints.alreadyExists;
     else if (err instanceof FailedPreconditionError && hints.precondition) hint = hints.precondition;
-    else if (err instanceof UnauthenticatedError || err instanceof PermissionDeniedError) hint = 'check the client certificate (--tls-cert, --tls-key)';
+    // A container policy refusal already says what would allow it; a certificate has nothing to do with it.
+    else if (err instanceof UnauthenticatedError || (err instanceof PermissionDeniedError && !/container policy/.test(message))) hint = 'check the client certificate (--tls-cert, --tls-key)';
     else if (err instanceof DeadlineExceededError) hint = 'the manager or an engine is slow; retry, or raise --timeout';
     else if (err instanceof UnavailableError) hint = 'an engine or its agent is unreachable; see flotilla engine ls';
     return new CliError(hint ? `${message}; ${hint}` : message, code);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { flag, parseDuration } from '@flotilla/config';
-import { formatHostPort, InvalidArgumentError, parseHostPort, type TlsFiles } from '@flotilla/grpc';
+import { formatHostPort, hasTls, InvalidArgumentError, parseHostPort, type TlsFiles } from '@flotilla/grpc';
 import { convert, type OptionSpecs } from './args';
 import { UsageError } from './errors';
 
@@ -44,6 +44,23 @@ export interface ConfigFile {
 export function defaultConfigPath(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(env.HOME || os.homedir(), '.config');
   return path.join(base, 'flotilla', 'config.json');
+}
+
+/**
+ * Where the CLI finds its certificate when no flag, variable or config file names one, as the
+ * docker CLI looks in ~/.docker: `ca.crt`, `client.crt` and `client.key` (what `flotilla ca
+ * issue --install` and tools/local-cluster.sh put there).
+ */
+export function defaultTlsDir(env: NodeJS.ProcessEnv): string {
+  return path.join(path.dirname(defaultConfigPath(env)), 'tls');
+}
+
+export const defaultTlsFiles = { ca: 'ca.crt', cert: 'client.crt', key: 'client.key' } as const;
+
+function defaultTls(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  const dir = defaultTlsDir(env);
+  const files = { ca: path.join(dir, defaultTlsFiles.ca), cert: path.join(dir, defaultTlsFiles.cert), key: path.join(dir, defaultTlsFiles.key) };
+  return Object.values(files).every((f) => fs.existsSync(f)) ? files : undefined;
 }
 
 export function readConfigFile(file: string, required: boolean): ConfigFile | undefined {
@@ -116,7 +133,9 @@ export function resolveSettings(given: Map<string, string[]>, env: NodeJS.Proces
   const values = convert(specs, given, env);
   return {
     manager: normaliseManager(values.manager, given.has('manager') ? '--manager' : env.FLOTILLA_MANAGER ? 'FLOTILLA_MANAGER' : config?.manager ? `manager in ${file}` : '--manager'),
-    tls: { ca: values['tls-ca'] || undefined, cert: values['tls-cert'] || undefined, key: values['tls-key'] || undefined },
+    tls: hasTls({ ca: values['tls-ca'], cert: values['tls-cert'], key: values['tls-key'] })
+      ? { ca: values['tls-ca'] || undefined, cert: values['tls-cert'] || undefined, key: values['tls-key'] || undefined }
+      : (defaultTls(env) ?? {}),
     timeoutMs: values.timeout,
     configFile: config ? file : undefined,
   };

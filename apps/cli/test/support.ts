@@ -9,6 +9,7 @@ import {
   startNodeService,
   type RunningService,
   type ServiceProcess,
+  testTls,
   type TestEngines,
 } from '@flotilla/testing';
 
@@ -30,7 +31,9 @@ export const configHome = makeTempDir('flotilla-cli-config-');
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FLOTILLA_') && k !== 'NO_COLOR' && k !== 'COLUMNS') env[k] = v;
-  return { ...env, XDG_CONFIG_HOME: configHome, TERM: 'xterm-256color', ...extra };
+  // The CLI speaks to the test cluster as an operator, with a certificate from the test CA.
+  const operator = testTls('operator');
+  return { ...env, XDG_CONFIG_HOME: configHome, TERM: 'xterm-256color', FLOTILLA_TLS_CA: operator.ca, FLOTILLA_TLS_CERT: operator.cert, FLOTILLA_TLS_KEY: operator.key, ...extra };
 }
 
 /** Runs the built CLI as its own process, output piped; never rejects on a non-zero exit. */

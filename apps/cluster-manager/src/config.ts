@@ -1,6 +1,7 @@
-import { flag, helpText, parseFlags } from '@flotilla/config';
-import { isLogLevel, logLevels, parseListenAddress, type LogLevel, type TlsFiles } from '@flotilla/grpc';
-import { normaliseEngineAddress } from '@flotilla/cluster';
+import { flag, helpText, parseFlags, securityFlags, securityFrom } from '@flotilla/config';
+import { InvalidArgumentError, isLogLevel, logLevels, parseListenAddress, type LogLevel, type Security } from '@flotilla/grpc';
+import { engineLimitDefaults, normaliseEngineAddress } from '@flotilla/cluster';
+import { loadPolicy, policyFlags, type ContainerPolicy } from '@flotilla/policy';
 import { filterNames, filtersByName, strategyNames } from '@flotilla/scheduler';
 
 export const strategies = strategyNames;
@@ -8,12 +9,8 @@ export const defaultFilters = [...filterNames];
 
 export const managerFlags = {
   listen: flag('string', { env: 'FLOTILLA_MANAGER_LISTEN', default: '127.0.0.1:4240', placeholder: 'HOST:PORT', description: 'Where the manager serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
-  'tls-cert': flag('string', { env: 'FLOTILLA_MANAGER_TLS_CERT', placeholder: 'FILE', description: 'Server certificate (turns on TLS).' }),
-  'tls-key': flag('string', { env: 'FLOTILLA_MANAGER_TLS_KEY', placeholder: 'FILE', description: 'Server private key.' }),
-  'tls-ca': flag('string', { env: 'FLOTILLA_MANAGER_TLS_CA', placeholder: 'FILE', description: 'CA for client certificates: when set, clients must present one (mutual TLS).' }),
-  'agent-tls-ca': flag('string', { env: 'FLOTILLA_AGENT_TLS_CA', placeholder: 'FILE', description: 'CA to verify engine-agents (turns on TLS to agents).' }),
-  'agent-tls-cert': flag('string', { env: 'FLOTILLA_AGENT_CLIENT_CERT', placeholder: 'FILE', description: 'Client certificate the manager presents to engine-agents.' }),
-  'agent-tls-key': flag('string', { env: 'FLOTILLA_AGENT_CLIENT_KEY', placeholder: 'FILE', description: 'Client key for engine-agents.' }),
+  ...securityFlags('FLOTILLA_MANAGER'),
+  ...policyFlags('FLOTILLA_MANAGER'),
   engine: flag('list', { env: 'FLOTILLA_ENGINES', default: [] as string[], placeholder: 'HOST:PORT,...', description: 'Engine-agent addresses to add at start (discovery adds more).' }),
   'heartbeat-tolerance': flag('integer', { env: 'FLOTILLA_HEARTBEAT_TOLERANCE', default: 3, min: 1, max: 100, description: 'Heartbeat intervals an engine may miss before it is unhealthy.' }),
   'reconnect-min': flag('duration', { env: 'FLOTILLA_RECONNECT_MIN', default: 200, min: 10, description: 'First back-off before reconnecting to an unhealthy engine; it doubles, with jitter.' }),
@@ -25,6 +22,18 @@ export const managerFlags = {
   strategy: flag('string', { env: 'FLOTILLA_STRATEGY', default: 'spread', choices: strategies, description: 'Placement strategy.' }),
   filters: flag('list', { env: 'FLOTILLA_FILTERS', default: defaultFilters, description: 'Scheduler filters, in order.' }),
   'max-queued-events': flag('integer', { env: 'FLOTILLA_MAX_QUEUED_EVENTS', default: 10_000, min: 1, description: 'Events a WatchEvents reader may fall behind before it is cut off (RESOURCE_EXHAUSTED).' }),
+  'max-engines': flag('integer', {
+    env: 'FLOTILLA_MAX_ENGINES',
+    default: engineLimitDefaults.maxEngines,
+    min: 1,
+    description: 'Engines the cluster may hold, pending or not, however they were added; AddEngine and SyncEngines that would pass it are refused (RESOURCE_EXHAUSTED) and change nothing.',
+  }),
+  'max-pending-engines': flag('integer', {
+    env: 'FLOTILLA_MAX_PENDING_ENGINES',
+    default: engineLimitDefaults.maxPendingEngines,
+    min: 1,
+    description: 'Pending engines added by hand (AddEngine, --engine) the cluster may hold at once; past it AddEngine is refused (RESOURCE_EXHAUSTED). Engines discovery pushes count only against --max-engines.',
+  }),
   'shutdown-grace': flag('duration', { env: 'FLOTILLA_SHUTDOWN_GRACE', default: 5000, min: 0, description: 'On SIGTERM/SIGINT, how long open calls may run before they are closed.' }),
   'log-level': flag('string', { env: 'FLOTILLA_LOG_LEVEL', default: 'info', choices: logLevels, description: 'Least severe log level written (JSON lines on stderr).' }),
 };
@@ -41,8 +50,10 @@ grpc.health.v1.Health and server reflection.`,
 
 export interface ManagerConfig {
   listen: string;
-  tls: TlsFiles;
-  agentTls: TlsFiles;
+  /** Serves clients and dials engine-agents with one identity. */
+  security: Security;
+  /** What a container may take of its host, per caller role; checked before placement. */
+  containerPolicy: ContainerPolicy;
   engines: string[];
   heartbeatTolerance: number;
   reconnect: { initialMs: number; maxMs: number };
@@ -52,18 +63,28 @@ export interface ManagerConfig {
   strategy: string;
   filters: string[];
   maxQueuedEvents: number;
+  /** --max-engines: every engine, however added. */
+  maxEngines: number;
+  /** --max-pending-engines: pending engines added by hand. */
+  maxPendingEngines: number;
   shutdownGraceMs: number;
   logLevel: LogLevel;
 }
 
 export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ManagerConfig {
   const f = parseFlags(managerFlags, argv, env);
-  f.engine.forEach((address) => normaliseEngineAddress(address, '--engine'));
+  // Engines given at start are added by hand: both limits apply to them.
+  const engines = new Set(f.engine.map((address) => normaliseEngineAddress(address, '--engine'))).size;
+  if (engines > Math.min(f['max-engines'], f['max-pending-engines'])) {
+    const flag = f['max-pending-engines'] <= f['max-engines'] ? 'max-pending-engines' : 'max-engines';
+    throw InvalidArgumentError.field('--engine', `${engines} addresses`, `more than --${flag} ${f[flag]}; raise --${flag}`);
+  }
   filtersByName(f.filters, '--filters');
+  const listen = parseListenAddress('--listen', f.listen);
   return {
-    listen: parseListenAddress('--listen', f.listen),
-    tls: { ca: f['tls-ca'], cert: f['tls-cert'], key: f['tls-key'] },
-    agentTls: { ca: f['agent-tls-ca'], cert: f['agent-tls-cert'], key: f['agent-tls-key'] },
+    listen,
+    security: securityFrom(f, listen),
+    containerPolicy: loadPolicy(f['container-policy'], 'cluster-manager'),
     engines: f.engine,
     heartbeatTolerance: f['heartbeat-tolerance'],
     reconnect: { initialMs: f['reconnect-min'], maxMs: Math.max(f['reconnect-min'], f['reconnect-max']) },
@@ -73,6 +94,8 @@ export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessE
     strategy: f.strategy,
     filters: f.filters,
     maxQueuedEvents: f['max-queued-events'],
+    maxEngines: f['max-engines'],
+    maxPendingEngines: f['max-pending-engines'],
     shutdownGraceMs: f['shutdown-grace'],
     logLevel: isLogLevel(f['log-level']) ? f['log-level'] : 'info',
   };

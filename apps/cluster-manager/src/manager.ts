@@ -19,7 +19,7 @@ export const managerVersion = '0.1.0';
 
 /** The cluster-manager: a Cluster over real agent connections, served over gRPC. */
 export async function startManager(config: ManagerConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningManager> {
-  const connector = new GrpcAgentConnector({ tls: config.agentTls });
+  const connector = new GrpcAgentConnector({ security: config.security });
   const cluster = new Cluster({
     connector,
     clock,
@@ -32,13 +32,15 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     strategy: config.strategy,
     filters: config.filters,
     maxQueuedEvents: config.maxQueuedEvents,
+    maxEngines: config.maxEngines,
+    maxPendingEngines: config.maxPendingEngines,
     version: managerVersion,
   });
   const scheduler = new Scheduler({ filters: filtersByName(config.filters), strategy: strategyByName(config.strategy), overcommitRatio: config.overcommitRatio });
-  const containers = new ClusterContainers({ cluster, connector, scheduler, clock, logger, publish: (event) => cluster.publish(event) });
+  const containers = new ClusterContainers({ cluster, connector, scheduler, clock, logger, publish: (event) => cluster.publish(event), containerPolicy: config.containerPolicy });
   const closing = new AbortController();
   const service = createClusterService({ cluster, containers, logger, closing: closing.signal, maxQueuedEvents: config.maxQueuedEvents });
-  const server = await startServer({ address: config.listen, services: [service], tls: config.tls, descriptorSetPath, logger });
+  const server = await startServer({ address: config.listen, services: [service], security: config.security, descriptorSetPath, logger });
   server.closing.addEventListener('abort', () => closing.abort(), { once: true });
   cluster.start();
   for (const address of config.engines) cluster.addEngine(address);

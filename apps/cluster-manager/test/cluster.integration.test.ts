@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { call, FlotillaError } from '@flotilla/grpc';
-import { EngineStatus } from '@flotilla/proto';
-import { cleanupAll, freePort, repoRoot, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
+import { EngineStatus, ListEnginesRequest } from '@flotilla/proto';
+import { bufCurlArgs, cleanupAll, freePort, repoRoot, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
-import { engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
+import { allEngines, engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 
 // Three real engines, three agents and a manager, each a separate process.
 let engines: TestEngines;
@@ -43,11 +43,13 @@ it('validates all three engines, with their real IDs and labels', async () => {
   expect(info.engineCounts).toMatchObject({ healthy: 3 });
   expect(info.strategy).toBe('spread');
   expect(Number(info.totalNanoCpus)).toBeGreaterThan(0);
-  const byLabel = await call(m(), m().listEngines, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: { zone: 'b' } });
-  expect(byLabel.engines.map((e) => e.id)).toEqual([ids[1]]);
+  const byLabel = await allEngines(m(), { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: { zone: 'b' } });
+  expect(byLabel.map((e) => e.id)).toEqual([ids[1]]);
+  // By address, one engine per page when asked.
+  expect((await allEngines(m(), { pageSize: 1 })).map((e) => e.address)).toEqual([0, 1, 2].map(address).sort());
 });
 
-it('shows a container started straight on an engine in GetInfo and as an annotated event', async () => {
+it('shows a container started straight on an engine in ListEngines and as an annotated event', async () => {
   const events = new EventRecorder(m().watchEvents({ types: ['container'], engines: [ids[2]], containers: [] }));
   const id = await engines.docker('engine-3', ['run', '-d', '--network', 'none', '--name', 'direct-web', '-m', '64m', 'busybox:local', 'sleep', '300']);
   const started = await events.nextMatching((r) => r.event?.action === 'start' && r.event.docker?.actorId === id, 'the container start event');
@@ -55,10 +57,9 @@ it('shows a container started straight on an engine in GetInfo and as an annotat
   expect(started.event?.container).toMatchObject({ id, state: 'running', names: ['direct-web'] });
   events.cancel();
   const engine = await waitFor(async () => {
-    const info = await call(m(), m().getInfo, {});
-    const e = info.engines.find((x) => x.id === ids[2]);
+    const e = (await allEngines(m())).find((x) => x.id === ids[2]);
     return e && e.containers?.running === 1 ? e : undefined;
-  }, { what: 'the container in GetInfo' });
+  }, { what: 'the container in ListEngines' });
   expect(engine.reservedMemoryBytes).toBe(String(64 * 1024 * 1024));
 });
 
@@ -124,7 +125,9 @@ it('answers bad input with INVALID_ARGUMENT naming the field, and unknown engine
   expect(bad.code).toBe(status.INVALID_ARGUMENT);
   expect(bad.message).toMatch(/^address "no-port-here"/);
   expect((await fail(call(m(), m().getEngine, { engine: '10.9.9.9:1' }))).code).toBe(status.NOT_FOUND);
-  expect((await fail(call(m(), m().listEngines, { statuses: [42], labels: {} }))).message).toMatch(/^statuses\[0\] 42/);
+  expect((await fail(call(m(), m().listEngines, ListEnginesRequest.fromPartial({ statuses: [42 as EngineStatus] })))).message).toMatch(/^statuses\[0\] 42/);
+  expect((await fail(call(m(), m().listEngines, ListEnginesRequest.fromPartial({ pageSize: 1001 })))).message).toMatch(/^page_size 1001/);
+  expect((await fail(call(m(), m().listEngines, ListEnginesRequest.fromPartial({ pageToken: 'not-ours' })))).message).toMatch(/^page_token "not-ours"/);
   expect((await call(m(), m().addEngine, { address: address(0) })).added).toBe(false);
   expect((await call(m(), m().getInfo, {})).engineCounts?.healthy).toBe(3);
 });
@@ -132,17 +135,21 @@ it('answers bad input with INVALID_ARGUMENT naming the field, and unknown engine
 describe('an independent client (buf curl, through reflection)', () => {
   const buf = path.join(repoRoot(), 'node_modules', '.bin', 'buf');
   const curl = (method: string, body: string, timeout = 30_000) =>
-    promisify(execFile)(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', body, `http://${manager.address}/flotilla.v1.ClusterService/${method}`], { timeout, killSignal: 'SIGINT' }).then(
+    promisify(execFile)(buf, bufCurlArgs('operator', manager.address, `flotilla.v1.ClusterService/${method}`, ['-d', body]), { timeout, killSignal: 'SIGINT' }).then(
       (r) => r.stdout,
       (err: { stdout?: string }) => err.stdout ?? '',
     );
 
-  it('calls AddEngine, GetInfo and WatchEvents and sees the real IDs and states', async () => {
+  it('calls AddEngine, GetInfo, ListEngines and WatchEvents and sees the real IDs and states', async () => {
     const added = JSON.parse(await curl('AddEngine', JSON.stringify({ address: address(1) }))) as { added?: boolean; engine: { id: string; status: string } };
     expect(added.added ?? false).toBe(false);
     expect(added.engine).toMatchObject({ id: ids[1], status: 'ENGINE_STATUS_HEALTHY' });
-    const info = JSON.parse(await curl('GetInfo', '{}')) as { engines: Array<{ id: string; status: string }> };
-    for (const id of ids) expect(info.engines).toContainEqual(expect.objectContaining({ id, status: 'ENGINE_STATUS_HEALTHY' }));
+    const info = JSON.parse(await curl('GetInfo', '{}')) as { engineCounts: { healthy: number }; engines?: unknown[] };
+    expect(info.engineCounts.healthy).toBe(3);
+    expect(info.engines).toBeUndefined();
+    const listed = JSON.parse(await curl('ListEngines', '{}')) as { engines: Array<{ id: string; status: string }>; nextPageToken?: string };
+    for (const id of ids) expect(listed.engines).toContainEqual(expect.objectContaining({ id, status: 'ENGINE_STATUS_HEALTHY' }));
+    expect(listed.nextPageToken).toBeUndefined();
     // The stream stays open; buf curl is cut after a few seconds and what it printed is read.
     const seen = manager.process.totalLines;
     const watching = curl('WatchEvents', JSON.stringify({ types: ['container'] }), 8_000);

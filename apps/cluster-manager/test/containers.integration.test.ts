@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { call, FlotillaError, streamOf } from '@flotilla/grpc';
 import { ContainerSpec, EngineStatus, PlacementExplanation, type ClusterServiceClient } from '@flotilla/proto';
-import { busyboxRootfsTar, cleanupAll, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
+import { bufCurlArgs, busyboxRootfsTar, cleanupAll, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
-import { engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
+import { allContainers, allEngines, engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 
 // Three real engines labelled zone=a, b, c, their agents and a manager, each a separate process.
 let engines: TestEngines;
@@ -46,7 +46,7 @@ async function failure(p: Promise<unknown>): Promise<FlotillaError> {
 }
 /** Containers per engine, by engine index, as the manager sees them. */
 async function perEngine(names: string[]): Promise<number[]> {
-  const { containers } = await call(m(), m().listContainers, { all: true, engines: [], states: [], labels: {}, names: [] });
+  const containers = await allContainers(m(), { all: true });
   const counts = [0, 0, 0];
   for (const c of containers) if (names.some((n) => c.container?.names.includes(n))) counts[engineIndex(c.engine!.id)]++;
   return counts;
@@ -145,8 +145,7 @@ it('never double-books ports or memory under 50 concurrent creates', async () =>
   }
   expect(perEngineCount).toEqual([4, 4, 4]);
   // What the manager reports agrees with the engines themselves.
-  const info = await call(m(), m().getInfo, {});
-  for (const e of info.engines) expect(Number(e.reservedMemoryBytes)).toBeLessThanOrEqual(Number(e.usableMemoryBytes));
+  for (const e of await allEngines(m())) expect(Number(e.reservedMemoryBytes)).toBeLessThanOrEqual(Number(e.usableMemoryBytes));
   await removeAll(ok.map((r) => (r.ok ? r.name : '')));
 });
 
@@ -193,8 +192,8 @@ it('routes logs, stop, kill and remove to the container engine', async () => {
     return out.includes('hello-from-ops') ? out : undefined;
   }, { what: 'the container output through the manager' });
   expect(text).toContain('hello-from-ops');
-  const listed = await call(m(), m().listContainers, { all: false, engines: [addresses[1]], states: [], labels: {}, names: ['ops'] });
-  expect(listed.containers.map((c) => c.engine?.id)).toEqual([ids[1]]);
+  const listed = await allContainers(m(), { all: false, engines: [addresses[1]], names: ['ops'] });
+  expect(listed.map((c) => c.engine?.id)).toEqual([ids[1]]);
   expect((await call(m(), m().stopContainer, { container: 'ops', timeoutSeconds: 0 })).engine?.id).toBe(ids[1]);
   expect(await engines.docker('engine-2', ['inspect', '--format', '{{.State.Running}}', 'ops'])).toBe('false');
   await call(m(), m().startContainer, { container: 'ops' });
@@ -221,7 +220,7 @@ it('marks containers on an unhealthy engine in the list', async () => {
   await create({ name: 'on-a', constraints: ['zone==a'] });
   agents[0].process.signal('SIGKILL');
   await engineIn(m(), addresses[0], EngineStatus.ENGINE_STATUS_UNHEALTHY);
-  const { containers } = await call(m(), m().listContainers, { all: true, engines: [], states: [], labels: {}, names: ['on-a'] });
+  const containers = await allContainers(m(), { all: true, names: ['on-a'] });
   expect(containers[0].engineStatus).toBe(EngineStatus.ENGINE_STATUS_UNHEALTHY);
   expect((await failure(call(m(), m().startContainer, { container: 'on-a' }))).code).toBe(status.FAILED_PRECONDITION);
   agents[0] = await startAgentProcess(engines.engines[0], Number(addresses[0].split(':')[1]));
@@ -232,7 +231,7 @@ it('marks containers on an unhealthy engine in the list', async () => {
 it('runs a container with constraint:zone==b through buf curl', async () => {
   const buf = path.join(repoRoot(), 'node_modules', '.bin', 'buf');
   const body = JSON.stringify({ spec: { name: 'curl-b', image: 'busybox:local', command: ['sleep', '60'], networkMode: 'none', env: ['constraint:zone==b'] }, start: true });
-  const { stdout } = await promisify(execFile)(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', body, `http://${manager.address}/flotilla.v1.ClusterService/CreateContainer`], { timeout: 60_000 });
+  const { stdout } = await promisify(execFile)(buf, bufCurlArgs('operator', manager.address, 'flotilla.v1.ClusterService/CreateContainer', ['-d', body]), { timeout: 60_000 });
   const created = JSON.parse(stdout) as { engine: { id: string }; started: boolean };
   expect(created.engine.id).toBe(ids[1]);
   expect(created.started).toBe(true);

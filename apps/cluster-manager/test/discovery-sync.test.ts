@@ -1,27 +1,31 @@
-import { call, FlotillaError } from '@flotilla/grpc';
-import { EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
-import { cleanupAll, freePort, StreamRecorder } from '@flotilla/testing';
+import { call, dial, FlotillaError } from '@flotilla/grpc';
+import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
+import { cleanupAll, freePort, StreamRecorder, testTls } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
-import { startManagerProcess, type ManagerProcess } from './support';
+import { allEngines, startManagerProcess, type ManagerProcess } from './support';
 
 // The manager side of discovery's push, over gRPC against the built manager. The addresses lead
 // nowhere (free ports nobody listens on), so the engines stay pending: only membership matters.
 let manager: ManagerProcess;
+/** Only discovery may push: this client holds a discovery certificate. */
+let discovery: ClusterServiceClient;
 const a: string[] = [];
 
 beforeAll(async () => {
   manager = await startManagerProcess();
+  discovery = dial(ClusterServiceClient, manager.address, { tls: testTls('discovery'), defaultDeadlineMs: 30_000 });
   for (let i = 0; i < 4; i++) a.push(`127.0.0.1:${await freePort()}`);
 });
 
 afterAll(async () => {
+  discovery?.close();
   await manager?.close();
   await cleanupAll();
 });
 
 const m = () => manager.client;
-const sync = (source: string, generation: number, addresses: string[]) => call(m(), m().syncEngines, { source, generation: String(generation), addresses });
-const members = async () => (await call(m(), m().listEngines, { statuses: [], labels: {} })).engines.map((e) => e.address).sort();
+const sync = (source: string, generation: number, addresses: string[]) => call(discovery, discovery.syncEngines, { source, generation: String(generation), addresses });
+const members = async () => (await allEngines(m())).map((e) => e.address).sort();
 
 it('applies a push, and changes nothing for a generation at or below the one it holds', async () => {
   expect(await sync('file:///s1', 10, [a[0], a[1]])).toEqual({ added: [a[0], a[1]], removed: [], generation: '10', unchanged: false });

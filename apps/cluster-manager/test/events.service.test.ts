@@ -6,6 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { parseManagerConfig } from '../src/config';
 import { startManager, type RunningManager } from '../src/manager';
 import type { WatchEventsResponse } from '@flotilla/proto';
+import { allEngines } from './support';
 
 // The real agent code over a hollow engine, and the real manager, in this process: fast enough to
 // push thousands of events through WatchEvents.
@@ -16,10 +17,10 @@ let client: ClusterServiceClient;
 
 beforeAll(async () => {
   backend = new HollowDockerBackend({ name: 'hollow-1' });
-  agent = await startAgent({ backend, listen: '127.0.0.1:0', heartbeatIntervalMs: 200, logger: silentLogger });
-  manager = await startManager(parseManagerConfig(['--listen', '127.0.0.1:0', '--max-queued-events', '200', '--engine', `127.0.0.1:${agent.port}`], {}), silentLogger);
+  agent = await startAgent({ backend, listen: '127.0.0.1:0', heartbeatIntervalMs: 200, logger: silentLogger, security: { kind: 'insecure' } });
+  manager = await startManager(parseManagerConfig(['--listen', '127.0.0.1:0', '--insecure', '--max-queued-events', '200', '--engine', `127.0.0.1:${agent.port}`], {}), silentLogger);
   client = dial(ClusterServiceClient, `127.0.0.1:${manager.port}`);
-  await waitFor(async () => (await call(client, client.listEngines, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: {} })).engines.length === 1, { what: 'the hollow engine to be healthy' });
+  await waitFor(async () => (await allEngines(client, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] })).length === 1, { what: 'the hollow engine to be healthy' });
 });
 
 afterAll(async () => {
@@ -57,7 +58,7 @@ it('ends a reader that falls behind with RESOURCE_EXHAUSTED, without slowing the
 });
 
 it('filters by engine and container, and rejects an empty filter value naming it', async () => {
-  const engine = (await call(client, client.listEngines, { statuses: [], labels: {} })).engines[0];
+  const engine = (await allEngines(client))[0];
   const byName = new StreamRecorder<WatchEventsResponse>(client.watchEvents({ types: [], engines: [engine.address], containers: ['watched'] }));
   await waitFor(() => manager.cluster.subscriberCount === 1, { what: 'the subscriber' });
   await backend.createContainer({ name: 'ignored', Image: 'busybox:local', HostConfig: {} });

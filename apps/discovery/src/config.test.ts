@@ -1,9 +1,12 @@
 import { HelpRequested } from '@flotilla/config';
 import { discoveryHelp, parseDiscoveryConfig } from './config';
 
+// An identity, so the flags under test are the only thing that can be wrong (the files are not read here).
+const tls = { FLOTILLA_DISCOVERY_TLS_CA: '/tls/ca.crt', FLOTILLA_DISCOVERY_TLS_CERT: '/tls/d.crt', FLOTILLA_DISCOVERY_TLS_KEY: '/tls/d.key' };
+
 describe('discovery flags', () => {
   it('reads flags, with environment variables as the fallback', () => {
-    const config = parseDiscoveryConfig(['--discovery', 'file:///etc/flotilla/engines', '--push-interval', '1m'], { FLOTILLA_MANAGERS: '127.0.0.1:4240, Manager.Example:4240,127.0.0.1:4240', FLOTILLA_RETRY_MAX: '2s' });
+    const config = parseDiscoveryConfig(['--discovery', 'file:///etc/flotilla/engines', '--push-interval', '1m'], { ...tls, FLOTILLA_MANAGERS: '127.0.0.1:4240, Manager.Example:4240,127.0.0.1:4240', FLOTILLA_RETRY_MAX: '2s' });
     expect(config).toMatchObject({
       discovery: { scheme: 'file', path: '/etc/flotilla/engines', source: 'file:///etc/flotilla/engines' },
       managers: ['127.0.0.1:4240', 'manager.example:4240'],
@@ -13,7 +16,7 @@ describe('discovery flags', () => {
       retry: { initialMs: 200, maxMs: 2000 },
       fileRereadIntervalMs: 5000,
     });
-    expect(parseDiscoveryConfig([], { FLOTILLA_DISCOVERY: 'etcd://u:p@10.0.0.1:2379/f', FLOTILLA_MANAGERS: 'm:1', FLOTILLA_ETCD_TLS_CA: '/ca.pem' })).toMatchObject({
+    expect(parseDiscoveryConfig([], { ...tls, FLOTILLA_DISCOVERY: 'etcd://u:p@10.0.0.1:2379/f', FLOTILLA_MANAGERS: 'm:1', FLOTILLA_ETCD_TLS_CA: '/ca.pem' })).toMatchObject({
       discovery: { scheme: 'etcd', source: 'etcd://10.0.0.1:2379/f', username: 'u', password: 'p' },
       etcdTls: { ca: '/ca.pem' },
     });
@@ -26,12 +29,12 @@ describe('discovery flags', () => {
     [['--discovery', 'a:1', '--manager', 'nope'], {}, /^--manager "nope"/],
     [['--discovery', 'a:1', '--manager', 'm:1', '--push-interval', '10ms'], {}, /^--push-interval "10ms": must be at least 100/],
   ])('refuses %j naming the flag', (argv, env, error) => {
-    expect(() => parseDiscoveryConfig(argv, env)).toThrow(error);
+    expect(() => parseDiscoveryConfig(argv, { ...tls, ...env })).toThrow(error);
   });
 
   it('documents every flag, its environment variable, and the range limit in --help', () => {
     expect(() => parseDiscoveryConfig(['--help'], {})).toThrow(HelpRequested);
-    for (const text of ['--discovery URI', 'FLOTILLA_DISCOVERY', '--manager HOST:PORT', 'FLOTILLA_MANAGERS', '--etcd-tls-ca', '--manager-tls-ca', '--push-interval', 'at most\n4096 addresses', '10.0.0.[10:20]:2375']) {
+    for (const text of ['--discovery URI', 'FLOTILLA_DISCOVERY', '--manager HOST:PORT', 'FLOTILLA_MANAGERS', '--etcd-tls-ca', '--tls-ca', '--insecure', 'FLOTILLA_DISCOVERY_TLS_CA', '--push-interval', 'at most\n4096 addresses', '10.0.0.[10:20]:2375']) {
       expect(discoveryHelp).toContain(text);
     }
   });

@@ -1,6 +1,6 @@
-import { flag, helpText, parseFlags } from '@flotilla/config';
+import { flag, helpText, parseFlags, securityFlags, securityFrom } from '@flotilla/config';
 import { MAX_ADDRESSES_PER_ENTRY, MAX_ADDRESSES_PER_SET, parseDiscoveryUri, type DiscoveryUri } from '@flotilla/discovery';
-import { formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type TlsFiles } from '@flotilla/grpc';
+import { checkDialAllowed, formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type Security, type TlsFiles } from '@flotilla/grpc';
 
 export const discoveryFlags = {
   discovery: flag('string', {
@@ -10,12 +10,7 @@ export const discoveryFlags = {
   }),
   manager: flag('list', { env: 'FLOTILLA_MANAGERS', default: [] as string[], placeholder: 'HOST:PORT,...', description: 'Cluster-managers to push the engine addresses to. Required.' }),
   listen: flag('string', { env: 'FLOTILLA_DISCOVERY_LISTEN', default: '127.0.0.1:4230', placeholder: 'HOST:PORT', description: 'Where discovery serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
-  'tls-cert': flag('string', { env: 'FLOTILLA_DISCOVERY_TLS_CERT', placeholder: 'FILE', description: 'Server certificate (turns on TLS).' }),
-  'tls-key': flag('string', { env: 'FLOTILLA_DISCOVERY_TLS_KEY', placeholder: 'FILE', description: 'Server private key.' }),
-  'tls-ca': flag('string', { env: 'FLOTILLA_DISCOVERY_TLS_CA', placeholder: 'FILE', description: 'CA for client certificates: when set, clients must present one (mutual TLS).' }),
-  'manager-tls-ca': flag('string', { env: 'FLOTILLA_MANAGER_CLIENT_TLS_CA', placeholder: 'FILE', description: 'CA to verify cluster-managers (turns on TLS to managers).' }),
-  'manager-tls-cert': flag('string', { env: 'FLOTILLA_MANAGER_CLIENT_TLS_CERT', placeholder: 'FILE', description: 'Client certificate discovery presents to cluster-managers.' }),
-  'manager-tls-key': flag('string', { env: 'FLOTILLA_MANAGER_CLIENT_TLS_KEY', placeholder: 'FILE', description: 'Client key for cluster-managers.' }),
+  ...securityFlags('FLOTILLA_DISCOVERY'),
   'etcd-tls-ca': flag('string', { env: 'FLOTILLA_ETCD_TLS_CA', placeholder: 'FILE', description: 'CA to verify etcd (turns on TLS to etcd).' }),
   'etcd-tls-cert': flag('string', { env: 'FLOTILLA_ETCD_TLS_CERT', placeholder: 'FILE', description: 'Client certificate for etcd.' }),
   'etcd-tls-key': flag('string', { env: 'FLOTILLA_ETCD_TLS_KEY', placeholder: 'FILE', description: 'Client key for etcd.' }),
@@ -50,8 +45,8 @@ export interface DiscoveryConfig {
   discovery: DiscoveryUri;
   managers: string[];
   listen: string;
-  tls: TlsFiles;
-  managerTls: TlsFiles;
+  /** Serves its API and dials the managers with one identity (role discovery). */
+  security: Security;
   etcdTls: TlsFiles;
   pushIntervalMs: number;
   pushTimeoutMs: number;
@@ -67,12 +62,14 @@ export function parseDiscoveryConfig(argv: readonly string[], env: NodeJS.Proces
   if (f.manager.length === 0) throw InvalidArgumentError.field('--manager', '', 'at least one cluster-manager address is required (or FLOTILLA_MANAGERS)');
   const managers = [...new Set(f.manager.map((m) => formatHostPort(parseHostPort('--manager', m))))];
   const logLevel = f['log-level'];
+  const listen = parseListenAddress('--listen', f.listen);
+  const security = securityFrom(f, listen);
+  managers.forEach((m) => checkDialAllowed(security, '--manager', m));
   return {
     discovery: parseDiscoveryUri(f.discovery, '--discovery'),
     managers,
-    listen: parseListenAddress('--listen', f.listen),
-    tls: { ca: f['tls-ca'], cert: f['tls-cert'], key: f['tls-key'] },
-    managerTls: { ca: f['manager-tls-ca'], cert: f['manager-tls-cert'], key: f['manager-tls-key'] },
+    listen,
+    security,
     etcdTls: { ca: f['etcd-tls-ca'], cert: f['etcd-tls-cert'], key: f['etcd-tls-key'] },
     pushIntervalMs: f['push-interval'],
     pushTimeoutMs: f['push-timeout'],

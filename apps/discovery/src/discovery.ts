@@ -1,5 +1,5 @@
 import { createBackend, SourceState, type DiscoveryBackend, type KeyValueStore } from '@flotilla/discovery';
-import { dial, startServer, type Logger, type RunningServer } from '@flotilla/grpc';
+import { dial, dialTls, startServer, type Logger, type RunningServer } from '@flotilla/grpc';
 import { ClusterServiceClient, descriptorSetPath, type DiscoveryState } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
 import type { DiscoveryConfig } from './config';
@@ -46,7 +46,7 @@ export async function startDiscovery(config: DiscoveryConfig, logger: Logger, de
       new ManagerPusher({
         address,
         client: dial(ClusterServiceClient, address, {
-          tls: config.managerTls,
+          tls: dialTls(config.security),
           defaultDeadlineMs: config.pushTimeoutMs,
           channelOptions: { 'grpc.initial_reconnect_backoff_ms': config.retry.initialMs, 'grpc.max_reconnect_backoff_ms': config.retry.maxMs },
         }),
@@ -83,7 +83,7 @@ export async function startDiscovery(config: DiscoveryConfig, logger: Logger, de
 
   const closing = new AbortController();
   const service = createDiscoveryService({ state, feed, logger, closing: closing.signal });
-  const server = await startServer({ address: config.listen, services: [service], tls: config.tls, descriptorSetPath, logger });
+  const server = await startServer({ address: config.listen, services: [service], security: config.security, descriptorSetPath, logger });
   server.closing.addEventListener('abort', () => closing.abort(), { once: true });
   logger.info('discovery started', { source: backend.source, managers: config.managers });
 

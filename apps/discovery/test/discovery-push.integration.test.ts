@@ -1,5 +1,6 @@
-import { call } from '@flotilla/grpc';
-import { cleanupAll, freePort, waitFor } from '@flotilla/testing';
+import { call, dial } from '@flotilla/grpc';
+import { ClusterServiceClient } from '@flotilla/proto';
+import { cleanupAll, freePort, testTls, waitFor } from '@flotilla/testing';
 import { clusterIs, listEntries, startDiscoveryProcess, startManagerOn } from './support';
 
 // Pushes against the built manager; the addresses lead nowhere, so engines stay pending and only
@@ -21,8 +22,13 @@ const m = () => manager.client;
 
 it('moves past a newer generation an earlier run left in the manager, instead of being ignored', async () => {
   const source = `nodes://127.0.0.1:${ports[0]}`;
-  // An earlier discovery run whose clock was far ahead left a huge generation and another set.
-  await call(m(), m().syncEngines, { source, generation: '9000000000000000', addresses: [`127.0.0.1:${ports[1]}`] });
+  // An earlier discovery run whose clock was ahead (by an hour; managers refuse more than 24 h)
+  // left a newer generation and another set.
+  const held = BigInt(Date.now() + 3_600_000);
+  // Pushed with the same discovery identity the discovery process holds (sources belong to it).
+  const earlier = dial(ClusterServiceClient, manager.address, { tls: testTls('discovery') });
+  await call(earlier, earlier.syncEngines, { source, generation: String(held), addresses: [`127.0.0.1:${ports[1]}`] });
+  earlier.close();
   const discovery = await startDiscoveryProcess(['--discovery', `127.0.0.1:${ports[0]}`, '--manager', manager.address]);
   await clusterIs(m, [`127.0.0.1:${ports[0]}`], 'the current set, despite the old generation');
   await discovery.process.waitForLine(/the manager holds a newer generation for this source/);
@@ -30,7 +36,7 @@ it('moves past a newer generation an earlier run left in the manager, instead of
     const s = await listEntries(discovery.client);
     return s.managers[0]?.generation === s.generation ? s : undefined;
   }, { what: 'the manager to hold our generation' });
-  expect(state.generation).toBe('9000000000000001');
+  expect(state.generation).toBe(String(held + 1n));
   await discovery.close();
 });
 

@@ -1,6 +1,6 @@
 import { call, dial } from '@flotilla/grpc';
-import { ClusterServiceClient, DiscoveryServiceClient, EngineStatus, type ClusterEngine, type DiscoveryState } from '@flotilla/proto';
-import { startNodeService, waitFor, type RunningService, type TestEngine } from '@flotilla/testing';
+import { ClusterServiceClient, DiscoveryServiceClient, EngineStatus, ListEnginesRequest, type ClusterEngine, type DiscoveryState } from '@flotilla/proto';
+import { startNodeService, testTls, waitFor, type RunningService, type TestEngine } from '@flotilla/testing';
 
 /** The built cluster-manager on a given port, so a restart brings it back where discovery pushes. */
 export async function startManagerOn(port: number): Promise<RunningService & { client: ClusterServiceClient; close(): Promise<void> }> {
@@ -9,7 +9,7 @@ export async function startManagerOn(port: number): Promise<RunningService & { c
     script: 'apps/cluster-manager/dist/main.js',
     args: ['--listen', `127.0.0.1:${port}`, '--log-level', 'debug', '--reconnect-max', '1s', '--pending-retry-min', '200ms', '--pending-retry-max', '1s'],
   });
-  const client = dial(ClusterServiceClient, service.address, { defaultDeadlineMs: 10_000 });
+  const client = dial(ClusterServiceClient, service.address, { defaultDeadlineMs: 10_000, tls: testTls('operator') });
   return {
     ...service,
     client,
@@ -27,7 +27,7 @@ export async function startDiscoveryProcess(args: string[]): Promise<RunningServ
     script: 'apps/discovery/dist/main.js',
     args: ['--listen', '127.0.0.1:0', '--log-level', 'debug', '--retry-min', '100ms', '--retry-max', '1s', ...args],
   });
-  const client = dial(DiscoveryServiceClient, service.address, { defaultDeadlineMs: 10_000 });
+  const client = dial(DiscoveryServiceClient, service.address, { defaultDeadlineMs: 10_000, tls: testTls('operator') });
   return {
     ...service,
     client,
@@ -53,8 +53,16 @@ export async function listEntries(client: DiscoveryServiceClient): Promise<Disco
   return state;
 }
 
+/** Every engine of the cluster, over as many ListEngines pages as it takes. */
 export async function engines(client: ClusterServiceClient): Promise<ClusterEngine[]> {
-  return (await call(client, client.listEngines, { statuses: [], labels: {} })).engines;
+  const all: ClusterEngine[] = [];
+  let pageToken = '';
+  do {
+    const page = await call(client, client.listEngines, ListEnginesRequest.fromPartial({ pageToken }));
+    all.push(...page.engines);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return all;
 }
 
 /** Waits until the manager holds exactly these addresses, each in `status` (any status when omitted). */

@@ -1,4 +1,5 @@
-import { startServer, type Keepalive, type Logger, type RunningServer, type TlsFiles } from '@flotilla/grpc';
+import { startServer, type Keepalive, type Logger, type RunningServer, type Security } from '@flotilla/grpc';
+import type { ContainerPolicy } from '@flotilla/policy';
 import { descriptorSetPath } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
 import type { DockerBackend } from './docker/docker-backend';
@@ -10,9 +11,11 @@ export interface AgentOptions {
   listen: string;
   logger: Logger;
   heartbeatIntervalMs: number;
-  tls?: TlsFiles;
+  security: Security;
   clock?: Clock;
   keepalive?: Partial<Keepalive>;
+  /** What creates may take of the host, per role the manager acts for; default: nothing. */
+  containerPolicy?: ContainerPolicy;
 }
 
 export interface RunningAgent {
@@ -30,11 +33,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger: options.logger,
   });
   const closing = new AbortController();
-  const service = createAgentService({ backend: options.backend, monitor, logger: options.logger, closing: closing.signal });
+  const service = createAgentService({ backend: options.backend, monitor, logger: options.logger, closing: closing.signal, containerPolicy: options.containerPolicy });
   const server = await startServer({
     address: options.listen,
     services: [service],
-    tls: options.tls,
+    security: options.security,
     descriptorSetPath,
     keepalive: options.keepalive,
     logger: options.logger,

@@ -1,6 +1,7 @@
-import { flag, helpText, parseFlags, type FlagValues } from '@flotilla/config';
+import { flag, helpText, parseFlags, securityFlags, securityFrom, type FlagValues } from '@flotilla/config';
 import { parseDiscoveryUri, type DiscoveryUri } from '@flotilla/discovery';
-import { formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type TlsFiles } from '@flotilla/grpc';
+import { formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type Security, type TlsFiles } from '@flotilla/grpc';
+import { loadPolicy, policyFlags, type ContainerPolicy } from '@flotilla/policy';
 import { maximumApiVersion, minimumApiVersion } from './docker/api-version';
 import { parseDockerEndpoint } from './docker/docker-endpoint';
 import { advertiseAddress } from './registration/advertise-address';
@@ -11,9 +12,8 @@ export const agentFlags = {
   'docker-tls-cert': flag('string', { env: 'FLOTILLA_DOCKER_TLS_CERT', placeholder: 'FILE', description: 'Client certificate for the Docker engine.' }),
   'docker-tls-key': flag('string', { env: 'FLOTILLA_DOCKER_TLS_KEY', placeholder: 'FILE', description: 'Client key for the Docker engine.' }),
   listen: flag('string', { env: 'FLOTILLA_AGENT_LISTEN', default: '127.0.0.1:4250', placeholder: 'HOST:PORT', description: 'Where the agent serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
-  'tls-cert': flag('string', { env: 'FLOTILLA_AGENT_TLS_CERT', placeholder: 'FILE', description: 'Server certificate (turns on TLS).' }),
-  'tls-key': flag('string', { env: 'FLOTILLA_AGENT_TLS_KEY', placeholder: 'FILE', description: 'Server private key.' }),
-  'tls-ca': flag('string', { env: 'FLOTILLA_AGENT_TLS_CA', placeholder: 'FILE', description: 'CA for client certificates: when set, clients must present one (mutual TLS).' }),
+  ...securityFlags('FLOTILLA_AGENT'),
+  ...policyFlags('FLOTILLA_AGENT'),
   'heartbeat-interval': flag('duration', { env: 'FLOTILLA_HEARTBEAT_INTERVAL', default: 1000, min: 50, max: 600_000, description: 'How often Watch streams carry a heartbeat; the agent also pings its Docker engine this often.' }),
   discovery: flag('string', { env: 'FLOTILLA_DISCOVERY', placeholder: 'URI', description: 'Register this agent in discovery (etcd://HOST:PORT[,HOST:PORT]/PREFIX), renewed every --discovery-heartbeat while its Docker engine is reachable. Off when not set.' }),
   advertise: flag('string', { env: 'FLOTILLA_ADVERTISE', placeholder: 'HOST:PORT', description: 'The address registered in discovery, which managers dial; defaults to --listen (with the bound port) unless that is a wildcard.' }),
@@ -40,7 +40,10 @@ export interface AgentConfig {
   dockerHost: string;
   dockerTls: TlsFiles;
   listen: string;
-  tls: TlsFiles;
+  /** Serves managers with its certificate; only callers with role manager are obeyed. */
+  security: Security;
+  /** Checked on every create, for the role the manager acts for: the second line behind the manager's. */
+  containerPolicy: ContainerPolicy;
   heartbeatIntervalMs: number;
   shutdownGraceMs: number;
   logLevel: LogLevel;
@@ -90,7 +93,8 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     dockerHost: f['docker-host'],
     dockerTls,
     listen,
-    tls: { ca: f['tls-ca'], cert: f['tls-cert'], key: f['tls-key'] },
+    security: securityFrom(f, listen),
+    containerPolicy: loadPolicy(f['container-policy'], 'engine-agent'),
     heartbeatIntervalMs: f['heartbeat-interval'],
     shutdownGraceMs: f['shutdown-grace'],
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, dial } from '@flotilla/grpc';
 import { EngineAgentServiceClient } from '@flotilla/proto';
-import { cleanupAll, repoRoot, startEngines, waitFor, type TestEngines } from '@flotilla/testing';
+import { bufCurlArgs, cleanupAll, repoRoot, startEngines, testTls, waitFor, type TestEngines } from '@flotilla/testing';
 import { DockerodeBackend } from '../src/docker/dockerode-backend';
 import { startAgent, type RunningAgent } from '../src/agent';
 import { startAgentProcess, WatchRecorder, type AgentProcess } from './support';
@@ -28,22 +28,23 @@ describe('an independent client (buf curl, through reflection)', () => {
   });
   afterAll(async () => agent?.close());
 
-  const curl = async (...args: string[]) => (await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', ...args], { timeout: 60_000 })).stdout;
+  // As the manager: the only role an agent answers (health and reflection answer any certificate of the cluster).
+  const curl = async (method: string, ...args: string[]) => (await run(buf, bufCurlArgs('manager', agent.address, method, args), { timeout: 60_000 })).stdout;
 
   it('lists the services', async () => {
-    const services = (await curl('--list-services', `http://${agent.address}`)).split('\n');
+    const services = (await curl('', '--list-services')).split('\n');
     expect(services).toEqual(expect.arrayContaining(['flotilla.v1.EngineAgentService', 'grpc.health.v1.Health']));
   });
 
   it('calls the health service', async () => {
-    const out = JSON.parse(await curl('-d', '{"service":"flotilla.v1.EngineAgentService"}', `http://${agent.address}/grpc.health.v1.Health/Check`)) as { status: string };
+    const out = JSON.parse(await curl('grpc.health.v1.Health/Check', '-d', '{"service":"flotilla.v1.EngineAgentService"}')) as { status: string };
     expect(out.status).toBe('SERVING');
   });
 
   it('streams a snapshot whose engine ID matches docker info', async () => {
     const engineId = await engines.docker('engine-1', ['info', '--format', '{{.ID}}']);
     // buf curl keeps the stream open; it is cut after a few seconds, and what it printed is read.
-    const out = await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--connect-timeout', '10', `http://${agent.address}/flotilla.v1.EngineAgentService/Watch`], { timeout: 4_000, killSignal: 'SIGINT' }).then(
+    const out = await run(buf, bufCurlArgs('manager', agent.address, 'flotilla.v1.EngineAgentService/Watch', ['--connect-timeout', '10']), { timeout: 4_000, killSignal: 'SIGINT' }).then(
       (r) => r.stdout,
       (err: { stdout?: string }) => err.stdout ?? '',
     );
@@ -57,12 +58,12 @@ describe('watchers', () => {
   let agent: RunningAgent;
   beforeAll(async () => {
     const backend = new DockerodeBackend(engines.engines[0].dockerHost);
-    agent = await startAgent({ backend, listen: '127.0.0.1:0', heartbeatIntervalMs: 200, logger: createLogger({ level: 'warn' }) });
+    agent = await startAgent({ backend, listen: '127.0.0.1:0', heartbeatIntervalMs: 200, logger: createLogger({ level: 'warn' }), security: { kind: 'mtls', tls: testTls('agent') } });
   });
   afterAll(async () => agent?.stop(1000));
 
   it('share one Docker event subscription and each get every event', async () => {
-    const clients = [0, 1].map(() => dial(EngineAgentServiceClient, `127.0.0.1:${agent.port}`));
+    const clients = [0, 1].map(() => dial(EngineAgentServiceClient, `127.0.0.1:${agent.port}`, { tls: testTls('manager') }));
     const watches = clients.map((c) => new WatchRecorder(c.watch({})));
     await Promise.all(watches.map((w) => w.next('snapshot')));
     const id = await engines.docker('engine-1', ['create', '--network', 'none', '--name', 'shared-sub', 'busybox:local', 'true']);

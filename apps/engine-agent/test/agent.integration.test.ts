@@ -1,5 +1,5 @@
 import { call, streamOf, FlotillaError } from '@flotilla/grpc';
-import { LogStream, type Container } from '@flotilla/proto';
+import { CreateContainerRequest, LogStream, type Container } from '@flotilla/proto';
 import { busyboxRootfsTar, cleanupAll, startEngines, startTestRegistry, waitFor, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startAgentProcess, WatchRecorder, type AgentProcess } from './support';
@@ -71,7 +71,7 @@ describe('Watch', () => {
 
 describe('container operations', () => {
   it('create, start, inspect, logs, stop, kill and remove work through the agent', async () => {
-    const created = await call(agent.client, agent.client.createContainer, {
+    const created = await call(agent.client, agent.client.createContainer, CreateContainerRequest.fromPartial({
       name: 'ops-web',
       image: 'busybox:local',
       command: ['sh', '-c', 'echo hello-out; echo hello-err >&2; sleep 300'],
@@ -84,7 +84,7 @@ describe('container operations', () => {
       networkMode: 'host',
       restartPolicy: { name: 'on-failure', maximumRetryCount: 2 },
       entrypoint: [],
-    });
+    }));
     expect(created.id).toMatch(/^[0-9a-f]{64}$/);
     // Docker discards published ports in host network mode, and says so.
     expect(created.warnings.join(' ')).toMatch(/discarded/i);
@@ -127,7 +127,7 @@ describe('container operations', () => {
   it('maps Docker errors onto statuses and keeps Docker message', async () => {
     await docker('run', '-d', '--network', 'none', '--name', 'err-running', 'busybox:local', 'sleep', '300');
     const c = agent.client;
-    const base = { name: '', image: 'busybox:local', command: ['true'], env: [], labels: {}, nanoCpus: '0', cpuShares: '0', memoryBytes: '0', portBindings: [], networkMode: 'none', entrypoint: [] };
+    const base = CreateContainerRequest.fromPartial({ name: '', image: 'busybox:local', command: ['true'], networkMode: 'none' });
     expect(await codeOf(call(c, c.inspectContainer, { id: 'no-such-container' }))).toMatchObject({ code: status.NOT_FOUND, message: expect.stringContaining('No such container') });
     expect(await codeOf(call(c, c.createContainer, { ...base, name: 'err-running' }))).toMatchObject({ code: status.ALREADY_EXISTS, message: expect.stringContaining('is already in use') });
     expect(await codeOf(call(c, c.removeContainer, { id: 'err-running', force: false, volumes: false }))).toMatchObject({ code: status.FAILED_PRECONDITION, message: expect.stringContaining('running container') });

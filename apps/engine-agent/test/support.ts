@@ -1,6 +1,6 @@
 import { dial } from '@flotilla/grpc';
 import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto';
-import { startNodeService, StreamRecorder, type ServiceProcess, type TestEngine } from '@flotilla/testing';
+import { startNodeService, StreamRecorder, testTls, type ServiceProcess, type TestEngine } from '@flotilla/testing';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 
 export interface AgentProcess {
@@ -17,7 +17,8 @@ export async function startAgentProcess(engine: TestEngine, listen = '127.0.0.1:
     script: 'apps/engine-agent/dist/main.js',
     args: ['--docker-host', engine.dockerHost, '--listen', listen, '--heartbeat-interval', '200ms', '--log-level', 'debug'],
   });
-  const client = dial(EngineAgentServiceClient, service.address, { defaultDeadlineMs: 60_000 });
+  // Only a manager may call an agent.
+  const client = dial(EngineAgentServiceClient, service.address, { defaultDeadlineMs: 60_000, tls: testTls('manager') });
   return {
     process: service.process,
     address: service.address,

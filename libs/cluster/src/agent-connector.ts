@@ -9,6 +9,7 @@ import type {
   StopContainerResponse,
   WatchResponse,
 } from '@flotilla/proto';
+import type { Role } from '@flotilla/pki';
 
 /** What the cluster hears from one engine-agent's Watch stream. */
 export interface AgentStreamListener {
@@ -34,9 +35,18 @@ export interface AgentConnector {
   operations(address: string): AgentOperations;
 }
 
+/** Whom a create is made for. */
+export interface CreateContainerOptions {
+  /**
+   * The role of the caller the manager acts for: the agent checks the create against its own
+   * container policy for this role. Undefined names none, and the agent allows nothing of the host.
+   */
+  actingRole: Role | undefined;
+}
+
 /** Container operations on one engine, through its agent. Failures are the typed errors of @flotilla/grpc. */
 export interface AgentOperations {
-  createContainer(request: CreateContainerRequest): Promise<CreateContainerResponse>;
+  createContainer(request: CreateContainerRequest, options: CreateContainerOptions): Promise<CreateContainerResponse>;
   startContainer(id: string): Promise<StartContainerResponse>;
   stopContainer(id: string, timeoutSeconds: number | undefined): Promise<StopContainerResponse>;
   killContainer(id: string, signal: string): Promise<void>;

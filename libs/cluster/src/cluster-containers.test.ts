@@ -1,4 +1,5 @@
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@flotilla/grpc';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnavailableError } from '@flotilla/grpc';
+import { parsePolicy, type ContainerPolicy } from '@flotilla/policy';
 import { ContainerSpec, PlacementExplanation } from '@flotilla/proto';
 import { allFilters, Scheduler, spreadStrategy, strategyByName } from '@flotilla/scheduler';
 import { FakeClock } from '@flotilla/time';
@@ -9,12 +10,12 @@ import { engineSnapshot, FakeAgents } from './fake-agents';
 const GiB = 1024 ** 3;
 const addresses = ['10.0.0.1:4250', '10.0.0.2:4250', '10.0.0.3:4250'];
 
-async function setup(options: { createRetry?: number; strategy?: string } = {}) {
+async function setup(options: { createRetry?: number; strategy?: string; containerPolicy?: ContainerPolicy } = {}) {
   const clock = new FakeClock();
   const agents = new FakeAgents();
   const cluster = new Cluster({ connector: agents, clock, createRetry: options.createRetry ?? 0 });
   const scheduler = new Scheduler({ filters: allFilters, strategy: options.strategy ? strategyByName(options.strategy) : spreadStrategy, overcommitRatio: 0 });
-  const containers = new ClusterContainers({ cluster, connector: agents, scheduler, clock, settleTimeoutMs: 1000 });
+  const containers = new ClusterContainers({ cluster, connector: agents, scheduler, clock, settleTimeoutMs: 1000, containerPolicy: options.containerPolicy });
   addresses.forEach((address, i) => {
     cluster.addEngine(address);
     agents.snapshot(address, engineSnapshot(`ID${i}`, { name: `node-${i}`, cpus: 4, memoryBytes: 16 * GiB, labels: { zone: 'abc'[i] } }));
@@ -23,6 +24,7 @@ async function setup(options: { createRetry?: number; strategy?: string } = {}) 
 }
 
 const spec = (fields: Partial<ContainerSpec>) => ContainerSpec.fromPartial({ image: 'busybox:local', ...fields });
+const hostNetworkForOperators = parsePolicy('{"roles": {"operator": {"hostNetwork": true}}}', '/etc/flotilla/policy.json', 'cluster-manager');
 
 describe('ClusterContainers', () => {
   it('places, creates and routes by constraint', async () => {
@@ -37,13 +39,13 @@ describe('ClusterContainers', () => {
   });
 
   it('runs creates concurrently without double-booking memory or ports', async () => {
-    const { containers, agents } = await setup();
+    const { containers, agents } = await setup({ containerPolicy: hostNetworkForOperators });
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     for (const a of addresses) agents.engine(a).gate = gate;
     // 4 GiB each: 4 fit per engine. Every pair asks for the same host port.
     const results = Array.from({ length: 30 }, (_, i) =>
-      containers.create(spec({ name: `c${i}`, memoryBytes: String(4 * GiB), networkMode: 'host', portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 9000 + (i >> 1) }] }), false).then(
+      containers.create(spec({ name: `c${i}`, memoryBytes: String(4 * GiB), networkMode: 'host', portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 9000 + (i >> 1) }] }), false, 'operator').then(
         (r) => ({ engine: r.engine.id, port: 9000 + (i >> 1) }),
         (e: Error) => e,
       ),
@@ -129,6 +131,39 @@ describe('ClusterContainers', () => {
     await expect(containers.create(spec({ name: 'a b' }), false)).rejects.toThrow(InvalidArgumentError);
     await expect(containers.create(spec({ memoryBytes: '-1' }), false)).rejects.toThrow(/^memory_bytes "-1"/);
     await expect(containers.create(spec({ env: ['constraint:zone=a'] }), false)).rejects.toThrow(/^env\[0\] "zone=a"/);
+  });
+
+  it('refuses host networking for an operator under the default policy, before placement, and in explain too', async () => {
+    const { containers, agents } = await setup();
+    const message =
+      'networkMode "host": the cluster-manager\'s container policy (default: nothing of the host) does not allow host networking for role "operator" (allow it with "hostNetwork" in --container-policy)';
+    await expect(containers.create(spec({ name: 'root', networkMode: 'host' }), true, 'operator')).rejects.toThrow(new PermissionDeniedError(message));
+    expect(() => containers.explain(spec({ networkMode: 'host' }), 'operator')).toThrow(new PermissionDeniedError(message));
+    expect(addresses.every((a) => agents.engine(a).creates.length === 0)).toBe(true);
+    // No role at all is refused too, whatever the policy allows the roles.
+    await expect(containers.create(spec({ networkMode: 'host' }), false)).rejects.toThrow(/for a caller without a role/);
+  });
+
+  it('creates with host networking under a policy that allows it, telling the agent whom it acts for', async () => {
+    const { containers, agents } = await setup({ containerPolicy: hostNetworkForOperators });
+    const created = await containers.create(spec({ name: 'hostnet', networkMode: 'host', constraints: ['zone==a'] }), false, 'operator');
+    expect(created.engine.id).toBe('ID0');
+    const engine = agents.engine(addresses[0]);
+    expect(engine.creates[0].networkMode).toBe('host');
+    expect(engine.actingRoles).toEqual(['operator']);
+    expect(containers.explain(spec({ networkMode: 'host' }), 'operator').chosen).toBeDefined();
+    await expect(containers.create(spec({ networkMode: 'host' }), false, 'reader')).rejects.toThrow(PermissionDeniedError);
+  });
+
+  it('forwards the host fields to the agent, and does not retry an agent\'s refusal elsewhere', async () => {
+    const policy = parsePolicy('{"roles": {"operator": {"capabilities": ["NET_ADMIN"], "bindPaths": ["/srv/data"], "devices": ["/dev/fuse"]}}}', 'p.json');
+    const { containers, agents } = await setup({ containerPolicy: policy, createRetry: 2 });
+    const fields = { capAdd: ['NET_ADMIN'], devices: ['/dev/fuse'], binds: ['/srv/data/a:/a:ro', 'cache:/cache'], ipcMode: 'private', pidMode: 'container:web' };
+    await containers.create(spec({ name: 'fields', constraints: ['zone==b'], ...fields }), false, 'operator');
+    expect(agents.engine(addresses[1]).creates[0]).toMatchObject({ ...fields, privileged: false, utsMode: '' });
+    agents.engine(addresses[2]).createFailures.push(new PermissionDeniedError('capAdd[0] "NET_ADMIN": the engine-agent\'s container policy ...'));
+    await expect(containers.create(spec({ name: 'refused', constraints: ['zone==~c'], capAdd: ['NET_ADMIN'] }), false, 'operator')).rejects.toThrow(/engine-agent's container policy/);
+    expect(agents.engine(addresses[0]).creates.concat(agents.engine(addresses[1]).creates).map((c) => c.name)).not.toContain('refused');
   });
 
   it('routes operations and lists across engines', async () => {

@@ -5,9 +5,12 @@ import {
   FlotillaError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
   silentLogger,
   type Logger,
 } from '@flotilla/grpc';
+import type { Role } from '@flotilla/pki';
+import { checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import {
   PlacementExplanation,
   type ClusterContainer,
@@ -44,6 +47,8 @@ export interface ClusterContainersOptions {
   settleTimeoutMs?: number;
   /** Publishes events such as pull progress on the cluster's stream. */
   publish?: (event: ClusterEvent) => void;
+  /** What a container may take of its host, per caller role; default: nothing for anyone. */
+  containerPolicy?: ContainerPolicy;
 }
 
 export interface CreateResult {
@@ -80,9 +85,11 @@ export class ClusterContainers {
   private readonly logger: Logger;
   /** Names of containers being created, cluster-wide. */
   private readonly pendingNames = new Set<string>();
+  private readonly policy: ContainerPolicy;
 
   constructor(private readonly o: ClusterContainersOptions) {
     this.logger = o.logger ?? silentLogger;
+    this.policy = o.containerPolicy ?? defaultPolicy('cluster-manager');
   }
 
   private request(spec: ContainerSpec): { request: PlacementRequest; env: string[] } {
@@ -91,8 +98,13 @@ export class ClusterContainers {
     return placementRequestFrom({ ...spec, name: spec.name.replace(/^\//, '') });
   }
 
-  explain(spec: ContainerSpec): { chosen: EngineRef | undefined; explanation: PlacementExplanation } {
+  /**
+   * Where the container would go. A spec the container policy refuses for `role` is refused
+   * here too, as create would refuse it.
+   */
+  explain(spec: ContainerSpec, role?: Role): { chosen: EngineRef | undefined; explanation: PlacementExplanation } {
     const { request } = this.request(spec);
+    checkContainer(spec, role, this.policy);
     const placement = this.o.scheduler.explain(request, this.o.cluster);
     return { chosen: placement.engine ? ref(placement.engine as Engine) : undefined, explanation: this.explanation(request, placement) };
   }
@@ -146,8 +158,20 @@ export class ClusterContainers {
     return false;
   }
 
-  async create(spec: ContainerSpec, start: boolean): Promise<CreateResult> {
+  /**
+   * Creates (and with `start`, starts) a container for a caller with `role` (its effective role;
+   * none: nothing of the host). The spec is checked against the container policy before
+   * placement, and the role goes to the agent, which checks it against its own policy.
+   */
+  async create(spec: ContainerSpec, start: boolean, role?: Role): Promise<CreateResult> {
     const { request, env } = this.request(spec);
+    try {
+      checkContainer(spec, role, this.policy);
+    } catch (err) {
+      // Someone asked for the host: worth a line in the log whatever the caller does next.
+      if (err instanceof PermissionDeniedError) this.logger.warn('create refused by the container policy', { role: role ?? null, error: err.message });
+      throw err;
+    }
     const name = request.name;
     if (name && this.nameTaken(name)) throw new AlreadyExistsError(`a container named ${JSON.stringify(name)} already exists in the cluster (or is being created)`);
     if (name) this.pendingNames.add(name);
@@ -167,7 +191,7 @@ export class ClusterContainers {
           ports: request.ports.map((p) => ({ key: portKey(p.hostPort, p.protocol), hostIp: p.hostIp })),
         });
         try {
-          const created = await this.createOn(engine, this.agentRequest(spec, env, clusterId));
+          const created = await this.createOn(engine, this.agentRequest(spec, env, clusterId), role);
           this.hold(engine, reservation, created.id);
           await this.settle(engine, created.id, (c) => c !== undefined);
           let started = false;
@@ -181,7 +205,7 @@ export class ClusterContainers {
         } catch (err) {
           if (!reservation.containerId) engine.release(reservation);
           // Errors about the request itself, or after the container exists, are not retried elsewhere.
-          if (reservation.containerId || err instanceof InvalidArgumentError || err instanceof AlreadyExistsError) throw err;
+          if (reservation.containerId || err instanceof InvalidArgumentError || err instanceof AlreadyExistsError || err instanceof PermissionDeniedError) throw err;
           const why = err instanceof Error ? err.message : String(err);
           this.logger.warn('create failed on an engine', { engine: engine.address, error: why, attempt });
           if (attempt >= this.o.cluster.createRetry) throw err;
@@ -208,6 +232,13 @@ export class ClusterContainers {
       portBindings: spec.portBindings,
       networkMode: spec.networkMode,
       restartPolicy: spec.restartPolicy,
+      privileged: spec.privileged,
+      pidMode: spec.pidMode,
+      ipcMode: spec.ipcMode,
+      utsMode: spec.utsMode,
+      capAdd: spec.capAdd,
+      devices: spec.devices,
+      binds: spec.binds,
     };
   }
 
@@ -222,10 +253,10 @@ export class ClusterContainers {
   }
 
   /** Creates on one engine, pulling the image there first when the engine lacks it. */
-  private async createOn(engine: Engine, body: CreateContainerRequest): Promise<{ id: string; warnings: string[]; pulled: boolean }> {
+  private async createOn(engine: Engine, body: CreateContainerRequest, actingRole: Role | undefined): Promise<{ id: string; warnings: string[]; pulled: boolean }> {
     const agent = this.o.connector.operations(engine.address);
     try {
-      return { ...(await agent.createContainer(body)), pulled: false };
+      return { ...(await agent.createContainer(body, { actingRole })), pulled: false };
     } catch (err) {
       if (!(err instanceof NotFoundError) || !/no such image/i.test(err.message)) throw err;
     }
@@ -235,7 +266,7 @@ export class ClusterContainers {
       const why = err instanceof Error ? err.message : String(err);
       throw new FailedPreconditionError(`image ${body.image} is not on engine ${engine.address} and could not be pulled: ${why}`, { cause: err });
     }
-    return { ...(await agent.createContainer(body)), pulled: true };
+    return { ...(await agent.createContainer(body, { actingRole })), pulled: true };
   }
 
   private publishPull(engine: Engine, image: string, progress: PullImageResponse): void {

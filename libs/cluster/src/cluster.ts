@@ -3,10 +3,15 @@ import type { ClusterEngine, ClusterEvent, GetInfoResponse, Snapshot, WatchEvent
 import type { PlacementSource } from '@flotilla/scheduler';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import type { AgentConnector, AgentStream } from './agent-connector';
-import { Engine, type EngineDockerEvent, type EngineEventHandler, type EngineStatusName } from './engine';
+import { DiscoverySources, parseGeneration } from './discovery-sources';
+import { defaultSnapshotLimits, Engine, engineInfoProblem, SnapshotAssembly, type EngineDockerEvent, type EngineEventHandler, type EngineStatusName } from './engine';
 import { normaliseEngineAddress } from './engine-address';
+import { checkEngineRoom, checkPendingRoom, defaultEngineLimits } from './engine-limits';
 import { engineView } from './engine-view';
 import { EventHub, type Subscription } from './event-hub';
+import { checkSyncSizes } from './request-validation';
+import { requestLimits } from './request-limits';
+import { checkText } from './request-checks';
 
 export interface ClusterOptions {
   connector: AgentConnector;
@@ -32,8 +37,16 @@ export interface ClusterOptions {
   strategy?: string;
   filters?: string[];
   maxQueuedEvents?: number;
+  /** Engines the cluster may hold, pending or not, however added (--max-engines). Default 20,000. */
+  maxEngines?: number;
+  /** Pending engines added by hand the cluster may hold; discovery's do not count (--max-pending-engines). Default 1,000. */
+  maxPendingEngines?: number;
   random?: () => number;
   version?: string;
+  /** Containers one engine's snapshot may hold; past it the engine is refused. Default 100,000. */
+  maxSnapshotContainers?: number;
+  /** Estimated bytes one engine's snapshot may hold across its parts; past it the engine is refused. Default 256 MiB. */
+  maxSnapshotBytes?: number;
 }
 
 export interface EngineFilter {
@@ -51,9 +64,16 @@ const defaults = {
   pendingRetry: { initialMs: 1000, maxMs: 30_000 } as BackoffOptions,
   healthWindowMs: 5 * 60_000,
   failuresToZeroHealth: 3,
+  maxSnapshotContainers: defaultSnapshotLimits.maxContainers,
+  maxSnapshotBytes: defaultSnapshotLimits.maxBytes,
+  maxEngines: defaultEngineLimits.maxEngines,
+  maxPendingEngines: defaultEngineLimits.maxPendingEngines,
 };
 
 type Message = NonNullable<WatchResponse['message']>;
+
+/** How many skipped items a log line names; the rest are counted. */
+const loggedProblems = 5;
 
 /**
  * The cluster: engines keyed by engine ID, pending engines keyed by address, and the events of
@@ -67,8 +87,8 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   /** Engines not yet validated, by address. */
   readonly pendingEngines = new Map<string, Engine>();
   private readonly byAddress = new Map<string, Engine>();
-  /** What each discovery source last pushed, so a push applies only its difference. */
-  private readonly sources = new Map<string, { generation: bigint; addresses: Set<string> }>();
+  /** What each discovery source last pushed, by pusher and source, so a push applies only its difference. */
+  private readonly sources = new DiscoverySources();
   /** Addresses added by hand, which discovery leaves alone. */
   private readonly manual = new Set<string>();
   /** Validated engines by `label=value` (lower case), so placement narrows by constraint without a scan. */
@@ -112,12 +132,26 @@ export class Cluster implements EngineEventHandler, PlacementSource {
 
   /**
    * Adds an engine-agent address by hand (the API, or --engine). False when it is already known;
-   * nothing changes then. Discovery never removes an engine added this way.
+   * nothing changes then. Discovery never removes an engine added this way. A new address is
+   * refused (RESOURCE_EXHAUSTED) when the cluster is at --max-engines, or when engines added by
+   * hand that are still pending are at --max-pending-engines.
    */
   addEngine(address: string): boolean {
+    checkText('address', address, requestLimits.addressBytes);
     const addr = normaliseEngineAddress(address);
+    if (!this.byAddress.has(addr)) {
+      checkEngineRoom(this.byAddress.size, 1, this.o);
+      checkPendingRoom(this.pendingByHand(), this.o);
+    }
     this.manual.add(addr);
     return this.register(addr);
+  }
+
+  /** Engines added by hand that are pending now. */
+  private pendingByHand(): number {
+    let count = 0;
+    for (const address of this.manual) if (this.pendingEngines.has(address)) count++;
+    return count;
   }
 
   private register(addr: string): boolean {
@@ -154,23 +188,31 @@ export class Cluster implements EngineEventHandler, PlacementSource {
    * Sets the whole address set of one discovery source: removals first, then additions, as
    * classic Swarm's discovery monitor did. A generation at or below the last applied one changes
    * nothing, so pushes can be repeated safely (after a reconnect, or on a timer).
+   *
+   * Sources are keyed by `pusher` (the authenticated identity of the discovery service; empty
+   * when there is none) and `source` together. A push is checked whole before anything is
+   * applied: its sizes, its generation (see parseGeneration), the pusher's number of sources and
+   * --max-engines; a refused push changes nothing and records no generation, so the next good
+   * push of the source applies.
    */
-  syncEngines(source: string, generation: bigint, addresses: string[]): { added: string[]; removed: string[]; generation: bigint; unchanged: boolean } {
+  syncEngines(source: string, generation: bigint | string, addresses: string[], pusher = ''): { added: string[]; removed: string[]; generation: bigint; unchanged: boolean } {
+    checkSyncSizes(source, addresses);
     if (!source.trim()) throw InvalidArgumentError.field('source', source, 'a source name is required');
+    const pushed = parseGeneration(generation, this.o.clock.now());
     const next = new Set(addresses.map((a, i) => normaliseEngineAddress(a, `addresses[${i}]`)));
-    const previous = this.sources.get(source);
-    if (previous && generation <= previous.generation) return { added: [], removed: [], generation: previous.generation, unchanged: true };
-    const listedElsewhere = (address: string) => [...this.sources].some(([name, s]) => name !== source && s.addresses.has(address));
-    const removed: string[] = [];
-    for (const address of previous?.addresses ?? []) {
-      if (next.has(address) || listedElsewhere(address) || this.manual.has(address) || !this.byAddress.has(address)) continue;
-      this.removeEngine(address);
-      removed.push(address);
-    }
+    const previous = this.sources.get(pusher, source);
+    if (previous && pushed <= previous.generation) return { added: [], removed: [], generation: previous.generation, unchanged: true };
+    this.sources.checkRoom(pusher, source);
+    const leaving = [...(previous?.addresses ?? [])].filter(
+      (address) => !next.has(address) && !this.sources.listedElsewhere(pusher, source, address) && !this.manual.has(address) && this.byAddress.has(address),
+    );
+    const arriving = [...next].filter((address) => !this.byAddress.has(address));
+    checkEngineRoom(this.byAddress.size - leaving.length, arriving.length, this.o, `the ${arriving.length} new engines of this push`);
+    for (const address of leaving) this.removeEngine(address);
     const added = [...next].filter((address) => !previous?.addresses.has(address) && this.register(address));
-    this.sources.set(source, { generation, addresses: next });
-    this.logger.info('discovery push applied', { source, generation: String(generation), engines: next.size, added: added.length, removed: removed.length });
-    return { added, removed, generation, unchanged: false };
+    this.sources.set(pusher, source, { generation: pushed, addresses: next });
+    this.logger.info('discovery push applied', { pusher, source, generation: String(pushed), engines: next.size, added: added.length, removed: leaving.length });
+    return { added, removed: leaving, generation: pushed, unchanged: false };
   }
 
   /** The engine with this address, ID or name; a name several engines share is INVALID_ARGUMENT. */
@@ -226,8 +268,8 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     let memory = 0;
     let reservedCpus = 0;
     let reservedMemory = 0;
-    const engines = this.listEngines();
-    for (const e of engines) {
+    // A summary: one pass, nothing sorted, no engine rendered (ListEngines pages the engines).
+    for (const e of this.byAddress.values()) {
       counts[e.status]++;
       if (e.status === 'pending') continue;
       containers.running += e.tally.running;
@@ -245,7 +287,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
       filters: this.o.filters ?? [],
       overcommitRatio: this.o.overcommitRatio,
       engineCounts: counts,
-      engines: engines.map((e) => this.view(e)),
+      engines: [],
       containers,
       images,
       totalNanoCpus: String(cpus),
@@ -363,6 +405,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     engine.retry = undefined;
     const session = ++engine.session;
     engine.lastSequence = 0;
+    engine.assembly = undefined;
     engine.lastMessageAt = this.o.clock.now();
     const end = (err: Error | undefined) => {
       if (engine.session === session && !engine.removed) {
@@ -392,47 +435,104 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   /** Closes an engine's stream and timer; its maps are left as they are. */
   private shut(engine: Engine): void {
     engine.session++;
+    engine.assembly = undefined;
     engine.stream?.close();
     engine.stream = undefined;
     engine.retry?.cancel();
     engine.retry = undefined;
   }
 
+  /** Handles one message of an engine's stream. Nothing an agent sends may throw out of here. */
   private onMessage(engine: Engine, response: WatchResponse): void {
+    try {
+      this.handleMessage(engine, response);
+    } catch (err) {
+      // A bug, not the agent's doing (its input is checked): a fresh stream and snapshot put the
+      // engine's state right again.
+      this.logger.error('failed to handle a message from an agent; resyncing', { address: engine.address, error: err });
+      if (!engine.removed) this.resyncStream(engine);
+    }
+  }
+
+  private handleMessage(engine: Engine, response: WatchResponse): void {
     const now = this.o.clock.now();
     engine.lastMessageAt = now;
     engine.updatedAt = now;
     const sequence = Number(response.sequence);
     if (sequence !== engine.lastSequence + 1) {
       // A message was lost: a new stream starts with a fresh snapshot.
-      // Not a failure of the engine: reopen at once (back off only if gaps repeat) and let the fresh
-      // snapshot put its state right.
       this.logger.warn('sequence gap on an engine stream; resyncing', { address: engine.address, expected: engine.lastSequence + 1, got: sequence });
-      const now = this.o.clock.now();
-      const repeated = now - engine.lastResyncAt < 1000;
-      engine.lastResyncAt = now;
-      this.shut(engine);
-      if (repeated) this.scheduleRetry(engine, this.o.reconnect);
-      else this.open(engine);
+      this.resyncStream(engine);
       return;
     }
     engine.lastSequence = sequence;
     const message: Message | undefined = response.message;
+    const assembly = engine.assembly;
+    if (assembly) {
+      // Nothing comes between a snapshot's parts (see Snapshot in engine_agent.proto).
+      if (message?.$case !== 'snapshotPart') return this.protocolError(engine, `a ${message?.$case ?? 'empty'} message came between the parts of a snapshot`);
+      return this.addSnapshotPart(engine, assembly, message.value, message.value.more === true);
+    }
     if (!message) return;
     switch (message.$case) {
-      case 'snapshot':
-        this.onSnapshot(engine, message.value);
+      case 'snapshot': {
+        // Every snapshot, in one message or many, is taken through an assembly and its limits.
+        const started = new SnapshotAssembly(message.value, { maxContainers: this.o.maxSnapshotContainers, maxBytes: this.o.maxSnapshotBytes });
+        engine.assembly = started;
+        return this.addSnapshotPart(engine, started, message.value, message.value.more === true);
+      }
+      case 'snapshotPart':
+        return this.protocolError(engine, 'a snapshot part came without a snapshot before it');
+      case 'heartbeat': {
+        const interval = message.value.intervalMs;
+        if (!interval) engine.heartbeatIntervalMs = undefined;
+        // An interval no agent would use would make the engine never (or always) look silent.
+        else if (Number.isInteger(interval) && interval > 0 && interval <= 3_600_000) engine.heartbeatIntervalMs = interval;
+        else this.logger.warn('ignoring an absurd heartbeat interval', { address: engine.address, intervalMs: interval });
         return;
-      case 'heartbeat':
-        engine.heartbeatIntervalMs = message.value.intervalMs || undefined;
-        return;
+      }
       case 'state':
-        if (!message.value.reachable) this.onDockerUnreachable(engine, message.value.error);
+        if (!message.value.reachable) this.onDockerUnreachable(engine, typeof message.value.error === 'string' ? message.value.error.slice(0, 4096) : '');
         return;
-      default:
+      default: {
         if (engine.status === 'pending') return;
-        engine.applyDelta(message);
+        const problem = engine.applyDelta(message);
+        if (problem) this.logger.warn('skipping a malformed delta from an agent', { address: engine.address, id: engine.id, problem });
+      }
     }
+  }
+
+  /** Adds a snapshot's head or a part; applies the snapshot after its last part. */
+  private addSnapshotPart(engine: Engine, assembly: SnapshotAssembly, part: Parameters<SnapshotAssembly['add']>[0], more: boolean): void {
+    const refused = assembly.add(part);
+    if (refused) {
+      // Past a limit the engine fails validation: nothing more of it is held.
+      engine.assembly = undefined;
+      return this.reject(engine, refused);
+    }
+    if (more) return;
+    engine.assembly = undefined;
+    if (assembly.parts > 1) this.logger.debug('snapshot assembled', { address: engine.address, parts: assembly.parts, containers: assembly.containerCount });
+    this.onSnapshot(engine, assembly.snapshot());
+  }
+
+  /** The agent broke the stream's rules: log it and start over with a fresh stream and snapshot. */
+  private protocolError(engine: Engine, problem: string): void {
+    this.logger.warn('protocol error on an engine stream; resyncing', { address: engine.address, id: engine.id, problem });
+    this.resyncStream(engine);
+  }
+
+  /**
+   * Reopens an engine's stream, whose first message is a fresh snapshot. Not a failure of the
+   * engine: reopen at once, and back off only when resyncs repeat.
+   */
+  private resyncStream(engine: Engine): void {
+    const now = this.o.clock.now();
+    const repeated = now - engine.lastResyncAt < 1000;
+    engine.lastResyncAt = now;
+    this.shut(engine);
+    if (repeated) this.scheduleRetry(engine, this.o.reconnect);
+    else this.open(engine);
   }
 
   private onDockerUnreachable(engine: Engine, error: string): void {
@@ -445,13 +545,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
 
   private onSnapshot(engine: Engine, snapshot: Snapshot): void {
     const info = snapshot.engine;
-    const problem = !info?.id
-      ? 'the agent sent a snapshot without an engine ID'
-      : !(Number(info.cpus) > 0)
-        ? `engine ${info.id} reports ${info.cpus} CPUs`
-        : !(Number(info.memoryBytes) > 0)
-          ? `engine ${info.id} reports ${info.memoryBytes} bytes of memory`
-          : undefined;
+    const problem = engineInfoProblem(info);
     if (problem) return this.reject(engine, problem);
     const id = info!.id;
     const holder = this.engines.get(id);
@@ -462,7 +556,10 @@ export class Cluster implements EngineEventHandler, PlacementSource {
       // Another Docker engine now answers at this address: re-key it.
       this.engines.delete(engine.id);
     }
-    engine.applySnapshot(snapshot);
+    const skipped = engine.applySnapshot(snapshot);
+    if (skipped.length) {
+      this.logger.warn('skipped malformed items in a snapshot', { address: engine.address, id, skipped: skipped.length, first: skipped.slice(0, loggedProblems) });
+    }
     this.indexLabels(engine);
     const was = engine.status;
     this.pendingEngines.delete(engine.address);

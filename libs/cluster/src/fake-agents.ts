@@ -1,5 +1,6 @@
-import { AlreadyExistsError, NotFoundError } from '@flotilla/grpc';
-import type { Container, CreateContainerRequest, Snapshot, WatchResponse } from '@flotilla/proto';
+import { AlreadyExistsError, NotFoundError, type LogFields, type Logger } from '@flotilla/grpc';
+import type { Container, CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto';
+import type { Role } from '@flotilla/pki';
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from './agent-connector';
 
 /** What a fake agent's engine holds, for container operations in unit tests. */
@@ -10,8 +11,9 @@ export interface FakeEngineState {
   createFailures: Error[];
   /** Pulls fail with this error. */
   pullFailure?: Error;
-  /** Every create request this engine got. */
+  /** Every create request this engine got, and the role the manager acted for in each. */
   creates: CreateContainerRequest[];
+  actingRoles: Array<Role | undefined>;
   /** When set, creates wait for it: a test holds creates in flight to check they overlap. */
   gate?: Promise<void>;
   /** Creates in flight now, and the most at once. */
@@ -41,7 +43,7 @@ export class FakeAgents implements AgentConnector {
   /** The fake engine behind an address (created on first use, holding busybox:local). */
   engine(address: string): FakeEngineState {
     let e = this.engines.get(address);
-    if (!e) this.engines.set(address, (e = { containers: new Map(), images: new Set(['busybox:local']), createFailures: [], creates: [], inFlight: 0, maxInFlight: 0 }));
+    if (!e) this.engines.set(address, (e = { containers: new Map(), images: new Set(['busybox:local']), createFailures: [], creates: [], actingRoles: [], inFlight: 0, maxInFlight: 0 }));
     return e;
   }
 
@@ -57,8 +59,9 @@ export class FakeAgents implements AgentConnector {
       this.send(address, { $case: 'container', value: { event: { type: 'container', action, actorId: c.id, actorAttributes: { name: c.names[0] ?? '' }, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, container: removed ? undefined : c, removed } });
     };
     return {
-      createContainer: async (request) => {
+      createContainer: async (request, options) => {
         engine.creates.push(request);
+        engine.actingRoles.push(options.actingRole);
         engine.maxInFlight = Math.max(engine.maxInFlight, ++engine.inFlight);
         try {
           await engine.gate;
@@ -155,8 +158,21 @@ export class FakeAgents implements AgentConnector {
     s.listener.message({ sequence: String(s.sequence), message });
   }
 
+  /** Sends a whole response as it is, sequence included (a lying agent's numbers too). */
+  sendResponse(address: string, response: WatchResponse): void {
+    const s = this.current(address);
+    const n = Number(response.sequence);
+    if (Number.isSafeInteger(n)) s.sequence = n;
+    s.listener.message(response);
+  }
+
   snapshot(address: string, snapshot: Snapshot): void {
     this.send(address, { $case: 'snapshot', value: snapshot });
+  }
+
+  /** Sends a snapshot as an agent splits a large one: a Snapshot with the engine, then parts of `perPart` items. */
+  snapshotInParts(address: string, snapshot: Snapshot, perPart: number): void {
+    for (const message of snapshotParts(snapshot, perPart)) this.send(address, message);
   }
 
   /** Ends the address's open stream as a broken connection would. */
@@ -165,6 +181,34 @@ export class FakeAgents implements AgentConnector {
     s.closed = true;
     s.listener.end(error);
   }
+}
+
+/**
+ * A snapshot as the messages an agent sends when it splits one: items in order (containers,
+ * images, networks, volumes), `perPart` to a message, the engine in the first, `more` on all but
+ * the last.
+ */
+export function snapshotParts(snapshot: Snapshot, perPart: number): Message[] {
+  const items = [
+    ...snapshot.containers.map((c) => ({ kind: 'containers' as const, c })),
+    ...snapshot.images.map((c) => ({ kind: 'images' as const, c })),
+    ...snapshot.networks.map((c) => ({ kind: 'networks' as const, c })),
+    ...snapshot.volumes.map((c) => ({ kind: 'volumes' as const, c })),
+  ];
+  const size = Math.max(1, perPart);
+  const count = Math.max(1, Math.ceil(items.length / size));
+  const out: Message[] = [];
+  for (let i = 0; i < count; i++) {
+    const part: SnapshotPart = { containers: [], images: [], networks: [], volumes: [], more: i < count - 1 };
+    for (const item of items.slice(i * size, (i + 1) * size)) {
+      if (item.kind === 'containers') part.containers.push(item.c);
+      else if (item.kind === 'images') part.images.push(item.c);
+      else if (item.kind === 'networks') part.networks.push(item.c);
+      else part.volumes.push(item.c);
+    }
+    out.push(i === 0 ? { $case: 'snapshot', value: { engine: snapshot.engine, ...part } } : { $case: 'snapshotPart', value: part });
+  }
+  return out;
 }
 
 export function engineSnapshot(id: string, options: { name?: string; cpus?: number; memoryBytes?: number; labels?: Record<string, string>; containers?: Snapshot['containers'] } = {}): Snapshot {
@@ -188,5 +232,19 @@ export function engineSnapshot(id: string, options: { name?: string; cpus?: numb
     images: [],
     networks: [],
     volumes: [],
+    more: false,
   };
+}
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields: LogFields;
+}
+
+/** A logger that keeps every line (its children too), so tests can see what the cluster reported. */
+export function recordingLogger(lines: LogLine[] = []): Logger & { lines: LogLine[] } {
+  const at = (level: LogLine['level']) => (message: string, fields: LogFields = {}) => void lines.push({ level, message, fields });
+  const logger: Logger & { lines: LogLine[] } = { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  return logger;
 }

@@ -6,3 +6,8 @@ export * from './engine-view';
 export * from './event-hub';
 export * from './fake-agents';
 export * from './cluster-containers';
+export * from './request-limits';
+export * from './request-checks';
+export * from './request-validation';
+export * from './engine-limits';
+export * from './discovery-sources';

@@ -134,7 +134,11 @@ function client(options: DialOptions = {}): EchoClient {
 
 beforeEach(async () => {
   // A server of its own for every test, on a free port.
-  running = await startServer({ address: '127.0.0.1:0', services: [{ name: 'test.v1.Echo', definition: echoDefinition, implementation }] });
+  running = await startServer({
+    address: '127.0.0.1:0',
+    security: { kind: 'insecure' },
+    services: [{ name: 'test.v1.Echo', definition: echoDefinition, implementation, access: Object.fromEntries(Object.keys(implementation).map((m) => [m, []])) }],
+  });
   address = `127.0.0.1:${running.port}`;
 });
 
@@ -212,7 +216,7 @@ describe('call', () => {
   });
 
   it('rejects with an UnavailableError when nobody listens', async () => {
-    const gone = await startServer({ address: '127.0.0.1:0', services: [] });
+    const gone = await startServer({ address: '127.0.0.1:0', services: [], security: { kind: 'insecure' } });
     await gone.shutdown();
     const c = dial(EchoClient, `127.0.0.1:${gone.port}`);
     clients.push(c);

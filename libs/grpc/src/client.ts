@@ -12,7 +12,9 @@ import {
 } from '@grpc/grpc-js';
 import { fromServiceError, isServiceError } from './errors';
 import { clientKeepaliveOptions, type Keepalive } from './keepalive';
-import { channelCredentials, type TlsFiles } from './tls';
+import { channelCredentials, hasTls, type TlsFiles } from './tls';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 
 export interface DialOptions {
   tls?: TlsFiles;
@@ -45,9 +47,27 @@ export type ClientConstructor<C extends Client> = new (
   options?: Partial<ChannelOptions> & { interceptors?: Interceptor[] },
 ) => C;
 
+/**
+ * grpc-js sends the target host as the TLS server name, and Node deprecates (DEP0123) an IP
+ * address there. For an IP target, send a placeholder name instead and check the certificate
+ * against the IP itself, so the check is as strict and nothing is printed.
+ */
+const ipTargetServerName = 'ip-address.flotilla.invalid';
+
+function ipHostOf(address: string): string | undefined {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  const host = bracketed ? bracketed[1] : address.replace(/:\d+$/, '');
+  return isIP(host) ? host : undefined;
+}
+
 /** A generated client on its own channel, with TLS, keepalive and default deadlines. */
 export function dial<C extends Client>(Ctor: ClientConstructor<C>, address: string, options: DialOptions = {}): C {
-  return new Ctor(address, channelCredentials(options.tls), {
+  const ip = hasTls(options.tls) && !options.channelOptions?.['grpc.ssl_target_name_override'] ? ipHostOf(address) : undefined;
+  const credentials = ip
+    ? channelCredentials(options.tls, 'tls', { checkServerIdentity: (_name, cert) => checkServerIdentity(ip, cert) })
+    : channelCredentials(options.tls);
+  return new Ctor(address, credentials, {
+    ...(ip ? { 'grpc.ssl_target_name_override': ipTargetServerName } : {}),
     ...clientKeepaliveOptions(options.keepalive),
     ...options.channelOptions,
     interceptors: [deadlineInterceptor(options.defaultDeadlineMs ?? defaultDeadlineMs)],
@@ -64,13 +84,17 @@ type UnaryMethod<Req, Res> = (
 export interface CallSettings {
   deadlineMs?: number;
   signal?: AbortSignal;
+  /** Sent with the call, e.g. `flotilla-acting-role` on a manager's create. */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /** Calls a generated callback-style unary method as a promise; a failed call rejects with its typed error. */
 export function call<Req, Res>(client: Client, method: UnaryMethod<Req, Res>, request: Req, settings: CallSettings = {}): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     const options: Partial<CallOptions> = settings.deadlineMs ? { deadline: Date.now() + settings.deadlineMs } : {};
-    const pending = method.call(client, request, new Metadata(), options, (err, response) => {
+    const metadata = new Metadata();
+    for (const [key, value] of Object.entries(settings.metadata ?? {})) metadata.set(key, value);
+    const pending = method.call(client, request, metadata, options, (err, response) => {
       settings.signal?.removeEventListener('abort', cancel);
       if (err) reject(fromServiceError(err));
       else resolve(response);

@@ -5,3 +5,6 @@ export * from './keepalive';
 export * from './logger';
 export * from './server';
 export * from './tls';
+export * from './access';
+export * from './caller-limits';
+export * from './security';

@@ -22,6 +22,7 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { InvalidArgumentError, NotFoundError } from './errors';
 import { createLogger, type Logger } from './logger';
 import { serverStream, startServer, unary, type RunningServer, type ServerOptions } from './server';
+import { insecureWarning } from './security';
 
 // ---- a tiny JSON service defined by hand -------------------------------------------------------
 
@@ -123,13 +124,17 @@ function captureLogger(): { logger: Logger; entries: () => Array<Record<string, 
   return { logger: createLogger({ level: 'debug', write: (line) => lines.push(line) }), entries: () => lines.map((l) => JSON.parse(l)) };
 }
 
+/** Every method open: in insecure mode the access rules let every caller through anyway. */
+const openTo = (implementation: object) => Object.fromEntries(Object.keys(implementation).map((m) => [m, []]));
+
 const servers: RunningServer[] = [];
 const clients: Client[] = [];
 
 async function start(implementation: ServerOptions['services'][number]['implementation'], options: Partial<ServerOptions> = {}): Promise<RunningServer> {
   const running = await startServer({
     address: '127.0.0.1:0',
-    services: [{ name: echoName, definition: echoDefinition, implementation }],
+    security: { kind: 'insecure' },
+    services: [{ name: echoName, definition: echoDefinition, implementation, access: openTo(implementation) }],
     ...options,
   });
   servers.push(running);
@@ -236,7 +241,7 @@ describe('health service', () => {
     watchEcho.cancel();
     await within(stopped, 'graceful shutdown');
     expect(entries().map((e) => e.msg)).toContain('shutting down');
-    expect(entries().filter((e) => e.level === 'warn')).toEqual([]);
+    expect(entries().filter((e) => e.level === 'warn' && e.msg !== insecureWarning)).toEqual([]);
 
     const after = await within(check(healthClient(running.port), ''), 'Check after shutdown');
     expect(after.err?.code).toBe(status.UNAVAILABLE);
@@ -286,7 +291,7 @@ describe('shutdown', () => {
     expect(messages).toEqual([{ n: 1 }, { n: 'bye' }]);
     expect(error).toBeUndefined();
     expect(end.code).toBe(status.OK);
-    expect(entries().filter((e) => e.level === 'warn')).toEqual([]);
+    expect(entries().filter((e) => e.level === 'warn' && e.msg !== insecureWarning)).toEqual([]);
   });
 
   it('forces streams that never end closed after the grace period', async () => {
@@ -481,11 +486,13 @@ describe('reflection', () => {
     const received: Buffer[] = [];
     const running = await startServer({
       address: '127.0.0.1:0',
+      security: { kind: 'insecure' },
       descriptorSetPath,
       services: [
         {
           name: 'flotilla.v1.EngineAgentService',
           definition: inspect,
+          access: { InspectContainer: [] },
           implementation: {
             InspectContainer: unary<Buffer, Buffer>(async (request) => {
               received.push(request);

@@ -13,9 +13,12 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { FileDescriptorProto, FileDescriptorSet } from 'protobufjs/ext/descriptor';
-import { toServiceError } from './errors';
+import { InvalidArgumentError, PermissionDeniedError, toServiceError } from './errors';
 import { silentLogger, type Logger } from './logger';
-import { serverCredentials, type TlsFiles } from './tls';
+import { serverCredentials } from './tls';
+import { identify, mayCall, rememberCaller, type MethodAccess } from './access';
+import { CallerLimits, defaultCallerLimits, type CallerLimitsOptions } from './caller-limits';
+import { insecureWarning, type Security } from './security';
 import { serverKeepaliveOptions, type Keepalive } from './keepalive';
 
 export interface ServiceRegistration {
@@ -23,18 +26,30 @@ export interface ServiceRegistration {
   name: string;
   definition: ServiceDefinition;
   implementation: UntypedServiceImplementation;
+  /** Who may call each method; a method missing here answers PERMISSION_DENIED to everyone. */
+  access: MethodAccess;
+  /** Methods that change state: each call takes from the caller's rate budget. */
+  mutating?: readonly string[];
 }
 
 export interface ServerOptions {
   /** `host:port`; port 0 picks a free one. */
   address: string;
   services: ServiceRegistration[];
-  tls?: TlsFiles;
+  /** Mutual TLS with roles from client certificates, or plaintext on loopback (see security.ts). */
+  security: Security;
+  /** Per-caller stream and rate limits. */
+  callerLimits?: CallerLimitsOptions;
   /** A `buf build` descriptor set of the services, served through reflection. */
   descriptorSetPath?: string;
   keepalive?: Partial<Keepalive>;
   logger?: Logger;
+  /** The largest request message accepted; larger ones are answered RESOURCE_EXHAUSTED. */
+  maxReceiveMessageBytes?: number;
 }
+
+/** grpc-js's own default, made explicit so a service's limit is a decision, not an accident. */
+export const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
 
 export interface RunningServer {
   server: Server;
@@ -78,15 +93,22 @@ function reflectionPackage(descriptorSetPaths: string[]): protoLoader.PackageDef
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
-  const server = new Server(serverKeepaliveOptions(options.keepalive));
+  const server = new Server({
+    ...serverKeepaliveOptions(options.keepalive),
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes,
+  });
   const health = new HealthImplementation({ '': 'SERVING' });
   health.addToServer(server);
   reflectionService([healthDescriptorSetPath, ...(options.descriptorSetPath ? [options.descriptorSetPath] : [])]).addToServer(server);
+  const limits = new CallerLimits(options.callerLimits ?? defaultCallerLimits);
+  const insecure = options.security.kind === 'insecure';
   for (const service of options.services) {
-    server.addService(service.definition, service.implementation);
+    const guarded = guardService(service, insecure, limits, logger);
+    server.addService(guarded.definition, guarded.implementation);
     health.setStatus(service.name, 'SERVING');
   }
-  const credentials = serverCredentials(options.tls);
+  if (insecure) logger.warn(insecureWarning, { address: options.address });
+  const credentials = options.security.kind === 'mtls' ? serverCredentials(options.security.tls) : serverCredentials(undefined);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
   );
@@ -110,8 +132,99 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     return stopped;
   };
-  logger.info('listening', { address: options.address, port, tls: Boolean(options.tls?.cert) });
+  logger.info('listening', { address: options.address, port, tls: !insecure });
   return { server, port, health, closing: closing.signal, shutdown };
+}
+
+type AnyHandler = (call: ServerUnaryCall<unknown, unknown>, callback?: sendUnaryData<unknown>) => void;
+
+/**
+ * Every method of a service behind the same gate: the caller's role must be allowed, a mutating
+ * call must fit the caller's rate, a stream must fit the caller's stream limit. Refusals are
+ * answered before the handler runs, and logged with the caller's identity.
+ */
+/** The bytes of a request that did not decode as its method's message. */
+class UndecodableRequest {
+  constructor(readonly why: string) {}
+}
+
+/**
+ * Decoding never throws: grpc-js would answer undecodable bytes with INTERNAL, blaming the
+ * server; they are the caller's bad request, answered INVALID_ARGUMENT by the gate.
+ */
+function tolerantDefinition(definition: ServiceDefinition): ServiceDefinition {
+  const tolerant: Record<string, ServiceDefinition[string]> = {};
+  for (const [method, m] of Object.entries(definition)) {
+    tolerant[method] = {
+      ...m,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return m.requestDeserialize(bytes);
+        } catch (err) {
+          return new UndecodableRequest(err instanceof Error ? err.message : String(err));
+        }
+      },
+    };
+  }
+  return tolerant;
+}
+
+function guardService(
+  service: ServiceRegistration,
+  insecure: boolean,
+  limits: CallerLimits,
+  logger: Logger,
+): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
+  const mutating = new Set(service.mutating ?? []);
+  const guarded: UntypedServiceImplementation = {};
+  for (const [method, definition] of Object.entries(service.definition)) {
+    const handler = service.implementation[method] as AnyHandler | undefined;
+    if (!handler) continue;
+    const allowed = service.access[method];
+    const wrapped: AnyHandler = (call, callback) => {
+      const caller = identify(call, insecure);
+      const key = `${caller.role ?? '-'}/${caller.name}`;
+      const refuse = (err: unknown) => {
+        if (callback) callback(toServiceError(err));
+        else (call as unknown as NodeJS.EventEmitter).emit('error', toServiceError(err));
+      };
+      if (!mayCall(caller, allowed)) {
+        logger.warn('permission denied', { method: definition.path, caller: caller.name, role: caller.role ?? null, peer: caller.peer });
+        refuse(
+          new PermissionDeniedError(
+            `${definition.path}: ${caller.role ? `role "${caller.role}"` : 'a certificate with no Flotilla role (OU)'} of "${caller.name}" may not call it; allowed: ${allowed?.length ? allowed.join(', ') : 'no one'}`,
+          ),
+        );
+        return;
+      }
+      const request = (call as { request?: unknown }).request;
+      if (request instanceof UndecodableRequest) {
+        refuse(new InvalidArgumentError(`request: the bytes sent to ${definition.path} are not its request message (${request.why})`));
+        return;
+      }
+      let release: (() => void) | undefined;
+      try {
+        if (mutating.has(method)) limits.takeMutating(key, definition.path);
+        if (definition.responseStream || definition.requestStream) release = limits.openStream(key, definition.path);
+      } catch (err) {
+        logger.warn('caller limit reached', { method: definition.path, caller: caller.name, peer: caller.peer, error: (err as Error).message });
+        refuse(err);
+        return;
+      }
+      if (release) {
+        const emitter = call as unknown as NodeJS.EventEmitter;
+        const done = release;
+        emitter.once('cancelled', done);
+        emitter.once('finish', done);
+        emitter.once('close', done);
+        emitter.once('error', done);
+      }
+      rememberCaller(call, caller);
+      handler(call, callback);
+    };
+    guarded[method] = wrapped as UntypedServiceImplementation[string];
+  }
+  return { definition: tolerantDefinition(service.definition), implementation: guarded };
 }
 
 /** Shuts the server down gracefully on SIGTERM or SIGINT, then exits. */

@@ -19,6 +19,7 @@ import { call, dial, type ClientConstructor, type DialOptions } from './client';
 import { FlotillaError, InvalidArgumentError } from './errors';
 import { createLogger } from './logger';
 import { startServer, type RunningServer } from './server';
+import type { Security } from './security';
 import { channelCredentials, hasTls, serverCredentials, type TlsFiles } from './tls';
 
 // ---- a throwaway PKI, made with openssl in a temp dir of this file's own -----------------------
@@ -103,8 +104,11 @@ const HealthClient = healthPackage.grpc.health.v1.Health;
 const servers: RunningServer[] = [];
 const clients: Client[] = [];
 
+/** Server-only TLS is no service's choice (services require all three files), but the credentials support it. */
+const securityOf = (tls?: TlsFiles): Security => (tls ? ({ kind: 'mtls', tls } as Security) : { kind: 'insecure' });
+
 async function server(tls?: TlsFiles): Promise<RunningServer> {
-  const running = await startServer({ address: '127.0.0.1:0', services: [], tls });
+  const running = await startServer({ address: '127.0.0.1:0', services: [], security: securityOf(tls) });
   servers.push(running);
   return running;
 }
@@ -208,7 +212,7 @@ describe('TLS', () => {
     const running = await startServer({
       address: '127.0.0.1:0',
       services: [],
-      tls: { cert: pki.serverCert, key: pki.serverKey },
+      security: securityOf({ cert: pki.serverCert, key: pki.serverKey }),
       logger: createLogger({ write: (line) => lines.push(line) }),
     });
     servers.push(running);
@@ -284,7 +288,7 @@ describe('unreadable TLS files', () => {
 
   it('makes startServer reject without listening', async () => {
     const path = missing();
-    await expect(startServer({ address: '127.0.0.1:0', services: [], tls: { cert: path, key: pki.serverKey } })).rejects.toThrow(InvalidArgumentError);
+    await expect(startServer({ address: '127.0.0.1:0', services: [], security: securityOf({ cert: path, key: pki.serverKey }) })).rejects.toThrow(InvalidArgumentError);
   });
 });
 

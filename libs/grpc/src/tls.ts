@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import { ChannelCredentials, ServerCredentials, type VerifyOptions } from '@grpc/grpc-js';
 import { InvalidArgumentError } from './errors';
 
 /**
@@ -36,7 +36,7 @@ export function serverCredentials(files: TlsFiles | undefined, prefix = 'tls'): 
   return ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], ca !== null);
 }
 
-export function channelCredentials(files: TlsFiles | undefined, prefix = 'tls'): ChannelCredentials {
+export function channelCredentials(files: TlsFiles | undefined, prefix = 'tls', verify?: VerifyOptions): ChannelCredentials {
   if (!hasTls(files)) return ChannelCredentials.createInsecure();
   const ca = read(`${prefix}-ca`, files.ca);
   const cert = read(`${prefix}-cert`, files.cert);
@@ -44,5 +44,5 @@ export function channelCredentials(files: TlsFiles | undefined, prefix = 'tls'):
   if (Boolean(cert) !== Boolean(key)) {
     throw InvalidArgumentError.field(`${prefix}-cert`, files.cert ?? '', `a client certificate needs both ${prefix}-cert and ${prefix}-key`);
   }
-  return ChannelCredentials.createSsl(ca, key, cert);
+  return ChannelCredentials.createSsl(ca, key, cert, verify);
 }

@@ -138,12 +138,43 @@ describe('parseExpression', () => {
     ['zone==/[/', 'bad regular expression'],
     ['zone==/(a/', 'bad regular expression'],
     ['zone==~/*/', 'bad regular expression'],
+    ['zone==/(a)\\1/', 'backreferences are not supported'],
+    ['zone==/a(?=b)/', 'lookahead and lookbehind are not supported'],
+    ['zone==/(?<!a)b/', 'lookahead and lookbehind are not supported'],
+    [`zone==/${'a'.repeat(257)}/`, 'regular expression too long: 257 characters, the limit is 256'],
+    ['zone==/[ab]{1000}c/', 'regular expression too large'],
   ])('rejects %j', (text, why) => {
     const err = parseError(text, 'constraints[0]');
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.message.startsWith(`constraints[0] ${JSON.stringify(text)}: `)).toBe(true);
     expect(err.message).toContain(why);
+  });
+
+  it('says why a regular expression RE2 cannot run is refused', () => {
+    expect(parseError('foo==/(a)\\1/', 'affinities[0]').message).toBe(
+      'affinities[0] "foo==/(a)\\\\1/": bad regular expression: invalid escape sequence: `\\1` (backreferences are not supported: regular expressions use RE2 syntax, which matches in linear time)',
+    );
+  });
+
+  it('regular expressions: (a+)+$ decides 29 "a"s and a "!", and 10,000-character values', () => {
+    for (const text of ['foo==/(a+)+$/', 'foo==~/(a+)+$/']) {
+      const e = parseExpression(text, 'constraints[0]');
+      expect(e.matches(`${'a'.repeat(29)}!`)).toBe(false);
+      expect(e.matches('A'.repeat(29))).toBe(true);
+      expect(e.matches(`${'a'.repeat(10_000)}!`)).toBe(false);
+      expect(e.matches('a'.repeat(10_000))).toBe(true);
+    }
+    const ne = parseExpression('foo!=/(a+)+$/', 'affinities[0]');
+    expect(holds(ne, [`${'a'.repeat(29)}!`])).toBe(true);
+    expect(holds(ne, [`${'a'.repeat(10_000)}!`, 'aa'])).toBe(false);
+  });
+
+  it('globs and literals decide 10,000-character values', () => {
+    const value = 'a'.repeat(10_000);
+    expect(parseExpression('foo==*a*a*a*a*a*a*b', 'f').matches(`${value}!`)).toBe(false);
+    expect(parseExpression('foo==*a*a*a*a*a*a*b', 'f').matches(`${value}B`)).toBe(true);
+    expect(parseExpression(`foo==${value}`, 'f').matches(value.toUpperCase())).toBe(true);
   });
 
   it('names the field it was given', () => {

@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from '@flotilla/grpc';
+import { compileGlob } from './glob';
+import { compileRegex, RegexRefusedError } from './regex';
 
 /**
  * A placement expression, classic Swarm's grammar: `KEY==VALUE` or `KEY!=VALUE`. KEY matches
@@ -21,10 +23,6 @@ export interface Expression {
 
 const keyPattern = /^[a-z_][a-z0-9\-_.]+$/i;
 
-function escape(text: string): string {
-  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-}
-
 export function parseExpression(text: string, field: string): Expression {
   const match = /^([^=!<>~]+)(==|!=)(.*)$/.exec(text.trim());
   if (!match) throw InvalidArgumentError.field(field, text, 'expected KEY==VALUE or KEY!=VALUE');
@@ -37,16 +35,14 @@ export function parseExpression(text: string, field: string): Expression {
   let matches: (candidate: string) => boolean;
   let literal: string | undefined;
   if (value.length > 1 && value.startsWith('/') && value.endsWith('/')) {
-    let re: RegExp;
     try {
-      re = new RegExp(value.slice(1, -1), 'i');
+      matches = compileRegex(value.slice(1, -1));
     } catch (err) {
-      throw InvalidArgumentError.field(field, text, `bad regular expression: ${(err as Error).message}`);
+      if (err instanceof RegexRefusedError) throw InvalidArgumentError.field(field, text, err.message);
+      throw err;
     }
-    matches = (candidate) => re.test(candidate);
   } else if (value.includes('*')) {
-    const re = new RegExp(`^${value.split('*').map(escape).join('.*')}$`, 'i');
-    matches = (candidate) => re.test(candidate);
+    matches = compileGlob(value);
   } else {
     literal = value.toLowerCase();
     // Exact case first: most labels are written as constrained, and it allocates nothing.

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cleanupAll } from './processes';
 import { parseEngineList, startEngines } from './engines';
+import { listeningTcpPorts, processesMentioning, processName } from './sockets';
 import { makeTempDir, removeTempDir } from './temp-dir';
 
 function alive(pid: number | undefined): boolean {
@@ -18,9 +19,9 @@ afterAll(() => cleanupAll());
 
 describe('parseEngineList', () => {
   it('parses engines.sh list lines', () => {
-    expect(parseEngineList('engine-1 unix:///d/engine-1/docker.sock tcp://127.0.0.1:31001 123\nengine-2 unix:///d/engine-2/docker.sock tcp://127.0.0.1:31002 \n')).toEqual([
-      { name: 'engine-1', socket: '/d/engine-1/docker.sock', dockerHost: 'unix:///d/engine-1/docker.sock', tcp: 'tcp://127.0.0.1:31001', port: 31001, pid: 123 },
-      { name: 'engine-2', socket: '/d/engine-2/docker.sock', dockerHost: 'unix:///d/engine-2/docker.sock', tcp: 'tcp://127.0.0.1:31002', port: 31002, pid: undefined },
+    expect(parseEngineList('engine-1 unix:///d/engine-1/docker.sock 123\nengine-2 unix:///d/engine-2/docker.sock \n')).toEqual([
+      { name: 'engine-1', socket: '/d/engine-1/docker.sock', dockerHost: 'unix:///d/engine-1/docker.sock', pid: 123 },
+      { name: 'engine-2', socket: '/d/engine-2/docker.sock', dockerHost: 'unix:///d/engine-2/docker.sock', pid: undefined },
     ]);
   });
 });
@@ -34,10 +35,14 @@ describe('startEngines (real dockerd)', () => {
     for (const e of engines) {
       expect(e.dockerHost).toBe(`unix://${e.socket}`);
       expect(e.socket.startsWith(set.dir)).toBe(true);
-      expect(e.tcp).toBe(`tcp://127.0.0.1:${e.port}`);
       expect(alive(e.pid)).toBe(true);
     }
-    expect(engines[1].port).toBe(engines[0].port + 1);
+    // Socket only: no engine process listens on TCP (a plaintext Docker API port is root for anyone local).
+    for (const e of engines) {
+      const pids = processesMentioning(e.socket).filter((pid) => /^(dockerd|containerd)/.test(processName(pid)));
+      expect(pids.length).toBeGreaterThan(0);
+      expect(pids.flatMap((pid) => listeningTcpPorts(pid))).toEqual([]);
+    }
 
     const ids = await Promise.all(engines.map((e) => set.docker(e.name, ['info', '--format', '{{.ID}}'])));
     expect(ids[0]).not.toBe('');

@@ -2,7 +2,6 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePortRange } from './ports';
 import { killPid, runSyncQuietly, track, untrack, type Cleanable } from './processes';
 import { makeTempDir, removeTempDir } from './temp-dir';
 
@@ -25,9 +24,6 @@ export interface TestEngine {
   socket: string;
   /** unix://<socket>, for DOCKER_HOST or `docker -H`. */
   dockerHost: string;
-  /** tcp://127.0.0.1:PORT */
-  tcp: string;
-  port: number;
   /** PID of the engine's dockerd as last listed (updated by startOne). */
   pid: number | undefined;
 }
@@ -137,24 +133,21 @@ function engineLogs(dir: string, names?: string[], n = 30): string {
     .join('');
 }
 
-/** Parses `engines.sh list` output: NAME unix://SOCK tcp://127.0.0.1:PORT PID */
+/** Parses `engines.sh list` output: NAME unix://SOCK PID (engines listen on their socket only). */
 export function parseEngineList(text: string): TestEngine[] {
   return text
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean)
     .map((line) => {
-      const [name, dockerHost, tcp, pid] = line.split(/\s+/);
-      if (!name || !dockerHost?.startsWith('unix://') || !tcp?.startsWith('tcp://')) {
+      const [name, dockerHost, pid] = line.split(/\s+/);
+      if (!name || !dockerHost?.startsWith('unix://')) {
         throw new Error(`cannot parse engines.sh list line: ${JSON.stringify(line)}`);
       }
-      const port = Number(tcp.slice(tcp.lastIndexOf(':') + 1));
       return {
         name,
         socket: dockerHost.slice('unix://'.length),
         dockerHost,
-        tcp,
-        port,
         pid: pid ? Number(pid) : undefined,
       };
     });
@@ -236,8 +229,7 @@ export async function startEngines(opts: StartEnginesOptions): Promise<TestEngin
 
   let engines: TestEngine[];
   try {
-    const [basePort] = await freePortRange(opts.count);
-    const { stdout } = await sh(['start', dir, String(opts.count), String(basePort), ...extra], opts.count * START_TIMEOUT_PER_ENGINE_MS);
+    const { stdout } = await sh(['start', dir, String(opts.count), ...extra], opts.count * START_TIMEOUT_PER_ENGINE_MS);
     engines = parseEngineList(stdout);
     if (engines.length !== opts.count) {
       throw new Error(`engines.sh start listed ${engines.length} engines, expected ${opts.count}:\n${stdout}`);

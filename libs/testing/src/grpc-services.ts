@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { spawnService, type ServiceProcess } from './processes';
 import { repoRoot } from './engines';
 import { waitFor } from './wait-for';
+import { tlsArgs } from './pki';
+import type { Role } from '@flotilla/pki';
 
 export interface NodeServiceOptions {
   name: string;
@@ -11,6 +13,27 @@ export interface NodeServiceOptions {
   script: string;
   args: string[];
   env?: Record<string, string>;
+  /**
+   * The service's certificate, from the test CA: by default the role its script serves as
+   * (agent, manager, discovery) with its own name; `'insecure'` starts it with --insecure, and
+   * `'none'` with no security flags at all (to see it refuse to start).
+   */
+  identity?: { role: Role; name?: string } | 'insecure' | 'none';
+}
+
+const roleOfScript: Array<[RegExp, Role]> = [
+  [/engine-agent/, 'agent'],
+  [/cluster-manager/, 'manager'],
+  [/discovery/, 'discovery'],
+];
+
+function securityArgs(opts: NodeServiceOptions): string[] {
+  const identity = opts.identity;
+  if (identity === 'none') return [];
+  if (identity === 'insecure') return ['--insecure'];
+  const role = identity?.role ?? roleOfScript.find(([pattern]) => pattern.test(opts.script))?.[1];
+  if (!role) return [];
+  return tlsArgs(role, identity?.name ?? `test-${role}`);
 }
 
 export interface RunningService {
@@ -22,7 +45,7 @@ export interface RunningService {
 
 /** Starts a built service and waits for its "listening" log line, which carries the bound port. */
 export async function startNodeService(opts: NodeServiceOptions): Promise<RunningService> {
-  const proc = spawnService({ name: opts.name, command: process.execPath, args: [path.join(repoRoot(), opts.script), ...opts.args], env: opts.env });
+  const proc = spawnService({ name: opts.name, command: process.execPath, args: [path.join(repoRoot(), opts.script), ...securityArgs(opts), ...opts.args], env: opts.env });
   const line = await proc.waitForLine(/"msg":"listening"/, 30_000);
   const port = (JSON.parse(line) as { port: number }).port;
   return { process: proc, port, address: `127.0.0.1:${port}` };

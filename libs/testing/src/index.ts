@@ -6,3 +6,5 @@ export * from './engines';
 export * from './registry';
 export * from './grpc-services';
 export * from './etcd';
+export * from './pki';
+export * from './sockets';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dial } from '@flotilla/grpc';
 import { ClusterServiceClient } from '@flotilla/proto';
-import { cleanupAll, repoRoot, spawnService, type ServiceProcess } from '@flotilla/testing';
+import { cleanupAll, repoRoot, spawnService, testTls, tlsArgs, type ServiceProcess } from '@flotilla/testing';
 
 // ---- flags ----
 
@@ -257,13 +257,13 @@ export const bigMessages = { 'grpc.max_receive_message_length': -1 };
 
 /** The built cluster-manager (apps/cluster-manager/dist/main.js) as its own process on a free port. */
 export async function startManagerProcess(args: string[] = [], opts: { nofile?: number; nodeArgs?: string[]; script?: string } = {}): Promise<ManagerProcess> {
-  const proc = spawnNode('cluster-manager', opts.script || 'apps/cluster-manager/dist/main.js', ['--listen', '127.0.0.1:0', ...args], opts);
+  const proc = spawnNode('cluster-manager', opts.script || 'apps/cluster-manager/dist/main.js', ['--listen', '127.0.0.1:0', ...tlsArgs('manager'), ...args], opts);
   const line = await proc.waitForLine(/"msg":"listening"/, 30_000);
   const port = (JSON.parse(line) as { port: number }).port;
   const address = `127.0.0.1:${port}`;
   // The bench's own channel pings rarely: with libs/grpc's default keepalive (10 s, 5 s timeout) a
   // manager busy for more than 5 s misses the ping and the bench's calls fail with "Connection dropped".
-  const client = dial(ClusterServiceClient, address, { defaultDeadlineMs: 120_000, channelOptions: bigMessages, keepalive: { timeMs: 60_000, timeoutMs: 60_000 } });
+  const client = dial(ClusterServiceClient, address, { tls: testTls('operator'), defaultDeadlineMs: 120_000, channelOptions: bigMessages, keepalive: { timeMs: 60_000, timeoutMs: 60_000 } });
   return {
     process: proc,
     pid: proc.pid,

@@ -6,9 +6,10 @@
 //   node tools/bench/dist/create-throughput.js [--engines 1000] [--clients 16] [--seconds 10] [--runs 3]
 import { call, dial } from '@flotilla/grpc';
 import { ClusterServiceClient, ContainerSpec, EngineStatus } from '@flotilla/proto';
-import { waitFor } from '@flotilla/testing';
+import { testTls, waitFor } from '@flotilla/testing';
 import { bigMessages, commandLine, fmt, goalTable, log, machine, now, parseArgs, report, runMain, startManagerProcess, summarize, table } from './common';
 import { startHollowEngines, stopHollowEngines, type HollowEngine } from './hollow';
+import { allContainers, allEngines } from './pages';
 
 let hollow: HollowEngine[] = [];
 
@@ -22,10 +23,10 @@ runMain(
     const manager = await startManagerProcess([], { nofile: 20_000, nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [] });
     const m = manager.client;
     await call(m, m.syncEngines, { source: 'bench', generation: '1', addresses: hollow.map((h) => h.address) });
-    await waitFor(async () => (await call(m, m.listEngines, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: {} })).engines.length === args.engines, { timeoutMs: 120_000, what: 'every engine healthy' });
+    await waitFor(async () => (await allEngines(m, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] })).length === args.engines, { timeoutMs: 120_000, what: 'every engine healthy' });
     log('all engines healthy');
 
-    const clients = Array.from({ length: args.clients }, () => dial(ClusterServiceClient, manager.address, { channelOptions: bigMessages, keepalive: { timeMs: 60_000, timeoutMs: 60_000 } }));
+    const clients = Array.from({ length: args.clients }, () => dial(ClusterServiceClient, manager.address, { tls: testTls('operator'), channelOptions: bigMessages, keepalive: { timeMs: 60_000, timeoutMs: 60_000 } }));
     const rates: number[] = [];
     const latencies: number[] = [];
     let errors = 0;
@@ -66,7 +67,7 @@ runMain(
     }
 
     // No double booking: per engine, every host port once, memory within usable.
-    const { containers } = await call(m, m.listContainers, { all: true, engines: [], states: [], labels: {}, names: [] });
+    const containers = await allContainers(m, { all: true, pageSize: 1000 });
     const ports = new Set<string>();
     let doubleBooked = 0;
     for (const c of containers) {
@@ -76,8 +77,7 @@ runMain(
         ports.add(key);
       }
     }
-    const info = await call(m, m.getInfo, {});
-    const overMemory = info.engines.filter((e) => Number(e.reservedMemoryBytes) > Number(e.usableMemoryBytes)).length;
+    const overMemory = (await allEngines(m, { pageSize: 1000 })).filter((e) => Number(e.reservedMemoryBytes) > Number(e.usableMemoryBytes)).length;
     clients.forEach((c) => c.close());
 
     const rate = summarize(rates);

@@ -10,6 +10,7 @@ import { waitFor } from '@flotilla/testing';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuMsOf, fmt, goalTable, log, now, parseArgs, report, runMain, sleep, startManagerProcess, summarize, table, type GoalCheck, type ManagerProcess, type Row } from './common';
 import { startHollowEngines, stopHollowEngines, type HollowEngine } from './hollow';
+import { allEngines } from './pages';
 
 const flags = parseArgs(
   { engines: 100, containers: 30, 'heartbeat-interval': 1000, rate: 500, 'duration-s': 10, 'warmup-s': 1, runs: 3, 'drain-timeout-ms': 10_000, 'manager-args': '', 'no-results': false },
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   manager = await startManagerProcess(extra);
   const m = manager.client;
   await call(m, m.syncEngines, { source: 'bench', generation: '1', addresses: hollow.map((h) => h.address) });
-  await waitFor(async () => (await call(m, m.listEngines, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: {} })).engines.length === hollow.length, {
+  await waitFor(async () => (await allEngines(m, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] })).length === hollow.length, {
     timeoutMs: 60_000,
     what: `all ${hollow.length} engines healthy`,
   });

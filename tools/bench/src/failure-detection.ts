@@ -8,7 +8,7 @@
 //   docker  — the Docker engine under a live agent is killed (libs/testing killOne; then startOne; wait healthy)
 import { call } from '@flotilla/grpc';
 import { EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
-import { freePort, startEngines, waitFor, type ServiceProcess, type TestEngines } from '@flotilla/testing';
+import { freePort, startEngines, tlsArgs, waitFor, type ServiceProcess, type TestEngines } from '@flotilla/testing';
 import { fmt, goalTable, log, now, parseArgs, report, runMain, spawnNode, startManagerProcess, summarize, table, type GoalCheck, type ManagerProcess, type Row } from './common';
 
 const flags = parseArgs(
@@ -79,7 +79,7 @@ async function startAgent(i: number, port: number): Promise<Agent> {
   const engine = engines!.engines[i];
   const extra = flags['agent-args'] ? flags['agent-args'].split(' ').filter(Boolean) : [];
   // Only --docker-host and --listen differ from the agent's defaults (heartbeat 1 s).
-  const proc = spawnNode(`agent-${engine.name}`, 'apps/engine-agent/dist/main.js', ['--docker-host', engine.dockerHost, '--listen', `127.0.0.1:${port}`, ...extra]);
+  const proc = spawnNode(`agent-${engine.name}`, 'apps/engine-agent/dist/main.js', ['--docker-host', engine.dockerHost, '--listen', `127.0.0.1:${port}`, ...tlsArgs('agent'), ...extra]);
   await proc.waitForLine(/"msg":"listening"/, 30_000);
   return { port, address: `127.0.0.1:${port}`, process: proc };
 }

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { call } from '@flotilla/grpc';
 import { EngineStatus, GetInfoResponse, ListEnginesResponse, type WatchEventsResponse } from '@flotilla/proto';
-import { repoRoot, type ServiceProcess } from '@flotilla/testing';
+import { repoRoot, type ServiceProcess, testTls } from '@flotilla/testing';
 import * as path from 'node:path';
 import {
   report,
@@ -32,6 +32,7 @@ import {
   type Row,
   UnhealthyReasons,
 } from './common';
+import { allEngines, enginePages } from './pages';
 
 const flags = parseArgs(
   {
@@ -76,6 +77,7 @@ interface RunResult {
   listEnginesMs: number[];
   getInfoBytes: number;
   listEnginesBytes: number;
+  listEnginesPages: number;
   healthyAtEnd: number;
 }
 
@@ -91,6 +93,8 @@ async function startHelpers(): Promise<string[]> {
   log(`starting ${n} hollow engines in ${k} helper process(es) (open-file limit here ${limit.soft}/${limit.hard}; each helper needs ~${nofile})`);
   const started = now();
   const script = path.join(repoRoot(), 'tools/bench/dist/hollow-agents.js');
+  // Issued here, before the helpers start: they inherit the CA and find the agent certificate.
+  testTls('agent');
   const procs = Array.from({ length: k }, (_, i) => {
     const count = Math.min(per, n - i * per);
     const p = spawnNode(`hollow-agents-${i}`, script, ['--first', String(i * per), '--count', String(count), '--containers', String(flags.containers), '--heartbeat-interval', String(flags['heartbeat-interval']), '--keepalive-timeout-ms', String(flags['agent-keepalive-timeout-ms'])], {
@@ -172,11 +176,11 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
         log(`run ${run}: GIVING UP — ${lastHealthy} of ${n} engines healthy after ${flags['healthy-timeout-ms']} ms (at most ${maxHealthy}; ${connected.size} connect events, ${disconnects} disconnects; unhealthy reasons: ${reasons.summary()})`);
         break;
       }
-      const r = await call(m, m.listEngines, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: {} }, { deadlineMs: Math.max(1000, deadline - now()) }).catch((err: Error) => {
+      const healthy = await allEngines(m, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] }, { deadlineMs: Math.max(1000, deadline - now()) }).catch((err: Error) => {
         log(`run ${run}: ListEngines failed: ${err.message}`);
-        return { engines: [] as unknown[] };
+        return [];
       });
-      lastHealthy = r.engines.length;
+      lastHealthy = healthy.length;
       maxHealthy = Math.max(maxHealthy, lastHealthy);
       if (lastHealthy === n) {
         healthyByListMs = now() - t0;
@@ -219,12 +223,13 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
       }
     }
     const listEnginesMs: number[] = [];
-    let list: ListEnginesResponse | undefined;
+    // Every page, as a client listing the whole cluster reads it.
+    let list: ListEnginesResponse[] | undefined;
     const listEnd = now() + 120_000;
     for (let i = 0; i < flags['listengines-calls'] && now() < listEnd; i++) {
       const t = now();
       try {
-        list = await call(m, m.listEngines, { statuses: [], labels: {} }, { deadlineMs: 30_000 });
+        list = (await enginePages(m, {}, { deadlineMs: 30_000 })).pages;
         listEnginesMs.push(now() - t);
       } catch {
         getInfoErrors++;
@@ -250,7 +255,8 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
       getInfoMs,
       listEnginesMs,
       getInfoBytes: info ? GetInfoResponse.encode(info).finish().length : NaN,
-      listEnginesBytes: list ? ListEnginesResponse.encode(list).finish().length : NaN,
+      listEnginesBytes: list ? list.reduce((sum, page) => sum + ListEnginesResponse.encode(page).finish().length, 0) : NaN,
+      listEnginesPages: list?.length ?? NaN,
       healthyAtEnd,
     };
   } catch (err) {
@@ -290,7 +296,7 @@ async function main(): Promise<void> {
     { what: 'manager peak RSS (VmHWM)', unit: 'MiB', summary: summarize(results.map((r) => r.hwm / MiB)), digits: 0 },
     { what: 'manager CPU while idle (heartbeats)', unit: '% core', summary: summarize(results.map((r) => r.managerCpuPerSec / 10)) },
     { what: `GetInfo latency (${flags['getinfo-calls']} sequential calls per run, pooled)`, unit: 'ms', summary: summarize(pooledGetInfo) },
-    { what: `ListEngines latency (${flags['listengines-calls']} per run, pooled)`, unit: 'ms', summary: summarize(pooledList) },
+    { what: `ListEngines latency, every page (${flags['listengines-calls']} listings per run, pooled)`, unit: 'ms', summary: summarize(pooledList) },
     { what: 'disconnect events during a run', unit: 'count', summary: summarize(results.map((r) => r.disconnects)), digits: 0 },
   ];
   const perRun = results
@@ -322,7 +328,7 @@ async function main(): Promise<void> {
     ...results.filter((r) => r.eventsError).map((r) => `The bench's WatchEvents stream (engine events) ended early in run ${results.indexOf(r) + 1}: ${r.eventsError} — so the N-th-connect time is missing there.\n`),
     `Unhealthy transitions in the manager's log, by reason: ${results.map((r, i) => `run ${i + 1}: ${r.unhealthyReasons}`).join('; ')}.`,
     '',
-    `GetInfo response ${(results[0].getInfoBytes / MiB).toFixed(2)} MiB, ListEngines (all) ${(results[0].listEnginesBytes / MiB).toFixed(2)} MiB (encoded). Helper RSS: ${helperRss.map((r) => `${(r / MiB).toFixed(0)} MiB`).join(', ')}; helper CPU used over the whole bench: ${helperCpu.map((c) => `${(c / 1000).toFixed(0)} s`).join(', ')}.`,
+    `GetInfo response ${(results[0].getInfoBytes / MiB).toFixed(2)} MiB, ListEngines (all, ${results[0].listEnginesPages} pages) ${(results[0].listEnginesBytes / MiB).toFixed(2)} MiB (encoded). Helper RSS: ${helperRss.map((r) => `${(r / MiB).toFixed(0)} MiB`).join(', ')}; helper CPU used over the whole bench: ${helperCpu.map((c) => `${(c / 1000).toFixed(0)} s`).join(', ')}.`,
     '',
     goalTable(goals),
   ].join('\n');

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { HollowDockerBackend, startAgent, type RunningAgent } from '@flotilla/engine-agent';
 import { silentLogger } from '@flotilla/grpc';
+import { testTls } from '@flotilla/testing';
 
 export interface HollowOptions {
   /** Index of the first engine; IDs and names derive from the index, so they are distinct across processes. */
@@ -61,7 +62,7 @@ async function startOne(index: number, o: HollowOptions): Promise<HollowEngine> 
     containerIds.push(id);
     containerNames.push(name);
   }
-  const agent = await startAgent({ backend, listen: '127.0.0.1:0', logger: silentLogger, heartbeatIntervalMs: o.heartbeatIntervalMs, keepalive: o.keepalive });
+  const agent = await startAgent({ backend, listen: '127.0.0.1:0', security: { kind: 'mtls', tls: testTls('agent') }, logger: silentLogger, heartbeatIntervalMs: o.heartbeatIntervalMs, keepalive: o.keepalive });
   return { index, backend, agent, address: `127.0.0.1:${agent.port}`, containerIds, containerNames };
 }
 

@@ -8,6 +8,7 @@ import { call } from '@flotilla/grpc';
 import { ContainerSpec, EngineStatus } from '@flotilla/proto';
 import { freePort, startEngines, startNodeService, waitFor } from '@flotilla/testing';
 import { commandLine, fmt, goalTable, log, machine, now, parseArgs, report, runMain, startManagerProcess, summarize, table } from './common';
+import { allEngines } from './pages';
 
 runMain(async () => {
   const args = parseArgs({ runs: 60 }, undefined, 'node tools/bench/dist/run-latency.js [--runs N]');
@@ -17,7 +18,7 @@ runMain(async () => {
   await startNodeService({ name: 'agent', script: 'apps/engine-agent/dist/main.js', args: ['--docker-host', engine.dockerHost, '--listen', `127.0.0.1:${port}`] });
   const manager = await startManagerProcess(['--engine', `127.0.0.1:${port}`]);
   const m = manager.client;
-  await waitFor(async () => (await call(m, m.listEngines, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY], labels: {} })).engines.length === 1, { what: 'the engine to be healthy' });
+  await waitFor(async () => (await allEngines(m, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] })).length === 1, { what: 'the engine to be healthy' });
   const docker = new Docker({ socketPath: engine.socket });
 
   const direct: number[] = [];

@@ -2,6 +2,7 @@ import { flag } from '@flotilla/config';
 import { ClusterEngine, EngineStatus } from '@flotilla/proto';
 import { defineCommand, type CommandGroup } from '../command';
 import { UsageError } from '../errors';
+import { allEngines } from '../pages';
 import { formatOption, noTruncOption, parseFormat, printListing, printObject, stdoutPalette } from '../output/format';
 import { engineColumns, engineFields, statusName } from './info';
 
@@ -50,7 +51,7 @@ const ls = defineCommand({
   args: { max: 0 },
   examples: ['flotilla engine ls', 'flotilla engine ls --filter label=zone=b -q'],
   async run(ctx, options) {
-    const { engines } = await ctx.cluster.call((c) => c.listEngines, engineFilters(options.filter));
+    const engines = await allEngines(ctx.cluster, engineFilters(options.filter));
     if (options.quiet) {
       for (const e of engines) ctx.io.stdout.write(`${e.address}\n`);
       return 0;

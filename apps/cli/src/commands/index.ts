@@ -1,4 +1,5 @@
 import type { AnyCommand } from '../command';
+import { caGroup } from './ca';
 import { completionCommand } from './completion';
 import { engineGroup } from './engine';
 import events from './events';
@@ -16,5 +17,5 @@ import stop from './stop';
 import version from './version';
 
 /** Every command, in the order --help lists them. */
-export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, rm, inspect, logs, events, explain, pull, version];
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, rm, inspect, logs, events, explain, pull, version, caGroup];
 commands.push(completionCommand(() => commands));

@@ -4,6 +4,7 @@ import { formatOption, noTruncOption, parseFormat, printObject, stateColour, std
 import { renderPairs, renderTable, type Column } from '../output/table';
 import { formatBytes, formatCpus, timeAgo } from '../output/units';
 import { colourEnabled } from '../io';
+import { allEngines } from '../pages';
 
 /** Labels every engine reports; shown after the engine's own labels. */
 export const builtinLabels = new Set(['storagedriver', 'kernelversion', 'operatingsystem', 'ostype']);
@@ -81,7 +82,10 @@ export default defineCommand({
   args: { max: 0 },
   examples: ['flotilla info', "flotilla info --format '{{.engineCounts.healthy}}'", 'flotilla info --format json'],
   async run(ctx, options) {
-    const info = await ctx.cluster.call((c) => c.getInfo, {});
+    const [summary, engines] = await Promise.all([ctx.cluster.call((c) => c.getInfo, {}), allEngines(ctx.cluster)]);
+    // GetInfo no longer lists engines (it stays small at any size): the pages of ListEngines fill
+    // the field back in, so tables, JSON and templates read as they always did.
+    const info = { ...summary, engines };
     const format = parseFormat(options.format);
     const now = ctx.io.now();
     const json = GetInfoResponse.toJSON(info) as Record<string, unknown>;

@@ -1,7 +1,8 @@
 import { flag } from '@flotilla/config';
-import { ClusterContainer, EngineStatus, type ListContainersRequest } from '@flotilla/proto';
+import { ClusterContainer, EngineStatus } from '@flotilla/proto';
 import { ambiguousNames, defineCommand, engineLabel } from '../command';
 import { UsageError } from '../errors';
+import { allContainers, allEngines, type ContainerQuery } from '../pages';
 import { formatOption, noTruncOption, parseFormat, printListing, stateColour, stdoutPalette } from '../output/format';
 import type { Column } from '../output/table';
 import { commandLine, containerStatus, formatPort, timeAgo } from '../output/units';
@@ -10,7 +11,7 @@ import { statusName } from './info';
 const states = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 
 /** `--filter engine=X --filter label=K[=V] --filter status=S --filter name=N`, as docker ps takes them. */
-export function containerFilters(filters: string[]): Omit<ListContainersRequest, 'all'> {
+export function containerFilters(filters: string[]): Omit<ContainerQuery, 'all'> {
   const request = { engines: [] as string[], states: [] as string[], labels: {} as Record<string, string>, names: [] as string[] };
   for (const filter of filters) {
     const eq = filter.indexOf('=');
@@ -58,16 +59,13 @@ export default defineCommand({
   hints: { notFound: 'see flotilla engine ls' },
   async run(ctx, options) {
     const filters = containerFilters(options.filter);
-    const [listing, engines] = await Promise.all([
-      ctx.cluster.call((c) => c.listContainers, { all: options.all, ...filters }),
-      ctx.cluster.call((c) => c.listEngines, { statuses: [], labels: {} }),
-    ]);
-    const containers = [...listing.containers].sort((a, b) => (b.container?.created?.getTime() ?? 0) - (a.container?.created?.getTime() ?? 0));
+    const [listing, engines] = await Promise.all([allContainers(ctx.cluster, { all: options.all, ...filters }), allEngines(ctx.cluster)]);
+    const containers = listing.sort((a, b) => (b.container?.created?.getTime() ?? 0) - (a.container?.created?.getTime() ?? 0));
     if (options.quiet) {
       for (const c of containers) ctx.io.stdout.write(`${options['no-trunc'] ? c.container?.id : c.container?.id.slice(0, 12)}\n`);
       return 0;
     }
-    const ambiguous = ambiguousNames(engines.engines);
+    const ambiguous = ambiguousNames(engines);
     const now = ctx.io.now();
     const p = stdoutPalette(ctx.io);
     const fields = (cc: ClusterContainer) => {

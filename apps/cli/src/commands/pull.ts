@@ -3,6 +3,7 @@ import { ClusterServicePullImageResponse, EngineStatus } from '@flotilla/proto';
 import { ambiguousNames, defineCommand, engineLabel } from '../command';
 import { CliError, ExitCode } from '../errors';
 import { PullDisplay } from '../output/progress';
+import { allEngines } from '../pages';
 import { formatOption, parseFormat, templateData } from '../output/format';
 
 export default defineCommand({
@@ -19,7 +20,7 @@ export default defineCommand({
   async run(ctx, options, args) {
     const image = args[0];
     const format = parseFormat(options.format);
-    const { engines } = await ctx.cluster.call((c) => c.listEngines, { statuses: [], labels: {} });
+    const engines = await allEngines(ctx.cluster);
     const ambiguous = ambiguousNames(engines);
     const display = format.kind === 'table' ? new PullDisplay(ctx.io.stdout, ctx.io.env, image) : undefined;
     if (display && !options.engine.length) {

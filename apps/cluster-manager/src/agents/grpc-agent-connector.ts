@@ -1,5 +1,6 @@
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from '@flotilla/cluster';
-import { call, dial, streamOf, type Keepalive, type TlsFiles } from '@flotilla/grpc';
+import { call, checkDialAllowed, dial, dialTls, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
+import { actingRoleKey } from '@flotilla/policy';
 import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 
@@ -15,7 +16,8 @@ async function* cancellable<T>(stream: ClientReadableStream<T>, signal: AbortSig
 }
 
 export interface GrpcAgentConnectorOptions {
-  tls?: TlsFiles;
+  /** The manager's own identity: agents obey only a caller whose certificate says role manager. */
+  security: Security;
   keepalive?: Partial<Keepalive>;
 }
 
@@ -27,13 +29,14 @@ export interface GrpcAgentConnectorOptions {
 export class GrpcAgentConnector implements AgentConnector {
   private readonly clients = new Map<string, EngineAgentServiceClient>();
 
-  constructor(private readonly options: GrpcAgentConnectorOptions = {}) {}
+  constructor(private readonly options: GrpcAgentConnectorOptions) {}
 
   private client(address: string): EngineAgentServiceClient {
     let client = this.clients.get(address);
     if (!client) {
+      checkDialAllowed(this.options.security, 'engine address', address);
       // A pool of its own per channel: grpc-js's shared pool makes closing N channels O(N²).
-      client = dial(EngineAgentServiceClient, address, { tls: this.options.tls, keepalive: this.options.keepalive, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+      client = dial(EngineAgentServiceClient, address, { tls: dialTls(this.options.security), keepalive: this.options.keepalive, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
       this.clients.set(address, client);
     }
     return client;
@@ -64,7 +67,8 @@ export class GrpcAgentConnector implements AgentConnector {
   operations(address: string): AgentOperations {
     const client = () => this.client(address);
     return {
-      createContainer: (request) => call(client(), client().createContainer, request),
+      // The agent checks the create against its own policy for the role named here; none: nothing of the host.
+      createContainer: (request, { actingRole }) => call(client(), client().createContainer, request, { metadata: actingRole ? { [actingRoleKey]: actingRole } : {} }),
       startContainer: (id) => call(client(), client().startContainer, { id }),
       stopContainer: (id, timeoutSeconds) => call(client(), client().stopContainer, { id, timeoutSeconds }, timeoutSeconds ? { deadlineMs: (timeoutSeconds + 30) * 1000 } : {}),
       killContainer: async (id, signal) => void (await call(client(), client().killContainer, { id, signal })),

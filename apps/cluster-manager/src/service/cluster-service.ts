@@ -1,5 +1,6 @@
-import { engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers } from '@flotilla/cluster';
-import { drained, InvalidArgumentError, serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { clusterRequestChecks, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers } from '@flotilla/cluster';
+import { callerOf, drained, effectiveRole, InvalidArgumentError, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import type { Role } from '@flotilla/pki';
 import {
   ClusterServiceService,
   ContainerSpec,
@@ -12,6 +13,9 @@ import {
   type WatchEventsResponse,
 } from '@flotilla/proto';
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
+import { checkedService } from './request-guard';
+import { containerListing, engineListing } from './listings';
+import { readPage } from './paging';
 
 export interface ClusterServiceOptions {
   cluster: Cluster;
@@ -21,6 +25,56 @@ export interface ClusterServiceOptions {
   closing?: AbortSignal;
   /** Events a WatchEvents reader may fall behind before it is ended with RESOURCE_EXHAUSTED. */
   maxQueuedEvents?: number;
+}
+
+const operator: readonly Role[] = ['operator'];
+const anyReader: readonly Role[] = ['operator', 'reader'];
+
+/**
+ * Who may call what (the README's "Security model" lists the same): operators run the cluster,
+ * readers list, inspect, watch and explain, and only discovery pushes engine sets. Logs stay with
+ * operators: a container's output often carries secrets.
+ */
+export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> = {
+  addEngine: operator,
+  removeEngine: operator,
+  listEngines: anyReader,
+  getEngine: anyReader,
+  getInfo: anyReader,
+  watchEvents: anyReader,
+  syncEngines: ['discovery'],
+  createContainer: operator,
+  explainPlacement: anyReader,
+  startContainer: operator,
+  stopContainer: operator,
+  killContainer: operator,
+  removeContainer: operator,
+  inspectContainer: anyReader,
+  containerLogs: operator,
+  listContainers: anyReader,
+  pullImage: operator,
+};
+
+/** Calls that change the cluster: each takes from its caller's rate budget. */
+export const clusterMutating: readonly string[] = [
+  'addEngine',
+  'removeEngine',
+  'syncEngines',
+  'createContainer',
+  'startContainer',
+  'stopContainer',
+  'killContainer',
+  'removeContainer',
+  'pullImage',
+];
+
+/**
+ * Whose discovery sources a SyncEngines call sets: the discovery certificate's name. Insecure
+ * callers have no identity (their name is a peer address that changes with every connection),
+ * so they share one.
+ */
+export function discoveryPusher(caller: Caller): string {
+  return caller.insecure ? '' : caller.name;
 }
 
 export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {
@@ -50,27 +104,23 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
 
     listEngines: unary(async (request) => {
       const statuses = request.statuses.map((s, i) => engineStatusName(s, `statuses[${i}]`));
-      return { engines: cluster.listEngines({ statuses, labels: request.labels }).map((e) => cluster.view(e)) };
+      const page = readPage(request, engineListing(cluster, { statuses, labels: request.labels }));
+      return { engines: page.items, nextPageToken: page.nextPageToken };
     }),
 
     getEngine: unary(async (request) => ({ engine: cluster.view(cluster.getEngine(request.engine)) })),
 
     getInfo: unary(async () => cluster.info()),
 
-    syncEngines: unary(async (request) => {
-      let generation: bigint;
-      try {
-        generation = BigInt(request.generation);
-      } catch {
-        throw InvalidArgumentError.field('generation', request.generation, 'must be a whole number');
-      }
-      const result = cluster.syncEngines(request.source, generation, request.addresses);
+    syncEngines: unary(async (request, call) => {
+      const result = cluster.syncEngines(request.source, request.generation, request.addresses, discoveryPusher(callerOf(call)));
       return { ...result, generation: String(result.generation) };
     }),
 
-    createContainer: unary(async (request) => containers.create(spec(request.spec), request.start)),
+    // The container policy is decided for the caller's role (insecure callers act as operators).
+    createContainer: unary(async (request, call) => containers.create(spec(request.spec), request.start, effectiveRole(callerOf(call)))),
 
-    explainPlacement: unary(async (request) => containers.explain(spec(request.spec))),
+    explainPlacement: unary(async (request, call) => containers.explain(spec(request.spec), effectiveRole(callerOf(call)))),
 
     startContainer: unary(async (request) => containers.start(request.container)),
 
@@ -82,7 +132,11 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
 
     inspectContainer: unary(async (request) => containers.inspect(request.container)),
 
-    listContainers: unary(async (request) => ({ containers: containers.list(request) })),
+    listContainers: unary(async (request) => {
+      const { all, engines, states, labels, names } = request;
+      const page = readPage(request, containerListing(cluster, containers, { all, engines, states, labels, names }));
+      return { containers: page.items, nextPageToken: page.nextPageToken };
+    }),
 
     containerLogs: serverStream<ClusterServiceContainerLogsRequest, ClusterServiceContainerLogsResponse>(async (request, call) => {
       const signal = callSignal(call);
@@ -123,5 +177,7 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     }),
   };
 
-  return { name: 'flotilla.v1.ClusterService', definition: ClusterServiceService, implementation };
+  // Every request is checked against its size limits before its handler runs.
+  const checked = checkedService(ClusterServiceService, implementation, clusterRequestChecks);
+  return { name: 'flotilla.v1.ClusterService', definition: ClusterServiceService, implementation: checked, access: clusterAccess, mutating: clusterMutating };
 }

@@ -1,7 +1,8 @@
-import { call, type Logger } from '@flotilla/grpc';
-import type { ClusterServiceClient } from '@flotilla/proto';
+import { call, FlotillaError, type Logger } from '@flotilla/grpc';
+import type { ClusterServiceClient, SyncEnginesResponse } from '@flotilla/proto';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
-import { connectivityState } from '@grpc/grpc-js';
+import { connectivityState, status as grpcStatus } from '@grpc/grpc-js';
+import { readAnswer } from './push-answer';
 
 /** What is pushed: the whole set of one source, with its generation. */
 export interface PushPayload {
@@ -59,6 +60,8 @@ export class ManagerPusher {
   private wasReady = false;
   private lostConnection = false;
   private closed = false;
+  /** Newer generations followed since the manager last simply took our push (see readAnswer). */
+  private follows = 0;
 
   constructor(options: ManagerPusherOptions) {
     this.o = options;
@@ -155,34 +158,58 @@ export class ManagerPusher {
 
   private async push(payload: PushPayload): Promise<void> {
     const { client } = this.o;
+    let res: SyncEnginesResponse;
     try {
-      const res = await call(client, client.syncEngines, { source: payload.source, generation: payload.generation.toString(), addresses: payload.addresses }, { deadlineMs: this.o.pushTimeoutMs });
-      if (this.closed) return;
-      const held = BigInt(res.generation);
-      if (this.failures > 0 || this.status.lastError) this.o.logger.info('push to the manager went through again', { manager: this.address, failures: this.failures });
-      this.failures = 0;
-      this.status = { address: this.address, generation: held, pushedAt: new Date(this.o.clock.now()), lastError: '' };
-      if (res.added.length > 0 || res.removed.length > 0) {
-        this.o.logger.info('manager applied the set', { manager: this.address, generation: held, added: res.added, removed: res.removed });
-      } else {
-        this.o.logger.debug('manager has the set', { manager: this.address, generation: held, unchanged: res.unchanged });
-      }
-      this.schedule(this.o.pushIntervalMs, false);
-      this.o.onStatus();
-      if (res.unchanged && held > payload.generation) {
-        this.o.logger.warn('the manager holds a newer generation for this source (an earlier run with a clock ahead); moving past it', { manager: this.address, held, ours: payload.generation });
-        this.o.onNewerGeneration(held);
-      }
+      res = await call(client, client.syncEngines, { source: payload.source, generation: payload.generation.toString(), addresses: payload.addresses }, { deadlineMs: this.o.pushTimeoutMs });
     } catch (err) {
-      if (this.closed) return;
-      const message = err instanceof Error ? err.message : String(err);
-      const delay = backoffDelay(this.failures, this.o.retry, this.random);
-      (this.failures === 0 ? this.o.logger.warn : this.o.logger.debug)('push to the manager failed; retrying', { manager: this.address, error: message, retryInMs: delay });
-      this.failures++;
-      this.due = true;
-      this.status = { ...this.status, lastError: message };
-      this.schedule(delay, true);
-      this.o.onStatus();
+      if (!this.closed) this.failed(describeFailure(err));
+      return;
+    }
+    if (this.closed) return;
+    // Whatever the manager answers, discovery goes on: an answer it cannot use is a failed push.
+    const answer = readAnswer(res, payload.generation, this.o.clock.now(), this.follows);
+    if (answer.kind === 'unexpected') {
+      this.failed(answer.problem);
+      return;
+    }
+    const held = answer.held;
+    if (this.failures > 0 || this.status.lastError) this.o.logger.info('push to the manager went through again', { manager: this.address, failures: this.failures });
+    this.failures = 0;
+    this.status = { address: this.address, generation: held, pushedAt: new Date(this.o.clock.now()), lastError: '' };
+    if (res.added.length > 0 || res.removed.length > 0) {
+      this.o.logger.info('manager applied the set', { manager: this.address, generation: held, added: res.added, removed: res.removed });
+    } else {
+      this.o.logger.debug('manager has the set', { manager: this.address, generation: held, unchanged: res.unchanged });
+    }
+    this.schedule(this.o.pushIntervalMs, false);
+    this.o.onStatus();
+    if (answer.kind === 'newer') {
+      this.follows++;
+      this.o.logger.warn('the manager holds a newer generation for this source (an earlier run with a clock ahead); moving past it', { manager: this.address, held, ours: payload.generation });
+      this.o.onNewerGeneration(held);
+    } else {
+      this.follows = 0;
     }
   }
+
+  /** A push that did not go through, or an answer discovery cannot use: shown, logged, retried with back-off. */
+  private failed(message: string): void {
+    const delay = backoffDelay(this.failures, this.o.retry, this.random);
+    const fields = { manager: this.address, error: message, retryInMs: delay, failures: this.failures + 1 };
+    // Warn on the first failure and whenever the reason changes; repeats of one reason are debug.
+    if (this.failures === 0 || message !== this.status.lastError) this.o.logger.warn('push to the manager failed; retrying', fields);
+    else this.o.logger.debug('push to the manager failed; retrying', fields);
+    this.failures++;
+    this.due = true;
+    this.status = { ...this.status, lastError: message };
+    this.schedule(delay, true);
+    this.o.onStatus();
+  }
+}
+
+/** A failed call as ListEntries shows it: the status's name, then the manager's message. */
+function describeFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof FlotillaError) return `${grpcStatus[err.code] ?? err.code}: ${message}`;
+  return message;
 }

@@ -40,5 +40,6 @@ export function createDiscoveryService(options: DiscoveryServiceOptions): Servic
       }
     }),
   };
-  return { name: 'flotilla.v1.DiscoveryService', definition: DiscoveryServiceService, implementation };
+  // What discovery found is read by operators and readers; nothing here changes anything.
+  return { name: 'flotilla.v1.DiscoveryService', definition: DiscoveryServiceService, implementation, access: { listEntries: ['operator', 'reader'], watchEntries: ['operator', 'reader'] } };
 }

@@ -95,6 +95,13 @@ export interface DockerCreateBody {
     PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
     NetworkMode?: string;
     RestartPolicy?: { Name: string; MaximumRetryCount?: number };
+    Privileged?: boolean;
+    PidMode?: string;
+    IpcMode?: string;
+    UTSMode?: string;
+    CapAdd?: string[];
+    Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
+    Binds?: string[];
   };
 }
 

@@ -1,7 +1,10 @@
 import { UnavailableError } from '@flotilla/grpc';
+import { WatchResponse } from '@flotilla/proto';
 import { FakeClock } from '@flotilla/time';
 import { HollowDockerBackend } from '../docker/hollow-backend';
+import { truncatedLabel } from './docker-mapping';
 import { EngineMonitor, type WatchMessage } from './engine-monitor';
+import { maxEventLineChars } from './event-lines';
 
 function setup(options: { heartbeatIntervalMs?: number } = {}) {
   const clock = new FakeClock();
@@ -147,5 +150,89 @@ describe('EngineMonitor', () => {
     t.monitor.start();
     await t.clock.advance(0);
     expect(t.monitor.engineState.error).toMatch(/speaks API 1\.38 .* needs at least API 1\.40/);
+  });
+  describe('snapshots in parts', () => {
+    /** 40 containers with 512 KiB of labels each: cut to 64 KiB, they need several messages. */
+    async function bigEngine(t: ReturnType<typeof setup>): Promise<string[]> {
+      const blob = 'x'.repeat(8 * 1024);
+      const labels: Record<string, string> = { app: 'big' };
+      for (let i = 0; i < 64; i++) labels[`blob.${i}`] = blob;
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) ids.push((await t.backend.createContainer({ ...create, name: `big-${i}`, Labels: labels })).id);
+      return ids;
+    }
+
+    /** The snapshots in a watcher's messages, each as its run of parts; fails on anything between parts. */
+    function snapshots(messages: WatchMessage[]): WatchMessage[][] {
+      const out: WatchMessage[][] = [];
+      let open: WatchMessage[] | undefined;
+      for (const m of messages) {
+        if (open) {
+          expect(m.$case).toBe('snapshotPart');
+          open.push(m);
+        } else if (m.$case === 'snapshot') out.push((open = [m]));
+        else expect(m.$case).not.toBe('snapshotPart');
+        if ((m.$case === 'snapshot' || m.$case === 'snapshotPart') && !m.value.more) open = undefined;
+      }
+      expect(open).toBeUndefined();
+      return out;
+    }
+
+    function containerIds(parts: WatchMessage[]): string[] {
+      return parts.flatMap((m) => (m.$case === 'snapshot' || m.$case === 'snapshotPart' ? m.value.containers.map((c) => c.id) : []));
+    }
+
+    it('sends a large snapshot as consecutive parts under 1 MiB, at subscribe and after the engine comes back', async () => {
+      const t = setup();
+      monitor = t.monitor;
+      const ids = await bigEngine(t);
+      t.monitor.start();
+      await t.clock.advance(0);
+      const early = t.watch();
+      const first = snapshots(early.messages);
+      expect(first).toHaveLength(1);
+      expect(first[0].length).toBeGreaterThan(1);
+      expect(containerIds(first[0]).sort()).toEqual([...ids].sort());
+      for (const m of first[0]) expect(WatchResponse.encode({ sequence: '18446744073709551615', message: m }).finish().length).toBeLessThan(1024 * 1024);
+      const c = first[0][0].$case === 'snapshot' ? first[0][0].value.containers[0] : undefined;
+      expect(c?.labels).toMatchObject({ app: 'big', [truncatedLabel]: 'labels' });
+
+      // An outage and a recovery: the fresh snapshot reaches every watcher in parts, then the state.
+      t.backend.setReachable(false);
+      await t.clock.advance(0);
+      t.backend.setReachable(true);
+      await t.clock.advance(1000);
+      const all = snapshots(early.messages);
+      expect(all).toHaveLength(2);
+      expect(containerIds(all[1]).sort()).toEqual([...ids].sort());
+      const afterParts = early.messages.indexOf(all[1][all[1].length - 1]) + 1;
+      expect(early.messages[afterParts]).toMatchObject({ $case: 'state', value: { reachable: true } });
+      const late = t.watch();
+      expect(snapshots(late.messages).map(containerIds).map((x) => x.length)).toEqual([40]);
+    });
+
+    it('skips a container the engine describes unusably and keeps the rest', async () => {
+      const t = setup();
+      monitor = t.monitor;
+      const { id: good } = await t.backend.createContainer({ ...create, name: 'good' });
+      const { id: bad } = await t.backend.createContainer({ ...create, name: 'bad' });
+      const inspect = t.backend.inspectContainer.bind(t.backend);
+      jest.spyOn(t.backend, 'inspectContainer').mockImplementation(async (id) => (id === bad ? { Id: 'not an id', State: { Status: 'running' } } : inspect(id)));
+      t.monitor.start();
+      await t.clock.advance(0);
+      expect(t.monitor.engineState.reachable).toBe(true);
+      expect(t.monitor.snapshot().containers.map((c) => c.id)).toEqual([good]);
+    });
+
+    it('takes a fresh snapshot when an event line is too long to keep', async () => {
+      const t = setup();
+      monitor = t.monitor;
+      t.monitor.start();
+      await t.clock.advance(0);
+      const w = t.watch();
+      t.backend.writeRawEvent('x'.repeat(maxEventLineChars + 1));
+      await t.clock.advance(0);
+      expect(w.cases()).toEqual(['snapshot', 'snapshot']);
+    });
   });
 });

@@ -3,12 +3,16 @@ import { NotFoundError, silentLogger, type Logger } from '@flotilla/grpc';
 import type { Container, DockerEvent, EngineInfo, EngineState, Image, Network, Snapshot, Volume, WatchResponse } from '@flotilla/proto';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import type { DockerBackend, NegotiatedApi } from '../docker/docker-backend';
-import { containerFrom, engineInfoFrom, imageFrom, networkFrom, volumeFrom } from './docker-mapping';
+import { BadEngineReplyError, containerFrom, cutUtf8, engineInfoFrom, imageFrom, networkFrom, truncatedLabel, volumeFrom } from './docker-mapping';
 import { EventLineSplitter, parseEventLine, sinceParameter } from './event-lines';
+import { snapshotMessages } from './snapshot-parts';
 
 export type WatchMessage = NonNullable<WatchResponse['message']>;
 
-/** One consumer of the engine's stream. */
+/**
+ * One consumer of the engine's stream. A snapshot reaches it as consecutive calls (a Snapshot and
+ * its SnapshotParts), with nothing in between.
+ */
 export interface WatchSink {
   send(message: WatchMessage): void;
 }
@@ -127,12 +131,12 @@ export class EngineMonitor {
   /** Adds a watcher. It gets the whole engine first (or the reason it is unreachable), then every change. */
   watch(sink: WatchSink): () => void {
     this.watchers.add(sink);
-    if (this.state.reachable && this.model) sink.send({ $case: 'snapshot', value: this.snapshot() });
-    else if (this.state.error) sink.send({ $case: 'state', value: { ...this.state } });
+    if (this.state.reachable && this.model) this.deliver(sink, this.snapshotMessages());
+    else if (this.state.error) this.deliver(sink, [{ $case: 'state', value: { ...this.state } }]);
     return () => this.watchers.delete(sink);
   }
 
-  /** The engine as the monitor knows it now. */
+  /** The engine as the monitor knows it now, whole. */
   snapshot(): Snapshot {
     const model = this.model;
     if (!model) throw new Error('no snapshot yet');
@@ -142,15 +146,40 @@ export class EngineMonitor {
       images: [...model.images.values()],
       networks: [...model.networks.values()],
       volumes: [...model.volumes.values()],
+      more: false,
     };
   }
 
+  /** The snapshot as Watch messages: one Snapshot, then SnapshotParts while it is over the message limit. */
+  snapshotMessages(): WatchMessage[] {
+    return snapshotMessages(this.snapshot(), {
+      // Unreachable with the mapping's caps; if an item still is too large, it is left out, not sent.
+      onOversized: (kind, key, bytes) => this.logger.warn('leaving an item too large for a Watch message out of the snapshot', { kind, key: key.slice(0, 100), bytes }),
+    });
+  }
+
   private broadcast(message: WatchMessage): void {
-    for (const sink of this.watchers) sink.send(message);
+    this.broadcastAll([message]);
+  }
+
+  /** Sends messages to every watcher, each watcher's in one run, so a snapshot's parts stay together. */
+  private broadcastAll(messages: WatchMessage[]): void {
+    for (const sink of this.watchers) this.deliver(sink, messages);
+  }
+
+  private deliver(sink: WatchSink, messages: WatchMessage[]): void {
+    try {
+      for (const message of messages) sink.send(message);
+    } catch (err) {
+      // One broken watcher must not keep the others (or the monitor) from going on.
+      this.logger.warn('a watcher failed to take a message; dropping it', { error: err });
+      this.watchers.delete(sink);
+    }
   }
 
   private setUnreachable(err: unknown): void {
-    const error = err instanceof Error ? err.message : String(err);
+    // Docker's error text is outside input too: keep it to a size a message can carry.
+    const error = cutUtf8(err instanceof Error ? err.message : String(err), 4096);
     if (!this.state.reachable && this.state.error === error) return;
     this.logger.warn('Docker engine unreachable', { error });
     this.state = { reachable: false, error, since: new Date(this.options.clock.now()) };
@@ -203,7 +232,14 @@ export class EngineMonitor {
       stream.once('close', () => resolve(undefined));
     });
     const splitter = new EventLineSplitter();
+    let dropped = 0;
     const onLines = (lines: string[]) => {
+      if (splitter.dropped > dropped) {
+        // An event was lost to its size: only a fresh snapshot can tell what it changed.
+        this.logger.warn('dropped a Docker event line over the length limit; taking a new snapshot', { dropped: splitter.dropped - dropped });
+        dropped = splitter.dropped;
+        this.requestResync(generation);
+      }
       for (const line of lines) {
         const parsed = parseEventLine(line);
         if ('error' in parsed) {
@@ -264,25 +300,33 @@ export class EngineMonitor {
       this.backend.listNetworks(),
       this.backend.listVolumes(),
     ]);
-    const containers = await mapLimit(ids, concurrency, async (id) => {
+    const containers = await mapLimit(Array.isArray(ids) ? ids : [], concurrency, async (id) => {
       try {
         return containerFrom(await this.backend.inspectContainer(id), now);
       } catch (err) {
         if (err instanceof NotFoundError) return null; // removed since the list
+        if (err instanceof BadEngineReplyError) {
+          // One unusable container must not cost the engine its snapshot.
+          this.logger.warn('skipping a container the engine describes unusably', { id: typeof id === 'string' ? id.slice(0, 100) : typeof id, error: err.message });
+          return null;
+        }
         throw err;
       }
     });
+    const list = <T>(items: T[]): T[] => (Array.isArray(items) ? items : []);
     this.model = {
       engine: engineInfoFrom(info, api),
       containers: byKey(containers, (c) => c.id),
-      images: byKey(images.map(imageFrom), (i) => i.id),
-      networks: byKey(networks.map(networkFrom), (n) => n.id),
-      volumes: byKey(volumes.map(volumeFrom), (v) => v.name),
+      images: byKey(list(images).map(imageFrom), (i) => i.id),
+      networks: byKey(list(networks).map(networkFrom), (n) => n.id),
+      volumes: byKey(list(volumes).map(volumeFrom), (v) => v.name),
     };
+    const cut = [...this.model.containers.values()].filter((c) => c.labels[truncatedLabel] !== undefined);
+    if (cut.length) this.logger.warn('containers cut to the per-item caps', { count: cut.length, first: cut.slice(0, 5).map((c) => `${c.id.slice(0, 12)}: ${c.labels[truncatedLabel]}`) });
     this.snapshotPending = false;
     const wasReachable = this.state.reachable;
     this.state = { reachable: true, error: '', since: new Date(now) };
-    this.broadcast({ $case: 'snapshot', value: this.snapshot() });
+    this.broadcastAll(this.snapshotMessages());
     if (!wasReachable) {
       this.logger.info('Docker engine reachable', { engineId: this.model.engine.id, apiVersion: api.apiVersion, containers: this.model.containers.size });
       this.broadcast({ $case: 'state', value: { ...this.state } });
@@ -315,13 +359,16 @@ export class EngineMonitor {
       await this.applyTo(model, event);
     } catch (err) {
       // The engine answered the event with something unusable; a fresh snapshot puts things right.
-      this.logger.warn('could not apply a Docker event; taking a new snapshot', { type: event.type, action: event.action, actor: event.actorId, error: err });
-      if (!this.snapshotPending) {
-        this.snapshotPending = true;
-        const generation = this.generation;
-        void this.enqueue(generation, async () => this.resync(await this.backend.connect()));
-      }
+      this.logger.warn('could not apply a Docker event; taking a new snapshot', { type: event.type, action: event.action, actor: event.actorId.slice(0, 100), error: err });
+      this.requestResync(this.generation);
     }
+  }
+
+  /** Queues one fresh snapshot (at most one waits at a time). */
+  private requestResync(generation: number): void {
+    if (this.snapshotPending) return;
+    this.snapshotPending = true;
+    void this.enqueue(generation, async () => this.resync(await this.backend.connect()));
   }
 
   private async applyTo(model: EngineModel, event: DockerEvent): Promise<void> {

@@ -1,13 +1,16 @@
 import { parseAgentConfig } from '../config';
+
+// An identity, so the flags under test are the only thing that can be wrong (the files are not read here).
+const tls = { FLOTILLA_AGENT_TLS_CA: '/tls/ca.crt', FLOTILLA_AGENT_TLS_CERT: '/tls/agent.crt', FLOTILLA_AGENT_TLS_KEY: '/tls/agent.key' };
 import { advertiseAddress } from './advertise-address';
 
 describe('agent registration flags', () => {
   it('leaves registration off without --discovery', () => {
-    expect(parseAgentConfig([], {}).registration).toBeUndefined();
+    expect(parseAgentConfig([], tls).registration).toBeUndefined();
   });
 
   it('reads --discovery, --advertise, heartbeat and TTL, with environment variables as the fallback', () => {
-    expect(parseAgentConfig(['--discovery', 'etcd://127.0.0.1:2379/flotilla', '--advertise', 'Agent-1.Example:4250'], { FLOTILLA_DISCOVERY_TTL: '45s' }).registration).toEqual({
+    expect(parseAgentConfig(['--discovery', 'etcd://127.0.0.1:2379/flotilla', '--advertise', 'Agent-1.Example:4250'], { ...tls, FLOTILLA_DISCOVERY_TTL: '45s' }).registration).toEqual({
       discovery: expect.objectContaining({ scheme: 'etcd', prefix: '/flotilla' }),
       advertise: 'agent-1.example:4250',
       heartbeatMs: 10_000,
@@ -23,7 +26,7 @@ describe('agent registration flags', () => {
     [['--advertise', '10.0.0.1:4250'], /--advertise "10.0.0.1:4250": only means something with --discovery/],
     [['--discovery', 'etcd://127.0.0.1:2379/f', '--advertise', '10.0.0.1'], /--advertise "10.0.0.1"/],
   ])('refuses %j naming the flag', (argv, error) => {
-    expect(() => parseAgentConfig(argv, {})).toThrow(error);
+    expect(() => parseAgentConfig(argv, tls)).toThrow(error);
   });
 
   it('advertises the listen address with the bound port unless told otherwise', () => {

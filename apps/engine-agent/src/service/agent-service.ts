@@ -20,6 +20,8 @@ import {
   type WatchResponse,
 } from '@flotilla/proto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { Role } from '@flotilla/pki';
+import { actingRoleFrom, actingRoleKey, checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerBackend } from '../docker/docker-backend';
 import { pullFailure } from '../docker/docker-errors';
 import { containerFrom, createBodyFrom } from '../monitor/docker-mapping';
@@ -36,6 +38,8 @@ export interface AgentServiceOptions {
   /** Messages a watcher may have waiting before it is cut off with RESOURCE_EXHAUSTED. */
   maxQueuedMessages?: number;
   now?: () => number;
+  /** What creates may take of the host, per role the manager acts for; default: nothing. */
+  containerPolicy?: ContainerPolicy;
 }
 
 function required(field: string, value: string): string {
@@ -69,6 +73,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   const { backend, monitor, logger, closing } = options;
   const maxQueued = options.maxQueuedMessages ?? 10_000;
   const now = options.now ?? Date.now;
+  const containerPolicy = options.containerPolicy ?? defaultPolicy('engine-agent');
 
   const implementation: EngineAgentServiceServer = {
     watch: serverStream<WatchRequest, WatchResponse>(async (_request, call) => {
@@ -96,7 +101,16 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
       if (overflow) throw overflow;
     }),
 
-    createContainer: unary(async (request) => {
+    createContainer: unary(async (request, call) => {
+      // The second line behind the manager's check: this agent's policy, for the role the manager
+      // acts for (none named: nothing of the host), so a manager alone cannot hand out the host.
+      const actingRole = actingRoleFrom(call.metadata.get(actingRoleKey));
+      try {
+        checkContainer(request, actingRole, containerPolicy);
+      } catch (err) {
+        logger.warn('create refused', { peer: call.getPeer(), actingRole: actingRole ?? null, error: (err as Error).message });
+        throw err;
+      }
       const body = createBodyFrom(request);
       const created = await backend.createContainer(body);
       logger.info('container created', { id: created.id, name: request.name, image: request.image });
@@ -203,6 +217,9 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
     }),
   };
 
-  return { name: 'flotilla.v1.EngineAgentService', definition: EngineAgentServiceService, implementation };
+  // An agent controls a Docker engine, which is root on its host: it obeys managers only.
+  const managerOnly: readonly Role[] = ['manager'];
+  const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
+  return { name: 'flotilla.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access };
 }
 

@@ -142,6 +142,13 @@ export interface ListEnginesRequest {
   statuses: EngineStatus[];
   /** Only engines with every one of these labels (value "*" matches any value). */
   labels: { [key: string]: string };
+  /**
+   * Engines per page, ordered by address: 0 means 500; at most 1000. A page also stops before
+   * it would pass 2 MiB.
+   */
+  pageSize: number;
+  /** `next_page_token` of the previous page; empty for the first page. */
+  pageToken: string;
 }
 
 export interface ListEnginesRequest_LabelsEntry {
@@ -151,6 +158,8 @@ export interface ListEnginesRequest_LabelsEntry {
 
 export interface ListEnginesResponse {
   engines: ClusterEngine[];
+  /** Pass as `page_token` for the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface GetEngineRequest {
@@ -176,7 +185,14 @@ export interface GetInfoResponse {
   strategy: string;
   filters: string[];
   overcommitRatio: number;
-  engineCounts?: EngineCountsByStatus | undefined;
+  engineCounts?:
+    | EngineCountsByStatus
+    | undefined;
+  /**
+   * Always empty: GetInfo is a summary whatever the cluster's size. Page through ListEngines.
+   *
+   * @deprecated
+   */
   engines: ClusterEngine[];
   /** Totals over every engine that is not pending. */
   containers?: ContainerCounts | undefined;
@@ -298,6 +314,31 @@ export interface ContainerSpec {
   affinities: string[];
   /** "spread", "binpack" or "random"; empty uses the manager's strategy. */
   strategy: string;
+  /**
+   * What a container may take of its host. Each is refused with PERMISSION_DENIED unless the
+   * manager's container policy allows it for the caller's role (and the engine-agent's policy
+   * allows it too); see the README's "Security model".
+   * Run with every capability and every device of the host.
+   */
+  privileged: boolean;
+  /**
+   * "host" shares the host's PID namespace; "container:<name|id>" another container's; empty is
+   * the container's own.
+   */
+  pidMode: string;
+  /** "host", "container:<name|id>", "private", "shareable", "none"; empty is Docker's default. */
+  ipcMode: string;
+  /** "host" shares the host's UTS namespace (host name); empty is the container's own. */
+  utsMode: string;
+  /** Linux capabilities to add, e.g. "NET_ADMIN" (with or without the "CAP_" prefix). */
+  capAdd: string[];
+  /** Host devices, Docker's `--device` form: HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]]. */
+  devices: string[];
+  /**
+   * Bind mounts and named volumes, Docker's `-v` form: SOURCE:TARGET[:OPTIONS]. A SOURCE that
+   * starts with "/" is a host path, allowed only under the policy's bind allow-list.
+   */
+  binds: string[];
 }
 
 export interface ContainerSpec_LabelsEntry {
@@ -446,6 +487,13 @@ export interface ListContainersRequest {
   labels: { [key: string]: string };
   /** Only containers whose name contains one of these. */
   names: string[];
+  /**
+   * Containers per page, ordered by engine address then container ID: 0 means 500; at most
+   * 1000. A page also stops before it would pass 2 MiB.
+   */
+  pageSize: number;
+  /** `next_page_token` of the previous page; empty for the first page. */
+  pageToken: string;
 }
 
 export interface ListContainersRequest_LabelsEntry {
@@ -455,6 +503,8 @@ export interface ListContainersRequest_LabelsEntry {
 
 export interface ListContainersResponse {
   containers: ClusterContainer[];
+  /** Pass as `page_token` for the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface ClusterServicePullImageRequest {
@@ -1225,7 +1275,7 @@ export const RemoveEngineResponse: MessageFns<RemoveEngineResponse> = {
 };
 
 function createBaseListEnginesRequest(): ListEnginesRequest {
-  return { statuses: [], labels: {} };
+  return { statuses: [], labels: {}, pageSize: 0, pageToken: "" };
 }
 
 export const ListEnginesRequest: MessageFns<ListEnginesRequest> = {
@@ -1240,6 +1290,12 @@ export const ListEnginesRequest: MessageFns<ListEnginesRequest> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       ListEnginesRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
     });
+    if (message.pageSize !== 0) {
+      writer.uint32(24).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -1285,6 +1341,22 @@ export const ListEnginesRequest: MessageFns<ListEnginesRequest> = {
             }
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1316,6 +1388,16 @@ export const ListEnginesRequest: MessageFns<ListEnginesRequest> = {
           {},
         )
         : {},
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
     };
   },
 
@@ -1332,6 +1414,12 @@ export const ListEnginesRequest: MessageFns<ListEnginesRequest> = {
           obj.labels[k] = v;
         });
       }
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
     }
     return obj;
   },
@@ -1351,6 +1439,8 @@ export const ListEnginesRequest: MessageFns<ListEnginesRequest> = {
       },
       {},
     );
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
@@ -1441,13 +1531,16 @@ export const ListEnginesRequest_LabelsEntry: MessageFns<ListEnginesRequest_Label
 };
 
 function createBaseListEnginesResponse(): ListEnginesResponse {
-  return { engines: [] };
+  return { engines: [], nextPageToken: "" };
 }
 
 export const ListEnginesResponse: MessageFns<ListEnginesResponse> = {
   encode(message: ListEnginesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.engines) {
       ClusterEngine.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1473,6 +1566,14 @@ export const ListEnginesResponse: MessageFns<ListEnginesResponse> = {
             message.engines.push(ClusterEngine.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1490,6 +1591,11 @@ export const ListEnginesResponse: MessageFns<ListEnginesResponse> = {
       engines: globalThis.Array.isArray(object?.engines)
         ? object.engines.map((e: any) => ClusterEngine.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -1497,6 +1603,9 @@ export const ListEnginesResponse: MessageFns<ListEnginesResponse> = {
     const obj: any = {};
     if (message.engines?.length) {
       obj.engines = message.engines.map((e) => ClusterEngine.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -1507,6 +1616,7 @@ export const ListEnginesResponse: MessageFns<ListEnginesResponse> = {
   fromPartial(object: DeepPartial<ListEnginesResponse>): ListEnginesResponse {
     const message = createBaseListEnginesResponse();
     message.engines = object.engines?.map((e) => ClusterEngine.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -2819,6 +2929,13 @@ function createBaseContainerSpec(): ContainerSpec {
     constraints: [],
     affinities: [],
     strategy: "",
+    privileged: false,
+    pidMode: "",
+    ipcMode: "",
+    utsMode: "",
+    capAdd: [],
+    devices: [],
+    binds: [],
   };
 }
 
@@ -2865,6 +2982,27 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     }
     if (message.strategy !== "") {
       writer.uint32(114).string(message.strategy);
+    }
+    if (message.privileged !== false) {
+      writer.uint32(120).bool(message.privileged);
+    }
+    if (message.pidMode !== "") {
+      writer.uint32(130).string(message.pidMode);
+    }
+    if (message.ipcMode !== "") {
+      writer.uint32(138).string(message.ipcMode);
+    }
+    if (message.utsMode !== "") {
+      writer.uint32(146).string(message.utsMode);
+    }
+    for (const v of message.capAdd) {
+      writer.uint32(154).string(v!);
+    }
+    for (const v of message.devices) {
+      writer.uint32(162).string(v!);
+    }
+    for (const v of message.binds) {
+      writer.uint32(170).string(v!);
     }
     return writer;
   },
@@ -2997,6 +3135,62 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.strategy = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.pidMode = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.ipcMode = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.utsMode = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.capAdd.push(reader.string());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.devices.push(reader.string());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.binds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3064,6 +3258,29 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         ? object.affinities.map((e: any) => globalThis.String(e))
         : [],
       strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      pidMode: isSet(object.pidMode)
+        ? globalThis.String(object.pidMode)
+        : isSet(object.pid_mode)
+        ? globalThis.String(object.pid_mode)
+        : "",
+      ipcMode: isSet(object.ipcMode)
+        ? globalThis.String(object.ipcMode)
+        : isSet(object.ipc_mode)
+        ? globalThis.String(object.ipc_mode)
+        : "",
+      utsMode: isSet(object.utsMode)
+        ? globalThis.String(object.utsMode)
+        : isSet(object.uts_mode)
+        ? globalThis.String(object.uts_mode)
+        : "",
+      capAdd: globalThis.Array.isArray(object?.capAdd)
+        ? object.capAdd.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_add)
+        ? object.cap_add.map((e: any) => globalThis.String(e))
+        : [],
+      devices: globalThis.Array.isArray(object?.devices) ? object.devices.map((e: any) => globalThis.String(e)) : [],
+      binds: globalThis.Array.isArray(object?.binds) ? object.binds.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -3117,6 +3334,27 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.strategy !== "") {
       obj.strategy = message.strategy;
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.pidMode !== "") {
+      obj.pidMode = message.pidMode;
+    }
+    if (message.ipcMode !== "") {
+      obj.ipcMode = message.ipcMode;
+    }
+    if (message.utsMode !== "") {
+      obj.utsMode = message.utsMode;
+    }
+    if (message.capAdd?.length) {
+      obj.capAdd = message.capAdd;
+    }
+    if (message.devices?.length) {
+      obj.devices = message.devices;
+    }
+    if (message.binds?.length) {
+      obj.binds = message.binds;
+    }
     return obj;
   },
 
@@ -3149,6 +3387,13 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     message.constraints = object.constraints?.map((e) => e) || [];
     message.affinities = object.affinities?.map((e) => e) || [];
     message.strategy = object.strategy ?? "";
+    message.privileged = object.privileged ?? false;
+    message.pidMode = object.pidMode ?? "";
+    message.ipcMode = object.ipcMode ?? "";
+    message.utsMode = object.utsMode ?? "";
+    message.capAdd = object.capAdd?.map((e) => e) || [];
+    message.devices = object.devices?.map((e) => e) || [];
+    message.binds = object.binds?.map((e) => e) || [];
     return message;
   },
 };
@@ -5124,7 +5369,7 @@ export const ClusterServiceContainerLogsResponse: MessageFns<ClusterServiceConta
 };
 
 function createBaseListContainersRequest(): ListContainersRequest {
-  return { all: false, engines: [], states: [], labels: {}, names: [] };
+  return { all: false, engines: [], states: [], labels: {}, names: [], pageSize: 0, pageToken: "" };
 }
 
 export const ListContainersRequest: MessageFns<ListContainersRequest> = {
@@ -5143,6 +5388,12 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
     });
     for (const v of message.names) {
       writer.uint32(42).string(v!);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(48).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(58).string(message.pageToken);
     }
     return writer;
   },
@@ -5203,6 +5454,22 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
             message.names.push(reader.string());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5235,6 +5502,16 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
         )
         : {},
       names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
     };
   },
 
@@ -5261,6 +5538,12 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
     if (message.names?.length) {
       obj.names = message.names;
     }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
@@ -5282,6 +5565,8 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
       {},
     );
     message.names = object.names?.map((e) => e) || [];
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
@@ -5372,13 +5657,16 @@ export const ListContainersRequest_LabelsEntry: MessageFns<ListContainersRequest
 };
 
 function createBaseListContainersResponse(): ListContainersResponse {
-  return { containers: [] };
+  return { containers: [], nextPageToken: "" };
 }
 
 export const ListContainersResponse: MessageFns<ListContainersResponse> = {
   encode(message: ListContainersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.containers) {
       ClusterContainer.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -5404,6 +5692,14 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
             message.containers.push(ClusterContainer.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5421,6 +5717,11 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
       containers: globalThis.Array.isArray(object?.containers)
         ? object.containers.map((e: any) => ClusterContainer.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -5428,6 +5729,9 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     const obj: any = {};
     if (message.containers?.length) {
       obj.containers = message.containers.map((e) => ClusterContainer.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -5438,6 +5742,7 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
   fromPartial(object: DeepPartial<ListContainersResponse>): ListContainersResponse {
     const message = createBaseListContainersResponse();
     message.containers = object.containers?.map((e) => ClusterContainer.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -5653,8 +5958,11 @@ export const ClusterServicePullImageResponse: MessageFns<ClusterServicePullImage
  * event stream.
  *
  * Errors: INVALID_ARGUMENT names the field and the value (a malformed address, an unknown state
- * or event type); NOT_FOUND when no engine matches; RESOURCE_EXHAUSTED ends a WatchEvents stream
- * whose reader fell too far behind.
+ * or event type, a field over its size limit); NOT_FOUND when no engine matches;
+ * RESOURCE_EXHAUSTED ends a WatchEvents stream whose reader fell too far behind, and answers a
+ * caller over its rate or stream limit or a cluster at its engine limit; PERMISSION_DENIED when
+ * the caller's role (from its client certificate) may not call the method, or the container
+ * policy refuses what a spec asks of the host.
  */
 export type ClusterServiceService = typeof ClusterServiceService;
 export const ClusterServiceService = {

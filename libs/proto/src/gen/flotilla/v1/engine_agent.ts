@@ -79,12 +79,19 @@ export interface WatchResponse {
     { $case: "event"; value: DockerEvent }
     | { $case: "heartbeat"; value: Heartbeat }
     | { $case: "state"; value: EngineState }
+    | //
+    /** The rest of a snapshot too large for one message; see Snapshot. */
+    { $case: "snapshotPart"; value: SnapshotPart }
     | undefined;
 }
 
 /**
  * Snapshot is the whole engine at one moment. A stream starts with one; the agent sends another
  * after the Docker engine comes back from an outage, and the receiver replaces what it had.
+ * A snapshot too large for one message (the agent keeps each under 1 MiB) is split: this message
+ * carries the engine and the first items with `more` true, and SnapshotPart messages follow at
+ * once with the rest, the last with `more` false. The receiver applies the snapshot when its last
+ * part arrives; nothing else is sent between the parts.
  */
 export interface Snapshot {
   engine?: EngineInfo | undefined;
@@ -92,6 +99,18 @@ export interface Snapshot {
   images: Image[];
   networks: Network[];
   volumes: Volume[];
+  /** More parts follow. */
+  more: boolean;
+}
+
+/** SnapshotPart continues a Snapshot that had `more` set. */
+export interface SnapshotPart {
+  containers: Container[];
+  images: Image[];
+  networks: Network[];
+  volumes: Volume[];
+  /** More parts follow. */
+  more: boolean;
 }
 
 /** ContainerDelta is one container event and the container as it is after it. */
@@ -167,6 +186,17 @@ export interface CreateContainerRequest {
     | undefined;
   /** Overrides the image's entrypoint when not empty. */
   entrypoint: string[];
+  /**
+   * Host access, as in flotilla.v1.ContainerSpec; the agent refuses with PERMISSION_DENIED what its
+   * container policy does not allow for the role the manager acts for.
+   */
+  privileged: boolean;
+  pidMode: string;
+  ipcMode: string;
+  utsMode: string;
+  capAdd: string[];
+  devices: string[];
+  binds: string[];
 }
 
 export interface CreateContainerRequest_LabelsEntry {
@@ -354,6 +384,9 @@ export const WatchResponse: MessageFns<WatchResponse> = {
       case "state":
         EngineState.encode(message.message.value, writer.uint32(74).fork()).join();
         break;
+      case "snapshotPart":
+        SnapshotPart.encode(message.message.value, writer.uint32(82).fork()).join();
+        break;
     }
     return writer;
   },
@@ -443,6 +476,14 @@ export const WatchResponse: MessageFns<WatchResponse> = {
             message.message = { $case: "state", value: EngineState.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.message = { $case: "snapshotPart", value: SnapshotPart.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -474,6 +515,10 @@ export const WatchResponse: MessageFns<WatchResponse> = {
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : isSet(object.state)
         ? { $case: "state", value: EngineState.fromJSON(object.state) }
+        : isSet(object.snapshotPart)
+        ? { $case: "snapshotPart", value: SnapshotPart.fromJSON(object.snapshotPart) }
+        : isSet(object.snapshot_part)
+        ? { $case: "snapshotPart", value: SnapshotPart.fromJSON(object.snapshot_part) }
         : undefined,
     };
   },
@@ -499,6 +544,8 @@ export const WatchResponse: MessageFns<WatchResponse> = {
       obj.heartbeat = Heartbeat.toJSON(message.message.value);
     } else if (message.message?.$case === "state") {
       obj.state = EngineState.toJSON(message.message.value);
+    } else if (message.message?.$case === "snapshotPart") {
+      obj.snapshotPart = SnapshotPart.toJSON(message.message.value);
     }
     return obj;
   },
@@ -558,13 +605,19 @@ export const WatchResponse: MessageFns<WatchResponse> = {
         }
         break;
       }
+      case "snapshotPart": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "snapshotPart", value: SnapshotPart.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseSnapshot(): Snapshot {
-  return { engine: undefined, containers: [], images: [], networks: [], volumes: [] };
+  return { engine: undefined, containers: [], images: [], networks: [], volumes: [], more: false };
 }
 
 export const Snapshot: MessageFns<Snapshot> = {
@@ -583,6 +636,9 @@ export const Snapshot: MessageFns<Snapshot> = {
     }
     for (const v of message.volumes) {
       Volume.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.more !== false) {
+      writer.uint32(48).bool(message.more);
     }
     return writer;
   },
@@ -640,6 +696,14 @@ export const Snapshot: MessageFns<Snapshot> = {
             message.volumes.push(Volume.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -661,6 +725,7 @@ export const Snapshot: MessageFns<Snapshot> = {
       images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => Image.fromJSON(e)) : [],
       networks: globalThis.Array.isArray(object?.networks) ? object.networks.map((e: any) => Network.fromJSON(e)) : [],
       volumes: globalThis.Array.isArray(object?.volumes) ? object.volumes.map((e: any) => Volume.fromJSON(e)) : [],
+      more: isSet(object.more) ? globalThis.Boolean(object.more) : false,
     };
   },
 
@@ -681,6 +746,9 @@ export const Snapshot: MessageFns<Snapshot> = {
     if (message.volumes?.length) {
       obj.volumes = message.volumes.map((e) => Volume.toJSON(e));
     }
+    if (message.more !== false) {
+      obj.more = message.more;
+    }
     return obj;
   },
 
@@ -696,6 +764,142 @@ export const Snapshot: MessageFns<Snapshot> = {
     message.images = object.images?.map((e) => Image.fromPartial(e)) || [];
     message.networks = object.networks?.map((e) => Network.fromPartial(e)) || [];
     message.volumes = object.volumes?.map((e) => Volume.fromPartial(e)) || [];
+    message.more = object.more ?? false;
+    return message;
+  },
+};
+
+function createBaseSnapshotPart(): SnapshotPart {
+  return { containers: [], images: [], networks: [], volumes: [], more: false };
+}
+
+export const SnapshotPart: MessageFns<SnapshotPart> = {
+  encode(message: SnapshotPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.containers) {
+      Container.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.images) {
+      Image.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.networks) {
+      Network.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.volumes) {
+      Volume.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.more !== false) {
+      writer.uint32(40).bool(message.more);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containers.push(Container.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.images.push(Image.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.networks.push(Network.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.volumes.push(Volume.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotPart {
+    return {
+      containers: globalThis.Array.isArray(object?.containers)
+        ? object.containers.map((e: any) => Container.fromJSON(e))
+        : [],
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => Image.fromJSON(e)) : [],
+      networks: globalThis.Array.isArray(object?.networks) ? object.networks.map((e: any) => Network.fromJSON(e)) : [],
+      volumes: globalThis.Array.isArray(object?.volumes) ? object.volumes.map((e: any) => Volume.fromJSON(e)) : [],
+      more: isSet(object.more) ? globalThis.Boolean(object.more) : false,
+    };
+  },
+
+  toJSON(message: SnapshotPart): unknown {
+    const obj: any = {};
+    if (message.containers?.length) {
+      obj.containers = message.containers.map((e) => Container.toJSON(e));
+    }
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => Image.toJSON(e));
+    }
+    if (message.networks?.length) {
+      obj.networks = message.networks.map((e) => Network.toJSON(e));
+    }
+    if (message.volumes?.length) {
+      obj.volumes = message.volumes.map((e) => Volume.toJSON(e));
+    }
+    if (message.more !== false) {
+      obj.more = message.more;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SnapshotPart>): SnapshotPart {
+    return SnapshotPart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotPart>): SnapshotPart {
+    const message = createBaseSnapshotPart();
+    message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
+    message.images = object.images?.map((e) => Image.fromPartial(e)) || [];
+    message.networks = object.networks?.map((e) => Network.fromPartial(e)) || [];
+    message.volumes = object.volumes?.map((e) => Volume.fromPartial(e)) || [];
+    message.more = object.more ?? false;
     return message;
   },
 };
@@ -1411,6 +1615,13 @@ function createBaseCreateContainerRequest(): CreateContainerRequest {
     networkMode: "",
     restartPolicy: undefined,
     entrypoint: [],
+    privileged: false,
+    pidMode: "",
+    ipcMode: "",
+    utsMode: "",
+    capAdd: [],
+    devices: [],
+    binds: [],
   };
 }
 
@@ -1451,6 +1662,27 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     }
     for (const v of message.entrypoint) {
       writer.uint32(98).string(v!);
+    }
+    if (message.privileged !== false) {
+      writer.uint32(104).bool(message.privileged);
+    }
+    if (message.pidMode !== "") {
+      writer.uint32(114).string(message.pidMode);
+    }
+    if (message.ipcMode !== "") {
+      writer.uint32(122).string(message.ipcMode);
+    }
+    if (message.utsMode !== "") {
+      writer.uint32(130).string(message.utsMode);
+    }
+    for (const v of message.capAdd) {
+      writer.uint32(138).string(v!);
+    }
+    for (const v of message.devices) {
+      writer.uint32(146).string(v!);
+    }
+    for (const v of message.binds) {
+      writer.uint32(154).string(v!);
     }
     return writer;
   },
@@ -1567,6 +1799,62 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
             message.entrypoint.push(reader.string());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.pidMode = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.ipcMode = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.utsMode = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.capAdd.push(reader.string());
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.devices.push(reader.string());
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.binds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1632,6 +1920,31 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
       entrypoint: globalThis.Array.isArray(object?.entrypoint)
         ? object.entrypoint.map((e: any) => globalThis.String(e))
         : [],
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      pidMode: isSet(object.pidMode)
+        ? globalThis.String(object.pidMode)
+        : isSet(object.pid_mode)
+        ? globalThis.String(object.pid_mode)
+        : "",
+      ipcMode: isSet(object.ipcMode)
+        ? globalThis.String(object.ipcMode)
+        : isSet(object.ipc_mode)
+        ? globalThis.String(object.ipc_mode)
+        : "",
+      utsMode: isSet(object.utsMode)
+        ? globalThis.String(object.utsMode)
+        : isSet(object.uts_mode)
+        ? globalThis.String(object.uts_mode)
+        : "",
+      capAdd: globalThis.Array.isArray(object?.capAdd)
+        ? object.capAdd.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_add)
+        ? object.cap_add.map((e: any) => globalThis.String(e))
+        : [],
+      devices: globalThis.Array.isArray(object?.devices)
+        ? object.devices.map((e: any) => globalThis.String(e))
+        : [],
+      binds: globalThis.Array.isArray(object?.binds) ? object.binds.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -1679,6 +1992,27 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     if (message.entrypoint?.length) {
       obj.entrypoint = message.entrypoint;
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.pidMode !== "") {
+      obj.pidMode = message.pidMode;
+    }
+    if (message.ipcMode !== "") {
+      obj.ipcMode = message.ipcMode;
+    }
+    if (message.utsMode !== "") {
+      obj.utsMode = message.utsMode;
+    }
+    if (message.capAdd?.length) {
+      obj.capAdd = message.capAdd;
+    }
+    if (message.devices?.length) {
+      obj.devices = message.devices;
+    }
+    if (message.binds?.length) {
+      obj.binds = message.binds;
+    }
     return obj;
   },
 
@@ -1709,6 +2043,13 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
       ? RestartPolicy.fromPartial(object.restartPolicy)
       : undefined;
     message.entrypoint = object.entrypoint?.map((e) => e) || [];
+    message.privileged = object.privileged ?? false;
+    message.pidMode = object.pidMode ?? "";
+    message.ipcMode = object.ipcMode ?? "";
+    message.utsMode = object.utsMode ?? "";
+    message.capAdd = object.capAdd?.map((e) => e) || [];
+    message.devices = object.devices?.map((e) => e) || [];
+    message.binds = object.binds?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,35 @@
+import { convert, tokenize } from './args';
+import { buildSpec, specOptions } from './container-spec';
+
+/** The spec `flotilla run ARGS` sends, parsed as the CLI parses it. */
+function specOf(args: string[]) {
+  const tokens = tokenize(specOptions, args, { passthroughAfter: 1 }, 'flotilla run');
+  return buildSpec(convert(specOptions, tokens.given, {}, 'flotilla run'), tokens.positionals, {});
+}
+
+describe('host access flags', () => {
+  it("map docker's spelling into the spec, repeatable ones in order", () => {
+    const spec = specOf([
+      '--privileged', '--network', 'host', '--pid', 'host', '--ipc=container:db', '--uts', 'host',
+      '--cap-add', 'NET_ADMIN', '--cap-add', 'SYS_TIME', '--device', '/dev/fuse', '--device=/dev/snd:/dev/snd:r',
+      '-v', '/srv/data:/data:ro', '--volume', 'cache:/cache', '-v/tmp/x:/x',
+      'busybox', 'sh', '-v',
+    ]);
+    expect(spec).toMatchObject({
+      image: 'busybox',
+      command: ['sh', '-v'],
+      privileged: true,
+      networkMode: 'host',
+      pidMode: 'host',
+      ipcMode: 'container:db',
+      utsMode: 'host',
+      capAdd: ['NET_ADMIN', 'SYS_TIME'],
+      devices: ['/dev/fuse', '/dev/snd:/dev/snd:r'],
+      binds: ['/srv/data:/data:ro', 'cache:/cache', '/tmp/x:/x'],
+    });
+  });
+
+  it('ask for nothing of the host when not given', () => {
+    expect(specOf(['busybox'])).toMatchObject({ privileged: false, pidMode: '', ipcMode: '', utsMode: '', capAdd: [], devices: [], binds: [] });
+  });
+});

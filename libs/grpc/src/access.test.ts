@@ -1,0 +1,204 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { makeClientConstructor, Metadata, status, type Client, type ClientReadableStream, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import { CertificateAuthority, type Role } from '@flotilla/pki';
+import { callerOf, type MethodAccess } from './access';
+import { createLogger } from './logger';
+import { serverStream, startServer, unary, type RunningServer } from './server';
+import type { TlsFiles } from './tls';
+import { dial, type ClientConstructor } from './client';
+
+// A tiny JSON service: Change (mutating, operator), Read (operator, reader), Follow (a stream,
+// operator and reader), behind real mutual TLS with certificates from a real CA.
+
+type Msg = Record<string, unknown>;
+const toJson = (value: Msg): Buffer => Buffer.from(JSON.stringify(value));
+const fromJson = (buffer: Buffer): Msg => JSON.parse(buffer.toString('utf8')) as Msg;
+const method = (name: string, responseStream: boolean) => ({
+  path: `/test.v1.Guarded/${name}`,
+  requestStream: false,
+  responseStream,
+  requestSerialize: toJson,
+  requestDeserialize: fromJson,
+  responseSerialize: toJson,
+  responseDeserialize: fromJson,
+  originalName: name,
+});
+const definition: ServiceDefinition = { Change: method('Change', false), Read: method('Read', false), Follow: method('Follow', true) };
+interface GuardedClient extends Client {
+  Change(request: Msg, callback: (err: ServiceError | null, response?: Msg) => void): unknown;
+  Read(request: Msg, callback: (err: ServiceError | null, response?: Msg) => void): unknown;
+  Follow(request: Msg): ClientReadableStream<Msg>;
+}
+const GuardedClient = makeClientConstructor(definition, 'Guarded') as unknown as ClientConstructor<GuardedClient>;
+
+const access: MethodAccess = { Change: ['operator'], Read: ['operator', 'reader'], Follow: ['operator', 'reader'] };
+
+let dir: string;
+let ca: CertificateAuthority;
+let other: CertificateAuthority;
+const tls = (role: Role, authority = ca): TlsFiles => {
+  const issued = authority.issue({ role, name: `${role}-${authority === ca ? 'a' : 'b'}` });
+  return { ca: ca.caCert, cert: issued.cert, key: issued.key };
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flotilla-access-'));
+  ca = CertificateAuthority.create(join(dir, 'ca'));
+  other = CertificateAuthority.create(join(dir, 'other'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const servers: RunningServer[] = [];
+const clients: Client[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const s of servers.splice(0)) {
+    await s.shutdown(500);
+    s.server.forceShutdown();
+  }
+});
+
+async function serve(options: { rate?: number; burst?: number; streams?: number } = {}) {
+  const lines: string[] = [];
+  const seen: Array<{ name: string; role: string | undefined }> = [];
+  const running = await startServer({
+    address: '127.0.0.1:0',
+    security: { kind: 'mtls', tls: { ca: ca.caCert, ...(() => { const s = ca.issue({ role: 'manager', name: 'server' }); return { cert: s.cert, key: s.key }; })() } },
+    callerLimits: { maxStreams: options.streams ?? 8, mutatingPerSecond: options.rate ?? 1000, mutatingBurst: options.burst ?? 1000 },
+    logger: createLogger({ write: (line) => lines.push(line) }),
+    services: [
+      {
+        name: 'test.v1.Guarded',
+        definition,
+        access,
+        mutating: ['Change'],
+        implementation: {
+          Change: unary<Msg, Msg>(async (_request, call) => {
+            const caller = callerOf(call);
+            seen.push({ name: caller.name, role: caller.role });
+            return { ok: true };
+          }),
+          Read: unary<Msg, Msg>(async () => ({ ok: true })),
+          Follow: serverStream<Msg, Msg>(async (_request, call) => {
+            call.write({ n: 1 });
+            await new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
+          }),
+        },
+      },
+    ],
+  });
+  servers.push(running);
+  return { running, logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>), seen };
+}
+
+function client(port: number, files: TlsFiles): GuardedClient {
+  const c = dial(GuardedClient, `127.0.0.1:${port}`, { tls: files });
+  clients.push(c);
+  return c;
+}
+
+const unaryCall = (c: GuardedClient, name: 'Change' | 'Read') =>
+  new Promise<{ err: ServiceError | null }>((resolve) => c[name]({}, (err) => resolve({ err })));
+
+describe('roles from client certificates', () => {
+  it('lets each role call what it may and refuses the rest with PERMISSION_DENIED, logged with the identity', async () => {
+    const { running, logs, seen } = await serve();
+    const operator = client(running.port, tls('operator'));
+    const reader = client(running.port, tls('reader'));
+    const manager = client(running.port, tls('manager'));
+    expect((await unaryCall(operator, 'Change')).err).toBeNull();
+    expect((await unaryCall(operator, 'Read')).err).toBeNull();
+    expect((await unaryCall(reader, 'Read')).err).toBeNull();
+    const denied = (await unaryCall(reader, 'Change')).err;
+    expect(denied?.code).toBe(status.PERMISSION_DENIED);
+    expect(denied?.details).toContain('role "reader" of "reader-a" may not call it; allowed: operator');
+    expect((await unaryCall(manager, 'Read')).err?.code).toBe(status.PERMISSION_DENIED);
+    expect(seen).toEqual([{ name: 'operator-a', role: 'operator' }]);
+    expect(logs()).toContainEqual(expect.objectContaining({ msg: 'permission denied', method: '/test.v1.Guarded/Change', caller: 'reader-a', role: 'reader' }));
+  });
+
+  it('refuses a stream to a role that may not follow it', async () => {
+    const { running } = await serve();
+    const stream = client(running.port, tls('discovery')).Follow({});
+    const err = await new Promise<ServiceError>((resolve) => stream.on('error', resolve));
+    expect(err.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('refuses a certificate whose OU is no Flotilla role', async () => {
+    const { running } = await serve();
+    // Issued by the same CA with openssl directly, as a careless operator might.
+    const key = join(ca.dir, 'stranger.key');
+    const csr = join(ca.dir, 'stranger.csr');
+    const cert = join(ca.dir, 'stranger.crt');
+    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', '/OU=admin/CN=stranger', '-out', csr], { stdio: 'ignore' });
+    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', join(ca.dir, 'ca.key'), '-CAcreateserial', '-days', '1', '-out', cert], { stdio: 'ignore' });
+    const err = (await unaryCall(client(running.port, { ca: ca.caCert, cert, key }), 'Read')).err;
+    expect(err?.code).toBe(status.PERMISSION_DENIED);
+    expect(err?.details).toContain('no Flotilla role');
+  });
+
+  it('never reaches a handler without a certificate, or with one from another CA', async () => {
+    const { running, seen } = await serve();
+    const none = await unaryCall(client(running.port, { ca: ca.caCert }), 'Change');
+    expect(none.err?.code).toBe(status.UNAVAILABLE);
+    const foreign = await unaryCall(client(running.port, tls('operator', other)), 'Change');
+    expect(foreign.err?.code).toBe(status.UNAVAILABLE);
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('caller limits', () => {
+  it('answers RESOURCE_EXHAUSTED past the rate of mutating calls, per caller, and leaves reads alone', async () => {
+    const { running } = await serve({ rate: 0.001, burst: 3 });
+    const operator = client(running.port, tls('operator'));
+    const codes: Array<number | undefined> = [];
+    for (let i = 0; i < 5; i++) codes.push((await unaryCall(operator, 'Change')).err?.code);
+    expect(codes).toEqual([undefined, undefined, undefined, status.RESOURCE_EXHAUSTED, status.RESOURCE_EXHAUSTED]);
+    expect((await unaryCall(operator, 'Read')).err).toBeNull();
+    // Another caller has its own budget.
+    const second = client(running.port, { ...tls('operator'), ...(() => { const s = ca.issue({ role: 'operator', name: 'second' }); return { cert: s.cert, key: s.key }; })() });
+    expect((await unaryCall(second, 'Change')).err).toBeNull();
+  });
+
+  it('answers RESOURCE_EXHAUSTED past the open streams of one caller, and frees a slot when one ends', async () => {
+    const { running } = await serve({ streams: 2 });
+    const reader = client(running.port, tls('reader'));
+    const first = reader.Follow({});
+    const second = reader.Follow({});
+    await Promise.all([first, second].map((s) => new Promise((resolve) => s.once('data', resolve))));
+    const third = reader.Follow({});
+    const err = await new Promise<ServiceError>((resolve) => third.on('error', resolve));
+    expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(err.details).toContain('at most 2 open streams per caller');
+    first.on('error', () => undefined);
+    first.cancel();
+    // The slot comes back once the server has seen the cancel.
+    let fourth: ClientReadableStream<Msg> | undefined;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const s = reader.Follow({});
+      const outcome = await new Promise<'data' | 'error'>((resolve) => {
+        s.once('data', () => resolve('data'));
+        s.once('error', () => resolve('error'));
+      });
+      if (outcome === 'data') {
+        fourth = s;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(fourth).toBeDefined();
+    for (const s of [second, fourth!]) {
+      s.on('error', () => undefined);
+      s.cancel();
+    }
+  });
+});
+
+it('exposes no caller for a call that did not pass the gate', () => {
+  expect(() => callerOf({})).toThrow(/did not go through the access check/);
+  expect(new Metadata()).toBeDefined();
+});

@@ -1,0 +1,5 @@
+export * from './container-policy';
+export * from './host-access';
+export * from './check-container';
+export * from './policy-file';
+export * from './acting-role';
