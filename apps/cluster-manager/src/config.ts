@@ -1,5 +1,5 @@
-import { flag, helpText, parseFlags, securityFlags, securityFrom } from '@flotilla/config';
-import { InvalidArgumentError, isLogLevel, logLevels, parseListenAddress, type LogLevel, type Security } from '@flotilla/grpc';
+import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, securityFlags, securityFrom } from '@flotilla/config';
+import { InvalidArgumentError, isLogLevel, logLevels, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security } from '@flotilla/grpc';
 import { engineLimitDefaults, normaliseEngineAddress } from '@flotilla/cluster';
 import { loadPolicy, policyFlags, type ContainerPolicy } from '@flotilla/policy';
 import { filterNames, filtersByName, strategyNames } from '@flotilla/scheduler';
@@ -10,6 +10,7 @@ export const defaultFilters = [...filterNames];
 export const managerFlags = {
   listen: flag('string', { env: 'FLOTILLA_MANAGER_LISTEN', default: '127.0.0.1:4240', placeholder: 'HOST:PORT', description: 'Where the manager serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
   ...securityFlags('FLOTILLA_MANAGER'),
+  ...callerLimitFlags('FLOTILLA_MANAGER'),
   ...policyFlags('FLOTILLA_MANAGER'),
   engine: flag('list', { env: 'FLOTILLA_ENGINES', default: [] as string[], placeholder: 'HOST:PORT,...', description: 'Engine-agent addresses to add at start (discovery adds more).' }),
   'heartbeat-tolerance': flag('integer', { env: 'FLOTILLA_HEARTBEAT_TOLERANCE', default: 3, min: 1, max: 100, description: 'Heartbeat intervals an engine may miss before it is unhealthy.' }),
@@ -52,6 +53,8 @@ export interface ManagerConfig {
   listen: string;
   /** Serves clients and dials engine-agents with one identity. */
   security: Security;
+  /** Per-caller stream and rate limits of the service's own API. */
+  callerLimits: CallerLimitsOptions;
   /** What a container may take of its host, per caller role; checked before placement. */
   containerPolicy: ContainerPolicy;
   engines: string[];
@@ -84,6 +87,7 @@ export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessE
   return {
     listen,
     security: securityFrom(f, listen),
+    callerLimits: callerLimitsFrom(f),
     containerPolicy: loadPolicy(f['container-policy'], 'cluster-manager'),
     engines: f.engine,
     heartbeatTolerance: f['heartbeat-tolerance'],

@@ -40,7 +40,7 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
   const containers = new ClusterContainers({ cluster, connector, scheduler, clock, logger, publish: (event) => cluster.publish(event), containerPolicy: config.containerPolicy });
   const closing = new AbortController();
   const service = createClusterService({ cluster, containers, logger, closing: closing.signal, maxQueuedEvents: config.maxQueuedEvents });
-  const server = await startServer({ address: config.listen, services: [service], security: config.security, descriptorSetPath, logger });
+  const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger });
   server.closing.addEventListener('abort', () => closing.abort(), { once: true });
   cluster.start();
   for (const address of config.engines) cluster.addEngine(address);

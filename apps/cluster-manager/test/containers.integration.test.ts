@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { call, FlotillaError, streamOf } from '@flotilla/grpc';
 import { ContainerSpec, EngineStatus, PlacementExplanation, type ClusterServiceClient } from '@flotilla/proto';
-import { bufCurlArgs, busyboxRootfsTar, cleanupAll, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
+import { bufCurlArgs, busyboxRootfsTar, cleanupAll, hostNetworkPolicy, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { allContainers, allEngines, engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 
@@ -19,11 +19,12 @@ beforeAll(async () => {
   engines = await startEngines({ count: 3, engineLabels: { 1: { zone: 'a' }, 2: { zone: 'b' }, 3: { zone: 'c' } } });
   for (const [i, engine] of engines.engines.entries()) {
     const port = await freePort();
-    agents[i] = await startAgentProcess(engine, port);
+    // Host networking for operators: the port tests publish host ports.
+    agents[i] = await startAgentProcess(engine, port, ['--container-policy', hostNetworkPolicy()]);
     addresses[i] = `127.0.0.1:${port}`;
     ids[i] = await engines.docker(engine.name, ['info', '--format', '{{.ID}}']);
   }
-  manager = await startManagerProcess(['--engine', addresses.join(','), '--create-retry', '2']);
+  manager = await startManagerProcess(['--engine', addresses.join(','), '--create-retry', '2', '--container-policy', hostNetworkPolicy()]);
   for (const address of addresses) await engineIn(manager.client, address, EngineStatus.ENGINE_STATUS_HEALTHY);
 });
 

@@ -23,11 +23,11 @@ export async function startManagerProcess(args: string[] = []): Promise<ManagerP
 }
 
 /** The built engine-agent beside a real engine, on a given port (so it can come back on it). */
-export function startAgentProcess(engine: TestEngine, port: number): Promise<RunningService> {
+export function startAgentProcess(engine: TestEngine, port: number, extra: string[] = []): Promise<RunningService> {
   return startNodeService({
     name: `agent-${engine.name}`,
     script: 'apps/engine-agent/dist/main.js',
-    args: ['--docker-host', engine.dockerHost, '--listen', `127.0.0.1:${port}`, '--heartbeat-interval', '200ms'],
+    args: ['--docker-host', engine.dockerHost, '--listen', `127.0.0.1:${port}`, '--heartbeat-interval', '200ms', ...extra],
   });
 }
 

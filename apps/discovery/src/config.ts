@@ -1,6 +1,6 @@
-import { flag, helpText, parseFlags, securityFlags, securityFrom } from '@flotilla/config';
+import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, securityFlags, securityFrom } from '@flotilla/config';
 import { MAX_ADDRESSES_PER_ENTRY, MAX_ADDRESSES_PER_SET, parseDiscoveryUri, type DiscoveryUri } from '@flotilla/discovery';
-import { checkDialAllowed, formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type Security, type TlsFiles } from '@flotilla/grpc';
+import { checkDialAllowed, formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security, type TlsFiles } from '@flotilla/grpc';
 
 export const discoveryFlags = {
   discovery: flag('string', {
@@ -11,6 +11,7 @@ export const discoveryFlags = {
   manager: flag('list', { env: 'FLOTILLA_MANAGERS', default: [] as string[], placeholder: 'HOST:PORT,...', description: 'Cluster-managers to push the engine addresses to. Required.' }),
   listen: flag('string', { env: 'FLOTILLA_DISCOVERY_LISTEN', default: '127.0.0.1:4230', placeholder: 'HOST:PORT', description: 'Where discovery serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
   ...securityFlags('FLOTILLA_DISCOVERY'),
+  ...callerLimitFlags('FLOTILLA_DISCOVERY'),
   'etcd-tls-ca': flag('string', { env: 'FLOTILLA_ETCD_TLS_CA', placeholder: 'FILE', description: 'CA to verify etcd (turns on TLS to etcd).' }),
   'etcd-tls-cert': flag('string', { env: 'FLOTILLA_ETCD_TLS_CERT', placeholder: 'FILE', description: 'Client certificate for etcd.' }),
   'etcd-tls-key': flag('string', { env: 'FLOTILLA_ETCD_TLS_KEY', placeholder: 'FILE', description: 'Client key for etcd.' }),
@@ -47,6 +48,8 @@ export interface DiscoveryConfig {
   listen: string;
   /** Serves its API and dials the managers with one identity (role discovery). */
   security: Security;
+  /** Per-caller stream and rate limits of the service's own API. */
+  callerLimits: CallerLimitsOptions;
   etcdTls: TlsFiles;
   pushIntervalMs: number;
   pushTimeoutMs: number;
@@ -70,6 +73,7 @@ export function parseDiscoveryConfig(argv: readonly string[], env: NodeJS.Proces
     managers,
     listen,
     security,
+    callerLimits: callerLimitsFrom(f),
     etcdTls: { ca: f['etcd-tls-ca'], cert: f['etcd-tls-cert'], key: f['etcd-tls-key'] },
     pushIntervalMs: f['push-interval'],
     pushTimeoutMs: f['push-timeout'],

@@ -1,4 +1,4 @@
-import { startServer, type Keepalive, type Logger, type RunningServer, type Security } from '@flotilla/grpc';
+import { startServer, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
 import type { ContainerPolicy } from '@flotilla/policy';
 import { descriptorSetPath } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
@@ -12,6 +12,7 @@ export interface AgentOptions {
   logger: Logger;
   heartbeatIntervalMs: number;
   security: Security;
+  callerLimits?: CallerLimitsOptions;
   clock?: Clock;
   keepalive?: Partial<Keepalive>;
   /** What creates may take of the host, per role the manager acts for; default: nothing. */
@@ -38,6 +39,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     address: options.listen,
     services: [service],
     security: options.security,
+    callerLimits: options.callerLimits,
     descriptorSetPath,
     keepalive: options.keepalive,
     logger: options.logger,

@@ -1,22 +1,30 @@
 import { call, streamOf, FlotillaError } from '@flotilla/grpc';
 import { CreateContainerRequest, LogStream, type Container } from '@flotilla/proto';
-import { busyboxRootfsTar, cleanupAll, startEngines, startTestRegistry, waitFor, type TestEngines } from '@flotilla/testing';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { actingRoleKey } from '@flotilla/policy';
+import { busyboxRootfsTar, cleanupAll, makeTempDir, removeTempDir, startEngines, startTestRegistry, waitFor, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startAgentProcess, WatchRecorder, type AgentProcess } from './support';
 
 // One real Docker engine and one agent process for this file; every container name is unique.
 let engines: TestEngines;
 let agent: AgentProcess;
+let policyDir: string;
 const docker = (...args: string[]) => engines.docker('engine-1', args);
 
 beforeAll(async () => {
   engines = await startEngines({ count: 1, engineLabels: { 1: { zone: 'a' } } });
-  agent = await startAgentProcess(engines.engines[0]);
+  // Host networking for operators, so a create can show Docker's own warnings (ports discarded).
+  policyDir = makeTempDir('flotilla-agent-policy-');
+  writeFileSync(path.join(policyDir, 'policy.json'), JSON.stringify({ roles: { operator: { hostNetwork: true } } }));
+  agent = await startAgentProcess(engines.engines[0], '127.0.0.1:0', ['--container-policy', path.join(policyDir, 'policy.json')]);
 });
 
 afterAll(async () => {
   await agent?.close();
   await cleanupAll();
+  removeTempDir(policyDir);
 });
 
 async function codeOf(work: Promise<unknown>): Promise<{ code: status; message: string }> {
@@ -84,7 +92,7 @@ describe('container operations', () => {
       networkMode: 'host',
       restartPolicy: { name: 'on-failure', maximumRetryCount: 2 },
       entrypoint: [],
-    }));
+    }), { metadata: { [actingRoleKey]: 'operator' } });
     expect(created.id).toMatch(/^[0-9a-f]{64}$/);
     // Docker discards published ports in host network mode, and says so.
     expect(created.warnings.join(' ')).toMatch(/discarded/i);

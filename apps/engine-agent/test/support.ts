@@ -11,11 +11,11 @@ export interface AgentProcess {
 }
 
 /** Runs the built engine-agent as its own process beside a real engine. */
-export async function startAgentProcess(engine: TestEngine, listen = '127.0.0.1:0'): Promise<AgentProcess> {
+export async function startAgentProcess(engine: TestEngine, listen = '127.0.0.1:0', extra: string[] = []): Promise<AgentProcess> {
   const service = await startNodeService({
     name: `agent-${engine.name}`,
     script: 'apps/engine-agent/dist/main.js',
-    args: ['--docker-host', engine.dockerHost, '--listen', listen, '--heartbeat-interval', '200ms', '--log-level', 'debug'],
+    args: ['--docker-host', engine.dockerHost, '--listen', listen, '--heartbeat-interval', '200ms', '--log-level', 'debug', ...extra],
   });
   // Only a manager may call an agent.
   const client = dial(EngineAgentServiceClient, service.address, { defaultDeadlineMs: 60_000, tls: testTls('manager') });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
@@ -148,6 +148,24 @@ describe('roles from client certificates', () => {
     const foreign = await unaryCall(client(running.port, tls('operator', other)), 'Change');
     expect(foreign.err?.code).toBe(status.UNAVAILABLE);
     expect(seen).toEqual([]);
+  });
+});
+
+describe('CA rotation', () => {
+  it('accepts certificates from every CA in a bundled ca.crt, so old and new identities work side by side', async () => {
+    const bundle = join(dir, 'bundle.crt');
+    writeFileSync(bundle, readFileSync(ca.caCert, 'utf8') + readFileSync(other.caCert, 'utf8'));
+    const server = other.issue({ role: 'manager', name: 'rotated-server' });
+    const running = await startServer({
+      address: '127.0.0.1:0',
+      security: { kind: 'mtls', tls: { ca: bundle, cert: server.cert, key: server.key } },
+      services: [{ name: 'test.v1.Guarded', definition, access, implementation: { Read: unary<Msg, Msg>(async () => ({ ok: true })) } }],
+    });
+    servers.push(running);
+    const fromOld = ca.issue({ role: 'reader', name: 'old-reader' });
+    const fromNew = other.issue({ role: 'reader', name: 'new-reader' });
+    expect((await unaryCall(client(running.port, { ca: bundle, cert: fromOld.cert, key: fromOld.key }), 'Read')).err).toBeNull();
+    expect((await unaryCall(client(running.port, { ca: bundle, cert: fromNew.cert, key: fromNew.key }), 'Read')).err).toBeNull();
   });
 });
 

@@ -1,7 +1,7 @@
 // Certificates for tests: one cluster CA per test process, and a certificate per role and name,
 // made once and reused, so every service a test starts and every client it dials speaks mutual TLS
 // as in production.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CertificateAuthority, type IssuedCertificate, type Role } from '@flotilla/pki';
 import { makeTempDir, removeTempDir } from './temp-dir';
@@ -55,4 +55,20 @@ export function tlsArgs(role: Role, name?: string): string[] {
 export function bufCurlArgs(role: Role, address: string, method: string, extra: string[] = []): string[] {
   const files = testTls(role);
   return ['curl', '--protocol', 'grpc', '--cacert', files.ca, '--cert', files.cert, '--key', files.key, ...extra, `https://${address}/${method}`];
+}
+
+let hostNetworkPolicyFile: string | undefined;
+
+/**
+ * A container policy file that lets operators use host networking (and nothing else of the host):
+ * for tests that publish host ports, which Docker allows only with a network.
+ */
+export function hostNetworkPolicy(): string {
+  if (!hostNetworkPolicyFile) {
+    const dir = makeTempDir('flotilla-test-policy-');
+    process.once('exit', () => removeTempDir(dir));
+    hostNetworkPolicyFile = path.join(dir, 'host-network.json');
+    writeFileSync(hostNetworkPolicyFile, JSON.stringify({ roles: { operator: { hostNetwork: true } } }));
+  }
+  return hostNetworkPolicyFile;
 }

@@ -249,6 +249,8 @@ export interface ManagerProcess {
   pid: number;
   address: string;
   client: ClusterServiceClient;
+  /** A client with a discovery certificate: only discovery may push engine sets (SyncEngines). */
+  pusher: ClusterServiceClient;
   close(): Promise<void>;
 }
 
@@ -264,13 +266,16 @@ export async function startManagerProcess(args: string[] = [], opts: { nofile?: 
   // The bench's own channel pings rarely: with libs/grpc's default keepalive (10 s, 5 s timeout) a
   // manager busy for more than 5 s misses the ping and the bench's calls fail with "Connection dropped".
   const client = dial(ClusterServiceClient, address, { tls: testTls('operator'), defaultDeadlineMs: 120_000, channelOptions: bigMessages, keepalive: { timeMs: 60_000, timeoutMs: 60_000 } });
+  const pusher = dial(ClusterServiceClient, address, { tls: testTls('discovery'), defaultDeadlineMs: 120_000, keepalive: { timeMs: 60_000, timeoutMs: 60_000 } });
   return {
     process: proc,
     pid: proc.pid,
     address,
     client,
+    pusher,
     async close() {
       client.close();
+      pusher.close();
       await proc.stop(10_000);
     },
   };

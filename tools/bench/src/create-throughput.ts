@@ -22,7 +22,7 @@ runMain(
     const profile = process.env.BENCH_PROFILE;
     const manager = await startManagerProcess([], { nofile: 20_000, nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [] });
     const m = manager.client;
-    await call(m, m.syncEngines, { source: 'bench', generation: '1', addresses: hollow.map((h) => h.address) });
+    await call(manager.pusher, manager.pusher.syncEngines, { source: 'bench', generation: '1', addresses: hollow.map((h) => h.address) });
     await waitFor(async () => (await allEngines(m, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] })).length === args.engines, { timeoutMs: 120_000, what: 'every engine healthy' });
     log('all engines healthy');
 

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const extra = flags['manager-args'] ? flags['manager-args'].split(' ').filter(Boolean) : [];
   manager = await startManagerProcess(extra);
   const m = manager.client;
-  await call(m, m.syncEngines, { source: 'bench', generation: '1', addresses: hollow.map((h) => h.address) });
+  await call(manager.pusher, manager.pusher.syncEngines, { source: 'bench', generation: '1', addresses: hollow.map((h) => h.address) });
   await waitFor(async () => (await allEngines(m, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] })).length === hollow.length, {
     timeoutMs: 60_000,
     what: `all ${hollow.length} engines healthy`,

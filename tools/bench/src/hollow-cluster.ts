@@ -161,7 +161,7 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
 
     const reasons = new UnhealthyReasons(manager.process);
     const t0 = now();
-    const sync = await call(m, m.syncEngines, { source: 'bench', generation: '1', addresses }, { deadlineMs: flags['healthy-timeout-ms'] });
+    const sync = await call(manager.pusher, manager.pusher.syncEngines, { source: 'bench', generation: '1', addresses }, { deadlineMs: flags['healthy-timeout-ms'] });
     const syncMs = now() - t0;
     if (sync.added.length !== n) throw new Error(`SyncEngines added ${sync.added.length} of ${n}`);
     log(`run ${run}: SyncEngines with ${n} addresses answered in ${syncMs.toFixed(0)} ms`);

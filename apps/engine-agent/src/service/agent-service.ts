@@ -220,6 +220,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   // An agent controls a Docker engine, which is root on its host: it obeys managers only.
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
-  return { name: 'flotilla.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access };
+  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pullImage'];
+  return { name: 'flotilla.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating };
 }
 
