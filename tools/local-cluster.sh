@@ -61,7 +61,7 @@ mkdir -p "$dir/logs"
 echo "local-cluster: starting $count Docker engines"
 bash tools/engines/engines.sh start "$dir/engines" "$count" "${labels[@]}" >"$dir/engines.txt"
 
-flotilla() { node apps/cli/dist/main.js "$@"; }
+flotilla() { node apps/cli/dist/main.js "$@" </dev/null; }
 pki=$dir/pki
 # identity ROLE NAME: the flags that give a service its certificate (or --insecure).
 identity() {
@@ -108,8 +108,10 @@ node apps/discovery/dist/main.js --listen "127.0.0.1:$discovery_port" --discover
   --manager "127.0.0.1:$manager_port" >"$dir/logs/discovery.log" 2>&1 &
 agent_pids+=($!)
 
-for log in "$dir"/logs/agent-*.log; do
-  for _ in $(seq 1 150); do grep -q '"Docker engine reachable"' "$log" && break; sleep 0.2; done
+# By name, not by glob: a background job opens its log in the child, maybe after we look.
+for name in $(awk '{print $1}' "$dir/agents.txt"); do
+  log=$dir/logs/agent-$name.log
+  for _ in $(seq 1 150); do grep -qs '"Docker engine reachable"' "$log" && break; sleep 0.2; done
   grep -q '"Docker engine reachable"' "$log" || { echo "local-cluster: an agent did not come up; see $log" >&2; tail -n 5 "$log" >&2; exit 1; }
 done
 

@@ -89,10 +89,10 @@ export class UnreachableError extends CliError {
     readonly lost = false,
     readonly tls = false,
   ) {
-    const hint = tls
-      ? 'check that it runs, --manager HOST:PORT and the TLS files (--tls-ca, --tls-cert, --tls-key)'
-      : /refused|unknown host/.test(why)
-        ? 'start it or pass --manager HOST:PORT'
+    const hint = /refused|unknown host/.test(why)
+      ? 'start it or pass --manager HOST:PORT'
+      : tls
+        ? 'check that it runs, --manager HOST:PORT and the TLS files (--tls-ca, --tls-cert, --tls-key)'
         : // Something answered and hung up: most likely a manager with mutual TLS (the default).
           "a manager with mutual TLS (the default) answers only a client certificate of its CA: get one with 'flotilla ca issue --role operator --install NAME', or pass --tls-ca, --tls-cert and --tls-key";
     super(

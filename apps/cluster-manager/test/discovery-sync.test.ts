@@ -11,9 +11,14 @@ let manager: ManagerProcess;
 let discovery: ClusterServiceClient;
 const a: string[] = [];
 
-beforeAll(async () => {
+async function startManager(): Promise<void> {
   manager = await startManagerProcess();
+  discovery?.close();
   discovery = dial(ClusterServiceClient, manager.address, { tls: testTls('discovery'), defaultDeadlineMs: 30_000 });
+}
+
+beforeAll(async () => {
+  await startManager();
   for (let i = 0; i < 4; i++) a.push(`127.0.0.1:${await freePort()}`);
 });
 
@@ -59,7 +64,7 @@ it('leaves the engines of other sources alone, and keeps an address two sources 
 it('accepts every push again after a restart of the manager (it holds no generation then)', async () => {
   await sync('file:///s2', 5, [a[0]]);
   await manager.close();
-  manager = await startManagerProcess();
+  await startManager();
   expect(await sync('file:///s2', 5, [a[0]])).toEqual({ added: [a[0]], removed: [], generation: '5', unchanged: false });
   await sync('file:///s2', 6, []);
 });
