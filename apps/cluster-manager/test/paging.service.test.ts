@@ -5,7 +5,8 @@ import { waitFor } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { parseManagerConfig } from '../src/config';
 import { startManager, type RunningManager } from '../src/manager';
-import { allEngines, allPages } from './support';
+import { readAllPages } from '@flotilla/grpc';
+import { allEngines } from './support';
 
 // ListEngines and ListContainers a page at a time, against the real manager and three real agents
 // over hollow engines, all in this process: 1,200 containers per engine, so a listing takes pages.
@@ -30,13 +31,7 @@ const expectedKeys = () => [...engines].sort((a, b) => (a.address < b.address ? 
 
 /** Every page of a listing, as the manager answered them. */
 async function pagesOf<Page extends { nextPageToken: string }>(read: (pageToken: string) => Promise<Page>): Promise<Page[]> {
-  const pages: Page[] = [];
-  await allPages(async (pageToken) => {
-    const page = await read(pageToken);
-    pages.push(page);
-    return page;
-  }, () => []);
-  return pages;
+  return (await readAllPages(read, () => [])).pages;
 }
 
 const containerPages = (query: Omit<Partial<ListContainersRequest>, 'pageToken'>) =>

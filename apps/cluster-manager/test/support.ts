@@ -44,27 +44,4 @@ export function engineIn(client: ClusterServiceClient, address: string, status: 
 
 export class EventRecorder extends StreamRecorder<WatchEventsResponse> {}
 
-/** Every item of a paged listing: pages until one comes without a token (and fails on a token seen before). */
-export async function allPages<Page extends { nextPageToken: string }, T>(read: (pageToken: string) => Promise<Page>, itemsOf: (page: Page) => T[]): Promise<T[]> {
-  const items: T[] = [];
-  const seen = new Set<string>();
-  let pageToken = '';
-  do {
-    const page = await read(pageToken);
-    items.push(...itemsOf(page));
-    pageToken = page.nextPageToken;
-    if (seen.has(pageToken)) throw new Error(`the manager sent page token ${pageToken} twice`);
-    seen.add(pageToken);
-  } while (pageToken);
-  return items;
-}
-
-/** Every engine that matches, by address, over as many ListEngines pages as it takes. */
-export function allEngines(client: ClusterServiceClient, query: Pick<Partial<ListEnginesRequest>, 'statuses' | 'labels' | 'pageSize'> = {}): Promise<ClusterEngine[]> {
-  return allPages((pageToken) => call(client, client.listEngines, ListEnginesRequest.fromPartial({ ...query, pageToken })), (page) => page.engines);
-}
-
-/** Every container that matches, by engine address then ID, over as many ListContainers pages as it takes. */
-export function allContainers(client: ClusterServiceClient, query: Omit<Partial<ListContainersRequest>, 'pageToken'> = {}): Promise<ClusterContainer[]> {
-  return allPages((pageToken) => call(client, client.listContainers, ListContainersRequest.fromPartial({ ...query, pageToken })), (page) => page.containers);
-}
+export { allContainers, allEngines } from '@flotilla/testing';

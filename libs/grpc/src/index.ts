@@ -8,3 +8,4 @@ export * from './tls';
 export * from './access';
 export * from './caller-limits';
 export * from './security';
+export * from './pages';

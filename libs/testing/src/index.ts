@@ -8,3 +8,4 @@ export * from './grpc-services';
 export * from './etcd';
 export * from './pki';
 export * from './sockets';
+export * from './cluster-listings';

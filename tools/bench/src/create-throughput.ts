@@ -9,7 +9,7 @@ import { ClusterServiceClient, ContainerSpec, EngineStatus } from '@flotilla/pro
 import { testTls, waitFor } from '@flotilla/testing';
 import { bigMessages, commandLine, fmt, goalTable, log, machine, now, parseArgs, report, runMain, startManagerProcess, summarize, table } from './common';
 import { startHollowEngines, stopHollowEngines, type HollowEngine } from './hollow';
-import { allContainers, allEngines } from './pages';
+import { allContainers, allEngines } from '@flotilla/testing';
 
 let hollow: HollowEngine[] = [];
 

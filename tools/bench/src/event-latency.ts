@@ -10,7 +10,7 @@ import { waitFor } from '@flotilla/testing';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuMsOf, fmt, goalTable, log, now, parseArgs, report, runMain, sleep, startManagerProcess, summarize, table, type GoalCheck, type ManagerProcess, type Row } from './common';
 import { startHollowEngines, stopHollowEngines, type HollowEngine } from './hollow';
-import { allEngines } from './pages';
+import { allEngines } from '@flotilla/testing';
 
 const flags = parseArgs(
   { engines: 100, containers: 30, 'heartbeat-interval': 1000, rate: 500, 'duration-s': 10, 'warmup-s': 1, runs: 3, 'drain-timeout-ms': 10_000, 'manager-args': '', 'no-results': false },

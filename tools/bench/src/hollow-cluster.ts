@@ -32,7 +32,7 @@ import {
   type Row,
   UnhealthyReasons,
 } from './common';
-import { allEngines, enginePages } from './pages';
+import { allEngines, enginePages } from '@flotilla/testing';
 
 const flags = parseArgs(
   {

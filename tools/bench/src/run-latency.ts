@@ -8,7 +8,7 @@ import { call } from '@flotilla/grpc';
 import { ContainerSpec, EngineStatus } from '@flotilla/proto';
 import { freePort, startEngines, startNodeService, waitFor } from '@flotilla/testing';
 import { commandLine, fmt, goalTable, log, machine, now, parseArgs, report, runMain, startManagerProcess, summarize, table } from './common';
-import { allEngines } from './pages';
+import { allEngines } from '@flotilla/testing';
 
 runMain(async () => {
   const args = parseArgs({ runs: 60 }, undefined, 'node tools/bench/dist/run-latency.js [--runs N]');
