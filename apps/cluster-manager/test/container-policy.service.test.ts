@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { HollowDockerBackend, startAgent, type RunningAgent } from '@flotilla/engine-agent';
-import { call, dial, FlotillaError, silentLogger } from '@flotilla/grpc';
+import { call, dial, silentLogger } from '@flotilla/grpc';
 import { actingRoleKey, loadPolicy } from '@flotilla/policy';
 import { ClusterServiceClient, ContainerSpec, CreateContainerRequest, EngineAgentServiceClient, EngineStatus } from '@flotilla/proto';
-import { makeTempDir, removeTempDir, testTls, tlsArgs, waitFor } from '@flotilla/testing';
+import { makeTempDir, outcomeOf, removeTempDir, testTls, tlsArgs, waitFor } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { parseManagerConfig } from '../src/config';
 import { startManager, type RunningManager } from '../src/manager';
@@ -24,16 +24,6 @@ function clusterClient(role: 'operator' | 'reader'): ClusterServiceClient {
   const client = dial(ClusterServiceClient, `127.0.0.1:${manager.port}`, { tls: testTls(role), defaultDeadlineMs: 20_000 });
   clients.push(client);
   return client;
-}
-
-async function outcome(promise: Promise<unknown>): Promise<'ok' | { code: status; message: string }> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (err) {
-    if (!(err instanceof FlotillaError)) throw err;
-    return { code: err.code, message: err.message };
-  }
 }
 
 beforeAll(async () => {
@@ -73,16 +63,16 @@ describe('the manager\'s container policy', () => {
   it('refuses what it does not allow the caller\'s role, naming the field and its policy, in create and explain', async () => {
     const operator = clusterClient('operator');
     const reader = clusterClient('reader');
-    const binds = await outcome(call(operator, operator.createContainer, { spec: spec({ name: 'etc', binds: ['/etc:/host-etc'] }), start: false }));
+    const binds = await outcomeOf(call(operator, operator.createContainer, { spec: spec({ name: 'etc', binds: ['/etc:/host-etc'] }), start: false }));
     expect(binds).toEqual({
       code: status.PERMISSION_DENIED,
       message: `binds[0] "/etc:/host-etc": the cluster-manager's container policy (${path.join(dir, 'manager-policy.json')}) does not allow binding host path /etc for role "operator" (allow it with "bindPaths" in --container-policy)`,
     });
-    expect(await outcome(call(reader, reader.explainPlacement, { spec: spec({ networkMode: 'host' }) }))).toMatchObject({
+    expect(await outcomeOf(call(reader, reader.explainPlacement, { spec: spec({ networkMode: 'host' }) }))).toMatchObject({
       code: status.PERMISSION_DENIED,
       message: expect.stringMatching(/^networkMode "host": the cluster-manager's container policy .* for role "reader"/),
     });
-    expect(await outcome(call(operator, operator.explainPlacement, { spec: spec({ networkMode: 'host' }) }))).toBe('ok');
+    expect(await outcomeOf(call(operator, operator.explainPlacement, { spec: spec({ networkMode: 'host' }) }))).toBe('ok');
     expect([...manager.cluster.all()].flatMap((e) => [...e.containers.values()])).toEqual([]);
   });
 
@@ -94,7 +84,7 @@ describe('the manager\'s container policy', () => {
 
   it('is backed by the agent\'s own policy: what the manager allows and the agent does not is refused by the agent', async () => {
     const operator = clusterClient('operator');
-    expect(await outcome(call(operator, operator.createContainer, { spec: spec({ name: 'root', privileged: true }), start: false }))).toMatchObject({
+    expect(await outcomeOf(call(operator, operator.createContainer, { spec: spec({ name: 'root', privileged: true }), start: false }))).toMatchObject({
       code: status.PERMISSION_DENIED,
       message: expect.stringMatching(/^privileged true: the engine-agent's container policy \(.*agent-policy\.json\) does not allow privileged containers for role "operator"/),
     });
@@ -107,7 +97,7 @@ describe('the agent\'s container policy, called directly with a manager certific
     const client = dial(EngineAgentServiceClient, agentAddress, { tls: testTls('manager', 'stolen-manager'), defaultDeadlineMs: 20_000 });
     clients.push(client);
     const request = CreateContainerRequest.fromPartial({ image: 'busybox:local', ...fields });
-    return outcome(call(client, client.createContainer, request, { metadata: actingRole ? { [actingRoleKey]: actingRole } : {} }));
+    return outcomeOf(call(client, client.createContainer, request, { metadata: actingRole ? { [actingRoleKey]: actingRole } : {} }));
   };
 
   it('refuses what its policy forbids the role the manager acts for', async () => {

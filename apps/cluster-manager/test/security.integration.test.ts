@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { call, dial, FlotillaError } from '@flotilla/grpc';
+import { call, dial } from '@flotilla/grpc';
 import { CertificateAuthority } from '@flotilla/pki';
 import { ClusterServiceClient, ContainerSpec, EngineAgentServiceClient, EngineStatus, ListEnginesRequest } from '@flotilla/proto';
 import {
@@ -7,6 +7,7 @@ import {
   freePort,
   listeningTcpPorts,
   makeTempDir,
+  outcomeOf,
   processesMentioning,
   processName,
   removeTempDir,
@@ -55,25 +56,16 @@ function agentClient(tls: Files | undefined): EngineAgentServiceClient {
   clients.push(c);
   return c;
 }
-async function codeOf(promise: Promise<unknown>): Promise<{ code: status; message: string } | 'ok'> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (err) {
-    if (!(err instanceof FlotillaError)) throw err;
-    return { code: err.code, message: err.message };
-  }
-}
 const listAll = ListEnginesRequest.fromPartial({});
 
 describe('who may connect', () => {
   it('refuses a client without a certificate, and a plaintext one, on the manager and on the agent', async () => {
     const noCert = { ca: testTls('operator').ca };
     for (const attempt of [
-      codeOf(call(clusterClient(noCert), clusterClient(noCert).getInfo, {})),
-      codeOf(call(clusterClient(undefined), clusterClient(undefined).getInfo, {})),
-      codeOf(call(agentClient(noCert), agentClient(noCert).inspectContainer, { id: 'x' })),
-      codeOf(call(agentClient(undefined), agentClient(undefined).inspectContainer, { id: 'x' })),
+      outcomeOf(call(clusterClient(noCert), clusterClient(noCert).getInfo, {})),
+      outcomeOf(call(clusterClient(undefined), clusterClient(undefined).getInfo, {})),
+      outcomeOf(call(agentClient(noCert), agentClient(noCert).inspectContainer, { id: 'x' })),
+      outcomeOf(call(agentClient(undefined), agentClient(undefined).inspectContainer, { id: 'x' })),
     ]) {
       expect(await attempt).toMatchObject({ code: status.UNAVAILABLE });
     }
@@ -83,19 +75,19 @@ describe('who may connect', () => {
     const foreign = CertificateAuthority.create(foreignDir);
     const issued = foreign.issue({ role: 'operator', name: 'mallory' });
     const tls = { ca: testTls('operator').ca, cert: issued.cert, key: issued.key };
-    expect(await codeOf(call(clusterClient(tls), clusterClient(tls).getInfo, {}))).toMatchObject({ code: status.UNAVAILABLE });
+    expect(await outcomeOf(call(clusterClient(tls), clusterClient(tls).getInfo, {}))).toMatchObject({ code: status.UNAVAILABLE });
     const managerLike = foreign.issue({ role: 'manager', name: 'fake-manager' });
     const agentTls = { ca: testTls('operator').ca, cert: managerLike.cert, key: managerLike.key };
-    expect(await codeOf(call(agentClient(agentTls), agentClient(agentTls).inspectContainer, { id: 'x' }))).toMatchObject({ code: status.UNAVAILABLE });
+    expect(await outcomeOf(call(agentClient(agentTls), agentClient(agentTls).inspectContainer, { id: 'x' }))).toMatchObject({ code: status.UNAVAILABLE });
   });
 });
 
 describe('roles', () => {
   it('lets an operator use the cluster API, and not SyncEngines', async () => {
     const c = clusterClient(asRole('operator'));
-    expect(await codeOf(call(c, c.getInfo, {}))).toBe('ok');
-    expect(await codeOf(call(c, c.listEngines, listAll))).toBe('ok');
-    expect(await codeOf(call(c, c.syncEngines, { source: 'nodes://x', generation: '1', addresses: [] }))).toMatchObject({
+    expect(await outcomeOf(call(c, c.getInfo, {}))).toBe('ok');
+    expect(await outcomeOf(call(c, c.listEngines, listAll))).toBe('ok');
+    expect(await outcomeOf(call(c, c.syncEngines, { source: 'nodes://x', generation: '1', addresses: [] }))).toMatchObject({
       code: status.PERMISSION_DENIED,
       message: expect.stringContaining('allowed: discovery'),
     });
@@ -103,15 +95,15 @@ describe('roles', () => {
 
   it('lets a reader list, inspect, watch and explain, and nothing that changes the cluster', async () => {
     const c = clusterClient(asRole('reader'));
-    expect(await codeOf(call(c, c.getInfo, {}))).toBe('ok');
-    expect(await codeOf(call(c, c.getEngine, { engine: agent.address }))).toBe('ok');
+    expect(await outcomeOf(call(c, c.getInfo, {}))).toBe('ok');
+    expect(await outcomeOf(call(c, c.getEngine, { engine: agent.address }))).toBe('ok');
     for (const attempt of [
       call(c, c.addEngine, { address: '127.0.0.1:1' }),
       call(c, c.removeEngine, { engine: agent.address }),
       call(c, c.createContainer, { spec: ContainerSpec.fromPartial({ name: 'x', image: 'busybox:local' }), start: false }),
       call(c, c.removeContainer, { container: 'x', force: true, volumes: false }),
     ]) {
-      expect(await codeOf(attempt)).toMatchObject({ code: status.PERMISSION_DENIED, message: expect.stringContaining('role "reader"') });
+      expect(await outcomeOf(attempt)).toMatchObject({ code: status.PERMISSION_DENIED, message: expect.stringContaining('role "reader"') });
     }
     // Nothing changed: the engine is still there and healthy.
     await engineIn(manager.client, agent.address, EngineStatus.ENGINE_STATUS_HEALTHY);
@@ -119,22 +111,22 @@ describe('roles', () => {
 
   it('lets discovery call SyncEngines only', async () => {
     const c = clusterClient(asRole('discovery'));
-    expect(await codeOf(call(c, c.getInfo, {}))).toMatchObject({ code: status.PERMISSION_DENIED, message: expect.stringContaining('role "discovery"') });
-    expect(await codeOf(call(c, c.syncEngines, { source: 'nodes://security-test', generation: '1', addresses: [] }))).toBe('ok');
+    expect(await outcomeOf(call(c, c.getInfo, {}))).toMatchObject({ code: status.PERMISSION_DENIED, message: expect.stringContaining('role "discovery"') });
+    expect(await outcomeOf(call(c, c.syncEngines, { source: 'nodes://security-test', generation: '1', addresses: [] }))).toBe('ok');
   });
 
   it('lets only a manager call an engine-agent: an operator calling it directly skips nothing', async () => {
     for (const role of ['operator', 'reader', 'discovery', 'agent'] as const) {
       const c = agentClient(asRole(role));
-      expect(await codeOf(call(c, c.inspectContainer, { id: 'no-such' }))).toMatchObject({ code: status.PERMISSION_DENIED, message: expect.stringContaining(`role "${role}"`) });
+      expect(await outcomeOf(call(c, c.inspectContainer, { id: 'no-such' }))).toMatchObject({ code: status.PERMISSION_DENIED, message: expect.stringContaining(`role "${role}"`) });
     }
     const asManager = agentClient(asRole('manager'));
-    expect(await codeOf(call(asManager, asManager.inspectContainer, { id: 'no-such' }))).toMatchObject({ code: status.NOT_FOUND });
+    expect(await outcomeOf(call(asManager, asManager.inspectContainer, { id: 'no-such' }))).toMatchObject({ code: status.NOT_FOUND });
   });
 
   it('logs every refusal with the caller it refused', async () => {
     const c = agentClient(asRole('operator'));
-    await codeOf(call(c, c.inspectContainer, { id: 'logged' }));
+    await outcomeOf(call(c, c.inspectContainer, { id: 'logged' }));
     await agent.process.waitForLine((line) => line.includes('"permission denied"') && line.includes('"caller":"test-operator"') && line.includes('"role":"operator"'), 30_000);
   });
 });

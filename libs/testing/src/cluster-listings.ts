@@ -1,6 +1,6 @@
-// Whole listings of a cluster-manager for tests and benchmarks: ListEngines and ListContainers
-// answer a page at a time.
-import { call, readAllPages, type CallSettings } from '@flotilla/grpc';
+// Calls to a cluster-manager for tests and benchmarks: whole listings (ListEngines and ListContainers
+// answer a page at a time) and how a call ended.
+import { call, FlotillaError, readAllPages, type CallSettings } from '@flotilla/grpc';
 import { ListContainersRequest, ListEnginesRequest, type ClusterContainer, type ClusterEngine, type ClusterServiceClient } from '@flotilla/proto';
 
 export type EngineQuery = Pick<Partial<ListEnginesRequest>, 'statuses' | 'labels' | 'pageSize'>;
@@ -19,4 +19,15 @@ export async function allEngines(client: ClusterServiceClient, query: EngineQuer
 /** Every container that matches, by engine address then container ID. */
 export async function allContainers(client: ClusterServiceClient, query: ContainerQuery = {}, settings?: CallSettings): Promise<ClusterContainer[]> {
   return (await readAllPages((pageToken) => call(client, client.listContainers, ListContainersRequest.fromPartial({ ...query, pageToken }), settings), (page) => page.containers)).items;
+}
+
+/** How a call ended: 'ok', or the status code and message it failed with (any other error is rethrown). */
+export async function outcomeOf(promise: Promise<unknown>): Promise<'ok' | { code: number; message: string }> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (err) {
+    if (!(err instanceof FlotillaError)) throw err;
+    return { code: err.code, message: err.message };
+  }
 }
