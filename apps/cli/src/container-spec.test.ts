@@ -1,5 +1,6 @@
 import { convert, tokenize } from './args';
-import { buildSpec, specOptions } from './container-spec';
+import { buildSpec, requestIdFor, specOptions } from './container-spec';
+import { UsageError } from './errors';
 
 /** The spec `flotilla run ARGS` sends, parsed as the CLI parses it. */
 function specOf(args: string[]) {
@@ -31,5 +32,16 @@ describe('host access flags', () => {
 
   it('ask for nothing of the host when not given', () => {
     expect(specOf(['busybox'])).toMatchObject({ privileged: false, pidMode: '', ipcMode: '', utsMode: '', capAdd: [], devices: [], binds: [] });
+  });
+});
+
+describe('request IDs of run', () => {
+  it('are fresh for every invocation, or the one given with --request-id', () => {
+    const a = requestIdFor(undefined);
+    expect(a).toMatch(/^[A-Za-z0-9._-]{1,128}$/);
+    expect(requestIdFor(undefined)).not.toBe(a);
+    expect(requestIdFor('deploy-42.web_1')).toBe('deploy-42.web_1');
+    expect(() => requestIdFor('a b')).toThrow(UsageError);
+    expect(() => requestIdFor('x'.repeat(129))).toThrow(/--request-id "x+": expected 1 to 128 of A-Z a-z 0-9 \. _ -/);
   });
 });

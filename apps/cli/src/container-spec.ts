@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { flag } from '@flotilla/config';
 import type { ContainerSpec } from '@flotilla/proto';
 import type { OptionValues } from './args';
@@ -35,6 +36,16 @@ export const unsupportedRunOptions = {
 };
 
 export type SpecValues = OptionValues<typeof specOptions>;
+
+/**
+ * The create's request ID: the one given (--request-id, so a script that runs the same command
+ * again after a lost answer gets the container the first made), or a fresh one per invocation.
+ */
+export function requestIdFor(given: string | undefined): string {
+  if (given === undefined) return randomUUID();
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(given)) throw new UsageError(`--request-id ${JSON.stringify(given)}: expected 1 to 128 of A-Z a-z 0-9 . _ -`);
+  return given;
+}
 
 function keyValue(text: string, flagName: string): [string, string] {
   const eq = text.indexOf('=');

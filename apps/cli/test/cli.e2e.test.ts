@@ -60,9 +60,12 @@ describe('info and engines', () => {
     expect(r.stdout).toMatch(/^Reserved CPUs: +[\d.]+ \/ \d+/m);
     for (const [i, address] of cluster.agentAddresses.entries()) {
       const line = r.stdout.split('\n').find((l) => l.includes(address))!;
-      expect(line).toMatch(/\bhealthy\b/);
+      // STATUS is the placement word, HEALTH the score the scheduler weighs.
+      expect(line).toMatch(/\bhealthy\s+100\s/);
       expect(line).toContain(`zone=${'abc'[i]}`);
     }
+    expect(r.stdout).toMatch(/^NAME\s+ADDRESS\s+STATUS\s+HEALTH\s+CONTAINERS\b/m);
+    expect(r.stdout).toMatch(/^Event-loop lag: +p99 \d+ ms, max \d+ ms over the last minute/m);
     const json = JSON.parse((await flotilla('info', '--format', 'json')).stdout) as { engineCounts: { healthy: number }; engines: unknown[] };
     expect(json.engineCounts.healthy).toBe(3);
     expect(json.engines).toHaveLength(3);

@@ -14,12 +14,32 @@ export const managerFlags = {
   ...policyFlags('FLOTILLA_MANAGER'),
   engine: flag('list', { env: 'FLOTILLA_ENGINES', default: [] as string[], placeholder: 'HOST:PORT,...', description: 'Engine-agent addresses to add at start (discovery adds more).' }),
   'heartbeat-tolerance': flag('integer', { env: 'FLOTILLA_HEARTBEAT_TOLERANCE', default: 3, min: 1, max: 100, description: 'Heartbeat intervals an engine may miss before it is unhealthy.' }),
+  'flap-window': flag('duration', { env: 'FLOTILLA_FLAP_WINDOW', default: 5 * 60_000, min: 1000, description: "How long an engine's failures (becoming unhealthy) count against its health; see --flap-threshold." }),
+  'flap-threshold': flag('integer', {
+    env: 'FLOTILLA_FLAP_THRESHOLD',
+    default: 3,
+    min: 1,
+    max: 1000,
+    description: 'Failures within --flap-window that make a healthy engine "flapping": health 1, placed only when no steadier engine fits, until they age out. Each failure below it takes 100/threshold off its health.',
+  }),
   'reconnect-min': flag('duration', { env: 'FLOTILLA_RECONNECT_MIN', default: 200, min: 10, description: 'First back-off before reconnecting to an unhealthy engine; it doubles, with jitter.' }),
   'reconnect-max': flag('duration', { env: 'FLOTILLA_RECONNECT_MAX', default: 10_000, min: 10, description: 'Longest back-off between reconnects.' }),
   'pending-retry-min': flag('duration', { env: 'FLOTILLA_PENDING_RETRY_MIN', default: 1000, min: 10, description: 'First back-off before validating a pending engine again.' }),
   'pending-retry-max': flag('duration', { env: 'FLOTILLA_PENDING_RETRY_MAX', default: 30_000, min: 10, description: 'Longest back-off between validation attempts.' }),
   overcommit: flag('number', { env: 'FLOTILLA_OVERCOMMIT', default: 0.05, min: -1, max: 100, description: "Overcommit ratio: an engine's usable CPUs and memory are total x (1 + ratio)." }),
-  'create-retry': flag('integer', { env: 'FLOTILLA_CREATE_RETRY', default: 0, min: 0, max: 100, description: 'Other engines a failed container create is retried on.' }),
+  'create-retry': flag('integer', {
+    env: 'FLOTILLA_CREATE_RETRY',
+    default: 0,
+    min: 0,
+    max: 100,
+    description: 'Other engines a failed container create is retried on: only after a failure that proves the engine created nothing (NOT_FOUND, FAILED_PRECONDITION, RESOURCE_EXHAUSTED), never after UNAVAILABLE or DEADLINE_EXCEEDED.',
+  }),
+  'orphan-grace': flag('duration', {
+    env: 'FLOTILLA_ORPHAN_GRACE',
+    default: 10 * 60_000,
+    min: 0,
+    description: 'How long a container whose create carried a request ID and asked to start it may stay never started before the manager removes it (logged, and an "orphan-remove" event); 0 never removes one.',
+  }),
   strategy: flag('string', { env: 'FLOTILLA_STRATEGY', default: 'spread', choices: strategies, description: 'Placement strategy.' }),
   filters: flag('list', { env: 'FLOTILLA_FILTERS', default: defaultFilters, description: 'Scheduler filters, in order.' }),
   'max-queued-events': flag('integer', { env: 'FLOTILLA_MAX_QUEUED_EVENTS', default: 10_000, min: 1, description: 'Events a WatchEvents reader may fall behind before it is cut off (RESOURCE_EXHAUSTED).' }),
@@ -59,10 +79,15 @@ export interface ManagerConfig {
   containerPolicy: ContainerPolicy;
   engines: string[];
   heartbeatTolerance: number;
+  /** --flap-window and --flap-threshold: when a healthy engine counts as flapping. */
+  flapWindowMs: number;
+  flapThreshold: number;
   reconnect: { initialMs: number; maxMs: number };
   pendingRetry: { initialMs: number; maxMs: number };
   overcommitRatio: number;
   createRetry: number;
+  /** --orphan-grace: see ClusterContainers.sweepOrphans. */
+  orphanGraceMs: number;
   strategy: string;
   filters: string[];
   maxQueuedEvents: number;
@@ -91,10 +116,13 @@ export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessE
     containerPolicy: loadPolicy(f['container-policy'], 'cluster-manager'),
     engines: f.engine,
     heartbeatTolerance: f['heartbeat-tolerance'],
+    flapWindowMs: f['flap-window'],
+    flapThreshold: f['flap-threshold'],
     reconnect: { initialMs: f['reconnect-min'], maxMs: Math.max(f['reconnect-min'], f['reconnect-max']) },
     pendingRetry: { initialMs: f['pending-retry-min'], maxMs: Math.max(f['pending-retry-min'], f['pending-retry-max']) },
     overcommitRatio: f.overcommit,
     createRetry: f['create-retry'],
+    orphanGraceMs: f['orphan-grace'],
     strategy: f.strategy,
     filters: f.filters,
     maxQueuedEvents: f['max-queued-events'],

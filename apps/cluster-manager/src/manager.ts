@@ -27,6 +27,8 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     overcommitRatio: config.overcommitRatio,
     createRetry: config.createRetry,
     heartbeatTolerance: config.heartbeatTolerance,
+    flapWindowMs: config.flapWindowMs,
+    flapThreshold: config.flapThreshold,
     reconnect: config.reconnect,
     pendingRetry: config.pendingRetry,
     strategy: config.strategy,
@@ -37,12 +39,12 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     version: managerVersion,
   });
   const scheduler = new Scheduler({ filters: filtersByName(config.filters), strategy: strategyByName(config.strategy), overcommitRatio: config.overcommitRatio });
-  const containers = new ClusterContainers({ cluster, connector, scheduler, clock, logger, publish: (event) => cluster.publish(event), containerPolicy: config.containerPolicy });
-  const closing = new AbortController();
-  const service = createClusterService({ cluster, containers, logger, closing: closing.signal, maxQueuedEvents: config.maxQueuedEvents });
+  const containers = new ClusterContainers({ cluster, connector, scheduler, clock, logger, publish: (event) => cluster.publish(event), containerPolicy: config.containerPolicy, orphanGraceMs: config.orphanGraceMs });
+  // Streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
+  const service = createClusterService({ cluster, containers, logger, maxQueuedEvents: config.maxQueuedEvents });
   const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger });
-  server.closing.addEventListener('abort', () => closing.abort(), { once: true });
   cluster.start();
+  containers.startSweeping();
   for (const address of config.engines) cluster.addEngine(address);
   return {
     cluster,
@@ -51,6 +53,7 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     port: server.port,
     async stop(graceMs = 5000) {
       await server.shutdown(graceMs);
+      containers.shutdown();
       cluster.stop();
       connector.closeAll();
     },

@@ -101,6 +101,15 @@ async function checkCase(rpc: string, run: () => Promise<Outcome>, describeReque
   expect({ rpc, refusal: status[outcome.code], state: clusterState(c.manager) }).toEqual({ rpc, refusal: status[outcome.code], state: before });
 }
 
+/**
+ * Engines earlier cases added never validate, and while one is pending a create with a name or
+ * request ID is refused (UNAVAILABLE): they go before the create cases, so creates reach placement.
+ */
+function dropPendingEnginesBefore(method: Method): void {
+  if (method !== 'createContainer') return;
+  for (const engine of c.manager.cluster.listEngines({ statuses: ['pending'] })) c.manager.cluster.removeEngine(engine.address);
+}
+
 function brief(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' && v.length > 50 ? `${v.slice(0, 50)}…(${v.length})` : Array.isArray(v) && v.length > 5 ? [...v.slice(0, 5), `…(${v.length})`] : v));
 }
@@ -250,7 +259,7 @@ rpc(
     }),
   (r) => unaryOutcome(() => call(c.client, c.client.syncEngines, r)),
 );
-rpc('createContainer', () => fc.record({ spec: fc.option(specArbitrary(), { nil: undefined }), start: fc.boolean() }), (r) => unaryOutcome(() => call(c.client, c.client.createContainer, r)));
+rpc('createContainer', () => fc.record({ spec: fc.option(specArbitrary(), { nil: undefined }), start: fc.boolean(), requestId: text(L.requestIdBytes, '', 'fuzz-request-1') }), (r) => unaryOutcome(() => call(c.client, c.client.createContainer, r)));
 rpc('explainPlacement', () => fc.record({ spec: fc.option(specArbitrary(), { nil: undefined }) }), (r) => unaryOutcome(() => call(c.client, c.client.explainPlacement, r)));
 rpc('startContainer', () => fc.record({ container: containerRef() }), (r) => unaryOutcome(() => call(c.client, c.client.startContainer, r)));
 rpc(
@@ -309,6 +318,7 @@ it('has a property for every ClusterService RPC', () => {
 
 describe.each(cases.map((k) => [k.method, k] as const))('typed requests: %s', (method, k) => {
   it('ends every call with a status that blames the request, and a refusal changes nothing', async () => {
+    dropPendingEnginesBefore(method);
     let tried = 0;
     await fc.assert(
       fc.asyncProperty(k.request(), async (request) => {
@@ -351,6 +361,7 @@ function rawOutcome(method: Method, bytes: Buffer): Promise<Outcome> {
 
 describe.each(cases.map((k) => [k.method, k] as const))('raw bytes: %s', (method, k) => {
   it('answers any bytes with a status that blames the request, and a refusal changes nothing', async () => {
+    dropPendingEnginesBefore(method);
     let tried = 0;
     await fc.assert(
       fc.asyncProperty(bytesFor(k), async (bytes) => {

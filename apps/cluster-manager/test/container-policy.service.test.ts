@@ -63,7 +63,7 @@ describe('the manager\'s container policy', () => {
   it('refuses what it does not allow the caller\'s role, naming the field and its policy, in create and explain', async () => {
     const operator = clusterClient('operator');
     const reader = clusterClient('reader');
-    const binds = await outcomeOf(call(operator, operator.createContainer, { spec: spec({ name: 'etc', binds: ['/etc:/host-etc'] }), start: false }));
+    const binds = await outcomeOf(call(operator, operator.createContainer, { spec: spec({ name: 'etc', binds: ['/etc:/host-etc'] }), start: false, requestId: '' }));
     expect(binds).toEqual({
       code: status.PERMISSION_DENIED,
       message: `binds[0] "/etc:/host-etc": the cluster-manager's container policy (${path.join(dir, 'manager-policy.json')}) does not allow binding host path /etc for role "operator" (allow it with "bindPaths" in --container-policy)`,
@@ -78,13 +78,13 @@ describe('the manager\'s container policy', () => {
 
   it('creates what both policies allow', async () => {
     const operator = clusterClient('operator');
-    const created = await call(operator, operator.createContainer, { spec: spec({ name: 'hostnet', networkMode: 'host' }), start: false });
+    const created = await call(operator, operator.createContainer, { spec: spec({ name: 'hostnet', networkMode: 'host' }), start: false, requestId: '' });
     expect(created.engine?.address).toBe(agentAddress);
   });
 
   it('is backed by the agent\'s own policy: what the manager allows and the agent does not is refused by the agent', async () => {
     const operator = clusterClient('operator');
-    expect(await outcomeOf(call(operator, operator.createContainer, { spec: spec({ name: 'root', privileged: true }), start: false }))).toMatchObject({
+    expect(await outcomeOf(call(operator, operator.createContainer, { spec: spec({ name: 'root', privileged: true }), start: false, requestId: '' }))).toMatchObject({
       code: status.PERMISSION_DENIED,
       message: expect.stringMatching(/^privileged true: the engine-agent's container policy \(.*agent-policy\.json\) does not allow privileged containers for role "operator"/),
     });

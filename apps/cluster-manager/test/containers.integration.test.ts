@@ -35,7 +35,7 @@ afterAll(async () => {
 
 const m = (): ClusterServiceClient => manager.client;
 const spec = (fields: Partial<ContainerSpec>): ContainerSpec => ContainerSpec.fromPartial({ image: 'busybox:local', command: ['sleep', '300'], networkMode: 'none', ...fields });
-const create = (fields: Partial<ContainerSpec>, start = false) => call(m(), m().createContainer, { spec: spec(fields), start });
+const create = (fields: Partial<ContainerSpec>, start = false) => call(m(), m().createContainer, { spec: spec(fields), start, requestId: '' });
 const engineIndex = (id: string) => ids.indexOf(id);
 async function failure(p: Promise<unknown>): Promise<FlotillaError> {
   return p.then(
@@ -238,4 +238,39 @@ it('runs a container with constraint:zone==b through buf curl', async () => {
   expect(created.started).toBe(true);
   expect(await engines.docker('engine-2', ['inspect', '--format', '{{.State.Running}}', 'curl-b'])).toBe('true');
   await removeAll(['curl-b']);
+});
+
+it('a create retried with its request ID after the manager was killed mid-create answers with the container the first call made', async () => {
+  // One create per engine at once: an agent may lose Docker events of operations that race on one
+  // engine (their timestamps can come out of order), which this test is not about.
+  const names = ['crash-a', 'crash-b', 'crash-c'];
+  const createOnce = (name: string) => call(m(), m().createContainer, { spec: spec({ name, constraints: [`zone==${name.slice(-1)}`] }), start: true, requestId: `it-${name}` });
+  /** Short IDs of the containers with a request ID, on the engines themselves. */
+  const onEngines = async () => (await Promise.all(engines.engines.map((e) => engines.docker(e.name, ['ps', '-aq', '--filter', 'label=com.flotilla.request-id'])))).join('\n').split('\n').filter(Boolean).sort();
+  // The manager is killed once Docker holds all three, their starts perhaps still under way.
+  const creating = names.map((name) => createOnce(name).catch((err: unknown) => err));
+  await waitFor(async () => (await onEngines()).length === names.length, { what: 'the three containers on the engines' });
+  manager.process.signal('SIGKILL');
+  await manager.process.exited;
+  await Promise.all(creating);
+  await manager.close();
+  // A create whose manager died between create and start, as Docker holds it.
+  const labels = ['--label', 'com.flotilla.request-id=it-crash-unstarted', '--label', 'com.flotilla.start-requested=true'];
+  await engines.docker('engine-3', ['create', '--name', 'crash-unstarted', ...labels, '--network', 'none', 'busybox:local', 'sleep', '300']);
+  names.push('crash-unstarted');
+  const before = await onEngines();
+
+  manager = await startManagerProcess(['--engine', addresses.join(','), '--create-retry', '2', '--container-policy', hostNetworkPolicy()]);
+  for (const address of addresses) await engineIn(m(), address, EngineStatus.ENGINE_STATUS_HEALTHY);
+  // An agent's snapshot is its view of Docker, which follows Docker's events: the retries come once it shows them all.
+  const shown = async () => (await allContainers(m(), { all: true, labels: { 'com.flotilla.request-id': '*' } })).map((c) => c.container!.id.slice(0, 12)).sort();
+  await waitFor(async () => JSON.stringify(await shown()) === JSON.stringify(before), { what: 'the restarted manager to show every container made before it' });
+  // The same calls again: each answers with the container its first call made, started.
+  const retried = await Promise.all(names.map(createOnce));
+  for (const r of retried) expect({ name: r.name, found: r.foundByRequestId, started: r.started, before: before.includes(r.id.slice(0, 12)) }).toEqual({ name: r.name, found: true, started: true, before: true });
+  expect(retried.map((r) => r.name)).toEqual(names);
+  expect(await onEngines()).toEqual(before);
+  await waitFor(async () => (await allContainers(m(), { all: false, names: ['crash-'] })).length === names.length, { what: 'the manager to show the four containers running' });
+  expect(await engines.docker('engine-3', ['inspect', '--format', '{{.State.Running}}', 'crash-unstarted'])).toBe('true');
+  await removeAll(names);
 });

@@ -82,7 +82,7 @@ it('refuses a 512 KiB label with INVALID_ARGUMENT naming the field, before any w
   const m = c.client;
   const before = clusterState(c.manager);
   const big = spec({ name: 'big-label', labels: { x: 'v'.repeat(512 * 1024) } });
-  for (const err of [await failure(call(m, m.createContainer, { spec: big, start: true })), await failure(call(m, m.explainPlacement, { spec: big }))]) {
+  for (const err of [await failure(call(m, m.createContainer, { spec: big, start: true, requestId: '' })), await failure(call(m, m.explainPlacement, { spec: big }))]) {
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.message).toBe(`spec.labels["x"] "${'v'.repeat(40)}…": value is 524288 bytes; at most 65536`);
   }

@@ -100,7 +100,7 @@ describe('roles', () => {
     for (const attempt of [
       call(c, c.addEngine, { address: '127.0.0.1:1' }),
       call(c, c.removeEngine, { engine: agent.address }),
-      call(c, c.createContainer, { spec: ContainerSpec.fromPartial({ name: 'x', image: 'busybox:local' }), start: false }),
+      call(c, c.createContainer, { spec: ContainerSpec.fromPartial({ name: 'x', image: 'busybox:local' }), start: false, requestId: '' }),
       call(c, c.removeContainer, { container: 'x', force: true, volumes: false }),
     ]) {
       expect(await outcomeOf(attempt)).toMatchObject({ code: status.PERMISSION_DENIED, message: expect.stringContaining('role "reader"') });

@@ -81,10 +81,9 @@ export async function startDiscovery(config: DiscoveryConfig, logger: Logger, de
     };
   };
 
-  const closing = new AbortController();
-  const service = createDiscoveryService({ state, feed, logger, closing: closing.signal });
+  // Watch streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
+  const service = createDiscoveryService({ state, feed, logger });
   const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger });
-  server.closing.addEventListener('abort', () => closing.abort(), { once: true });
   logger.info('discovery started', { source: backend.source, managers: config.managers });
 
   let lastProblems = '';

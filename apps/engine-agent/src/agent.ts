@@ -33,8 +33,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     logger: options.logger,
   });
-  const closing = new AbortController();
-  const service = createAgentService({ backend: options.backend, monitor, logger: options.logger, closing: closing.signal, containerPolicy: options.containerPolicy });
+  // Streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
+  const service = createAgentService({ backend: options.backend, monitor, logger: options.logger, containerPolicy: options.containerPolicy });
   const server = await startServer({
     address: options.listen,
     services: [service],
@@ -44,7 +44,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     keepalive: options.keepalive,
     logger: options.logger,
   });
-  server.closing.addEventListener('abort', () => closing.abort(), { once: true });
   monitor.start();
   return {
     server,

@@ -11,3 +11,4 @@ export * from './monitor/event-lines';
 export * from './service/agent-service';
 export * from './service/log-frames';
 export * from './docker/hollow-backend';
+export * from './docker/hollow-logs';

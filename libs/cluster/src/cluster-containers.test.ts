@@ -1,4 +1,4 @@
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnavailableError } from '@flotilla/grpc';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@flotilla/grpc';
 import { parsePolicy, type ContainerPolicy } from '@flotilla/policy';
 import { ContainerSpec, PlacementExplanation } from '@flotilla/proto';
 import { allFilters, Scheduler, spreadStrategy, strategyByName } from '@flotilla/scheduler';
@@ -71,17 +71,17 @@ describe('ClusterContainers', () => {
     await expect(containers.create(spec({ name: 'same' }), false)).rejects.toThrow(AlreadyExistsError);
   });
 
-  it('retries a failed create on another engine, and says where it failed', async () => {
+  it('retries a create that failed without creating anything on another engine, and says where it failed', async () => {
     const { containers, agents } = await setup({ createRetry: 1 });
-    agents.engine(addresses[0]).createFailures.push(new UnavailableError('Docker engine at unix:///x is unreachable'));
+    agents.engine(addresses[0]).createFailures.push(new ResourceExhaustedError('the agent has too many creates in flight'));
     const created = await containers.create(spec({ name: 'retry', constraints: ['zone==~a'] }), false);
     expect(created.engine.id).not.toBe('ID0');
-    expect(created.retries).toEqual([`${addresses[0]}: Docker engine at unix:///x is unreachable`]);
+    expect(created.retries).toEqual([`${addresses[0]}: the agent has too many creates in flight`]);
   });
 
   it('does not retry without create-retry, and keeps nothing reserved after a failure', async () => {
     const { containers, agents, cluster } = await setup({ createRetry: 0 });
-    agents.engine(addresses[0]).createFailures.push(new UnavailableError('down'));
+    agents.engine(addresses[0]).createFailures.push(new FailedPreconditionError('down'));
     await expect(containers.create(spec({ name: 'once', constraints: ['zone==a'], memoryBytes: String(GiB) }), false)).rejects.toThrow('down');
     const engine = cluster.getEngine(addresses[0]);
     expect(engine.reservedMemoryBytes).toBe(0);
@@ -116,10 +116,11 @@ describe('ClusterContainers', () => {
     const engine = cluster.getEngine(addresses[1]);
     agents.open(addresses[1])[0].close();
     const creating = containers.create(spec({ name: 'held', constraints: ['zone==b'], memoryBytes: String(GiB) }), false);
-    // The create answers after the settle timeout, as the engine never shows the container.
+    // The create answers after the settle timeout, saying the engine has not shown the container.
     await clock.advance(1000);
     const created = await creating;
     expect(created.engine.id).toBe('ID1');
+    expect(created.unsettled).toBe(true);
     expect(engine.reservedMemoryBytes).toBe(GiB);
     await clock.advance(60_000);
     expect(engine.reservedMemoryBytes).toBe(0);

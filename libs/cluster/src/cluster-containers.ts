@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import {
   AlreadyExistsError,
+  CancelledError,
   FailedPreconditionError,
   FlotillaError,
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
+  ResourceExhaustedError,
   silentLogger,
+  UnavailableError,
+  UnknownError,
   type Logger,
 } from '@flotilla/grpc';
 import type { Role } from '@flotilla/pki';
@@ -24,14 +28,20 @@ import {
   type PullImageResponse,
 } from '@flotilla/proto';
 import { placementRequestFrom, portKey, type Placement, type PlacementRequest, type Scheduler } from '@flotilla/scheduler';
-import type { Clock } from '@flotilla/time';
+import type { Clock, Timer } from '@flotilla/time';
 import type { AgentConnector } from './agent-connector';
 import type { Cluster } from './cluster';
-import type { Engine, Reservation } from './engine';
+import type { Engine, Observation, Reservation } from './engine';
 import { engineStatusOf } from './engine-view';
 
 /** The label that carries a container's cluster-wide ID, as on classic Swarm. */
 export const clusterIdLabel = 'com.docker.swarm.id';
+/** The label that carries the request ID (idempotency key) of the create that made a container. */
+export const requestIdLabel = 'com.flotilla.request-id';
+/** "true" on a container whose create asked to start it (see `sweepOrphans`). */
+export const startRequestedLabel = 'com.flotilla.start-requested';
+/** A request ID: at most 128 characters of [A-Za-z0-9._-]. */
+const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 /** Metadata key of the binary PlacementExplanation on a failed create. */
 export const placementDetailsKey = 'flotilla-placement-bin';
 
@@ -43,8 +53,10 @@ export interface ClusterContainersOptions {
   logger?: Logger;
   /** How long a created container's reservation waits for the engine to report it. */
   reservationTimeoutMs?: number;
-  /** How long an operation waits for its engine to report the effect before answering anyway. */
+  /** How long an operation waits for its engine to report the effect before answering that it has not (`unsettled`). */
   settleTimeoutMs?: number;
+  /** How long a never-started container of a create that asked to start it may stay before it is removed (--orphan-grace); 0: never. Default 10 minutes. */
+  orphanGraceMs?: number;
   /** Publishes events such as pull progress on the cluster's stream. */
   publish?: (event: ClusterEvent) => void;
   /** What a container may take of its host, per caller role; default: nothing for anyone. */
@@ -59,6 +71,17 @@ export interface CreateResult {
   retries: string[];
   pulled: boolean;
   started: boolean;
+  /** The engine's stream had not shown the container (or its start) when the create answered. */
+  unsettled: boolean;
+  /** The request ID matched a container an earlier create made: nothing new was created. */
+  foundByRequestId: boolean;
+}
+
+export interface CreateOptions {
+  /** The create's idempotency key (ClusterServiceCreateContainerRequest.request_id); empty for none. */
+  requestId?: string;
+  /** Aborts the create's work that can be aborted (pulling a missing image) when the caller goes. */
+  signal?: AbortSignal;
 }
 
 export interface ContainerFilter {
@@ -75,21 +98,118 @@ function ref(engine: Engine): EngineRef {
 
 const namePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
+/** The create's pull was cancelled: the create itself was never sent. */
+class PullCancelled extends CancelledError {}
+
+/**
+ * The create-retry rule: a failed create is tried on another engine only when the failure proves
+ * the engine created nothing. The agent refused it before Docker made anything (NOT_FOUND, e.g. an
+ * image it could not pull; FAILED_PRECONDITION; RESOURCE_EXHAUSTED) or said the request itself is
+ * wrong (INVALID_ARGUMENT, ALREADY_EXISTS, PERMISSION_DENIED: proof too, but never retried, as
+ * another engine would say the same). Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED,
+ * INTERNAL, ...) may come after Docker created the container, with only the answer lost: such a
+ * create is never retried elsewhere, so one name never ends up on two engines. The engine's stream
+ * can prove such a create happened (the container shows up with the create's label) but never that
+ * it did not (the agent may still be creating it), so the manager waits a while for it there and
+ * answers with it, or fails saying the create is in doubt.
+ */
+function createdNothing(err: unknown): boolean {
+  return (
+    err instanceof PullCancelled ||
+    err instanceof NotFoundError ||
+    err instanceof FailedPreconditionError ||
+    err instanceof ResourceExhaustedError ||
+    err instanceof InvalidArgumentError ||
+    err instanceof AlreadyExistsError ||
+    err instanceof PermissionDeniedError
+  );
+}
+
+/** Failures about the request itself: another engine would refuse it alike. */
+function aboutTheRequest(err: unknown): boolean {
+  return err instanceof InvalidArgumentError || err instanceof AlreadyExistsError || err instanceof PermissionDeniedError;
+}
+
+type ErrorKind = new (message: string, options?: { cause?: unknown }) => FlotillaError;
+
+/** The same status with a longer message, so a client still sees what the engine answered. */
+function restated(err: unknown, message: string): FlotillaError {
+  const Kind: ErrorKind = err instanceof FlotillaError ? (err.constructor as ErrorKind) : UnknownError;
+  return new Kind(message, { cause: err });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Engine addresses for a message: the first few, and how many more. */
+function someAddresses(engines: Iterable<Engine>, shown = 5): string {
+  const out: string[] = [];
+  let more = 0;
+  for (const e of engines) {
+    if (out.length < shown) out.push(e.address);
+    else more++;
+  }
+  return more ? `${out.join(', ')} and ${more} more` : out.join(', ');
+}
+
 /**
  * Containers through the cluster: placement, reservations held from the decision until the engine
  * reports the container (so concurrent creates never double-book a port, a slot or memory, and
  * never wait on each other's network calls), create-retry on other engines, pulling a missing
- * image, and routing every later operation to the container's engine.
+ * image, creates made safe to retry by a request ID, removal of orphans, and routing every later
+ * operation to the container's engine.
  */
 export class ClusterContainers {
   private readonly logger: Logger;
   /** Names of containers being created, cluster-wide. */
   private readonly pendingNames = new Set<string>();
+  /** Work under way per request ID (a create, a retried one, an orphan's removal): the next with that ID waits for it. */
+  private readonly requests = new Map<string, Promise<unknown>>();
   private readonly policy: ContainerPolicy;
+  /** Reservations waiting for their engine to report the container, with their expiry. */
+  private readonly held = new Map<Reservation, Engine>();
+  /** Waits for engines' streams under way, cancelled by `shutdown`. */
+  private readonly observations = new Set<Observation>();
+  /** Aborts pulls of creates under way when the manager stops. */
+  private readonly closing = new AbortController();
+  /** Orphans seen, by engine ID and container ID, and when this manager first saw each. */
+  private readonly orphansSeen = new Map<string, number>();
+  private sweep: Timer | undefined;
+  private sweeping = false;
+  private stopped = false;
 
   constructor(private readonly o: ClusterContainersOptions) {
     this.logger = o.logger ?? silentLogger;
     this.policy = o.containerPolicy ?? defaultPolicy('cluster-manager');
+  }
+
+  private get orphanGraceMs(): number {
+    return this.o.orphanGraceMs ?? 10 * 60_000;
+  }
+
+  /** Starts the orphan sweep (see `sweepOrphans`); nothing to start with --orphan-grace 0. */
+  startSweeping(): void {
+    if (this.stopped || this.orphanGraceMs <= 0) return;
+    // A few sweeps per grace: an orphan goes between one and one and a quarter graces after it is first seen.
+    const every = Math.max(1000, Math.min(60_000, Math.floor(this.orphanGraceMs / 4)));
+    this.sweep ??= this.o.clock.setInterval(() => {
+      this.sweepOrphans().catch((err: unknown) => this.logger.error('the orphan sweep failed', { error: messageOf(err) }));
+    }, every);
+  }
+
+  /**
+   * Stops every timer and wait of its own: the sweep, reservation expiries (their reservations are
+   * released), waits for engines' streams (they answer `unsettled`), and pulls of creates under way.
+   */
+  shutdown(): void {
+    this.stopped = true;
+    this.sweep?.cancel();
+    this.sweep = undefined;
+    this.closing.abort();
+    for (const observation of [...this.observations]) observation.cancel();
+    for (const [reservation, engine] of [...this.held]) engine.release(reservation);
+    this.orphansSeen.clear();
   }
 
   private request(spec: ContainerSpec): { request: PlacementRequest; env: string[] } {
@@ -134,36 +254,65 @@ export class ClusterContainers {
     return new FailedPreconditionError(`${placement.summary}${tried}`, { details: { [placementDetailsKey]: Buffer.from(PlacementExplanation.encode(explanation).finish()) } });
   }
 
-  /** The container with this ID, unique ID prefix or name, anywhere in the cluster. */
+  /**
+   * The container with this ID, name or unique ID prefix, anywhere in the cluster, in Docker's
+   * order: an exact ID first, then an exact name, then an ID prefix (a name made of hex digits is
+   * a name before it is a prefix). More than one match at the first step that has any is refused.
+   */
   find(reference: string, field = 'container'): { engine: Engine; container: Container } {
     const text = reference.trim().replace(/^\//, '');
     if (!text) throw InvalidArgumentError.field(field, reference, 'a container ID, ID prefix or name is required');
-    const found: Array<{ engine: Engine; container: Container }> = [];
-    for (const engine of this.o.cluster.all()) {
-      const container = engine.findContainer(text);
-      if (container) found.push({ engine, container });
+    const engines = [...this.o.cluster.all()];
+    const steps: Array<(e: Engine) => Container[]> = [
+      (e) => [e.containerById(text)].filter((c) => c !== undefined),
+      (e) => [e.containerByName(text)].filter((c) => c !== undefined),
+      (e) => e.containersByIdPrefix(text),
+    ];
+    for (const step of steps) {
+      const matches = engines.flatMap((engine) => step(engine).map((container) => ({ engine, container })));
+      if (matches.length === 1) return matches[0];
+      if (matches.length > 1) {
+        throw InvalidArgumentError.field(field, reference, `matches ${matches.length} containers (${matches.map((m) => `${m.container.id.slice(0, 12)} on ${m.engine.address}`).join(', ')}); give more of the ID`);
+      }
     }
-    const exact = found.filter((f) => f.container.id === text || f.container.names.includes(text));
-    const matches = exact.length ? exact : found;
-    if (matches.length === 0) throw new NotFoundError(`no container ${JSON.stringify(reference)} in the cluster`);
-    if (matches.length > 1) {
-      throw InvalidArgumentError.field(field, reference, `matches ${matches.length} containers (${matches.map((m) => `${m.container.id.slice(0, 12)} on ${m.engine.address}`).join(', ')}); give more of the ID`);
-    }
-    return matches[0];
+    throw new NotFoundError(`no container ${JSON.stringify(reference)} in the cluster`);
   }
 
+  /** A name in use: by a container, one being created, or one whose create is in doubt. Names only: never an ID prefix. */
   private nameTaken(name: string): boolean {
     if (this.pendingNames.has(name)) return true;
-    for (const engine of this.o.cluster.all()) if (engine.hasContainer(name)) return true;
+    for (const engine of this.o.cluster.all()) if (engine.hasName(name)) return true;
     return false;
+  }
+
+  /**
+   * Names and request IDs are checked against every engine's containers, so they can be checked
+   * only while every engine's containers are known: refused (UNAVAILABLE, worth a retry) while a
+   * pending engine's first attempt is still under way, e.g. right after a manager restart, before
+   * the engines' snapshots are in. A pending engine whose attempt already failed (an agent that is
+   * down, an address that leads nowhere) does not block the cluster: it may never come, and its
+   * containers could not be checked anyway, as on classic Swarm. An unhealthy engine's last known
+   * containers count: the manager places nothing on it meanwhile.
+   */
+  private checkEnginesKnown(what: string): void {
+    const pending = [...this.o.cluster.pendingEngines.values()].filter((e) => e.failureCount === 0);
+    if (pending.length === 0) return;
+    throw new UnavailableError(
+      `cannot check that the ${what} is unique in the cluster while engines ${someAddresses(pending.values())} are being reached for the first time (their containers are not known yet); retry once they are healthy, or remove an engine that will not come back`,
+    );
   }
 
   /**
    * Creates (and with `start`, starts) a container for a caller with `role` (its effective role;
    * none: nothing of the host). The spec is checked against the container policy before
    * placement, and the role goes to the agent, which checks it against its own policy.
+   *
+   * With a request ID the create is safe to retry: the container carries the ID as a label, and a
+   * create with an ID some container already carries answers with that container (starting it if
+   * asked to and it never started: one that ran and exited did start, and is not run twice).
+   * Creates with the same ID one after another: the later waits for the earlier.
    */
-  async create(spec: ContainerSpec, start: boolean, role?: Role): Promise<CreateResult> {
+  async create(spec: ContainerSpec, start: boolean, role?: Role, options: CreateOptions = {}): Promise<CreateResult> {
     const { request, env } = this.request(spec);
     try {
       checkContainer(spec, role, this.policy);
@@ -172,14 +321,83 @@ export class ClusterContainers {
       if (err instanceof PermissionDeniedError) this.logger.warn('create refused by the container policy', { role: role ?? null, error: err.message });
       throw err;
     }
+    const requestId = options.requestId ?? '';
+    if (requestId && !requestIdPattern.test(requestId)) throw InvalidArgumentError.field('request_id', requestId, 'only [A-Za-z0-9._-] are allowed, at most 128 characters');
+    for (let underway = this.requests.get(requestId); requestId && underway; underway = this.requests.get(requestId)) await underway.catch(() => undefined);
+    // From here to the registration below nothing awaits, so no other create with this ID or name gets in between.
     const name = request.name;
-    if (name && this.nameTaken(name)) throw new AlreadyExistsError(`a container named ${JSON.stringify(name)} already exists in the cluster (or is being created)`);
+    if (name || requestId) this.checkEnginesKnown(name ? 'name' : 'request ID');
+    let work: Promise<CreateResult>;
+    const found = requestId ? this.findByRequestId(requestId) : undefined;
+    if (found) work = this.resume(found.engine, found.container, name, start, requestId);
+    else {
+      if (requestId) this.checkNotInDoubt(requestId);
+      if (name && this.nameTaken(name)) throw new AlreadyExistsError(`a container named ${JSON.stringify(name)} already exists in the cluster (or is being created)`);
+      work = this.place(spec, request, env, start, role, requestId, options.signal);
+    }
+    if (!requestId) return work;
+    this.requests.set(requestId, work);
+    try {
+      return await work;
+    } finally {
+      if (this.requests.get(requestId) === work) this.requests.delete(requestId);
+    }
+  }
+
+  /** The container a create with this request ID made, on any engine. */
+  private findByRequestId(requestId: string): { engine: Engine; container: Container } | undefined {
+    const found: Array<{ engine: Engine; container: Container }> = [];
+    for (const engine of this.o.cluster.all()) {
+      const container = engine.containerWithLabel(requestIdLabel, requestId);
+      if (container) found.push({ engine, container });
+    }
+    if (found.length > 1) this.logger.warn('several containers carry one request ID; answering with the first', { requestId, containers: found.map((f) => `${f.container.id.slice(0, 12)}@${f.engine.address}`) });
+    return found[0];
+  }
+
+  /** A create with this ID whose answer was lost may still show up: a retry now could make a second container. */
+  private checkNotInDoubt(requestId: string): void {
+    for (const engine of this.o.cluster.all()) {
+      for (const r of engine.reservations) {
+        if (r.label?.key !== requestIdLabel || r.label.value !== requestId) continue;
+        throw new UnavailableError(
+          `a create with request_id ${JSON.stringify(requestId)} may have made its container on engine ${engine.address}, whose stream has not shown it yet; retry later with the same request_id`,
+        );
+      }
+    }
+  }
+
+  /** Answers a retried create with the container the first made. */
+  private async resume(engine: Engine, container: Container, name: string, start: boolean, requestId: string): Promise<CreateResult> {
+    if (name && !container.names.includes(name)) {
+      throw InvalidArgumentError.field('request_id', requestId, `already made container ${container.id.slice(0, 12)} named ${JSON.stringify(container.names[0] ?? '')}, not ${JSON.stringify(name)}; a retry must send the same spec`);
+    }
+    let started = container.state !== 'created';
+    let unsettled = false;
+    if (start && !started) {
+      if (engine.status !== 'healthy') throw new UnavailableError(`container ${container.id.slice(0, 12)} of request_id ${JSON.stringify(requestId)} is on engine ${engine.address}, which is ${engine.status}: ${engine.lastError}`);
+      await this.o.connector.operations(engine.address).startContainer(container.id);
+      unsettled = !(await this.settle(engine, container.id, (c) => c !== undefined && c.state !== 'created'));
+      started = true;
+    }
+    this.logger.info('create answered with the container of its request ID', { id: container.id, requestId, engine: engine.address, started });
+    return { id: container.id, name: container.names[0] ?? '', engine: ref(engine), warnings: [], retries: [], pulled: false, started, unsettled, foundByRequestId: true };
+  }
+
+  /** Places and creates a new container, trying other engines as the create-retry rule allows (see `createdNothing`). */
+  private async place(spec: ContainerSpec, request: PlacementRequest, env: string[], start: boolean, role: Role | undefined, requestId: string, callerSignal: AbortSignal | undefined): Promise<CreateResult> {
+    const name = request.name;
     if (name) this.pendingNames.add(name);
     const clusterId = randomBytes(32).toString('hex');
+    const body = this.agentRequest(spec, env, clusterId, requestId, start);
+    // A create's own label finds its container when the agent's answer is lost.
+    const label = requestId ? { key: requestIdLabel, value: requestId } : { key: clusterIdLabel, value: clusterId };
+    const signal = callerSignal ? AbortSignal.any([callerSignal, this.closing.signal]) : this.closing.signal;
     const excluded = new Map<string, string>();
     const retries: string[] = [];
     try {
       for (let attempt = 0; ; attempt++) {
+        if (signal.aborted) throw new CancelledError('the create was cancelled');
         const placement = this.o.scheduler.place({ ...request, excluded }, this.o.cluster);
         const engine = placement.engine as Engine | undefined;
         if (!engine) throw this.noEngine({ ...request, excluded }, retries);
@@ -189,43 +407,84 @@ export class ClusterContainers {
           nanoCpus: request.nanoCpus,
           memoryBytes: request.memoryBytes,
           ports: request.ports.map((p) => ({ key: portKey(p.hostPort, p.protocol), hostIp: p.hostIp })),
+          label,
         });
+        let created: { id: string; warnings: string[]; pulled: boolean };
+        let earlier = false;
         try {
-          const created = await this.createOn(engine, this.agentRequest(spec, env, clusterId), role);
-          this.hold(engine, reservation, created.id);
-          await this.settle(engine, created.id, (c) => c !== undefined);
-          let started = false;
-          if (start) {
-            await this.o.connector.operations(engine.address).startContainer(created.id);
-            await this.settle(engine, created.id, (c) => c !== undefined && c.state !== 'created');
-            started = true;
-          }
-          this.logger.info('container created', { id: created.id, name, engine: engine.address, attempt, started });
-          return { id: created.id, name, engine: ref(engine), warnings: created.warnings, retries, pulled: created.pulled, started };
+          created = await this.createOn(engine, body, role, signal);
         } catch (err) {
-          if (!reservation.containerId) engine.release(reservation);
-          // Errors about the request itself, or after the container exists, are not retried elsewhere.
-          if (reservation.containerId || err instanceof InvalidArgumentError || err instanceof AlreadyExistsError || err instanceof PermissionDeniedError) throw err;
-          const why = err instanceof Error ? err.message : String(err);
-          this.logger.warn('create failed on an engine', { engine: engine.address, error: why, attempt });
-          if (attempt >= this.o.cluster.createRetry) throw err;
-          excluded.set(engine.id, why);
-          retries.push(`${engine.address}: ${why}`);
+          const why = messageOf(err);
+          // The name may be taken by this request's own container: made by a create still under
+          // way on the agent when an earlier manager stopped, and not in the snapshot this one got.
+          const own = requestId && err instanceof AlreadyExistsError ? await this.shownWithLabel(engine, label) : undefined;
+          if (own) {
+            this.logger.warn('the engine already held the container of this request ID', { engine: engine.address, id: own.id, requestId });
+            created = { id: own.id, warnings: [`engine ${engine.address} already held the container of this request_id (${why})`], pulled: false };
+            earlier = true;
+          } else if (createdNothing(err)) {
+            engine.release(reservation);
+            if (aboutTheRequest(err) || signal.aborted) throw err;
+            this.logger.warn('create failed on an engine', { engine: engine.address, error: why, attempt });
+            if (attempt >= this.o.cluster.createRetry) throw err;
+            excluded.set(engine.id, why);
+            retries.push(`${engine.address}: ${why}`);
+            continue;
+          } else {
+            const lost = await this.lookForLostCreate(engine, reservation, why);
+            if (!lost) throw restated(err, `${why}; the create may still have happened on engine ${engine.address}, so it is not retried on another engine${requestId ? '; a create with the same request_id answers with the container once the engine shows it' : ''}`);
+            created = { id: lost.id, warnings: [`the engine's answer to the create was lost (${why}); the container was found on its stream`], pulled: false };
+          }
         }
+        this.hold(engine, reservation, created.id);
+        let unsettled = !(await this.settle(engine, created.id, (c) => c !== undefined));
+        let started = false;
+        if (start) {
+          await this.o.connector.operations(engine.address).startContainer(created.id);
+          // Not shown created: its start will not be shown sooner.
+          if (!unsettled) unsettled = !(await this.settle(engine, created.id, (c) => c !== undefined && c.state !== 'created'));
+          started = true;
+        }
+        this.logger.info('container created', { id: created.id, name, engine: engine.address, attempt, started, unsettled, requestId });
+        return { id: created.id, name, engine: ref(engine), warnings: created.warnings, retries, pulled: created.pulled, started, unsettled, foundByRequestId: earlier };
       }
     } finally {
       if (name) this.pendingNames.delete(name);
     }
   }
 
-  private agentRequest(spec: ContainerSpec, env: string[], clusterId: string): CreateContainerRequest {
+  /**
+   * After a failure that does not prove the engine created nothing: waits (as long as a settle)
+   * for the engine's stream to show a container with the create's label. When it does not, the
+   * reservation is held until it does or it expires, keeping the name taken and a retry with the
+   * same request ID from making a second container meanwhile.
+   */
+  private async lookForLostCreate(engine: Engine, reservation: Reservation, why: string): Promise<Container | undefined> {
+    const label = reservation.label!;
+    const found = await this.shownWithLabel(engine, label);
+    if (found) {
+      this.logger.warn('the answer to a create was lost, but the engine shows its container', { engine: engine.address, id: found.id, error: why });
+      return found;
+    }
+    this.hold(engine, reservation);
+    this.logger.warn('a create is in doubt: it failed without proof that nothing was created, and the engine has not shown it', { engine: engine.address, error: why, [label.key]: label.value });
+    return undefined;
+  }
+
+  private agentRequest(spec: ContainerSpec, env: string[], clusterId: string, requestId: string, start: boolean): CreateContainerRequest {
+    const labels: Record<string, string> = { ...spec.labels, [clusterIdLabel]: clusterId };
+    if (requestId) labels[requestIdLabel] = requestId;
+    else delete labels[requestIdLabel];
+    // Only a create that asked to start can leave an orphan: the label tells them apart after a restart.
+    if (start) labels[startRequestedLabel] = 'true';
+    else delete labels[startRequestedLabel];
     return {
       name: spec.name.replace(/^\//, ''),
       image: spec.image,
       command: spec.command,
       entrypoint: spec.entrypoint,
       env,
-      labels: { ...spec.labels, [clusterIdLabel]: clusterId },
+      labels,
       nanoCpus: spec.nanoCpus,
       cpuShares: '0',
       memoryBytes: spec.memoryBytes,
@@ -242,18 +501,38 @@ export class ClusterContainers {
     };
   }
 
-  /** Keeps a created container's reservation until its engine reports it, or a timeout. */
-  private hold(engine: Engine, reservation: Reservation, containerId: string): void {
-    reservation.containerId = containerId;
-    if (engine.containers.has(containerId)) {
+  /** The container carrying `label` once the engine's stream shows one (waiting as long as a settle), or undefined. */
+  private async shownWithLabel(engine: Engine, label: { key: string; value: string }): Promise<Container | undefined> {
+    if (!(await this.wait(engine.observeLabel(label.key, label.value)))) return undefined;
+    return engine.containerWithLabel(label.key, label.value);
+  }
+
+  /**
+   * Keeps a created container's reservation until its engine reports it (by ID, or by the
+   * reservation's label when the ID is not known), or a timeout; the engine's release cancels the
+   * timer, and so does `shutdown`.
+   */
+  private hold(engine: Engine, reservation: Reservation, containerId?: string): void {
+    if (containerId) reservation.containerId = containerId;
+    const label = reservation.label;
+    const reported = containerId ? engine.containers.has(containerId) : label !== undefined && engine.containerWithLabel(label.key, label.value) !== undefined;
+    if (reported || this.stopped) {
       engine.release(reservation);
       return;
     }
-    this.o.clock.setTimeout(() => engine.release(reservation), this.o.reservationTimeoutMs ?? 60_000);
+    reservation.expiry?.cancel();
+    const timer = this.o.clock.setTimeout(() => engine.release(reservation), this.o.reservationTimeoutMs ?? 60_000);
+    reservation.expiry = {
+      cancel: () => {
+        timer.cancel();
+        this.held.delete(reservation);
+      },
+    };
+    this.held.set(reservation, engine);
   }
 
   /** Creates on one engine, pulling the image there first when the engine lacks it. */
-  private async createOn(engine: Engine, body: CreateContainerRequest, actingRole: Role | undefined): Promise<{ id: string; warnings: string[]; pulled: boolean }> {
+  private async createOn(engine: Engine, body: CreateContainerRequest, actingRole: Role | undefined, signal: AbortSignal): Promise<{ id: string; warnings: string[]; pulled: boolean }> {
     const agent = this.o.connector.operations(engine.address);
     try {
       return { ...(await agent.createContainer(body, { actingRole })), pulled: false };
@@ -261,11 +540,16 @@ export class ClusterContainers {
       if (!(err instanceof NotFoundError) || !/no such image/i.test(err.message)) throw err;
     }
     try {
-      for await (const progress of agent.pullImage(body.image, new AbortController().signal)) this.publishPull(engine, body.image, progress);
+      for await (const progress of agent.pullImage(body.image, signal)) {
+        if (signal.aborted) break;
+        this.publishPull(engine, body.image, progress);
+      }
     } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
+      const why = messageOf(err);
+      if (signal.aborted) throw new PullCancelled(`the create was cancelled while engine ${engine.address} pulled ${body.image}`, { cause: err });
       throw new FailedPreconditionError(`image ${body.image} is not on engine ${engine.address} and could not be pulled: ${why}`, { cause: err });
     }
+    if (signal.aborted) throw new PullCancelled(`the create was cancelled while engine ${engine.address} pulled ${body.image}`);
     return { ...(await agent.createContainer(body, { actingRole })), pulled: true };
   }
 
@@ -284,13 +568,100 @@ export class ClusterContainers {
 
   /**
    * Waits (bounded) until the engine's stream shows the container as `test` expects, so a client
-   * that creates then lists, or removes then creates the same name, sees its own change.
+   * that creates then lists, or removes then creates the same name, sees its own change. Answers
+   * whether it did: false after the settle timeout (or `shutdown`), which the caller's answer says
+   * (`unsettled`) rather than claim an effect the cluster does not show yet.
    */
-  private async settle(engine: Engine, id: string, test: (c: Container | undefined) => boolean): Promise<void> {
-    const observation = engine.observe(id, test);
+  private settle(engine: Engine, id: string, test: (c: Container | undefined) => boolean): Promise<boolean> {
+    return this.wait(engine.observe(id, test));
+  }
+
+  private async wait(observation: Observation): Promise<boolean> {
+    if (this.stopped) {
+      observation.cancel();
+      return observation.settled;
+    }
+    this.observations.add(observation);
     const timer = this.o.clock.setTimeout(() => observation.cancel(), this.o.settleTimeoutMs ?? 5_000);
-    await observation.settled;
-    timer.cancel();
+    try {
+      return await observation.settled;
+    } finally {
+      timer.cancel();
+      this.observations.delete(observation);
+    }
+  }
+
+  // ---- orphans ----
+
+  /**
+   * Orphans are containers whose create never completed: made by a create that carried a request
+   * ID and asked to start them (label com.flotilla.start-requested), yet still "created", i.e.
+   * never started (Docker never puts a started container back in that state). The manager died
+   * or lost the agent between create and start, or the start failed. Once this manager has seen
+   * one so for --orphan-grace (by its own clock, from when it first saw it: a restart starts the
+   * count again), with no create of its request ID under way here, it is removed, which frees its
+   * name, and logged and published as a "container" event with action "orphan-remove". A retry
+   * with the request ID before then answers with the container (and starts it) instead. A
+   * container created without start is a finished create in state "created", and is left alone;
+   * so is every container without a request ID, as nothing says its create is not finished.
+   */
+  async sweepOrphans(): Promise<void> {
+    if (this.sweeping || this.stopped) return;
+    this.sweeping = true;
+    try {
+      const now = this.o.clock.now();
+      const seen = new Set<string>();
+      const due: Array<{ engine: Engine; container: Container; requestId: string }> = [];
+      for (const engine of this.o.cluster.all()) {
+        // The label index skips engines without any such container at no cost.
+        if (engine.status !== 'healthy' || !engine.containerWithLabel(startRequestedLabel, 'true')) continue;
+        for (const container of engine.containers.values()) {
+          const requestId = container.labels[requestIdLabel];
+          if (container.state !== 'created' || container.labels[startRequestedLabel] !== 'true' || !requestId || this.requests.has(requestId)) continue;
+          const key = `${engine.id}/${container.id}`;
+          seen.add(key);
+          const since = this.orphansSeen.get(key) ?? now;
+          this.orphansSeen.set(key, since);
+          if (now - since >= this.orphanGraceMs) due.push({ engine, container, requestId });
+        }
+      }
+      for (const key of this.orphansSeen.keys()) if (!seen.has(key)) this.orphansSeen.delete(key);
+      for (const orphan of due) await this.removeOrphan(orphan.engine, orphan.container, orphan.requestId);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async removeOrphan(engine: Engine, container: Container, requestId: string): Promise<void> {
+    // Looked at again: an earlier removal awaited, and a retry of its request may have come meanwhile.
+    if (this.stopped || this.requests.has(requestId) || engine.status !== 'healthy' || engine.containers.get(container.id)?.state !== 'created') return;
+    const name = container.names[0] ?? '';
+    // A retry with the request ID waits for the removal, then creates anew.
+    const removal = (async () => {
+      await this.o.connector.operations(engine.address).removeContainer(container.id, true, true);
+      await this.settle(engine, container.id, (c) => c === undefined);
+    })();
+    this.requests.set(requestId, removal);
+    try {
+      await removal;
+      this.orphansSeen.delete(`${engine.id}/${container.id}`);
+      const why = `created by request ${requestId} to be started, never started within --orphan-grace (${Math.round(this.orphanGraceMs / 1000)} s)`;
+      this.logger.warn('removed an orphan container', { id: container.id, name, engine: engine.address, requestId, reason: why });
+      this.o.publish?.({
+        type: 'container',
+        action: 'orphan-remove',
+        engine: ref(engine),
+        time: new Date(this.o.clock.now()),
+        docker: { type: 'container', action: 'orphan-remove', actorId: container.id, actorAttributes: { name, image: container.image, [requestIdLabel]: requestId, reason: why }, scope: 'local', timeNano: String(BigInt(this.o.clock.now()) * 1_000_000n) },
+        container,
+        engineState: undefined,
+        error: '',
+      });
+    } catch (err) {
+      this.logger.warn('could not remove an orphan container; trying again on the next sweep', { id: container.id, name, engine: engine.address, requestId, error: messageOf(err) });
+    } finally {
+      if (this.requests.get(requestId) === removal) this.requests.delete(requestId);
+    }
   }
 
   // ---- operations routed to the container's engine ----
@@ -303,17 +674,20 @@ export class ClusterContainers {
 
   start(reference: string) {
     return this.on(reference, async (e, id) => {
+      const startedAt = (c: Container | undefined) => c?.startedAt?.getTime() ?? 0;
+      const before = startedAt(e.containers.get(id));
       const answer = await this.o.connector.operations(e.address).startContainer(id);
-      await this.settle(e, id, (c) => c?.state !== 'created');
-      return answer;
+      // Running, or started since (a short-lived container may have exited already), or gone.
+      const seen = await this.settle(e, id, (c) => c === undefined || c.state === 'running' || c.state === 'restarting' || c.state === 'paused' || startedAt(c) > before);
+      return { ...answer, unsettled: !seen };
     });
   }
 
   stop(reference: string, timeoutSeconds: number | undefined) {
     return this.on(reference, async (e, id) => {
       const answer = await this.o.connector.operations(e.address).stopContainer(id, timeoutSeconds);
-      await this.settle(e, id, (c) => c?.state !== 'running');
-      return answer;
+      const seen = await this.settle(e, id, (c) => c?.state !== 'running');
+      return { ...answer, unsettled: !seen };
     });
   }
 
@@ -321,16 +695,15 @@ export class ClusterContainers {
     return this.on(reference, async (e, id) => {
       await this.o.connector.operations(e.address).killContainer(id, signal);
       // Signals other than KILL may leave the container running on purpose.
-      if (!signal || /^(SIG)?KILL$|^9$/i.test(signal)) await this.settle(e, id, (c) => c?.state !== 'running');
-      return {};
+      if (signal && !/^(SIG)?KILL$|^9$/i.test(signal)) return { unsettled: false };
+      return { unsettled: !(await this.settle(e, id, (c) => c?.state !== 'running')) };
     });
   }
 
   remove(reference: string, force: boolean, volumes: boolean) {
     return this.on(reference, async (e, id) => {
       await this.o.connector.operations(e.address).removeContainer(id, force, volumes);
-      await this.settle(e, id, (c) => c === undefined);
-      return {};
+      return { unsettled: !(await this.settle(e, id, (c) => c === undefined)) };
     });
   }
 

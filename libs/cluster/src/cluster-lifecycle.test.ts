@@ -487,7 +487,7 @@ describe('health and reconnects', () => {
     expect(agents.open(A)).toHaveLength(1);
   });
 
-  it('health is 100 when stable, lower for each unhealthy episode in the window, 0 unless healthy', async () => {
+  it('health is 100 when stable, lower for each failure in the window, 1 while flapping, 0 unless healthy', async () => {
     const { cluster, agents, clock, healthy } = harness();
     const engine = healthy(A, 'E1');
     expect(cluster.health(engine)).toBe(100);
@@ -506,9 +506,11 @@ describe('health and reconnects', () => {
     expect(cluster.health(engine)).toBe(33);
     await clock.advance(60_000);
     await flap();
-    expect(cluster.health(engine)).toBe(0);
+    // Flapping: still placeable, last in line.
+    expect(cluster.health(engine)).toBe(1);
     expect(engine.status).toBe('healthy');
-    // Episodes age out of the 5-minute window one by one.
+    expect(cluster.view(engine).healthState).toBe('flapping');
+    // Failures age out of the 5-minute window one by one.
     await clock.advance(5 * 60_000 - 120_000);
     expect(cluster.health(engine)).toBe(33);
     await clock.advance(60_000);
@@ -518,7 +520,7 @@ describe('health and reconnects', () => {
   });
 
   it('health follows the configured window and episodes-to-zero', async () => {
-    const { cluster, agents, clock, healthy } = harness({ healthWindowMs: 10_000, failuresToZeroHealth: 4 });
+    const { cluster, agents, clock, healthy } = harness({ flapWindowMs: 10_000, flapThreshold: 4 });
     const engine = healthy(A, 'E1');
     agents.send(A, unreachable('x'));
     agents.snapshot(A, engineSnapshot('E1'));
@@ -786,6 +788,10 @@ describe('listEngines, findEngine and info', () => {
       reservedNanoCpus: '0',
       reservedMemoryBytes: '0',
       managerVersion: '',
+      eventLoopLagP99Ms: 0,
+      eventLoopLagMaxMs: 0,
+      lateHeartbeatSweeps: 0,
+      flappingEngines: 0,
     });
   });
 });

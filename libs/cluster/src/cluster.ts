@@ -4,11 +4,12 @@ import type { PlacementSource } from '@flotilla/scheduler';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import type { AgentConnector, AgentStream } from './agent-connector';
 import { DiscoverySources, parseGeneration } from './discovery-sources';
-import { defaultSnapshotLimits, Engine, engineInfoProblem, SnapshotAssembly, type EngineDockerEvent, type EngineEventHandler, type EngineStatusName } from './engine';
+import { defaultFlapPolicy, defaultSnapshotLimits, Engine, engineInfoProblem, SnapshotAssembly, type EngineDockerEvent, type EngineEventHandler, type EngineStatusName } from './engine';
 import { normaliseEngineAddress } from './engine-address';
 import { checkEngineRoom, checkPendingRoom, defaultEngineLimits } from './engine-limits';
 import { engineView } from './engine-view';
 import { EventHub, type Subscription } from './event-hub';
+import { LagWindow } from './event-loop-lag';
 import { checkSyncSizes } from './request-validation';
 import { requestLimits } from './request-limits';
 import { checkText } from './request-checks';
@@ -29,10 +30,20 @@ export interface ClusterOptions {
   reconnect?: BackoffOptions;
   /** Back-off between validation attempts of a pending engine. */
   pendingRetry?: BackoffOptions;
-  /** Unhealthy episodes within this window lower an engine's health. Default 5 minutes. */
-  healthWindowMs?: number;
-  /** Unhealthy episodes in the window that bring health to 0. Default 3. */
-  failuresToZeroHealth?: number;
+  /** Failures (times an engine became unhealthy) within this window lower its health (--flap-window). Default 5 minutes. */
+  flapWindowMs?: number;
+  /**
+   * Failures within the window that make a healthy engine "flapping" (--flap-threshold): health 1,
+   * placed only when no steadier engine fits. Each failure below it takes 100/threshold off. Default 3.
+   */
+  flapThreshold?: number;
+  /**
+   * A heartbeat sweep that runs more than this late (ms past its time) means the manager's own
+   * event loop stalled: it blames no engine and gives every engine a fresh grace. Default 1 s.
+   */
+  lateSweepMs?: number;
+  /** Streams opened per tick for the engines a discovery push added (see syncEngines). Default 64. */
+  dialsPerTick?: number;
   /** Shown by GetInfo; the scheduler uses them. */
   strategy?: string;
   filters?: string[];
@@ -62,8 +73,10 @@ const defaults = {
   defaultHeartbeatIntervalMs: 1000,
   reconnect: { initialMs: 200, maxMs: 10_000 } as BackoffOptions,
   pendingRetry: { initialMs: 1000, maxMs: 30_000 } as BackoffOptions,
-  healthWindowMs: 5 * 60_000,
-  failuresToZeroHealth: 3,
+  flapWindowMs: defaultFlapPolicy.flapWindowMs,
+  flapThreshold: defaultFlapPolicy.flapThreshold,
+  lateSweepMs: 1000,
+  dialsPerTick: 64,
   maxSnapshotContainers: defaultSnapshotLimits.maxContainers,
   maxSnapshotBytes: defaultSnapshotLimits.maxBytes,
   maxEngines: defaultEngineLimits.maxEngines,
@@ -71,6 +84,9 @@ const defaults = {
 };
 
 type Message = NonNullable<WatchResponse['message']>;
+
+/** A timer this long fires on the next turn of the event loop (Node makes 0 ms 1 ms anyway). */
+const nextTickMs = 1;
 
 /** How many skipped items a log line names; the rest are counted. */
 const loggedProblems = 5;
@@ -98,6 +114,16 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   private readonly logger: Logger;
   private readonly o: Required<Omit<ClusterOptions, 'logger' | 'random' | 'strategy' | 'filters' | 'version'>> & Pick<ClusterOptions, 'random' | 'strategy' | 'filters' | 'version'>;
   private sweep: Timer | undefined;
+  private sweepEveryMs = 0;
+  private lastSweepAt = 0;
+  /** Silence before this time is held against no engine: the manager itself had stalled. */
+  private graceFrom = -Infinity;
+  private lateSweeps = 0;
+  /** How late the sweep ran, over the last minute: the manager's event-loop lag. */
+  private readonly lag = new LagWindow(60_000);
+  /** Engines a discovery push added, waiting for their first stream, in push order. */
+  private readonly dialQueue = new Set<Engine>();
+  private dialTimer: Timer | undefined;
 
   constructor(options: ClusterOptions) {
     this.o = { ...defaults, maxQueuedEvents: 10_000, ...options };
@@ -116,14 +142,19 @@ export class Cluster implements EngineEventHandler, PlacementSource {
 
   /** Starts watching for silent engines. */
   start(): void {
-    const every = Math.max(10, Math.min(250, Math.floor(this.o.defaultHeartbeatIntervalMs / 4)));
-    this.sweep ??= this.o.clock.setInterval(() => this.checkHeartbeats(), every);
+    if (this.sweep) return;
+    this.sweepEveryMs = Math.max(10, Math.min(250, Math.floor(this.o.defaultHeartbeatIntervalMs / 4)));
+    this.lastSweepAt = this.o.clock.now();
+    this.sweep = this.o.clock.setInterval(() => this.checkHeartbeats(), this.sweepEveryMs);
   }
 
   /** Closes every stream and timer, and ends every event subscription. */
   stop(): void {
     this.sweep?.cancel();
     this.sweep = undefined;
+    this.dialTimer?.cancel();
+    this.dialTimer = undefined;
+    this.dialQueue.clear();
     for (const engine of this.byAddress.values()) this.shut(engine);
     this.hub.closeAll('the cluster-manager is shutting down');
   }
@@ -154,22 +185,51 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     return count;
   }
 
-  private register(addr: string): boolean {
+  /** A new address becomes a pending engine; its stream opens now, or from the dial queue. */
+  private register(addr: string, dial: 'now' | 'queued' = 'now'): boolean {
     if (this.byAddress.has(addr)) return false;
-    const engine = new Engine(addr, this.o.clock.now(), { now: () => this.o.clock.now(), windowMs: this.o.healthWindowMs, failuresToZero: this.o.failuresToZeroHealth });
+    const engine = new Engine(addr, this.o.clock.now(), { now: () => this.o.clock.now(), flapWindowMs: this.o.flapWindowMs, flapThreshold: this.o.flapThreshold });
     engine.registerEventHandler(this);
     this.pendingEngines.set(addr, engine);
     this.byAddress.set(addr, engine);
     this.logger.info('engine pending', { address: addr });
     this.emitEngine(engine, 'pending');
-    this.open(engine);
+    if (dial === 'now') this.open(engine);
+    else this.queueDial(engine);
     return true;
+  }
+
+  private queueDial(engine: Engine): void {
+    this.dialQueue.add(engine);
+    this.dialTimer ??= this.o.clock.setTimeout(() => this.dialBatch(), nextTickMs);
+  }
+
+  /**
+   * Opens the first streams of up to `dialsPerTick` queued engines, then yields to the event loop
+   * (a timer for the next tick) before the next batch, so heartbeats, snapshots and calls are
+   * served between batches: one dial costs about a millisecond of CPU.
+   */
+  private dialBatch(): void {
+    this.dialTimer = undefined;
+    let opened = 0;
+    for (const engine of this.dialQueue) {
+      if (opened++ >= this.o.dialsPerTick) break;
+      this.dialQueue.delete(engine);
+      if (!engine.removed) this.open(engine);
+    }
+    if (this.dialQueue.size) this.dialTimer = this.o.clock.setTimeout(() => this.dialBatch(), nextTickMs);
+  }
+
+  /** Engines a discovery push added whose stream is not open yet. */
+  get queuedDials(): number {
+    return this.dialQueue.size;
   }
 
   /** Drops an engine, pending or not, by address, ID or name. Safe while it is being validated. */
   removeEngine(ref: string): ClusterEngine {
     const engine = this.getEngine(ref);
     this.shut(engine);
+    this.dialQueue.delete(engine);
     engine.removed = true;
     engine.status = 'disconnected';
     engine.updatedAt = this.o.clock.now();
@@ -194,6 +254,11 @@ export class Cluster implements EngineEventHandler, PlacementSource {
    * applied: its sizes, its generation (see parseGeneration), the pusher's number of sources and
    * --max-engines; a refused push changes nothing and records no generation, so the next good
    * push of the source applies.
+   *
+   * The call answers at once: membership is recorded and every new engine is pending (announced
+   * by its "pending" event), but no engine is dialled inside the call. Their streams open from a
+   * queue, `dialsPerTick` (64) per tick with a yield to the event loop between batches, so a push
+   * of 5,000 addresses neither blocks the manager nor waits for 5,000 dials (≈ 1 ms of CPU each).
    */
   syncEngines(source: string, generation: bigint | string, addresses: string[], pusher = ''): { added: string[]; removed: string[]; generation: bigint; unchanged: boolean } {
     checkSyncSizes(source, addresses);
@@ -209,7 +274,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     const arriving = [...next].filter((address) => !this.byAddress.has(address));
     checkEngineRoom(this.byAddress.size - leaving.length, arriving.length, this.o, `the ${arriving.length} new engines of this push`);
     for (const address of leaving) this.removeEngine(address);
-    const added = [...next].filter((address) => !previous?.addresses.has(address) && this.register(address));
+    const added = [...next].filter((address) => !previous?.addresses.has(address) && this.register(address, 'queued'));
     this.sources.set(pusher, source, { generation: pushed, addresses: next });
     this.logger.info('discovery push applied', { pusher, source, generation: String(pushed), engines: next.size, added: added.length, removed: leaving.length });
     return { added, removed: leaving, generation: pushed, unchanged: false };
@@ -262,6 +327,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
 
   info(): GetInfoResponse {
     const counts = { pending: 0, healthy: 0, unhealthy: 0, disconnected: 0 };
+    let flapping = 0;
     const containers = { running: 0, paused: 0, stopped: 0, total: 0 };
     let images = 0;
     let cpus = 0;
@@ -272,6 +338,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     for (const e of this.byAddress.values()) {
       counts[e.status]++;
       if (e.status === 'pending') continue;
+      if (e.flaps.length && e.healthState() === 'flapping') flapping++;
       containers.running += e.tally.running;
       containers.paused += e.tally.paused;
       containers.stopped += e.tally.stopped;
@@ -282,6 +349,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
       reservedMemory += e.reservedMemoryBytes;
     }
     containers.total = containers.running + containers.paused + containers.stopped;
+    const lag = this.lag.figures(this.o.clock.now());
     return {
       strategy: this.o.strategy ?? 'spread',
       filters: this.o.filters ?? [],
@@ -295,6 +363,10 @@ export class Cluster implements EngineEventHandler, PlacementSource {
       reservedNanoCpus: String(reservedCpus),
       reservedMemoryBytes: String(reservedMemory),
       managerVersion: this.o.version ?? '',
+      eventLoopLagP99Ms: lag.p99Ms,
+      eventLoopLagMaxMs: lag.maxMs,
+      lateHeartbeatSweeps: this.lateSweeps,
+      flappingEngines: flapping,
     };
   }
 
@@ -400,6 +472,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   // ---- the stream of one engine ----
 
   private open(engine: Engine): void {
+    this.dialQueue.delete(engine);
     engine.stream?.close();
     engine.retry?.cancel();
     engine.retry = undefined;
@@ -624,10 +697,22 @@ export class Cluster implements EngineEventHandler, PlacementSource {
 
   private checkHeartbeats(): void {
     const now = this.o.clock.now();
+    // How late this run is, is how long the manager's own event loop was held up.
+    const lateBy = Math.max(0, now - this.lastSweepAt - this.sweepEveryMs);
+    this.lastSweepAt = now;
+    this.lag.add(now, lateBy);
+    if (lateBy > this.o.lateSweepMs) {
+      // The manager stalled, not the agents: timers run before sockets are read, so their
+      // heartbeats may be sitting unread. Count every engine's silence afresh from now.
+      this.graceFrom = now;
+      this.lateSweeps++;
+      this.logger.warn('heartbeat sweep ran late: the manager was stalled; every engine gets a fresh grace', { lateByMs: lateBy, engines: this.byAddress.size, lateSweeps: this.lateSweeps });
+      return;
+    }
     for (const engine of this.byAddress.values()) {
       if (!engine.stream) continue;
       const interval = engine.heartbeatIntervalMs ?? this.o.defaultHeartbeatIntervalMs;
-      const silentFor = now - engine.lastMessageAt;
+      const silentFor = now - Math.max(engine.lastMessageAt, this.graceFrom);
       if (silentFor > this.o.heartbeatTolerance * interval) {
         this.fail(engine, `no heartbeat from the agent for ${silentFor} ms (${this.o.heartbeatTolerance} intervals of ${interval} ms)`);
       }

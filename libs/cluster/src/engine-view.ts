@@ -32,6 +32,7 @@ export function usable(total: number, overcommitRatio: number): number {
 /** The engine as the cluster API shows it. */
 export function engineView(engine: Engine, health: number, overcommitRatio: number): ClusterEngine {
   const { running, paused, stopped } = engine.tally;
+  const until = engine.flappingUntil();
   return {
     address: engine.address,
     id: engine.id,
@@ -48,5 +49,8 @@ export function engineView(engine: Engine, health: number, overcommitRatio: numb
     usableNanoCpus: String(usable(engine.cpus * 1e9, overcommitRatio)),
     usableMemoryBytes: String(usable(engine.memoryBytes, overcommitRatio)),
     images: engine.images.size,
+    healthState: engine.healthState(),
+    recentFailures: engine.recentFailures(),
+    flappingUntil: until === undefined ? undefined : new Date(until),
   };
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@flotilla/grpc';
 import { EngineStatus, type Container, type DockerEvent, type WatchResponse } from '@flotilla/proto';
-import { Engine, type EngineDockerEvent, type EngineEventHandler } from './engine';
+import { Engine, flappingHealth, type EngineDockerEvent, type EngineEventHandler } from './engine';
 import { normaliseEngineAddress } from './engine-address';
 import { engineStatusName, engineStatusOf, engineView, usable } from './engine-view';
 import { engineSnapshot } from './fake-agents';
@@ -203,30 +203,56 @@ describe('Engine: health indicator', () => {
     expect(e.health(0, window, 3)).toBe(100);
   });
 
-  it('drops by one share per unhealthy episode in the window and recovers when they age out', () => {
+  it('drops by one share per failure in the window, stays above 0 while flapping, and recovers when they age out', () => {
     const e = new Engine('a:1', 0);
     e.status = 'healthy';
     e.flaps.push(1000);
     expect(e.health(2000, window, 3)).toBe(67);
     e.flaps.push(2000);
     expect(e.health(3000, window, 3)).toBe(33);
+    // At the threshold the engine is flapping: the lowest health that is still placeable.
     e.flaps.push(3000);
-    expect(e.health(4000, window, 3)).toBe(0);
+    expect(e.health(4000, window, 3)).toBe(flappingHealth);
     e.flaps.push(4000);
-    expect(e.health(5000, window, 3)).toBe(0);
-    // The first episode leaves the window.
-    expect(e.health(1000 + window + 1, window, 3)).toBe(0);
+    expect(e.health(5000, window, 3)).toBe(flappingHealth);
+    // The first failure leaves the window: three are left, still flapping.
+    expect(e.health(1000 + window + 1, window, 3)).toBe(flappingHealth);
     expect(e.health(3000 + window + 1, window, 3)).toBe(67);
     expect(e.health(4000 + window + 1, window, 3)).toBe(100);
     expect(e.flaps).toEqual([]);
   });
 
-  it('treats failuresToZero below 1 as 1', () => {
+  it('treats a threshold below 1 as 1, and never lets a failure below the threshold reach the flapping health', () => {
     const e = new Engine('a:1', 0);
     e.status = 'healthy';
     expect(e.health(0, window, 0)).toBe(100);
     e.flaps.push(0);
-    expect(e.health(0, window, 0)).toBe(0);
+    expect(e.health(0, window, 0)).toBe(flappingHealth);
+    expect(e.health(0, window, 1000)).toBeGreaterThan(flappingHealth);
+    for (let i = 1; i < 999; i++) e.flaps.push(i);
+    expect(e.health(999, window, 1000)).toBe(flappingHealth + 1);
+  });
+
+  it('says the same word in its state, its view and its explanation text, on its policy\'s clock', () => {
+    let now = 0;
+    const e = new Engine('a:1', 0, { now: () => now, flapWindowMs: window, flapThreshold: 2 });
+    expect(e.healthState()).toBe('pending');
+    e.status = 'healthy';
+    expect([e.healthState(), e.healthText(), e.healthScore()]).toEqual(['healthy', 'healthy', 100]);
+    e.flaps.push(10);
+    now = 20;
+    expect([e.healthState(), e.healthText(), e.healthScore(), e.flappingUntil()]).toEqual(['healthy', 'healthy, 1 failure in the last 5m (health 50)', 50, undefined]);
+    e.flaps.push(20);
+    const until = 10 + window;
+    expect([e.healthState(), e.flappingUntil(), e.healthScore()]).toEqual(['flapping', until, flappingHealth]);
+    expect(e.healthText()).toBe(`flapping: 2 failures in the last 5m; placed only when no steadier engine fits, until ${new Date(until).toISOString()}`);
+    expect(engineView(e, e.healthScore(), 0)).toMatchObject({ healthState: 'flapping', recentFailures: 2, flappingUntil: new Date(until), health: flappingHealth });
+    now = until + 1;
+    expect([e.healthState(), e.recentFailures(), e.flappingUntil(), e.healthScore()]).toEqual(['healthy', 1, undefined, 50]);
+    e.status = 'unhealthy';
+    e.lastError = 'the agent ended its Watch stream';
+    expect([e.healthState(), e.healthText(), e.healthScore()]).toEqual(['unhealthy', 'unhealthy: the agent ended its Watch stream', 0]);
+    expect(engineView(e, e.healthScore(), 0)).toMatchObject({ healthState: 'unhealthy', flappingUntil: undefined });
   });
 });
 

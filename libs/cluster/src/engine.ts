@@ -4,6 +4,13 @@ import type { AgentStream } from './agent-connector';
 
 export type EngineStatusName = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
+/**
+ * The one word placement goes by, shown the same by info, engine ls, explain and the engine
+ * events: the status, or "flapping" for a healthy engine that failed --flap-threshold times
+ * within --flap-window.
+ */
+export type EngineHealthState = EngineStatusName | 'flapping';
+
 /** A Docker event of an engine, with the object it changed. */
 export interface EngineDockerEvent {
   docker: DockerEvent;
@@ -223,13 +230,47 @@ export interface Reservation {
   ports: Array<{ key: string; hostIp: string }>;
   /** The container's ID once the engine created it. */
   containerId?: string;
+  /** A label only this container carries: it is known by it when the create's answer was lost. */
+  label?: { key: string; value: string };
+  /** Releases the reservation if the engine never reports the container; cancelled on release. */
+  expiry?: { cancel(): void };
+}
+
+/** A caller waiting for the engine to show something (read-your-writes). */
+interface Observer {
+  /** The container it waits on; undefined for any container. */
+  id: string | undefined;
+  test(): boolean;
+  done(seen: boolean): void;
+}
+
+/** A wait for the engine's stream: `settled` is true when it showed the effect, false when cancelled first. */
+export interface Observation {
+  settled: Promise<boolean>;
+  cancel(): void;
 }
 
 /** How the engine's health indicator is computed; injected so it runs on the cluster's clock. */
 export interface HealthPolicy {
   now(): number;
-  windowMs: number;
-  failuresToZero: number;
+  /** Failures (times the engine became unhealthy) within this window count (--flap-window). */
+  flapWindowMs: number;
+  /** Failures within the window that make a healthy engine flapping (--flap-threshold). */
+  flapThreshold: number;
+}
+
+export const defaultFlapPolicy = { flapWindowMs: 5 * 60_000, flapThreshold: 3 };
+
+/**
+ * A flapping engine's health: above 0, so it can still be placed on, and below any steadier
+ * engine's, so the scheduler prefers every other engine that fits (a flap or two of the manager's
+ * own network must not leave the cluster with nowhere to run a container for minutes).
+ */
+export const flappingHealth = 1;
+
+function minutesText(ms: number): string {
+  const minutes = ms / 60_000;
+  return Number.isInteger(minutes) ? `${minutes}m` : `${Math.round(ms / 1000)}s`;
 }
 
 function tallyKey(c: Container): keyof ContainerTally {
@@ -300,7 +341,7 @@ export class Engine implements PlacementEngine {
   private readonly hostPorts = new Map<string, string[]>();
   private readonly labelValues = new Map<string, Map<string, number>>();
   /** Callers waiting for the engine to report a container in some state (read-your-writes). */
-  private readonly observers = new Set<{ id: string; test: (c: Container | undefined) => boolean; done: () => void }>();
+  private readonly observers = new Set<Observer>();
   /** Unhealthy episodes, as times, for the health indicator. */
   readonly flaps: number[] = [];
 
@@ -372,11 +413,75 @@ export class Engine implements PlacementEngine {
     if (this.status !== 'healthy') return 0;
     // The hot path (every placement): a stable engine needs no clock.
     if (this.flaps.length === 0 || !this.healthPolicy) return 100;
-    return this.health(this.healthPolicy.now(), this.healthPolicy.windowMs, this.healthPolicy.failuresToZero);
+    return this.health(this.healthPolicy.now(), this.healthPolicy.flapWindowMs, this.healthPolicy.flapThreshold);
+  }
+
+  /** Failures (times the engine became unhealthy) within the flap window, as of now. */
+  recentFailures(): number {
+    if (this.flaps.length === 0 || !this.healthPolicy) return 0;
+    return this.pruneFlaps(this.healthPolicy.now(), this.healthPolicy.flapWindowMs);
+  }
+
+  /** The one word placement goes by (see EngineHealthState). */
+  healthState(): EngineHealthState {
+    if (this.status !== 'healthy') return this.status;
+    return this.flappingUntil() === undefined ? 'healthy' : 'flapping';
+  }
+
+  /** While the engine is flapping: when it stops, unless it fails again. */
+  flappingUntil(): number | undefined {
+    if (this.status !== 'healthy' || !this.healthPolicy) return undefined;
+    const threshold = Math.max(1, this.healthPolicy.flapThreshold);
+    const failures = this.recentFailures();
+    // It stops when fewer than `threshold` failures are left in the window.
+    return failures >= threshold ? this.flaps[failures - threshold] + this.healthPolicy.flapWindowMs : undefined;
+  }
+
+  /** The health state with what lowered it, for placement explanations (explain, a failed create). */
+  healthText(): string {
+    const state = this.healthState();
+    if (state !== 'healthy' && state !== 'flapping') return this.lastError ? `${state}: ${this.lastError}` : state;
+    const failures = this.recentFailures();
+    if (failures === 0) return state;
+    const recent = `${failures} failure${failures === 1 ? '' : 's'} in the last ${minutesText(this.healthPolicy!.flapWindowMs)}`;
+    const until = this.flappingUntil();
+    if (until === undefined) return `healthy, ${recent} (health ${this.healthScore()})`;
+    return `flapping: ${recent}; placed only when no steadier engine fits, until ${new Date(until).toISOString()}`;
   }
 
   hostPortUsers(key: string): readonly string[] | undefined {
     return this.hostPorts.get(key);
+  }
+
+  /** The container with exactly this ID. */
+  containerById(id: string): Container | undefined {
+    return this.containers.get(id);
+  }
+
+  /** The container with exactly this name (with or without Docker's leading slash). */
+  containerByName(name: string): Container | undefined {
+    const id = this.names.get(name.replace(/^\//, ''));
+    return id === undefined ? undefined : this.containers.get(id);
+  }
+
+  /** Containers whose ID starts with `prefix` (hex only: a name is never read as a prefix). */
+  containersByIdPrefix(prefix: string): Container[] {
+    if (!/^[0-9a-f]+$/.test(prefix)) return [];
+    return [...this.containers.values()].filter((c) => c.id.startsWith(prefix));
+  }
+
+  /** Whether a container here, or one being created, has this exact name. */
+  hasName(name: string): boolean {
+    if (this.names.has(name)) return true;
+    for (const r of this.reservations) if (r.name === name) return true;
+    return false;
+  }
+
+  /** The container carrying label `key=value`, if any (the label index answers "none" without a scan). */
+  containerWithLabel(key: string, value: string): Container | undefined {
+    if (!this.labelValues.get(key)?.has(value)) return undefined;
+    for (const c of this.containers.values()) if (c.labels[key] === value) return c;
+    return undefined;
   }
 
   /** The container with this ID, unique ID prefix or name. */
@@ -426,28 +531,35 @@ export class Engine implements PlacementEngine {
    * Resolves once the engine reports container `id` in a state that passes `test` (checked now
    * and after every change), so an API call can answer only when the cluster shows its effect.
    */
-  observe(id: string, test: (c: Container | undefined) => boolean): { settled: Promise<void>; cancel(): void } {
-    let observer: { id: string; test: (c: Container | undefined) => boolean; done: () => void } | undefined;
-    const settled = new Promise<void>((resolve) => {
-      observer = { id, test, done: resolve };
-    });
-    if (test(this.containers.get(id))) observer!.done();
-    else this.observers.add(observer!);
+  observe(id: string, test: (c: Container | undefined) => boolean): Observation {
+    return this.watchFor(id, () => test(this.containers.get(id)));
+  }
+
+  /** Resolves once the engine reports a container carrying label `key=value`. */
+  observeLabel(key: string, value: string): Observation {
+    return this.watchFor(undefined, () => this.containerWithLabel(key, value) !== undefined);
+  }
+
+  private watchFor(id: string | undefined, test: () => boolean): Observation {
+    let resolve!: (seen: boolean) => void;
+    const settled = new Promise<boolean>((r) => (resolve = r));
+    const observer: Observer = { id, test, done: resolve };
+    if (test()) resolve(true);
+    else this.observers.add(observer);
     return {
       settled,
       cancel: () => {
-        this.observers.delete(observer!);
-        observer!.done();
+        if (this.observers.delete(observer)) resolve(false);
       },
     };
   }
 
   private notify(id: string | undefined): void {
     for (const o of this.observers) {
-      if (id !== undefined && o.id !== id) continue;
-      if (o.test(this.containers.get(o.id))) {
+      if (id !== undefined && o.id !== undefined && o.id !== id) continue;
+      if (o.test()) {
         this.observers.delete(o);
-        o.done();
+        o.done(true);
       }
     }
   }
@@ -461,8 +573,10 @@ export class Engine implements PlacementEngine {
     return reservation;
   }
 
-  /** Gives back what a reservation held; safe to call twice. */
+  /** Gives back what a reservation held, and cancels its expiry; safe to call twice. */
   release(reservation: Reservation): void {
+    reservation.expiry?.cancel();
+    reservation.expiry = undefined;
     if (!this.reservations.delete(reservation)) return;
     this.pendingNanoCpus -= reservation.nanoCpus;
     this.pendingMemoryBytes -= reservation.memoryBytes;
@@ -553,7 +667,9 @@ export class Engine implements PlacementEngine {
     this.tally[tallyKey(c)]++;
     this.index(c, 1);
     // The engine now reports the container: its reservation has done its job.
-    for (const pending of this.reservations) if (pending.containerId === c.id) this.release(pending);
+    for (const pending of this.reservations) {
+      if (pending.containerId === c.id || (pending.label && c.labels[pending.label.key] === pending.label.value)) this.release(pending);
+    }
   }
 
   private dropContainer(id: string): void {
@@ -613,10 +729,21 @@ export class Engine implements PlacementEngine {
     return undefined;
   }
 
-  /** 100 when healthy and stable; less for each unhealthy episode in the window; 0 unless healthy. */
-  health(now: number, windowMs: number, failuresToZero: number): number {
+  /**
+   * 100 when healthy and stable; 100/threshold less for each failure in the window; `flappingHealth`
+   * (1) from `threshold` failures on, until they age out; 0 unless healthy (never placed).
+   */
+  health(now: number, windowMs: number, threshold: number): number {
     if (this.status !== 'healthy') return 0;
+    const failures = this.pruneFlaps(now, windowMs);
+    const t = Math.max(1, threshold);
+    if (failures >= t) return flappingHealth;
+    return Math.max(flappingHealth + 1, Math.round(100 - (failures * 100) / t));
+  }
+
+  /** Forgets failures older than the window; answers how many are left. */
+  private pruneFlaps(now: number, windowMs: number): number {
     while (this.flaps.length && this.flaps[0] < now - windowMs) this.flaps.shift();
-    return Math.max(0, Math.round(100 - (this.flaps.length * 100) / Math.max(1, failuresToZero)));
+    return this.flaps.length;
   }
 }

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, NotFoundError, type LogFields, type Logger } from '@flotilla/grpc';
+import { AlreadyExistsError, CancelledError, NotFoundError, type LogFields, type Logger } from '@flotilla/grpc';
 import type { Container, CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto';
 import type { Role } from '@flotilla/pki';
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from './agent-connector';
@@ -9,8 +9,16 @@ export interface FakeEngineState {
   images: Set<string>;
   /** The next creates fail with these errors, in order. */
   createFailures: Error[];
+  /** The next creates make their container, then fail with these errors, as if the answer was lost. */
+  lostAnswers: Error[];
   /** Pulls fail with this error. */
   pullFailure?: Error;
+  /** When set, pulls wait for it (or for their signal, which cancels them). */
+  pullGate?: Promise<void>;
+  /** The signal of every pull this engine got. */
+  pullSignals: AbortSignal[];
+  /** Container changes are made but not reported on the stream, as by a stream that lags. */
+  quiet?: boolean;
   /** Every create request this engine got, and the role the manager acted for in each. */
   creates: CreateContainerRequest[];
   actingRoles: Array<Role | undefined>;
@@ -43,7 +51,7 @@ export class FakeAgents implements AgentConnector {
   /** The fake engine behind an address (created on first use, holding busybox:local). */
   engine(address: string): FakeEngineState {
     let e = this.engines.get(address);
-    if (!e) this.engines.set(address, (e = { containers: new Map(), images: new Set(['busybox:local']), createFailures: [], creates: [], actingRoles: [], inFlight: 0, maxInFlight: 0 }));
+    if (!e) this.engines.set(address, (e = { containers: new Map(), images: new Set(['busybox:local']), createFailures: [], lostAnswers: [], pullSignals: [], creates: [], actingRoles: [], inFlight: 0, maxInFlight: 0 }));
     return e;
   }
 
@@ -55,8 +63,8 @@ export class FakeAgents implements AgentConnector {
       return c;
     };
     const report = (action: string, c: Container, removed = false) => {
-      if (this.open(address).length !== 1) return;
-      this.send(address, { $case: 'container', value: { event: { type: 'container', action, actorId: c.id, actorAttributes: { name: c.names[0] ?? '' }, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, container: removed ? undefined : c, removed } });
+      if (engine.quiet || this.open(address).length !== 1) return;
+      this.send(address, { $case: 'container', value: { event: { type: 'container', action, actorId: c.id, actorAttributes: { name: c.names[0] ?? '' }, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, container: removed ? undefined : { ...c }, removed } });
     };
     return {
       createContainer: async (request, options) => {
@@ -80,6 +88,8 @@ export class FakeAgents implements AgentConnector {
         };
         engine.containers.set(id, c);
         report('create', c);
+        const lost = engine.lostAnswers.shift();
+        if (lost) throw lost;
         return { id, warnings: [] };
       },
       startContainer: async (id) => {
@@ -113,7 +123,13 @@ export class FakeAgents implements AgentConnector {
       containerLogs: async function* () {
         yield* [];
       },
-      pullImage: async function* (image: string) {
+      pullImage: async function* (image: string, signal: AbortSignal) {
+        engine.pullSignals.push(signal);
+        if (engine.pullGate) {
+          const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+          await Promise.race([engine.pullGate, aborted]);
+        }
+        if (signal.aborted) throw new CancelledError('pull cancelled');
         if (engine.pullFailure) throw engine.pullFailure;
         yield { status: `Pulling ${image}`, layerId: '', currentBytes: '0', totalBytes: '0', progress: '' };
         engine.images.add(image);

@@ -48,6 +48,8 @@ export const requestLimits = {
   specBytes: 2 * 1024 * 1024,
   /** A container name: Docker's grammar `/?[a-zA-Z0-9][a-zA-Z0-9_.-]+`, at most this long. */
   nameBytes: 255,
+  /** A create's request ID (idempotency key), [A-Za-z0-9._-]. CreateContainer. */
+  requestIdBytes: 128,
   /** An image reference: repository (Docker allows 255), tag (128) and digest (71). Also PullImage. */
   imageBytes: 512,
   /** Entries of command, and of entrypoint. */

@@ -133,7 +133,7 @@ describe('every ClusterService request', () => {
     ['WatchEvents engines', () => clusterRequestChecks.watchEvents({ types: [], engines: Array.from({ length: 1001 }, () => 'e'), containers: [] }), /^engines .*1001 entries/],
     ['WatchEvents containers', () => clusterRequestChecks.watchEvents({ types: [], engines: [], containers: [big] }), /^containers\[0\] /],
     ['SyncEngines source', () => clusterRequestChecks.syncEngines({ source: 's'.repeat(2049), generation: '1', addresses: [] }), /^source /],
-    ['CreateContainer', () => clusterRequestChecks.createContainer({ spec: spec({ image: big }), start: false }), /^spec\.image /],
+    ['CreateContainer', () => clusterRequestChecks.createContainer({ spec: spec({ image: big }), start: false, requestId: '' }), /^spec\.image /],
     ['ExplainPlacement', () => clusterRequestChecks.explainPlacement({ spec: spec({ name: big }) }), /^spec\.name /],
     ['StartContainer', () => clusterRequestChecks.startContainer({ container: big }), /^container /],
     ['StopContainer', () => clusterRequestChecks.stopContainer({ container: 'c', timeoutSeconds: 86_401 }), /^timeout_seconds 86401: must be 0 to 86400$/],

@@ -118,7 +118,10 @@ export const clusterRequestChecks: ClusterRequestChecks = {
     checkList('containers', r.containers, references);
   },
   syncEngines: (r) => checkSyncSizes(r.source, r.addresses),
-  createContainer: (r) => checkContainerSpec(r.spec),
+  createContainer: (r) => {
+    checkContainerSpec(r.spec);
+    checkText('request_id', r.requestId, L.requestIdBytes);
+  },
   explainPlacement: (r) => checkContainerSpec(r.spec),
   startContainer: (r) => reference('container', r.container),
   stopContainer: (r) => {

@@ -60,12 +60,30 @@ function ipHostOf(address: string): string | undefined {
   return isIP(host) ? host : undefined;
 }
 
+/**
+ * One credentials object per identity (and IP target): grpc-js builds a TLS context per
+ * credentials object, so a manager dialling 10,000 agents reads and parses its key once, not
+ * 10,000 times. Files are read when first used; a new certificate takes a restart (as documented).
+ */
+const credentialsCache = new Map<string, ChannelCredentials>();
+const maxCachedCredentials = 256;
+
+function sharedCredentials(tls: TlsFiles | undefined, ip: string | undefined): ChannelCredentials {
+  if (!hasTls(tls)) return channelCredentials(undefined);
+  const key = JSON.stringify([tls.ca ?? '', tls.cert ?? '', tls.key ?? '', ip ?? '']);
+  let credentials = credentialsCache.get(key);
+  if (!credentials) {
+    credentials = ip ? channelCredentials(tls, 'tls', { checkServerIdentity: (_name, cert) => checkServerIdentity(ip, cert) }) : channelCredentials(tls);
+    if (credentialsCache.size >= maxCachedCredentials) credentialsCache.clear();
+    credentialsCache.set(key, credentials);
+  }
+  return credentials;
+}
+
 /** A generated client on its own channel, with TLS, keepalive and default deadlines. */
 export function dial<C extends Client>(Ctor: ClientConstructor<C>, address: string, options: DialOptions = {}): C {
   const ip = hasTls(options.tls) && !options.channelOptions?.['grpc.ssl_target_name_override'] ? ipHostOf(address) : undefined;
-  const credentials = ip
-    ? channelCredentials(options.tls, 'tls', { checkServerIdentity: (_name, cert) => checkServerIdentity(ip, cert) })
-    : channelCredentials(options.tls);
+  const credentials = sharedCredentials(options.tls, ip);
   return new Ctor(address, credentials, {
     ...(ip ? { 'grpc.ssl_target_name_override': ipTargetServerName } : {}),
     ...clientKeepaliveOptions(options.keepalive),

@@ -9,3 +9,4 @@ export * from './access';
 export * from './caller-limits';
 export * from './security';
 export * from './pages';
+export * from './call-scope';

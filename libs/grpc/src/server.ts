@@ -20,6 +20,7 @@ import { identify, mayCall, rememberCaller, type MethodAccess } from './access';
 import { CallerLimits, defaultCallerLimits, type CallerLimitsOptions } from './caller-limits';
 import { insecureWarning, type Security } from './security';
 import { serverKeepaliveOptions, type Keepalive } from './keepalive';
+import { bindServerClosing, openCallScope } from './call-scope';
 
 export interface ServiceRegistration {
   /** Fully qualified name, as the health service reports it, e.g. `flotilla.v1.EngineAgentService`. */
@@ -56,7 +57,10 @@ export interface RunningServer {
   /** The bound port, resolved when `address` asked for port 0. */
   port: number;
   health: HealthImplementation;
-  /** Aborted when shutdown starts, so long streams can end themselves cleanly. */
+  /**
+   * Aborted when shutdown starts. Handlers need not listen to it: the signal `unary` and
+   * `serverStream` give each call aborts with it (see call-scope.ts).
+   */
   closing: AbortSignal;
   /** Stops accepting calls, lets open calls finish, forces the rest after `graceMs`. */
   shutdown(graceMs?: number): Promise<void>;
@@ -102,8 +106,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   reflectionService([healthDescriptorSetPath, ...(options.descriptorSetPath ? [options.descriptorSetPath] : [])]).addToServer(server);
   const limits = new CallerLimits(options.callerLimits ?? defaultCallerLimits);
   const insecure = options.security.kind === 'insecure';
+  const closing = new AbortController();
   for (const service of options.services) {
-    const guarded = guardService(service, insecure, limits, logger);
+    const guarded = guardService(service, insecure, limits, logger, closing.signal);
     server.addService(guarded.definition, guarded.implementation);
     health.setStatus(service.name, 'SERVING');
   }
@@ -112,7 +117,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
   );
-  const closing = new AbortController();
   let stopped: Promise<void> | undefined;
   const shutdown = (graceMs = 5000): Promise<void> => {
     stopped ??= new Promise<void>((resolve) => {
@@ -174,6 +178,7 @@ function guardService(
   insecure: boolean,
   limits: CallerLimits,
   logger: Logger,
+  closing: AbortSignal,
 ): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
   const mutating = new Set(service.mutating ?? []);
   const guarded: UntypedServiceImplementation = {};
@@ -220,6 +225,8 @@ function guardService(
         emitter.once('error', done);
       }
       rememberCaller(call, caller);
+      // Read by the call's scope, which `unary` and `serverStream` open.
+      bindServerClosing(call, closing);
       handler(call, callback);
     };
     guarded[method] = wrapped as UntypedServiceImplementation[string];
@@ -244,45 +251,47 @@ export function shutdownOnSignals(running: Pick<RunningServer, 'shutdown'>, logg
   process.on('SIGINT', onSignal);
 }
 
-/** A unary handler written as an async function; thrown typed errors become their status. */
-export function unary<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
+/**
+ * A unary handler written as an async function; thrown typed errors become their status. `signal`
+ * aborts when the call ends (answered, cancelled, past its deadline) or the server starts closing.
+ */
+export function unary<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>, signal: AbortSignal) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    handler(call.request, call).then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toServiceError(err)),
+    const scope = openCallScope(call);
+    handler(call.request, call, scope.signal).then(
+      (response) => {
+        scope.end('finished');
+        callback(null, response);
+      },
+      (err: unknown) => {
+        scope.end('errored');
+        callback(toServiceError(err));
+      },
     );
   };
 }
 
-/** A server-streaming handler written as an async function that resolves when the stream is done. */
-export function serverStream<Req, Res>(handler: (request: Req, call: ServerWritableStream<Req, Res>) => Promise<void>) {
+/**
+ * A server-streaming handler written as an async function that resolves when the stream is done.
+ * `signal` aborts when the call ends (handler done, cancelled, closed) or the server starts
+ * closing; a handler waits on it instead of on the call's events or the server's closing signal.
+ */
+export function serverStream<Req, Res>(handler: (request: Req, call: ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>) {
   return (call: ServerWritableStream<Req, Res>): void => {
-    handler(call.request, call).then(
+    const scope = openCallScope(call);
+    handler(call.request, call, scope.signal).then(
       () => {
+        scope.end('finished');
         if (!call.cancelled && !call.writableEnded) call.end();
       },
       (err: unknown) => {
+        scope.end('errored');
         if (call.cancelled || call.writableEnded) return;
         // grpc-js turns an 'error' event into the call's final status.
         call.emit('error', toServiceError(err));
       },
     );
   };
-}
-
-/** Resolves when a server stream's client has read enough for writes to go on, or the call is over. */
-export function drained(call: ServerWritableStream<unknown, unknown>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
-    };
-    call.once('drain', done);
-    call.once('cancelled', done);
-    call.once('close', done);
-  });
 }
 
 export { status };

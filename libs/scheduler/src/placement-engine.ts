@@ -17,8 +17,13 @@ export interface PlacementEngine {
   readonly name: string;
   readonly address: string;
   readonly labels: Readonly<Record<string, string>>;
-  /** 0 to 100; 0 unless the engine is healthy. */
+  /** 0 to 100; 0 unless the engine is healthy (never placed); the strategies prefer higher. */
   healthScore(): number;
+  /**
+   * The engine's health in the cluster's one word ("healthy", "flapping", "unhealthy", ...) with
+   * what lowered it, for explanations; engines that do not say are "not healthy" at 0.
+   */
+  healthText?(): string;
   /** Total CPUs in units of 1e-9 CPUs, and bytes of memory, before overcommit. */
   readonly totalNanoCpus: number;
   readonly totalMemoryBytes: number;

@@ -434,6 +434,30 @@ describe('explanations', () => {
     checkExplanation(p, engines);
   });
 
+  it('an engine that says its health in words: rejected in those words at 0, and a fitting one below 100 says why it weighs less', () => {
+    class Worded extends StaticEngine {
+      text = '';
+      healthText(): string {
+        return this.text;
+      }
+    }
+    const worded = (id: string, health: number, text: string) => Object.assign(new Worded(id, `node-${id}`, `10.0.0.${id.charCodeAt(0)}:4250`, {}, { nanoCpus: 4e9, memoryBytes: 8 * 2 ** 30 }), { health, text });
+    const down = worded('a', 0, 'unhealthy: the agent ended its Watch stream');
+    const flapping = worded('b', 1, 'flapping: 3 failures in the last 5m');
+    const steady = worded('c', 100, 'healthy');
+    for (const strategy of ['spread', 'binpack']) {
+      const p = scheduler(strategy).explain(req(), new StaticSource([down, flapping, steady]));
+      expect(p.engine).toBe(steady);
+      expect(p.verdicts!.map((v) => [v.filter ?? null, v.reason ?? null])).toEqual([
+        ['health', 'engine is unhealthy: the agent ended its Watch stream'],
+        [null, 'flapping: 3 failures in the last 5m'],
+        [null, null],
+      ]);
+      // Placeable, last: where nothing steadier fits, the flapping engine is chosen.
+      expect(scheduler(strategy).place(req(), new StaticSource([down, flapping])).engine).toBe(flapping);
+    }
+  });
+
   it('a request no engine can take has no engine and a summary naming each engine, filter and reason', () => {
     const engines = [engine('a', {}, { health: 0 }), engine('b', { zone: 'us' }), engine('c', { zone: 'eu' }, { gib: 1 })];
     for (const s of [scheduler('spread'), scheduler('binpack'), scheduler('random')]) {

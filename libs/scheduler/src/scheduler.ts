@@ -18,6 +18,7 @@ export interface EngineVerdict {
   engine: PlacementEngine;
   /** The filter that rejected it, or "resources" when it lacks CPU or memory. */
   filter?: string;
+  /** Why it was rejected; for an engine that passed with health below 100, its health in words. */
   reason?: string;
   weight?: number;
   chosen?: boolean;
@@ -132,7 +133,8 @@ export class Scheduler {
         verdicts?.push({ engine, filter: 'resources', reason: fit.reason });
         continue;
       }
-      verdicts?.push({ engine, weight: fit.weight });
+      // An explanation says why an engine that fits weighs less: its health (e.g. flapping).
+      verdicts?.push({ engine, weight: fit.weight, reason: engine.healthScore() < 100 ? engine.healthText?.() : undefined });
       const candidate = { engine, weight: fit.weight };
       if (!best || strategy.better(candidate, best)) best = candidate;
     }

@@ -9,3 +9,4 @@ export * from './etcd';
 export * from './pki';
 export * from './sockets';
 export * from './cluster-listings';
+export * from './slow-readers';

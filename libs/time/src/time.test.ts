@@ -18,6 +18,22 @@ describe('FakeClock', () => {
   });
 });
 
+describe('FakeClock.stall', () => {
+  it('moves time without firing timers; what came due fires once, late, and an interval goes on from then', async () => {
+    const clock = new FakeClock(0);
+    const fired: string[] = [];
+    clock.setInterval(() => fired.push(`tick@${clock.now()}`), 100);
+    clock.setTimeout(() => fired.push(`once@${clock.now()}`), 150);
+    clock.stall(1000);
+    expect(fired).toEqual([]);
+    expect(clock.now()).toBe(1000);
+    await clock.advance(0);
+    expect(fired).toEqual(['tick@1000', 'once@1000']);
+    await clock.advance(100);
+    expect(fired).toEqual(['tick@1000', 'once@1000', 'tick@1100']);
+  });
+});
+
 describe('backoffDelay', () => {
   it('grows by the factor up to the limit, within the jitter', () => {
     const opts = { initialMs: 100, maxMs: 1000, jitter: 0.2 };

@@ -52,7 +52,7 @@ runMain(
             });
             const t = now();
             try {
-              await call(client, client.createContainer, { spec, start: false });
+              await call(client, client.createContainer, { spec, start: false, requestId: '' });
               latencies.push(now() - t);
               done++;
             } catch (err) {

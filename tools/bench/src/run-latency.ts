@@ -31,7 +31,7 @@ runMain(async () => {
   };
   const runManaged = async (name: string) => {
     const t = now();
-    await call(m, m.createContainer, { spec: ContainerSpec.fromPartial({ name, image: 'busybox:local', command: ['sleep', '300'], networkMode: 'none' }), start: true });
+    await call(m, m.createContainer, { spec: ContainerSpec.fromPartial({ name, image: 'busybox:local', command: ['sleep', '300'], networkMode: 'none' }), start: true, requestId: '' });
     managed.push(now() - t);
   };
   // Two warm-up runs each, not counted.

@@ -4,20 +4,23 @@ import { defineCommand, type CommandGroup } from '../command';
 import { UsageError } from '../errors';
 import { allEngines } from '../pages';
 import { formatOption, noTruncOption, parseFormat, printListing, printObject, stdoutPalette } from '../output/format';
-import { engineColumns, engineFields, statusName } from './info';
+import { engineColumns, engineFields, healthWord, statusName } from './info';
 
 const engineHints = { notFound: 'see flotilla engine ls' };
 
 const statusByName: Record<string, EngineStatus> = {
   pending: EngineStatus.ENGINE_STATUS_PENDING,
   healthy: EngineStatus.ENGINE_STATUS_HEALTHY,
+  // A flapping engine is healthy by status; the listing keeps the engines whose word matches.
+  flapping: EngineStatus.ENGINE_STATUS_HEALTHY,
   unhealthy: EngineStatus.ENGINE_STATUS_UNHEALTHY,
   disconnected: EngineStatus.ENGINE_STATUS_DISCONNECTED,
 };
 
-/** `--filter status=healthy --filter label=zone=a` for engines. */
-function engineFilters(filters: string[]): { statuses: EngineStatus[]; labels: Record<string, string> } {
+/** `--filter status=healthy --filter label=zone=a` for engines; `words` are the STATUS words asked for. */
+function engineFilters(filters: string[]): { statuses: EngineStatus[]; labels: Record<string, string>; words: Set<string> } {
   const statuses: EngineStatus[] = [];
+  const words = new Set<string>();
   const labels: Record<string, string> = {};
   for (const filter of filters) {
     const eq = filter.indexOf('=');
@@ -27,6 +30,7 @@ function engineFilters(filters: string[]): { statuses: EngineStatus[]; labels: R
       const status = statusByName[value];
       if (status === undefined) throw new UsageError(`--filter ${JSON.stringify(filter)}: status is one of ${Object.keys(statusByName).join(', ')}`);
       statuses.push(status);
+      words.add(value);
     } else if (key === 'label' && value) {
       const e = value.indexOf('=');
       labels[e < 0 ? value : value.slice(0, e)] = e < 0 ? '*' : value.slice(e + 1);
@@ -34,7 +38,7 @@ function engineFilters(filters: string[]): { statuses: EngineStatus[]; labels: R
       throw new UsageError(`--filter ${JSON.stringify(filter)}: expected status=STATE or label=KEY[=VALUE]`);
     }
   }
-  return { statuses, labels };
+  return { statuses, labels, words };
 }
 
 const ls = defineCommand({
@@ -43,7 +47,7 @@ const ls = defineCommand({
   summary: 'List the engines of the cluster',
   usage: '[flags]',
   options: {
-    filter: flag('string', { repeat: true, placeholder: 'KEY=VALUE', description: 'status=healthy|unhealthy|pending, label=KEY[=VALUE]', complete: ['status=', 'label='] }),
+    filter: flag('string', { repeat: true, placeholder: 'KEY=VALUE', description: 'status=healthy|flapping|unhealthy|pending, label=KEY[=VALUE]', complete: ['status=', 'label='] }),
     quiet: flag('boolean', { short: 'q', description: 'Only print addresses' }),
     format: formatOption,
     'no-trunc': noTruncOption,
@@ -51,7 +55,9 @@ const ls = defineCommand({
   args: { max: 0 },
   examples: ['flotilla engine ls', 'flotilla engine ls --filter label=zone=b -q'],
   async run(ctx, options) {
-    const engines = await allEngines(ctx.cluster, engineFilters(options.filter));
+    const { statuses, labels, words } = engineFilters(options.filter);
+    // status=healthy lists the engines STATUS shows as healthy: flapping ones only for status=flapping.
+    const engines = (await allEngines(ctx.cluster, { statuses, labels })).filter((e) => !words.size || words.has(healthWord(e)));
     if (options.quiet) {
       for (const e of engines) ctx.io.stdout.write(`${e.address}\n`);
       return 0;

@@ -3,6 +3,7 @@ import { ClusterEvent } from '@flotilla/proto';
 import { defineCommand, engineLabel } from '../command';
 import { UsageError } from '../errors';
 import { formatOption, parseFormat, stdoutPalette, templateData } from '../output/format';
+import { healthWord } from './info';
 
 interface EventFilters {
   types: string[];
@@ -54,6 +55,7 @@ export function eventFields(event: ClusterEvent) {
     EngineID: event.engine?.id ?? '',
     Attributes: attributes,
     Error: event.error,
+    Health: event.engineState ? healthWord(event.engineState) : '',
   };
 }
 
@@ -63,6 +65,7 @@ export function eventLine(event: ClusterEvent): string {
   if (event.type === 'engine') {
     if (event.engine?.name) pairs.push(`name=${event.engine.name}`);
     if (event.engine?.id) pairs.push(`id=${event.engine.id}`);
+    if (event.engineState) pairs.push(`health=${healthWord(event.engineState)}`);
     if (event.error) pairs.push(`error=${event.error}`);
   } else {
     pairs.push(`engine=${f.Engine}`);

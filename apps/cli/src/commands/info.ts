@@ -2,6 +2,7 @@ import { ClusterEngine, EngineStatus, GetInfoResponse } from '@flotilla/proto';
 import { defineCommand } from '../command';
 import { formatOption, noTruncOption, parseFormat, printObject, stateColour, stdoutPalette } from '../output/format';
 import { renderPairs, renderTable, type Column } from '../output/table';
+import { humanDuration } from '@flotilla/time';
 import { formatBytes, formatCpus, timeAgo } from '../output/units';
 import { colourEnabled } from '../io';
 import { allEngines } from '../pages';
@@ -24,6 +25,23 @@ export function statusName(status: EngineStatus): string {
   }
 }
 
+/**
+ * The one word placement goes by (healthy, flapping, unhealthy, pending, disconnected), the same
+ * in info, engine ls, explain and events; a manager that does not say gives the status.
+ */
+export function healthWord(e: ClusterEngine): string {
+  return e.healthState || statusName(e.status);
+}
+
+/** The health the scheduler weighs (0 to 100), with what lowered it: `1 (3 recent failures; steady in 4 minutes)`. */
+export function healthText(e: ClusterEngine, now: number): string {
+  const failures = e.recentFailures;
+  if (!failures) return String(e.health);
+  const recent = `${failures} recent failure${failures === 1 ? '' : 's'}`;
+  if (!e.flappingUntil) return `${e.health} (${recent})`;
+  return `${e.health} (${recent}; steady in ${humanDuration(Math.max(0, e.flappingUntil.getTime() - now)).toLowerCase()})`;
+}
+
 /** `zone=a, storagedriver=vfs, ...`: the engine's own labels first. */
 export function labelText(labels: Record<string, string> | undefined, withBuiltins = true): string {
   const entries = Object.entries(labels ?? {}).filter(([k]) => withBuiltins || !builtinLabels.has(k));
@@ -40,8 +58,10 @@ export function engineFields(e: ClusterEngine, now: number) {
     Name: e.name,
     Address: e.address,
     ID: e.id,
-    Status: statusName(e.status),
+    Status: healthWord(e),
     Health: e.health,
+    HealthText: healthText(e, now),
+    FlappingUntil: e.flappingUntil ? e.flappingUntil.toISOString() : '',
     Containers: e.containers?.total ?? 0,
     Running: e.containers?.running ?? 0,
     ReservedCPUs: `${formatCpus(e.reservedNanoCpus)} / ${cpus}`,
@@ -63,6 +83,7 @@ export function engineColumns(p: ReturnType<typeof stdoutPalette>, withId: boole
     { header: 'ADDRESS', value: (r) => r.Address },
     withId && { header: 'ID', value: (r) => r.ID, flex: true, min: 8, drop: 1 },
     { header: 'STATUS', value: (r) => r.Status, paint: (t, r) => stateColour(p, r.Status)(t) },
+    { header: 'HEALTH', value: (r) => r.HealthText, flex: true, min: 6, drop: 7 },
     { header: 'CONTAINERS', value: (r) => `${r.Containers} (${r.Running} running)`, drop: 5 },
     { header: 'RESERVED CPUS', value: (r) => r.ReservedCPUs, drop: 4 },
     { header: 'RESERVED MEMORY', value: (r) => r.ReservedMemory, drop: 3 },
@@ -71,6 +92,13 @@ export function engineColumns(p: ReturnType<typeof stdoutPalette>, withId: boole
     { header: 'UPDATED', value: (r) => r.UpdatedAt, drop: 0 },
   ];
   return columns.filter((c): c is Column<EngineFields> => Boolean(c));
+}
+
+/** The manager's own event-loop lag over the last minute, and its late heartbeat sweeps (when it stalled). */
+export function lagText(info: Pick<GetInfoResponse, 'eventLoopLagP99Ms' | 'eventLoopLagMaxMs' | 'lateHeartbeatSweeps'>): string {
+  const ms = (n: number) => `${Math.round(n)} ms`;
+  const late = info.lateHeartbeatSweeps;
+  return `p99 ${ms(info.eventLoopLagP99Ms)}, max ${ms(info.eventLoopLagMaxMs)} over the last minute${late ? `; ${late} late heartbeat sweep${late === 1 ? '' : 's'} (manager stalled)` : ''}`;
 }
 
 export default defineCommand({
@@ -106,7 +134,11 @@ export default defineCommand({
       return 0;
     }
     const p = stdoutPalette(ctx.io);
-    const engineCounts = [`${counts.healthy} healthy`, counts.unhealthy && p.red(`${counts.unhealthy} unhealthy`), counts.pending && p.yellow(`${counts.pending} pending`)].filter(Boolean).join(', ');
+    // Flapping engines are healthy by status; they are counted under the word the tables show.
+    const flapping = info.flappingEngines;
+    const engineCounts = [`${counts.healthy - flapping} healthy`, flapping && p.yellow(`${flapping} flapping`), counts.unhealthy && p.red(`${counts.unhealthy} unhealthy`), counts.pending && p.yellow(`${counts.pending} pending`)]
+      .filter(Boolean)
+      .join(', ');
     ctx.io.stdout.write(
       renderPairs([
         ['Manager', `${ctx.settings.manager}${info.managerVersion ? ` (version ${info.managerVersion})` : ''}`],
@@ -117,6 +149,7 @@ export default defineCommand({
         ['Images', String(info.images)],
         ['Reserved CPUs', fields.ReservedCPUs],
         ['Reserved memory', fields.ReservedMemory],
+        ['Event-loop lag', lagText(info)],
       ], ctx.io.stdout.columns),
     );
     if (info.engines.length) {

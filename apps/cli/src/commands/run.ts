@@ -2,7 +2,7 @@ import { flag } from '@flotilla/config';
 import { FailedPreconditionError } from '@flotilla/grpc';
 import { ClusterServiceCreateContainerResponse, LogStream, type ClusterEvent, type ContainerSpec } from '@flotilla/proto';
 import { engineLabel, defineCommand, type Context } from '../command';
-import { buildSpec, specOptions, unsupportedRunOptions } from '../container-spec';
+import { buildSpec, requestIdFor, specOptions, unsupportedRunOptions } from '../container-spec';
 import { CliError, ExitCode, InterruptedError, UsageError } from '../errors';
 import { colourEnabled } from '../io';
 import { formatOption, parseFormat, printObject } from '../output/format';
@@ -25,7 +25,7 @@ export function placementFailure(ctx: Context, err: unknown, noTrunc = false): u
 }
 
 /** Creates the container, showing a spinner (and pull progress, from the cluster's events) on a terminal. */
-async function create(ctx: Context, spec: ContainerSpec, start: boolean): Promise<ClusterServiceCreateContainerResponse> {
+async function create(ctx: Context, spec: ContainerSpec, start: boolean, requestId: string): Promise<ClusterServiceCreateContainerResponse> {
   const waiting = spinner(ctx.io.stderr, ctx.io.env, `Creating ${spec.name || 'the container'} from ${spec.image}…`);
   const progressDone = new AbortController();
   let progress: Promise<unknown> = Promise.resolve();
@@ -40,7 +40,7 @@ async function create(ctx: Context, spec: ContainerSpec, start: boolean): Promis
     })().catch(() => undefined);
   }
   try {
-    return await ctx.cluster.call((c) => c.createContainer, { spec, start }, Math.max(ctx.settings.timeoutMs, createDeadlineMs));
+    return await ctx.cluster.call((c) => c.createContainer, { spec, start, requestId }, Math.max(ctx.settings.timeoutMs, createDeadlineMs));
   } catch (err) {
     throw placementFailure(ctx, err);
   } finally {
@@ -120,6 +120,7 @@ Without -d the output is followed until the container exits; Ctrl-C stops follow
   options: {
     detach: flag('boolean', { short: 'd', description: 'Run in the background and print the container ID' }),
     rm: flag('boolean', { description: 'Remove the container when it exits (not with -d)' }),
+    'request-id': flag('string', { placeholder: 'ID', description: 'Makes a retry safe: a run with the ID of an earlier one answers with its container (default: a fresh ID each run)' }),
     ...specOptions,
     format: formatOption,
     ...unsupportedRunOptions,
@@ -138,8 +139,9 @@ Without -d the output is followed until the container exits; Ctrl-C stops follow
     if (options.rm && options.detach) throw new UsageError('--rm needs the container in the foreground; leave out -d');
     const spec = buildSpec(options, args, ctx.io.env);
     const format = parseFormat(options.format);
-    const created = await create(ctx, spec, options.detach);
+    const created = await create(ctx, spec, options.detach, requestIdFor(options['request-id']));
     for (const warning of created.warnings) ctx.io.stderr.write(`flotilla: warning: ${warning}\n`);
+    if (created.unsettled) ctx.io.stderr.write('flotilla: warning: the cluster does not show the container yet; flotilla ps may miss it for a moment\n');
     const label = created.name || created.id.slice(0, 12);
     if (options.detach) {
       if (format.kind === 'table') {

@@ -71,6 +71,6 @@ export function stderrPalette(io: Io): Palette {
 export function stateColour(p: Palette, state: string): (text: string) => string {
   if (/^(running|healthy|up|chosen)/i.test(state)) return p.green;
   if (/^(exited|dead|unhealthy|disconnected|rejected|removing)/i.test(state)) return p.red;
-  if (/^(created|paused|restarting|pending)/i.test(state)) return p.yellow;
+  if (/^(created|paused|restarting|pending|flapping)/i.test(state)) return p.yellow;
   return (t) => t;
 }

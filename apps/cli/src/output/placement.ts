@@ -40,7 +40,8 @@ export function placementTable(explanation: PlacementExplanation, out: Output, c
       address: e.engine?.address ?? '',
       verdict: verdictOf(e),
       filter: e.filter,
-      reason: e.filter ? e.reason : `score ${Math.round(e.score * 100) / 100}`,
+      // An engine that fits says why it weighs less when its health is not full (e.g. flapping).
+      reason: e.filter ? e.reason : `score ${Math.round(e.score * 100) / 100}${e.reason ? `; ${e.reason}` : ''}`,
     }));
   // When every engine was rejected, the verdict column says nothing the reasons do not.
   const sameVerdict = rows.every((r) => r.verdict === rows[0]?.verdict);

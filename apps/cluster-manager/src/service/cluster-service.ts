@@ -21,8 +21,6 @@ export interface ClusterServiceOptions {
   cluster: Cluster;
   containers: ClusterContainers;
   logger: Logger;
-  /** Ends event streams cleanly when the server shuts down. */
-  closing?: AbortSignal;
   /** Events a WatchEvents reader may fall behind before it is ended with RESOURCE_EXHAUSTED. */
   maxQueuedEvents?: number;
 }
@@ -77,20 +75,23 @@ export function discoveryPusher(caller: Caller): string {
   return caller.insecure ? '' : caller.name;
 }
 
+/**
+ * Writes what an agent streams (logs, pull progress) to the manager's client, taking the next
+ * item only when the client has read the last: the agent's stream is pulled no faster than the
+ * client reads, so a slow reader holds back the agent instead of filling the manager's memory.
+ */
+export async function relay<T>(source: AsyncIterable<T>, call: ServerWritableStream<unknown, T>, signal: AbortSignal): Promise<void> {
+  for await (const item of source) {
+    if (signal.aborted) return;
+    if (!call.write(item)) await drained(call, signal);
+  }
+}
+
 export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {
-  const { cluster, containers, logger, closing } = options;
+  const { cluster, containers, logger } = options;
   const spec = (value: ContainerSpec | undefined) => {
     if (!value) throw InvalidArgumentError.field('spec', null, 'a container spec is required');
     return value;
-  };
-  /** An AbortSignal that fires when the call ends or the server closes. */
-  const callSignal = (call: ServerWritableStream<unknown, unknown>) => {
-    const abort = new AbortController();
-    const stop = () => abort.abort();
-    call.once('cancelled', stop);
-    call.once('close', stop);
-    closing?.addEventListener('abort', stop, { once: true });
-    return abort.signal;
   };
 
   const implementation: ClusterServiceServer = {
@@ -118,7 +119,8 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     }),
 
     // The container policy is decided for the caller's role (insecure callers act as operators).
-    createContainer: unary(async (request, call) => containers.create(spec(request.spec), request.start, effectiveRole(callerOf(call)))),
+    // The call's signal cancels a pull the create waits on when the caller goes.
+    createContainer: unary(async (request, call, signal) => containers.create(spec(request.spec), request.start, effectiveRole(callerOf(call)), { requestId: request.requestId, signal })),
 
     explainPlacement: unary(async (request, call) => containers.explain(spec(request.spec), effectiveRole(callerOf(call)))),
 
@@ -138,40 +140,29 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
       return { containers: page.items, nextPageToken: page.nextPageToken };
     }),
 
-    containerLogs: serverStream<ClusterServiceContainerLogsRequest, ClusterServiceContainerLogsResponse>(async (request, call) => {
-      const signal = callSignal(call);
-      for await (const chunk of containers.logs(request, signal)) {
-        if (signal.aborted) break;
-        if (!call.write(chunk)) await drained(call);
-      }
+    containerLogs: serverStream<ClusterServiceContainerLogsRequest, ClusterServiceContainerLogsResponse>(async (request, call, signal) => {
+      await relay(containers.logs(request, signal), call, signal);
     }),
 
-    pullImage: serverStream<ClusterServicePullImageRequest, ClusterServicePullImageResponse>(async (request, call) => {
-      const signal = callSignal(call);
-      for await (const item of containers.pull(request.image, request.engines, signal)) {
-        if (signal.aborted) break;
-        if (!call.write(item)) await drained(call);
-      }
+    pullImage: serverStream<ClusterServicePullImageRequest, ClusterServicePullImageResponse>(async (request, call, signal) => {
+      await relay(containers.pull(request.image, request.engines, signal), call, signal);
     }),
 
-    watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call) => {
+    watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call, signal) => {
       const subscription = cluster.subscribe(request, options.maxQueuedEvents);
       // Headers now, so a client knows its subscription is live before the first event.
       call.sendMetadata(new Metadata());
-      const stop = () => subscription.close();
-      call.once('cancelled', stop);
-      call.once('close', stop);
-      closing?.addEventListener('abort', stop, { once: true });
+      // On the call's own signal, which ends with the call: nothing is left on the server's.
+      signal.addEventListener('abort', () => subscription.close(), { once: true });
       logger.debug('event subscriber connected', { peer: call.getPeer(), subscribers: cluster.subscriberCount });
       try {
         for await (const event of subscription) {
-          if (call.cancelled) break;
+          if (signal.aborted) break;
           // A reader that is behind makes the subscription queue grow until it overflows.
-          if (!call.write({ event })) await Promise.race([drained(call), subscription.failed]);
+          if (!call.write({ event })) await Promise.race([drained(call, signal), subscription.failed]);
         }
       } finally {
         subscription.close();
-        closing?.removeEventListener('abort', stop);
         logger.debug('event subscriber gone', { peer: call.getPeer() });
       }
     }),

@@ -7,35 +7,27 @@ export interface DiscoveryServiceOptions {
   state: () => DiscoveryState;
   feed: StateFeed;
   logger: Logger;
-  /** Ends watch streams cleanly when the server shuts down. */
-  closing?: AbortSignal;
 }
 
 /** flotilla.v1.DiscoveryService: what discovery sees, for operators and other systems. */
 export function createDiscoveryService(options: DiscoveryServiceOptions): ServiceRegistration {
-  const { state, feed, logger, closing } = options;
+  const { state, feed, logger } = options;
   const implementation: DiscoveryServiceServer = {
     listEntries: unary(async () => ({ state: state() })),
 
-    watchEntries: serverStream<WatchEntriesRequest, WatchEntriesResponse>(async (_request, call) => {
-      const over = new AbortController();
-      const stop = () => over.abort();
-      call.once('cancelled', stop);
-      call.once('close', stop);
-      closing?.addEventListener('abort', stop, { once: true });
+    watchEntries: serverStream<WatchEntriesRequest, WatchEntriesResponse>(async (_request, call, signal) => {
       logger.debug('entries watcher connected', { peer: call.getPeer() });
       try {
         let sent = -1;
-        while (!over.signal.aborted && !call.cancelled) {
+        while (!signal.aborted) {
           if (feed.version === sent) {
-            await feed.next(over.signal);
+            await feed.next(signal);
             continue;
           }
           sent = feed.version;
-          if (!call.write({ state: state() })) await drained(call);
+          if (!call.write({ state: state() })) await drained(call, signal);
         }
       } finally {
-        closing?.removeEventListener('abort', stop);
         logger.debug('entries watcher gone', { peer: call.getPeer() });
       }
     }),

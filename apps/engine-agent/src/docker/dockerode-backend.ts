@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { UnavailableError, type TlsFiles } from '@flotilla/grpc';
 import { negotiateApiVersion } from './api-version';
@@ -176,13 +176,25 @@ export class DockerodeBackend implements DockerBackend {
   }
 
   containerLogs(id: string, options: LogOptions): Promise<Readable> {
-    return this.run(async () => {
-      const query = { stdout: options.stdout, stderr: options.stderr, timestamps: options.timestamps, since: options.since ?? 0, ...(options.tail ? { tail: options.tail } : {}) };
-      if (options.follow) return (await this.docker.getContainer(id).logs({ ...query, follow: true })) as unknown as Readable;
-      // Without follow, dockerode buffers the whole answer.
-      const all = await this.docker.getContainer(id).logs({ ...query, follow: false });
-      return Readable.from([all]);
-    });
+    const query = { follow: options.follow, stdout: options.stdout, stderr: options.stderr, timestamps: options.timestamps, since: options.since ?? 0, ...(options.tail ? { tail: options.tail } : {}) };
+    const modem = this.docker.modem as unknown as ModemDial;
+    // Dialled as a stream even without follow: dockerode's own logs() buffers a whole
+    // non-follow answer in memory, however big the log.
+    return this.run(
+      () =>
+        new Promise<Readable>((resolve, reject) => {
+          modem.dial(
+            {
+              path: `/containers/${encodeURIComponent(id)}/logs?`,
+              method: 'GET',
+              isStream: true,
+              options: query,
+              statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+            },
+            (err, data) => (err ? reject(err) : resolve(data as Readable)),
+          );
+        }),
+    );
   }
 
   async pullImage(reference: string): Promise<Readable> {

@@ -42,6 +42,8 @@ export class HollowDockerBackend implements DockerBackend {
   private readonly containers = new Map<string, ContainerInspectReply>();
   private readonly images = new Map<string, ImageReply>();
   private readonly streams = new Set<PassThrough>();
+  /** What `containerLogs` answers, per container ID; none: no output. */
+  private readonly logs = new Map<string, (options: LogOptions) => Readable>();
   private readonly log: HollowEvent[] = [];
   private readonly clock: Clock;
   private lastNano = 0n;
@@ -259,12 +261,18 @@ export class HollowDockerBackend implements DockerBackend {
     }
     if (c.State!.Running) this.exit(c, 137);
     this.containers.delete(c.Id!);
+    this.logs.delete(c.Id!);
     this.emit('container', 'destroy', c.Id!, { name: c.Name!.slice(1) });
   }
 
-  async containerLogs(idOrName: string, _options: LogOptions): Promise<Readable> {
-    this.find(idOrName);
-    return Readable.from([]);
+  /** Gives a container output: each `containerLogs` call answers the stream `logs` makes (Docker's multiplexed frames). */
+  setContainerLogs(idOrName: string, logs: (options: LogOptions) => Readable): void {
+    this.logs.set(this.find(idOrName).Id!, logs);
+  }
+
+  async containerLogs(idOrName: string, options: LogOptions): Promise<Readable> {
+    const logs = this.logs.get(this.find(idOrName).Id!);
+    return logs ? logs(options) : Readable.from([]);
   }
 
   async pullImage(reference: string): Promise<Readable> {

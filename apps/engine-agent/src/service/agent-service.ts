@@ -1,9 +1,11 @@
 import type { Readable } from 'node:stream';
 import {
+  drained,
   InvalidArgumentError,
   ResourceExhaustedError,
   serverStream,
   unary,
+  whenAborted,
   type FlotillaError,
   type Logger,
   type ServiceRegistration,
@@ -19,7 +21,6 @@ import {
   type WatchRequest,
   type WatchResponse,
 } from '@flotilla/proto';
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { Role } from '@flotilla/pki';
 import { actingRoleFrom, actingRoleKey, checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerBackend } from '../docker/docker-backend';
@@ -33,8 +34,6 @@ export interface AgentServiceOptions {
   backend: DockerBackend;
   monitor: EngineMonitor;
   logger: Logger;
-  /** Ends streams cleanly when the server shuts down. */
-  closing?: AbortSignal;
   /** Messages a watcher may have waiting before it is cut off with RESOURCE_EXHAUSTED. */
   maxQueuedMessages?: number;
   now?: () => number;
@@ -47,17 +46,25 @@ function required(field: string, value: string): string {
   return value.trim();
 }
 
-/** Resolves when the stream ends, the call is cancelled or the server closes. */
-function untilDone(call: ServerWritableStream<unknown, unknown>, closing: AbortSignal | undefined, source?: Readable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const finish = () => resolve();
-    call.once('cancelled', finish);
-    call.once('close', finish);
-    closing?.addEventListener('abort', finish, { once: true });
-    source?.once('end', finish);
-    source?.once('close', finish);
-    source?.once('error', reject);
-  });
+/**
+ * A Docker stream read one chunk at a time, so it is read only as fast as the loop over it goes:
+ * while the loop waits for its gRPC client, the stream stays paused (Node stops reading the
+ * socket once the stream's buffer is full). Ends quietly when the call's signal aborts; the
+ * stream is destroyed whichever way the loop ends.
+ */
+async function* chunksOf(source: Readable, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const stop = (): void => void source.destroy();
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    // Docker answers bytes; a hollow engine may answer strings.
+    for await (const chunk of source as AsyncIterable<Buffer | string>) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  } catch (err) {
+    // Destroyed because the call ended: not a failure of the stream.
+    if (!signal.aborted) throw err;
+  } finally {
+    signal.removeEventListener('abort', stop);
+    source.destroy();
+  }
 }
 
 interface PullLine {
@@ -70,33 +77,34 @@ interface PullLine {
 }
 
 export function createAgentService(options: AgentServiceOptions): ServiceRegistration {
-  const { backend, monitor, logger, closing } = options;
+  const { backend, monitor, logger } = options;
   const maxQueued = options.maxQueuedMessages ?? 10_000;
   const now = options.now ?? Date.now;
   const containerPolicy = options.containerPolicy ?? defaultPolicy('engine-agent');
 
   const implementation: EngineAgentServiceServer = {
-    watch: serverStream<WatchRequest, WatchResponse>(async (_request, call) => {
+    watch: serverStream<WatchRequest, WatchResponse>(async (_request, call, signal) => {
       let sequence = 0;
       let overflow: ResourceExhaustedError | undefined;
-      const done = untilDone(call, closing);
-      let unsubscribe = (): void => undefined;
-      const finished = new Promise<void>((resolve) => {
-        unsubscribe = monitor.watch({
-          send(message: WatchMessage) {
-            if (overflow || call.cancelled || call.writableEnded) return;
-            if (call.writableLength >= maxQueued) {
-              overflow = new ResourceExhaustedError(`watcher fell ${call.writableLength} messages behind; reconnect for a fresh snapshot`);
-              resolve();
-              return;
-            }
-            call.write({ sequence: String(++sequence), message });
-          },
-        });
+      let overflowed = (): void => undefined;
+      const cutOff = new Promise<void>((resolve) => (overflowed = resolve));
+      const unsubscribe = monitor.watch({
+        send(message: WatchMessage) {
+          if (overflow || signal.aborted || call.writableEnded) return;
+          if (call.writableLength >= maxQueued) {
+            overflow = new ResourceExhaustedError(`watcher fell ${call.writableLength} messages behind; reconnect for a fresh snapshot`);
+            overflowed();
+            return;
+          }
+          call.write({ sequence: String(++sequence), message });
+        },
       });
       logger.debug('watcher connected', { peer: call.getPeer(), watchers: monitor.watcherCount });
-      await Promise.race([done, finished]);
-      unsubscribe();
+      try {
+        await Promise.race([whenAborted(signal), cutOff]);
+      } finally {
+        unsubscribe();
+      }
       logger.debug('watcher gone', { peer: call.getPeer(), watchers: monitor.watcherCount });
       if (overflow) throw overflow;
     }),
@@ -141,7 +149,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
       return { container: containerFrom(reply, now()), rawJson: JSON.stringify(reply) };
     }),
 
-    containerLogs: serverStream<ContainerLogsRequest, ContainerLogsResponse>(async (request, call) => {
+    containerLogs: serverStream<ContainerLogsRequest, ContainerLogsResponse>(async (request, call, signal) => {
       const id = required('id', request.id);
       const tty = Boolean((await backend.inspectContainer(id)).Config?.Tty);
       const both = !request.stdout && !request.stderr;
@@ -154,34 +162,25 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
         since: request.since ? Math.floor(request.since.getTime() / 1000) : undefined,
       });
       const decoder = new LogFrameDecoder();
-      source.on('data', (chunk: Buffer) => {
-        if (call.cancelled) return;
-        if (tty) {
-          call.write({ stream: LogStream.LOG_STREAM_STDOUT, data: chunk });
-          return;
+      // The next chunk is read from Docker only once the client has taken the last one's messages.
+      for await (const chunk of chunksOf(source, signal)) {
+        const messages: ContainerLogsResponse[] = tty
+          ? [{ stream: LogStream.LOG_STREAM_STDOUT, data: chunk }]
+          : decoder.push(chunk).map((frame) => ({ stream: frame.stream === 'stderr' ? LogStream.LOG_STREAM_STDERR : LogStream.LOG_STREAM_STDOUT, data: frame.data }));
+        for (const message of messages) {
+          if (signal.aborted) return;
+          if (!call.write(message)) await drained(call, signal);
         }
-        try {
-          for (const frame of decoder.push(chunk)) {
-            call.write({ stream: frame.stream === 'stderr' ? LogStream.LOG_STREAM_STDERR : LogStream.LOG_STREAM_STDOUT, data: frame.data });
-          }
-        } catch (err) {
-          source.destroy(err as Error);
-        }
-      });
-      try {
-        await untilDone(call, closing, source);
-      } finally {
-        source.destroy();
       }
     }),
 
-    pullImage: serverStream<PullImageRequest, PullImageResponse>(async (request, call) => {
+    pullImage: serverStream<PullImageRequest, PullImageResponse>(async (request, call, signal) => {
       const image = required('image', request.image);
       if (/\s/.test(image)) throw InvalidArgumentError.field('image', request.image, 'must not contain spaces');
       const source = await backend.pullImage(image);
       const splitter = new EventLineSplitter();
       let failure: FlotillaError | undefined;
-      const onLines = (lines: string[]) => {
+      const send = async (lines: string[]): Promise<void> => {
         for (const line of lines) {
           let parsed: PullLine;
           try {
@@ -194,22 +193,20 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
             failure ??= pullFailure(parsed.errorDetail?.message ?? parsed.error ?? 'pull failed');
             continue;
           }
-          call.write({
+          if (signal.aborted) return;
+          const progress = {
             status: parsed.status ?? '',
             layerId: parsed.id ?? '',
             currentBytes: String(parsed.progressDetail?.current ?? 0),
             totalBytes: String(parsed.progressDetail?.total ?? 0),
             progress: parsed.progress ?? '',
-          });
+          };
+          if (!call.write(progress)) await drained(call, signal);
         }
       };
-      source.on('data', (chunk: Buffer) => onLines(splitter.push(chunk)));
-      source.once('end', () => onLines(splitter.end()));
-      try {
-        await untilDone(call, closing, source);
-      } finally {
-        source.destroy();
-      }
+      for await (const chunk of chunksOf(source, signal)) await send(splitter.push(chunk));
+      if (signal.aborted) return;
+      await send(splitter.end());
       if (failure) {
         logger.info('pull failed', { image, error: failure.message });
         throw failure;

@@ -48,6 +48,12 @@ describe('health filter', () => {
     }
     expect(healthFilter.applies(request())).toBe(true);
   });
+
+  it('says the engine\'s health in its own words when it has them', () => {
+    const e = Object.assign(engine(), { healthText: () => 'pending: connection refused' });
+    e.health = 0;
+    expect(healthFilter.reject(e, request(), hard)).toBe('engine is pending: connection refused');
+  });
 });
 
 describe('port filter', () => {

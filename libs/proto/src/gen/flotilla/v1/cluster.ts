@@ -101,7 +101,11 @@ export interface ClusterEngine {
   updatedAt?:
     | Date
     | undefined;
-  /** 0 to 100; the scheduler prefers healthier engines. 0 unless healthy. */
+  /**
+   * 0 to 100; the scheduler prefers healthier engines. 100 when stable, 100/--flap-threshold less
+   * for each recent failure, 1 while flapping (placed only when no steadier engine fits); 0 unless
+   * healthy (never placed).
+   */
   health: number;
   /** What the agent reported; unset while pending and never validated. */
   info?: EngineInfo | undefined;
@@ -115,6 +119,17 @@ export interface ClusterEngine {
   usableNanoCpus: string;
   usableMemoryBytes: string;
   images: number;
+  /**
+   * The one word placement goes by, shown the same by info, engine ls, explain and the engine
+   * events: "healthy"; "flapping" (healthy, but it became unhealthy --flap-threshold times within
+   * --flap-window: health 1 until `flapping_until`); or, never placed, "pending", "unhealthy" or
+   * "disconnected" (as `status`).
+   */
+  healthState: string;
+  /** Times the engine became unhealthy within --flap-window (each lowers `health`). */
+  recentFailures: number;
+  /** While flapping: when it stops flapping unless it fails again. */
+  flappingUntil?: Date | undefined;
 }
 
 export interface AddEngineRequest {
@@ -202,6 +217,22 @@ export interface GetInfoResponse {
   reservedNanoCpus: string;
   reservedMemoryBytes: string;
   managerVersion: string;
+  /**
+   * The manager's own event-loop lag over the last minute, in milliseconds (p99 and max), as the
+   * heartbeat sweep's timer sees it (how late it ran; sampled 4 times a second).
+   */
+  eventLoopLagP99Ms: number;
+  eventLoopLagMaxMs: number;
+  /**
+   * Heartbeat sweeps since the manager started that ran late enough to mean the manager itself
+   * had stalled: they marked no engine unhealthy and gave every engine a fresh grace instead.
+   */
+  lateHeartbeatSweeps: number;
+  /**
+   * Healthy engines that are flapping (see ClusterEngine.health_state); counted as healthy in
+   * engine_counts too.
+   */
+  flappingEngines: number;
 }
 
 /** EngineRef says which engine an event came from. */
@@ -235,7 +266,10 @@ export interface ClusterEvent {
   container?:
     | Container
     | undefined;
-  /** For engine events: the engine after the event. */
+  /**
+   * For engine events: the engine after the event; its health_state is the word info and engine
+   * ls show (a "reconnect" may leave the engine "flapping").
+   */
   engineState?:
     | ClusterEngine
     | undefined;
@@ -352,6 +386,16 @@ export interface ClusterServiceCreateContainerRequest {
     | undefined;
   /** Start the container once created ("run"). */
   start: boolean;
+  /**
+   * Makes the create safe to retry (an idempotency key): at most 128 characters of
+   * [A-Za-z0-9._-]; empty for none. The container carries it as the label
+   * `com.flotilla.request-id`, and while that container exists (the retention window: once it is
+   * removed, the same ID creates anew) a create with the same ID, after a lost answer or a
+   * manager restart, answers with it (starting it when `start` is set and it never started)
+   * instead of creating another or failing ALREADY_EXISTS. A create with a request ID, like one
+   * with a name, is refused (UNAVAILABLE) while an engine is pending: its containers are unknown.
+   */
+  requestId: string;
 }
 
 export interface ClusterServiceCreateContainerResponse {
@@ -363,6 +407,13 @@ export interface ClusterServiceCreateContainerResponse {
   retries: string[];
   pulled: boolean;
   started: boolean;
+  /**
+   * True when the manager answered before the engine's stream showed the container (it waits a
+   * few seconds): it exists on the engine, but a list right after may not show it yet.
+   */
+  unsettled: boolean;
+  /** True when `request_id` matched a container an earlier create made: nothing new was created. */
+  foundByRequestId: boolean;
 }
 
 /** EnginePlacement is what the scheduler made of one engine. */
@@ -409,7 +460,14 @@ export interface ClusterServiceStartContainerRequest {
 
 export interface ClusterServiceStartContainerResponse {
   alreadyRunning: boolean;
-  engine?: EngineRef | undefined;
+  engine?:
+    | EngineRef
+    | undefined;
+  /**
+   * True when the manager answered before the engine's stream showed the effect (it waits a
+   * few seconds): the engine did it, but a list right after may not show it yet.
+   */
+  unsettled: boolean;
 }
 
 export interface ClusterServiceStopContainerRequest {
@@ -419,7 +477,14 @@ export interface ClusterServiceStopContainerRequest {
 
 export interface ClusterServiceStopContainerResponse {
   alreadyStopped: boolean;
-  engine?: EngineRef | undefined;
+  engine?:
+    | EngineRef
+    | undefined;
+  /**
+   * True when the manager answered before the engine's stream showed the effect (it waits a
+   * few seconds): the engine did it, but a list right after may not show it yet.
+   */
+  unsettled: boolean;
 }
 
 export interface ClusterServiceKillContainerRequest {
@@ -429,7 +494,11 @@ export interface ClusterServiceKillContainerRequest {
 }
 
 export interface ClusterServiceKillContainerResponse {
-  engine?: EngineRef | undefined;
+  engine?:
+    | EngineRef
+    | undefined;
+  /** As in ClusterServiceStopContainerResponse. */
+  unsettled: boolean;
 }
 
 export interface ClusterServiceRemoveContainerRequest {
@@ -439,7 +508,11 @@ export interface ClusterServiceRemoveContainerRequest {
 }
 
 export interface ClusterServiceRemoveContainerResponse {
-  engine?: EngineRef | undefined;
+  engine?:
+    | EngineRef
+    | undefined;
+  /** As in ClusterServiceStopContainerResponse. */
+  unsettled: boolean;
 }
 
 /** ClusterContainer is a container and the engine it is on. */
@@ -660,6 +733,9 @@ function createBaseClusterEngine(): ClusterEngine {
     usableNanoCpus: "0",
     usableMemoryBytes: "0",
     images: 0,
+    healthState: "",
+    recentFailures: 0,
+    flappingUntil: undefined,
   };
 }
 
@@ -709,6 +785,15 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
     }
     if (message.images !== 0) {
       writer.uint32(120).uint32(message.images);
+    }
+    if (message.healthState !== "") {
+      writer.uint32(130).string(message.healthState);
+    }
+    if (message.recentFailures !== 0) {
+      writer.uint32(136).uint32(message.recentFailures);
+    }
+    if (message.flappingUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.flappingUntil), writer.uint32(146).fork()).join();
     }
     return writer;
   },
@@ -846,6 +931,30 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
             message.images = reader.uint32();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.healthState = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.recentFailures = reader.uint32();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.flappingUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -903,6 +1012,21 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
         ? globalThis.String(object.usable_memory_bytes)
         : "0",
       images: isSet(object.images) ? globalThis.Number(object.images) : 0,
+      healthState: isSet(object.healthState)
+        ? globalThis.String(object.healthState)
+        : isSet(object.health_state)
+        ? globalThis.String(object.health_state)
+        : "",
+      recentFailures: isSet(object.recentFailures)
+        ? globalThis.Number(object.recentFailures)
+        : isSet(object.recent_failures)
+        ? globalThis.Number(object.recent_failures)
+        : 0,
+      flappingUntil: isSet(object.flappingUntil)
+        ? fromJsonTimestamp(object.flappingUntil)
+        : isSet(object.flapping_until)
+        ? fromJsonTimestamp(object.flapping_until)
+        : undefined,
     };
   },
 
@@ -953,6 +1077,15 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
     if (message.images !== 0) {
       obj.images = Math.round(message.images);
     }
+    if (message.healthState !== "") {
+      obj.healthState = message.healthState;
+    }
+    if (message.recentFailures !== 0) {
+      obj.recentFailures = Math.round(message.recentFailures);
+    }
+    if (message.flappingUntil !== undefined) {
+      obj.flappingUntil = message.flappingUntil.toISOString();
+    }
     return obj;
   },
 
@@ -980,6 +1113,9 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
     message.usableNanoCpus = object.usableNanoCpus ?? "0";
     message.usableMemoryBytes = object.usableMemoryBytes ?? "0";
     message.images = object.images ?? 0;
+    message.healthState = object.healthState ?? "";
+    message.recentFailures = object.recentFailures ?? 0;
+    message.flappingUntil = object.flappingUntil ?? undefined;
     return message;
   },
 };
@@ -1940,6 +2076,10 @@ function createBaseGetInfoResponse(): GetInfoResponse {
     reservedNanoCpus: "0",
     reservedMemoryBytes: "0",
     managerVersion: "",
+    eventLoopLagP99Ms: 0,
+    eventLoopLagMaxMs: 0,
+    lateHeartbeatSweeps: 0,
+    flappingEngines: 0,
   };
 }
 
@@ -1980,6 +2120,18 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     }
     if (message.managerVersion !== "") {
       writer.uint32(98).string(message.managerVersion);
+    }
+    if (message.eventLoopLagP99Ms !== 0) {
+      writer.uint32(105).double(message.eventLoopLagP99Ms);
+    }
+    if (message.eventLoopLagMaxMs !== 0) {
+      writer.uint32(113).double(message.eventLoopLagMaxMs);
+    }
+    if (message.lateHeartbeatSweeps !== 0) {
+      writer.uint32(120).uint32(message.lateHeartbeatSweeps);
+    }
+    if (message.flappingEngines !== 0) {
+      writer.uint32(128).uint32(message.flappingEngines);
     }
     return writer;
   },
@@ -2093,6 +2245,38 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
             message.managerVersion = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.eventLoopLagP99Ms = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.eventLoopLagMaxMs = reader.double();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.lateHeartbeatSweeps = reader.uint32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.flappingEngines = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2149,6 +2333,26 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
         : isSet(object.manager_version)
         ? globalThis.String(object.manager_version)
         : "",
+      eventLoopLagP99Ms: isSet(object.eventLoopLagP99Ms)
+        ? globalThis.Number(object.eventLoopLagP99Ms)
+        : isSet(object.event_loop_lag_p99_ms)
+        ? globalThis.Number(object.event_loop_lag_p99_ms)
+        : 0,
+      eventLoopLagMaxMs: isSet(object.eventLoopLagMaxMs)
+        ? globalThis.Number(object.eventLoopLagMaxMs)
+        : isSet(object.event_loop_lag_max_ms)
+        ? globalThis.Number(object.event_loop_lag_max_ms)
+        : 0,
+      lateHeartbeatSweeps: isSet(object.lateHeartbeatSweeps)
+        ? globalThis.Number(object.lateHeartbeatSweeps)
+        : isSet(object.late_heartbeat_sweeps)
+        ? globalThis.Number(object.late_heartbeat_sweeps)
+        : 0,
+      flappingEngines: isSet(object.flappingEngines)
+        ? globalThis.Number(object.flappingEngines)
+        : isSet(object.flapping_engines)
+        ? globalThis.Number(object.flapping_engines)
+        : 0,
     };
   },
 
@@ -2190,6 +2394,18 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     if (message.managerVersion !== "") {
       obj.managerVersion = message.managerVersion;
     }
+    if (message.eventLoopLagP99Ms !== 0) {
+      obj.eventLoopLagP99Ms = floatToJson(message.eventLoopLagP99Ms);
+    }
+    if (message.eventLoopLagMaxMs !== 0) {
+      obj.eventLoopLagMaxMs = floatToJson(message.eventLoopLagMaxMs);
+    }
+    if (message.lateHeartbeatSweeps !== 0) {
+      obj.lateHeartbeatSweeps = Math.round(message.lateHeartbeatSweeps);
+    }
+    if (message.flappingEngines !== 0) {
+      obj.flappingEngines = Math.round(message.flappingEngines);
+    }
     return obj;
   },
 
@@ -2214,6 +2430,10 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     message.reservedNanoCpus = object.reservedNanoCpus ?? "0";
     message.reservedMemoryBytes = object.reservedMemoryBytes ?? "0";
     message.managerVersion = object.managerVersion ?? "";
+    message.eventLoopLagP99Ms = object.eventLoopLagP99Ms ?? 0;
+    message.eventLoopLagMaxMs = object.eventLoopLagMaxMs ?? 0;
+    message.lateHeartbeatSweeps = object.lateHeartbeatSweeps ?? 0;
+    message.flappingEngines = object.flappingEngines ?? 0;
     return message;
   },
 };
@@ -3484,7 +3704,7 @@ export const ContainerSpec_LabelsEntry: MessageFns<ContainerSpec_LabelsEntry> = 
 };
 
 function createBaseClusterServiceCreateContainerRequest(): ClusterServiceCreateContainerRequest {
-  return { spec: undefined, start: false };
+  return { spec: undefined, start: false, requestId: "" };
 }
 
 export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCreateContainerRequest> = {
@@ -3494,6 +3714,9 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
     }
     if (message.start !== false) {
       writer.uint32(16).bool(message.start);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(26).string(message.requestId);
     }
     return writer;
   },
@@ -3527,6 +3750,14 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
             message.start = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3543,6 +3774,11 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
     return {
       spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
       start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -3553,6 +3789,9 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
     }
     if (message.start !== false) {
       obj.start = message.start;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
     }
     return obj;
   },
@@ -3566,12 +3805,23 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
       ? ContainerSpec.fromPartial(object.spec)
       : undefined;
     message.start = object.start ?? false;
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
 
 function createBaseClusterServiceCreateContainerResponse(): ClusterServiceCreateContainerResponse {
-  return { id: "", name: "", engine: undefined, warnings: [], retries: [], pulled: false, started: false };
+  return {
+    id: "",
+    name: "",
+    engine: undefined,
+    warnings: [],
+    retries: [],
+    pulled: false,
+    started: false,
+    unsettled: false,
+    foundByRequestId: false,
+  };
 }
 
 export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCreateContainerResponse> = {
@@ -3596,6 +3846,12 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
     }
     if (message.started !== false) {
       writer.uint32(56).bool(message.started);
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(64).bool(message.unsettled);
+    }
+    if (message.foundByRequestId !== false) {
+      writer.uint32(72).bool(message.foundByRequestId);
     }
     return writer;
   },
@@ -3669,6 +3925,22 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
             message.started = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.foundByRequestId = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3690,6 +3962,12 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
       retries: globalThis.Array.isArray(object?.retries) ? object.retries.map((e: any) => globalThis.String(e)) : [],
       pulled: isSet(object.pulled) ? globalThis.Boolean(object.pulled) : false,
       started: isSet(object.started) ? globalThis.Boolean(object.started) : false,
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+      foundByRequestId: isSet(object.foundByRequestId)
+        ? globalThis.Boolean(object.foundByRequestId)
+        : isSet(object.found_by_request_id)
+        ? globalThis.Boolean(object.found_by_request_id)
+        : false,
     };
   },
 
@@ -3716,6 +3994,12 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
     if (message.started !== false) {
       obj.started = message.started;
     }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
+    }
+    if (message.foundByRequestId !== false) {
+      obj.foundByRequestId = message.foundByRequestId;
+    }
     return obj;
   },
 
@@ -3733,6 +4017,8 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
     message.retries = object.retries?.map((e) => e) || [];
     message.pulled = object.pulled ?? false;
     message.started = object.started ?? false;
+    message.unsettled = object.unsettled ?? false;
+    message.foundByRequestId = object.foundByRequestId ?? false;
     return message;
   },
 };
@@ -4257,7 +4543,7 @@ export const ClusterServiceStartContainerRequest: MessageFns<ClusterServiceStart
 };
 
 function createBaseClusterServiceStartContainerResponse(): ClusterServiceStartContainerResponse {
-  return { alreadyRunning: false, engine: undefined };
+  return { alreadyRunning: false, engine: undefined, unsettled: false };
 }
 
 export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStartContainerResponse> = {
@@ -4267,6 +4553,9 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
     }
     if (message.engine !== undefined) {
       EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(24).bool(message.unsettled);
     }
     return writer;
   },
@@ -4300,6 +4589,14 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
             message.engine = EngineRef.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4320,6 +4617,7 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
         ? globalThis.Boolean(object.already_running)
         : false,
       engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
     };
   },
 
@@ -4330,6 +4628,9 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
     }
     if (message.engine !== undefined) {
       obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
     }
     return obj;
   },
@@ -4343,6 +4644,7 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
       : undefined;
+    message.unsettled = object.unsettled ?? false;
     return message;
   },
 };
@@ -4437,7 +4739,7 @@ export const ClusterServiceStopContainerRequest: MessageFns<ClusterServiceStopCo
 };
 
 function createBaseClusterServiceStopContainerResponse(): ClusterServiceStopContainerResponse {
-  return { alreadyStopped: false, engine: undefined };
+  return { alreadyStopped: false, engine: undefined, unsettled: false };
 }
 
 export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopContainerResponse> = {
@@ -4447,6 +4749,9 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
     }
     if (message.engine !== undefined) {
       EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(24).bool(message.unsettled);
     }
     return writer;
   },
@@ -4480,6 +4785,14 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
             message.engine = EngineRef.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4500,6 +4813,7 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
         ? globalThis.Boolean(object.already_stopped)
         : false,
       engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
     };
   },
 
@@ -4510,6 +4824,9 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
     }
     if (message.engine !== undefined) {
       obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
     }
     return obj;
   },
@@ -4523,6 +4840,7 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
       : undefined;
+    message.unsettled = object.unsettled ?? false;
     return message;
   },
 };
@@ -4613,13 +4931,16 @@ export const ClusterServiceKillContainerRequest: MessageFns<ClusterServiceKillCo
 };
 
 function createBaseClusterServiceKillContainerResponse(): ClusterServiceKillContainerResponse {
-  return { engine: undefined };
+  return { engine: undefined, unsettled: false };
 }
 
 export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillContainerResponse> = {
   encode(message: ClusterServiceKillContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.engine !== undefined) {
       EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(16).bool(message.unsettled);
     }
     return writer;
   },
@@ -4645,6 +4966,14 @@ export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillC
             message.engine = EngineRef.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4658,13 +4987,19 @@ export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillC
   },
 
   fromJSON(object: any): ClusterServiceKillContainerResponse {
-    return { engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined };
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+    };
   },
 
   toJSON(message: ClusterServiceKillContainerResponse): unknown {
     const obj: any = {};
     if (message.engine !== undefined) {
       obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
     }
     return obj;
   },
@@ -4677,6 +5012,7 @@ export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillC
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
       : undefined;
+    message.unsettled = object.unsettled ?? false;
     return message;
   },
 };
@@ -4783,13 +5119,16 @@ export const ClusterServiceRemoveContainerRequest: MessageFns<ClusterServiceRemo
 };
 
 function createBaseClusterServiceRemoveContainerResponse(): ClusterServiceRemoveContainerResponse {
-  return { engine: undefined };
+  return { engine: undefined, unsettled: false };
 }
 
 export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRemoveContainerResponse> = {
   encode(message: ClusterServiceRemoveContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.engine !== undefined) {
       EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(16).bool(message.unsettled);
     }
     return writer;
   },
@@ -4815,6 +5154,14 @@ export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRem
             message.engine = EngineRef.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4828,13 +5175,19 @@ export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRem
   },
 
   fromJSON(object: any): ClusterServiceRemoveContainerResponse {
-    return { engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined };
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+    };
   },
 
   toJSON(message: ClusterServiceRemoveContainerResponse): unknown {
     const obj: any = {};
     if (message.engine !== undefined) {
       obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
     }
     return obj;
   },
@@ -4847,6 +5200,7 @@ export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRem
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
       : undefined;
+    message.unsettled = object.unsettled ?? false;
     return message;
   },
 };
