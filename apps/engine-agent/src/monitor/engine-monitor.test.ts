@@ -235,4 +235,119 @@ describe('EngineMonitor', () => {
       expect(w.cases()).toEqual(['snapshot', 'snapshot']);
     });
   });
+
+  describe('events out of time order', () => {
+    /** A Docker event line as the engine writes it. */
+    function line(type: string, action: string, id: string, timeNano: bigint, attributes: Record<string, string> = {}): string {
+      return JSON.stringify({ Type: type, Action: action, Actor: { ID: id, Attributes: attributes }, scope: 'local', time: Number(timeNano / 1_000_000_000n), timeNano: `${timeNano}` });
+    }
+
+    /**
+     * Keeps the engine's events from its subscribers: each is stamped in the order it happened
+     * (as Docker stamps them), and the test delivers the lines in an order of its choosing.
+     */
+    function holdEvents(t: ReturnType<typeof setup>) {
+      const held: Array<{ action: string; id: string; line: string }> = [];
+      let nano = BigInt(t.clock.now()) * 1_000_000n + 1_000_000_000n;
+      jest.spyOn(t.backend, 'emit').mockImplementation((type, action, id, attributes) => {
+        held.push({ action, id, line: line(type, action, id, ++nano, attributes) });
+      });
+      const take = (action: string, id: string) => held.find((e) => e.action === action && e.id === id)!.line;
+      return { held, take };
+    }
+
+    const deltas = (messages: WatchMessage[]) => messages.flatMap((m) => (m.$case === 'container' ? [`${m.value.event?.action} ${m.value.event?.actorId}`] : []));
+
+    it('applies late events (a create after a newer start, a destroy after a newer event) and ends with the engine as it is', async () => {
+      const t = setup();
+      monitor = t.monitor;
+      t.monitor.start();
+      await t.clock.advance(0);
+      const w = t.watch();
+      const ev = holdEvents(t);
+      // In time order: C created, C removed, A created, B created, B started.
+      const { id: c } = await t.backend.createContainer({ ...create, name: 'c' });
+      await t.backend.removeContainer(c, true);
+      const { id: a } = await t.backend.createContainer({ ...create, name: 'a' });
+      const { id: b } = await t.backend.createContainer({ ...create, name: 'b' });
+      await t.backend.startContainer(b);
+      // Delivered: C's create first, then B's events, then A's create (older than B's start), then C's destroy.
+      for (const [action, id] of [['create', c], ['create', b], ['start', b], ['create', a], ['destroy', c]]) t.backend.writeRawEvent(ev.take(action, id));
+      await t.clock.advance(0);
+      expect(deltas(w.messages)).toEqual([`create ${c}`, `create ${b}`, `start ${b}`, `create ${a}`, `destroy ${c}`]);
+      const model = new Map(t.monitor.snapshot().containers.map((x) => [x.id, x.state]));
+      expect(model).toEqual(new Map([[a, 'created'], [b, 'running']]));
+      const removal = w.messages.at(-1);
+      expect(removal?.$case === 'container' && removal.value.removed).toBe(true);
+    });
+
+    it('applies a late start for a container it knows as created', async () => {
+      const t = setup();
+      monitor = t.monitor;
+      const { id: a } = await t.backend.createContainer({ ...create, name: 'a' });
+      t.monitor.start();
+      await t.clock.advance(0);
+      const w = t.watch();
+      const ev = holdEvents(t);
+      await t.backend.startContainer(a);
+      const { id: b } = await t.backend.createContainer({ ...create, name: 'b' });
+      t.backend.writeRawEvent(ev.take('create', b));
+      t.backend.writeRawEvent(ev.take('start', a));
+      await t.clock.advance(0);
+      expect(deltas(w.messages)).toEqual([`create ${b}`, `start ${a}`]);
+      expect(t.monitor.snapshot().containers.find((x) => x.id === a)?.state).toBe('running');
+    });
+
+    it('applies each event once when a new subscription replays events already delivered, late ones included', async () => {
+      const t = setup();
+      monitor = t.monitor;
+      t.monitor.start();
+      await t.clock.advance(0);
+      const w = t.watch();
+      const ev = holdEvents(t);
+      const { id: a } = await t.backend.createContainer({ ...create, name: 'a' });
+      const { id: b } = await t.backend.createContainer({ ...create, name: 'b' });
+      t.backend.writeRawEvent(ev.take('create', b));
+      t.backend.writeRawEvent(ev.take('create', a));
+      await t.clock.advance(0);
+      // Docker restarts; the new subscription replays what was delivered, then what happened since.
+      t.backend.setReachable(false);
+      await t.clock.advance(0);
+      const replay = [ev.take('create', b), ev.take('create', a)];
+      const events = t.backend.events.bind(t.backend);
+      jest.spyOn(t.backend, 'events').mockImplementation(async (since) => {
+        const stream = await events(since);
+        for (const l of replay) stream.write(l + '\n');
+        return stream;
+      });
+      t.backend.setReachable(true);
+      await t.clock.advance(1000);
+      expect(t.monitor.engineState.reachable).toBe(true);
+      expect(t.backend.subscriptions).toBe(2);
+      await t.backend.startContainer(a);
+      t.backend.writeRawEvent(ev.take('start', a));
+      await t.clock.advance(0);
+      expect(deltas(w.messages)).toEqual([`create ${b}`, `create ${a}`, `start ${a}`]);
+      const model = new Map(t.monitor.snapshot().containers.map((x) => [x.id, x.state]));
+      expect(model).toEqual(new Map([[a, 'running'], [b, 'created']]));
+    });
+
+    it('remembers a bounded number of events', async () => {
+      const t = setup();
+      monitor = t.monitor;
+      t.monitor.start();
+      await t.clock.advance(0);
+      const w = t.watch();
+      const n = 10_000;
+      // Newest first: every event is older than the one before it, and each is news.
+      for (let i = 0; i < n; i++) t.backend.writeRawEvent(line('plugin', 'enable', `plugin-${i}`, BigInt(2 * n - i)));
+      for (let round = 0; round < 100 && w.messages.filter((m) => m.$case === 'event').length < n; round++) await t.clock.advance(0);
+      expect(w.messages.filter((m) => m.$case === 'event')).toHaveLength(n);
+      expect(t.monitor.recentEventCount).toBe(4096);
+      // The newest remembered event is still recognised as a repeat.
+      t.backend.writeRawEvent(line('plugin', 'enable', `plugin-${n - 1}`, BigInt(n + 1)));
+      await t.clock.advance(0);
+      expect(w.messages.filter((m) => m.$case === 'event')).toHaveLength(n);
+    });
+  });
 });

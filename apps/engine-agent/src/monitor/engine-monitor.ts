@@ -5,6 +5,7 @@ import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flot
 import type { DockerBackend, NegotiatedApi } from '../docker/docker-backend';
 import { BadEngineReplyError, containerFrom, cutUtf8, engineInfoFrom, imageFrom, networkFrom, truncatedLabel, volumeFrom } from './docker-mapping';
 import { EventLineSplitter, parseEventLine, sinceParameter } from './event-lines';
+import { RecentEvents } from './recent-events';
 import { snapshotMessages } from './snapshot-parts';
 
 export type WatchMessage = NonNullable<WatchResponse['message']>;
@@ -29,6 +30,8 @@ export interface EngineMonitorOptions {
   random?: () => number;
   /** Container inspections in flight at once while taking a snapshot. */
   inspectConcurrency?: number;
+  /** How many recent events the monitor remembers to recognise one Docker delivers again; default 4,096. */
+  recentEvents?: number;
 }
 
 interface EngineModel {
@@ -60,10 +63,6 @@ function byKey<T>(items: Array<T | null>, key: (item: T) => string): Map<string,
   return map;
 }
 
-function eventKey(e: DockerEvent): string {
-  return `${e.timeNano}|${e.type}|${e.action}|${e.actorId}`;
-}
-
 /**
  * Holds one Docker event subscription for its engine, however many watchers there are, keeps the
  * engine's state from a snapshot plus events, and fans every change out to the watchers. When the
@@ -78,8 +77,9 @@ export class EngineMonitor {
   private queue: Promise<void> = Promise.resolve();
   private generation = 0;
   private stream: Readable | undefined;
+  /** The newest event time seen: where a new subscription's `since` starts. */
   private lastEventNano: bigint | undefined;
-  private readonly seenAtLast = new Set<string>();
+  private readonly recent: RecentEvents;
   private stopped = true;
   private heartbeat: Timer | undefined;
   private pinger: Timer | undefined;
@@ -94,6 +94,12 @@ export class EngineMonitor {
     private readonly options: EngineMonitorOptions,
   ) {
     this.logger = (options.logger ?? silentLogger).child({ docker: backend.endpoint });
+    this.recent = new RecentEvents(options.recentEvents);
+  }
+
+  /** How many event keys the monitor holds to recognise repeats (at most `recentEvents`). */
+  get recentEventCount(): number {
+    return this.recent.size;
   }
 
   /** How many Docker event subscriptions the monitor has opened since it started. */
@@ -333,30 +339,27 @@ export class EngineMonitor {
     }
   }
 
-  /** False for an event already applied (Docker's `since` replays from the last timestamp inclusive). */
+  /**
+   * False for an event already applied: Docker's `since` replays from the last timestamp inclusive.
+   * Judged by the event's identity, never by its time: under concurrent operations Docker delivers
+   * events out of time order, and a late event is news. Applying one is safe, as container, network
+   * and volume events are applied by asking the engine for the item as it is now.
+   */
   private isNew(event: DockerEvent): boolean {
+    if (!this.recent.add(event)) return false;
     const t = BigInt(event.timeNano);
-    const key = eventKey(event);
-    if (this.lastEventNano !== undefined) {
-      if (t < this.lastEventNano) return false;
-      if (t === this.lastEventNano) {
-        if (this.seenAtLast.has(key)) return false;
-        this.seenAtLast.add(key);
-        return true;
-      }
-    }
-    this.lastEventNano = t;
-    this.seenAtLast.clear();
-    this.seenAtLast.add(key);
+    if (this.lastEventNano === undefined || t > this.lastEventNano) this.lastEventNano = t;
     return true;
   }
 
   private async apply(event: DockerEvent): Promise<void> {
+    // Out of time order: a newer event was applied before it, perhaps for the same item.
+    const late = this.lastEventNano !== undefined && BigInt(event.timeNano) < this.lastEventNano;
     if (!this.isNew(event)) return;
     const model = this.model;
     if (!model) return;
     try {
-      await this.applyTo(model, event);
+      await this.applyTo(model, event, late);
     } catch (err) {
       // The engine answered the event with something unusable; a fresh snapshot puts things right.
       this.logger.warn('could not apply a Docker event; taking a new snapshot', { type: event.type, action: event.action, actor: event.actorId.slice(0, 100), error: err });
@@ -371,8 +374,10 @@ export class EngineMonitor {
     void this.enqueue(generation, async () => this.resync(await this.backend.connect()));
   }
 
-  private async applyTo(model: EngineModel, event: DockerEvent): Promise<void> {
-    const removed = event.action === 'destroy' || event.action === 'delete';
+  private async applyTo(model: EngineModel, event: DockerEvent, late: boolean): Promise<void> {
+    // A removal is taken on its word, unless it came late: then the engine is asked, as for any
+    // other event (a volume's name, say, may already be in use again).
+    const removed = (event.action === 'destroy' || event.action === 'delete') && !late;
     const orMissing = async <T>(load: () => Promise<T>): Promise<T | null> => {
       try {
         return await load();
