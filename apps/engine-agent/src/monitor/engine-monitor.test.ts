@@ -317,7 +317,7 @@ describe('EngineMonitor', () => {
       const events = t.backend.events.bind(t.backend);
       jest.spyOn(t.backend, 'events').mockImplementation(async (since) => {
         const stream = await events(since);
-        for (const l of replay) stream.write(l + '\n');
+        for (const l of replay) stream.push(l + '\n');
         return stream;
       });
       t.backend.setReachable(true);
