@@ -10,6 +10,8 @@ module.exports = function preset(projectDir) {
       '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.jest.json') }],
     },
     moduleNameMapper: {
+      // Test doubles live behind each package's `testing` entry point (package.json "exports").
+      '^@flotilla/([a-z-]+)/testing$': [path.join(__dirname, 'libs/$1/src/testing.ts'), path.join(__dirname, 'apps/$1/src/testing.ts')],
       '^@flotilla/([a-z-]+)$': [path.join(__dirname, 'libs/$1/src/index.ts'), path.join(__dirname, 'apps/$1/src/index.ts')],
     },
     reporters: ['default', path.join(__dirname, 'tools/jest/summary-reporter.js')],

@@ -1,5 +1,6 @@
 import { startManager, parseManagerConfig, type RunningManager } from '@flotilla/cluster-manager';
-import { HollowDockerBackend, startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger } from '@flotilla/grpc';
 import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
 import { makeTempDir, removeTempDir, StreamRecorder, testTls, tlsArgs, waitFor } from '@flotilla/testing';

@@ -22,6 +22,12 @@ export const managerFlags = {
     max: 1000,
     description: 'Failures within --flap-window that make a healthy engine "flapping": health 1, placed only when no steadier engine fits, until they age out. Each failure below it takes 100/threshold off its health.',
   }),
+  'discovery-grace': flag('duration', {
+    env: 'FLOTILLA_DISCOVERY_GRACE',
+    default: 5 * 60_000,
+    min: 1000,
+    description: "A discovery identity (its certificate's name) that has not pushed for longer than this loses its sources: the engines only they listed, and not added by hand, are removed. Discovery re-pushes every --push-interval (30 s) even when nothing changed.",
+  }),
   'reconnect-min': flag('duration', { env: 'FLOTILLA_RECONNECT_MIN', default: 200, min: 10, description: 'First back-off before reconnecting to an unhealthy engine; it doubles, with jitter.' }),
   'reconnect-max': flag('duration', { env: 'FLOTILLA_RECONNECT_MAX', default: 10_000, min: 10, description: 'Longest back-off between reconnects.' }),
   'pending-retry-min': flag('duration', { env: 'FLOTILLA_PENDING_RETRY_MIN', default: 1000, min: 10, description: 'First back-off before validating a pending engine again.' }),
@@ -82,6 +88,8 @@ export interface ManagerConfig {
   /** --flap-window and --flap-threshold: when a healthy engine counts as flapping. */
   flapWindowMs: number;
   flapThreshold: number;
+  /** --discovery-grace: see ClusterOptions.discoveryGraceMs. */
+  discoveryGraceMs: number;
   reconnect: { initialMs: number; maxMs: number };
   pendingRetry: { initialMs: number; maxMs: number };
   overcommitRatio: number;
@@ -118,6 +126,7 @@ export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessE
     heartbeatTolerance: f['heartbeat-tolerance'],
     flapWindowMs: f['flap-window'],
     flapThreshold: f['flap-threshold'],
+    discoveryGraceMs: f['discovery-grace'],
     reconnect: { initialMs: f['reconnect-min'], maxMs: Math.max(f['reconnect-min'], f['reconnect-max']) },
     pendingRetry: { initialMs: f['pending-retry-min'], maxMs: Math.max(f['pending-retry-min'], f['pending-retry-max']) },
     overcommitRatio: f.overcommit,

@@ -29,6 +29,7 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     heartbeatTolerance: config.heartbeatTolerance,
     flapWindowMs: config.flapWindowMs,
     flapThreshold: config.flapThreshold,
+    discoveryGraceMs: config.discoveryGraceMs,
     reconnect: config.reconnect,
     pendingRetry: config.pendingRetry,
     strategy: config.strategy,

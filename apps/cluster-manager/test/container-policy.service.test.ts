@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { HollowDockerBackend, startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger } from '@flotilla/grpc';
 import { actingRoleKey, loadPolicy } from '@flotilla/policy';
 import { ClusterServiceClient, ContainerSpec, CreateContainerRequest, EngineAgentServiceClient, EngineStatus } from '@flotilla/proto';

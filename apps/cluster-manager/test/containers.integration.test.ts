@@ -14,6 +14,7 @@ const agents: RunningService[] = [];
 const addresses: string[] = [];
 const ids: string[] = [];
 const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
 
 beforeAll(async () => {
   engines = await startEngines({ count: 3, engineLabels: { 1: { zone: 'a' }, 2: { zone: 'b' }, 3: { zone: 'c' } } });
@@ -52,6 +53,20 @@ async function perEngine(names: string[]): Promise<number[]> {
   for (const c of containers) if (names.some((n) => c.container?.names.includes(n))) counts[engineIndex(c.engine!.id)]++;
   return counts;
 }
+/**
+ * Memory sizes for the placement tests, from what the engines report (their memory with the manager's
+ * overcommit, less what is reserved): a container size of which four fit on the smallest engine and a
+ * fifth does not, and how many of those fit on each engine, by engine index. Engines report the
+ * host's memory, so fixed sizes would hold on one machine only.
+ */
+async function memorySlots(): Promise<{ size: number; fit: number[] }> {
+  const free = [0, 0, 0];
+  for (const e of await allEngines(m())) free[engineIndex(e.id)] = Number(e.usableMemoryBytes) - Number(e.reservedMemoryBytes);
+  // 4.5 rather than 4: four fit with room to spare, and never exactly, so rounding cannot decide the fifth.
+  const size = Math.floor(Math.min(...free) / 4.5 / MiB) * MiB;
+  expect(size).toBeGreaterThanOrEqual(64 * MiB);
+  return { size, fit: free.map((f) => Math.floor(f / size)) };
+}
 /** Removes containers and waits until the manager has heard from their engines, so the next test starts clean. */
 async function removeAll(names: string[]): Promise<void> {
   for (const name of names) await call(m(), m().removeContainer, { container: name, force: true, volumes: true });
@@ -66,12 +81,21 @@ it('spreads containers evenly across empty engines', async () => {
 });
 
 it('binpacks onto the fullest engine that fits before using another', async () => {
-  // Each engine reports the host's memory (about 23.5 GiB; 24.7 usable with 5% overcommit): four 6 GiB containers fit, a fifth does not.
-  const names = Array.from({ length: 5 }, (_, i) => `binpack-${i}`);
-  const placed = [];
-  for (const name of names) placed.push(engineIndex((await create({ name, memoryBytes: String(6 * GiB), strategy: 'binpack' })).engine!.id));
-  expect(new Set(placed.slice(0, 4)).size).toBe(1);
-  expect(placed[4]).not.toBe(placed[0]);
+  // As many containers as fit on the engine the first one lands on, then one more: that one goes elsewhere.
+  const { size, fit } = await memorySlots();
+  const names: string[] = [];
+  const placed: number[] = [];
+  const place = async () => {
+    const name = `binpack-${names.length}`;
+    names.push(name);
+    placed.push(engineIndex((await create({ name, memoryBytes: String(size), strategy: 'binpack' })).engine!.id));
+  };
+  await place();
+  const first = fit[placed[0]];
+  expect(first).toBeGreaterThanOrEqual(4);
+  while (names.length <= first) await place();
+  expect(new Set(placed.slice(0, first)).size).toBe(1);
+  expect(placed[first]).not.toBe(placed[0]);
   await removeAll(names);
 });
 
@@ -124,16 +148,20 @@ it('moves a second container with the same host port to another engine, then fai
 });
 
 it('never double-books ports or memory under 50 concurrent creates', async () => {
-  // 50 creates at once: pairs ask for the same host port, each asks for 6 GiB, so only 4 fit per engine.
+  // 50 creates at once: pairs ask for the same host port, each asks for a size of which only fit[i]
+  // (4 on the smallest engine) fit on engine i, far fewer than 50 in all.
+  const { size, fit } = await memorySlots();
+  const slots = fit.reduce((a, b) => a + b, 0);
+  expect(slots).toBeLessThan(50);
   const requests = Array.from({ length: 50 }, (_, i) =>
-    create({ name: `burst-${i}`, networkMode: 'host', memoryBytes: String(6 * GiB), portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 19000 + Math.floor(i / 2) }] }).then(
+    create({ name: `burst-${i}`, networkMode: 'host', memoryBytes: String(size), portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 19000 + Math.floor(i / 2) }] }).then(
       (r) => ({ ok: true as const, engine: engineIndex(r.engine!.id), port: 19000 + Math.floor(i / 2), name: `burst-${i}` }),
       (e: FlotillaError) => ({ ok: false as const, code: e.code }),
     ),
   );
   const results = await Promise.all(requests);
   const ok = results.filter((r) => r.ok);
-  expect(ok).toHaveLength(12);
+  expect(ok).toHaveLength(slots);
   expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.code === status.FAILED_PRECONDITION)).toBe(true);
   const perEngineCount = [0, 0, 0];
   const bound = new Set<string>();
@@ -144,7 +172,7 @@ it('never double-books ports or memory under 50 concurrent creates', async () =>
     expect(bound.has(key)).toBe(false);
     bound.add(key);
   }
-  expect(perEngineCount).toEqual([4, 4, 4]);
+  expect(perEngineCount).toEqual(fit);
   // What the manager reports agrees with the engines themselves.
   for (const e of await allEngines(m())) expect(Number(e.reservedMemoryBytes)).toBeLessThanOrEqual(Number(e.usableMemoryBytes));
   await removeAll(ok.map((r) => (r.ok ? r.name : '')));

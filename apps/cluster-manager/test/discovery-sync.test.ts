@@ -2,6 +2,7 @@ import { call, dial, FlotillaError } from '@flotilla/grpc';
 import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
 import { cleanupAll, freePort, StreamRecorder, testTls } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
+import { parseManagerConfig } from '../src/config';
 import { allEngines, startManagerProcess, type ManagerProcess } from './support';
 
 // The manager side of discovery's push, over gRPC against the built manager. The addresses lead
@@ -78,4 +79,26 @@ it('refuses a bad push with INVALID_ARGUMENT naming the field, and applies nothi
   expect(badAddress.code).toBe(status.INVALID_ARGUMENT);
   expect(badAddress.message).toMatch(/^addresses\[1\] "nope"/);
   expect(await members()).toEqual([]);
+});
+
+it('keeps hand and discovery memberships apart, and shows them in ClusterEngine', async () => {
+  await sync('file:///m1', 1, [a[0], a[1]]);
+  const shown = async (address: string) => {
+    const engine = (await call(m(), m().getEngine, { engine: address })).engine!;
+    return { addedByHand: engine.addedByHand, discoverySources: engine.discoverySources };
+  };
+  expect((await shown(a[0])).addedByHand).toBe(false);
+  expect((await shown(a[0])).discoverySources).toEqual([expect.stringMatching(/ file:\/\/\/m1$/)]);
+  expect((await call(m(), m().addEngine, { address: a[0] })).added).toBe(false);
+  expect((await shown(a[0])).addedByHand).toBe(true);
+  expect(await sync('file:///m1', 2, [])).toEqual({ added: [], removed: [a[1]], generation: '2', unchanged: false });
+  expect(await shown(a[0])).toEqual({ addedByHand: true, discoverySources: [] });
+  await call(m(), m().removeEngine, { engine: a[0] });
+  expect(await members()).toEqual([]);
+});
+
+it('--discovery-grace: 5 minutes unless set', () => {
+  expect(parseManagerConfig(['--insecure'], {}).discoveryGraceMs).toBe(5 * 60_000);
+  expect(parseManagerConfig(['--insecure', '--discovery-grace', '2m'], {}).discoveryGraceMs).toBe(2 * 60_000);
+  expect(parseManagerConfig(['--insecure'], { FLOTILLA_DISCOVERY_GRACE: '90s' }).discoveryGraceMs).toBe(90_000);
 });

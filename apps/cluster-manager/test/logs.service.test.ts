@@ -1,4 +1,4 @@
-import { hollowLogByte, HollowLogSource } from '@flotilla/engine-agent';
+import { hollowLogByte, HollowLogSource } from '@flotilla/engine-agent/testing';
 import { ClusterServiceContainerLogsRequest } from '@flotilla/proto';
 import { heldBackOrReadThrough, slowReader, waitFor } from '@flotilla/testing';
 import { startInProcessCluster, type InProcessCluster } from './in-process';

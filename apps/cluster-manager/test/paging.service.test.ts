@@ -1,4 +1,5 @@
-import { HollowDockerBackend, startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger, type FlotillaError, type Security } from '@flotilla/grpc';
 import { ClusterServiceClient, ListContainersRequest, ListContainersResponse, ListEnginesRequest, type ClusterContainer } from '@flotilla/proto';
 import { waitFor } from '@flotilla/testing';

@@ -4,6 +4,7 @@ import { descriptorSetPath } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
 import type { DockerBackend } from './docker/docker-backend';
 import { EngineMonitor } from './monitor/engine-monitor';
+import { defaultReconcileIntervalMs } from './monitor/reconcile-diff';
 import { createAgentService } from './service/agent-service';
 
 export interface AgentOptions {
@@ -11,6 +12,8 @@ export interface AgentOptions {
   listen: string;
   logger: Logger;
   heartbeatIntervalMs: number;
+  /** How often the monitor reconciles its model with the engine; 0: never. Default 30s. */
+  reconcileIntervalMs?: number;
   security: Security;
   callerLimits?: CallerLimitsOptions;
   clock?: Clock;
@@ -31,6 +34,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const monitor = new EngineMonitor(options.backend, {
     clock: options.clock ?? systemClock,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? defaultReconcileIntervalMs,
     logger: options.logger,
   });
   // Streams end on shutdown through each call's signal (libs/grpc call-scope.ts).

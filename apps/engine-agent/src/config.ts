@@ -4,6 +4,7 @@ import { formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostP
 import { loadPolicy, policyFlags, type ContainerPolicy } from '@flotilla/policy';
 import { maximumApiVersion, minimumApiVersion } from './docker/api-version';
 import { parseDockerEndpoint } from './docker/docker-endpoint';
+import { defaultReconcileIntervalMs } from './monitor/reconcile-diff';
 import { advertiseAddress } from './registration/advertise-address';
 
 export const agentFlags = {
@@ -16,6 +17,13 @@ export const agentFlags = {
   ...callerLimitFlags('FLOTILLA_AGENT'),
   ...policyFlags('FLOTILLA_AGENT'),
   'heartbeat-interval': flag('duration', { env: 'FLOTILLA_HEARTBEAT_INTERVAL', default: 1000, min: 50, max: 600_000, description: 'How often Watch streams carry a heartbeat; the agent also pings its Docker engine this often.' }),
+  'reconcile-interval': flag('duration', {
+    env: 'FLOTILLA_RECONCILE_INTERVAL',
+    default: defaultReconcileIntervalMs,
+    min: 0,
+    max: 86_400_000,
+    description: 'How often the agent lists its Docker engine and corrects what its model got wrong (a lost event), sending each correction as a delta; 0 turns it off, else at least 1s.',
+  }),
   discovery: flag('string', { env: 'FLOTILLA_DISCOVERY', placeholder: 'URI', description: 'Register this agent in discovery (etcd://HOST:PORT[,HOST:PORT]/PREFIX), renewed every --discovery-heartbeat while its Docker engine is reachable. Off when not set.' }),
   advertise: flag('string', { env: 'FLOTILLA_ADVERTISE', placeholder: 'HOST:PORT', description: 'The address registered in discovery, which managers dial; defaults to --listen (with the bound port) unless that is a wildcard.' }),
   'discovery-heartbeat': flag('duration', { env: 'FLOTILLA_DISCOVERY_HEARTBEAT', default: 10_000, min: 100, description: 'How often the registration is renewed.' }),
@@ -48,6 +56,8 @@ export interface AgentConfig {
   /** Checked on every create, for the role the manager acts for: the second line behind the manager's. */
   containerPolicy: ContainerPolicy;
   heartbeatIntervalMs: number;
+  /** How often the monitor reconciles its model with the engine; 0: never. */
+  reconcileIntervalMs: number;
   shutdownGraceMs: number;
   logLevel: LogLevel;
   /** Set when the agent registers itself in discovery. */
@@ -92,6 +102,10 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   parseDockerEndpoint('--docker-host', f['docker-host'], dockerTls);
   const logLevel = f['log-level'];
   const listen = parseListenAddress('--listen', f.listen);
+  const reconcileIntervalMs = f['reconcile-interval'];
+  if (reconcileIntervalMs > 0 && reconcileIntervalMs < 1000) {
+    throw InvalidArgumentError.field('--reconcile-interval', reconcileIntervalMs, 'must be 0 (off) or at least 1s: each reconcile lists the whole engine');
+  }
   return {
     dockerHost: f['docker-host'],
     dockerTls,
@@ -100,6 +114,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     callerLimits: callerLimitsFrom(f),
     containerPolicy: loadPolicy(f['container-policy'], 'engine-agent'),
     heartbeatIntervalMs: f['heartbeat-interval'],
+    reconcileIntervalMs,
     shutdownGraceMs: f['shutdown-grace'],
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',
     registration: registrationConfig(f, listen),

@@ -10,5 +10,3 @@ export * from './monitor/engine-monitor';
 export * from './monitor/event-lines';
 export * from './service/agent-service';
 export * from './service/log-frames';
-export * from './docker/hollow-backend';
-export * from './docker/hollow-logs';

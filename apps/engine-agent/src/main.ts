@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, fields: { service: 'engine-agent' } });
   const backend = new DockerodeBackend(config.dockerHost, config.dockerTls);
-  const agent = await startAgent({ backend, listen: config.listen, logger, heartbeatIntervalMs: config.heartbeatIntervalMs, security: config.security, callerLimits: config.callerLimits, containerPolicy: config.containerPolicy });
+  const agent = await startAgent({ backend, listen: config.listen, logger, heartbeatIntervalMs: config.heartbeatIntervalMs, reconcileIntervalMs: config.reconcileIntervalMs, security: config.security, callerLimits: config.callerLimits, containerPolicy: config.containerPolicy });
   let registration: AgentRegistration | undefined;
   if (config.registration) {
     const r = config.registration;

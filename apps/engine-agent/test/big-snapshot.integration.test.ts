@@ -1,4 +1,5 @@
-import { Cluster, FakeAgents, recordingLogger } from '@flotilla/cluster';
+import { Cluster } from '@flotilla/cluster';
+import { FakeAgents, recordingLogger } from '@flotilla/cluster/testing';
 import { WatchResponse, type Container } from '@flotilla/proto';
 import { cleanupAll, startEngines, waitFor, type TestEngines } from '@flotilla/testing';
 import { FakeClock } from '@flotilla/time';

@@ -1,7 +1,8 @@
 import { dial, silentLogger } from '@flotilla/grpc';
 import { ContainerLogsRequest, EngineAgentServiceClient } from '@flotilla/proto';
 import { heldBackOrReadThrough, slowReader, waitFor } from '@flotilla/testing';
-import { HollowDockerBackend, hollowLogByte, HollowLogSource, startAgent, type RunningAgent } from '../src';
+import { startAgent, type RunningAgent } from '../src';
+import { HollowDockerBackend, hollowLogByte, HollowLogSource } from '../src/testing';
 
 // An in-process agent over a hollow engine whose container writes a big log, made only as it is
 // read: how much of it was made while the client read nothing is what the agent holds in memory.

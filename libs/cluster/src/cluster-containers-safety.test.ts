@@ -4,7 +4,7 @@ import { allFilters, Scheduler, spreadStrategy } from '@flotilla/scheduler';
 import { FakeClock, flushPromises } from '@flotilla/time';
 import { Cluster } from './cluster';
 import { ClusterContainers, requestIdLabel, startRequestedLabel } from './cluster-containers';
-import { engineSnapshot, FakeAgents, recordingLogger } from './fake-agents';
+import { engineSnapshot, FakeAgents, recordingLogger } from './testing';
 
 // Creates that fail half-way, lost answers, streams that lag, manager restarts and orphans.
 

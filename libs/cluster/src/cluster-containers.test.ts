@@ -5,7 +5,7 @@ import { allFilters, Scheduler, spreadStrategy, strategyByName } from '@flotilla
 import { FakeClock } from '@flotilla/time';
 import { Cluster } from './cluster';
 import { ClusterContainers, placementDetailsKey } from './cluster-containers';
-import { engineSnapshot, FakeAgents } from './fake-agents';
+import { engineSnapshot, FakeAgents } from './testing';
 
 const GiB = 1024 ** 3;
 const addresses = ['10.0.0.1:4250', '10.0.0.2:4250', '10.0.0.3:4250'];

@@ -2,7 +2,7 @@ import { InvalidArgumentError, ResourceExhaustedError } from '@flotilla/grpc';
 import { FakeClock } from '@flotilla/time';
 import { Cluster } from './cluster';
 import { parseGeneration } from './discovery-sources';
-import { FakeAgents } from './fake-agents';
+import { FakeAgents } from './testing';
 import { requestLimits } from './request-limits';
 
 // SyncEngines: generations are checked against the manager's clock, and sources are keyed by the

@@ -3,7 +3,7 @@ import type { ClusterEvent, Container, DockerEvent, WatchEventsRequest, WatchRes
 import { FakeClock, flushPromises } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
 import type { Subscription } from './event-hub';
-import { FakeAgents, engineSnapshot } from './fake-agents';
+import { FakeAgents, engineSnapshot } from './testing';
 
 type Message = NonNullable<WatchResponse['message']>;
 

@@ -17,7 +17,7 @@ import { portKey } from '@flotilla/scheduler';
 import { FakeClock } from '@flotilla/time';
 import { Cluster } from './cluster';
 import { containerProblem, type Engine } from './engine';
-import { FakeAgents, engineSnapshot, recordingLogger, snapshotParts } from './fake-agents';
+import { FakeAgents, engineSnapshot, recordingLogger, snapshotParts } from './testing';
 
 /*
  * A hostile fake agent: one engine's agent sends whatever a broken or lying agent could (random,

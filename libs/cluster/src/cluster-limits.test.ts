@@ -1,7 +1,7 @@
 import { InvalidArgumentError, ResourceExhaustedError } from '@flotilla/grpc';
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
-import { FakeAgents, engineSnapshot } from './fake-agents';
+import { FakeAgents, engineSnapshot } from './testing';
 import { engineLimitDefaults } from './request-limits';
 
 // How many engines the cluster takes: --max-engines for every engine, --max-pending-engines for

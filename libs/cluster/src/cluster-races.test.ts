@@ -6,7 +6,7 @@ import type { AgentStream, AgentStreamListener } from './agent-connector';
 import { Cluster, type ClusterOptions } from './cluster';
 import type { Engine } from './engine';
 import type { Subscription } from './event-hub';
-import { FakeAgents, engineSnapshot } from './fake-agents';
+import { FakeAgents, engineSnapshot } from './testing';
 
 type Message = NonNullable<WatchResponse['message']>;
 

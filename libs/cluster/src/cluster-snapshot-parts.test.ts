@@ -1,7 +1,7 @@
 import type { Container, Snapshot, WatchResponse } from '@flotilla/proto';
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
-import { FakeAgents, engineSnapshot, recordingLogger, snapshotParts } from './fake-agents';
+import { FakeAgents, engineSnapshot, recordingLogger, snapshotParts } from './testing';
 
 type Message = NonNullable<WatchResponse['message']>;
 

@@ -42,6 +42,12 @@ export interface ClusterOptions {
    * event loop stalled: it blames no engine and gives every engine a fresh grace. Default 1 s.
    */
   lateSweepMs?: number;
+  /**
+   * A discovery identity that has not pushed for longer than this loses its sources (--discovery-grace):
+   * the engines only they listed, and not added by hand, are removed. Discovery re-pushes every
+   * 30 s (its --push-interval) even when nothing changed. Default 5 minutes.
+   */
+  discoveryGraceMs?: number;
   /** Streams opened per tick for the engines a discovery push added (see syncEngines). Default 64. */
   dialsPerTick?: number;
   /** Shown by GetInfo; the scheduler uses them. */
@@ -77,6 +83,7 @@ const defaults = {
   flapThreshold: defaultFlapPolicy.flapThreshold,
   lateSweepMs: 1000,
   dialsPerTick: 64,
+  discoveryGraceMs: 5 * 60_000,
   maxSnapshotContainers: defaultSnapshotLimits.maxContainers,
   maxSnapshotBytes: defaultSnapshotLimits.maxBytes,
   maxEngines: defaultEngineLimits.maxEngines,
@@ -105,8 +112,13 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   private readonly byAddress = new Map<string, Engine>();
   /** What each discovery source last pushed, by pusher and source, so a push applies only its difference. */
   private readonly sources = new DiscoverySources();
-  /** Addresses added by hand, which discovery leaves alone. */
+  /**
+   * Addresses added by hand: the "manual" membership. An engine's other memberships are the
+   * discovery sources that list its address; it leaves when it has none left (or by RemoveEngine).
+   */
   private readonly manual = new Set<string>();
+  /** Fires when the next discovery identity's grace runs out (see expireSources). */
+  private graceTimer: Timer | undefined;
   /** Validated engines by `label=value` (lower case), so placement narrows by constraint without a scan. */
   private readonly labelIndex = new Map<string, Set<Engine>>();
   private readonly indexedLabels = new Map<Engine, string[]>();
@@ -155,6 +167,8 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     this.dialTimer?.cancel();
     this.dialTimer = undefined;
     this.dialQueue.clear();
+    this.graceTimer?.cancel();
+    this.graceTimer = undefined;
     for (const engine of this.byAddress.values()) this.shut(engine);
     this.hub.closeAll('the cluster-manager is shutting down');
   }
@@ -162,8 +176,9 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   // ---- engines ----
 
   /**
-   * Adds an engine-agent address by hand (the API, or --engine). False when it is already known;
-   * nothing changes then. Discovery never removes an engine added this way. A new address is
+   * Adds an engine-agent address by hand (the API, or --engine): the engine gets the manual
+   * membership, which discovery never removes. False when the engine was already known (added by
+   * discovery, say); it gets the manual membership then too, beside its discovery sources. A new address is
    * refused (RESOURCE_EXHAUSTED) when the cluster is at --max-engines, or when engines added by
    * hand that are still pending are at --max-pending-engines.
    */
@@ -255,6 +270,11 @@ export class Cluster implements EngineEventHandler, PlacementSource {
    * --max-engines; a refused push changes nothing and records no generation, so the next good
    * push of the source applies.
    *
+   * Each source is one membership of the engines it lists; an address the push drops loses only
+   * this source's membership, and the engine leaves when no other source lists it and it was not
+   * added by hand. Every push the manager takes (applied or unchanged) keeps all of the pusher's
+   * sources alive for another `discoveryGraceMs`; past it they are forgotten (see expireSources).
+   *
    * The call answers at once: membership is recorded and every new engine is pending (announced
    * by its "pending" event), but no engine is dialled inside the call. Their streams open from a
    * queue, `dialsPerTick` (64) per tick with a yield to the event loop between batches, so a push
@@ -266,7 +286,11 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     const pushed = parseGeneration(generation, this.o.clock.now());
     const next = new Set(addresses.map((a, i) => normaliseEngineAddress(a, `addresses[${i}]`)));
     const previous = this.sources.get(pusher, source);
-    if (previous && pushed <= previous.generation) return { added: [], removed: [], generation: previous.generation, unchanged: true };
+    if (previous && pushed <= previous.generation) {
+      // The safety-net re-push: nothing changes, but the identity is alive.
+      this.touchPusher(pusher);
+      return { added: [], removed: [], generation: previous.generation, unchanged: true };
+    }
     this.sources.checkRoom(pusher, source);
     const leaving = [...(previous?.addresses ?? [])].filter(
       (address) => !next.has(address) && !this.sources.listedElsewhere(pusher, source, address) && !this.manual.has(address) && this.byAddress.has(address),
@@ -276,8 +300,47 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     for (const address of leaving) this.removeEngine(address);
     const added = [...next].filter((address) => !previous?.addresses.has(address) && this.register(address, 'queued'));
     this.sources.set(pusher, source, { generation: pushed, addresses: next });
+    this.touchPusher(pusher);
     this.logger.info('discovery push applied', { pusher, source, generation: String(pushed), engines: next.size, added: added.length, removed: leaving.length });
     return { added, removed: leaving, generation: pushed, unchanged: false };
+  }
+
+  /** The identity pushed (applied or unchanged): its sources live another --discovery-grace. */
+  private touchPusher(pusher: string): void {
+    this.sources.touch(pusher, this.o.clock.now());
+    this.graceTimer ??= this.o.clock.setTimeout(() => this.expireSources(), this.o.discoveryGraceMs + nextTickMs);
+  }
+
+  /**
+   * Forgets the sources of every discovery identity that has not pushed for longer than
+   * --discovery-grace (a discovery service that was stopped, replaced or renamed), and removes
+   * the engines that have no membership left: listed by no other source and not added by hand.
+   * Then waits for the next identity's grace to run out.
+   */
+  private expireSources(): void {
+    this.graceTimer = undefined;
+    const now = this.o.clock.now();
+    for (const { pusher, lastPushAt, sources } of this.sources.expire(now, this.o.discoveryGraceMs)) {
+      for (const [source, push] of sources) {
+        const removed: string[] = [];
+        for (const address of push.addresses) {
+          if (this.manual.has(address) || this.sources.lists(address) || !this.byAddress.has(address)) continue;
+          this.removeEngine(address);
+          removed.push(address);
+        }
+        this.logger.warn('discovery source expired: its identity stopped pushing; removed the engines only it listed', {
+          pusher,
+          source,
+          silentMs: now - lastPushAt,
+          graceMs: this.o.discoveryGraceMs,
+          engines: push.addresses.size,
+          removed: removed.length,
+          first: removed.slice(0, loggedProblems),
+        });
+      }
+    }
+    const next = this.sources.nextExpiry(this.o.discoveryGraceMs);
+    if (next !== undefined) this.graceTimer = this.o.clock.setTimeout(() => this.expireSources(), Math.max(nextTickMs, next - now + nextTickMs));
   }
 
   /** The engine with this address, ID or name; a name several engines share is INVALID_ARGUMENT. */
@@ -322,7 +385,11 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   }
 
   view(engine: Engine): ClusterEngine {
-    return engineView(engine, this.health(engine), this.o.overcommitRatio);
+    const listed = this.byAddress.get(engine.address) === engine;
+    return engineView(engine, this.health(engine), this.o.overcommitRatio, {
+      addedByHand: listed && this.manual.has(engine.address),
+      discoverySources: listed ? this.sources.listing(engine.address) : [],
+    });
   }
 
   info(): GetInfoResponse {

@@ -41,14 +41,17 @@ export function parseGeneration(value: bigint | string, nowMs: number, field = '
  */
 export class DiscoverySources {
   private readonly byPusher = new Map<string, Map<string, SourcePush>>();
+  /** When each identity last pushed (an applied or an unchanged push), by the manager's clock. */
+  private readonly lastPushAt = new Map<string, number>();
 
   get(pusher: string, source: string): SourcePush | undefined {
     return this.byPusher.get(pusher)?.get(source);
   }
 
   /**
-   * Refuses a new source past `requestLimits.sourcesPerPusher`: every source is remembered until
-   * the manager restarts, so one pusher must not make the manager remember without end.
+   * Refuses a new source past `requestLimits.sourcesPerPusher`: a source is remembered until its
+   * identity stops pushing for the discovery grace (or the manager restarts), so one pusher must
+   * not make the manager remember without end.
    */
   checkRoom(pusher: string, source: string): void {
     const sources = this.byPusher.get(pusher);
@@ -62,6 +65,52 @@ export class DiscoverySources {
     let sources = this.byPusher.get(pusher);
     if (!sources) this.byPusher.set(pusher, (sources = new Map()));
     sources.set(source, push);
+  }
+
+  /** The identity pushed now (a push the manager took, applied or unchanged): its sources live on. */
+  touch(pusher: string, now: number): void {
+    this.lastPushAt.set(pusher, now);
+  }
+
+  /** The earliest time any identity's sources expire, or undefined when there are none. */
+  nextExpiry(graceMs: number): number | undefined {
+    let earliest: number | undefined;
+    for (const at of this.lastPushAt.values()) if (earliest === undefined || at + graceMs < earliest) earliest = at + graceMs;
+    return earliest;
+  }
+
+  /**
+   * Forgets every source of each identity that has not pushed for longer than `graceMs`, and
+   * answers them (identity, when it last pushed, and its sources) so the caller can remove the
+   * engines only they listed.
+   */
+  expire(now: number, graceMs: number): { pusher: string; lastPushAt: number; sources: Map<string, SourcePush> }[] {
+    const expired: { pusher: string; lastPushAt: number; sources: Map<string, SourcePush> }[] = [];
+    for (const [pusher, at] of this.lastPushAt) {
+      if (now - at <= graceMs) continue;
+      this.lastPushAt.delete(pusher);
+      expired.push({ pusher, lastPushAt: at, sources: this.byPusher.get(pusher) ?? new Map() });
+      this.byPusher.delete(pusher);
+    }
+    return expired;
+  }
+
+  /** True when any source lists the address. */
+  lists(address: string): boolean {
+    for (const sources of this.byPusher.values()) for (const push of sources.values()) if (push.addresses.has(address)) return true;
+    return false;
+  }
+
+  /**
+   * The sources that list the address, each as the pushing identity (its certificate's name), a
+   * space and the source; the source alone when it was pushed without an identity. Sorted.
+   */
+  listing(address: string): string[] {
+    const found: string[] = [];
+    for (const [pusher, sources] of this.byPusher) {
+      for (const [name, push] of sources) if (push.addresses.has(address)) found.push(pusher ? `${pusher} ${name}` : name);
+    }
+    return found.sort();
   }
 
   /** True when a source other than this one lists the address (so this one dropping it keeps it). */

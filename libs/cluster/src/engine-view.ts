@@ -29,8 +29,15 @@ export function usable(total: number, overcommitRatio: number): number {
   return Math.abs(exact - whole) <= Math.abs(exact) * 4 * Number.EPSILON ? whole : Math.floor(exact);
 }
 
+/** Why an engine is in the cluster: added by hand, listed by discovery sources, or both. */
+export interface EngineMembership {
+  addedByHand: boolean;
+  /** Each as the discovery identity, a space and the source (the source alone without an identity). */
+  discoverySources: string[];
+}
+
 /** The engine as the cluster API shows it. */
-export function engineView(engine: Engine, health: number, overcommitRatio: number): ClusterEngine {
+export function engineView(engine: Engine, health: number, overcommitRatio: number, membership: EngineMembership = { addedByHand: false, discoverySources: [] }): ClusterEngine {
   const { running, paused, stopped } = engine.tally;
   const until = engine.flappingUntil();
   return {
@@ -52,5 +59,7 @@ export function engineView(engine: Engine, health: number, overcommitRatio: numb
     healthState: engine.healthState(),
     recentFailures: engine.recentFailures(),
     flappingUntil: until === undefined ? undefined : new Date(until),
+    addedByHand: membership.addedByHand,
+    discoverySources: membership.discoverySources,
   };
 }

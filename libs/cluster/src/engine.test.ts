@@ -3,7 +3,7 @@ import { EngineStatus, type Container, type DockerEvent, type WatchResponse } fr
 import { Engine, flappingHealth, type EngineDockerEvent, type EngineEventHandler } from './engine';
 import { normaliseEngineAddress } from './engine-address';
 import { engineStatusName, engineStatusOf, engineView, usable } from './engine-view';
-import { engineSnapshot } from './fake-agents';
+import { engineSnapshot } from './testing';
 
 const GiB = 1024 ** 3;
 

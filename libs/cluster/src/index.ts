@@ -4,7 +4,6 @@ export * from './engine';
 export * from './engine-address';
 export * from './engine-view';
 export * from './event-hub';
-export * from './fake-agents';
 export * from './cluster-containers';
 export * from './request-limits';
 export * from './request-checks';

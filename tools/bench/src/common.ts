@@ -125,14 +125,41 @@ export function openFileLimit(): { soft: number; hard: number } {
 
 const loadAtStart = os.loadavg();
 
+/** stdout of a command, or undefined when it cannot run or fails. */
+function runOrUndefined(command: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The commit measured: `git describe` (tags if any, else the short hash) and the full hash, and
+ * "dirty" when the work tree differs from HEAD: changed, staged or untracked files (ignored files
+ * aside), not counting tools/bench/RESULTS.md, which the benches themselves append to.
+ */
+export function gitDescription(): string {
+  const root = repoRoot();
+  const git = (...args: string[]) => runOrUndefined('git', ['-C', root, ...args]);
+  const head = git('rev-parse', 'HEAD');
+  if (!head) return 'n/a (not a git work tree, or git is missing)';
+  const described = git('describe', '--tags', '--always', '--abbrev=12') ?? head.slice(0, 12);
+  const results = path.relative(root, resultsFile());
+  const status = git('status', '--porcelain', '--untracked-files=all', '--', '.', `:(exclude)${results}`);
+  if (status === undefined) return `${described} (${head}), work tree state unknown (git status failed)`;
+  const changed = status.split('\n').filter(Boolean).length;
+  return changed ? `${described}-dirty (${head}; the work tree differs from it in ${changed} file(s), untracked ones included, ${results} not counted)` : `${described} (${head}, clean work tree)`;
+}
+
 export function machine(): string {
   const nofile = openFileLimit();
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   return [
     `- machine: \`nproc\` = ${tryRun('nproc', [])} (${os.cpus()[0]?.model ?? 'unknown CPU'}), memory ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB, kernel ${os.release()}, open-file limit ${nofile.soft}/${nofile.hard}`,
     `- versions: node ${process.version}, @grpc/grpc-js ${packageVersion('@grpc/grpc-js')}, ${tryRun('dockerd', ['--version'])}`,
-    `- load average (1/5/15 min) when the bench started: ${load(loadAtStart)}; at the report: ${load(os.loadavg())} (other work on the machine shares its 2 cores)`,
-    `- git: ${tryRun('git', ['-C', repoRoot(), 'rev-parse', '--short', 'HEAD'])}${tryRun('git', ['-C', repoRoot(), 'status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes in the work tree)' : ''}`,
+    `- load average (1/5/15 min) when the bench started: ${load(loadAtStart)}; at the report: ${load(os.loadavg())}`,
+    `- git: ${gitDescription()}`,
   ].join('\n');
 }
 

@@ -1,7 +1,8 @@
 // Hollow engines: the real engine-agent code (startAgent) over HollowDockerBackend, many per
 // process, each agent on its own 127.0.0.1 port (kubemark's hollow nodes).
 import { createHash } from 'node:crypto';
-import { HollowDockerBackend, startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { silentLogger } from '@flotilla/grpc';
 import { testTls } from '@flotilla/testing';
 

@@ -1,7 +1,7 @@
 import { UnavailableError } from '@flotilla/grpc';
 import { WatchResponse } from '@flotilla/proto';
 import { FakeClock } from '@flotilla/time';
-import { HollowDockerBackend } from '../docker/hollow-backend';
+import { HollowDockerBackend } from '../testing';
 import { truncatedLabel } from './docker-mapping';
 import { EngineMonitor, type WatchMessage } from './engine-monitor';
 import { maxEventLineChars } from './event-lines';

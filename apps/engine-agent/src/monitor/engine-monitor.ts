@@ -6,6 +6,7 @@ import type { DockerBackend, NegotiatedApi } from '../docker/docker-backend';
 import { BadEngineReplyError, containerFrom, cutUtf8, engineInfoFrom, imageFrom, networkFrom, truncatedLabel, volumeFrom } from './docker-mapping';
 import { EventLineSplitter, parseEventLine, sinceParameter } from './event-lines';
 import { RecentEvents } from './recent-events';
+import { differences, reconcileEvent, sameItem, whatWasWrong, type Difference } from './reconcile-diff';
 import { snapshotMessages } from './snapshot-parts';
 
 export type WatchMessage = NonNullable<WatchResponse['message']>;
@@ -32,6 +33,11 @@ export interface EngineMonitorOptions {
   inspectConcurrency?: number;
   /** How many recent events the monitor remembers to recognise one Docker delivers again; default 4,096. */
   recentEvents?: number;
+  /**
+   * How often the monitor lists the engine and corrects what its model got wrong (a lost or
+   * unappliable event); 0 or unset: never.
+   */
+  reconcileIntervalMs?: number;
 }
 
 interface EngineModel {
@@ -88,6 +94,13 @@ export class EngineMonitor {
   private subscriptions = 0;
   private snapshotPending = false;
   private pinging = false;
+  private reconciler: Timer | undefined;
+  private reconcilePending = false;
+  private corrections = 0;
+  private reconcileRuns = 0;
+  private reconcileFails = 0;
+  /** Containers whose event could not be applied: the next reconcile inspects them even if listed. */
+  private readonly suspects = new Set<string>();
 
   constructor(
     private readonly backend: DockerBackend,
@@ -115,12 +128,36 @@ export class EngineMonitor {
     return { ...this.state };
   }
 
+  /** How many differences between model and engine the periodic reconcile has corrected: a running total. */
+  get reconcileCorrections(): number {
+    return this.corrections;
+  }
+
+  /** Reconciles that ran to the end (whether or not they found a difference). */
+  get reconcilesCompleted(): number {
+    return this.reconcileRuns;
+  }
+
+  /** Reconciles that failed (each is tried again at the next interval). */
+  get reconcileFailures(): number {
+    return this.reconcileFails;
+  }
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
     const { clock, heartbeatIntervalMs } = this.options;
-    this.heartbeat = clock.setInterval(() => this.broadcast({ $case: 'heartbeat', value: { time: new Date(clock.now()), intervalMs: heartbeatIntervalMs } }), heartbeatIntervalMs);
+    const reconcileMs = this.options.reconcileIntervalMs ?? 0;
+    this.heartbeat = clock.setInterval(
+      () =>
+        this.broadcast({
+          $case: 'heartbeat',
+          value: { time: new Date(clock.now()), intervalMs: heartbeatIntervalMs, reconcileCorrections: reconcileMs > 0 ? String(this.corrections) : undefined },
+        }),
+      heartbeatIntervalMs,
+    );
     this.pinger = clock.setInterval(() => void this.pingEngine(), this.options.pingIntervalMs ?? heartbeatIntervalMs);
+    if (reconcileMs > 0) this.reconciler = clock.setInterval(() => this.requestReconcile(), reconcileMs);
     this.loop = this.run();
   }
 
@@ -128,6 +165,7 @@ export class EngineMonitor {
     this.stopped = true;
     this.heartbeat?.cancel();
     this.pinger?.cancel();
+    this.reconciler?.cancel();
     this.closeStream();
     this.wake?.();
     await this.loop;
@@ -363,6 +401,8 @@ export class EngineMonitor {
     } catch (err) {
       // The engine answered the event with something unusable; a fresh snapshot puts things right.
       this.logger.warn('could not apply a Docker event; taking a new snapshot', { type: event.type, action: event.action, actor: event.actorId.slice(0, 100), error: err });
+      // Should the snapshot fail too, the next reconcile looks at this container again.
+      if (event.type === 'container' && this.suspects.size < 10_000) this.suspects.add(event.actorId);
       this.requestResync(this.generation);
     }
   }
@@ -371,7 +411,109 @@ export class EngineMonitor {
   private requestResync(generation: number): void {
     if (this.snapshotPending) return;
     this.snapshotPending = true;
-    void this.enqueue(generation, async () => this.resync(await this.backend.connect()));
+    // Failed or skipped, it must not keep later requests out (the model would drift for good).
+    const done = () => {
+      this.snapshotPending = false;
+    };
+    this.enqueue(generation, async () => this.resync(await this.backend.connect())).then(done, done);
+  }
+
+  /** Queues one reconcile (at most one waits at a time); skipped while the engine is down or a snapshot is due. */
+  private requestReconcile(): void {
+    if (this.stopped || this.reconcilePending || this.snapshotPending || !this.state.reachable || !this.model) return;
+    this.reconcilePending = true;
+    const done = () => {
+      this.reconcilePending = false;
+    };
+    void this.enqueue(this.generation, async () => {
+      try {
+        await this.reconcile();
+        this.reconcileRuns++;
+      } catch (err) {
+        // Never for good: the interval tries again.
+        this.reconcileFails++;
+        this.logger.warn('reconcile with the Docker engine failed; trying again at the next interval', { error: err });
+      }
+    }).then(done, done);
+  }
+
+  /**
+   * Compares the model with what the engine lists and sends a corrected delta for each difference.
+   * Containers are compared by ID (plus those whose event failed to apply): only those are inspected.
+   * Images, networks and volumes come whole in their lists and are compared item by item. Runs in
+   * the queue, so no event applies meanwhile.
+   */
+  private async reconcile(): Promise<void> {
+    const model = this.model;
+    if (!model) return;
+    const [ids, imageList, networkList, volumeList] = await Promise.all([
+      this.backend.listContainerIds(),
+      this.backend.listImages(),
+      this.backend.listNetworks(),
+      this.backend.listVolumes(),
+    ]);
+    if (!Array.isArray(ids) || !Array.isArray(imageList) || !Array.isArray(networkList) || !Array.isArray(volumeList)) {
+      throw new BadEngineReplyError('a list the reconcile asked for is not an array');
+    }
+    const listed = new Set(ids.filter((id): id is string => typeof id === 'string'));
+    const check = new Set<string>(this.suspects);
+    for (const id of listed) if (!model.containers.has(id)) check.add(id);
+    for (const id of model.containers.keys()) if (!listed.has(id)) check.add(id);
+    const now = this.options.clock.now();
+    const inspected = await mapLimit([...check], this.options.inspectConcurrency ?? 16, async (id) => {
+      try {
+        return { id, container: containerFrom(await this.backend.inspectContainer(id), now) };
+      } catch (err) {
+        if (err instanceof NotFoundError) return { id, container: undefined };
+        if (err instanceof BadEngineReplyError) {
+          this.logger.warn('reconcile: skipping a container the engine describes unusably', { id: id.slice(0, 100), error: err.message });
+          return null;
+        }
+        throw err;
+      }
+    });
+    if (this.model !== model) return; // replaced meanwhile: it is new, and was sent whole
+    for (const item of inspected) {
+      if (!item) continue;
+      this.suspects.delete(item.id);
+      const key = item.container?.id ?? item.id;
+      const was = model.containers.get(key);
+      if (!was && !item.container) continue;
+      if (was && item.container && sameItem('container', was, item.container)) {
+        if (was.status !== item.container.status) model.containers.set(key, item.container);
+        continue;
+      }
+      const d: Difference<Container> = { key, was, now: item.container };
+      if (d.now) model.containers.set(key, d.now);
+      else model.containers.delete(key);
+      this.correct('container', d, now, (event) => ({ $case: 'container', value: { event, container: d.now, removed: !d.now } }));
+    }
+    const images = differences('image', model.images, byKey(imageList.map(imageFrom), (i) => i.id));
+    for (const d of images) {
+      if (d.now) model.images.set(d.key, d.now);
+      else model.images.delete(d.key);
+      this.correct('image', d, now, (event) => ({ $case: 'image', value: { event, image: d.now, removed: !d.now } }));
+    }
+    const networks = differences('network', model.networks, byKey(networkList.map(networkFrom), (n) => n.id));
+    for (const d of networks) {
+      if (d.now) model.networks.set(d.key, d.now);
+      else model.networks.delete(d.key);
+      this.correct('network', d, now, (event) => ({ $case: 'network', value: { event, network: d.now, removed: !d.now } }));
+    }
+    const volumes = differences('volume', model.volumes, byKey(volumeList.map(volumeFrom), (v) => v.name));
+    for (const d of volumes) {
+      if (d.now) model.volumes.set(d.key, d.now);
+      else model.volumes.delete(d.key);
+      this.correct('volume', d, now, (event) => ({ $case: 'volume', value: { event, volume: d.now, removed: !d.now } }));
+    }
+  }
+
+  /** Counts, logs and broadcasts one correction (the model is already corrected). */
+  private correct<T>(kind: 'container' | 'image' | 'network' | 'volume', d: Difference<T>, now: number, message: (event: DockerEvent) => WatchMessage): void {
+    const wrong = whatWasWrong(d);
+    this.corrections++;
+    this.logger.warn('reconcile corrected the model of the Docker engine', { kind, key: d.key.slice(0, 100), wrong, corrections: this.corrections });
+    this.broadcast(message(reconcileEvent(kind, d.key, wrong, now)));
   }
 
   private async applyTo(model: EngineModel, event: DockerEvent, late: boolean): Promise<void> {

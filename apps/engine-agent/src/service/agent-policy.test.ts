@@ -4,7 +4,7 @@ import { parsePolicy } from '@flotilla/policy';
 import { CreateContainerRequest, type CreateContainerResponse } from '@flotilla/proto';
 import { FakeClock } from '@flotilla/time';
 import type { DockerCreateBody } from '../docker/docker-backend';
-import { HollowDockerBackend } from '../docker/hollow-backend';
+import { HollowDockerBackend } from '../testing';
 import { EngineMonitor } from '../monitor/engine-monitor';
 import { createAgentService } from './agent-service';
 

@@ -129,7 +129,21 @@ export interface ClusterEngine {
   /** Times the engine became unhealthy within --flap-window (each lowers `health`). */
   recentFailures: number;
   /** While flapping: when it stops flapping unless it fails again. */
-  flappingUntil?: Date | undefined;
+  flappingUntil?:
+    | Date
+    | undefined;
+  /**
+   * The engine's memberships: why it is in the cluster. It leaves when none is left, or at once by
+   * RemoveEngine. True when it was added by hand (AddEngine, --engine): discovery never removes it.
+   */
+  addedByHand: boolean;
+  /**
+   * The discovery sources that list its address, each as the pushing discovery's identity (its
+   * certificate's name), a space and the source URI; the source alone when pushed without an
+   * identity. Sorted. A push that drops the address removes only that source's membership; a
+   * source whose identity has not pushed for --discovery-grace is forgotten.
+   */
+  discoverySources: string[];
 }
 
 export interface AddEngineRequest {
@@ -736,6 +750,8 @@ function createBaseClusterEngine(): ClusterEngine {
     healthState: "",
     recentFailures: 0,
     flappingUntil: undefined,
+    addedByHand: false,
+    discoverySources: [],
   };
 }
 
@@ -794,6 +810,12 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
     }
     if (message.flappingUntil !== undefined) {
       Timestamp.encode(toTimestamp(message.flappingUntil), writer.uint32(146).fork()).join();
+    }
+    if (message.addedByHand !== false) {
+      writer.uint32(152).bool(message.addedByHand);
+    }
+    for (const v of message.discoverySources) {
+      writer.uint32(162).string(v!);
     }
     return writer;
   },
@@ -955,6 +977,22 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
             message.flappingUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.addedByHand = reader.bool();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.discoverySources.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1027,6 +1065,16 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
         : isSet(object.flapping_until)
         ? fromJsonTimestamp(object.flapping_until)
         : undefined,
+      addedByHand: isSet(object.addedByHand)
+        ? globalThis.Boolean(object.addedByHand)
+        : isSet(object.added_by_hand)
+        ? globalThis.Boolean(object.added_by_hand)
+        : false,
+      discoverySources: globalThis.Array.isArray(object?.discoverySources)
+        ? object.discoverySources.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.discovery_sources)
+        ? object.discovery_sources.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1086,6 +1134,12 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
     if (message.flappingUntil !== undefined) {
       obj.flappingUntil = message.flappingUntil.toISOString();
     }
+    if (message.addedByHand !== false) {
+      obj.addedByHand = message.addedByHand;
+    }
+    if (message.discoverySources?.length) {
+      obj.discoverySources = message.discoverySources;
+    }
     return obj;
   },
 
@@ -1116,6 +1170,8 @@ export const ClusterEngine: MessageFns<ClusterEngine> = {
     message.healthState = object.healthState ?? "";
     message.recentFailures = object.recentFailures ?? 0;
     message.flappingUntil = object.flappingUntil ?? undefined;
+    message.addedByHand = object.addedByHand ?? false;
+    message.discoverySources = object.discoverySources?.map((e) => e) || [];
     return message;
   },
 };

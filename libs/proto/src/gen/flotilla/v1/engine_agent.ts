@@ -148,6 +148,12 @@ export interface Heartbeat {
     | undefined;
   /** The agent's heartbeat interval, so the receiver can tell how many it missed. */
   intervalMs: number;
+  /**
+   * How many differences between its model and the Docker engine the agent's periodic reconcile
+   * has found and corrected (each sent as a delta) since the agent started: a running total.
+   * Unset from an agent that does not reconcile.
+   */
+  reconcileCorrections?: string | undefined;
 }
 
 /** EngineState says whether the agent can reach its Docker engine. */
@@ -1323,7 +1329,7 @@ export const VolumeDelta: MessageFns<VolumeDelta> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { time: undefined, intervalMs: 0 };
+  return { time: undefined, intervalMs: 0, reconcileCorrections: undefined };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
@@ -1333,6 +1339,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     if (message.intervalMs !== 0) {
       writer.uint32(16).uint32(message.intervalMs);
+    }
+    if (message.reconcileCorrections !== undefined) {
+      writer.uint32(24).uint64(message.reconcileCorrections);
     }
     return writer;
   },
@@ -1366,6 +1375,14 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             message.intervalMs = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.reconcileCorrections = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1386,6 +1403,11 @@ export const Heartbeat: MessageFns<Heartbeat> = {
         : isSet(object.interval_ms)
         ? globalThis.Number(object.interval_ms)
         : 0,
+      reconcileCorrections: isSet(object.reconcileCorrections)
+        ? globalThis.String(object.reconcileCorrections)
+        : isSet(object.reconcile_corrections)
+        ? globalThis.String(object.reconcile_corrections)
+        : undefined,
     };
   },
 
@@ -1397,6 +1419,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     if (message.intervalMs !== 0) {
       obj.intervalMs = Math.round(message.intervalMs);
     }
+    if (message.reconcileCorrections !== undefined) {
+      obj.reconcileCorrections = message.reconcileCorrections;
+    }
     return obj;
   },
 
@@ -1407,6 +1432,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     const message = createBaseHeartbeat();
     message.time = object.time ?? undefined;
     message.intervalMs = object.intervalMs ?? 0;
+    message.reconcileCorrections = object.reconcileCorrections ?? undefined;
     return message;
   },
 };
