@@ -1,3 +1,4 @@
+import { effectiveRole, mayCall } from './access';
 import { checkDialAllowed, isLoopbackHost, securityFromFlags } from './security';
 import { InvalidArgumentError } from './errors';
 
@@ -34,5 +35,15 @@ describe('insecure dialling', () => {
     expect(() => checkDialAllowed({ kind: 'insecure' }, 'engine address', '127.0.0.1:4250')).not.toThrow();
     expect(() => checkDialAllowed({ kind: 'insecure' }, 'engine address', '192.0.2.1:4250')).toThrow(/engine address "192.0.2.1:4250"/);
     expect(() => checkDialAllowed({ kind: 'mtls', tls: { ca: 'a', cert: 'b', key: 'c' } }, 'engine address', '192.0.2.1:4250')).not.toThrow();
+  });
+});
+
+describe('insecure callers', () => {
+  it('may call everything and act as operators for the container policy', () => {
+    const caller = { name: '127.0.0.1:5555', role: undefined, insecure: true, peer: '127.0.0.1:5555' };
+    expect(mayCall(caller, [])).toBe(true);
+    expect(effectiveRole(caller)).toBe('operator');
+    expect(effectiveRole({ ...caller, insecure: false, role: 'reader' })).toBe('reader');
+    expect(mayCall({ ...caller, insecure: false, role: 'reader' }, ['operator'])).toBe(false);
   });
 });
