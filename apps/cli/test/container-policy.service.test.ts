@@ -4,8 +4,7 @@ import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger } from '@flotilla/grpc';
 import { ClusterServiceClient, EngineStatus } from '@flotilla/proto';
 import { makeTempDir, removeTempDir, testTls, tlsArgs, waitFor } from '@flotilla/testing';
-import { runCli } from '../src/cli';
-import type { Io, Output } from '../src/io';
+import { runCliInProcess } from './in-process';
 
 // `flotilla run` refused by the container policy, against a real manager and agent (over a hollow
 // engine) in this process, with mutual TLS and the default policy: nothing of the host for anyone.
@@ -13,24 +12,9 @@ let agent: RunningAgent;
 let manager: RunningManager;
 let home: string;
 
-function output(): Output & { text: string } {
-  const out = {
-    text: '',
-    write(chunk: string | Uint8Array) {
-      out.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    },
-    isTTY: false,
-    columns: undefined,
-    flush: async () => undefined,
-  };
-  return out;
-}
-
 async function flotilla(...args: string[]) {
   const tls = testTls('operator');
-  const io: Io & { stdout: ReturnType<typeof output>; stderr: ReturnType<typeof output> } = { stdout: output(), stderr: output(), env: { XDG_CONFIG_HOME: home }, now: () => Date.now() };
-  const code = await runCli(['--manager', `127.0.0.1:${manager.port}`, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key, ...args], io);
-  return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  return runCliInProcess(['--manager', `127.0.0.1:${manager.port}`, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key, ...args], { XDG_CONFIG_HOME: home });
 }
 
 beforeAll(async () => {

@@ -4,9 +4,8 @@ import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger } from '@flotilla/grpc';
 import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
 import { makeTempDir, removeTempDir, StreamRecorder, testTls, tlsArgs, waitFor } from '@flotilla/testing';
-import { runCli } from '../src/cli';
+import { runCliInProcess } from './in-process';
 import { eventLine } from '../src/commands/events';
-import type { Io, Output } from '../src/io';
 
 // One word for an engine's placement health in every command, against a real manager and agent
 // (over a hollow engine) in this process. With --flap-threshold 1 one failure makes the engine
@@ -19,24 +18,9 @@ let client: ClusterServiceClient;
 let engine: string;
 let home: string;
 
-function output(): Output & { text: string } {
-  const out = {
-    text: '',
-    write(chunk: string | Uint8Array) {
-      out.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    },
-    isTTY: false,
-    columns: undefined,
-    flush: async () => undefined,
-  };
-  return out;
-}
-
 async function flotilla(...args: string[]) {
   const tls = testTls('operator');
-  const io: Io & { stdout: ReturnType<typeof output>; stderr: ReturnType<typeof output> } = { stdout: output(), stderr: output(), env: { XDG_CONFIG_HOME: home }, now: () => Date.now() };
-  const code = await runCli(['--manager', `127.0.0.1:${manager.port}`, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key, ...args], io);
-  return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  return runCliInProcess(['--manager', `127.0.0.1:${manager.port}`, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key, ...args], { XDG_CONFIG_HOME: home });
 }
 
 const engineState = async () => (await call(client, client.getEngine, { engine })).engine;

@@ -2,24 +2,14 @@ import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeTempDir, removeTempDir } from '@flotilla/testing';
-import { runCli } from '../cli';
-import type { Io, Output } from '../io';
+import { runCliInProcess } from '../../test/in-process';
 import { resolveSettings } from '../settings';
-
-function output(): Output & { text: string } {
-  const out = { text: '', write: (chunk: string | Uint8Array) => void (out.text += String(chunk)), isTTY: false, columns: undefined, flush: async () => undefined };
-  return out;
-}
 
 let home: string;
 beforeEach(() => (home = makeTempDir('flotilla-ca-cli-')));
 afterEach(() => removeTempDir(home));
 
-async function cli(args: string[]) {
-  const io: Io & { stdout: ReturnType<typeof output>; stderr: ReturnType<typeof output> } = { stdout: output(), stderr: output(), env: { XDG_CONFIG_HOME: home }, now: () => Date.now() };
-  const code = await runCli(args, io);
-  return { code, stdout: io.stdout.text, stderr: io.stderr.text };
-}
+const cli = (args: string[]) => runCliInProcess(args, { XDG_CONFIG_HOME: home });
 
 it('creates a CA, issues role certificates, and installs an operator identity the CLI then uses by default', async () => {
   const dir = path.join(home, 'ca');
