@@ -12,6 +12,8 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v busybox >/dev/null || need+=(busybox-static)
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v ip >/dev/null || need+=(iproute2)
+# The cluster CA (flotilla ca, the test certificates) is made with openssl.
+command -v openssl >/dev/null || need+=(openssl)
 command -v script >/dev/null || need+=(bsdutils)
 # The CLI's zsh completion is checked by zsh itself.
 command -v zsh >/dev/null || need+=(zsh)
