@@ -11,7 +11,8 @@
 # and an operator certificate installed as this user's CLI identity ($XDG_CONFIG_HOME/flotilla/tls),
 # so `flotilla` works with no flags. --insecure runs every service in plaintext on loopback instead.
 #
-# Ports: discovery on 127.0.0.1:4230, the manager on 127.0.0.1:4240, agents on 127.0.0.1:4250...
+# Ports: discovery on 127.0.0.1:4230, the manager on 127.0.0.1:4240, agents on 127.0.0.1:4250...;
+# each service's Prometheus /metrics on its gRPC port + 1000 (5230, 5240, 5250...).
 # Everything it started is stopped by PID on exit; state lives in DIR (default .flotilla/cluster);
 # with file discovery the agents are listed in DIR/discovery.txt.
 set -euo pipefail
@@ -79,7 +80,7 @@ i=0
 while read -r name socket _pid; do
   port=$((agent_port + i))
   # shellcheck disable=SC2046
-  node apps/engine-agent/dist/main.js --docker-host "$socket" --listen "127.0.0.1:$port" $(identity agent "agent-$name") \
+  node apps/engine-agent/dist/main.js --docker-host "$socket" --listen "127.0.0.1:$port" --metrics-address "127.0.0.1:$((port + 1000))" $(identity agent "agent-$name") \
     >"$dir/logs/agent-$name.log" 2>&1 &
   agent_pids+=($!)
   echo "$name $socket 127.0.0.1:$port" >>"$dir/agents.txt.new"
@@ -89,7 +90,7 @@ mv "$dir/agents.txt.new" "$dir/agents.txt"
 
 # The manager starts empty: the engines arrive through discovery.
 # shellcheck disable=SC2046
-node apps/cluster-manager/dist/main.js --listen "127.0.0.1:$manager_port" $(identity manager manager) \
+node apps/cluster-manager/dist/main.js --listen "127.0.0.1:$manager_port" --metrics-address "127.0.0.1:$((manager_port + 1000))" $(identity manager manager) \
   >"$dir/logs/manager.log" 2>&1 &
 agent_pids+=($!)
 
@@ -104,7 +105,7 @@ else
   discovery_uri="nodes://127.0.0.1:[$agent_port:$((agent_port + count - 1))]"
 fi
 # shellcheck disable=SC2046
-node apps/discovery/dist/main.js --listen "127.0.0.1:$discovery_port" --discovery "$discovery_uri" $(identity discovery discovery) \
+node apps/discovery/dist/main.js --listen "127.0.0.1:$discovery_port" --metrics-address "127.0.0.1:$((discovery_port + 1000))" --discovery "$discovery_uri" $(identity discovery discovery) \
   --manager "127.0.0.1:$manager_port" >"$dir/logs/discovery.log" 2>&1 &
 agent_pids+=($!)
 
@@ -125,6 +126,7 @@ cat <<TEXT
 
 Flotilla local cluster is up: the cluster-manager at 127.0.0.1:$manager_port, $count engines found by
 discovery at 127.0.0.1:$discovery_port ($discovery_uri).
+Prometheus metrics: curl http://127.0.0.1:$((manager_port + 1000))/metrics (discovery $((discovery_port + 1000)), agents from $((agent_port + 1000))).
 Ctrl-C stops everything.
 
   engine     Docker engine (docker -H ..., root only)                      engine-agent (gRPC)

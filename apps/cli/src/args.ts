@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { parseFlags, type FlagSpec, type Kind, type ValueOf } from '@flotilla/config';
 import { UsageError } from './errors';
 import { wrap } from './output/table';

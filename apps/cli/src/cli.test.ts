@@ -78,7 +78,7 @@ it.each([
   [['run', '-it', 'busybox', 'sh'], expect.stringMatching(/^flotilla: flotilla run has no -i or -t/)],
   [['run', '-d', '--rm', 'busybox'], 'flotilla: --rm needs the container in the foreground; leave out -d\n'],
   [['ps', '--format', '{{.Name'], 'flotilla: --format "{{.Name": unclosed {{\n'],
-  [['ps', '--filter', 'colour=red'], expect.stringMatching(/unknown filter "colour"; known: engine, label, status, name\n$/)],
+  [['ps', '--filter', 'colour=red'], expect.stringMatching(/unknown filter "colour"; known: engine \(or node\), label, status, name\n$/)],
   [['--manager', 'nope', 'ps'], 'flotilla: --manager "nope": expected host:port, with IPv6 hosts in brackets ([::1]:2375)\n'],
   [['completion', 'fish'], 'flotilla: completion for "fish" is not available; use bash or zsh\n'],
 ])('%j is a usage error: exit 2 and one line', async (args, stderr) => {

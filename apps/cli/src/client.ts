@@ -1,5 +1,6 @@
 import { connectivityState, Metadata, type CallOptions, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { call, CancelledError, DeadlineExceededError, dial, FlotillaError, hasTls, streamOf, UnavailableError } from '@flotilla/grpc';
+import { call, dial, hasTls, streamOf } from '@flotilla/grpc';
+import { CancelledError, DeadlineExceededError, FlotillaError, UnavailableError } from '@flotilla/errors';
 import { ClusterServiceClient } from '@flotilla/proto';
 import { CliError, connectionProblem, InterruptedError, UnreachableError } from './errors';
 import type { Settings } from './settings';

@@ -45,3 +45,10 @@ describe('request IDs of run', () => {
     expect(() => requestIdFor('x'.repeat(129))).toThrow(/--request-id "x+": expected 1 to 128 of A-Z a-z 0-9 \. _ -/);
   });
 });
+
+describe('classic Swarm env entries', () => {
+  it('go to the manager as they are, reschedule: too (the manager refuses what it cannot do, never the CLI silently)', () => {
+    const spec = specOf(['-e', 'constraint:zone==a', '-e', 'affinity:container==db', '-e', 'reschedule:on-node-failure', '-e', 'UNSET_IN_THIS_ENV', 'busybox']);
+    expect(spec.env).toEqual(['constraint:zone==a', 'affinity:container==db', 'reschedule:on-node-failure']);
+  });
+});

@@ -8,7 +8,7 @@ import { parseCpus, parseMemory, parsePort, parseRestart } from './output/units'
 /** The options `run` and `explain` share: what to run and where it may go. */
 export const specOptions = {
   name: flag('string', { placeholder: 'NAME', description: 'Container name, unique in the cluster' }),
-  env: flag('string', { short: 'e', repeat: true, placeholder: 'KEY=VALUE', description: 'Environment variable; constraint:EXPR and affinity:EXPR are placement rules, as on classic Swarm' }),
+  env: flag('string', { short: 'e', repeat: true, placeholder: 'KEY=VALUE', description: 'Environment variable; constraint:EXPR, affinity:EXPR and reschedule:off are read as on classic Swarm (reschedule:on-node-failure is refused: not supported yet)' }),
   label: flag('string', { short: 'l', repeat: true, placeholder: 'KEY=VALUE', description: 'Container label' }),
   memory: flag('string', { short: 'm', placeholder: 'SIZE', description: 'Memory reserved and limit: 64m, 512k, 1g, or bytes' }),
   cpus: flag('string', { short: 'c', placeholder: 'CPUS', description: 'CPUs reserved and limit, e.g. 0.5' }),
@@ -16,7 +16,7 @@ export const specOptions = {
   network: flag('string', { placeholder: 'MODE', description: 'Network mode: none, host, container:NAME, or a network name', complete: ['none', 'host', 'bridge'] }),
   restart: flag('string', { placeholder: 'POLICY', description: 'no, always, unless-stopped, on-failure[:N]', complete: ['no', 'always', 'unless-stopped', 'on-failure'] }),
   entrypoint: flag('string', { placeholder: 'CMD', description: "Override the image's entrypoint" }),
-  constraint: flag('string', { repeat: true, placeholder: 'EXPR', description: 'Engine constraint: KEY==VALUE or KEY!=VALUE (node, or an engine label; glob, /regex/, ~ for soft)' }),
+  constraint: flag('string', { repeat: true, placeholder: 'EXPR', description: 'Engine constraint: KEY==VALUE or KEY!=VALUE (node: engine name, ID, address, IP or ID|address; or an engine label; glob, /regex/, ~ for soft)' }),
   affinity: flag('string', { repeat: true, placeholder: 'EXPR', description: 'Affinity: container==NAME, image==REF, or a container label' }),
   strategy: flag('string', { placeholder: 'STRATEGY', choices: ['spread', 'binpack', 'random'], description: "Placement strategy for this container (default: the manager's)" }),
   // What the container may take of its host: refused (exit 7) unless the container policy allows it for your role.
@@ -62,7 +62,8 @@ export function buildSpec(values: SpecValues, positionals: string[], env: NodeJS
   if (!image) throw new UsageError('an IMAGE is required');
   const containerEnv: string[] = [];
   for (const entry of values.env) {
-    if (entry.includes('=') || /^(constraint|affinity):/.test(entry)) containerEnv.push(entry);
+    // reschedule:POLICY goes to the manager too, which refuses what it cannot do rather than drop it.
+    if (entry.includes('=') || /^(constraint|affinity|reschedule):/.test(entry)) containerEnv.push(entry);
     else if (env[entry] !== undefined) containerEnv.push(`${entry}=${env[entry]}`);
   }
   const labels: Record<string, string> = {};

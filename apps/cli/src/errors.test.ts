@@ -1,4 +1,4 @@
-import { AlreadyExistsError, DeadlineExceededError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError } from '@flotilla/grpc';
+import { AlreadyExistsError, DeadlineExceededError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError } from '@flotilla/errors';
 import { CliError, connectionProblem, describeError, ExitCode, UnreachableError } from './errors';
 
 it.each([

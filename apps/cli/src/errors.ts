@@ -1,16 +1,4 @@
-import {
-  AlreadyExistsError,
-  CancelledError,
-  DeadlineExceededError,
-  FailedPreconditionError,
-  FlotillaError,
-  InvalidArgumentError,
-  NotFoundError,
-  PermissionDeniedError,
-  ResourceExhaustedError,
-  UnauthenticatedError,
-  UnavailableError,
-} from '@flotilla/grpc';
+import { AlreadyExistsError, CancelledError, DeadlineExceededError, FailedPreconditionError, FlotillaError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError } from '@flotilla/errors';
 
 /**
  * Exit codes scripts can rely on. `run` without `-d` exits with the container's own exit code

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { flag, parseDuration } from '@flotilla/config';
-import { formatHostPort, hasTls, InvalidArgumentError, parseHostPort, type TlsFiles } from '@flotilla/grpc';
+import { formatHostPort, hasTls, parseHostPort, type TlsFiles } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { convert, type OptionSpecs } from './args';
 import { UsageError } from './errors';
 

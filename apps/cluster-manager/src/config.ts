@@ -1,5 +1,6 @@
-import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, securityFlags, securityFrom } from '@flotilla/config';
-import { InvalidArgumentError, isLogLevel, logLevels, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security } from '@flotilla/grpc';
+import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom } from '@flotilla/config';
+import { isLogLevel, logLevels, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { engineLimitDefaults, normaliseEngineAddress } from '@flotilla/cluster';
 import { loadPolicy, policyFlags, type ContainerPolicy } from '@flotilla/policy';
 import { filterNames, filtersByName, strategyNames } from '@flotilla/scheduler';
@@ -10,6 +11,7 @@ export const defaultFilters = [...filterNames];
 export const managerFlags = {
   listen: flag('string', { env: 'FLOTILLA_MANAGER_LISTEN', default: '127.0.0.1:4240', placeholder: 'HOST:PORT', description: 'Where the manager serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
   ...securityFlags('FLOTILLA_MANAGER'),
+  ...metricsFlags('FLOTILLA_MANAGER'),
   ...callerLimitFlags('FLOTILLA_MANAGER'),
   ...policyFlags('FLOTILLA_MANAGER'),
   engine: flag('list', { env: 'FLOTILLA_ENGINES', default: [] as string[], placeholder: 'HOST:PORT,...', description: 'Engine-agent addresses to add at start (discovery adds more).' }),
@@ -77,6 +79,8 @@ grpc.health.v1.Health and server reflection.`,
 
 export interface ManagerConfig {
   listen: string;
+  /** --metrics-address: the loopback Prometheus endpoint; undefined: none. */
+  metricsAddress?: string;
   /** Serves clients and dials engine-agents with one identity. */
   security: Security;
   /** Per-caller stream and rate limits of the service's own API. */
@@ -119,6 +123,7 @@ export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessE
   const listen = parseListenAddress('--listen', f.listen);
   return {
     listen,
+    metricsAddress: metricsAddressFrom(f),
     security: securityFrom(f, listen),
     callerLimits: callerLimitsFrom(f),
     containerPolicy: loadPolicy(f['container-policy'], 'cluster-manager'),

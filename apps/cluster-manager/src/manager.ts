@@ -1,9 +1,11 @@
 import { Cluster, ClusterContainers } from '@flotilla/cluster';
 import { filtersByName, Scheduler, strategyByName } from '@flotilla/scheduler';
 import { startServer, type Logger, type RunningServer } from '@flotilla/grpc';
+import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import { descriptorSetPath } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
 import { GrpcAgentConnector } from './agents/grpc-agent-connector';
+import { registerClusterMetrics } from './cluster-metrics';
 import type { ManagerConfig } from './config';
 import { createClusterService } from './service/cluster-service';
 
@@ -12,6 +14,8 @@ export interface RunningManager {
   containers: ClusterContainers;
   server: RunningServer;
   port: number;
+  /** The Prometheus endpoint, when --metrics-address is set. */
+  metrics?: MetricsEndpoint;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -43,7 +47,17 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
   const containers = new ClusterContainers({ cluster, connector, scheduler, clock, logger, publish: (event) => cluster.publish(event), containerPolicy: config.containerPolicy, orphanGraceMs: config.orphanGraceMs });
   // Streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
   const service = createClusterService({ cluster, containers, logger, maxQueuedEvents: config.maxQueuedEvents });
-  const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger });
+  // A registry of its own per manager, so several in one process (tests) never share series.
+  const metrics = config.metricsAddress ? new MetricsRegistry() : undefined;
+  const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger, observeCall: metrics && grpcCallMetrics(metrics) });
+  let endpoint: MetricsEndpoint | undefined;
+  if (metrics && config.metricsAddress) {
+    registerClusterMetrics(metrics, cluster);
+    endpoint = await startMetricsEndpoint({ address: config.metricsAddress, registry: metrics, logger }).catch(async (err: unknown) => {
+      await server.shutdown(0);
+      throw err;
+    });
+  }
   cluster.start();
   containers.startSweeping();
   for (const address of config.engines) cluster.addEngine(address);
@@ -52,8 +66,10 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     containers,
     server,
     port: server.port,
+    metrics: endpoint,
     async stop(graceMs = 5000) {
       await server.shutdown(graceMs);
+      await endpoint?.close();
       containers.shutdown();
       cluster.stop();
       connector.closeAll();

@@ -1,5 +1,6 @@
 import { requestLimits as L } from '@flotilla/cluster';
-import { call, type FlotillaError } from '@flotilla/grpc';
+import { call } from '@flotilla/grpc';
+import { type FlotillaError } from '@flotilla/errors';
 import { ClusterServiceService, type ContainerSpec, type PortBinding } from '@flotilla/proto';
 import { waitFor } from '@flotilla/testing';
 import { Client, credentials, Metadata, status, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';

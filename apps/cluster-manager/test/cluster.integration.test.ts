@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { call, FlotillaError } from '@flotilla/grpc';
+import { call } from '@flotilla/grpc';
+import { FlotillaError } from '@flotilla/errors';
 import { EngineStatus, ListEnginesRequest } from '@flotilla/proto';
 import { bufCurlArgs, cleanupAll, freePort, repoRoot, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';

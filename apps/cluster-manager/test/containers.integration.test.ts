@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { call, FlotillaError, streamOf } from '@flotilla/grpc';
+import { call, streamOf } from '@flotilla/grpc';
+import { FlotillaError } from '@flotilla/errors';
 import { ContainerSpec, EngineStatus, PlacementExplanation, type ClusterServiceClient } from '@flotilla/proto';
 import { bufCurlArgs, busyboxRootfsTar, cleanupAll, hostNetworkPolicy, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
@@ -119,6 +120,7 @@ it('routes containers by constraint: typed fields, env entries and the classic l
 it('explains an impossible request per engine, as FAILED_PRECONDITION and as a dry run', async () => {
   const err = await failure(create({ name: 'impossible', constraints: ['zone==z'] }));
   expect(err.code).toBe(status.FAILED_PRECONDITION);
+  expect(err.reason).toBe('NO_ENGINE_FITS');
   for (const address of addresses) expect(err.message).toContain(address);
   expect(err.message).toMatch(/zone==z does not hold: label zone is "a"/);
   const explanation = PlacementExplanation.decode(err.details['flotilla-placement-bin']);

@@ -1,4 +1,5 @@
-import { call, dial, FlotillaError } from '@flotilla/grpc';
+import { call, dial } from '@flotilla/grpc';
+import { FlotillaError } from '@flotilla/errors';
 import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
 import { cleanupAll, freePort, StreamRecorder, testTls } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';

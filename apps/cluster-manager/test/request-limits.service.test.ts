@@ -1,4 +1,7 @@
-import { call, type FlotillaError } from '@flotilla/grpc';
+import { call } from '@flotilla/grpc';
+import { BadRequest, ErrorInfo } from 'nice-grpc-error-details';
+import { Status } from 'nice-grpc-error-details/lib/proto/google/rpc/status';
+import { type FlotillaError } from '@flotilla/errors';
 import { ClusterServiceContainerLogsRequest, ClusterServiceService, ContainerSpec, Timestamp } from '@flotilla/proto';
 import { waitFor } from '@flotilla/testing';
 import { Client, credentials, Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
@@ -51,6 +54,23 @@ it('refuses a SyncEngines generation of 2^64-1; a later normal push still applie
   expect(clusterState(c.manager).engines).toEqual([c.engineAddress, '192.0.2.2:4250', '192.0.2.9:4250'].sort());
   await call(m, m.syncEngines, { source: 'file:///engines', generation: String(now + 2), addresses: [] });
   await call(m, m.syncEngines, { source: 'file:///other', generation: String(now + 1), addresses: [] });
+});
+
+it('names the bad field in a google.rpc.BadRequest detail that a client in any language can read, beside a stable ErrorInfo reason', async () => {
+  const m = c.client;
+  const err = await failure(call(m, m.addEngine, { address: 'no-port-here' }));
+  expect(err.code).toBe(status.INVALID_ARGUMENT);
+  // What our client decoded...
+  expect(err.reason).toBe('INVALID_FIELD');
+  expect(err.violations.map((v) => v.field)).toEqual(['address']);
+  // ...and what is on the wire: the standard trailer, decoded with nothing but the google.rpc messages.
+  const trailer = (err.cause as ServiceError).metadata.get('grpc-status-details-bin')[0] as Buffer;
+  const wire = Status.decode(trailer);
+  expect(wire.code).toBe(status.INVALID_ARGUMENT);
+  const badRequest = wire.details.find((d) => d.typeUrl === 'type.googleapis.com/google.rpc.BadRequest');
+  const info = wire.details.find((d) => d.typeUrl === 'type.googleapis.com/google.rpc.ErrorInfo');
+  expect(BadRequest.decode(badRequest!.value).fieldViolations).toEqual([expect.objectContaining({ field: 'address', description: expect.stringContaining('"no-port-here"') })]);
+  expect(ErrorInfo.decode(info!.value)).toMatchObject({ reason: 'INVALID_FIELD', domain: 'flotilla' });
 });
 
 it('stops bogus AddEngine calls at --max-pending-engines with RESOURCE_EXHAUSTED naming the flag; nothing already there is lost', async () => {

@@ -1,6 +1,7 @@
-import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, securityFlags, securityFrom } from '@flotilla/config';
+import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom } from '@flotilla/config';
 import { MAX_ADDRESSES_PER_ENTRY, MAX_ADDRESSES_PER_SET, parseDiscoveryUri, type DiscoveryUri } from '@flotilla/discovery';
-import { checkDialAllowed, formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security, type TlsFiles } from '@flotilla/grpc';
+import { checkDialAllowed, formatHostPort, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security, type TlsFiles } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 export const discoveryFlags = {
   discovery: flag('string', {
@@ -11,6 +12,7 @@ export const discoveryFlags = {
   manager: flag('list', { env: 'FLOTILLA_MANAGERS', default: [] as string[], placeholder: 'HOST:PORT,...', description: 'Cluster-managers to push the engine addresses to. Required.' }),
   listen: flag('string', { env: 'FLOTILLA_DISCOVERY_LISTEN', default: '127.0.0.1:4230', placeholder: 'HOST:PORT', description: 'Where discovery serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
   ...securityFlags('FLOTILLA_DISCOVERY'),
+  ...metricsFlags('FLOTILLA_DISCOVERY'),
   ...callerLimitFlags('FLOTILLA_DISCOVERY'),
   'etcd-tls-ca': flag('string', { env: 'FLOTILLA_ETCD_TLS_CA', placeholder: 'FILE', description: 'CA to verify etcd (turns on TLS to etcd).' }),
   'etcd-tls-cert': flag('string', { env: 'FLOTILLA_ETCD_TLS_CERT', placeholder: 'FILE', description: 'Client certificate for etcd.' }),
@@ -46,6 +48,8 @@ export interface DiscoveryConfig {
   discovery: DiscoveryUri;
   managers: string[];
   listen: string;
+  /** --metrics-address: the loopback Prometheus endpoint; undefined: none. */
+  metricsAddress?: string;
   /** Serves its API and dials the managers with one identity (role discovery). */
   security: Security;
   /** Per-caller stream and rate limits of the service's own API. */
@@ -72,6 +76,7 @@ export function parseDiscoveryConfig(argv: readonly string[], env: NodeJS.Proces
     discovery: parseDiscoveryUri(f.discovery, '--discovery'),
     managers,
     listen,
+    metricsAddress: metricsAddressFrom(f),
     security,
     callerLimits: callerLimitsFrom(f),
     etcdTls: { ca: f['etcd-tls-ca'], cert: f['etcd-tls-cert'], key: f['etcd-tls-key'] },

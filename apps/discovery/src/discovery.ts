@@ -1,8 +1,10 @@
 import { createBackend, SourceState, type DiscoveryBackend, type KeyValueStore } from '@flotilla/discovery';
 import { dial, dialTls, startServer, type Logger, type RunningServer } from '@flotilla/grpc';
+import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import { ClusterServiceClient, descriptorSetPath, type DiscoveryState } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
 import type { DiscoveryConfig } from './config';
+import { registerDiscoveryMetrics } from './discovery-metrics';
 import { ManagerPusher } from './push/manager-pusher';
 import { createDiscoveryService } from './service/discovery-service';
 import { StateFeed } from './state/state-feed';
@@ -10,6 +12,8 @@ import { StateFeed } from './state/state-feed';
 export interface RunningDiscovery {
   server: RunningServer;
   port: number;
+  /** The Prometheus endpoint, when --metrics-address is set. */
+  metrics?: MetricsEndpoint;
   state(): DiscoveryState;
   stop(graceMs?: number): Promise<void>;
 }
@@ -36,6 +40,8 @@ export async function startDiscovery(config: DiscoveryConfig, logger: Logger, de
   });
   const source = new SourceState(backend.source, clock);
   const feed = new StateFeed();
+  const metrics = config.metricsAddress ? new MetricsRegistry() : undefined;
+  const counts = metrics && registerDiscoveryMetrics(metrics, source, config.managers);
 
   const payload = () => {
     const s = source.snapshot();
@@ -56,7 +62,11 @@ export async function startDiscovery(config: DiscoveryConfig, logger: Logger, de
         retry: config.retry,
         pushIntervalMs: config.pushIntervalMs,
         pushTimeoutMs: config.pushTimeoutMs,
-        onStatus: () => feed.bump(),
+        onStatus: () => {
+          feed.bump();
+          // Called after each push: a status with no error is one that went through.
+          counts?.pushed(address, pushers.find((p) => p.address === address)?.pushStatus.lastError === '');
+        },
         onNewerGeneration: (held) => {
           if (!source.passGeneration(held)) return;
           feed.bump();
@@ -83,7 +93,16 @@ export async function startDiscovery(config: DiscoveryConfig, logger: Logger, de
 
   // Watch streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
   const service = createDiscoveryService({ state, feed, logger });
-  const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger });
+  const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger, observeCall: metrics && grpcCallMetrics(metrics) });
+  const endpoint: MetricsEndpoint | undefined =
+    metrics && config.metricsAddress
+      ? await startMetricsEndpoint({ address: config.metricsAddress, registry: metrics, logger }).catch(async (err: unknown) => {
+          await server.shutdown(0);
+          await backend.close();
+          for (const p of pushers) p.close();
+          throw err;
+        })
+      : undefined;
   logger.info('discovery started', { source: backend.source, managers: config.managers });
 
   let lastProblems = '';
@@ -111,10 +130,12 @@ export async function startDiscovery(config: DiscoveryConfig, logger: Logger, de
   return {
     server,
     port: server.port,
+    metrics: endpoint,
     state,
     stop(graceMs = 5000) {
       stopped ??= (async () => {
         await server.shutdown(graceMs);
+        await endpoint?.close();
         await backend.close();
         for (const p of pushers) p.close();
       })();

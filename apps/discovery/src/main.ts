@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { HelpRequested } from '@flotilla/config';
-import { createLogger, FlotillaError, shutdownOnSignals } from '@flotilla/grpc';
+import { createLogger, shutdownOnSignals } from '@flotilla/grpc';
+import { FlotillaError } from '@flotilla/errors';
 import { discoveryHelp, parseDiscoveryConfig } from './config';
 import { startDiscovery } from './discovery';
 

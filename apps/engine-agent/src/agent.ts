@@ -1,7 +1,9 @@
 import { startServer, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
+import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import type { ContainerPolicy } from '@flotilla/policy';
 import { descriptorSetPath } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
+import { registerAgentMetrics } from './agent-metrics';
 import type { DockerBackend } from './docker/docker-backend';
 import { EngineMonitor } from './monitor/engine-monitor';
 import { defaultReconcileIntervalMs } from './monitor/reconcile-diff';
@@ -10,6 +12,8 @@ import { createAgentService } from './service/agent-service';
 export interface AgentOptions {
   backend: DockerBackend;
   listen: string;
+  /** A loopback `host:port` for the Prometheus endpoint (GET /metrics); none when unset. */
+  metricsAddress?: string;
   logger: Logger;
   heartbeatIntervalMs: number;
   /** How often the monitor reconciles its model with the engine; 0: never. Default 30s. */
@@ -26,6 +30,8 @@ export interface RunningAgent {
   server: RunningServer;
   monitor: EngineMonitor;
   port: number;
+  /** The Prometheus endpoint, when `metricsAddress` is set. */
+  metrics?: MetricsEndpoint;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -39,6 +45,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   // Streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
   const service = createAgentService({ backend: options.backend, monitor, logger: options.logger, containerPolicy: options.containerPolicy });
+  // A registry of its own per agent: benchmarks run thousands of agents in one process.
+  const metrics = options.metricsAddress ? new MetricsRegistry() : undefined;
   const server = await startServer({
     address: options.listen,
     services: [service],
@@ -47,14 +55,25 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     descriptorSetPath,
     keepalive: options.keepalive,
     logger: options.logger,
+    observeCall: metrics && grpcCallMetrics(metrics),
   });
+  let endpoint: MetricsEndpoint | undefined;
+  if (metrics && options.metricsAddress) {
+    registerAgentMetrics(metrics, monitor);
+    endpoint = await startMetricsEndpoint({ address: options.metricsAddress, registry: metrics, logger: options.logger }).catch(async (err: unknown) => {
+      await server.shutdown(0);
+      throw err;
+    });
+  }
   monitor.start();
   return {
     server,
     monitor,
     port: server.port,
+    metrics: endpoint,
     async stop(graceMs = 5000) {
       await server.shutdown(graceMs);
+      await endpoint?.close();
       await monitor.stop();
     },
   };

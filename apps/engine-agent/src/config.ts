@@ -1,6 +1,7 @@
-import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, securityFlags, securityFrom, type FlagValues } from '@flotilla/config';
+import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom, type FlagValues } from '@flotilla/config';
 import { parseDiscoveryUri, type DiscoveryUri } from '@flotilla/discovery';
-import { formatHostPort, InvalidArgumentError, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security, type TlsFiles } from '@flotilla/grpc';
+import { formatHostPort, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security, type TlsFiles } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { loadPolicy, policyFlags, type ContainerPolicy } from '@flotilla/policy';
 import { maximumApiVersion, minimumApiVersion } from './docker/api-version';
 import { parseDockerEndpoint } from './docker/docker-endpoint';
@@ -14,6 +15,7 @@ export const agentFlags = {
   'docker-tls-key': flag('string', { env: 'FLOTILLA_DOCKER_TLS_KEY', placeholder: 'FILE', description: 'Client key for the Docker engine.' }),
   listen: flag('string', { env: 'FLOTILLA_AGENT_LISTEN', default: '127.0.0.1:4250', placeholder: 'HOST:PORT', description: 'Where the agent serves gRPC; port 0 picks a free port (printed in the "listening" log line).' }),
   ...securityFlags('FLOTILLA_AGENT'),
+  ...metricsFlags('FLOTILLA_AGENT'),
   ...callerLimitFlags('FLOTILLA_AGENT'),
   ...policyFlags('FLOTILLA_AGENT'),
   'heartbeat-interval': flag('duration', { env: 'FLOTILLA_HEARTBEAT_INTERVAL', default: 1000, min: 50, max: 600_000, description: 'How often Watch streams carry a heartbeat; the agent also pings its Docker engine this often.' }),
@@ -49,6 +51,8 @@ export interface AgentConfig {
   dockerHost: string;
   dockerTls: TlsFiles;
   listen: string;
+  /** --metrics-address: the loopback Prometheus endpoint; undefined: none. */
+  metricsAddress?: string;
   /** Serves managers with its certificate; only callers with role manager are obeyed. */
   security: Security;
   /** Per-caller stream and rate limits of the service's own API. */
@@ -110,6 +114,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     dockerHost: f['docker-host'],
     dockerTls,
     listen,
+    metricsAddress: metricsAddressFrom(f),
     security: securityFrom(f, listen),
     callerLimits: callerLimitsFrom(f),
     containerPolicy: loadPolicy(f['container-policy'], 'engine-agent'),

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { createLogger, FlotillaError, shutdownOnSignals } from '@flotilla/grpc';
+import { createLogger, shutdownOnSignals } from '@flotilla/grpc';
+import { FlotillaError } from '@flotilla/errors';
 import { HelpRequested } from '@flotilla/config';
 import { agentHelp, parseAgentConfig } from './config';
 import { DockerodeBackend } from './docker/dockerode-backend';
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, fields: { service: 'engine-agent' } });
   const backend = new DockerodeBackend(config.dockerHost, config.dockerTls);
-  const agent = await startAgent({ backend, listen: config.listen, logger, heartbeatIntervalMs: config.heartbeatIntervalMs, reconcileIntervalMs: config.reconcileIntervalMs, security: config.security, callerLimits: config.callerLimits, containerPolicy: config.containerPolicy });
+  const agent = await startAgent({ backend, listen: config.listen, metricsAddress: config.metricsAddress, logger, heartbeatIntervalMs: config.heartbeatIntervalMs, reconcileIntervalMs: config.reconcileIntervalMs, security: config.security, callerLimits: config.callerLimits, containerPolicy: config.containerPolicy });
   let registration: AgentRegistration | undefined;
   if (config.registration) {
     const r = config.registration;

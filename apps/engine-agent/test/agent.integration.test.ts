@@ -1,4 +1,5 @@
-import { call, streamOf, FlotillaError } from '@flotilla/grpc';
+import { call, streamOf } from '@flotilla/grpc';
+import { FlotillaError } from '@flotilla/errors';
 import { CreateContainerRequest, LogStream, type Container } from '@flotilla/proto';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -1,4 +1,5 @@
-import { call, FlotillaError } from '@flotilla/grpc';
+import { call } from '@flotilla/grpc';
+import { FlotillaError } from '@flotilla/errors';
 import { cleanupAll, startEngines, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startAgentProcess, WatchRecorder, type AgentProcess } from './support';

@@ -31,6 +31,12 @@ export interface AgentConnector {
   watch(address: string, listener: AgentStreamListener): AgentStream;
   /** Closes the connection to an address the cluster no longer uses. */
   release(address: string): void;
+  /**
+   * Resolves when the agent's address, unreachable now, accepts connections again: a probe that
+   * lets a waiting reconnect run at once. Never resolves while the address stays reachable (a
+   * stream that failed for another reason keeps its back-off) or after `signal` aborts.
+   */
+  backAgain?(address: string, signal: AbortSignal): Promise<void>;
   /** Container operations on the engine behind the agent at `address`. */
   operations(address: string): AgentOperations;
 }

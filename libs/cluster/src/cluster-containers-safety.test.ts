@@ -1,4 +1,4 @@
-import { AlreadyExistsError, CancelledError, DeadlineExceededError, InternalError, InvalidArgumentError, UnavailableError } from '@flotilla/grpc';
+import { AlreadyExistsError, CancelledError, DeadlineExceededError, InternalError, InvalidArgumentError, UnavailableError } from '@flotilla/errors';
 import { Container, ContainerSpec, CreateContainerRequest, type ClusterEvent } from '@flotilla/proto';
 import { allFilters, Scheduler, spreadStrategy } from '@flotilla/scheduler';
 import { FakeClock, flushPromises } from '@flotilla/time';

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@flotilla/grpc';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@flotilla/errors';
 import { parsePolicy, type ContainerPolicy } from '@flotilla/policy';
 import { ContainerSpec, PlacementExplanation } from '@flotilla/proto';
 import { allFilters, Scheduler, spreadStrategy, strategyByName } from '@flotilla/scheduler';

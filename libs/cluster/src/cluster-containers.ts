@@ -1,24 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import {
-  AlreadyExistsError,
-  CancelledError,
-  FailedPreconditionError,
-  FlotillaError,
-  InvalidArgumentError,
-  NotFoundError,
-  PermissionDeniedError,
-  ResourceExhaustedError,
-  silentLogger,
-  UnavailableError,
-  UnknownError,
-  type Logger,
-} from '@flotilla/grpc';
+import { silentLogger, type Logger } from '@flotilla/grpc';
+import { AlreadyExistsError, CancelledError, FailedPreconditionError, FlotillaError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError, UnknownError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
 import { checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import {
   PlacementExplanation,
   type ClusterContainer,
   type ClusterEvent,
+  type ClusterNode,
   type Container,
   type ContainerLogsRequest,
   type ContainerLogsResponse,
@@ -27,12 +16,13 @@ import {
   type EngineRef,
   type PullImageResponse,
 } from '@flotilla/proto';
-import { placementRequestFrom, portKey, type Placement, type PlacementRequest, type Scheduler } from '@flotilla/scheduler';
+import { addressIp, affinitiesLabel, constraintsLabel, labelList, placementRequestFrom, portKey, reschedulePoliciesLabel, type Placement, type PlacementFromSpec, type PlacementRequest, type Scheduler } from '@flotilla/scheduler';
 import type { Clock, Timer } from '@flotilla/time';
 import type { AgentConnector } from './agent-connector';
 import type { Cluster } from './cluster';
 import type { Engine, Observation, Reservation } from './engine';
 import { engineStatusOf } from './engine-view';
+import { requestLimits } from './request-limits';
 
 /** The label that carries a container's cluster-wide ID, as on classic Swarm. */
 export const clusterIdLabel = 'com.docker.swarm.id';
@@ -94,6 +84,19 @@ export interface ContainerFilter {
 
 function ref(engine: Engine): EngineRef {
   return { id: engine.id, name: engine.name, address: engine.address };
+}
+
+/** The engine as classic Swarm's `Node` in inspect: ID, name, address, IP, CPUs, memory, labels. */
+function nodeOf(engine: Engine): ClusterNode {
+  return {
+    id: engine.id,
+    name: engine.name,
+    address: engine.address,
+    ip: addressIp(engine.address),
+    cpus: String(engine.cpus),
+    memoryBytes: String(engine.memoryBytes),
+    labels: { ...engine.labels },
+  };
 }
 
 const namePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -212,10 +215,26 @@ export class ClusterContainers {
     this.orphansSeen.clear();
   }
 
-  private request(spec: ContainerSpec): { request: PlacementRequest; env: string[] } {
+  /**
+   * What placement makes of a spec. Every constraint, affinity and reschedule policy ends up in
+   * the container's labels as classic Swarm kept them, so they survive a manager restart and show
+   * in inspect; a reschedule policy "on-node-failure" is refused (FAILED_PRECONDITION) before
+   * anything is placed or created.
+   */
+  private request(spec: ContainerSpec): PlacementFromSpec {
     if (!spec.image.trim()) throw InvalidArgumentError.field('spec.image', spec.image, 'an image is required');
     if (spec.name && !namePattern.test(spec.name)) throw InvalidArgumentError.field('spec.name', spec.name, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters');
-    return placementRequestFrom({ ...spec, name: spec.name.replace(/^\//, '') });
+    const placement = placementRequestFrom({ ...spec, name: spec.name.replace(/^\//, '') });
+    // The expressions of every source together, as JSON: each is within its limit, but the
+    // written label must be within a label's too (and the agent's cap on a container's labels).
+    for (const key of [constraintsLabel, affinitiesLabel, reschedulePoliciesLabel]) {
+      const value = placement.labels[key];
+      const bytes = value === undefined ? 0 : Buffer.byteLength(value);
+      if (bytes > requestLimits.labelValueBytes) {
+        throw InvalidArgumentError.field(`spec.labels[${JSON.stringify(key)}]`, `${bytes} bytes`, `the expressions of every source written as this label take ${bytes} bytes; at most ${requestLimits.labelValueBytes}`);
+      }
+    }
+    return placement;
   }
 
   /**
@@ -251,7 +270,7 @@ export class ClusterContainers {
     const placement = this.o.scheduler.explain(request, this.o.cluster);
     const explanation = this.explanation(request, placement);
     const tried = retries.length ? ` (after trying: ${retries.join('; ')})` : '';
-    return new FailedPreconditionError(`${placement.summary}${tried}`, { details: { [placementDetailsKey]: Buffer.from(PlacementExplanation.encode(explanation).finish()) } });
+    return new FailedPreconditionError(`${placement.summary}${tried}`, { reason: 'NO_ENGINE_FITS', details: { [placementDetailsKey]: Buffer.from(PlacementExplanation.encode(explanation).finish()) } });
   }
 
   /**
@@ -313,7 +332,7 @@ export class ClusterContainers {
    * Creates with the same ID one after another: the later waits for the earlier.
    */
   async create(spec: ContainerSpec, start: boolean, role?: Role, options: CreateOptions = {}): Promise<CreateResult> {
-    const { request, env } = this.request(spec);
+    const { request, env, labels } = this.request(spec);
     try {
       checkContainer(spec, role, this.policy);
     } catch (err) {
@@ -333,7 +352,7 @@ export class ClusterContainers {
     else {
       if (requestId) this.checkNotInDoubt(requestId);
       if (name && this.nameTaken(name)) throw new AlreadyExistsError(`a container named ${JSON.stringify(name)} already exists in the cluster (or is being created)`);
-      work = this.place(spec, request, env, start, role, requestId, options.signal);
+      work = this.place({ ...spec, labels }, request, env, start, role, requestId, options.signal);
     }
     if (!requestId) return work;
     this.requests.set(requestId, work);
@@ -707,11 +726,12 @@ export class ClusterContainers {
     });
   }
 
-  async inspect(reference: string): Promise<{ container: ClusterContainer; rawJson: string }> {
+  /** The container, Docker's inspect document (empty when its engine is not healthy) and its engine as classic Swarm's `Node`. */
+  async inspect(reference: string): Promise<{ container: ClusterContainer; rawJson: string; node: ClusterNode }> {
     const { engine, container } = this.find(reference);
-    if (engine.status !== 'healthy') return { container: this.clusterContainer(engine, container), rawJson: '' };
+    if (engine.status !== 'healthy') return { container: this.clusterContainer(engine, container), rawJson: '', node: nodeOf(engine) };
     const answer = await this.o.connector.operations(engine.address).inspectContainer(container.id);
-    return { container: this.clusterContainer(engine, answer.container ?? container), rawJson: answer.rawJson };
+    return { container: this.clusterContainer(engine, answer.container ?? container), rawJson: answer.rawJson, node: nodeOf(engine) };
   }
 
   logs(request: Omit<ContainerLogsRequest, 'id'> & { container: string }, signal: AbortSignal): AsyncIterable<ContainerLogsResponse> {
@@ -721,8 +741,17 @@ export class ClusterContainers {
     return this.o.connector.operations(engine.address).containerLogs({ ...rest, id: container.id }, signal);
   }
 
+  /** The container as the cluster shows it, with its placement read from its labels (also of containers made before a restart). */
   clusterContainer(engine: Engine, container: Container): ClusterContainer {
-    return { container, engine: ref(engine), engineStatus: engineStatusOf(engine.status) };
+    const labels = container.labels ?? {};
+    return {
+      container,
+      engine: ref(engine),
+      engineStatus: engineStatusOf(engine.status),
+      constraints: labelList(labels, constraintsLabel),
+      affinities: labelList(labels, affinitiesLabel),
+      reschedulePolicies: labelList(labels, reschedulePoliciesLabel),
+    };
   }
 
   list(filter: ContainerFilter): ClusterContainer[] {

@@ -1,4 +1,4 @@
-import { CancelledError, InvalidArgumentError, ResourceExhaustedError } from '@flotilla/grpc';
+import { CancelledError, InvalidArgumentError, ResourceExhaustedError } from '@flotilla/errors';
 import type { ClusterEvent, Container, DockerEvent, WatchEventsRequest, WatchResponse } from '@flotilla/proto';
 import { FakeClock, flushPromises } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';

@@ -15,8 +15,9 @@ import {
 } from '@flotilla/proto';
 import { portKey } from '@flotilla/scheduler';
 import { FakeClock } from '@flotilla/time';
+import { containerProblem } from './agent-input';
 import { Cluster } from './cluster';
-import { containerProblem, type Engine } from './engine';
+import type { Engine } from './engine';
 import { FakeAgents, engineSnapshot, recordingLogger, snapshotParts } from './testing';
 
 /*

@@ -1,4 +1,4 @@
-import { CancelledError, InvalidArgumentError, NotFoundError } from '@flotilla/grpc';
+import { CancelledError, InvalidArgumentError, NotFoundError } from '@flotilla/errors';
 import { EngineStatus, type ClusterEvent, type Container, type WatchResponse } from '@flotilla/proto';
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ResourceExhaustedError } from '@flotilla/grpc';
+import { InvalidArgumentError, ResourceExhaustedError } from '@flotilla/errors';
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
 import { FakeAgents, engineSnapshot } from './testing';

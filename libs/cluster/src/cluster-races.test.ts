@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError } from '@flotilla/grpc';
+import { InvalidArgumentError, NotFoundError } from '@flotilla/errors';
 import fc from 'fast-check';
 import type { ClusterEvent, Snapshot, WatchResponse } from '@flotilla/proto';
 import { FakeClock } from '@flotilla/time';

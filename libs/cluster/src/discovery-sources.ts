@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ResourceExhaustedError } from '@flotilla/grpc';
+import { InvalidArgumentError, ResourceExhaustedError } from '@flotilla/errors';
 import { clip } from './request-checks';
 import { requestLimits } from './request-limits';
 

@@ -1,4 +1,4 @@
-import { ResourceExhaustedError } from '@flotilla/grpc';
+import { ResourceExhaustedError } from '@flotilla/errors';
 import { engineLimitDefaults } from './request-limits';
 
 /** How many engines the cluster may hold (see engineLimitDefaults for why each limit applies where it does). */

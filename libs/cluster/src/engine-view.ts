@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { EngineStatus, type ClusterEngine } from '@flotilla/proto';
 import type { Engine, EngineStatusName } from './engine';
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { EngineStatus, type Container, type DockerEvent, type WatchResponse } from '@flotilla/proto';
 import { Engine, flappingHealth, type EngineDockerEvent, type EngineEventHandler } from './engine';
 import { normaliseEngineAddress } from './engine-address';

@@ -1,6 +1,8 @@
-import type { Container, DockerEvent, EngineInfo, Image, Network, Snapshot, SnapshotPart, Volume, WatchResponse } from '@flotilla/proto';
+import type { Container, DockerEvent, EngineInfo, Image, Network, Snapshot, Volume } from '@flotilla/proto';
 import { portKey, type PlacementEngine } from '@flotilla/scheduler';
 import type { AgentStream } from './agent-connector';
+import { containerProblem, deltaProblem, imageProblem, listOf, networkProblem, volumeProblem, type EngineDelta } from './agent-input';
+import type { SnapshotAssembly } from './snapshot-assembly';
 
 export type EngineStatusName = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -28,198 +30,27 @@ export interface ContainerTally {
   stopped: number;
 }
 
-type Message = NonNullable<WatchResponse['message']>;
+/**
+ * Where an engine's connection to its agent stands, as its EngineStream (which alone changes it)
+ * shows it: the engine reads it, nothing drives it through the engine.
+ */
+export interface EngineConnection {
+  /** The agent stream open to the engine now. */
+  readonly stream: AgentStream | undefined;
+  /** A snapshot whose parts are arriving on the current stream. */
+  readonly assembly: Readonly<Pick<SnapshotAssembly, 'containerCount' | 'parts' | 'bytes'>> | undefined;
+  /** When the current stream opened or last said anything, by the cluster's clock. */
+  readonly lastMessageAt: number;
+  /** The heartbeat interval the agent announced; undefined until it does (or when it says none). */
+  readonly heartbeatIntervalMs: number | undefined;
+  /** Whether a reopen (a reconnect, or the next validation attempt) is scheduled. */
+  readonly retrying: boolean;
+  /** Whether the engine left the cluster: its stream never opens again. */
+  readonly removed: boolean;
+}
 
 function reservation(c: Container): { cpu: number; memory: number } {
   return { cpu: Number(c.nanoCpus) || 0, memory: Number(c.memoryBytes) || 0 };
-}
-
-// ---- what the cluster accepts from an agent ----
-//
-// An agent's stream is outside input: a broken or hostile agent can send anything the types allow
-// (and a fake one more). Items are checked before they touch the engine's state; a bad item is
-// skipped and reported, the rest of the message is applied. Numbers must be whole, non-negative
-// and within what a real engine could have, times within a protobuf Timestamp's range (an invalid
-// Date would break every later encoding of the item), and enum-like strings known.
-
-/** Longest ID (engine, container, image, network) taken; Docker's are 64 hex digits. */
-const maxIdChars = 256;
-/** A million CPUs, in nano-CPUs: any more is not a real reservation. */
-const maxNanoCpus = 1e15;
-const maxEngineCpus = 1_000_000;
-const maxInt64 = 2n ** 63n - 1n;
-const minTimeMs = -62135596800000; // 0001-01-01T00:00:00Z
-const maxTimeMs = 253402300799999; // 9999-12-31T23:59:59.999Z
-const containerStates = new Set(['', 'created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead']);
-const restartPolicies = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
-const protocols = new Set(['', 'tcp', 'udp', 'sctp']);
-
-function isId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= maxIdChars;
-}
-
-/** A decimal int64 string, not negative, at most `max`. */
-function isCount(value: unknown, max: number): boolean {
-  return typeof value === 'string' && /^\d{1,19}$/.test(value) && Number(value) <= max;
-}
-
-function isTime(value: unknown): boolean {
-  if (value === undefined) return true;
-  if (!(value instanceof Date)) return false;
-  const t = value.getTime();
-  return Number.isFinite(t) && t >= minTimeMs && t <= maxTimeMs;
-}
-
-function isStrings(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
-}
-
-function isLabels(value: unknown): value is Record<string, string> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
-}
-
-function isPort(value: unknown, min: number): boolean {
-  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= 65535;
-}
-
-const quote = (value: unknown) => JSON.stringify(typeof value === 'string' ? value.slice(0, 80) : value) ?? String(value);
-
-/** Why the engine description of a snapshot cannot be taken, or undefined. */
-export function engineInfoProblem(info: EngineInfo | undefined): string | undefined {
-  if (!info || typeof info.id !== 'string' || !info.id) return 'the agent sent a snapshot without an engine ID';
-  if (info.id.length > maxIdChars) return `the agent sent an engine ID of ${info.id.length} characters`;
-  if (!(Number(info.cpus) > 0)) return `engine ${info.id} reports ${info.cpus} CPUs`;
-  if (!(Number(info.memoryBytes) > 0)) return `engine ${info.id} reports ${info.memoryBytes} bytes of memory`;
-  if (!isCount(info.cpus, maxEngineCpus)) return `engine ${info.id} reports ${quote(info.cpus)} CPUs, not a whole number up to ${maxEngineCpus}`;
-  if (!isCount(info.memoryBytes, Number.MAX_SAFE_INTEGER)) return `engine ${info.id} reports ${quote(info.memoryBytes)} bytes of memory, not a whole number up to ${Number.MAX_SAFE_INTEGER}`;
-  if (typeof info.name !== 'string' || !isLabels(info.labels)) return `engine ${info.id} has a malformed name or labels`;
-  if (!isTime(info.systemTime)) return `engine ${info.id} reports a system time that is not a time`;
-  return undefined;
-}
-
-/** Why a container from an agent cannot be taken, or undefined. */
-export function containerProblem(c: Container | undefined): string | undefined {
-  if (!c || !isId(c.id)) return `container without a usable ID (${quote(c?.id)})`;
-  const bad = (what: string, value: unknown) => `container ${c.id.slice(0, 80)}: ${what} ${quote(value)}`;
-  if (!containerStates.has(c.state)) return bad('unknown state', c.state);
-  if (!isCount(c.nanoCpus, maxNanoCpus)) return bad('nano_cpus', c.nanoCpus);
-  if (!isCount(c.memoryBytes, Number.MAX_SAFE_INTEGER)) return bad('memory_bytes', c.memoryBytes);
-  if (!isCount(c.cpuShares, Number.MAX_SAFE_INTEGER)) return bad('cpu_shares', c.cpuShares);
-  if (!isStrings(c.names) || !isStrings(c.command)) return bad('names or command', 'not a list of strings');
-  if (!isLabels(c.labels)) return bad('labels', 'not strings');
-  if (!restartPolicies.has(c.restartPolicy)) return bad('unknown restart policy', c.restartPolicy);
-  if (typeof c.image !== 'string' || typeof c.imageId !== 'string' || typeof c.status !== 'string' || typeof c.networkMode !== 'string') return bad('text field', 'not a string');
-  if (!Number.isInteger(c.exitCode) || c.exitCode < -(2 ** 31) || c.exitCode >= 2 ** 31) return bad('exit_code', c.exitCode);
-  if (!isTime(c.created) || !isTime(c.startedAt) || !isTime(c.finishedAt)) return bad('time', 'not a time');
-  if (!Array.isArray(c.portBindings)) return bad('port_bindings', 'not a list');
-  for (const p of c.portBindings) {
-    if (typeof p !== 'object' || p === null || !isPort(p.containerPort, 0) || !isPort(p.hostPort, 0) || !protocols.has(p.protocol) || typeof p.hostIp !== 'string') return bad('port binding', p);
-  }
-  return undefined;
-}
-
-export function imageProblem(i: Image | undefined): string | undefined {
-  if (!i || !isId(i.id)) return `image without a usable ID (${quote(i?.id)})`;
-  if (!isStrings(i.repoTags) || !isStrings(i.repoDigests) || !isLabels(i.labels)) return `image ${i.id.slice(0, 80)}: malformed tags, digests or labels`;
-  if (!isCount(i.sizeBytes, Number.MAX_SAFE_INTEGER)) return `image ${i.id.slice(0, 80)}: size_bytes ${quote(i.sizeBytes)}`;
-  if (!isTime(i.created)) return `image ${i.id.slice(0, 80)}: created is not a time`;
-  return undefined;
-}
-
-export function networkProblem(n: Network | undefined): string | undefined {
-  if (!n || !isId(n.id)) return `network without a usable ID (${quote(n?.id)})`;
-  if (typeof n.name !== 'string' || typeof n.driver !== 'string' || typeof n.scope !== 'string' || !isLabels(n.labels)) return `network ${n.id.slice(0, 80)}: malformed fields`;
-  return undefined;
-}
-
-export function volumeProblem(v: Volume | undefined): string | undefined {
-  if (!v || typeof v.name !== 'string' || !v.name) return `volume without a name (${quote(v?.name)})`;
-  if (typeof v.driver !== 'string' || typeof v.mountpoint !== 'string' || !isLabels(v.labels)) return `volume ${v.name.slice(0, 80)}: malformed fields`;
-  return undefined;
-}
-
-/** Why a Docker event from an agent cannot be published, or undefined. */
-export function eventProblem(e: DockerEvent): string | undefined {
-  if (typeof e.type !== 'string' || !e.type || typeof e.action !== 'string' || !e.action) return `event without a type or action (${quote(e.type)}/${quote(e.action)})`;
-  if (typeof e.actorId !== 'string' || typeof e.scope !== 'string' || !isLabels(e.actorAttributes)) return `event ${e.type}/${e.action}: malformed actor`;
-  if (typeof e.timeNano !== 'string' || !/^\d{1,19}$/.test(e.timeNano) || BigInt(e.timeNano) > maxInt64) return `event ${e.type}/${e.action}: time ${quote(e.timeNano)}`;
-  return undefined;
-}
-
-export interface SnapshotLimits {
-  /** Containers one snapshot may hold. */
-  maxContainers: number;
-  /** Estimated bytes one snapshot may hold (see `estimateBytes`). */
-  maxBytes: number;
-}
-
-export const defaultSnapshotLimits: SnapshotLimits = { maxContainers: 100_000, maxBytes: 256 * 1024 * 1024 };
-
-/**
- * What a decoded message holds, roughly as it was on the wire: each string's length plus 8 bytes
- * per value. Counted on the decoded value so it cannot fail on what an encoder would refuse.
- */
-export function estimateBytes(value: unknown, depth = 0): number {
-  if (typeof value === 'string') return 8 + value.length;
-  if (typeof value !== 'object' || value === null || value instanceof Date || depth > 8) return 8;
-  let total = 8;
-  if (Array.isArray(value)) for (const item of value) total += estimateBytes(item, depth + 1);
-  else for (const [key, item] of Object.entries(value)) total += key.length + estimateBytes(item, depth + 1);
-  return total;
-}
-
-type Items = Pick<SnapshotPart, 'containers' | 'images' | 'networks' | 'volumes'>;
-
-function listOf<T>(value: T[]): T[] {
-  return Array.isArray(value) ? value : [];
-}
-
-/**
- * A snapshot arriving as a Snapshot and SnapshotParts (see `Snapshot.more`), held until its last
- * part. It stays within its limits: a part that would pass one is refused, and the Cluster then
- * refuses the engine instead of holding more.
- */
-export class SnapshotAssembly {
-  private readonly containers: Container[] = [];
-  private readonly images: Image[] = [];
-  private readonly networks: Network[] = [];
-  private readonly volumes: Volume[] = [];
-  bytes = 0;
-  parts = 0;
-
-  constructor(
-    private readonly head: Snapshot,
-    private readonly limits: SnapshotLimits,
-  ) {}
-
-  /** Adds the head or a part; answers why the snapshot is refused, when it is. */
-  add(part: Items | Snapshot): string | undefined {
-    this.parts++;
-    // Every part costs something, so endless empty parts reach the limit too.
-    this.bytes += 64 + estimateBytes(part);
-    const containers = listOf(part.containers);
-    const who = typeof this.head.engine?.id === 'string' && this.head.engine.id ? `engine ${this.head.engine.id.slice(0, 80)}` : 'the engine';
-    if (this.containers.length + containers.length > this.limits.maxContainers) {
-      return `${who} sent a snapshot of more than ${this.limits.maxContainers} containers, the most the cluster takes from one engine`;
-    }
-    if (this.bytes > this.limits.maxBytes) {
-      return `${who} sent a snapshot of more than ${this.limits.maxBytes} bytes (after ${this.parts} parts), the most the cluster takes from one engine`;
-    }
-    for (const c of containers) this.containers.push(c);
-    for (const i of listOf(part.images)) this.images.push(i);
-    for (const n of listOf(part.networks)) this.networks.push(n);
-    for (const v of listOf(part.volumes)) this.volumes.push(v);
-    return undefined;
-  }
-
-  get containerCount(): number {
-    return this.containers.length;
-  }
-
-  /** The whole snapshot, once the last part is in. */
-  snapshot(): Snapshot {
-    return { engine: this.head.engine, containers: this.containers, images: this.images, networks: this.networks, volumes: this.volumes, more: false };
-  }
 }
 
 /** What a container being created holds on its engine until the engine reports the container. */
@@ -279,42 +110,10 @@ function tallyKey(c: Container): keyof ContainerTally {
   return 'stopped';
 }
 
-// A snapshot part is in the union only so callers can pass what is left of a message; it is refused.
-type Delta = Exclude<Message, { $case: 'snapshot' | 'heartbeat' | 'state' }>;
-
-/** Why a delta cannot be applied, or undefined. A removal needs only the ID of what went. */
-function deltaProblem(message: Delta): string | undefined {
-  if (message.$case === 'event') return message.value ? eventProblem(message.value) : 'an event message without an event';
-  if (message.$case === 'snapshotPart') return 'a snapshot part is not a delta';
-  const delta = message.value;
-  if (typeof delta !== 'object' || delta === null) return `a ${message.$case} delta without content`;
-  const eventWhy = delta.event ? eventProblem(delta.event) : undefined;
-  if (eventWhy) return `${message.$case} delta: ${eventWhy}`;
-  const removed = delta.removed === true;
-  const actor = delta.event?.actorId;
-  switch (message.$case) {
-    case 'container': {
-      // A container goes out with the event even on a removal, so it is checked either way.
-      const c = message.value.container;
-      if (c) return containerProblem(c);
-      return isId(actor) ? undefined : 'a container removal without an ID';
-    }
-    case 'image':
-      if (message.value.image && !removed) return imageProblem(message.value.image);
-      return isId(actor) ? undefined : 'an image removal without an ID';
-    case 'network':
-      if (message.value.network && !removed) return networkProblem(message.value.network);
-      return isId(actor) ? undefined : 'a network removal without an ID';
-    case 'volume':
-      if (message.value.volume && !removed) return volumeProblem(message.value.volume);
-      return typeof actor === 'string' && actor ? undefined : 'a volume removal without a name';
-  }
-}
-
 /**
  * One Docker engine, as its agent's stream describes it: what it is, its containers and what
  * they reserve, and where it is in its lifecycle. It changes only from the stream (snapshot, then
- * deltas) and from the Cluster's lifecycle decisions.
+ * deltas) and from the lifecycle decisions of its EngineStream.
  */
 export class Engine implements PlacementEngine {
   id = '';
@@ -345,20 +144,8 @@ export class Engine implements PlacementEngine {
   /** Unhealthy episodes, as times, for the health indicator. */
   readonly flaps: number[] = [];
 
-  // Stream bookkeeping, owned by the Cluster.
-  stream: AgentStream | undefined;
-  /** A snapshot whose parts are arriving on the current stream. */
-  assembly: SnapshotAssembly | undefined;
-  session = 0;
-  lastSequence = 0;
-  lastMessageAt = 0;
-  heartbeatIntervalMs: number | undefined;
-  attempt = 0;
-  lastResyncAt = -Infinity;
-  retry: { cancel(): void } | undefined;
-  removed = false;
-
   private handler: EngineEventHandler | undefined;
+  private connection: EngineConnection | undefined;
 
   constructor(
     readonly address: string,
@@ -372,6 +159,39 @@ export class Engine implements PlacementEngine {
   registerEventHandler(handler: EngineEventHandler): void {
     if (this.handler) throw new Error('event handler already set');
     this.handler = handler;
+  }
+
+  /** An engine has exactly one connection, its EngineStream, attached when the cluster takes the engine. */
+  attachConnection(connection: EngineConnection): void {
+    if (this.connection) throw new Error('connection already attached');
+    this.connection = connection;
+  }
+
+  // ---- its connection, read-only (see EngineConnection) ----
+
+  get stream(): AgentStream | undefined {
+    return this.connection?.stream;
+  }
+
+  get assembly(): EngineConnection['assembly'] {
+    return this.connection?.assembly;
+  }
+
+  get lastMessageAt(): number {
+    return this.connection?.lastMessageAt ?? 0;
+  }
+
+  get heartbeatIntervalMs(): number | undefined {
+    return this.connection?.heartbeatIntervalMs;
+  }
+
+  /** Whether a reopen is scheduled. */
+  get retry(): boolean {
+    return this.connection?.retrying ?? false;
+  }
+
+  get removed(): boolean {
+    return this.connection?.removed ?? false;
   }
 
   get cpus(): number {
@@ -618,7 +438,7 @@ export class Engine implements PlacementEngine {
   }
 
   /**
-   * Replaces everything the engine knew with a snapshot whose engine description the Cluster has
+   * Replaces everything the engine knew with a snapshot whose engine description its stream has
    * validated. Items that fail their checks are skipped; a container listed twice counts once, as
    * its last listing. Answers what was skipped, for the log.
    */
@@ -689,7 +509,7 @@ export class Engine implements PlacementEngine {
    * Applies a delta from the stream and tells the handler about the Docker event in it. A delta
    * that fails its checks changes nothing: the answer says why, for the log.
    */
-  applyDelta(message: Delta): string | undefined {
+  applyDelta(message: EngineDelta): string | undefined {
     const problem = deltaProblem(message);
     if (problem) return problem;
     switch (message.$case) {

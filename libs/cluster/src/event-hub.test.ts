@@ -1,4 +1,4 @@
-import { CancelledError, ResourceExhaustedError } from '@flotilla/grpc';
+import { CancelledError, ResourceExhaustedError } from '@flotilla/errors';
 import { EventHub, type Subscription } from './event-hub';
 
 /** Everything already queued, without waiting for more. */

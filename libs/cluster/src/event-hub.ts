@@ -1,4 +1,4 @@
-import { CancelledError, ResourceExhaustedError } from '@flotilla/grpc';
+import { CancelledError, ResourceExhaustedError } from '@flotilla/errors';
 
 /**
  * One subscriber's view of the cluster's events: a bounded queue read as an async iterator. A

@@ -1,4 +1,5 @@
-import { AlreadyExistsError, CancelledError, NotFoundError, type LogFields, type Logger } from '@flotilla/grpc';
+import { type LogFields, type Logger } from '@flotilla/grpc';
+import { AlreadyExistsError, CancelledError, NotFoundError } from '@flotilla/errors';
 import type { Container, CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto';
 import type { Role } from '@flotilla/pki';
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from './agent-connector';
@@ -154,6 +155,18 @@ export class FakeAgents implements AgentConnector {
 
   release(address: string): void {
     this.released.push(address);
+  }
+
+  /** Probes waiting for an address to come back (see AgentConnector.backAgain); `comeBack` answers them. */
+  readonly probes: Array<{ address: string; signal: AbortSignal; resolve: () => void }> = [];
+
+  backAgain(address: string, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => this.probes.push({ address, signal, resolve }));
+  }
+
+  /** The agent at `address` accepts connections again: its waiting probes resolve. */
+  comeBack(address: string): void {
+    for (const probe of this.probes.filter((p) => p.address === address && !p.signal.aborted)) probe.resolve();
   }
 
   /** Streams still open, in all or to one address. */

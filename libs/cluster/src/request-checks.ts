@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 /**
  * The checks request limits are made of. Each refusal is INVALID_ARGUMENT naming the field, the
@@ -21,7 +21,7 @@ export function bytesOf(value: string): number {
 }
 
 function refuse(field: string, shown: string, why: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${field} ${shown}: ${why}`);
+  return InvalidArgumentError.fields([{ field, description: `${shown}: ${why}` }]);
 }
 
 function previewList(values: readonly string[]): string {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import type { ContainerSpec } from '@flotilla/proto';
 import { checkContainerSpec, clusterRequestChecks } from './request-validation';
 import { requestLimits as L } from './request-limits';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { ContainerSpec, type ClusterServiceService, type PortBinding } from '@flotilla/proto';
 import { affinitiesLabel, constraintsLabel } from '@flotilla/scheduler';
 import { checkContainerName, checkCount, checkList, checkMap, checkRange, checkText, clip } from './request-checks';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { flag, helpText, HelpRequested, parseDuration, parseFlags } from './flags';
 
 const specs = {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 /*
  * Every service reads its settings the same way: `--name value` or `--name=value` on the command

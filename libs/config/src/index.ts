@@ -1,2 +1,3 @@
 export * from './flags';
 export * from './security-flags';
+export * from './metrics-flags';

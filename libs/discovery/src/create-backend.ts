@@ -1,4 +1,5 @@
-import { FailedPreconditionError, type Logger, type TlsFiles } from '@flotilla/grpc';
+import { type Logger, type TlsFiles } from '@flotilla/grpc';
+import { FailedPreconditionError } from '@flotilla/errors';
 import type { BackoffOptions, Clock } from '@flotilla/time';
 import type { DiscoveryBackend } from './backend';
 import { EtcdBackend } from './etcd-backend';

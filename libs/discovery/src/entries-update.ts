@@ -1,4 +1,4 @@
-import { FailedPreconditionError } from '@flotilla/grpc';
+import { FailedPreconditionError } from '@flotilla/errors';
 import type { DiscoveryUpdate } from './backend';
 import type { RawEntry } from './entries';
 import { parseEntries } from './entries';

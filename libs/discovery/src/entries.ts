@@ -1,4 +1,5 @@
-import { FlotillaError, formatHostPort, InvalidArgumentError, parseHostPort } from '@flotilla/grpc';
+import { formatHostPort, parseHostPort } from '@flotilla/grpc';
+import { FlotillaError, InvalidArgumentError } from '@flotilla/errors';
 import { EntryError } from './entry-error';
 import { MAX_ADDRESSES_PER_SET, MAX_PROBLEM_ENTRY_CHARS, MAX_PROBLEMS } from './limits';
 import { expandRanges, splitRanges } from './range';

@@ -1,4 +1,4 @@
-import { UnavailableError } from '@flotilla/grpc';
+import { UnavailableError } from '@flotilla/errors';
 import { FakeClock } from '@flotilla/time';
 import type { DiscoveryUpdate } from './backend';
 import { EtcdBackend } from './etcd-backend';

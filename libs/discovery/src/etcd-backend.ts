@@ -1,4 +1,5 @@
-import { FailedPreconditionError, silentLogger, type Logger } from '@flotilla/grpc';
+import { silentLogger, type Logger } from '@flotilla/grpc';
+import { FailedPreconditionError } from '@flotilla/errors';
 import { backoffDelay, systemClock, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import type { DiscoveryBackend, DiscoveryListener } from './backend';
 import type { RawEntry } from './entries';

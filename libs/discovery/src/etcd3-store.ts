@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { formatHostPort, hasTls, InvalidArgumentError, UnavailableError, type HostPort, type TlsFiles } from '@flotilla/grpc';
+import { formatHostPort, hasTls, type HostPort, type TlsFiles } from '@flotilla/grpc';
+import { InvalidArgumentError, UnavailableError } from '@flotilla/errors';
 import { Etcd3, type IOptions, type IWatchResponse } from 'etcd3';
 import type { KeyChange, KeyValueStore, StoreWatch, StoreWatchHandlers } from './key-value-store';
 

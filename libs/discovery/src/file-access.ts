@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { FailedPreconditionError } from '@flotilla/grpc';
+import { FailedPreconditionError } from '@flotilla/errors';
 
 /** A directory watch; close() stops it. */
 export interface DirectoryWatch {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { FailedPreconditionError, silentLogger, type Logger } from '@flotilla/grpc';
+import { silentLogger, type Logger } from '@flotilla/grpc';
+import { FailedPreconditionError } from '@flotilla/errors';
 import { systemClock, type Clock, type Timer } from '@flotilla/time';
 import type { DiscoveryBackend, DiscoveryListener, DiscoveryUpdate } from './backend';
 import { lineEntries } from './entries';

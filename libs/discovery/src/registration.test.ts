@@ -1,4 +1,5 @@
-import { createLogger, UnavailableError } from '@flotilla/grpc';
+import { createLogger } from '@flotilla/grpc';
+import { UnavailableError } from '@flotilla/errors';
 import { FakeClock } from '@flotilla/time';
 import type { Registrar, RegistrationOutcome } from './registrar';
 import { register } from './registration';

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, silentLogger, type Logger } from '@flotilla/grpc';
+import { silentLogger, type Logger } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { backoffDelay, systemClock, type Clock } from '@flotilla/time';
 import type { Registrar } from './registrar';
 

@@ -1,4 +1,4 @@
-import { FailedPreconditionError } from '@flotilla/grpc';
+import { FailedPreconditionError } from '@flotilla/errors';
 import { FakeClock } from '@flotilla/time';
 import { SourceState } from './source-state';
 

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { formatHostPort, InvalidArgumentError, parseHostPort, type HostPort } from '@flotilla/grpc';
+import { formatHostPort, parseHostPort, type HostPort } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 /**
  * Where the engines are listed. `source` is the URI as shown to people and sent to the

@@ -1,5 +1,5 @@
 import { formatHostPort, parseHostPort, parseListenAddress } from './address';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 /** The InvalidArgumentError a call throws; fails the test when it throws nothing or something else. */
 function invalid(fn: () => unknown): InvalidArgumentError {

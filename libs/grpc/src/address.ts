@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 export interface HostPort {
   host: string;

@@ -1,4 +1,4 @@
-import { ResourceExhaustedError } from './errors';
+import { ResourceExhaustedError } from '@flotilla/errors';
 
 /**
  * Per caller: how many streams it may hold open at once, and how fast it may call methods that

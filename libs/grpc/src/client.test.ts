@@ -11,7 +11,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { call, defaultDeadlineMs, dial, streamOf, type ClientConstructor, type DialOptions } from './client';
-import { CancelledError, DeadlineExceededError, FlotillaError, InternalError, InvalidArgumentError, NotFoundError, UnavailableError } from './errors';
+import { CancelledError, DeadlineExceededError, FlotillaError, InternalError, InvalidArgumentError, NotFoundError, UnavailableError } from '@flotilla/errors';
 import { serverStream, startServer, unary, type RunningServer } from './server';
 
 // ---- a tiny JSON service defined by hand -------------------------------------------------------

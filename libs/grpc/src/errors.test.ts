@@ -1,25 +1,8 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import {
-  AbortedError,
-  AlreadyExistsError,
-  CancelledError,
-  codeOf,
-  DeadlineExceededError,
-  FailedPreconditionError,
-  FlotillaError,
-  fromServiceError,
-  InternalError,
-  InvalidArgumentError,
-  isServiceError,
-  NotFoundError,
-  PermissionDeniedError,
-  ResourceExhaustedError,
-  toServiceError,
-  UnauthenticatedError,
-  UnavailableError,
-  UnimplementedError,
-  UnknownError,
-} from './errors';
+import { Status } from 'nice-grpc-error-details/lib/proto/google/rpc/status';
+import { BadRequest, ErrorInfo } from 'nice-grpc-error-details';
+import { codeOf, fromServiceError, isServiceError, toServiceError } from './errors';
+import { AbortedError, AlreadyExistsError, CancelledError, DeadlineExceededError, FailedPreconditionError, FlotillaError, InternalError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError, UnimplementedError, UnknownError } from '@flotilla/errors';
 
 type ErrorClass = new (message: string, options?: { cause?: unknown }) => FlotillaError;
 
@@ -140,17 +123,65 @@ describe('isServiceError', () => {
   });
 });
 
-describe('InvalidArgumentError.field', () => {
-  it('names the field and the JSON value', () => {
-    const err = InvalidArgumentError.field('address', 'x:y', 'port is not a number');
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect(err.code).toBe(status.INVALID_ARGUMENT);
-    expect(err.message).toBe('address "x:y": port is not a number');
+describe('google.rpc details at the edge', () => {
+  /** Decodes the trailer as a client in another language would: google.rpc.Status, then each Any. */
+  function decodeAsForeignClient(metadata: Metadata | undefined): { code: number; message: string; reasons: string[]; domains: string[]; violations: Array<{ field: string; description: string }> } {
+    const raw = metadata?.get('grpc-status-details-bin')[0] as Buffer;
+    const decoded = Status.decode(raw);
+    const out = { code: decoded.code, message: decoded.message, reasons: [] as string[], domains: [] as string[], violations: [] as Array<{ field: string; description: string }> };
+    for (const any of decoded.details) {
+      if (any.typeUrl === 'type.googleapis.com/google.rpc.ErrorInfo') {
+        const info = ErrorInfo.decode(any.value);
+        out.reasons.push(info.reason);
+        out.domains.push(info.domain);
+      }
+      if (any.typeUrl === 'type.googleapis.com/google.rpc.BadRequest') out.violations.push(...BadRequest.decode(any.value).fieldViolations.map((v) => ({ field: v.field, description: v.description })));
+    }
+    return out;
+  }
+
+  it('answers a field error with a BadRequest naming the field and an ErrorInfo with a stable reason', () => {
+    const answered = toServiceError(InvalidArgumentError.field('spec.memory_bytes', -5, 'must be a whole number, not negative'));
+    expect(decodeAsForeignClient(answered.metadata)).toEqual({
+      code: status.INVALID_ARGUMENT,
+      message: 'spec.memory_bytes -5: must be a whole number, not negative',
+      reasons: ['INVALID_FIELD'],
+      domains: ['flotilla'],
+      violations: [{ field: 'spec.memory_bytes', description: '-5: must be a whole number, not negative' }],
+    });
   });
 
-  it('renders non-string values as JSON', () => {
-    expect(InvalidArgumentError.field('replicas', -1, 'must be positive').message).toBe('replicas -1: must be positive');
-    expect(InvalidArgumentError.field('labels', { a: 'b' }, 'too many').message).toBe('labels {"a":"b"}: too many');
-    expect(InvalidArgumentError.field('name', 'quote"d', 'bad').message).toBe('name "quote\\"d": bad');
+  it('gives every domain error an ErrorInfo: its own reason, else the code name', () => {
+    expect(decodeAsForeignClient(toServiceError(new NotFoundError('no engine "x"')).metadata).reasons).toEqual(['NOT_FOUND']);
+    const own = toServiceError(new FailedPreconditionError('no engine fits', { reason: 'NO_ENGINE_FITS', metadata: { candidates: '3' } }));
+    expect(decodeAsForeignClient(own.metadata)).toMatchObject({ code: status.FAILED_PRECONDITION, reasons: ['NO_ENGINE_FITS'], violations: [] });
+  });
+
+  it('round-trips reason, metadata, violations and named details through a status', () => {
+    const sent = InvalidArgumentError.fields(
+      [
+        { field: 'addresses[0]', description: '"x": no port' },
+        { field: 'addresses[3]', description: '"y:0": port 0' },
+      ],
+      { metadata: { source: 'nodes' }, details: { 'flotilla-extra-bin': Buffer.from([1, 2, 3]) } },
+    );
+    const answered = toServiceError(sent);
+    const received = Object.assign(new Error('3 INVALID_ARGUMENT'), { code: answered.code, details: answered.details, metadata: answered.metadata as Metadata });
+    const back = fromServiceError(received);
+    expect(back).toBeInstanceOf(InvalidArgumentError);
+    expect(back.reason).toBe('INVALID_FIELD');
+    expect(back.metadata).toEqual({ source: 'nodes' });
+    expect(back.violations).toEqual(sent.violations);
+    expect(back.details).toEqual({ 'flotilla-extra-bin': Buffer.from([1, 2, 3]) });
+    expect(back.message).toBe('addresses[0] "x": no port; addresses[3] "y:0": port 0');
+  });
+
+  it('keeps the status and message when a peer sends undecodable details', () => {
+    const metadata = new Metadata();
+    metadata.set('grpc-status-details-bin', Buffer.from([0xff, 0xff, 0xff]));
+    const back = fromServiceError(Object.assign(new Error('x'), { code: status.NOT_FOUND, details: 'gone', metadata }));
+    expect(back).toBeInstanceOf(NotFoundError);
+    expect(back.message).toBe('gone');
+    expect(back.violations).toEqual([]);
   });
 });

@@ -1,97 +1,50 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { errorClassFor, FlotillaError, type FieldViolation } from '@flotilla/errors';
+import { Status } from 'nice-grpc-error-details/lib/proto/google/rpc/status';
+import { Any, BadRequest, ErrorInfo } from 'nice-grpc-error-details';
 
 /**
- * Typed errors, one class per gRPC status code. Domain code throws these; the server edge turns
- * them into statuses with `toServiceError`, and clients turn statuses back with `fromServiceError`,
- * so a status means the same thing on both sides of every call.
+ * The one place where domain errors (@flotilla/errors) meet gRPC. A server answers a thrown
+ * FlotillaError with its status and, in `grpc-status-details-bin`, a google.rpc.Status whose
+ * details are an ErrorInfo (the stable reason, domain `flotilla`, metadata) and, when fields are at
+ * fault, a BadRequest with one violation per field, so a client in any language reads them without
+ * parsing the text. A client turns such a status back into the same FlotillaError class.
  */
-export abstract class FlotillaError extends Error {
-  abstract readonly code: status;
-  /** Structured details for the trailing metadata, e.g. `flotilla-placement-bin` (binary keys end in -bin). */
-  readonly details: Record<string, Buffer>;
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, Buffer> }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.details = options?.details ?? {};
-  }
-}
 
-export class InvalidArgumentError extends FlotillaError {
-  readonly code = status.INVALID_ARGUMENT;
-  /** Names the field and the value, e.g. `InvalidArgumentError.field('address', 'x:y', 'port is not a number')`. */
-  static field(field: string, value: unknown, why: string): InvalidArgumentError {
-    return new InvalidArgumentError(`${field} ${JSON.stringify(value)}: ${why}`);
-  }
-}
-export class NotFoundError extends FlotillaError {
-  readonly code = status.NOT_FOUND;
-}
-export class AlreadyExistsError extends FlotillaError {
-  readonly code = status.ALREADY_EXISTS;
-}
-export class FailedPreconditionError extends FlotillaError {
-  readonly code = status.FAILED_PRECONDITION;
-}
-export class UnavailableError extends FlotillaError {
-  readonly code = status.UNAVAILABLE;
-}
-export class ResourceExhaustedError extends FlotillaError {
-  readonly code = status.RESOURCE_EXHAUSTED;
-}
-export class DeadlineExceededError extends FlotillaError {
-  readonly code = status.DEADLINE_EXCEEDED;
-}
-export class CancelledError extends FlotillaError {
-  readonly code = status.CANCELLED;
-}
-export class PermissionDeniedError extends FlotillaError {
-  readonly code = status.PERMISSION_DENIED;
-}
-export class UnauthenticatedError extends FlotillaError {
-  readonly code = status.UNAUTHENTICATED;
-}
-export class AbortedError extends FlotillaError {
-  readonly code = status.ABORTED;
-}
-export class UnimplementedError extends FlotillaError {
-  readonly code = status.UNIMPLEMENTED;
-}
-export class InternalError extends FlotillaError {
-  readonly code = status.INTERNAL;
-}
-export class UnknownError extends FlotillaError {
-  readonly code = status.UNKNOWN;
-}
-
-type ErrorClass = new (message: string, options?: { cause?: unknown; details?: Record<string, Buffer> }) => FlotillaError;
-
-const byCode: ReadonlyMap<status, ErrorClass> = new Map<status, ErrorClass>([
-  [status.INVALID_ARGUMENT, InvalidArgumentError],
-  [status.NOT_FOUND, NotFoundError],
-  [status.ALREADY_EXISTS, AlreadyExistsError],
-  [status.FAILED_PRECONDITION, FailedPreconditionError],
-  [status.UNAVAILABLE, UnavailableError],
-  [status.RESOURCE_EXHAUSTED, ResourceExhaustedError],
-  [status.DEADLINE_EXCEEDED, DeadlineExceededError],
-  [status.CANCELLED, CancelledError],
-  [status.PERMISSION_DENIED, PermissionDeniedError],
-  [status.UNAUTHENTICATED, UnauthenticatedError],
-  [status.ABORTED, AbortedError],
-  [status.UNIMPLEMENTED, UnimplementedError],
-  [status.INTERNAL, InternalError],
-  [status.UNKNOWN, UnknownError],
-]);
+export const errorDomain = 'flotilla';
+const statusDetailsKey = 'grpc-status-details-bin';
 
 export function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'metadata' in err;
+  return err instanceof Error && !(err instanceof FlotillaError) && typeof (err as Partial<ServiceError>).code === 'number' && (err as Partial<ServiceError>).metadata instanceof Metadata;
 }
 
-/** The status a thrown value is answered with: typed errors keep theirs, anything else is INTERNAL. */
+/** The google.rpc.Status a domain error is answered with (exported for tests and docs). */
+export function statusDetailsOf(err: FlotillaError): Status {
+  const details: Any[] = [
+    Any.fromPartial({
+      typeUrl: `type.googleapis.com/${ErrorInfo.$type}`,
+      value: ErrorInfo.encode(ErrorInfo.fromPartial({ reason: err.reason, domain: errorDomain, metadata: { ...err.metadata } })).finish(),
+    }),
+  ];
+  if (err.violations.length > 0) {
+    details.push(
+      Any.fromPartial({
+        typeUrl: `type.googleapis.com/${BadRequest.$type}`,
+        value: BadRequest.encode(BadRequest.fromPartial({ fieldViolations: err.violations.map((v) => ({ field: v.field, description: v.description })) })).finish(),
+      }),
+    );
+  }
+  return Status.fromPartial({ code: err.code, message: err.message, details });
+}
+
+/** The status a thrown value is answered with: domain errors keep theirs, anything else is INTERNAL. */
 export function toServiceError(err: unknown): Partial<ServiceError> & { code: status; details: string } {
   if (err instanceof FlotillaError) {
     const metadata = new Metadata();
     for (const [key, value] of Object.entries(err.details)) metadata.set(key, value);
-    return { code: err.code, details: err.message, metadata };
+    metadata.set(statusDetailsKey, Buffer.from(Status.encode(statusDetailsOf(err)).finish()));
+    // Canonical codes and gRPC status codes are the same numbers (both are google.rpc.Code).
+    return { code: err.code as number as status, details: err.message, metadata };
   }
   if (isServiceError(err)) {
     return { code: err.code, details: err.details, metadata: err.metadata };
@@ -100,12 +53,42 @@ export function toServiceError(err: unknown): Partial<ServiceError> & { code: st
   return { code: status.INTERNAL, details: `internal error: ${message}`, metadata: new Metadata() };
 }
 
-/** The typed error for a status a call ended with. */
+interface DecodedDetails {
+  reason?: string;
+  metadata?: Record<string, string>;
+  violations: FieldViolation[];
+}
+
+/** Reads the google.rpc details of a status; a malformed detail is ignored, never fatal. */
+function decodeStatusDetails(metadata: Metadata | undefined): DecodedDetails {
+  const decoded: DecodedDetails = { violations: [] };
+  const raw = metadata?.get(statusDetailsKey)[0];
+  if (!Buffer.isBuffer(raw)) return decoded;
+  try {
+    for (const any of Status.decode(raw).details) {
+      if (any.typeUrl.endsWith(`/${ErrorInfo.$type}`)) {
+        const info = ErrorInfo.decode(any.value);
+        decoded.reason = info.reason;
+        decoded.metadata = info.metadata;
+      } else if (any.typeUrl.endsWith(`/${BadRequest.$type}`)) {
+        decoded.violations.push(...BadRequest.decode(any.value).fieldViolations.map((v) => ({ field: v.field, description: v.description })));
+      }
+    }
+  } catch {
+    // A peer that sends undecodable details still sent a status and a message; keep those.
+  }
+  return decoded;
+}
+
+/** The domain error for a status a call ended with. */
 export function fromServiceError(err: ServiceError): FlotillaError {
-  const ErrorType = byCode.get(err.code) ?? UnknownError;
+  const ErrorType = errorClassFor(err.code);
   const details: Record<string, Buffer> = {};
-  for (const [key, value] of Object.entries(err.metadata?.getMap() ?? {})) if (key.endsWith('-bin') && Buffer.isBuffer(value)) details[key] = value;
-  return new ErrorType(err.details || err.message, { cause: err, details });
+  for (const [key, value] of Object.entries(err.metadata?.getMap() ?? {})) {
+    if (key.endsWith('-bin') && key !== statusDetailsKey && Buffer.isBuffer(value)) details[key] = value;
+  }
+  const { reason, metadata, violations } = decodeStatusDetails(err.metadata);
+  return new ErrorType(err.details || err.message, { cause: err, details, reason, metadata, violations });
 }
 
 /** The status code of any thrown value, as the server would answer it. */

@@ -10,3 +10,4 @@ export * from './caller-limits';
 export * from './security';
 export * from './pages';
 export * from './call-scope';
+export * from './call-observer';

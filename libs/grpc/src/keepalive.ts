@@ -14,9 +14,17 @@ export interface Keepalive {
  */
 export const defaultKeepalive: Keepalive = { timeMs: 10_000, timeoutMs: 20_000 };
 
-export function serverKeepaliveOptions(keepalive: Partial<Keepalive> = {}): ChannelOptions {
+/**
+ * A server closes (GOAWAY) a connection that has carried no call for this long. grpc-js can finish
+ * a connection attempt after its channel was closed, and such an abandoned connection would live
+ * as long as the server; a live client simply reconnects on its next call.
+ */
+export const defaultMaxConnectionIdleMs = 5 * 60_000;
+
+export function serverKeepaliveOptions(keepalive: Partial<Keepalive> = {}, maxConnectionIdleMs = defaultMaxConnectionIdleMs): ChannelOptions {
   const { timeMs, timeoutMs } = { ...defaultKeepalive, ...keepalive };
   return {
+    'grpc.max_connection_idle_ms': maxConnectionIdleMs,
     'grpc.keepalive_time_ms': timeMs,
     'grpc.keepalive_timeout_ms': timeoutMs,
     'grpc.keepalive_permit_without_calls': 1,

@@ -1,8 +1,8 @@
-/** Structured JSON logs: one object per line on stderr, with time, level, message and fields. */
+import pino, { type Logger as PinoLogger } from 'pino';
+
+/** Structured JSON logs through pino: one object per line, with time, level, message and fields. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
-
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -30,24 +30,47 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? 'info';
-  const base = options.fields ?? {};
-  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
-  const log = (at: LogLevel, message: string, fields?: LogFields): void => {
-    if (rank[at] < rank[level]) return;
-    const entry: LogFields = { time: new Date().toISOString(), level: at, msg: message };
-    for (const [key, value] of Object.entries({ ...base, ...fields })) entry[key] = plain(value);
-    write(JSON.stringify(entry));
-  };
+/** Errors as name and message (a stack in every line is noise), bigints as strings (JSON has none). */
+function plainFields(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(fields)) out[key] = plain(value);
+  return out;
+}
+
+function wrap(logger: PinoLogger): Logger {
+  const at =
+    (level: LogLevel) =>
+    (message: string, fields?: LogFields): void => {
+      if (fields) logger[level](plainFields(fields), message);
+      else logger[level](message);
+    };
   return {
-    debug: (m, f) => log('debug', m, f),
-    info: (m, f) => log('info', m, f),
-    warn: (m, f) => log('warn', m, f),
-    error: (m, f) => log('error', m, f),
-    child: (fields) => createLogger({ level, write, fields: { ...base, ...fields } }),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (fields) => wrap(logger.child(plainFields(fields))),
   };
 }
 
+/**
+ * A pino logger behind Flotilla's small Logger interface, so domain code never sees pino: JSON
+ * lines with the level as a word and an ISO time, on stderr unless `write` takes them.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const write = options.write;
+  const destination = write ? { write: (line: string) => write(line.endsWith('\n') ? line.slice(0, -1) : line) } : process.stderr;
+  const logger = pino(
+    {
+      level: options.level ?? 'info',
+      base: plainFields(options.fields ?? {}),
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+  return wrap(logger);
+}
+
 /** A logger that drops everything, for tests and libraries used without one. */
-export const silentLogger: Logger = createLogger({ write: () => undefined });
+export const silentLogger: Logger = wrap(pino({ level: 'silent' }));

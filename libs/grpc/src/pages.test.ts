@@ -1,4 +1,4 @@
-import { InternalError } from './errors';
+import { InternalError } from '@flotilla/errors';
 import { readAllPages } from './pages';
 
 const allPages = async <P extends { nextPageToken: string }, T>(read: (token: string) => Promise<P>, itemsOf: (page: P) => T[]) => (await readAllPages(read, itemsOf)).items;

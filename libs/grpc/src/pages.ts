@@ -1,4 +1,4 @@
-import { InternalError } from './errors';
+import { InternalError } from '@flotilla/errors';
 
 /**
  * Every page of a paged listing (ListEngines, ListContainers): reads until a page comes without a

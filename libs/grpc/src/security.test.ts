@@ -1,6 +1,6 @@
 import { effectiveRole, mayCall } from './access';
 import { checkDialAllowed, isLoopbackHost, securityFromFlags } from './security';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 describe('securityFromFlags', () => {
   const files = { ca: '/ca.crt', cert: '/svc.crt', key: '/svc.key' };

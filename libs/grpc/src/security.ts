@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { hasTls, type TlsFiles } from './tls';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 /**
  * How a service talks: mutual TLS with its own certificate (the default, and the only choice off

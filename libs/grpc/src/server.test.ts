@@ -19,7 +19,7 @@ import {
 } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { InvalidArgumentError, NotFoundError } from './errors';
+import { InvalidArgumentError, NotFoundError } from '@flotilla/errors';
 import { createLogger, type Logger } from './logger';
 import { serverStream, startServer, unary, type RunningServer, type ServerOptions } from './server';
 import { insecureWarning } from './security';
@@ -522,5 +522,18 @@ describe('reflection', () => {
     const services = await within(bufCurl(running.port, '--list-services'), 'buf curl --list-services', 60_000);
     expect(services).toContain('grpc.health.v1.Health');
     expect(services.some((s) => s.startsWith('flotilla.'))).toBe(false);
+  });
+});
+
+describe('abandoned connections', () => {
+  it('closes a connection that has carried no call for maxConnectionIdleMs', async () => {
+    const running = await start(echoImplementation, { maxConnectionIdleMs: 300 });
+    const http2 = await import('node:http2');
+    // A raw HTTP/2 connection with no call, as grpc-js leaves behind when it finishes a connect
+    // after its channel was closed.
+    const idle = http2.connect(`http://127.0.0.1:${running.port}`);
+    idle.on('error', () => undefined);
+    await within(once(idle, 'close'), 'the idle connection to be closed by the server');
+    expect(idle.closed).toBe(true);
   });
 });

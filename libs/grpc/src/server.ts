@@ -13,7 +13,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { FileDescriptorProto, FileDescriptorSet } from 'protobufjs/ext/descriptor';
-import { InvalidArgumentError, PermissionDeniedError, toServiceError } from './errors';
+import { toServiceError } from './errors';
+import { InvalidArgumentError, PermissionDeniedError } from '@flotilla/errors';
 import { silentLogger, type Logger } from './logger';
 import { serverCredentials } from './tls';
 import { identify, mayCall, rememberCaller, type MethodAccess } from './access';
@@ -21,6 +22,7 @@ import { CallerLimits, defaultCallerLimits, type CallerLimitsOptions } from './c
 import { insecureWarning, type Security } from './security';
 import { serverKeepaliveOptions, type Keepalive } from './keepalive';
 import { bindServerClosing, openCallScope } from './call-scope';
+import { observingInterceptor, type CallObserver } from './call-observer';
 
 export interface ServiceRegistration {
   /** Fully qualified name, as the health service reports it, e.g. `flotilla.v1.EngineAgentService`. */
@@ -47,6 +49,10 @@ export interface ServerOptions {
   logger?: Logger;
   /** The largest request message accepted; larger ones are answered RESOURCE_EXHAUSTED. */
   maxReceiveMessageBytes?: number;
+  /** Closes connections idle (no call) for this long; see defaultMaxConnectionIdleMs. */
+  maxConnectionIdleMs?: number;
+  /** Sees every call of the server start and end, with its method and final status (metrics). */
+  observeCall?: CallObserver;
 }
 
 /** grpc-js's own default, made explicit so a service's limit is a decision, not an accident. */
@@ -98,8 +104,9 @@ function reflectionPackage(descriptorSetPaths: string[]): protoLoader.PackageDef
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
   const server = new Server({
-    ...serverKeepaliveOptions(options.keepalive),
+    ...serverKeepaliveOptions(options.keepalive, options.maxConnectionIdleMs),
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes,
+    interceptors: options.observeCall ? [observingInterceptor(options.observeCall)] : [],
   });
   const health = new HealthImplementation({ '': 'SERVING' });
   health.addToServer(server);
@@ -204,7 +211,7 @@ function guardService(
       }
       const request = (call as { request?: unknown }).request;
       if (request instanceof UndecodableRequest) {
-        refuse(new InvalidArgumentError(`request: the bytes sent to ${definition.path} are not its request message (${request.why})`));
+        refuse(InvalidArgumentError.fields([{ field: 'request', description: `the bytes sent to ${definition.path} are not its request message (${request.why})` }]));
         return;
       }
       let release: (() => void) | undefined;

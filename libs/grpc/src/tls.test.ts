@@ -16,7 +16,7 @@ import {
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { call, dial, type ClientConstructor, type DialOptions } from './client';
-import { FlotillaError, InvalidArgumentError } from './errors';
+import { FlotillaError, InvalidArgumentError } from '@flotilla/errors';
 import { createLogger } from './logger';
 import { startServer, type RunningServer } from './server';
 import type { Security } from './security';

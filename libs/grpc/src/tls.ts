@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ChannelCredentials, ServerCredentials, type VerifyOptions } from '@grpc/grpc-js';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 /**
  * TLS material as file paths. A server with `ca` requires and verifies client certificates

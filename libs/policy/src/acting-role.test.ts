@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { actingRoleFrom } from './acting-role';
 
 describe('actingRoleFrom', () => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { InvalidArgumentError, PermissionDeniedError } from '@flotilla/grpc';
+import { InvalidArgumentError, PermissionDeniedError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
 import { checkContainer } from './check-container';
 import { defaultPolicy, parsePolicy, type ContainerPolicy } from './container-policy';

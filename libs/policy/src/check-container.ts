@@ -1,4 +1,4 @@
-import { InvalidArgumentError, PermissionDeniedError } from '@flotilla/grpc';
+import { InvalidArgumentError, PermissionDeniedError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
 import { allowanceFor, policyFlagName, type ContainerPolicy, type RoleAllowance } from './container-policy';
 import {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { parseFlags } from '@flotilla/config';
 import { allowanceFor, defaultPolicy, noHostAccess, parsePolicy, policyFileLimitBytes } from './container-policy';
 import { loadPolicy, policyFlags } from './policy-file';

@@ -31,7 +31,7 @@
  * wrong type are errors naming the key. Named volumes (a bind whose SOURCE does not start with "/")
  * are always allowed.
  */
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { isRole, roles, type Role } from '@flotilla/pki';
 import { capabilityProblem, hostPathProblem, normaliseCapability, normalPath } from './host-access';
 

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 /**
  * The fields of a create request that reach into the container's host. flotilla.v1.ContainerSpec

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { flag } from '@flotilla/config';
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { defaultPolicy, parsePolicy, policyFileLimitBytes, policyFlagName, type ContainerPolicy } from './container-policy';
 
 /** The flag that names a service's policy file; `envPrefix` names its variable, e.g. FLOTILLA_MANAGER. */

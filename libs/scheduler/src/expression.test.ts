@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import fc from 'fast-check';
 import { holds, parseExpression } from './expression';
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { compileGlob } from './glob';
 import { compileRegex, RegexRefusedError } from './regex';
 

@@ -15,7 +15,10 @@ export interface HostPortRequest {
 export interface PlacementEngine {
   readonly id: string;
   readonly name: string;
+  /** The engine-agent's address, host:port. */
   readonly address: string;
+  /** The engine's IP, when it reports one; `node==` otherwise uses the host of `address` if it is an IP. */
+  readonly ip?: string;
   readonly labels: Readonly<Record<string, string>>;
   /** 0 to 100; 0 unless the engine is healthy (never placed); the strategies prefer higher. */
   healthScore(): number;

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
 import fc from 'fast-check';
-import { affinitiesLabel, constraintsLabel, placementRequestFrom, type PlacementInput } from './placement-request';
+import { affinitiesLabel, constraintsLabel, labelList, placementRequestFrom, reschedulePoliciesLabel, type PlacementInput } from './placement-request';
 
 function input(overrides: Partial<PlacementInput> = {}): PlacementInput {
   return {
@@ -172,5 +172,79 @@ describe('placementRequestFrom', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('the labels a container keeps, as classic Swarm kept them', () => {
+  it('writes every constraint and affinity of every source as JSON arrays, and takes them out of the env', () => {
+    const { env, labels } = placementRequestFrom(
+      input({
+        constraints: ['disk==ssd'],
+        affinities: ['container==db'],
+        env: ['A=1', 'constraint:zone==a', 'affinity:image!=redis*', 'constraint: node!=n1 '],
+        labels: { [constraintsLabel]: '["tier==front"]', [affinitiesLabel]: '["app==shop"]', other: 'kept' },
+      }),
+    );
+    expect(env).toEqual(['A=1']);
+    expect(labels).toEqual({
+      other: 'kept',
+      [constraintsLabel]: '["disk==ssd","zone==a","node!=n1","tier==front"]',
+      [affinitiesLabel]: '["container==db","image!=redis*","app==shop"]',
+    });
+  });
+
+  it('writes exactly classic\'s JSON for one env constraint, and no label for what is not there', () => {
+    const { labels } = placementRequestFrom(input({ env: ['constraint:zone==a'], labels: { app: 'web' } }));
+    expect(labels).toEqual({ app: 'web', [constraintsLabel]: '["zone==a"]' });
+    expect(placementRequestFrom(input({ labels: { [constraintsLabel]: '[]' } })).labels).toEqual({});
+  });
+
+  it('reads back what it wrote: the labels alone give the same expressions', () => {
+    const first = placementRequestFrom(input({ constraints: ['zone==a', 'node!=/n[12]/'], env: ['affinity:container==~web*', 'constraint:disk==ssd'] }));
+    const again = placementRequestFrom(input({ labels: first.labels }));
+    expect(again.request.constraints.map((c) => c.text)).toEqual(first.request.constraints.map((c) => c.text));
+    expect(again.request.affinities.map((a) => a.text)).toEqual(first.request.affinities.map((a) => a.text));
+    expect(again.labels).toEqual(first.labels);
+    expect(labelList(first.labels, constraintsLabel)).toEqual(['zone==a', 'node!=/n[12]/', 'disk==ssd']);
+  });
+
+  it('keeps reschedule:off (env or label) as the label ["off"] and out of the env', () => {
+    const fromEnv = placementRequestFrom(input({ env: ['A=1', 'reschedule:off'] }));
+    expect(fromEnv.env).toEqual(['A=1']);
+    expect(fromEnv.labels).toEqual({ [reschedulePoliciesLabel]: '["off"]' });
+    expect(fromEnv.reschedulePolicies).toEqual(['off']);
+    const fromLabel = placementRequestFrom(input({ env: ['reschedule:off'], labels: { [reschedulePoliciesLabel]: '["off"]' } }));
+    expect(fromLabel.labels).toEqual({ [reschedulePoliciesLabel]: '["off"]' });
+  });
+
+  it.each([
+    ['the env', { env: ['A=1', 'reschedule:on-node-failure'] }, 'env[1]'],
+    ['the label', { labels: { [reschedulePoliciesLabel]: '["on-node-failure"]' } }, `labels[${reschedulePoliciesLabel}][0]`],
+  ])('refuses reschedule on-node-failure from %s with FAILED_PRECONDITION saying it is not supported yet', (_, overrides, field) => {
+    let caught: unknown;
+    try {
+      placementRequestFrom(input(overrides as Partial<PlacementInput>));
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(FailedPreconditionError);
+    const err = caught as FailedPreconditionError;
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.reason).toBe('RESCHEDULE_NOT_SUPPORTED');
+    expect(err.message).toBe(
+      `${field}: reschedule policy "on-node-failure" is not supported yet: the cluster does not reschedule containers when their engine fails, so the container was not created; leave the policy out (or use "off")`,
+    );
+  });
+
+  it('refuses an unknown reschedule policy, two different ones, and a label that is not a JSON array of strings', () => {
+    expect(failure(input({ env: ['reschedule:always'] })).message).toBe('env[0] "always": unknown reschedule policy; expected off or on-node-failure');
+    expect(failure(input({ env: ['reschedule:off'], labels: { [reschedulePoliciesLabel]: '["on-node-failure"]' } })).message).toMatch(/too many reschedule policies \(off, on-node-failure\)/);
+    expect(failure(input({ labels: { [reschedulePoliciesLabel]: 'off' } })).message).toMatch(/^labels\[com\.docker\.swarm\.reschedule-policies\] "off": expected a JSON array/);
+  });
+
+  it('labelList reads a JSON array of strings, and nothing from anything else', () => {
+    expect(labelList({ k: '["a","b"]' }, 'k')).toEqual(['a', 'b']);
+    for (const bad of ['', 'a', '{"a":1}', '["a",1]', '"a"', '[a]']) expect(labelList({ k: bad }, 'k')).toEqual([]);
+    expect(labelList({}, 'k')).toEqual([]);
   });
 });

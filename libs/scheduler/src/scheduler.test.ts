@@ -119,7 +119,8 @@ function refAffinity(e: RefEngine, a: RefExpr): boolean {
 }
 
 function refConstraint(e: RefEngine, c: RefExpr): boolean {
-  return refHolds(c, c.key === 'node' ? [e.name, e.id] : [refLabel(e, c.key)]);
+  // node: the name, the ID, the address, classic's ID|address, and the IP of the address.
+  return refHolds(c, c.key === 'node' ? [e.name, e.id, e.address, `${e.id}|${e.address}`, e.address.split(':')[0]] : [refLabel(e, c.key)]);
 }
 
 function refReserved(e: RefEngine): { cpu: number; mem: number } {
@@ -271,7 +272,7 @@ function exprArb(keys: Record<string, string[]>): fc.Arbitrary<RefExpr> {
 const constraintArb = exprArb({
   zone: ['a', 'b', 'c', 'B', 'a*', '*', '/^[ab]$/'],
   disk: ['ssd', 'hdd', 's*', '/d$/'],
-  node: ['n0', 'n1', 'ENGINE2', 'n*', '/[13]$/'],
+  node: ['n0', 'n1', 'ENGINE2', 'n*', '/[13]$/', '10.1.0.2:4250', '10.1.0.1', '10.1.0.*', 'ENGINE1|10.1.0.1:4250', '/^engine\\d\\|10\\.1\\.0\\.3/'],
   tier: ['x', '*'],
 });
 

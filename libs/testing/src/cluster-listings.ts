@@ -1,6 +1,7 @@
 // Calls to a cluster-manager for tests and benchmarks: whole listings (ListEngines and ListContainers
 // answer a page at a time) and how a call ended.
-import { call, FlotillaError, readAllPages, type CallSettings } from '@flotilla/grpc';
+import { call, readAllPages, type CallSettings } from '@flotilla/grpc';
+import { FlotillaError } from '@flotilla/errors';
 import { ListContainersRequest, ListEnginesRequest, type ClusterContainer, type ClusterEngine, type ClusterServiceClient } from '@flotilla/proto';
 
 export type EngineQuery = Pick<Partial<ListEnginesRequest>, 'statuses' | 'labels' | 'pageSize'>;

@@ -10,3 +10,4 @@ export * from './pki';
 export * from './sockets';
 export * from './cluster-listings';
 export * from './slow-readers';
+export * from './prometheus';

@@ -41,6 +41,26 @@ export function listeningTcpPorts(pid: number): number[] {
   return ports;
 }
 
+/** How many established TCP connections `pid` holds to `remotePort` (for leak tests). */
+export function establishedTcpConnections(pid: number, remotePort: number): number {
+  const mine = socketInodes(pid);
+  let count = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // rem_address is HEX_IP:HEX_PORT, st 01 is ESTABLISHED, inode is column 10.
+      if (cols.length > 9 && cols[3] === '01' && mine.has(cols[9]) && parseInt(cols[2].split(':')[1], 16) === remotePort) count++;
+    }
+  }
+  return count;
+}
+
 /** PIDs whose command line mentions `text` (e.g. an engine's socket path). */
 export function processesMentioning(text: string): number[] {
   const pids: number[] = [];

@@ -17,6 +17,8 @@ export interface HollowOptions {
   concurrency?: number;
   /** Server keepalive of each agent; default: the agent's (libs/grpc defaultKeepalive, 10 s / 5 s). */
   keepalive?: { timeMs?: number; timeoutMs?: number };
+  /** Fixed port of each engine, by position (engine `first + i` listens on `ports[i]`); missing or 0: a free port. */
+  ports?: readonly number[];
 }
 
 export interface HollowEngine {
@@ -63,8 +65,18 @@ async function startOne(index: number, o: HollowOptions): Promise<HollowEngine> 
     containerIds.push(id);
     containerNames.push(name);
   }
-  const agent = await startAgent({ backend, listen: '127.0.0.1:0', security: { kind: 'mtls', tls: testTls('agent') }, logger: silentLogger, heartbeatIntervalMs: o.heartbeatIntervalMs, keepalive: o.keepalive });
+  const agent = await startHollowAgent(backend, o.ports?.[index - o.first] ?? 0, o);
   return { index, backend, agent, address: `127.0.0.1:${agent.port}`, containerIds, containerNames };
+}
+
+function startHollowAgent(backend: HollowDockerBackend, port: number, o: HollowOptions): Promise<RunningAgent> {
+  return startAgent({ backend, listen: `127.0.0.1:${port}`, security: { kind: 'mtls', tls: testTls('agent') }, logger: silentLogger, heartbeatIntervalMs: o.heartbeatIntervalMs, keepalive: o.keepalive });
+}
+
+/** Stops an engine's agent and starts a new one over the same back end (its containers kept) on the same port. */
+export async function restartHollowAgent(engine: HollowEngine, o: HollowOptions): Promise<void> {
+  await engine.agent.stop(1000).catch(() => undefined);
+  engine.agent = await startHollowAgent(engine.backend, engine.agent.port, o);
 }
 
 export async function startHollowEngines(o: HollowOptions): Promise<HollowEngine[]> {

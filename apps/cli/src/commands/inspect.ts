@@ -1,19 +1,35 @@
-import { ClusterContainer } from '@flotilla/proto';
+import { ClusterContainer, type ClusterServiceInspectContainerResponse } from '@flotilla/proto';
 import { defineCommand } from '../command';
 import { describeError, UnreachableError } from '../errors';
 import { containerHints } from '../each';
 import { formatOption, parseFormat, printObject } from '../output/format';
 
+/** The engine as classic Swarm's `Node` in inspect; from the container's engine alone when the manager sends no node. */
+export function nodeDocument(answer: ClusterServiceInspectContainerResponse): Record<string, unknown> {
+  const engine = answer.container?.engine;
+  const node = answer.node;
+  return {
+    ID: node?.id || engine?.id || '',
+    IP: node?.ip ?? '',
+    Addr: node?.address || engine?.address || '',
+    Name: node?.name || engine?.name || '',
+    Cpus: Number(node?.cpus ?? 0),
+    Memory: Number(node?.memoryBytes ?? 0),
+    Labels: node?.labels ?? {},
+  };
+}
+
 export default defineCommand({
   name: 'inspect',
   summary: "Show containers as Docker's inspect document, with the engine each is on",
   usage: '[flags] CONTAINER [CONTAINER...]',
-  description: `Prints a JSON array of Docker's inspect documents, each with "Node" (the engine: ID, Name, Addr)
-added as classic Swarm did. A container on an unhealthy engine shows what the cluster last knew of it.`,
+  description: `Prints a JSON array of Docker's inspect documents, each with "Node" added as classic Swarm did: the
+engine's ID, IP, Addr (its agent's address), Name, Cpus, Memory (bytes) and Labels. A container on
+an unhealthy engine shows what the cluster last knew of it.`,
   options: { format: formatOption },
   args: { names: 'CONTAINER', min: 1, complete: 'containers' },
   hints: containerHints,
-  examples: ['flotilla inspect web', "flotilla inspect --format '{{.State.Status}} {{.Node.Addr}}' web"],
+  examples: ['flotilla inspect web', "flotilla inspect --format '{{.State.Status}} {{.Node.Addr}}' web", "flotilla inspect --format '{{json .Node.Labels}}' web"],
   async run(ctx, options, args) {
     const format = parseFormat(options.format);
     const documents: unknown[] = [];
@@ -21,8 +37,7 @@ added as classic Swarm did. A container on an unhealthy engine shows what the cl
     for (const ref of args) {
       try {
         const answer = await ctx.cluster.call((c) => c.inspectContainer, { container: ref });
-        const engine = answer.container?.engine;
-        const node = { ID: engine?.id ?? '', Name: engine?.name ?? '', Addr: engine?.address ?? '' };
+        const node = nodeDocument(answer);
         if (answer.rawJson) {
           documents.push({ ...(JSON.parse(answer.rawJson) as Record<string, unknown>), Node: node });
         } else {

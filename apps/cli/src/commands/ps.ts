@@ -10,14 +10,17 @@ import { statusName } from './info';
 
 const states = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 
-/** `--filter engine=X --filter label=K[=V] --filter status=S --filter name=N`, as docker ps takes them. */
+/**
+ * `--filter engine=X --filter label=K[=V] --filter status=S --filter name=N`, as docker ps takes
+ * them; `node=X` is `engine=X`, as classic Swarm users wrote it.
+ */
 export function containerFilters(filters: string[]): Omit<ContainerQuery, 'all'> {
   const request = { engines: [] as string[], states: [] as string[], labels: {} as Record<string, string>, names: [] as string[] };
   for (const filter of filters) {
     const eq = filter.indexOf('=');
     const key = eq < 0 ? '' : filter.slice(0, eq);
     const value = eq < 0 ? '' : filter.slice(eq + 1);
-    if (!value) throw new UsageError(`--filter ${JSON.stringify(filter)}: expected engine=, label=, status= or name= with a value`);
+    if (!value) throw new UsageError(`--filter ${JSON.stringify(filter)}: expected engine= (or node=), label=, status= or name= with a value`);
     switch (key) {
       case 'engine':
       case 'node':
@@ -36,7 +39,7 @@ export function containerFilters(filters: string[]): Omit<ContainerQuery, 'all'>
         request.names.push(value);
         break;
       default:
-        throw new UsageError(`--filter ${JSON.stringify(filter)}: unknown filter ${JSON.stringify(key)}; known: engine, label, status, name`);
+        throw new UsageError(`--filter ${JSON.stringify(filter)}: unknown filter ${JSON.stringify(key)}; known: engine (or node), label, status, name`);
     }
   }
   return request;
@@ -49,13 +52,25 @@ export default defineCommand({
   usage: '[flags]',
   options: {
     all: flag('boolean', { short: 'a', description: 'Show stopped containers too' }),
-    filter: flag('string', { short: 'f', repeat: true, placeholder: 'KEY=VALUE', description: 'engine=ID|NAME|ADDRESS, label=KEY[=VALUE], status=STATE, name=PART', complete: ['engine=', 'label=', 'status=', 'name='] }),
+    filter: flag('string', {
+      short: 'f',
+      repeat: true,
+      placeholder: 'KEY=VALUE',
+      description: 'engine=ID|NAME|ADDRESS (or node=, as on classic Swarm), label=KEY[=VALUE], status=STATE, name=PART',
+      complete: ['engine=', 'node=', 'label=', 'status=', 'name='],
+    }),
+    'engine-names': flag('boolean', { description: 'Show names as classic Swarm did, ENGINE/NAME (the engine by name, or by address when engines share a name)' }),
     quiet: flag('boolean', { short: 'q', description: 'Only print container IDs' }),
     format: formatOption,
     'no-trunc': noTruncOption,
   },
   args: { max: 0 },
-  examples: ['flotilla ps -a', 'flotilla ps --filter engine=127.0.0.1:4251 --filter label=app=web', "flotilla ps --format '{{.Name}} {{.Engine}}'"],
+  examples: [
+    'flotilla ps -a',
+    'flotilla ps --filter engine=127.0.0.1:4251 --filter label=app=web',
+    'flotilla ps --engine-names --filter node=node-1',
+    "flotilla ps --format '{{.Name}} {{.Engine}} {{json .Constraints}}'",
+  ],
   hints: { notFound: 'see flotilla engine ls' },
   async run(ctx, options) {
     const filters = containerFilters(options.filter);
@@ -71,20 +86,26 @@ export default defineCommand({
     const fields = (cc: ClusterContainer) => {
       const c = cc.container!;
       const engineUnhealthy = cc.engineStatus !== EngineStatus.ENGINE_STATUS_HEALTHY && cc.engineStatus !== EngineStatus.ENGINE_STATUS_UNSPECIFIED;
+      const engine = engineLabel(cc.engine, ambiguous);
+      // Classic Swarm's names: /ENGINE/NAME, shown without the leading slash.
+      const named = (n: string) => (options['engine-names'] && engine ? `${engine}/${n}` : n);
       return {
         ID: options['no-trunc'] ? c.id : c.id.slice(0, 12),
-        Name: c.names[0] ?? '',
-        Names: c.names.join(','),
+        Name: c.names[0] === undefined ? '' : named(c.names[0]),
+        Names: c.names.map(named).join(','),
         Image: c.image,
         Command: commandLine(c.command),
         Created: timeAgo(c.created, now),
         State: c.state,
         Status: containerStatus(c, now) + (engineUnhealthy ? ` (engine ${statusName(cc.engineStatus)})` : ''),
         Ports: c.portBindings.map(formatPort).join(', '),
-        Engine: engineLabel(cc.engine, ambiguous),
+        Engine: engine,
         EngineAddress: cc.engine?.address ?? '',
         EngineID: cc.engine?.id ?? '',
         Labels: c.labels,
+        Constraints: cc.constraints,
+        Affinities: cc.affinities,
+        ReschedulePolicies: cc.reschedulePolicies,
       };
     };
     type Row = ReturnType<typeof fields>;

@@ -1,5 +1,5 @@
 import { flag } from '@flotilla/config';
-import { FailedPreconditionError } from '@flotilla/grpc';
+import { FailedPreconditionError } from '@flotilla/errors';
 import { ClusterServiceCreateContainerResponse, LogStream, type ClusterEvent, type ContainerSpec } from '@flotilla/proto';
 import { engineLabel, defineCommand, type Context } from '../command';
 import { buildSpec, requestIdFor, specOptions, unsupportedRunOptions } from '../container-spec';
@@ -115,7 +115,9 @@ export default defineCommand({
   summary: 'Run a container where the scheduler places it (-d: in the background)',
   usage: '[flags] IMAGE [COMMAND] [ARG...]',
   description: `Everything after IMAGE is the container's command, passed through untouched.
-Placement rules as classic Swarm users typed them work too: -e constraint:zone==b, -e affinity:container==web.
+Placement rules as classic Swarm users typed them work too: -e constraint:zone==b, -e affinity:container==web,
+--constraint node==X (X: the engine's name, ID, address, IP, or classic's ID|address). The container keeps them in the labels com.docker.swarm.constraints
+and com.docker.swarm.affinities, as classic Swarm did. -e reschedule:on-node-failure is refused: not supported yet.
 Without -d the output is followed until the container exits; Ctrl-C stops following and leaves the container running.`,
   options: {
     detach: flag('boolean', { short: 'd', description: 'Run in the background and print the container ID' }),

@@ -2,7 +2,7 @@ import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener 
 import { call, checkDialAllowed, dial, dialTls, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey } from '@flotilla/policy';
 import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto';
-import type { ClientReadableStream } from '@grpc/grpc-js';
+import { connectivityState, type ClientReadableStream } from '@grpc/grpc-js';
 
 /** A server stream as an async iterable that the signal cancels. */
 async function* cancellable<T>(stream: ClientReadableStream<T>, signal: AbortSignal): AsyncGenerator<T> {
@@ -22,9 +22,16 @@ export interface GrpcAgentConnectorOptions {
 }
 
 /**
- * Reaches engine-agents over gRPC: one channel per address, shared by the streams to it. A
- * channel whose stream failed is dropped, so the next attempt dials afresh instead of waiting out
- * grpc-js's own reconnect back-off (up to two minutes); the cluster paces the retries.
+ * grpc-js's own reconnect back-off, kept short (its default grows to two minutes): the cluster
+ * paces the retries of a failed stream, and the channel must not make them wait longer.
+ */
+export const channelReconnectOptions = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1_000 } as const;
+
+/**
+ * Reaches engine-agents over gRPC: one channel per address for as long as the cluster holds the
+ * engine, shared by the streams to it, and closed only by `release`. A failed stream keeps its
+ * channel: grpc-js can finish a connection attempt after its channel was closed, so dropping and
+ * re-dialling a channel on every failure left one open connection behind per agent restart.
  */
 export class GrpcAgentConnector implements AgentConnector {
   private readonly clients = new Map<string, EngineAgentServiceClient>();
@@ -36,7 +43,11 @@ export class GrpcAgentConnector implements AgentConnector {
     if (!client) {
       checkDialAllowed(this.options.security, 'engine address', address);
       // A pool of its own per channel: grpc-js's shared pool makes closing N channels O(N²).
-      client = dial(EngineAgentServiceClient, address, { tls: dialTls(this.options.security), keepalive: this.options.keepalive, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+      client = dial(EngineAgentServiceClient, address, {
+        tls: dialTls(this.options.security),
+        keepalive: this.options.keepalive,
+        channelOptions: { 'grpc.use_local_subchannel_pool': 1, ...channelReconnectOptions },
+      });
       this.clients.set(address, client);
     }
     return client;
@@ -48,7 +59,6 @@ export class GrpcAgentConnector implements AgentConnector {
     const finish = (error: Error | undefined) => {
       if (done) return;
       done = true;
-      if (error) this.release(address);
       listener.end(error);
     };
     call.on('data', (message: WatchResponse) => {
@@ -77,6 +87,35 @@ export class GrpcAgentConnector implements AgentConnector {
       containerLogs: (request, signal) => cancellable(client().containerLogs(request), signal),
       pullImage: (image, signal) => cancellable(client().pullImage({ image }), signal),
     };
+  }
+
+  /**
+   * Watches the channel to `address` (grpc-js retries its connection every 200 ms to 1 s while
+   * asked to) and resolves when it becomes READY after having been down; never while the address
+   * stays reachable, so a stream refused for another reason keeps the cluster's back-off.
+   */
+  backAgain(address: string, signal: AbortSignal): Promise<void> {
+    const client = this.clients.get(address);
+    if (!client) return new Promise(() => undefined);
+    const channel = client.getChannel();
+    return new Promise((resolve) => {
+      let wasDown = false;
+      const check = (): void => {
+        if (signal.aborted || this.clients.get(address) !== client) return;
+        let state: connectivityState;
+        try {
+          state = channel.getConnectivityState(true);
+        } catch {
+          return; // closed meanwhile
+        }
+        if (state === connectivityState.READY && wasDown) return resolve();
+        if (state === connectivityState.SHUTDOWN) return;
+        if (state !== connectivityState.READY) wasDown = true;
+        // A bounded wait, so an aborted probe's watcher is gone within seconds.
+        channel.watchConnectivityState(state, Date.now() + 5_000, () => check());
+      };
+      check();
+    });
   }
 
   release(address: string): void {

@@ -1,5 +1,6 @@
 import { clusterRequestChecks, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers } from '@flotilla/cluster';
-import { callerOf, drained, effectiveRole, InvalidArgumentError, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { callerOf, drained, effectiveRole, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
 import {
   ClusterServiceService,

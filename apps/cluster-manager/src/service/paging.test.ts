@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { ClusterContainer, ListContainersResponse } from '@flotilla/proto';
 import { compareKeys, decodePageToken, encodePageToken, maxPageBytes, pageSizeOf, readPage, type Listing, type PageKey } from './paging';
 

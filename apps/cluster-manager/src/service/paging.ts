@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 /** Where an item sits in its listing's order; the token of a page holds the key of its last item. */
 export type PageKey = readonly string[];

@@ -1,4 +1,5 @@
-import { call, FlotillaError, type Logger } from '@flotilla/grpc';
+import { call, type Logger } from '@flotilla/grpc';
+import { FlotillaError } from '@flotilla/errors';
 import type { ClusterServiceClient, SyncEnginesResponse } from '@flotilla/proto';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import { connectivityState, status as grpcStatus } from '@grpc/grpc-js';

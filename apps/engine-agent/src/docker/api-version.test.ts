@@ -1,4 +1,4 @@
-import { FailedPreconditionError, UnavailableError } from '@flotilla/grpc';
+import { FailedPreconditionError, UnavailableError } from '@flotilla/errors';
 import { compareApiVersions, maximumApiVersion, minimumApiVersion, negotiateApiVersion } from './api-version';
 
 describe('negotiateApiVersion', () => {

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, parseHostPort, type TlsFiles } from '@flotilla/grpc';
+import { parseHostPort, type TlsFiles } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 export type DockerEndpoint =
   | { kind: 'unix'; socketPath: string; text: string }

@@ -1,12 +1,4 @@
-import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  FlotillaError,
-  InternalError,
-  InvalidArgumentError,
-  NotFoundError,
-  UnavailableError,
-} from '@flotilla/grpc';
+import { AlreadyExistsError, FailedPreconditionError, FlotillaError, InternalError, InvalidArgumentError, NotFoundError, UnavailableError } from '@flotilla/errors';
 
 /** The parts of a dockerode / Node error the mapping reads. */
 interface DockerErrorLike {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { UnavailableError, type TlsFiles } from '@flotilla/grpc';
+import { type TlsFiles } from '@flotilla/grpc';
+import { UnavailableError } from '@flotilla/errors';
 import { negotiateApiVersion } from './api-version';
 import type {
   ContainerInspectReply,

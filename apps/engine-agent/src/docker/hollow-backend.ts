@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError, UnavailableError } from '@flotilla/grpc';
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError, UnavailableError } from '@flotilla/errors';
 import { systemClock, type Clock } from '@flotilla/time';
 import { negotiateApiVersion } from './api-version';
 import type {

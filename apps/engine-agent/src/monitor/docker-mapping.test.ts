@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import fc from 'fast-check';
 import { Container, CreateContainerRequest } from '@flotilla/proto';
 import type { ContainerInspectReply } from '../docker/docker-backend';

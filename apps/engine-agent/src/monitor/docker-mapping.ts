@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import type { Container, CreateContainerRequest, EngineInfo, Image, Network, PortBinding, Volume } from '@flotilla/proto';
 import type {
   ContainerInspectReply,

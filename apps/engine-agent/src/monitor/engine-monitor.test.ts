@@ -1,4 +1,4 @@
-import { UnavailableError } from '@flotilla/grpc';
+import { UnavailableError } from '@flotilla/errors';
 import { WatchResponse } from '@flotilla/proto';
 import { FakeClock } from '@flotilla/time';
 import { HollowDockerBackend } from '../testing';

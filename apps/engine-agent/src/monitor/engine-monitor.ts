@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { NotFoundError, silentLogger, type Logger } from '@flotilla/grpc';
+import { silentLogger, type Logger } from '@flotilla/grpc';
+import { NotFoundError } from '@flotilla/errors';
 import type { Container, DockerEvent, EngineInfo, EngineState, Image, Network, Snapshot, Volume, WatchResponse } from '@flotilla/proto';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import type { DockerBackend, NegotiatedApi } from '../docker/docker-backend';
@@ -99,6 +100,7 @@ export class EngineMonitor {
   private corrections = 0;
   private reconcileRuns = 0;
   private reconcileFails = 0;
+  private eventsReceived = 0;
   /** Containers whose event could not be applied: the next reconcile inspects them even if listed. */
   private readonly suspects = new Set<string>();
 
@@ -141,6 +143,11 @@ export class EngineMonitor {
   /** Reconciles that failed (each is tried again at the next interval). */
   get reconcileFailures(): number {
     return this.reconcileFails;
+  }
+
+  /** Docker events read from the engine's event streams (well-formed lines, repeats included): a running total. */
+  get dockerEventsReceived(): number {
+    return this.eventsReceived;
   }
 
   start(): void {
@@ -290,6 +297,7 @@ export class EngineMonitor {
           this.logger.warn('skipping a malformed Docker event', { error: parsed.error, line: parsed.line.slice(0, 500) });
           continue;
         }
+        this.eventsReceived++;
         void this.enqueue(generation, () => this.apply(parsed.event));
       }
     };

@@ -1,4 +1,5 @@
-import { formatHostPort, InvalidArgumentError, parseHostPort } from '@flotilla/grpc';
+import { formatHostPort, parseHostPort } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 
 const wildcards = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
 

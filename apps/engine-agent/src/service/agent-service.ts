@@ -1,15 +1,6 @@
 import type { Readable } from 'node:stream';
-import {
-  drained,
-  InvalidArgumentError,
-  ResourceExhaustedError,
-  serverStream,
-  unary,
-  whenAborted,
-  type FlotillaError,
-  type Logger,
-  type ServiceRegistration,
-} from '@flotilla/grpc';
+import { drained, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { InvalidArgumentError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
 import {
   EngineAgentServiceService,
   LogStream,

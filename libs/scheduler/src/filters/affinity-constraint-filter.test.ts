@@ -125,7 +125,7 @@ describe('constraint filter', () => {
     expect(constraintFilter.applies(request())).toBe(false);
   });
 
-  it('node== matches the engine name or ID', () => {
+  it('node== matches the engine name, ID, address, ID|address or IP', () => {
     expect(ok('node==node-a')).toBe(true);
     expect(ok('node==NODE-A')).toBe(true);
     expect(ok('node==ID-OF-ENGINE-1234567890')).toBe(true);
@@ -134,7 +134,7 @@ describe('constraint filter', () => {
     expect(ok('node!=node-a')).toBe(false);
     expect(ok('node!=ID-OF-ENGINE-1234567890')).toBe(false);
     expect(ok('node!=node-b')).toBe(true);
-    expect(constraintValues(e, 'node')).toEqual(['node-a', 'ID-OF-ENGINE-1234567890']);
+    expect(constraintValues(e, 'node')).toEqual(['node-a', 'ID-OF-ENGINE-1234567890', 'node-a.example:4250', 'ID-OF-ENGINE-1234567890|node-a.example:4250']);
   });
 
   it('other keys match engine labels, keys and values ignoring case', () => {
@@ -159,7 +159,7 @@ describe('constraint filter', () => {
   it('explains what the engine has', () => {
     expect(constraintFilter.reject(e, request({ constraints: ['zone==us-1'] }), hard)).toBe('constraint zone==us-1 does not hold: label zone is "eu-1"');
     expect(constraintFilter.reject(e, request({ constraints: ['foo==bar'] }), hard)).toBe('constraint foo==bar does not hold: label foo is ""');
-    expect(constraintFilter.reject(e, request({ constraints: ['node==x1'] }), hard)).toBe('constraint node==x1 does not hold: engine is node-a (ID-OF-ENGINE-1)');
+    expect(constraintFilter.reject(e, request({ constraints: ['node==x1'] }), hard)).toBe('constraint node==x1 does not hold: engine is node-a (ID-OF-ENGINE-1, node-a.example:4250)');
     expect(constraintFilter.reject(e, request({ constraints: ['zone==eu-1', 'ostype==windows', 'disk==hdd'] }), hard)).toMatch(/^constraint ostype==windows/);
   });
 
@@ -182,7 +182,7 @@ describe('constraint filter', () => {
           const en = engine('ID1', 'node-1', labels);
           const c = parseExpression(`${key}${negated ? '!=' : '=='}${value}`, 'c');
           const subject =
-            key === 'node' ? ['node-1', 'ID1'] : [Object.entries(labels).find(([k]) => k.toLowerCase() === key)?.[1] ?? ''];
+            key === 'node' ? ['node-1', 'ID1', 'node-1.example:4250', 'ID1|node-1.example:4250'] : [Object.entries(labels).find(([k]) => k.toLowerCase() === key)?.[1] ?? ''];
           const matchOne = (v: string) =>
             value.startsWith('/') ? new RegExp(value.slice(1, -1), 'i').test(v) : new RegExp(`^${value.replace(/\*/g, '.*')}$`, 'i').test(v);
           const matched = subject.some(matchOne);

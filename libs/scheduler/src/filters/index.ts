@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { affinityFilter } from './affinity-filter';
 import { constraintFilter } from './constraint-filter';
 import { containerSlotsFilter } from './container-slots-filter';
@@ -10,7 +10,7 @@ import { whitelistFilter } from './whitelist-filter';
 
 export * from './filter';
 export { affinityFilter, constraintFilter, containerSlotsFilter, dependencyFilter, healthFilter, portFilter, whitelistFilter };
-export { constraintHolds, constraintValues } from './constraint-filter';
+export { addressIp, constraintHolds, constraintValues, nodeIdentities } from './constraint-filter';
 export { containerSlotsLabel } from './container-slots-filter';
 
 /** Every filter, in classic Swarm's default order. */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import { binpackStrategy } from './binpack-strategy';
 import { randomStrategy } from './random-strategy';
 import { spreadStrategy } from './spread-strategy';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/grpc';
+import { InvalidArgumentError } from '@flotilla/errors';
 import fc from 'fast-check';
 import { allFilters } from '../filters';
 import type { PlacementRequest } from '../placement-request';

@@ -334,13 +334,17 @@ export interface ContainerSpec {
   command: string[];
   entrypoint: string[];
   /**
-   * KEY=VALUE. Entries `constraint:EXPR` and `affinity:EXPR` are placement expressions, as
-   * classic Swarm read them, and are not passed to the container.
+   * KEY=VALUE. Entries `constraint:EXPR`, `affinity:EXPR` and `reschedule:POLICY` are read as
+   * classic Swarm read them and are not passed to the container. POLICY is "off" or
+   * "on-node-failure"; rescheduling is not supported yet, so "on-node-failure" is refused with
+   * FAILED_PRECONDITION (reason RESCHEDULE_NOT_SUPPORTED) and nothing is created.
    */
   env: string[];
   /**
-   * The labels `com.docker.swarm.constraints` and `com.docker.swarm.affinities` may hold JSON
-   * arrays of expressions, as on classic Swarm.
+   * The labels `com.docker.swarm.constraints`, `com.docker.swarm.affinities` and
+   * `com.docker.swarm.reschedule-policies` may hold JSON arrays of strings, as on classic Swarm.
+   * The created container carries every constraint, affinity and reschedule policy of the spec,
+   * from every source, in these labels (JSON arrays, as classic Swarm wrote them).
    */
   labels: { [key: string]: string };
   /** CPU reservation and limit in units of 1e-9 CPUs. */
@@ -354,8 +358,10 @@ export interface ContainerSpec {
     | undefined;
   /**
    * Engine constraints, `KEY==VALUE` or `KEY!=VALUE`; VALUE may be a glob, a /regex/, and starts
-   * with `~` when soft (dropped when no engine satisfies it). KEY `node` is the engine name or ID;
-   * other keys are engine labels.
+   * with `~` when soft (dropped when no engine satisfies it). KEY `node` is the engine's name,
+   * its ID, its agent address (host:port), the IP of that address, or classic Swarm's
+   * `ID|address`: `node==X` holds when any of them matches X, `node!=X` when none does. Other keys
+   * are engine labels.
    */
   constraints: string[];
   /** Affinities, same grammar: `container==NAME|ID`, `image==REF`, or a container label. */
@@ -534,6 +540,41 @@ export interface ClusterContainer {
   container?: Container | undefined;
   engine?: EngineRef | undefined;
   engineStatus: EngineStatus;
+  /**
+   * The container's constraints, affinities and reschedule policies, read from its labels
+   * `com.docker.swarm.constraints`, `com.docker.swarm.affinities` and
+   * `com.docker.swarm.reschedule-policies` (JSON arrays of strings, as classic Swarm wrote them).
+   * A create writes every expression there, whatever its source (the typed fields, `constraint:`,
+   * `affinity:` and `reschedule:` env entries, the labels), so they survive a manager restart.
+   * Empty when the label is missing or is not a JSON array of strings.
+   */
+  constraints: string[];
+  affinities: string[];
+  reschedulePolicies: string[];
+}
+
+/**
+ * ClusterNode is the engine a container is on, as classic Swarm's `Node` object showed it in
+ * `docker inspect`.
+ */
+export interface ClusterNode {
+  /** The Docker engine ID. */
+  id: string;
+  name: string;
+  /** The engine-agent's address, host:port. */
+  address: string;
+  /** The host of `address` when it is an IP address, else empty (classic Swarm: the engine's IP). */
+  ip: string;
+  cpus: string;
+  /** Total memory in bytes. */
+  memoryBytes: string;
+  /** Engine labels plus the built-in ones (storagedriver, kernelversion, operatingsystem, ostype). */
+  labels: { [key: string]: string };
+}
+
+export interface ClusterNode_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 export interface ClusterServiceInspectContainerRequest {
@@ -546,6 +587,11 @@ export interface ClusterServiceInspectContainerResponse {
     | undefined;
   /** Docker's inspect document as JSON. */
   rawJson: string;
+  /**
+   * The engine the container is on, with its CPUs, memory and labels (what the cluster last knew
+   * of it when the engine is not healthy).
+   */
+  node?: ClusterNode | undefined;
 }
 
 export interface ClusterServiceContainerLogsRequest {
@@ -5262,7 +5308,14 @@ export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRem
 };
 
 function createBaseClusterContainer(): ClusterContainer {
-  return { container: undefined, engine: undefined, engineStatus: 0 };
+  return {
+    container: undefined,
+    engine: undefined,
+    engineStatus: 0,
+    constraints: [],
+    affinities: [],
+    reschedulePolicies: [],
+  };
 }
 
 export const ClusterContainer: MessageFns<ClusterContainer> = {
@@ -5275,6 +5328,15 @@ export const ClusterContainer: MessageFns<ClusterContainer> = {
     }
     if (message.engineStatus !== 0) {
       writer.uint32(24).int32(message.engineStatus);
+    }
+    for (const v of message.constraints) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.affinities) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.reschedulePolicies) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -5316,6 +5378,30 @@ export const ClusterContainer: MessageFns<ClusterContainer> = {
             message.engineStatus = reader.int32() as any;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.constraints.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.affinities.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reschedulePolicies.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5337,6 +5423,17 @@ export const ClusterContainer: MessageFns<ClusterContainer> = {
         : isSet(object.engine_status)
         ? engineStatusFromJSON(object.engine_status)
         : 0,
+      constraints: globalThis.Array.isArray(object?.constraints)
+        ? object.constraints.map((e: any) => globalThis.String(e))
+        : [],
+      affinities: globalThis.Array.isArray(object?.affinities)
+        ? object.affinities.map((e: any) => globalThis.String(e))
+        : [],
+      reschedulePolicies: globalThis.Array.isArray(object?.reschedulePolicies)
+        ? object.reschedulePolicies.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.reschedule_policies)
+        ? object.reschedule_policies.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -5350,6 +5447,15 @@ export const ClusterContainer: MessageFns<ClusterContainer> = {
     }
     if (message.engineStatus !== 0) {
       obj.engineStatus = engineStatusToJSON(message.engineStatus);
+    }
+    if (message.constraints?.length) {
+      obj.constraints = message.constraints;
+    }
+    if (message.affinities?.length) {
+      obj.affinities = message.affinities;
+    }
+    if (message.reschedulePolicies?.length) {
+      obj.reschedulePolicies = message.reschedulePolicies;
     }
     return obj;
   },
@@ -5366,6 +5472,293 @@ export const ClusterContainer: MessageFns<ClusterContainer> = {
       ? EngineRef.fromPartial(object.engine)
       : undefined;
     message.engineStatus = object.engineStatus ?? 0;
+    message.constraints = object.constraints?.map((e) => e) || [];
+    message.affinities = object.affinities?.map((e) => e) || [];
+    message.reschedulePolicies = object.reschedulePolicies?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseClusterNode(): ClusterNode {
+  return { id: "", name: "", address: "", ip: "", cpus: "0", memoryBytes: "0", labels: {} };
+}
+
+export const ClusterNode: MessageFns<ClusterNode> = {
+  encode(message: ClusterNode, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.address !== "") {
+      writer.uint32(26).string(message.address);
+    }
+    if (message.ip !== "") {
+      writer.uint32(34).string(message.ip);
+    }
+    if (message.cpus !== "0") {
+      writer.uint32(40).int64(message.cpus);
+    }
+    if (message.memoryBytes !== "0") {
+      writer.uint32(48).int64(message.memoryBytes);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      ClusterNode_LabelsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterNode {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterNode();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.cpus = reader.int64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.memoryBytes = reader.int64().toString();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = ClusterNode_LabelsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.labels[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterNode {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
+      cpus: isSet(object.cpus) ? globalThis.String(object.cpus) : "0",
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.String(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.String(object.memory_bytes)
+        : "0",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: ClusterNode): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
+    if (message.cpus !== "0") {
+      obj.cpus = message.cpus;
+    }
+    if (message.memoryBytes !== "0") {
+      obj.memoryBytes = message.memoryBytes;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterNode>): ClusterNode {
+    return ClusterNode.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterNode>): ClusterNode {
+    const message = createBaseClusterNode();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.address = object.address ?? "";
+    message.ip = object.ip ?? "";
+    message.cpus = object.cpus ?? "0";
+    message.memoryBytes = object.memoryBytes ?? "0";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseClusterNode_LabelsEntry(): ClusterNode_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ClusterNode_LabelsEntry: MessageFns<ClusterNode_LabelsEntry> = {
+  encode(message: ClusterNode_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterNode_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterNode_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterNode_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ClusterNode_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterNode_LabelsEntry>): ClusterNode_LabelsEntry {
+    return ClusterNode_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterNode_LabelsEntry>): ClusterNode_LabelsEntry {
+    const message = createBaseClusterNode_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -5438,7 +5831,7 @@ export const ClusterServiceInspectContainerRequest: MessageFns<ClusterServiceIns
 };
 
 function createBaseClusterServiceInspectContainerResponse(): ClusterServiceInspectContainerResponse {
-  return { container: undefined, rawJson: "" };
+  return { container: undefined, rawJson: "", node: undefined };
 }
 
 export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceInspectContainerResponse> = {
@@ -5448,6 +5841,9 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
     }
     if (message.rawJson !== "") {
       writer.uint32(18).string(message.rawJson);
+    }
+    if (message.node !== undefined) {
+      ClusterNode.encode(message.node, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -5481,6 +5877,14 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
             message.rawJson = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.node = ClusterNode.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5501,6 +5905,7 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
         : isSet(object.raw_json)
         ? globalThis.String(object.raw_json)
         : "",
+      node: isSet(object.node) ? ClusterNode.fromJSON(object.node) : undefined,
     };
   },
 
@@ -5511,6 +5916,9 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
     }
     if (message.rawJson !== "") {
       obj.rawJson = message.rawJson;
+    }
+    if (message.node !== undefined) {
+      obj.node = ClusterNode.toJSON(message.node);
     }
     return obj;
   },
@@ -5524,6 +5932,9 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
       ? ClusterContainer.fromPartial(object.container)
       : undefined;
     message.rawJson = object.rawJson ?? "";
+    message.node = (object.node !== undefined && object.node !== null)
+      ? ClusterNode.fromPartial(object.node)
+      : undefined;
     return message;
   },
 };

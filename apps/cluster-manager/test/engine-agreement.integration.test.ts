@@ -1,0 +1,165 @@
+import { dial } from '@flotilla/grpc';
+import { EngineAgentServiceClient, EngineStatus, type ClusterServiceClient, type WatchResponse } from '@flotilla/proto';
+import { cleanupAll, freePort, hostNetworkPolicy, startEngines, StreamRecorder, testTls, waitFor, type RunningService, type TestEngine, type TestEngines } from '@flotilla/testing';
+import { allContainers, engineIn, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
+
+// Docker's live event stream is not ordered by time under concurrent operations: a `destroy` may
+// carry an older timestamp than a `kill` already delivered. Hundreds of concurrent stops, kills,
+// removes and restarts straight on the engines (not through the cluster), then after every round
+// the agent's state and the cluster's must equal `docker ps -a` on every engine: no ghost, no
+// missing container, the same state. The agents' periodic reconcile is off, so only the event
+// handling can get it right.
+
+const rounds = 5;
+const perEngine = 30;
+
+let engines: TestEngines;
+let manager: ManagerProcess;
+const agents: RunningService[] = [];
+const agentClients: EngineAgentServiceClient[] = [];
+const addresses: string[] = [];
+const ids: string[] = [];
+
+beforeAll(async () => {
+  engines = await startEngines({ count: 2 });
+  for (const [i, engine] of engines.engines.entries()) {
+    const port = await freePort();
+    agents[i] = await startAgentProcess(engine, port, ['--reconcile-interval', '0', '--container-policy', hostNetworkPolicy()]);
+    addresses[i] = `127.0.0.1:${port}`;
+    agentClients[i] = dial(EngineAgentServiceClient, addresses[i], { defaultDeadlineMs: 30_000, tls: testTls('manager') });
+    ids[i] = await engines.docker(engine.name, ['info', '--format', '{{.ID}}']);
+  }
+  manager = await startManagerProcess(['--engine', addresses.join(',')]);
+  for (const address of addresses) await engineIn(manager.client, address, EngineStatus.ENGINE_STATUS_HEALTHY);
+});
+
+afterAll(async () => {
+  for (const client of agentClients) client.close();
+  await manager?.close();
+  await cleanupAll();
+});
+
+const m = (): ClusterServiceClient => manager.client;
+
+/** id → state, as the engine itself says. */
+async function dockerSays(engine: TestEngine): Promise<Map<string, string>> {
+  const out = await engines.docker(engine.name, ['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.State}}']);
+  return new Map(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ') as [string, string]),
+  );
+}
+
+/** id → state, as the cluster shows the engine with this ID. */
+async function clusterSays(engineId: string): Promise<Map<string, string>> {
+  const containers = await allContainers(m(), { all: true });
+  return new Map(containers.filter((c) => c.engine?.id === engineId).map((c) => [c.container!.id, c.container!.state]));
+}
+
+/** id → state, from the snapshot a fresh Watch on the agent starts with (the agent's own model). */
+async function agentSays(client: EngineAgentServiceClient): Promise<Map<string, string>> {
+  const stream = client.watch({});
+  const recorder = new StreamRecorder<WatchResponse>(stream);
+  try {
+    const states = new Map<string, string>();
+    let from = 0;
+    let more = true;
+    while (more) {
+      const response = await recorder.nextMatching((r) => r.message?.$case === 'snapshot' || r.message?.$case === 'snapshotPart', 'the snapshot of a fresh Watch', from);
+      from = recorder.items.indexOf(response) + 1;
+      const message = response.message!;
+      const part = message.$case === 'snapshot' ? message.value : message.$case === 'snapshotPart' ? message.value : undefined;
+      for (const c of part?.containers ?? []) states.set(c.id, c.state);
+      more = part?.more ?? false;
+    }
+    return states;
+  } finally {
+    stream.cancel();
+  }
+}
+
+function differences(expected: Map<string, string>, actual: Map<string, string>): string[] {
+  const out: string[] = [];
+  for (const [id, state] of expected) if (actual.get(id) !== state) out.push(`${id.slice(0, 12)}: engine ${state}, seen ${actual.get(id) ?? 'missing'}`);
+  for (const [id, state] of actual) if (!expected.has(id)) out.push(`${id.slice(0, 12)}: ghost (${state}), engine has none`);
+  return out;
+}
+
+/** Waits until the agent and the cluster agree with `docker ps -a` on every engine; names what differs if they never do. */
+async function expectAgreement(round: number): Promise<void> {
+  let last: string[] = [];
+  try {
+    await waitFor(
+      async () => {
+        last = [];
+        for (const [i, engine] of engines.engines.entries()) {
+          const truth = await dockerSays(engine);
+          for (const d of differences(truth, await agentSays(agentClients[i]))) last.push(`${engine.name} agent ${d}`);
+          for (const d of differences(truth, await clusterSays(ids[i]))) last.push(`${engine.name} cluster ${d}`);
+        }
+        return last.length === 0;
+      },
+      { what: `round ${round}: agents and cluster to agree with docker ps -a`, timeoutMs: 60_000 },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${last.slice(0, 20).join('\n')}`);
+  }
+}
+
+/** Runs `docker` commands, `width` at a time; failures are expected (a kill racing a remove) and ignored. */
+async function concurrently(commands: Array<[TestEngine, string[]]>, width = 24): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < commands.length) {
+      const [engine, args] = commands[next++];
+      await engines.docker(engine.name, args).catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+}
+
+it(`keeps the agents and the cluster equal to docker ps -a through ${rounds} rounds of concurrent stops, kills, removes and restarts`, async () => {
+  let operations = 0;
+  for (let round = 1; round <= rounds; round++) {
+    const created: Array<[TestEngine, string[]]> = [];
+    for (const engine of engines.engines) {
+      for (let k = 0; k < perEngine; k++) created.push([engine, ['run', '-d', '--network', 'none', '--name', `agree-${round}-${k}`, 'busybox:local', 'sleep', '600']]);
+    }
+    await concurrently(created);
+    // Every container gets two racing operations, in an order that differs per container.
+    const racing: Array<[TestEngine, string[]]> = [];
+    for (const engine of engines.engines) {
+      for (let k = 0; k < perEngine; k++) {
+        const name = `agree-${round}-${k}`;
+        const pairs: string[][][] = [
+          [['kill', name], ['rm', '-f', name]],
+          [['stop', '-t', '0', name], ['rm', name]],
+          [['kill', name], ['start', name]],
+          [['rm', '-f', name], ['kill', name]],
+          [['stop', '-t', '0', name], ['start', name]],
+          [['restart', '-t', '0', name], ['kill', name]],
+        ];
+        for (const args of pairs[(k + round) % pairs.length]) racing.push([engine, args]);
+      }
+    }
+    await concurrently(racing);
+    operations += created.length + racing.length;
+    await expectAgreement(round);
+  }
+  expect(operations).toBe(rounds * engines.engines.length * perEngine * 3);
+  // Every engine still has containers in several states, so the check above compared something.
+  const states = new Set<string>();
+  for (const engine of engines.engines) for (const state of (await dockerSays(engine)).values()) states.add(state);
+  expect(states.has('running')).toBe(true);
+  expect(states.has('exited')).toBe(true);
+});
+
+it('is left clean: every container removed on the engines disappears from the cluster', async () => {
+  for (const engine of engines.engines) {
+    const all = [...(await dockerSays(engine)).keys()];
+    if (all.length) await engines.docker(engine.name, ['rm', '-f', ...all]);
+  }
+  await waitFor(async () => (await allContainers(m(), { all: true })).length === 0, { what: 'the cluster to list no container' });
+});

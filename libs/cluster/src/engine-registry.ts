@@ -1,0 +1,135 @@
+import { InvalidArgumentError, NotFoundError } from '@flotilla/errors';
+import type { Engine, EngineStatusName } from './engine';
+import { normaliseEngineAddress } from './engine-address';
+import type { EngineStream } from './engine-stream';
+import { LabelIndex } from './label-index';
+
+export interface EngineFilter {
+  statuses?: EngineStatusName[];
+  /** Every label must match; "*" matches any value. */
+  labels?: Record<string, string>;
+}
+
+/**
+ * The engines the cluster holds, each with its stream: validated engines by engine ID, pending
+ * engines by address, every engine by address, and the validated ones by label. It keeps these
+ * consistent and answers lookups; the Cluster decides who joins and leaves, and each engine's
+ * stream when it is validated.
+ */
+export class EngineRegistry {
+  /** Validated engines, by engine ID. */
+  readonly engines = new Map<string, Engine>();
+  /** Engines not yet validated, by address. */
+  readonly pendingEngines = new Map<string, Engine>();
+  readonly labels = new LabelIndex();
+  private readonly byAddress = new Map<string, Engine>();
+  private readonly streams = new Map<Engine, EngineStream>();
+
+  /** Engines held, pending or not. */
+  get size(): number {
+    return this.byAddress.size;
+  }
+
+  /** The engine at exactly this (normalised) address. */
+  at(address: string): Engine | undefined {
+    return this.byAddress.get(address);
+  }
+
+  /** Every engine, pending or not, in the order they joined. */
+  all(): Iterable<Engine> {
+    return this.byAddress.values();
+  }
+
+  /** Every engine's stream, in the order the engines joined. */
+  allStreams(): Iterable<EngineStream> {
+    return this.streams.values();
+  }
+
+  streamOf(engine: Engine): EngineStream | undefined {
+    return this.streams.get(engine);
+  }
+
+  /** A new engine joins, pending. */
+  addPending(stream: EngineStream): void {
+    const engine = stream.engine;
+    this.pendingEngines.set(engine.address, engine);
+    this.byAddress.set(engine.address, engine);
+    this.streams.set(engine, stream);
+  }
+
+  /** The engine leaves: it is in no map and no index any more. */
+  remove(engine: Engine): void {
+    this.pendingEngines.delete(engine.address);
+    if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
+    this.labels.remove(engine);
+    this.byAddress.delete(engine.address);
+    this.streams.delete(engine);
+  }
+
+  // ---- validation, as engines' streams report it ----
+
+  /** The validated engine that holds this engine ID. */
+  holderOf(id: string): Engine | undefined {
+    return this.engines.get(id);
+  }
+
+  /** Another Docker engine answers at this engine's address: its old ID no longer finds it. */
+  releaseId(engine: Engine): void {
+    this.engines.delete(engine.id);
+  }
+
+  /** The engine's snapshot is applied: it is validated, by its ID and its labels. */
+  admit(engine: Engine): void {
+    this.labels.add(engine);
+    this.pendingEngines.delete(engine.address);
+    this.engines.set(engine.id, engine);
+  }
+
+  /** A validated engine failed validation: it is pending again, out of the ID and label indexes. */
+  demote(engine: Engine): void {
+    if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
+    this.labels.remove(engine);
+    this.pendingEngines.set(engine.address, engine);
+  }
+
+  // ---- lookups ----
+
+  /** The engine with this address, ID or name; a name several engines share is INVALID_ARGUMENT. */
+  find(ref: string): Engine | undefined {
+    const text = ref.trim();
+    if (!text) return undefined;
+    const direct = this.byAddress.get(text) ?? this.engines.get(text);
+    if (direct) return direct;
+    // An engine that fell back to pending keeps the ID it had.
+    for (const e of this.pendingEngines.values()) if (e.id === text) return e;
+    try {
+      const normal = this.byAddress.get(normaliseEngineAddress(text));
+      if (normal) return normal;
+    } catch {
+      // not an address
+    }
+    const named = [...this.byAddress.values()].filter((e) => e.name === text);
+    if (named.length > 1) {
+      throw InvalidArgumentError.field('engine', ref, `${named.length} engines are named so (${named.map((e) => e.address).join(', ')}); use the address or ID`);
+    }
+    return named[0];
+  }
+
+  /** Like find, but an empty reference is INVALID_ARGUMENT and an unknown one NOT_FOUND. */
+  get(ref: string, field = 'engine'): Engine {
+    if (!ref.trim()) throw InvalidArgumentError.field(field, ref, 'an engine address, ID or name is required');
+    const engine = this.find(ref);
+    if (!engine) throw new NotFoundError(`no engine ${JSON.stringify(ref)} in the cluster (by address, ID or name)`);
+    return engine;
+  }
+
+  /** The engines that pass the filter, by name (or address), then address. */
+  list(filter: EngineFilter = {}): Engine[] {
+    const statuses = filter.statuses?.length ? new Set(filter.statuses) : undefined;
+    const labels = Object.entries(filter.labels ?? {});
+    return [...this.byAddress.values()]
+      .filter((e) => !statuses || statuses.has(e.status))
+      .filter((e) => labels.every(([k, v]) => (v === '*' ? Object.hasOwn(e.labels, k) : e.labels[k] === v)))
+      .sort((a, b) => (a.name || a.address).localeCompare(b.name || b.address) || a.address.localeCompare(b.address));
+  }
+}

@@ -1,0 +1,3 @@
+export * from './error-code';
+export * from './flotilla-error';
+export * from './errors';

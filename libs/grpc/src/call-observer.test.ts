@@ -1,0 +1,82 @@
+import { credentials, makeClientConstructor, status, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import type { CallObserver } from './call-observer';
+import { whenAborted } from './call-scope';
+import { startServer, unary, type RunningServer } from './server';
+
+type Msg = Record<string, unknown>;
+const json = { serialize: (v: Msg) => Buffer.from(JSON.stringify(v)), deserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Msg };
+const method = (name: string) => ({
+  path: `/test.v1.Observed/${name}`,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: json.serialize,
+  requestDeserialize: json.deserialize,
+  responseSerialize: json.serialize,
+  responseDeserialize: json.deserialize,
+  originalName: name,
+});
+const definition: ServiceDefinition = { Quick: method('Quick'), Slow: method('Slow') };
+type Callback = (err: ServiceError | null, response?: Msg) => void;
+interface ObservedClient extends Client {
+  Quick(request: Msg, callback: Callback): unknown;
+  Slow(request: Msg, options: { deadline: number }, callback: Callback): unknown;
+}
+const ObservedClient = makeClientConstructor(definition, 'Observed') as unknown as new (address: string, creds: ChannelCredentials) => ObservedClient;
+
+let server: RunningServer;
+let client: ObservedClient;
+const seen: Array<{ method: string; code?: status }> = [];
+const observer: CallObserver = {
+  start(method) {
+    const entry: { method: string; code?: status } = { method };
+    seen.push(entry);
+    return (code) => {
+      if (entry.code !== undefined) throw new Error('ended twice');
+      entry.code = code;
+    };
+  },
+};
+
+beforeAll(async () => {
+  server = await startServer({
+    address: '127.0.0.1:0',
+    security: { kind: 'insecure' },
+    services: [
+      {
+        name: 'test.v1.Observed',
+        definition,
+        implementation: { Quick: unary<Msg, Msg>(async () => ({})), Slow: unary<Msg, Msg>(async (_r, _c, signal) => whenAborted(signal).then(() => ({}))) },
+        access: { Quick: [], Slow: [] },
+      },
+    ],
+    observeCall: observer,
+  });
+  client = new ObservedClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+});
+
+afterAll(async () => {
+  client.close();
+  await server.shutdown(1000);
+});
+
+async function ended(method: string): Promise<status> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const entry = seen.find((e) => e.method === method && e.code !== undefined);
+    if (entry) return entry.code!;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no end observed for ${method}`);
+}
+
+it('observes a call with its method and final status', async () => {
+  await new Promise((resolve) => client.Quick({}, resolve));
+  expect(await ended('/test.v1.Observed/Quick')).toBe(status.OK);
+});
+
+it('observes a call whose deadline passed as DEADLINE_EXCEEDED, once', async () => {
+  const err = await new Promise<ServiceError | null>((resolve) => client.Slow({}, { deadline: Date.now() + 200 }, (e) => resolve(e)));
+  expect(err?.code).toBe(status.DEADLINE_EXCEEDED);
+  expect(await ended('/test.v1.Observed/Slow')).toBe(status.DEADLINE_EXCEEDED);
+  expect(seen.filter((e) => e.method === '/test.v1.Observed/Slow')).toHaveLength(1);
+});

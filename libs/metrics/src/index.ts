@@ -1,0 +1,3 @@
+export * from './metrics-registry';
+export * from './metrics-endpoint';
+export * from './grpc-call-metrics';
