@@ -89,3 +89,15 @@ it('node== takes the engine address and classic\'s ID|address; node!= excludes b
   const none = await flotilla('explain', '--constraint', 'node!=/hollow-[ab]/', 'busybox:local');
   expect(none.code).toBe(5);
 });
+
+it("info shows classic Swarm's role and version lines, and totals with the overcommit beside the raw figures", async () => {
+  const info = await flotilla('info');
+  expect(info.code).toBe(0);
+  expect(info.stdout).toMatch(/^Role: +primary$/m);
+  expect(info.stdout).toMatch(/^Server Version: +flotilla\/\S+$/m);
+  // Two engines of 2 and 3 CPUs, 4 and 5 GiB, under the default overcommit of 5%.
+  expect(info.stdout).toMatch(/^Reserved CPUs: +[\d.]+ \/ 5\.25 \(5 raw\)$/m);
+  expect(info.stdout).toMatch(/^Reserved memory: +.+ \/ 9\.45 GiB \(9 GiB raw\)$/m);
+  const perEngine = await flotilla('engine', 'ls', '--format', '{{.Name}} {{.ReservedCPUs}}');
+  expect(perEngine.stdout.split('\n').filter(Boolean).sort()).toEqual([expect.stringMatching(/^hollow-a [\d.]+ \/ 2\.1 \(2 raw\)$/), expect.stringMatching(/^hollow-b [\d.]+ \/ 3\.15 \(3 raw\)$/)]);
+});

@@ -6,7 +6,7 @@ import { FlotillaError } from '@flotilla/errors';
 import { EngineStatus, ListEnginesRequest } from '@flotilla/proto';
 import { bufCurlArgs, cleanupAll, freePort, repoRoot, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
-import { allEngines, engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
+import { allContainers, allEngines, engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 
 // Three real engines, three agents and a manager, each a separate process.
 let engines: TestEngines;
@@ -54,7 +54,7 @@ it('shows a container started straight on an engine in ListEngines and as an ann
   const events = new EventRecorder(m().watchEvents({ types: ['container'], engines: [ids[2]], containers: [] }));
   const id = await engines.docker('engine-3', ['run', '-d', '--network', 'none', '--name', 'direct-web', '-m', '64m', 'busybox:local', 'sleep', '300']);
   const started = await events.nextMatching((r) => r.event?.action === 'start' && r.event.docker?.actorId === id, 'the container start event');
-  expect(started.event?.engine).toEqual({ id: ids[2], name: expect.any(String), address: address(2) });
+  expect(started.event?.engine).toEqual({ id: ids[2], name: expect.any(String), address: address(2), ip: '127.0.0.1' });
   expect(started.event?.container).toMatchObject({ id, state: 'running', names: ['direct-web'] });
   events.cancel();
   const engine = await waitFor(async () => {
@@ -65,16 +65,27 @@ it('shows a container started straight on an engine in ListEngines and as an ann
 });
 
 it('marks an engine whose agent is killed unhealthy, and a restarted agent heals it', async () => {
+  await engines.docker('engine-1', ['run', '-d', '--network', 'none', '--name', 'on-engine-1', 'busybox:local', 'sleep', '300']);
+  await waitFor(async () => (await allContainers(m(), { all: true, engines: [ids[0]] })).some((c) => c.container?.names.includes('on-engine-1')), { what: 'the container in the cluster' });
   const events = new EventRecorder(m().watchEvents({ types: ['engine'], engines: [], containers: [] }));
   agents[0].process.signal('SIGKILL');
   const down = await engineIn(m(), address(0), EngineStatus.ENGINE_STATUS_UNHEALTHY, 'after kill -9 of its agent');
   expect(down.lastError).not.toBe('');
-  await events.nextMatching((r) => r.event?.action === 'disconnect' && r.event.engine?.address === address(0), 'a disconnect event');
+  const disconnect = await events.nextMatching((r) => r.event?.action === 'disconnect' && r.event.engine?.address === address(0), 'a disconnect event');
+  // Classic Swarm's name and the engine's IP, for scripts written against classic's events.
+  expect(disconnect.event).toMatchObject({ classicAction: 'engine_disconnect', engine: { ip: '127.0.0.1' } });
+  // Its containers show as classic showed them.
+  const onDown = (await allContainers(m(), { all: true, engines: [ids[0]] })).find((c) => c.container?.names.includes('on-engine-1'));
+  expect(onDown?.container?.status).toBe('Host Down');
   agents[0] = await startAgentProcess(engines.engines[0], ports[0]);
   const back = await engineIn(m(), address(0), EngineStatus.ENGINE_STATUS_HEALTHY, 'after the agent is back');
   expect(back.id).toBe(ids[0]);
-  await events.nextMatching((r) => r.event?.action === 'reconnect' && r.event.engine?.address === address(0), 'a reconnect event');
+  const reconnect = await events.nextMatching((r) => r.event?.action === 'reconnect' && r.event.engine?.address === address(0), 'a reconnect event');
+  expect(reconnect.event?.classicAction).toBe('engine_reconnect');
   events.cancel();
+  const shown = (await allContainers(m(), { all: true, engines: [ids[0]] })).find((c) => c.container?.names.includes('on-engine-1'));
+  expect(shown?.container?.status).toMatch(/^Up /);
+  await engines.docker('engine-1', ['rm', '-f', 'on-engine-1']);
 });
 
 it('marks an engine whose Docker engine stops unhealthy, and healthy when it is back', async () => {

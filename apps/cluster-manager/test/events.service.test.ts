@@ -18,8 +18,11 @@ let client: ClusterServiceClient;
 
 beforeAll(async () => {
   backend = new HollowDockerBackend({ name: 'hollow-1' });
-  agent = await startAgent({ backend, listen: '127.0.0.1:0', heartbeatIntervalMs: 200, logger: silentLogger, security: { kind: 'insecure' } });
-  manager = await startManager(parseManagerConfig(['--listen', '127.0.0.1:0', '--insecure', '--max-queued-events', '200', '--engine', `127.0.0.1:${agent.port}`], {}), silentLogger);
+  agent = await startAgent({ backend, listen: '127.0.0.1:0', heartbeatIntervalMs: 1000, logger: silentLogger, security: { kind: 'insecure' } });
+  // A generous heartbeat tolerance: on a starved machine a missed heartbeat would reconnect the
+  // engine, and the events of the gap are not replayed, which is not what this file tests.
+  const args = ['--listen', '127.0.0.1:0', '--insecure', '--max-queued-events', '200', '--heartbeat-tolerance', '30', '--engine', `127.0.0.1:${agent.port}`];
+  manager = await startManager(parseManagerConfig(args, {}), silentLogger);
   client = dial(ClusterServiceClient, `127.0.0.1:${manager.port}`);
   await waitFor(async () => (await allEngines(client, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] })).length === 1, { what: 'the hollow engine to be healthy' });
 });
@@ -34,28 +37,33 @@ it('ends a reader that falls behind with RESOURCE_EXHAUSTED, without slowing the
   const fast = new StreamRecorder<WatchEventsResponse>(client.watchEvents({ types: ['container'], engines: [], containers: [] }));
   const slowCall = client.watchEvents({ types: ['container'], engines: [], containers: [] });
   const slow = new StreamRecorder<WatchEventsResponse>(slowCall);
-  slowCall.pause();
-  await waitFor(() => manager.cluster.subscriberCount === 2, { what: 'both subscribers' });
+  try {
+    slowCall.pause();
+    await waitFor(() => manager.cluster.subscriberCount === 2, { what: 'both subscribers' });
 
-  // Paced so the fast reader keeps up; the paused one cannot.
-  const total = 3000;
-  for (let made = 0; made < total; ) {
-    for (let i = 0; i < 50; i++, made++) await backend.createContainer({ Image: 'busybox:local', HostConfig: {} });
-    await waitFor(() => fast.items.length >= made || fast.error, { what: `the fast reader to see ${made} events` });
+    // Paced so the fast reader keeps up; the paused one cannot.
+    const total = 3000;
+    for (let made = 0; made < total; ) {
+      for (let i = 0; i < 50; i++, made++) await backend.createContainer({ Image: 'busybox:local', HostConfig: {} });
+      await waitFor(() => fast.items.length >= made || fast.error, { what: `the fast reader to see ${made} events` });
+    }
+    expect(fast.error).toBeUndefined();
+    expect(fast.items).toHaveLength(total);
+    expect(new Set(fast.items.map((r) => r.event?.docker?.actorId)).size).toBe(total);
+
+    slowCall.resume();
+    const error = (await slow.failure()) as Error & { code?: number };
+    expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(slow.items.length).toBeLessThan(total);
+    expect(manager.cluster.subscriberCount).toBe(1);
+    // The cluster kept every container.
+    const info = await call(client, client.getInfo, {});
+    expect(info.containers?.total).toBe(total);
+  } finally {
+    // Even when it fails, the next test starts with no subscriber.
+    fast.cancel();
+    slow.cancel();
   }
-  expect(fast.error).toBeUndefined();
-  expect(fast.items).toHaveLength(total);
-  expect(new Set(fast.items.map((r) => r.event?.docker?.actorId)).size).toBe(total);
-
-  slowCall.resume();
-  const error = (await slow.failure()) as Error & { code?: number };
-  expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
-  expect(slow.items.length).toBeLessThan(total);
-  expect(manager.cluster.subscriberCount).toBe(1);
-  // The cluster kept every container.
-  const info = await call(client, client.getInfo, {});
-  expect(info.containers?.total).toBe(total);
-  fast.cancel();
 });
 
 it('filters by engine and container, and rejects an empty filter value naming it', async () => {

@@ -177,4 +177,18 @@ describe('ClusterContainers', () => {
     await containers.remove('b1', true, false);
     expect(() => containers.find('b1')).toThrow(NotFoundError);
   });
+
+  it("shows containers on an engine that is down as 'Host Down', as classic Swarm did, and their own status again when it is back", async () => {
+    const { containers, agents } = await setup();
+    await containers.create(spec({ name: 'on-a', constraints: ['zone==a'] }), true);
+    const shown = () => containers.list({ all: true, engines: [], states: [], labels: {}, names: ['on-a'] })[0];
+    expect(shown().container!.status).not.toBe('Host Down');
+    agents.end(addresses[0]);
+    expect(shown()).toMatchObject({ container: { status: 'Host Down', names: ['on-a'] } });
+    expect((await containers.inspect('on-a')).container.container!.status).toBe('Host Down');
+    agents.comeBack(addresses[0]);
+    await Promise.resolve();
+    agents.snapshot(addresses[0], engineSnapshot('ID0', { name: 'node-0', cpus: 4, memoryBytes: 16 * GiB, labels: { zone: 'a' }, containers: [...agents.engine(addresses[0]).containers.values()] }));
+    expect(shown().container!.status).not.toBe('Host Down');
+  });
 });

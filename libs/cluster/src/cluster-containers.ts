@@ -21,7 +21,7 @@ import type { Clock, Timer } from '@flotilla/time';
 import type { AgentConnector } from './agent-connector';
 import type { Cluster } from './cluster';
 import type { Engine, Observation, Reservation } from './engine';
-import { engineStatusOf } from './engine-view';
+import { engineRef, engineStatusOf } from './engine-view';
 import { requestLimits } from './request-limits';
 
 /** The label that carries a container's cluster-wide ID, as on classic Swarm. */
@@ -34,6 +34,9 @@ export const startRequestedLabel = 'com.flotilla.start-requested';
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 /** Metadata key of the binary PlacementExplanation on a failed create. */
 export const placementDetailsKey = 'flotilla-placement-bin';
+
+/** The status of a container whose engine is unhealthy (classic Swarm's words). */
+export const hostDownStatus = 'Host Down';
 
 export interface ClusterContainersOptions {
   cluster: Cluster;
@@ -82,9 +85,6 @@ export interface ContainerFilter {
   names: string[];
 }
 
-function ref(engine: Engine): EngineRef {
-  return { id: engine.id, name: engine.name, address: engine.address };
-}
 
 /** The engine as classic Swarm's `Node` in inspect: ID, name, address, IP, CPUs, memory, labels. */
 function nodeOf(engine: Engine): ClusterNode {
@@ -245,7 +245,7 @@ export class ClusterContainers {
     const { request } = this.request(spec);
     checkContainer(spec, role, this.policy);
     const placement = this.o.scheduler.explain(request, this.o.cluster);
-    return { chosen: placement.engine ? ref(placement.engine as Engine) : undefined, explanation: this.explanation(request, placement) };
+    return { chosen: placement.engine ? engineRef(placement.engine as Engine) : undefined, explanation: this.explanation(request, placement) };
   }
 
   private explanation(request: PlacementRequest, placement: Placement): PlacementExplanation {
@@ -256,7 +256,7 @@ export class ClusterContainers {
       affinities: active(request.affinities),
       softDropped: placement.softDropped,
       engines: (placement.verdicts ?? []).map((v) => ({
-        engine: ref(v.engine as Engine),
+        engine: engineRef(v.engine as Engine),
         chosen: Boolean(v.chosen),
         filter: v.filter ?? '',
         reason: v.reason ?? '',
@@ -400,7 +400,7 @@ export class ClusterContainers {
       started = true;
     }
     this.logger.info('create answered with the container of its request ID', { id: container.id, requestId, engine: engine.address, started });
-    return { id: container.id, name: container.names[0] ?? '', engine: ref(engine), warnings: [], retries: [], pulled: false, started, unsettled, foundByRequestId: true };
+    return { id: container.id, name: container.names[0] ?? '', engine: engineRef(engine), warnings: [], retries: [], pulled: false, started, unsettled, foundByRequestId: true };
   }
 
   /** Places and creates a new container, trying other engines as the create-retry rule allows (see `createdNothing`). */
@@ -465,7 +465,7 @@ export class ClusterContainers {
           started = true;
         }
         this.logger.info('container created', { id: created.id, name, engine: engine.address, attempt, started, unsettled, requestId });
-        return { id: created.id, name, engine: ref(engine), warnings: created.warnings, retries, pulled: created.pulled, started, unsettled, foundByRequestId: earlier };
+        return { id: created.id, name, engine: engineRef(engine), warnings: created.warnings, retries, pulled: created.pulled, started, unsettled, foundByRequestId: earlier };
       }
     } finally {
       if (name) this.pendingNames.delete(name);
@@ -576,12 +576,13 @@ export class ClusterContainers {
     this.o.publish?.({
       type: 'image',
       action: 'pull-progress',
-      engine: ref(engine),
+      engine: engineRef(engine),
       time: new Date(this.o.clock.now()),
       docker: { type: 'image', action: 'pull-progress', actorId: image, actorAttributes: { status: progress.status, layer: progress.layerId, progress: progress.progress }, scope: 'local', timeNano: String(BigInt(this.o.clock.now()) * 1_000_000n) },
       container: undefined,
       engineState: undefined,
       error: '',
+      classicAction: '',
     });
   }
 
@@ -669,12 +670,13 @@ export class ClusterContainers {
       this.o.publish?.({
         type: 'container',
         action: 'orphan-remove',
-        engine: ref(engine),
+        engine: engineRef(engine),
         time: new Date(this.o.clock.now()),
         docker: { type: 'container', action: 'orphan-remove', actorId: container.id, actorAttributes: { name, image: container.image, [requestIdLabel]: requestId, reason: why }, scope: 'local', timeNano: String(BigInt(this.o.clock.now()) * 1_000_000n) },
         container,
         engineState: undefined,
         error: '',
+        classicAction: '',
       });
     } catch (err) {
       this.logger.warn('could not remove an orphan container; trying again on the next sweep', { id: container.id, name, engine: engine.address, requestId, error: messageOf(err) });
@@ -688,7 +690,7 @@ export class ClusterContainers {
   private async on<T>(reference: string, work: (engine: Engine, id: string) => Promise<T>): Promise<T & { engine: EngineRef }> {
     const { engine, container } = this.find(reference);
     if (engine.status !== 'healthy') throw new FailedPreconditionError(`container ${container.id.slice(0, 12)} is on engine ${engine.address}, which is ${engine.status}: ${engine.lastError}`);
-    return { ...(await work(engine, container.id)), engine: ref(engine) };
+    return { ...(await work(engine, container.id)), engine: engineRef(engine) };
   }
 
   start(reference: string) {
@@ -745,8 +747,9 @@ export class ClusterContainers {
   clusterContainer(engine: Engine, container: Container): ClusterContainer {
     const labels = container.labels ?? {};
     return {
-      container,
-      engine: ref(engine),
+      // As classic Swarm showed it: on an engine that is down, the state is only the last one known.
+      container: engine.status === 'unhealthy' ? { ...container, status: hostDownStatus } : container,
+      engine: engineRef(engine),
       engineStatus: engineStatusOf(engine.status),
       constraints: labelList(labels, constraintsLabel),
       affinities: labelList(labels, affinitiesLabel),
@@ -787,10 +790,10 @@ export class ClusterContainers {
     for (const engine of engines) {
       void (async () => {
         try {
-          for await (const progress of this.o.connector.operations(engine.address).pullImage(image, signal)) push({ engine: ref(engine), progress, done: false, error: '' });
-          push({ engine: ref(engine), done: true, error: '' });
+          for await (const progress of this.o.connector.operations(engine.address).pullImage(image, signal)) push({ engine: engineRef(engine), progress, done: false, error: '' });
+          push({ engine: engineRef(engine), done: true, error: '' });
         } catch (err) {
-          push({ engine: ref(engine), done: true, error: err instanceof FlotillaError || err instanceof Error ? err.message : String(err) });
+          push({ engine: engineRef(engine), done: true, error: err instanceof FlotillaError || err instanceof Error ? err.message : String(err) });
         } finally {
           running--;
           wake?.();

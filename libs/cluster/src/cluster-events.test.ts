@@ -89,7 +89,7 @@ describe('event fan-out', () => {
     expect(create.container).toEqual(c);
     expect(create.docker?.actorId).toBe(CID);
     expect(create.time).toEqual(new Date(Number(BigInt(create.docker!.timeNano) / 1_000_000n)));
-    expect(got[1].engine).toEqual({ id: 'E2', name: 'two', address: B });
+    expect(got[1].engine).toEqual({ id: 'E2', name: 'two', address: B, ip: '10.0.0.2' });
     expect(got[5].container).toBeUndefined();
   });
 

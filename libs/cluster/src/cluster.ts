@@ -10,7 +10,7 @@ import { normaliseEngineAddress } from './engine-address';
 import { checkEngineRoom, checkPendingRoom } from './engine-limits';
 import { EngineRegistry, type EngineFilter } from './engine-registry';
 import { EngineStream, type EngineStreamHost, type EngineStreamOptions } from './engine-stream';
-import { engineView } from './engine-view';
+import { classicEngineAction, engineRef, engineView } from './engine-view';
 import { clusterEventFilter, type EventFilterRequest } from './event-filters';
 import { EventHub, type Subscription } from './event-hub';
 import { HeartbeatSweep } from './heartbeat-sweep';
@@ -279,12 +279,13 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     this.hub.publish({
       type: event.docker.type,
       action: event.docker.action,
-      engine: { id: engine.id, name: engine.name, address: engine.address },
+      engine: engineRef(engine),
       time: new Date(Number(BigInt(event.docker.timeNano) / 1_000_000n)),
       docker: event.docker,
       container: event.container,
       engineState: undefined,
       error: '',
+      classicAction: '',
     });
   }
 
@@ -292,12 +293,13 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     this.hub.publish({
       type: 'engine',
       action,
-      engine: { id: engine.id, name: engine.name, address: engine.address },
+      engine: engineRef(engine),
       time: new Date(this.o.clock.now()),
       docker: undefined,
       container: undefined,
       engineState: this.view(engine),
       error,
+      classicAction: classicEngineAction(action),
     });
   }
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import { EngineStatus, type ClusterEngine } from '@flotilla/proto';
+import { EngineStatus, type ClusterEngine, type EngineRef } from '@flotilla/proto';
+import { addressIp } from '@flotilla/scheduler';
 import type { Engine, EngineStatusName } from './engine';
 
 const toStatus: Record<EngineStatusName, EngineStatus> = {
@@ -17,6 +18,18 @@ export function engineStatusName(status: EngineStatus, field = 'statuses'): Engi
   const found = (Object.keys(toStatus) as EngineStatusName[]).find((k) => toStatus[k] === status);
   if (!found) throw InvalidArgumentError.field(field, status, 'expected PENDING, HEALTHY, UNHEALTHY or DISCONNECTED');
   return found;
+}
+
+/** How events, containers and placements name an engine: ID, name, address and, as classic Swarm's node did, IP. */
+export function engineRef(engine: Engine): EngineRef {
+  return { id: engine.id, name: engine.name, address: engine.address, ip: addressIp(engine.address) };
+}
+
+const classicActions: Readonly<Record<string, string>> = { connect: 'engine_connect', disconnect: 'engine_disconnect', reconnect: 'engine_reconnect' };
+
+/** Classic Swarm's name of an engine event's action (engine_connect, ...); empty where classic had none. */
+export function classicEngineAction(action: string): string {
+  return classicActions[action] ?? '';
 }
 
 /** Capacity with overcommit: total · (1 + ratio). */

@@ -622,7 +622,11 @@ async function main(): Promise<void> {
   const reasons = new UnhealthyReasons(manager.process);
   const m = manager.client;
 
-  await call(manager.pusher, manager.pusher.syncEngines, { source: 'bench', generation: '1', addresses: engines }, { deadlineMs: 120_000 });
+  const push = () => call(manager!.pusher, manager!.pusher.syncEngines, { source: 'bench', generation: '1', addresses: engines }, { deadlineMs: 120_000 });
+  await push();
+  // Re-pushed every 30 s as the discovery service does (--push-interval): a pusher that goes
+  // silent for --discovery-grace (5 min) loses its engines.
+  const repush = setInterval(() => void push().catch((err: unknown) => log(`re-push failed: ${String(err)}`)), 30_000);
   const t0 = now();
   for (;;) {
     const healthy = (await allEngines(m, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] }).catch(() => [])).length;
@@ -659,6 +663,7 @@ async function main(): Promise<void> {
   }
   const churnMs = now() - start;
   await churn.stop();
+  clearInterval(repush);
   await takeSample(churnMs / 1000, undefined, metricsAddress);
 
   // What the manager lists of the bench's containers against what the bench thinks exists.

@@ -316,7 +316,8 @@ export function installSignalCleanup(extra?: () => Promise<void>): void {
     once = true;
     log(`${signal}: stopping everything this bench started`);
     void (async () => {
-      await extra?.().catch(() => undefined);
+      // Bounded: a bench's own cleanup may wait on work in flight (an agent restart); the processes come first.
+      await Promise.race([extra?.().catch(() => undefined), sleep(10_000)]);
       await cleanupAll().catch(() => undefined);
       process.exit(130);
     })();

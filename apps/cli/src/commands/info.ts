@@ -51,9 +51,19 @@ export function labelText(labels: Record<string, string> | undefined, withBuilti
   return entries.map(([k, v]) => `${k}=${v}`).join(', ');
 }
 
+/**
+ * `reserved / usable`, as classic Swarm showed it (usable = total with the overcommit), with the
+ * raw figure beside it when the overcommit changes it: `1 GiB / 8.4 GiB (8 GiB raw)`.
+ */
+export function reservedText(reserved: string, usable: string, raw: string): string {
+  return usable === raw ? `${reserved} / ${raw}` : `${reserved} / ${usable} (${raw} raw)`;
+}
+
 /** The display fields of an engine, for tables and templates. */
 export function engineFields(e: ClusterEngine, now: number) {
   const cpus = e.info ? Number(e.info.cpus) : 0;
+  const usableCpus = Number(e.usableNanoCpus) ? formatCpus(e.usableNanoCpus) : String(cpus);
+  const usableMemory = Number(e.usableMemoryBytes) ? formatBytes(e.usableMemoryBytes) : formatBytes(e.info?.memoryBytes ?? 0);
   return {
     Name: e.name,
     Address: e.address,
@@ -64,8 +74,8 @@ export function engineFields(e: ClusterEngine, now: number) {
     FlappingUntil: e.flappingUntil ? e.flappingUntil.toISOString() : '',
     Containers: e.containers?.total ?? 0,
     Running: e.containers?.running ?? 0,
-    ReservedCPUs: `${formatCpus(e.reservedNanoCpus)} / ${cpus}`,
-    ReservedMemory: `${formatBytes(e.reservedMemoryBytes)} / ${formatBytes(e.info?.memoryBytes ?? 0)}`,
+    ReservedCPUs: reservedText(formatCpus(e.reservedNanoCpus), usableCpus, String(cpus)),
+    ReservedMemory: reservedText(formatBytes(e.reservedMemoryBytes), usableMemory, formatBytes(e.info?.memoryBytes ?? 0)),
     Labels: e.info?.labels ?? {},
     LabelText: labelText(e.info?.labels),
     Error: e.lastError,
@@ -119,15 +129,22 @@ export default defineCommand({
     const json = GetInfoResponse.toJSON(info) as Record<string, unknown>;
     const counts = info.engineCounts ?? { pending: 0, healthy: 0, unhealthy: 0, disconnected: 0 };
     const containers = info.containers ?? { running: 0, paused: 0, stopped: 0, total: 0 };
+    // Usable totals (with the overcommit), as classic showed them, over the engines GetInfo's raw totals count.
+    const placeable = engines.filter((e) => e.status !== EngineStatus.ENGINE_STATUS_PENDING);
+    const usableCpus = placeable.reduce((n, e) => n + Number(e.usableNanoCpus), 0);
+    const usableMemory = placeable.reduce((n, e) => n + Number(e.usableMemoryBytes), 0);
     const fields = {
       Manager: ctx.settings.manager,
       Version: info.managerVersion,
+      // Classic Swarm's lines: one manager is the primary; its version as swarm/<version> was.
+      Role: 'primary',
+      ServerVersion: `flotilla/${info.managerVersion || 'unknown'}`,
       Strategy: info.strategy,
       Filters: info.filters,
       Engines: info.engines.length,
       Containers: containers.total,
-      ReservedCPUs: `${formatCpus(info.reservedNanoCpus)} / ${formatCpus(info.totalNanoCpus)}`,
-      ReservedMemory: `${formatBytes(info.reservedMemoryBytes)} / ${formatBytes(info.totalMemoryBytes)}`,
+      ReservedCPUs: reservedText(formatCpus(info.reservedNanoCpus), formatCpus(usableCpus || info.totalNanoCpus), formatCpus(info.totalNanoCpus)),
+      ReservedMemory: reservedText(formatBytes(info.reservedMemoryBytes), formatBytes(usableMemory || info.totalMemoryBytes), formatBytes(info.totalMemoryBytes)),
     };
     if (format.kind !== 'table') {
       printObject(ctx.io, format, json, fields);
@@ -142,6 +159,8 @@ export default defineCommand({
     ctx.io.stdout.write(
       renderPairs([
         ['Manager', `${ctx.settings.manager}${info.managerVersion ? ` (version ${info.managerVersion})` : ''}`],
+        ['Role', fields.Role],
+        ['Server Version', fields.ServerVersion],
         ['Strategy', `${info.strategy}${info.overcommitRatio ? `, overcommit ${Math.round(info.overcommitRatio * 1000) / 10}%` : ''}`],
         ['Filters', info.filters.join(', ')],
         ['Engines', `${info.engines.length}${info.engines.length ? ` (${engineCounts})` : ''}`],

@@ -254,6 +254,11 @@ export interface EngineRef {
   id: string;
   name: string;
   address: string;
+  /**
+   * The engine's IP, as classic Swarm's node "Ip": the host of its agent address when that is an
+   * IP address, else empty.
+   */
+  ip: string;
 }
 
 /** ClusterEvent is an engine event or a Docker event of one of the engines. */
@@ -289,6 +294,12 @@ export interface ClusterEvent {
     | undefined;
   /** For "disconnect" and "error": why. */
   error: string;
+  /**
+   * For engine events, classic Swarm's name of the action: "engine_connect" (for "connect"),
+   * "engine_disconnect" ("disconnect") and "engine_reconnect" ("reconnect"); empty for the
+   * actions classic Swarm did not have and for Docker events.
+   */
+  classicAction: string;
 }
 
 export interface WatchEventsRequest {
@@ -2541,7 +2552,7 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
 };
 
 function createBaseEngineRef(): EngineRef {
-  return { id: "", name: "", address: "" };
+  return { id: "", name: "", address: "", ip: "" };
 }
 
 export const EngineRef: MessageFns<EngineRef> = {
@@ -2554,6 +2565,9 @@ export const EngineRef: MessageFns<EngineRef> = {
     }
     if (message.address !== "") {
       writer.uint32(26).string(message.address);
+    }
+    if (message.ip !== "") {
+      writer.uint32(34).string(message.ip);
     }
     return writer;
   },
@@ -2595,6 +2609,14 @@ export const EngineRef: MessageFns<EngineRef> = {
             message.address = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2612,6 +2634,7 @@ export const EngineRef: MessageFns<EngineRef> = {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       address: isSet(object.address) ? globalThis.String(object.address) : "",
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
     };
   },
 
@@ -2626,6 +2649,9 @@ export const EngineRef: MessageFns<EngineRef> = {
     if (message.address !== "") {
       obj.address = message.address;
     }
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
     return obj;
   },
 
@@ -2637,6 +2663,7 @@ export const EngineRef: MessageFns<EngineRef> = {
     message.id = object.id ?? "";
     message.name = object.name ?? "";
     message.address = object.address ?? "";
+    message.ip = object.ip ?? "";
     return message;
   },
 };
@@ -2651,6 +2678,7 @@ function createBaseClusterEvent(): ClusterEvent {
     container: undefined,
     engineState: undefined,
     error: "",
+    classicAction: "",
   };
 }
 
@@ -2679,6 +2707,9 @@ export const ClusterEvent: MessageFns<ClusterEvent> = {
     }
     if (message.error !== "") {
       writer.uint32(66).string(message.error);
+    }
+    if (message.classicAction !== "") {
+      writer.uint32(74).string(message.classicAction);
     }
     return writer;
   },
@@ -2760,6 +2791,14 @@ export const ClusterEvent: MessageFns<ClusterEvent> = {
             message.error = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.classicAction = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2786,6 +2825,11 @@ export const ClusterEvent: MessageFns<ClusterEvent> = {
         ? ClusterEngine.fromJSON(object.engine_state)
         : undefined,
       error: isSet(object.error) ? globalThis.String(object.error) : "",
+      classicAction: isSet(object.classicAction)
+        ? globalThis.String(object.classicAction)
+        : isSet(object.classic_action)
+        ? globalThis.String(object.classic_action)
+        : "",
     };
   },
 
@@ -2815,6 +2859,9 @@ export const ClusterEvent: MessageFns<ClusterEvent> = {
     if (message.error !== "") {
       obj.error = message.error;
     }
+    if (message.classicAction !== "") {
+      obj.classicAction = message.classicAction;
+    }
     return obj;
   },
 
@@ -2839,6 +2886,7 @@ export const ClusterEvent: MessageFns<ClusterEvent> = {
       ? ClusterEngine.fromPartial(object.engineState)
       : undefined;
     message.error = object.error ?? "";
+    message.classicAction = object.classicAction ?? "";
     return message;
   },
 };
