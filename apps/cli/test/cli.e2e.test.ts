@@ -57,7 +57,13 @@ describe('info and engines', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^Manager: +127\.0\.0\.1:\d+/m);
     expect(r.stdout).toMatch(/^Engines: +3 \(3 healthy\)$/m);
-    expect(r.stdout).toMatch(/^Reserved CPUs: +[\d.]+ \/ \d+/m);
+    // Classic Swarm's lines, and the totals with the overcommit (default 5%) beside the raw figures.
+    expect(r.stdout).toMatch(/^Role: +primary$/m);
+    expect(r.stdout).toMatch(/^Server Version: +flotilla\/\S+$/m);
+    const cpus = /^Reserved CPUs: +[\d.]+ \/ ([\d.]+) \((\d+) raw\)$/m.exec(r.stdout);
+    expect(cpus).not.toBeNull();
+    expect(Number(cpus![1])).toBeCloseTo(Number(cpus![2]) * 1.05, 2);
+    expect(r.stdout).toMatch(/^Reserved memory: +.+ \/ .+ \(.+ raw\)$/m);
     for (const [i, address] of cluster.agentAddresses.entries()) {
       const line = r.stdout.split('\n').find((l) => l.includes(address))!;
       // STATUS is the placement word, HEALTH the score the scheduler weighs.
@@ -114,6 +120,9 @@ describe('containers', () => {
     const json = JSON.parse((await flotilla('ps', '--format', 'json', '--filter', 'label=app=web')).stdout) as Array<{ container: { id: string; names: string[] }; engine: { address: string } }>;
     expect(json).toEqual([expect.objectContaining({ container: expect.objectContaining({ id, names: ['web-b'] }), engine: expect.objectContaining({ address: cluster.agentAddresses[1] }) })]);
     expect((await flotilla('ps', '--format', '{{.Name}} {{.EngineAddress}}', '--filter', `engine=${cluster.agentAddresses[1]}`)).stdout).toBe(`web-b ${cluster.agentAddresses[1]}\n`);
+    // Classic's habits on real engines: --filter node= and names as ENGINE/NAME.
+    expect((await flotilla('ps', '--format', '{{.Name}}', '--filter', `node=${cluster.agentAddresses[1]}`, '--filter', 'label=app=web')).stdout).toBe('web-b\n');
+    expect((await flotilla('ps', '--engine-names', '--format', '{{.Names}}', '--filter', 'label=app=web')).stdout).toBe(`${shown[1]}/web-b\n`);
     expect((await flotilla('inspect', '--format', '{{.State.Status}} {{.Node.Addr}}', 'web-b')).stdout).toBe(`running ${cluster.agentAddresses[1]}\n`);
   });
 
