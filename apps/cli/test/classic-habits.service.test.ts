@@ -4,7 +4,7 @@ import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger } from '@flotilla/grpc';
 import { ClusterServiceClient, EngineStatus } from '@flotilla/proto';
 import { makeTempDir, removeTempDir, testTls, tlsArgs, waitFor } from '@flotilla/testing';
-import { runCliInProcess } from './in-process';
+import { runAsOperator } from './in-process';
 
 // What classic Swarm users typed, through the CLI, against a real manager and two agents (over
 // hollow engines) in this process, with mutual TLS: placement labels kept and shown,
@@ -15,10 +15,7 @@ const addresses: string[] = [];
 let manager: RunningManager;
 let home: string;
 
-async function flotilla(...args: string[]) {
-  const tls = testTls('operator');
-  return runCliInProcess(['--manager', `127.0.0.1:${manager.port}`, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key, ...args], { XDG_CONFIG_HOME: home });
-}
+const flotilla = (...args: string[]) => runAsOperator(manager.port, home, args);
 
 beforeAll(async () => {
   home = makeTempDir('flotilla-cli-classic-');

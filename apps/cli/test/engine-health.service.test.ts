@@ -4,7 +4,7 @@ import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger } from '@flotilla/grpc';
 import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
 import { makeTempDir, removeTempDir, StreamRecorder, testTls, tlsArgs, waitFor } from '@flotilla/testing';
-import { runCliInProcess } from './in-process';
+import { runAsOperator } from './in-process';
 import { eventLine } from '../src/commands/events';
 
 // One word for an engine's placement health in every command, against a real manager and agent
@@ -18,10 +18,7 @@ let client: ClusterServiceClient;
 let engine: string;
 let home: string;
 
-async function flotilla(...args: string[]) {
-  const tls = testTls('operator');
-  return runCliInProcess(['--manager', `127.0.0.1:${manager.port}`, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key, ...args], { XDG_CONFIG_HOME: home });
-}
+const flotilla = (...args: string[]) => runAsOperator(manager.port, home, args);
 
 const engineState = async () => (await call(client, client.getEngine, { engine })).engine;
 

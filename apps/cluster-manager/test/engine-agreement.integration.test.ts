@@ -1,7 +1,7 @@
 import { dial } from '@flotilla/grpc';
-import { EngineAgentServiceClient, EngineStatus, type ClusterServiceClient, type WatchResponse } from '@flotilla/proto';
-import { cleanupAll, freePort, hostNetworkPolicy, startEngines, StreamRecorder, testTls, waitFor, type RunningService, type TestEngine, type TestEngines } from '@flotilla/testing';
-import { allContainers, engineIn, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
+import { EngineAgentServiceClient, type ClusterServiceClient, type WatchResponse } from '@flotilla/proto';
+import { cleanupAll, hostNetworkPolicy, StreamRecorder, testTls, waitFor, type TestEngine, type TestEngines } from '@flotilla/testing';
+import { allContainers, startRealCluster, type ManagerProcess } from './support';
 
 // Docker's live event stream is not ordered by time under concurrent operations: a `destroy` may
 // carry an older timestamp than a `kill` already delivered. Hundreds of concurrent stops, kills,
@@ -15,22 +15,13 @@ const perEngine = 30;
 
 let engines: TestEngines;
 let manager: ManagerProcess;
-const agents: RunningService[] = [];
+let ids: string[];
 const agentClients: EngineAgentServiceClient[] = [];
-const addresses: string[] = [];
-const ids: string[] = [];
 
 beforeAll(async () => {
-  engines = await startEngines({ count: 2 });
-  for (const [i, engine] of engines.engines.entries()) {
-    const port = await freePort();
-    agents[i] = await startAgentProcess(engine, port, ['--reconcile-interval', '0', '--container-policy', hostNetworkPolicy()]);
-    addresses[i] = `127.0.0.1:${port}`;
-    agentClients[i] = dial(EngineAgentServiceClient, addresses[i], { defaultDeadlineMs: 30_000, tls: testTls('manager') });
-    ids[i] = await engines.docker(engine.name, ['info', '--format', '{{.ID}}']);
-  }
-  manager = await startManagerProcess(['--engine', addresses.join(',')]);
-  for (const address of addresses) await engineIn(manager.client, address, EngineStatus.ENGINE_STATUS_HEALTHY);
+  let addresses: string[];
+  ({ engines, manager, addresses, ids } = await startRealCluster({ count: 2, agentArgs: ['--reconcile-interval', '0', '--container-policy', hostNetworkPolicy()] }));
+  for (const address of addresses) agentClients.push(dial(EngineAgentServiceClient, address, { defaultDeadlineMs: 30_000, tls: testTls('manager') }));
 });
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
 import { call } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
 import { ContainerSpec, EngineStatus, type ClusterServiceClient } from '@flotilla/proto';
-import { cleanupAll, freePort, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
+import { cleanupAll, waitFor, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
-import { allContainers, engineIn, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
+import { allContainers, engineIn, startManagerProcess, startRealCluster, type ManagerProcess } from './support';
 
 // Classic Swarm's placement labels on real engines: two real engines labelled zone=a and zone=b,
 // their agents and a manager, each a separate process. A container keeps its constraints and
@@ -12,20 +12,11 @@ import { allContainers, engineIn, startAgentProcess, startManagerProcess, type M
 // node== takes the engine's name, ID, address and classic's ID|address; inspect adds the Node.
 let engines: TestEngines;
 let manager: ManagerProcess;
-const agents: RunningService[] = [];
-const addresses: string[] = [];
-const ids: string[] = [];
+let addresses: string[];
+let ids: string[];
 
 beforeAll(async () => {
-  engines = await startEngines({ count: 2, engineLabels: { 1: { zone: 'a' }, 2: { zone: 'b' } } });
-  for (const [i, engine] of engines.engines.entries()) {
-    const port = await freePort();
-    agents[i] = await startAgentProcess(engine, port);
-    addresses[i] = `127.0.0.1:${port}`;
-    ids[i] = await engines.docker(engine.name, ['info', '--format', '{{.ID}}']);
-  }
-  manager = await startManagerProcess(['--engine', addresses.join(',')]);
-  for (const address of addresses) await engineIn(manager.client, address, EngineStatus.ENGINE_STATUS_HEALTHY);
+  ({ engines, manager, addresses, ids } = await startRealCluster({ count: 2, engineLabels: { 1: { zone: 'a' }, 2: { zone: 'b' } } }));
 });
 
 afterAll(async () => {

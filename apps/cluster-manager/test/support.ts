@@ -1,6 +1,6 @@
 import { dial } from '@flotilla/grpc';
-import { ClusterServiceClient, EngineStatus, ListContainersRequest, ListEnginesRequest, type ClusterContainer, type ClusterEngine, type WatchEventsResponse } from '@flotilla/proto';
-import { startNodeService, StreamRecorder, testTls, waitFor, type RunningService, type TestEngine } from '@flotilla/testing';
+import { ClusterServiceClient, EngineStatus, type ClusterEngine, type WatchEventsResponse } from '@flotilla/proto';
+import { freePort, startEngines, startNodeService, StreamRecorder, testTls, waitFor, type RunningService, type TestEngine, type TestEngines } from '@flotilla/testing';
 import { call } from '@flotilla/grpc';
 
 export interface ManagerProcess extends RunningService {
@@ -45,3 +45,33 @@ export function engineIn(client: ClusterServiceClient, address: string, status: 
 export class EventRecorder extends StreamRecorder<WatchEventsResponse> {}
 
 export { allContainers, allEngines } from '@flotilla/testing';
+
+export interface RealCluster {
+  engines: TestEngines;
+  agents: RunningService[];
+  /** Each engine's agent address, by engine index. */
+  addresses: string[];
+  /** Each engine's Docker engine ID, by engine index. */
+  ids: string[];
+  manager: ManagerProcess;
+}
+
+/**
+ * Real engines, an engine-agent process beside each and a manager process that has them all
+ * healthy: the set-up most integration tests share.
+ */
+export async function startRealCluster(options: { count: number; engineLabels?: Record<number, Record<string, string>>; agentArgs?: string[]; managerArgs?: string[] }): Promise<RealCluster> {
+  const engines = await startEngines({ count: options.count, engineLabels: options.engineLabels });
+  const agents: RunningService[] = [];
+  const addresses: string[] = [];
+  const ids: string[] = [];
+  for (const [i, engine] of engines.engines.entries()) {
+    const port = await freePort();
+    agents[i] = await startAgentProcess(engine, port, options.agentArgs);
+    addresses[i] = `127.0.0.1:${port}`;
+    ids[i] = await engines.docker(engine.name, ['info', '--format', '{{.ID}}']);
+  }
+  const manager = await startManagerProcess(['--engine', addresses.join(','), ...(options.managerArgs ?? [])]);
+  for (const address of addresses) await engineIn(manager.client, address, EngineStatus.ENGINE_STATUS_HEALTHY);
+  return { engines, agents, addresses, ids, manager };
+}

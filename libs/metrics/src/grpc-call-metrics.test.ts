@@ -3,21 +3,11 @@ import { NotFoundError } from '@flotilla/errors';
 import { serverStream, startServer, unary, whenAborted, type RunningServer } from '@flotilla/grpc';
 import { grpcCallMetrics } from './grpc-call-metrics';
 import { MetricsRegistry } from './metrics-registry';
+import { jsonMethod, type JsonMessage } from '@flotilla/testing';
 
 // A tiny JSON service, served by the real startServer with the observer installed.
-type Msg = Record<string, unknown>;
-const toJson = (value: Msg): Buffer => Buffer.from(JSON.stringify(value));
-const fromJson = (buffer: Buffer): Msg => JSON.parse(buffer.toString('utf8')) as Msg;
-const method = (name: string, responseStream: boolean) => ({
-  path: `/test.v1.Probe/${name}`,
-  requestStream: false,
-  responseStream,
-  requestSerialize: toJson,
-  requestDeserialize: fromJson,
-  responseSerialize: toJson,
-  responseDeserialize: fromJson,
-  originalName: name,
-});
+type Msg = JsonMessage;
+const method = (name: string, responseStream: boolean) => jsonMethod('test.v1.Probe', name, responseStream);
 const definition: ServiceDefinition = { Echo: method('Echo', false), Missing: method('Missing', false), Denied: method('Denied', false), Hold: method('Hold', true) };
 interface ProbeClient extends Client {
   Echo(request: Msg, callback: (err: ServiceError | null, response?: Msg) => void): unknown;

@@ -11,3 +11,4 @@ export * from './sockets';
 export * from './cluster-listings';
 export * from './slow-readers';
 export * from './prometheus';
+export * from './json-service';

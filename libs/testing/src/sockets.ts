@@ -21,10 +21,8 @@ function socketInodes(pid: number): Set<string> {
   return inodes;
 }
 
-/** TCP ports (IPv4 and IPv6) on which `pid` holds a listening socket. */
-export function listeningTcpPorts(pid: number): number[] {
-  const mine = socketInodes(pid);
-  const ports: number[] = [];
+/** The rows of the kernel's TCP tables (IPv4 and IPv6), split into columns. */
+function* tcpRows(): Generator<string[]> {
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -34,10 +32,19 @@ export function listeningTcpPorts(pid: number): number[] {
     }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      // local_address is HEX_IP:HEX_PORT, st 0A is LISTEN, inode is column 10.
-      if (cols.length > 9 && cols[3] === '0A' && mine.has(cols[9])) ports.push(parseInt(cols[1].split(':')[1], 16));
+      if (cols.length > 9) yield cols;
     }
   }
+}
+
+const portOf = (hexAddress: string): number => parseInt(hexAddress.split(':')[1], 16);
+
+/** TCP ports (IPv4 and IPv6) on which `pid` holds a listening socket. */
+export function listeningTcpPorts(pid: number): number[] {
+  const mine = socketInodes(pid);
+  const ports: number[] = [];
+  // local_address is HEX_IP:HEX_PORT, st 0A is LISTEN, inode is column 10.
+  for (const cols of tcpRows()) if (cols[3] === '0A' && mine.has(cols[9])) ports.push(portOf(cols[1]));
   return ports;
 }
 
@@ -45,19 +52,8 @@ export function listeningTcpPorts(pid: number): number[] {
 export function establishedTcpConnections(pid: number, remotePort: number): number {
   const mine = socketInodes(pid);
   let count = 0;
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = fs.readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      // rem_address is HEX_IP:HEX_PORT, st 01 is ESTABLISHED, inode is column 10.
-      if (cols.length > 9 && cols[3] === '01' && mine.has(cols[9]) && parseInt(cols[2].split(':')[1], 16) === remotePort) count++;
-    }
-  }
+  // rem_address is HEX_IP:HEX_PORT, st 01 is ESTABLISHED.
+  for (const cols of tcpRows()) if (cols[3] === '01' && mine.has(cols[9]) && portOf(cols[2]) === remotePort) count++;
   return count;
 }
 
