@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Flotilla needs on a fresh Debian machine, as root: Docker engines
-# (docker.io, no daemon started), busybox-static for the offline test image, etcd, the npm
-# packages from the lockfile, Node.js 24 LTS (from the npm registry, see tools/node.sh), and a
-# build of every project.
+# (docker.io, no daemon started), busybox-static for the offline test image, etcd, protoc with the
+# Python and Go gRPC toolchains (tools/clients), the npm packages from the lockfile, Node.js 24 LTS
+# (from the npm registry, see tools/node.sh), and a build of every project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/node.sh
@@ -17,6 +17,16 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v script >/dev/null || need+=(bsdutils)
 # The CLI's zsh completion is checked by zsh itself.
 command -v zsh >/dev/null || need+=(zsh)
+# The Python and Go clients of tools/clients, generated from proto/ with Debian's protoc 3.21
+# (3.15+ for proto3 optional; not python3-grpc-tools, whose bundled protoc 3.5.1 refuses it).
+# libprotobuf-dev holds the well-known .proto files; golang-google-grpc-dev brings genproto
+# (google.rpc Status, errdetails). Its golang/protobuf must be 1.5: apt's default, 1.3, cannot
+# marshal what protoc-gen-go 1.28 generates.
+for pkg in protobuf-compiler libprotobuf-dev protobuf-compiler-grpc python3-grpcio python3-protobuf \
+  golang-go protoc-gen-go protoc-gen-go-grpc golang-google-protobuf-dev golang-google-grpc-dev \
+  golang-google-genproto-dev golang-github-golang-protobuf-1-5-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
