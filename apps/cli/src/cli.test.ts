@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freePort, makeTempDir, removeTempDir } from '@flotilla/testing';
@@ -136,6 +136,16 @@ describe('shell completion', () => {
   });
 });
 
-it('prints its version', async () => {
-  expect((await cli(['--version'])).stdout).toMatch(/^flotilla \d+\.\d+\.\d+\n$/);
+it('prints its version and build', async () => {
+  expect((await cli(['--version'])).stdout).toMatch(/^flotilla \d+\.\d+\.\d+ \(build ([0-9a-f]{7,64}|unknown)\)\n$/);
+  // The built CLI, too.
+  const built = spawnSync(process.execPath, [path.join(__dirname, '..', 'dist', 'main.js'), '--version'], { encoding: 'utf8', env: {} });
+  expect(built.status).toBe(0);
+  expect(built.stdout).toMatch(/^flotilla \d+\.\d+\.\d+ \(build ([0-9a-f]{7,64}|unknown)\)\n$/);
+});
+
+it('refuses a FLOTILLA_REQUEST_ID that is no request ID, before calling anything', async () => {
+  const r = await cli(['ps'], { FLOTILLA_REQUEST_ID: 'has spaces' });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/FLOTILLA_REQUEST_ID "has spaces": expected 1 to 64 of A-Z a-z 0-9 \. _ -/);
 });

@@ -1,4 +1,5 @@
-import { flag } from '@flotilla/config';
+import { flag, versionLine } from '@flotilla/config';
+import { maxRequestIdLength, newRequestId, validRequestId } from '@flotilla/grpc';
 import { checkPositionals, convert, helpWidth, optionsHelp, tokenize, type OptionSpecs } from './args';
 import { wrap } from './output/table';
 import { Cluster } from './client';
@@ -8,7 +9,7 @@ import { describeError, exitCodeHelp, ExitCode, InterruptedError, UsageError, ty
 import { colourEnabled, palette, type Io } from './io';
 import { parseFormat } from './output/format';
 import { globalOptions, resolveSettings } from './settings';
-import { cliVersion } from './version';
+import { cliBuild } from './version';
 
 /** Ctrl-C and SIGTERM, as the running command sees them. */
 export interface Interrupts {
@@ -33,7 +34,11 @@ wins over the default. The config file is $XDG_CONFIG_HOME/flotilla/config.json 
 
 Output: tables fit the terminal (--no-trunc shows everything); --format json, or a Go template
 such as --format '{{.Name}} {{.Engine}}', for scripts. Colour, spinners and progress bars only on
-a terminal (NO_COLOR turns colour off).`;
+a terminal (NO_COLOR turns colour off).
+
+Request IDs: every call of a command sends one (gRPC metadata flotilla-request-id), which the
+services put on their log lines for it, the manager's calls to agents included;
+FLOTILLA_REQUEST_ID chooses it (1 to 64 of A-Z a-z 0-9 . _ -), else each command makes one.`;
 
 /** `  name   summary` rows, the summaries wrapped to the help width. */
 function listing(rows: Array<[string, string]>): string {
@@ -132,13 +137,25 @@ function pick(given: Map<string, string[]>, specs: OptionSpecs): Map<string, str
   return new Map([...given].filter(([k]) => Object.hasOwn(specs, k)));
 }
 
+/**
+ * The request ID every call of this command sends: FLOTILLA_REQUEST_ID when a caller (a script, a
+ * pipeline) gives one to find the command in the services' logs, else a fresh one.
+ */
+function commandRequestId(env: NodeJS.ProcessEnv): string {
+  const given = env.FLOTILLA_REQUEST_ID;
+  if (given === undefined || given === '') return newRequestId();
+  const valid = validRequestId(given);
+  if (!valid) throw new UsageError(`FLOTILLA_REQUEST_ID ${JSON.stringify(given.slice(0, 80))}: expected 1 to ${maxRequestIdLength} of A-Z a-z 0-9 . _ -`);
+  return valid;
+}
+
 /** Runs the CLI; resolves with the exit code. Never throws. */
 export async function runCli(argv: readonly string[], io: Io, interrupts: Interrupts = noInterrupts()): Promise<number> {
   let cluster: Cluster | undefined;
   let hints: ErrorHints = {};
   try {
     if (argv[0] === '--version' || argv[0] === '-v') {
-      io.stdout.write(`flotilla ${cliVersion()}\n`);
+      io.stdout.write(versionLine('flotilla', cliBuild()));
       return 0;
     }
     const head = tokenize(globalOptions, argv, { passthroughAfter: 1 }, 'flotilla');
@@ -199,7 +216,7 @@ export async function runCli(argv: readonly string[], io: Io, interrupts: Interr
     const options = convert(command.options, pick(given, command.options), {}, where);
     // A bad --format is a usage error before anything is asked of the manager.
     if (Object.hasOwn(command.options, 'format')) parseFormat(options.format as string | undefined);
-    cluster = new Cluster(settings, interrupts.signal, interrupts.by);
+    cluster = new Cluster(settings, interrupts.signal, interrupts.by, commandRequestId(io.env));
     const ctx: Context = { io, settings, signal: interrupts.signal, interruptedBy: interrupts.by, cluster, command: where };
     return await command.run(ctx, options, tokens.positionals);
   } catch (err) {

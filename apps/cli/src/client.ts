@@ -1,5 +1,5 @@
 import { connectivityState, Metadata, type CallOptions, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { call, dial, hasTls, streamOf } from '@flotilla/grpc';
+import { call, dial, hasTls, newRequestId, streamOf } from '@flotilla/grpc';
 import { CancelledError, DeadlineExceededError, FlotillaError, UnavailableError } from '@flotilla/errors';
 import { ClusterServiceClient } from '@flotilla/proto';
 import { CliError, connectionProblem, InterruptedError, UnreachableError } from './errors';
@@ -30,6 +30,8 @@ export class Cluster {
     readonly settings: Settings,
     private readonly signal: AbortSignal,
     private readonly interruptedBy: () => NodeJS.Signals | undefined,
+    /** Sent with every call of the command (gRPC metadata flotilla-request-id), so its lines in the services' logs can be found. */
+    readonly requestId: string = newRequestId(),
   ) {}
 
   /** The generated client (dialled on first use). */
@@ -37,6 +39,7 @@ export class Cluster {
     this.client ??= dial(ClusterServiceClient, this.settings.manager, {
       tls: this.settings.tls,
       defaultDeadlineMs: this.settings.timeoutMs,
+      requestId: this.requestId,
       // A CLI gives up on a dead manager quickly, and never waits minutes in back-off.
       channelOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 },
     });

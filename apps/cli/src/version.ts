@@ -1,18 +1,11 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { buildInfo, type BuildInfo } from '@flotilla/config';
 
-let cached: string | undefined;
+/** This CLI's version and build: apps/cli/package.json and dist/build-info.json (see tools/build-info.js). */
+export function cliBuild(): BuildInfo {
+  return buildInfo(__dirname, '@flotilla/cli');
+}
 
 /** The version in apps/cli/package.json. */
 export function cliVersion(): string {
-  if (cached) return cached;
-  for (const candidate of [path.join(__dirname, '..', 'package.json'), path.join(__dirname, '..', '..', 'package.json')]) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@flotilla/cli' && pkg.version) return (cached = pkg.version);
-    } catch {
-      // try the next
-    }
-  }
-  return (cached = 'unknown');
+  return cliBuild().version;
 }

@@ -1,4 +1,4 @@
-import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom } from '@flotilla/config';
+import { buildInfo, effectiveFlags, flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom } from '@flotilla/config';
 import { isLogLevel, logLevels, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
 import { engineLimitDefaults, normaliseEngineAddress } from '@flotilla/cluster';
@@ -109,6 +109,8 @@ export interface ManagerConfig {
   maxPendingEngines: number;
   shutdownGraceMs: number;
   logLevel: LogLevel;
+  /** Every flag as parsed (command line, environment, default): the "configuration" log line. */
+  flags: Readonly<Record<string, unknown>>;
 }
 
 export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ManagerConfig {
@@ -144,5 +146,14 @@ export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessE
     maxPendingEngines: f['max-pending-engines'],
     shutdownGraceMs: f['shutdown-grace'],
     logLevel: isLogLevel(f['log-level']) ? f['log-level'] : 'info',
+    flags: f,
   };
+}
+
+/**
+ * The fields of the "configuration" line the cluster-manager logs at start: its version and build, and
+ * every flag's effective value, secrets masked (see effectiveFlags).
+ */
+export function managerConfigurationFields(config: Pick<ManagerConfig, 'flags'>): Record<string, unknown> {
+  return { ...buildInfo(__dirname, '@flotilla/cluster-manager'), flags: effectiveFlags(managerFlags, config.flags) };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { HelpRequested } from '@flotilla/config';
+import { buildInfo, HelpRequested, VersionRequested, versionLine } from '@flotilla/config';
 import { createLogger, shutdownOnSignals } from '@flotilla/grpc';
-import { managerHelp, parseManagerConfig } from './config';
+import { managerConfigurationFields, managerHelp, parseManagerConfig } from './config';
 import { startManager } from './manager';
 
 async function main(): Promise<void> {
@@ -13,10 +13,15 @@ async function main(): Promise<void> {
       process.stdout.write(managerHelp);
       return;
     }
+    if (err instanceof VersionRequested) {
+      process.stdout.write(versionLine('flotilla-cluster-manager', buildInfo(__dirname, '@flotilla/cluster-manager')));
+      return;
+    }
     process.stderr.write(`flotilla-cluster-manager: ${(err as Error).message}\n`);
     process.exit(2);
   }
   const logger = createLogger({ level: config.logLevel, fields: { service: 'cluster-manager' } });
+  logger.info('configuration', managerConfigurationFields(config));
   const manager = await startManager(config, logger);
   shutdownOnSignals({ shutdown: (grace) => manager.stop(grace) }, logger, config.shutdownGraceMs);
 }

@@ -1,3 +1,4 @@
+import { buildInfo } from '@flotilla/config';
 import { Cluster, ClusterContainers } from '@flotilla/cluster';
 import { filtersByName, Scheduler, strategyByName } from '@flotilla/scheduler';
 import { startServer, type Logger, type RunningServer } from '@flotilla/grpc';
@@ -19,7 +20,8 @@ export interface RunningManager {
   stop(graceMs?: number): Promise<void>;
 }
 
-export const managerVersion = '0.1.0';
+/** GetInfo's manager_version: this package's version (its build is in --version and the "configuration" log line). */
+export const managerVersion = buildInfo(__dirname, '@flotilla/cluster-manager').version;
 
 /** The cluster-manager: a Cluster over real agent connections, served over gRPC. */
 export async function startManager(config: ManagerConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningManager> {

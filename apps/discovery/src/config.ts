@@ -1,4 +1,4 @@
-import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom } from '@flotilla/config';
+import { buildInfo, effectiveFlags, flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom } from '@flotilla/config';
 import { MAX_ADDRESSES_PER_ENTRY, MAX_ADDRESSES_PER_SET, parseDiscoveryUri, type DiscoveryUri } from '@flotilla/discovery';
 import { checkDialAllowed, formatHostPort, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security, type TlsFiles } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
@@ -61,6 +61,8 @@ export interface DiscoveryConfig {
   fileRereadIntervalMs: number;
   shutdownGraceMs: number;
   logLevel: LogLevel;
+  /** Every flag as parsed (command line, environment, default): the "configuration" log line. */
+  flags: Readonly<Record<string, unknown>>;
 }
 
 export function parseDiscoveryConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DiscoveryConfig {
@@ -86,5 +88,14 @@ export function parseDiscoveryConfig(argv: readonly string[], env: NodeJS.Proces
     fileRereadIntervalMs: f['file-reread-interval'],
     shutdownGraceMs: f['shutdown-grace'],
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',
+    flags: f,
   };
+}
+
+/**
+ * The fields of the "configuration" line the discovery logs at start: its version and build, and
+ * every flag's effective value, secrets masked (see effectiveFlags).
+ */
+export function discoveryConfigurationFields(config: Pick<DiscoveryConfig, 'flags'>): Record<string, unknown> {
+  return { ...buildInfo(__dirname, '@flotilla/discovery-service'), flags: effectiveFlags(discoveryFlags, config.flags) };
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { HelpRequested } from '@flotilla/config';
+import { buildInfo, HelpRequested, VersionRequested, versionLine } from '@flotilla/config';
 import { createLogger, shutdownOnSignals } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import { discoveryHelp, parseDiscoveryConfig } from './config';
+import { discoveryConfigurationFields, discoveryHelp, parseDiscoveryConfig } from './config';
 import { startDiscovery } from './discovery';
 
 async function main(): Promise<void> {
@@ -14,10 +14,15 @@ async function main(): Promise<void> {
       process.stdout.write(discoveryHelp);
       return;
     }
+    if (err instanceof VersionRequested) {
+      process.stdout.write(versionLine('flotilla-discovery', buildInfo(__dirname, '@flotilla/discovery-service')));
+      return;
+    }
     process.stderr.write(`flotilla-discovery: ${(err as Error).message}\n`);
     process.exit(2);
   }
   const logger = createLogger({ level: config.logLevel, fields: { service: 'discovery' } });
+  logger.info('configuration', discoveryConfigurationFields(config));
   const discovery = await startDiscovery(config, logger);
   shutdownOnSignals({ shutdown: (grace) => discovery.stop(grace) }, logger, config.shutdownGraceMs);
 }

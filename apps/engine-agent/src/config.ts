@@ -1,4 +1,4 @@
-import { flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom, type FlagValues } from '@flotilla/config';
+import { buildInfo, effectiveFlags, flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom, type FlagValues } from '@flotilla/config';
 import { parseDiscoveryUri, type DiscoveryUri } from '@flotilla/discovery';
 import { formatHostPort, isLogLevel, logLevels, parseHostPort, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security, type TlsFiles } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
@@ -64,6 +64,8 @@ export interface AgentConfig {
   reconcileIntervalMs: number;
   shutdownGraceMs: number;
   logLevel: LogLevel;
+  /** Every flag as parsed (command line, environment, default): the "configuration" log line. */
+  flags: Readonly<Record<string, unknown>>;
   /** Set when the agent registers itself in discovery. */
   registration?: RegistrationConfig;
 }
@@ -122,6 +124,15 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     reconcileIntervalMs,
     shutdownGraceMs: f['shutdown-grace'],
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',
+    flags: f,
     registration: registrationConfig(f, listen),
   };
+}
+
+/**
+ * The fields of the "configuration" line the engine-agent logs at start: its version and build, and
+ * every flag's effective value, secrets masked (see effectiveFlags).
+ */
+export function agentConfigurationFields(config: Pick<AgentConfig, 'flags'>): Record<string, unknown> {
+  return { ...buildInfo(__dirname, '@flotilla/engine-agent'), flags: effectiveFlags(agentFlags, config.flags) };
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { createLogger, shutdownOnSignals } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import { HelpRequested } from '@flotilla/config';
-import { agentHelp, parseAgentConfig } from './config';
+import { buildInfo, HelpRequested, VersionRequested, versionLine } from '@flotilla/config';
+import { agentConfigurationFields, agentHelp, parseAgentConfig } from './config';
 import { DockerodeBackend } from './docker/dockerode-backend';
 import { startAgent } from './agent';
 import { advertiseAddress } from './registration/advertise-address';
@@ -17,10 +17,15 @@ async function main(): Promise<void> {
       process.stdout.write(agentHelp);
       return;
     }
+    if (err instanceof VersionRequested) {
+      process.stdout.write(versionLine('flotilla-engine-agent', buildInfo(__dirname, '@flotilla/engine-agent')));
+      return;
+    }
     process.stderr.write(`flotilla-engine-agent: ${(err as Error).message}\n`);
     process.exit(2);
   }
   const logger = createLogger({ level: config.logLevel, fields: { service: 'engine-agent' } });
+  logger.info('configuration', agentConfigurationFields(config));
   const backend = new DockerodeBackend(config.dockerHost, config.dockerTls);
   const agent = await startAgent({ backend, listen: config.listen, metricsAddress: config.metricsAddress, logger, heartbeatIntervalMs: config.heartbeatIntervalMs, reconcileIntervalMs: config.reconcileIntervalMs, security: config.security, callerLimits: config.callerLimits, containerPolicy: config.containerPolicy });
   let registration: AgentRegistration | undefined;

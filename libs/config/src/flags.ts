@@ -81,11 +81,15 @@ function convert(name: string, spec: FlagSpec, text: string): unknown {
 
 export class HelpRequested extends Error {}
 
+/** `--version` was given: the service prints its version and build (see build-info.ts) and exits. */
+export class VersionRequested extends Error {}
+
 export function parseFlags<S extends FlagSpecs>(specs: S, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): FlagValues<S> {
   const given = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') throw new HelpRequested();
+    if (arg === '--version') throw new VersionRequested();
     const match = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
     if (!match) throw InvalidArgumentError.field('argument', arg, 'expected --flag value (see --help)');
     const [, name, inline] = match;
@@ -117,5 +121,5 @@ export function helpText(usage: string, summary: string, specs: FlagSpecs): stri
     const env = spec.env ? `\n${' '.repeat(6)}env ${spec.env}` : '';
     return `${left}\n${' '.repeat(6)}${spec.description}${choices}${showDefault(spec)}${env}`;
   });
-  return `${usage}\n\n${summary}\n\nFlags (each also read from its environment variable; a flag wins):\n${rows.join('\n')}\n  --help\n      Show this help.\n`;
+  return `${usage}\n\n${summary}\n\nFlags (each also read from its environment variable; a flag wins):\n${rows.join('\n')}\n  --version\n      Show the version and the build (git commit), and exit.\n  --help\n      Show this help.\n`;
 }

@@ -1,4 +1,6 @@
 import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { silentLogger } from './logger';
+import { requestIdFrom, type CallContext, type CallIdentity } from './request-id';
 
 /*
  * One call's lifetime as an AbortSignal. Before this, every long handler wired up its own "abort
@@ -26,6 +28,8 @@ export interface CallScope {
   readonly signal: AbortSignal;
   /** Ends the scope now (idempotent): aborts the signal and drops its listeners on the call and the server. */
   end(why: CallEnd): void;
+  /** The signal with the call's request ID and logger: what `unary` and `serverStream` hand the handler. */
+  readonly context: CallContext;
 }
 
 /** The call events that mean it is over, and what each says about how. */
@@ -40,11 +44,25 @@ const endings: ReadonlyArray<readonly [event: string, why: CallEnd]> = [
 type ScopedCall = Pick<ServerUnaryCall<unknown, unknown>, 'cancelled' | 'on' | 'off'>;
 
 const serverClosing = new WeakMap<object, AbortSignal>();
+const identities = new WeakMap<object, CallIdentity>();
 const scopes = new WeakMap<object, CallScope>();
 
 /** The gate gives every call its server's closing signal before the handler runs; a scope opened on the call ends with it. */
 export function bindServerClosing(call: object, closing: AbortSignal): void {
   serverClosing.set(call, closing);
+}
+
+/** The gate gives every call its request ID and logger before the handler runs; the call's scope hands them on. */
+export function bindCallIdentity(call: object, identity: CallIdentity): void {
+  identities.set(call, identity);
+}
+
+/** A call that did not come through the gate (a handler called directly): its own ID, no logs. */
+function identityOf(call: object): CallIdentity {
+  const bound = identities.get(call);
+  if (bound) return bound;
+  const metadata = (call as { metadata?: Parameters<typeof requestIdFrom>[0] }).metadata;
+  return { requestId: requestIdFrom(typeof metadata?.get === 'function' ? metadata : undefined).requestId, logger: silentLogger, method: '' };
 }
 
 /**
@@ -67,7 +85,11 @@ export function openCallScope(call: ScopedCall, closing: AbortSignal | undefined
     if (emits) for (const [event, listener] of listeners) call.off(event, listener);
     controller.abort(new CallEndedError(why));
   };
-  const scope: CallScope = { signal: controller.signal, end };
+  const identity = identityOf(call);
+  // Calls made on this call's behalf stop carrying its request ID once it ends (see currentRequestId).
+  identity.signal = controller.signal;
+  const context: CallContext = { signal: controller.signal, requestId: identity.requestId, logger: identity.logger, method: identity.method };
+  const scope: CallScope = { signal: controller.signal, end, context };
   scopes.set(call, scope);
   // A call cancelled before its handler ran has already emitted 'cancelled'.
   if (call.cancelled) end('cancelled');
@@ -82,6 +104,11 @@ export function openCallScope(call: ScopedCall, closing: AbortSignal | undefined
 /** The signal of the scope opened on this call, if one was. */
 export function callSignalOf(call: object): AbortSignal | undefined {
   return scopes.get(call)?.signal;
+}
+
+/** The context (signal, request ID, logger) of the scope opened on this call, if one was. */
+export function callContextOf(call: object): CallContext | undefined {
+  return scopes.get(call)?.context;
 }
 
 /**

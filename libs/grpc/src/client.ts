@@ -13,6 +13,7 @@ import {
 import { fromServiceError, isServiceError } from './errors';
 import { clientKeepaliveOptions, type Keepalive } from './keepalive';
 import { channelCredentials, hasTls, type TlsFiles } from './tls';
+import { currentRequestId, requestIdKey } from './request-id';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 
@@ -23,6 +24,11 @@ export interface DialOptions {
   defaultDeadlineMs?: number;
   /** Extra channel options, e.g. back-off limits. */
   channelOptions?: ChannelOptions;
+  /**
+   * The request ID every call of this client sends (a CLI command's). Without it, a call sends the
+   * request ID of the server call it is made for, if any (see request-id.ts).
+   */
+  requestId?: string;
 }
 
 export const defaultDeadlineMs = 30_000;
@@ -39,6 +45,22 @@ export function deadlineInterceptor(deadlineMs: number): Interceptor {
     }
     return new InterceptingCall(nextCall(options));
   };
+}
+
+/**
+ * Sends `flotilla-request-id` with every call, unary or streaming, that does not set it: the
+ * client's own, else that of the server call the caller is answering while it is open. Read when
+ * the call starts, in the caller's async context.
+ */
+export function requestIdInterceptor(fixed?: string): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start: (metadata, listener, next) => {
+        const requestId = fixed ?? currentRequestId();
+        if (requestId !== undefined && metadata.get(requestIdKey).length === 0) metadata.set(requestIdKey, requestId);
+        next(metadata, listener);
+      },
+    });
 }
 
 export type ClientConstructor<C extends Client> = new (
@@ -88,7 +110,7 @@ export function dial<C extends Client>(Ctor: ClientConstructor<C>, address: stri
     ...(ip ? { 'grpc.ssl_target_name_override': ipTargetServerName } : {}),
     ...clientKeepaliveOptions(options.keepalive),
     ...options.channelOptions,
-    interceptors: [deadlineInterceptor(options.defaultDeadlineMs ?? defaultDeadlineMs)],
+    interceptors: [deadlineInterceptor(options.defaultDeadlineMs ?? defaultDeadlineMs), requestIdInterceptor(options.requestId)],
   });
 }
 
@@ -104,6 +126,8 @@ export interface CallSettings {
   signal?: AbortSignal;
   /** Sent with the call, e.g. `flotilla-acting-role` on a manager's create. */
   metadata?: Readonly<Record<string, string>>;
+  /** This call's request ID, over the client's own and the current server call's (see dial). */
+  requestId?: string;
 }
 
 /** Calls a generated callback-style unary method as a promise; a failed call rejects with its typed error. */
@@ -112,6 +136,7 @@ export function call<Req, Res>(client: Client, method: UnaryMethod<Req, Res>, re
     const options: Partial<CallOptions> = settings.deadlineMs ? { deadline: Date.now() + settings.deadlineMs } : {};
     const metadata = new Metadata();
     for (const [key, value] of Object.entries(settings.metadata ?? {})) metadata.set(key, value);
+    if (settings.requestId !== undefined) metadata.set(requestIdKey, settings.requestId);
     const pending = method.call(client, request, metadata, options, (err, response) => {
       settings.signal?.removeEventListener('abort', cancel);
       if (err) reject(fromServiceError(err));

@@ -11,3 +11,5 @@ export * from './security';
 export * from './pages';
 export * from './call-scope';
 export * from './call-observer';
+export * from './request-id';
+export * from './call-log';

@@ -21,8 +21,10 @@ import { identify, mayCall, rememberCaller, type MethodAccess } from './access';
 import { CallerLimits, defaultCallerLimits, type CallerLimitsOptions } from './caller-limits';
 import { insecureWarning, type Security } from './security';
 import { serverKeepaliveOptions, type Keepalive } from './keepalive';
-import { bindServerClosing, openCallScope } from './call-scope';
+import { bindCallIdentity, bindServerClosing, openCallScope } from './call-scope';
 import { observingInterceptor, type CallObserver } from './call-observer';
+import { callLogInterceptor } from './call-log';
+import { requestIdFrom, runAsCall, type CallContext } from './request-id';
 
 export interface ServiceRegistration {
   /** Fully qualified name, as the health service reports it, e.g. `flotilla.v1.EngineAgentService`. */
@@ -106,7 +108,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = new Server({
     ...serverKeepaliveOptions(options.keepalive, options.maxConnectionIdleMs),
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes,
-    interceptors: options.observeCall ? [observingInterceptor(options.observeCall)] : [],
+    // The call log first: it settles the call's request ID in its metadata before anything reads it.
+    interceptors: [callLogInterceptor(logger), ...(options.observeCall ? [observingInterceptor(options.observeCall)] : [])],
   });
   const health = new HealthImplementation({ '': 'SERVING' });
   health.addToServer(server);
@@ -194,6 +197,10 @@ function guardService(
     if (!handler) continue;
     const allowed = service.access[method];
     const wrapped: AnyHandler = (call, callback) => {
+      // The call log's interceptor has put a usable request ID in the metadata (or made one).
+      const { requestId } = requestIdFrom(call.metadata);
+      const identity = { requestId, method: definition.path, logger: logger.child({ requestId, method: definition.path }) };
+      const log = identity.logger;
       const caller = identify(call, insecure);
       const key = `${caller.role ?? '-'}/${caller.name}`;
       const refuse = (err: unknown) => {
@@ -201,7 +208,7 @@ function guardService(
         else (call as unknown as NodeJS.EventEmitter).emit('error', toServiceError(err));
       };
       if (!mayCall(caller, allowed)) {
-        logger.warn('permission denied', { method: definition.path, caller: caller.name, role: caller.role ?? null, peer: caller.peer });
+        log.warn('permission denied', { caller: caller.name, role: caller.role ?? null, peer: caller.peer });
         refuse(
           new PermissionDeniedError(
             `${definition.path}: ${caller.role ? `role "${caller.role}"` : 'a certificate with no Flotilla role (OU)'} of "${caller.name}" may not call it; allowed: ${allowed?.length ? allowed.join(', ') : 'no one'}`,
@@ -219,7 +226,7 @@ function guardService(
         if (mutating.has(method)) limits.takeMutating(key, definition.path);
         if (definition.responseStream || definition.requestStream) release = limits.openStream(key, definition.path);
       } catch (err) {
-        logger.warn('caller limit reached', { method: definition.path, caller: caller.name, peer: caller.peer, error: (err as Error).message });
+        log.warn('caller limit reached', { caller: caller.name, peer: caller.peer, error: (err as Error).message });
         refuse(err);
         return;
       }
@@ -234,7 +241,9 @@ function guardService(
       rememberCaller(call, caller);
       // Read by the call's scope, which `unary` and `serverStream` open.
       bindServerClosing(call, closing);
-      handler(call, callback);
+      bindCallIdentity(call, identity);
+      // The calls the handler makes while this call is open carry its request ID (see client.ts).
+      runAsCall(identity, () => handler(call, callback));
     };
     guarded[method] = wrapped as UntypedServiceImplementation[string];
   }
@@ -260,12 +269,14 @@ export function shutdownOnSignals(running: Pick<RunningServer, 'shutdown'>, logg
 
 /**
  * A unary handler written as an async function; thrown typed errors become their status. `signal`
- * aborts when the call ends (answered, cancelled, past its deadline) or the server starts closing.
+ * aborts when the call ends (answered, cancelled, past its deadline) or the server starts closing;
+ * `context` holds the same signal with the call's request ID and a logger that puts it, and the
+ * method, on every line.
  */
-export function unary<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>, signal: AbortSignal) => Promise<Res>) {
+export function unary<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>, signal: AbortSignal, context: CallContext) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     const scope = openCallScope(call);
-    handler(call.request, call, scope.signal).then(
+    handler(call.request, call, scope.signal, scope.context).then(
       (response) => {
         scope.end('finished');
         callback(null, response);
@@ -282,11 +293,12 @@ export function unary<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Re
  * A server-streaming handler written as an async function that resolves when the stream is done.
  * `signal` aborts when the call ends (handler done, cancelled, closed) or the server starts
  * closing; a handler waits on it instead of on the call's events or the server's closing signal.
+ * `context` is as for `unary`.
  */
-export function serverStream<Req, Res>(handler: (request: Req, call: ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>) {
+export function serverStream<Req, Res>(handler: (request: Req, call: ServerWritableStream<Req, Res>, signal: AbortSignal, context: CallContext) => Promise<void>) {
   return (call: ServerWritableStream<Req, Res>): void => {
     const scope = openCallScope(call);
-    handler(call.request, call, scope.signal).then(
+    handler(call.request, call, scope.signal, scope.context).then(
       () => {
         scope.end('finished');
         if (!call.cancelled && !call.writableEnded) call.end();

@@ -12,3 +12,4 @@ export * from './cluster-listings';
 export * from './slow-readers';
 export * from './prometheus';
 export * from './json-service';
+export * from './version-line';

@@ -74,6 +74,11 @@ export class GrpcAgentConnector implements AgentConnector {
     };
   }
 
+  /**
+   * Each operation carries the request ID of the manager's call it is made for (the CLI
+   * command's): `dial` sends the current server call's ID with every call started while that call
+   * is open (see libs/grpc request-id.ts), so the cluster domain passes nothing of the transport.
+   */
   operations(address: string): AgentOperations {
     const client = () => this.client(address);
     return {

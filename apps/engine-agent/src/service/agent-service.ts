@@ -100,19 +100,20 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
       if (overflow) throw overflow;
     }),
 
-    createContainer: unary(async (request, call) => {
+    createContainer: unary(async (request, call, _signal, { logger: log }) => {
       // The second line behind the manager's check: this agent's policy, for the role the manager
       // acts for (none named: nothing of the host), so a manager alone cannot hand out the host.
       const actingRole = actingRoleFrom(call.metadata.get(actingRoleKey));
       try {
         checkContainer(request, actingRole, containerPolicy);
       } catch (err) {
-        logger.warn('create refused', { peer: call.getPeer(), actingRole: actingRole ?? null, error: (err as Error).message });
+        log.warn('create refused', { peer: call.getPeer(), actingRole: actingRole ?? null, error: (err as Error).message });
         throw err;
       }
       const body = createBodyFrom(request);
       const created = await backend.createContainer(body);
-      logger.info('container created', { id: created.id, name: request.name, image: request.image });
+      // The call's logger: the line carries the manager's request ID (the CLI command's).
+      log.info('container created', { id: created.id, name: request.name, image: request.image });
       return created;
     }),
 
