@@ -1,6 +1,6 @@
 import { call, streamOf } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import { CreateContainerRequest, LogStream, type Container } from '@flotilla/proto';
+import { CreateContainerRequest, LogStream, requestIdLabel, type Container } from '@flotilla/proto';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { actingRoleKey } from '@flotilla/policy';
@@ -79,6 +79,23 @@ describe('Watch', () => {
 });
 
 describe('container operations', () => {
+  it('makes a create with a request ID at most once: concurrent and later retries answer with the same container', async () => {
+    // A manager that died while its create was here, and the client's retry through another manager.
+    const request = CreateContainerRequest.fromPartial({ name: '', image: 'busybox:local', command: ['sleep', '300'], networkMode: 'none', labels: { [requestIdLabel]: 'retry-me-once', app: 'once' } });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => call(agent.client, agent.client.createContainer, request)));
+    const ids = new Set(answers.map((a) => a.id));
+    expect(ids.size).toBe(1);
+    const later = await call(agent.client, agent.client.createContainer, request);
+    expect(later.id).toBe(answers[0].id);
+    const onEngine = (await docker('ps', '-aq', '--no-trunc', '--filter', `label=${requestIdLabel}=retry-me-once`)).split('\n').filter(Boolean);
+    expect(onEngine).toEqual([answers[0].id]);
+    // Without a request ID, two creates are two containers, as on Docker.
+    const plain = CreateContainerRequest.fromPartial({ image: 'busybox:local', command: ['true'], networkMode: 'none', labels: { app: 'twice' } });
+    const [a, b] = await Promise.all([call(agent.client, agent.client.createContainer, plain), call(agent.client, agent.client.createContainer, plain)]);
+    expect(a.id).not.toBe(b.id);
+    await docker('rm', '-f', answers[0].id, a.id, b.id);
+  });
+
   it('create, start, inspect, logs, stop, kill and remove work through the agent', async () => {
     const created = await call(agent.client, agent.client.createContainer, CreateContainerRequest.fromPartial({
       name: 'ops-web',

@@ -3,7 +3,8 @@ import { Container, ContainerSpec, CreateContainerRequest, type ClusterEvent } f
 import { allFilters, Scheduler, spreadStrategy } from '@flotilla/scheduler';
 import { FakeClock, flushPromises } from '@flotilla/time';
 import { Cluster } from './cluster';
-import { ClusterContainers, requestIdLabel, startRequestedLabel } from './cluster-containers';
+import { requestIdLabel } from '@flotilla/proto';
+import { ClusterContainers, startRequestedLabel } from './cluster-containers';
 import { engineSnapshot, FakeAgents, recordingLogger } from './testing';
 
 // Creates that fail half-way, lost answers, streams that lag, manager restarts and orphans.

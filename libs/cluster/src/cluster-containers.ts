@@ -5,6 +5,7 @@ import type { Role } from '@flotilla/pki';
 import { checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import {
   PlacementExplanation,
+  requestIdLabel,
   type ClusterContainer,
   type ClusterEvent,
   type ClusterNode,
@@ -27,7 +28,6 @@ import { requestLimits } from './request-limits';
 /** The label that carries a container's cluster-wide ID, as on classic Swarm. */
 export const clusterIdLabel = 'com.docker.swarm.id';
 /** The label that carries the request ID (idempotency key) of the create that made a container. */
-export const requestIdLabel = 'com.flotilla.request-id';
 /** "true" on a container whose create asked to start it (see `sweepOrphans`). */
 export const startRequestedLabel = 'com.flotilla.start-requested';
 /** A request ID: at most 128 characters of [A-Za-z0-9._-]. */

@@ -133,7 +133,8 @@ export interface DockerBackend {
   connect(): Promise<NegotiatedApi>;
   ping(timeoutMs: number): Promise<void>;
   info(): Promise<DockerInfoReply>;
-  listContainerIds(): Promise<string[]>;
+  /** Every container's ID; with `label` (`key=value`), only the containers that carry it. */
+  listContainerIds(label?: string): Promise<string[]>;
   inspectContainer(id: string): Promise<ContainerInspectReply>;
   listImages(): Promise<ImageReply[]>;
   listNetworks(): Promise<NetworkReply[]>;

@@ -82,8 +82,8 @@ export class DockerodeBackend implements DockerBackend {
     return this.run(() => this.docker.info() as Promise<DockerInfoReply>);
   }
 
-  listContainerIds(): Promise<string[]> {
-    return this.run(async () => (await this.docker.listContainers({ all: true })).map((c) => c.Id));
+  listContainerIds(label?: string): Promise<string[]> {
+    return this.run(async () => (await this.docker.listContainers({ all: true, ...(label ? { filters: { label: [label] } } : {}) })).map((c) => c.Id));
   }
 
   inspectContainer(id: string): Promise<ContainerInspectReply> {

@@ -140,9 +140,11 @@ export class HollowDockerBackend implements DockerBackend {
     this.check();
   }
 
-  async listContainerIds(): Promise<string[]> {
+  async listContainerIds(label?: string): Promise<string[]> {
     this.check();
-    return [...this.containers.keys()];
+    if (!label) return [...this.containers.keys()];
+    const [key, value] = label.split('=', 2) as [string, string | undefined];
+    return [...this.containers.entries()].filter(([, c]) => (value === undefined ? key in (c.Config?.Labels ?? {}) : c.Config?.Labels?.[key] === value)).map(([id]) => id);
   }
 
   async inspectContainer(id: string): Promise<ContainerInspectReply> {

@@ -19,6 +19,7 @@ import { pullFailure } from '../docker/docker-errors';
 import { containerFrom, createBodyFrom } from '../monitor/docker-mapping';
 import { EventLineSplitter } from '../monitor/event-lines';
 import type { EngineMonitor, WatchMessage } from '../monitor/engine-monitor';
+import { CreateOnce } from './create-once';
 import { LogFrameDecoder } from './log-frames';
 
 export interface AgentServiceOptions {
@@ -72,6 +73,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   const maxQueued = options.maxQueuedMessages ?? 10_000;
   const now = options.now ?? Date.now;
   const containerPolicy = options.containerPolicy ?? defaultPolicy('engine-agent');
+  const createOnce = new CreateOnce((label) => backend.listContainerIds(label));
 
   const implementation: EngineAgentServiceServer = {
     watch: serverStream<WatchRequest, WatchResponse>(async (_request, call, signal) => {
@@ -111,7 +113,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
         throw err;
       }
       const body = createBodyFrom(request);
-      const created = await backend.createContainer(body);
+      const created = await createOnce.create(request.labels, () => backend.createContainer(body));
       // The call's logger: the line carries the manager's request ID (the CLI command's).
       log.info('container created', { id: created.id, name: request.name, image: request.image });
       return created;
