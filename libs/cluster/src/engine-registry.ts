@@ -1,13 +1,27 @@
 import { InvalidArgumentError, NotFoundError } from '@flotilla/errors';
+import { AddressIndex } from './address-index';
 import type { Engine, EngineStatusName } from './engine';
 import { normaliseEngineAddress } from './engine-address';
 import type { EngineStream } from './engine-stream';
+import { forgetEngineView } from './engine-view';
 import { LabelIndex } from './label-index';
 
 export interface EngineFilter {
   statuses?: EngineStatusName[];
   /** Every label must match; "*" matches any value. */
   labels?: Record<string, string>;
+  /** Only validated engines (those `engines` holds by ID), as placement and ListContainers see them. */
+  validated?: boolean;
+  /**
+   * Address order (code units, as page keys compare) instead of name order, starting just after
+   * this address ('' starts at the first engine): what a page of ListEngines or ListContainers
+   * reads, from the address index in O(log n + engines read), with no sort.
+   */
+  afterAddress?: string;
+  /** Like `afterAddress`, but starting at this address itself (inclusive). */
+  fromAddress?: string;
+  /** At most this many engines (the first ones in the listing's order). */
+  limit?: number;
 }
 
 /**
@@ -23,6 +37,8 @@ export class EngineRegistry {
   readonly pendingEngines = new Map<string, Engine>();
   readonly labels = new LabelIndex();
   private readonly byAddress = new Map<string, Engine>();
+  /** The addresses of `byAddress`, in address order. */
+  private readonly addresses = new AddressIndex();
   private readonly streams = new Map<Engine, EngineStream>();
 
   /** Engines held, pending or not. */
@@ -54,6 +70,7 @@ export class EngineRegistry {
     const engine = stream.engine;
     this.pendingEngines.set(engine.address, engine);
     this.byAddress.set(engine.address, engine);
+    this.addresses.add(engine.address);
     this.streams.set(engine, stream);
   }
 
@@ -63,7 +80,9 @@ export class EngineRegistry {
     if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
     this.labels.remove(engine);
     this.byAddress.delete(engine.address);
+    this.addresses.delete(engine.address);
     this.streams.delete(engine);
+    forgetEngineView(engine);
   }
 
   // ---- validation, as engines' streams report it ----
@@ -80,6 +99,8 @@ export class EngineRegistry {
 
   /** The engine's snapshot is applied: it is validated, by its ID and its labels. */
   admit(engine: Engine): void {
+    // A new snapshot: its view is built afresh (see engineView), whatever the snapshot changed.
+    forgetEngineView(engine);
     this.labels.add(engine);
     this.pendingEngines.delete(engine.address);
     this.engines.set(engine.id, engine);
@@ -123,13 +144,38 @@ export class EngineRegistry {
     return engine;
   }
 
-  /** The engines that pass the filter, by name (or address), then address. */
+  /**
+   * The engines that pass the filter, by name (or address), then address; or, with
+   * `afterAddress` (or `fromAddress`), by address from just after (or at) it (see EngineFilter).
+   */
   list(filter: EngineFilter = {}): Engine[] {
+    const keep = this.matcher(filter);
+    const limit = filter.limit ?? Infinity;
+    if (filter.afterAddress !== undefined || filter.fromAddress !== undefined) {
+      const out: Engine[] = [];
+      if (limit <= 0) return out;
+      const start = filter.afterAddress !== undefined ? { after: filter.afterAddress } : { from: filter.fromAddress! };
+      this.addresses.walk(start, (address) => {
+        const engine = this.byAddress.get(address)!;
+        if (keep(engine)) out.push(engine);
+        return out.length < limit;
+      });
+      return out;
+    }
+    const sorted = [...this.byAddress.values()]
+      .filter(keep)
+      .sort((a, b) => (a.name || a.address).localeCompare(b.name || b.address) || a.address.localeCompare(b.address));
+    return limit < sorted.length ? sorted.slice(0, Math.max(0, limit)) : sorted;
+  }
+
+  /** Whether an engine passes the filter's statuses, labels and validation. */
+  private matcher(filter: EngineFilter): (e: Engine) => boolean {
     const statuses = filter.statuses?.length ? new Set(filter.statuses) : undefined;
     const labels = Object.entries(filter.labels ?? {});
-    return [...this.byAddress.values()]
-      .filter((e) => !statuses || statuses.has(e.status))
-      .filter((e) => labels.every(([k, v]) => (v === '*' ? Object.hasOwn(e.labels, k) : e.labels[k] === v)))
-      .sort((a, b) => (a.name || a.address).localeCompare(b.name || b.address) || a.address.localeCompare(b.address));
+    const validated = filter.validated === true;
+    return (e) =>
+      (!statuses || statuses.has(e.status)) &&
+      (!validated || this.engines.get(e.id) === e) &&
+      labels.every(([k, v]) => (v === '*' ? Object.hasOwn(e.labels, k) : e.labels[k] === v));
   }
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import { EngineStatus, type ClusterEngine, type EngineRef } from '@flotilla/proto';
+import { ClusterEngine, EngineStatus, type EngineInfo, type EngineRef } from '@flotilla/proto';
 import { addressIp } from '@flotilla/scheduler';
-import type { Engine, EngineStatusName } from './engine';
+import type { Engine, EngineHealthState, EngineStatusName } from './engine';
 
 const toStatus: Record<EngineStatusName, EngineStatus> = {
   pending: EngineStatus.ENGINE_STATUS_PENDING,
@@ -49,30 +49,197 @@ export interface EngineMembership {
   discoverySources: string[];
 }
 
-/** The engine as the cluster API shows it. */
+/**
+ * What an engine's view is made of besides the fields that change on their own (`updatedAt`, which
+ * every heartbeat moves, and the memberships, which are the cluster's): when all of these are as
+ * they were, the view is too. Compared field by field on every call, so no mutation path of the
+ * engine (its deltas, its stream's lifecycle, reservations) needs to report itself.
+ */
+interface ViewInputs {
+  id: string;
+  name: string;
+  status: EngineStatusName;
+  failureCount: number;
+  lastError: string;
+  info: EngineInfo | undefined;
+  health: number;
+  overcommitRatio: number;
+  running: number;
+  paused: number;
+  stopped: number;
+  reservedNanoCpus: number;
+  reservedMemoryBytes: number;
+  images: number;
+  healthState: EngineHealthState;
+  recentFailures: number;
+  flappingUntil: number | undefined;
+}
+
+/** An engine's view without its changing fields, and that view's encoded size once asked. */
+interface CachedView {
+  inputs: ViewInputs;
+  /** With no `updatedAt`, no `flappingUntil`, no memberships: those are added to each copy handed out. */
+  base: ClusterEngine;
+  /** ClusterEngine.encode(base) length; each field of a message encodes on its own, so the changing ones add to it. */
+  bytes: number | undefined;
+  /** The encoded size of the last memberships and `flapping_until` asked about. */
+  rest?: { addedByHand: boolean; flappingUntil: number | undefined; discoverySources: string[]; bytes: number };
+}
+
+const views = new WeakMap<Engine, CachedView>();
+/** The cache entry of each view handed out, for engineViewBytes. */
+const handedOut = new WeakMap<ClusterEngine, CachedView>();
+let builds = 0;
+const noFields = ClusterEngine.fromPartial({});
+
+function sameInputs(a: ViewInputs, b: ViewInputs): boolean {
+  return (
+    a.id === b.id &&
+    a.name === b.name &&
+    a.status === b.status &&
+    a.failureCount === b.failureCount &&
+    a.lastError === b.lastError &&
+    a.info === b.info &&
+    a.health === b.health &&
+    Object.is(a.overcommitRatio, b.overcommitRatio) &&
+    a.running === b.running &&
+    a.paused === b.paused &&
+    a.stopped === b.stopped &&
+    a.reservedNanoCpus === b.reservedNanoCpus &&
+    a.reservedMemoryBytes === b.reservedMemoryBytes &&
+    a.images === b.images &&
+    a.healthState === b.healthState &&
+    a.recentFailures === b.recentFailures &&
+    a.flappingUntil === b.flappingUntil
+  );
+}
+
+/** Views built (not reused) since the process started: tests count rebuilds by it. */
+export function engineViewBuilds(): number {
+  return builds;
+}
+
+/** Drops the engine's cached view: the next one is built afresh (a new snapshot, the engine left). */
+export function forgetEngineView(engine: Engine): void {
+  views.delete(engine);
+}
+
+/**
+ * The engine as the cluster API shows it. The view is kept per engine and built again only when
+ * something it shows changed (see ViewInputs): a heartbeat, which moves only `updatedAt`, reuses
+ * it. Each call answers a copy of its own.
+ */
 export function engineView(engine: Engine, health: number, overcommitRatio: number, membership: EngineMembership = { addedByHand: false, discoverySources: [] }): ClusterEngine {
   const { running, paused, stopped } = engine.tally;
   const until = engine.flappingUntil();
-  return {
-    address: engine.address,
+  const inputs: ViewInputs = {
     id: engine.id,
     name: engine.name,
-    status: engineStatusOf(engine.status),
+    status: engine.status,
     failureCount: engine.failureCount,
     lastError: engine.lastError,
-    updatedAt: new Date(engine.updatedAt),
-    health,
     info: engine.info,
-    containers: { running, paused, stopped, total: running + paused + stopped },
-    reservedNanoCpus: String(engine.reservedNanoCpus),
-    reservedMemoryBytes: String(engine.reservedMemoryBytes),
-    usableNanoCpus: String(usable(engine.cpus * 1e9, overcommitRatio)),
-    usableMemoryBytes: String(usable(engine.memoryBytes, overcommitRatio)),
+    health,
+    overcommitRatio,
+    running,
+    paused,
+    stopped,
+    reservedNanoCpus: engine.reservedNanoCpus,
+    reservedMemoryBytes: engine.reservedMemoryBytes,
     images: engine.images.size,
     healthState: engine.healthState(),
     recentFailures: engine.recentFailures(),
+    flappingUntil: until,
+  };
+  let cached = views.get(engine);
+  if (!cached || !sameInputs(cached.inputs, inputs)) {
+    cached = { inputs, base: baseView(engine, inputs), bytes: undefined };
+    views.set(engine, cached);
+    builds++;
+  }
+  const base = cached.base;
+  const view: ClusterEngine = {
+    ...base,
+    updatedAt: new Date(engine.updatedAt),
+    containers: { ...base.containers! },
     flappingUntil: until === undefined ? undefined : new Date(until),
     addedByHand: membership.addedByHand,
     discoverySources: membership.discoverySources,
   };
+  handedOut.set(view, cached);
+  return view;
+}
+
+function baseView(engine: Engine, v: ViewInputs): ClusterEngine {
+  return {
+    address: engine.address,
+    id: v.id,
+    name: v.name,
+    status: engineStatusOf(v.status),
+    failureCount: v.failureCount,
+    lastError: v.lastError,
+    updatedAt: undefined,
+    health: v.health,
+    info: v.info,
+    containers: { running: v.running, paused: v.paused, stopped: v.stopped, total: v.running + v.paused + v.stopped },
+    reservedNanoCpus: String(v.reservedNanoCpus),
+    reservedMemoryBytes: String(v.reservedMemoryBytes),
+    usableNanoCpus: String(usable(engine.cpus * 1e9, v.overcommitRatio)),
+    usableMemoryBytes: String(usable(engine.memoryBytes, v.overcommitRatio)),
+    images: v.images,
+    healthState: v.healthState,
+    recentFailures: v.recentFailures,
+    flappingUntil: undefined,
+    addedByHand: false,
+    discoverySources: [],
+  };
+}
+
+/** Bytes of a varint of a whole number (a negative int32 or int64 takes ten, sign-extended). */
+function varintBytes(n: number): number {
+  if (n < 0) return 10;
+  let bytes = 1;
+  for (let rest = n; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes++;
+  return bytes;
+}
+
+/**
+ * Bytes of field 7 (`updated_at`, a google.protobuf.Timestamp) as ClusterEngine.encode writes it:
+ * a one-byte tag, the length, then seconds and nanos, each only when not zero. Undefined for a
+ * time it would not encode (not a number).
+ */
+function updatedAtBytes(date: Date | undefined): number | undefined {
+  if (date === undefined) return 0;
+  const ms = date.getTime();
+  if (!Number.isFinite(ms)) return undefined;
+  const seconds = Math.trunc(ms / 1000);
+  const nanos = (ms % 1000) * 1_000_000;
+  const inner = (seconds !== 0 ? 1 + varintBytes(seconds) : 0) + (nanos !== 0 ? 1 + varintBytes(nanos) : 0);
+  return 1 + varintBytes(inner) + inner;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * ClusterEngine.encode(view).finish().length, for a view engineView answered and nobody changed
+ * since: the engine's cached size, plus `updated_at` (counted), plus the memberships and
+ * `flapping_until` (encoded when they differ from the engine's last ones). Any other view is encoded.
+ */
+export function engineViewBytes(view: ClusterEngine): number {
+  const cached = handedOut.get(view);
+  const updated = updatedAtBytes(view.updatedAt);
+  if (!cached || updated === undefined) return ClusterEngine.encode(view).finish().length;
+  cached.bytes ??= ClusterEngine.encode(cached.base).finish().length;
+  const until = view.flappingUntil?.getTime();
+  let rest = cached.rest;
+  if (!rest || rest.addedByHand !== view.addedByHand || !Object.is(rest.flappingUntil, until) || !sameList(rest.discoverySources, view.discoverySources)) {
+    const own: ClusterEngine = { ...noFields, flappingUntil: view.flappingUntil, addedByHand: view.addedByHand, discoverySources: view.discoverySources };
+    rest = { addedByHand: view.addedByHand, flappingUntil: until, discoverySources: [...view.discoverySources], bytes: ClusterEngine.encode(own).finish().length };
+    cached.rest = rest;
+  }
+  return cached.bytes + updated + rest.bytes;
 }
