@@ -99,26 +99,32 @@ async function expectAgreement(round: number): Promise<void> {
   }
 }
 
-/** Runs `docker` commands, `width` at a time; failures are expected (a kill racing a remove) and ignored. */
-async function concurrently(commands: Array<[TestEngine, string[]]>, width = 24): Promise<void> {
+/** Runs `docker` commands, `width` at a time, and counts those that succeeded; failures are expected (a kill racing a remove). */
+async function concurrently(commands: Array<[TestEngine, string[]]>, width = 24): Promise<number> {
   let next = 0;
+  let succeeded = 0;
   const worker = async (): Promise<void> => {
     while (next < commands.length) {
       const [engine, args] = commands[next++];
-      await engines.docker(engine.name, args).catch(() => undefined);
+      await engines.docker(engine.name, args).then(
+        () => succeeded++,
+        () => undefined,
+      );
     }
   };
   await Promise.all(Array.from({ length: width }, worker));
+  return succeeded;
 }
 
 it(`keeps the agents and the cluster equal to docker ps -a through ${rounds} rounds of concurrent stops, kills, removes and restarts`, async () => {
-  let operations = 0;
+  let raced = 0;
   for (let round = 1; round <= rounds; round++) {
     const created: Array<[TestEngine, string[]]> = [];
     for (const engine of engines.engines) {
       for (let k = 0; k < perEngine; k++) created.push([engine, ['run', '-d', '--network', 'none', '--name', `agree-${round}-${k}`, 'busybox:local', 'sleep', '600']]);
     }
-    await concurrently(created);
+    // Every round starts from containers that really exist, or the comparison proves little.
+    expect(await concurrently(created)).toBe(created.length);
     // Every container gets two racing operations, in an order that differs per container.
     const racing: Array<[TestEngine, string[]]> = [];
     for (const engine of engines.engines) {
@@ -135,11 +141,11 @@ it(`keeps the agents and the cluster equal to docker ps -a through ${rounds} rou
         for (const args of pairs[(k + round) % pairs.length]) racing.push([engine, args]);
       }
     }
-    await concurrently(racing);
-    operations += created.length + racing.length;
+    raced += await concurrently(racing);
     await expectAgreement(round);
   }
-  expect(operations).toBe(rounds * engines.engines.length * perEngine * 3);
+  // At least one of each container's two racing operations took effect: hundreds really raced.
+  expect(raced).toBeGreaterThanOrEqual(rounds * engines.engines.length * perEngine);
   // Every engine still has containers in several states, so the check above compared something.
   const states = new Set<string>();
   for (const engine of engines.engines) for (const state of (await dockerSays(engine)).values()) states.add(state);

@@ -4,7 +4,7 @@ import { engineSnapshot, FakeAgents, recordingLogger } from './testing';
 
 // An agent that restarts comes back at once, not when the reconnect back-off (grown to its cap
 // while the agent was down) runs out: a probe that sees its address accept connections again, or
-// discovery listing it again, runs the waiting retry now and starts the back-off over.
+// discovery listing it again (with the next batch of dials), runs the waiting retry early.
 
 const A = '10.0.0.1:4250';
 
@@ -68,6 +68,9 @@ describe('reconnecting an engine whose agent is back', () => {
     expect(agents.open(A)).toHaveLength(0);
     const result = cluster.syncEngines('nodes', 1n, [A], 'discovery');
     expect(result.unchanged).toBe(true);
+    // Dialled with the next batch of the dial queue, long before the back-off (1.6 s by now) runs out.
+    expect(agents.open(A)).toHaveLength(0);
+    await clock.advance(10);
     expect(agents.open(A)).toHaveLength(1);
   });
 

@@ -81,9 +81,11 @@ export class Cluster implements EngineEventHandler, PlacementSource {
         addedByHand: (address) => this.manual.has(address),
         addListed: (address) => this.register(address, 'queued'),
         remove: (address) => void this.removeEngine(address),
+        // Batched like first dials: a push may list thousands of engines that are down.
         listedAgain: (address) => {
           const engine = registry.at(address);
-          if (engine) registry.streamOf(engine)?.retryNow('discovery listed it again');
+          const stream = engine && registry.streamOf(engine);
+          if (stream?.retrying) this.dials.add(stream);
         },
       },
     );

@@ -23,7 +23,7 @@ export interface DiscoveredMembership {
   /** An address a push listed becomes a pending engine, dialled from the queue; false when it is known. */
   addListed(address: string): boolean;
   remove(address: string): void;
-  /** Discovery listed a known address again: if the engine waits to reconnect, it retries now. */
+  /** Discovery listed a known address again: if the engine waits to reconnect, it is dialled with the next batch. */
   listedAgain(address: string): void;
 }
 
@@ -69,10 +69,9 @@ export class DiscoveryReconciler {
     const pushed = parseGeneration(generation, this.o.clock.now());
     const next = new Set(addresses.map((a, i) => normaliseEngineAddress(a, `addresses[${i}]`)));
     const previous = this.sources.get(pusher, source);
-    // Discovery sees the address now (an agent that restarted re-registers at once): retry without waiting out the back-off.
-    for (const address of next) this.members.listedAgain(address);
     if (previous && pushed <= previous.generation) {
-      // The safety-net re-push: nothing changes, but the identity is alive.
+      // The safety-net re-push: nothing changes, but the identity is alive, and so may its engines be.
+      for (const address of next) this.members.listedAgain(address);
       this.touchPusher(pusher);
       return { added: [], removed: [], generation: previous.generation, unchanged: true };
     }
@@ -84,6 +83,8 @@ export class DiscoveryReconciler {
     checkEngineRoom(this.members.engineCount - leaving.length, arriving.length, this.o, `the ${arriving.length} new engines of this push`);
     for (const address of leaving) this.members.remove(address);
     const added = [...next].filter((address) => !previous?.addresses.has(address) && this.members.addListed(address));
+    const fresh = new Set(added);
+    for (const address of next) if (!fresh.has(address)) this.members.listedAgain(address);
     this.sources.set(pusher, source, { generation: pushed, addresses: next });
     this.touchPusher(pusher);
     this.o.logger.info('discovery push applied', { pusher, source, generation: String(pushed), engines: next.size, added: added.length, removed: leaving.length });

@@ -3,7 +3,7 @@ import { ClusterEngine, type Container, type WatchResponse } from '@flotilla/pro
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
 import { Engine } from './engine';
-import { engineView, engineViewBuilds, engineViewBytes } from './engine-view';
+import { engineStatusOf, engineView, engineViewBuilds, engineViewBytes, usable } from './engine-view';
 import { engineSnapshot, FakeAgents } from './testing';
 
 type Message = NonNullable<WatchResponse['message']>;
@@ -47,7 +47,12 @@ function fresh(cluster: Cluster, engine: Engine): ClusterEngine {
   const { running, paused, stopped } = engine.tally;
   const until = engine.flappingUntil();
   return {
+    // From the view only what the cache does not hold: the memberships.
     ...v,
+    address: engine.address,
+    status: engineStatusOf(engine.status),
+    usableNanoCpus: String(usable(engine.cpus * 1e9, cluster.overcommitRatio)),
+    usableMemoryBytes: String(usable(engine.memoryBytes, cluster.overcommitRatio)),
     id: engine.id,
     name: engine.name,
     failureCount: engine.failureCount,

@@ -1,3 +1,4 @@
+import { jsonMethod } from '@flotilla/testing';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,18 +16,7 @@ import { dial, type ClientConstructor } from './client';
 // operator and reader), behind real mutual TLS with certificates from a real CA.
 
 type Msg = Record<string, unknown>;
-const toJson = (value: Msg): Buffer => Buffer.from(JSON.stringify(value));
-const fromJson = (buffer: Buffer): Msg => JSON.parse(buffer.toString('utf8')) as Msg;
-const method = (name: string, responseStream: boolean) => ({
-  path: `/test.v1.Guarded/${name}`,
-  requestStream: false,
-  responseStream,
-  requestSerialize: toJson,
-  requestDeserialize: fromJson,
-  responseSerialize: toJson,
-  responseDeserialize: fromJson,
-  originalName: name,
-});
+const method = (name: string, responseStream: boolean) => jsonMethod('test.v1.Guarded', name, responseStream);
 const definition: ServiceDefinition = { Change: method('Change', false), Read: method('Read', false), Follow: method('Follow', true) };
 interface GuardedClient extends Client {
   Change(request: Msg, callback: (err: ServiceError | null, response?: Msg) => void): unknown;

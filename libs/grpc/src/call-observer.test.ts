@@ -1,20 +1,11 @@
+import { jsonMethod } from '@flotilla/testing';
 import { credentials, makeClientConstructor, status, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import type { CallObserver } from './call-observer';
 import { whenAborted } from './call-scope';
 import { startServer, unary, type RunningServer } from './server';
 
 type Msg = Record<string, unknown>;
-const json = { serialize: (v: Msg) => Buffer.from(JSON.stringify(v)), deserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Msg };
-const method = (name: string) => ({
-  path: `/test.v1.Observed/${name}`,
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: json.serialize,
-  requestDeserialize: json.deserialize,
-  responseSerialize: json.serialize,
-  responseDeserialize: json.deserialize,
-  originalName: name,
-});
+const method = (name: string) => jsonMethod('test.v1.Observed', name);
 const definition: ServiceDefinition = { Quick: method('Quick'), Slow: method('Slow') };
 type Callback = (err: ServiceError | null, response?: Msg) => void;
 interface ObservedClient extends Client {

@@ -11,7 +11,7 @@ import {
   type ServiceError,
   type StatusObject,
 } from '@grpc/grpc-js';
-import { waitFor } from '@flotilla/testing';
+import { waitFor, jsonMethod } from '@flotilla/testing';
 import { CallEndedError, drained, whenAborted, type CallEnd } from './call-scope';
 import { createLogger } from './logger';
 import { insecureWarning } from './security';
@@ -20,21 +20,8 @@ import { serverStream, startServer, unary, type RunningServer } from './server';
 // ---- a tiny JSON service, as in server.test.ts ------------------------------------------------
 
 type Msg = Record<string, unknown>;
-const toJson = (value: Msg): Buffer => Buffer.from(JSON.stringify(value));
-const fromJson = (buffer: Buffer): Msg => JSON.parse(buffer.toString('utf8')) as Msg;
 
-function method(name: string, responseStream: boolean) {
-  return {
-    path: `/test.v1.Scoped/${name}`,
-    requestStream: false,
-    responseStream,
-    requestSerialize: toJson,
-    requestDeserialize: fromJson,
-    responseSerialize: toJson,
-    responseDeserialize: fromJson,
-    originalName: name[0].toLowerCase() + name.slice(1),
-  };
-}
+const method = (name: string, responseStream: boolean) => jsonMethod('test.v1.Scoped', name, responseStream);
 
 const definition: ServiceDefinition = { Ask: method('Ask', false), Count: method('Count', true) };
 type UnaryCallback = (err: ServiceError | null, response?: Msg) => void;

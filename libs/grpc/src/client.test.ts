@@ -1,3 +1,4 @@
+import { jsonMethod } from '@flotilla/testing';
 import { EventEmitter, once } from 'node:events';
 import {
   makeClientConstructor,
@@ -17,21 +18,8 @@ import { serverStream, startServer, unary, type RunningServer } from './server';
 // ---- a tiny JSON service defined by hand -------------------------------------------------------
 
 type Msg = Record<string, unknown>;
-const toJson = (value: Msg): Buffer => Buffer.from(JSON.stringify(value));
-const fromJson = (buffer: Buffer): Msg => JSON.parse(buffer.toString('utf8')) as Msg;
 
-function method(name: string, responseStream: boolean) {
-  return {
-    path: `/test.v1.Echo/${name}`,
-    requestStream: false,
-    responseStream,
-    requestSerialize: toJson,
-    requestDeserialize: fromJson,
-    responseSerialize: toJson,
-    responseDeserialize: fromJson,
-    originalName: name[0].toLowerCase() + name.slice(1),
-  };
-}
+const method = (name: string, responseStream: boolean) => jsonMethod('test.v1.Echo', name, responseStream);
 
 const echoDefinition: ServiceDefinition = {
   Echo: method('Echo', false),

@@ -2,7 +2,7 @@ import {
   InterceptingCall,
   Metadata,
   type CallOptions,
-  type ChannelCredentials,
+  ChannelCredentials,
   type ChannelOptions,
   type Client,
   type ClientReadableStream,
@@ -12,10 +12,10 @@ import {
 } from '@grpc/grpc-js';
 import { fromServiceError, isServiceError } from './errors';
 import { clientKeepaliveOptions, type Keepalive } from './keepalive';
-import { channelCredentials, hasTls, type TlsFiles } from './tls';
+import { channelCredentials, clientSecureContext, hasTls, type TlsFiles } from './tls';
 import { currentRequestId, requestIdKey } from './request-id';
 import { isIP } from 'node:net';
-import { checkServerIdentity } from 'node:tls';
+import { checkServerIdentity, type SecureContext } from 'node:tls';
 
 export interface DialOptions {
   tls?: TlsFiles;
@@ -83,23 +83,24 @@ function ipHostOf(address: string): string | undefined {
 }
 
 /**
- * One credentials object per identity (and IP target): grpc-js builds a TLS context per
- * credentials object, so a manager dialling 10,000 agents reads and parses its key once, not
- * 10,000 times. Files are read when first used; a new certificate takes a restart (as documented).
+ * One TLS context per identity: a manager dialling 10,000 agents reads and parses its key once,
+ * not 10,000 times, whatever their addresses (each IP target gets its own light credentials object
+ * over the shared context). Files are read when first used; a new certificate takes a restart (as
+ * documented).
  */
-const credentialsCache = new Map<string, ChannelCredentials>();
-const maxCachedCredentials = 256;
+const contextCache = new Map<string, SecureContext>();
+const maxCachedContexts = 64;
 
 function sharedCredentials(tls: TlsFiles | undefined, ip: string | undefined): ChannelCredentials {
   if (!hasTls(tls)) return channelCredentials(undefined);
-  const key = JSON.stringify([tls.ca ?? '', tls.cert ?? '', tls.key ?? '', ip ?? '']);
-  let credentials = credentialsCache.get(key);
-  if (!credentials) {
-    credentials = ip ? channelCredentials(tls, 'tls', { checkServerIdentity: (_name, cert) => checkServerIdentity(ip, cert) }) : channelCredentials(tls);
-    if (credentialsCache.size >= maxCachedCredentials) credentialsCache.clear();
-    credentialsCache.set(key, credentials);
+  const key = JSON.stringify([tls.ca ?? '', tls.cert ?? '', tls.key ?? '']);
+  let context = contextCache.get(key);
+  if (!context) {
+    context = clientSecureContext(tls);
+    if (contextCache.size >= maxCachedContexts) contextCache.clear();
+    contextCache.set(key, context);
   }
-  return credentials;
+  return ChannelCredentials.createFromSecureContext(context, ip ? { checkServerIdentity: (_name, cert) => checkServerIdentity(ip, cert) } : {});
 }
 
 /** A generated client on its own channel, with TLS, keepalive and default deadlines. */

@@ -41,6 +41,8 @@ function wrap(logger: PinoLogger): Logger {
   const at =
     (level: LogLevel) =>
     (message: string, fields?: LogFields): void => {
+      // Checked first: the fields of a line below the level are never converted.
+      if (!logger.isLevelEnabled(level)) return;
       if (fields) logger[level](plainFields(fields), message);
       else logger[level](message);
     };

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { ChannelCredentials, ServerCredentials, type VerifyOptions } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '@flotilla/errors';
 
@@ -36,13 +37,22 @@ export function serverCredentials(files: TlsFiles | undefined, prefix = 'tls'): 
   return ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], ca !== null);
 }
 
-export function channelCredentials(files: TlsFiles | undefined, prefix = 'tls', verify?: VerifyOptions): ChannelCredentials {
-  if (!hasTls(files)) return ChannelCredentials.createInsecure();
+/**
+ * A client's TLS context: its CA and, for mutual TLS, its certificate and key, read and parsed
+ * once. Channels built on it with `ChannelCredentials.createFromSecureContext` share it.
+ */
+export function clientSecureContext(files: TlsFiles, prefix = 'tls'): SecureContext {
   const ca = read(`${prefix}-ca`, files.ca);
   const cert = read(`${prefix}-cert`, files.cert);
   const key = read(`${prefix}-key`, files.key);
   if (Boolean(cert) !== Boolean(key)) {
     throw InvalidArgumentError.field(`${prefix}-cert`, files.cert ?? '', `a client certificate needs both ${prefix}-cert and ${prefix}-key`);
   }
-  return ChannelCredentials.createSsl(ca, key, cert, verify);
+  // No CA: Node's own roots, as grpc-js's createSsl would use.
+  return createSecureContext({ ca: ca ?? undefined, cert: cert ?? undefined, key: key ?? undefined });
+}
+
+export function channelCredentials(files: TlsFiles | undefined, prefix = 'tls', verify?: VerifyOptions): ChannelCredentials {
+  if (!hasTls(files)) return ChannelCredentials.createInsecure();
+  return ChannelCredentials.createFromSecureContext(clientSecureContext(files, prefix), verify);
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
+import { waitFor } from '@flotilla/testing';
 import { startHollowDockerFleet } from './fleet';
 
 it('starts 200 hollow engines on unix sockets in one process, each its own engine, and stops them cleanly', async () => {
@@ -23,9 +24,7 @@ it('starts 200 hollow engines on unix sockets in one process, each its own engin
     await fleet.close();
     expect(fleet.servers.some((s) => existsSync(s.socketPath!))).toBe(false);
     // Every listener is gone (client keep-alive sockets closed with them).
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(count('PipeServerWrap')).toBeLessThanOrEqual(serversBefore);
-    expect(count('PipeWrap')).toBeLessThanOrEqual(pipesBefore);
+    await waitFor(() => count('PipeServerWrap') <= serversBefore && count('PipeWrap') <= pipesBefore, { what: 'every listener and socket of the fleet closed' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -38,7 +38,7 @@ export interface HollowDockerOptions extends HollowEngineConfig {
   maxBodyBytes?: number;
   /** Most event streams open at once; past it 503. Default 256. */
   maxEventStreams?: number;
-  /** An event stream whose reader lags this many bytes behind is closed. Default 4 MiB. */
+  /** An event stream or a log follower whose reader lags this many bytes behind is closed. Default 4 MiB. */
   maxEventBacklogBytes?: number;
   /** A pull of a reference for which this returns a message fails inside the progress stream, as a registry error does. */
   pullStreamError?: (reference: string) => string | undefined;
@@ -516,7 +516,14 @@ export class HollowDockerServer {
       if (entry === null) {
         container.followers.delete(follower);
         res.end();
-      } else if (wanted(entry)) res.write(logFrame(entry, tty, timestamps));
+      } else if (wanted(entry)) {
+        res.write(logFrame(entry, tty, timestamps));
+        // A follower that stopped reading is cut off, as an events reader is: nothing buffers without bound.
+        if (res.writableLength > (this.options.maxEventBacklogBytes ?? 4 * 1024 * 1024)) {
+          container.followers.delete(follower);
+          res.destroy();
+        }
+      }
     };
     container.followers.add(follower);
     res.once('close', () => container.followers.delete(follower));
