@@ -1,3 +1,4 @@
+import * as http2 from 'node:http2';
 import { jsonMethod } from '@flotilla/testing';
 import { credentials, makeClientConstructor, status, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import type { CallObserver } from './call-observer';
@@ -66,8 +67,27 @@ it('observes a call with its method and final status', async () => {
 });
 
 it('observes a call whose deadline passed as DEADLINE_EXCEEDED, once', async () => {
-  const err = await new Promise<ServiceError | null>((resolve) => client.Slow({}, { deadline: Date.now() + 200 }, (e) => resolve(e)));
-  expect(err?.code).toBe(status.DEADLINE_EXCEEDED);
-  expect(await ended('/test.v1.Observed/Slow')).toBe(status.DEADLINE_EXCEEDED);
-  expect(seen.filter((e) => e.method === '/test.v1.Observed/Slow')).toHaveLength(1);
+  // A raw HTTP/2 call with a 200 ms grpc-timeout that never cancels on its own: a grpc-js client
+  // would cancel at its own deadline, which on a loaded machine can reach the server before the
+  // server's deadline (taken from when it read the request), and that is a cancellation.
+  const session = http2.connect(`http://127.0.0.1:${server.port}`);
+  try {
+    const body = Buffer.from('{}');
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
+    const stream = session.request({ ':method': 'POST', ':path': '/test.v1.Observed/Slow', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '200m' });
+    stream.end(frame);
+    const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+      stream.on('trailers', resolve);
+      stream.on('response', (headers) => {
+        if (headers['grpc-status'] !== undefined) resolve(headers);
+      });
+      stream.on('error', reject);
+      stream.resume();
+    });
+    expect(trailers['grpc-status']).toBe(String(status.DEADLINE_EXCEEDED));
+    expect(await ended('/test.v1.Observed/Slow')).toBe(status.DEADLINE_EXCEEDED);
+    expect(seen.filter((e) => e.method === '/test.v1.Observed/Slow')).toHaveLength(1);
+  } finally {
+    session.destroy();
+  }
 });
