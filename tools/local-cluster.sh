@@ -138,9 +138,9 @@ Try:
   alias flotilla="$(command -v node) $root/apps/cli/dist/main.js"
   flotilla info
 $(if [ "$insecure" = 1 ]; then
-  echo "  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.v1.ClusterService/GetInfo"
+  echo "  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.cluster.v1.ClusterService/GetInfo"
 else
-  echo "  npx buf curl --protocol grpc --cacert $pki/ca.crt --cert $pki/operator-$(id -un).crt --key $pki/operator-$(id -un).key https://127.0.0.1:$manager_port/flotilla.v1.ClusterService/GetInfo"
+  echo "  npx buf curl --protocol grpc --cacert $pki/ca.crt --cert $pki/operator-$(id -un).crt --key $pki/operator-$(id -un).key https://127.0.0.1:$manager_port/flotilla.cluster.v1.ClusterService/GetInfo"
 fi)
   docker -H $(awk 'NR==1{print $2}' "$dir/agents.txt") run -d --network none busybox:local sleep 60
 $([ "$mode" = file ] && echo "  \$EDITOR $dir/discovery.txt     # remove a line: that engine leaves the cluster" || true)

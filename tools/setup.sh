@@ -17,6 +17,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v script >/dev/null || need+=(bsdutils)
 # The CLI's zsh completion is checked by zsh itself.
 command -v zsh >/dev/null || need+=(zsh)
+# The engine-agent's systemd unit is checked by systemd-analyze verify (tools/deploy).
+command -v systemd-analyze >/dev/null || need+=(systemd)
 # The Python and Go clients of tools/clients, generated from proto/ with Debian's protoc 3.21
 # (3.15+ for proto3 optional; not python3-grpc-tools, whose bundled protoc 3.5.1 refuses it).
 # libprotobuf-dev holds the well-known .proto files; golang-google-grpc-dev brings genproto

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Generates a client's code from the public contract (proto/flotilla/v1) with Debian's protoc, into
+# Generates a client's code from the public contract (proto/flotilla/*/v1) with Debian's protoc, into
 # OUT (never into the repository), and for Go builds the client program, offline:
 #
-#   tools/clients/build.sh python OUT   # OUT/python: flotilla/v1/*_pb2*.py, google/rpc/*_pb2.py
+#   tools/clients/build.sh python OUT   # OUT/python: flotilla/*/v1/*_pb2*.py, google/rpc/*_pb2.py
 #   tools/clients/build.sh go OUT       # OUT/go/src/...: generated packages; OUT/flotilla-go-client
 #
 # Needs protoc 3.15 or later (proto3 `optional`); Debian 12's protobuf-compiler 3.21 works.
@@ -27,7 +27,7 @@ if [ "$major" -lt 3 ] || { [ "$major" -eq 3 ] && [ "$minor" -lt 15 ]; }; then
 fi
 
 contract=()
-for f in "$root"/proto/flotilla/v1/*.proto; do contract+=("flotilla/v1/$(basename "$f")"); done
+for f in "$root"/proto/flotilla/*/v1/*.proto; do contract+=("${f#"$root/proto/"}"); done
 
 case $lang in
   python)
@@ -38,10 +38,13 @@ case $lang in
       "${contract[@]}" google/rpc/status.proto google/rpc/error_details.proto
     ;;
   go)
-    # The contract has no go_package option: map every file to one package here.
-    pkg=flotilla.local/flotillav1
+    # The contract has no go_package option: map each proto package (flotilla/NAME/v1) to a Go
+    # package flotilla.local/NAMEv1 here.
     maps=()
-    for f in "${contract[@]}"; do maps+=("M$f=$pkg;flotillav1"); done
+    for f in "${contract[@]}"; do
+      name=$(basename "$(dirname "$(dirname "$f")")")
+      maps+=("M$f=flotilla.local/${name}v1;${name}v1")
+    done
     go_opts=$(IFS=,; echo "${maps[*]}")
     mkdir -p "$out/go/src"
     protoc -I "$root/proto" \

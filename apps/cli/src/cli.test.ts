@@ -138,8 +138,8 @@ describe('shell completion', () => {
 
 it('prints its version and build', async () => {
   expect((await cli(['--version'])).stdout).toMatch(/^flotilla \d+\.\d+\.\d+ \(build ([0-9a-f]{7,64}|unknown)\)\n$/);
-  // The built CLI, too.
-  const built = spawnSync(process.execPath, [path.join(__dirname, '..', 'dist', 'main.js'), '--version'], { encoding: 'utf8', env: {} });
+  // The built CLI, too, as deployed.
+  const built = spawnSync(process.execPath, [path.join(__dirname, '..', 'deploy', 'main.js'), '--version'], { encoding: 'utf8', env: {} });
   expect(built.status).toBe(0);
   expect(built.stdout).toMatch(/^flotilla \d+\.\d+\.\d+ \(build ([0-9a-f]{7,64}|unknown)\)\n$/);
 });

@@ -1,7 +1,7 @@
 import { connectivityState, Metadata, type CallOptions, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { call, dial, hasTls, newRequestId, streamOf } from '@flotilla/grpc';
 import { CancelledError, DeadlineExceededError, FlotillaError, UnavailableError } from '@flotilla/errors';
-import { ClusterServiceClient } from '@flotilla/proto';
+import { ClusterServiceClient } from '@flotilla/proto/cluster';
 import { CliError, connectionProblem, InterruptedError, UnreachableError } from './errors';
 import type { Settings } from './settings';
 

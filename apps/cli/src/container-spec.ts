@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { flag } from '@flotilla/config';
-import type { ContainerSpec } from '@flotilla/proto';
+import type { ContainerSpec } from '@flotilla/proto/cluster';
 import type { OptionValues } from './args';
 import { UsageError } from './errors';
 import { parseCpus, parseMemory, parsePort, parseRestart } from './output/units';

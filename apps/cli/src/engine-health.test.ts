@@ -1,4 +1,4 @@
-import { ClusterEngine, ClusterEvent, EngineStatus, PlacementExplanation } from '@flotilla/proto';
+import { ClusterEngine, ClusterEvent, EngineStatus, PlacementExplanation } from '@flotilla/proto/cluster';
 import { eventFields, eventLine } from './commands/events';
 import { engineColumns, engineFields, healthText, healthWord, lagText } from './commands/info';
 import type { Output } from './io';

@@ -41,5 +41,5 @@ it('reports a container policy refusal in one line, as the manager words it, and
   const failure = describeError(new PermissionDeniedError(refusal));
   expect(failure.message).toBe(refusal);
   expect(failure.exitCode).toBe(7);
-  expect(describeError(new PermissionDeniedError('/flotilla.v1.ClusterService/CreateContainer: role "reader" of "bob" may not call it; allowed: operator')).message).toMatch(/check the client certificate/);
+  expect(describeError(new PermissionDeniedError('/flotilla.cluster.v1.ClusterService/CreateContainer: role "reader" of "bob" may not call it; allowed: operator')).message).toMatch(/check the client certificate/);
 });

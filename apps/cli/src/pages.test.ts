@@ -1,4 +1,4 @@
-import { ClusterEngine } from '@flotilla/proto';
+import { ClusterEngine } from '@flotilla/proto/cluster';
 import { inNameOrder } from './pages';
 
 describe('inNameOrder', () => {

@@ -1,4 +1,4 @@
-import type { ClusterContainer, ClusterEngine, ListContainersRequest, ListEnginesRequest } from '@flotilla/proto';
+import type { ClusterContainer, ClusterEngine, ListContainersRequest, ListEnginesRequest } from '@flotilla/proto/cluster';
 import type { Cluster } from './client';
 import { readAllPages } from '@flotilla/grpc';
 

@@ -2,7 +2,7 @@ import { startManager, parseManagerConfig, type RunningManager } from '@flotilla
 import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
 import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger } from '@flotilla/grpc';
-import { ClusterServiceClient, EngineStatus } from '@flotilla/proto';
+import { ClusterServiceClient, EngineStatus } from '@flotilla/proto/cluster';
 import { makeTempDir, removeTempDir, testTls, tlsArgs, waitFor } from '@flotilla/testing';
 import { runAsOperator } from './in-process';
 

@@ -2,7 +2,7 @@ import { startManager, parseManagerConfig, type RunningManager } from '@flotilla
 import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
 import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, createLogger, dial, type Logger } from '@flotilla/grpc';
-import { ClusterServiceClient, EngineStatus } from '@flotilla/proto';
+import { ClusterServiceClient, EngineStatus } from '@flotilla/proto/cluster';
 import { makeTempDir, removeTempDir, testTls, tlsArgs, waitFor } from '@flotilla/testing';
 import { runCliInProcess } from './in-process';
 
@@ -43,9 +43,9 @@ afterAll(async () => {
   removeTempDir(home);
 });
 
-const createOnManager = '/flotilla.v1.ClusterService/CreateContainer';
-const createOnAgent = '/flotilla.v1.EngineAgentService/CreateContainer';
-const startOnAgent = '/flotilla.v1.EngineAgentService/StartContainer';
+const createOnManager = '/flotilla.cluster.v1.ClusterService/CreateContainer';
+const createOnAgent = '/flotilla.agent.v1.EngineAgentService/CreateContainer';
+const startOnAgent = '/flotilla.agent.v1.EngineAgentService/StartContainer';
 
 it('run -d: the manager and the agent log the create under the CLI command\'s request ID', async () => {
   const before = managerLines.length;
@@ -73,6 +73,6 @@ it('FLOTILLA_REQUEST_ID chooses the ID, e.g. a pipeline\'s, and each command wit
     expect((await flotilla({}, command, 'chosen')).code).toBe(0);
     const line = managerLines.slice(before).find((l) => l.msg === 'call' && typeof l.method === 'string' && l.method.endsWith(`/${agentMethod}`));
     expect(line?.requestId).toMatch(/^[0-9a-f]{16}$/);
-    expect(agentLines).toContainEqual(expect.objectContaining({ msg: 'call', method: `/flotilla.v1.EngineAgentService/${agentMethod}`, requestId: line!.requestId }));
+    expect(agentLines).toContainEqual(expect.objectContaining({ msg: 'call', method: `/flotilla.agent.v1.EngineAgentService/${agentMethod}`, requestId: line!.requestId }));
   }
 });

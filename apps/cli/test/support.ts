@@ -1,9 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import {
+  deployedScript,
   freePort,
   makeTempDir,
-  repoRoot,
   spawnService,
   startEngines,
   startNodeService,
@@ -13,9 +12,9 @@ import {
   type TestEngines,
 } from '@flotilla/testing';
 
-/** The built CLI. */
+/** The built CLI, as deployed (apps/cli/deploy/main.js). */
 export function cliScript(): string {
-  return path.join(repoRoot(), 'apps', 'cli', 'dist', 'main.js');
+  return deployedScript('apps/cli/dist/main.js');
 }
 
 export interface CliResult {

@@ -7,7 +7,8 @@
 import { Cluster, ClusterContainers, engineViewBuilds, engineViewBytes, type EngineFilter } from '@flotilla/cluster';
 import { engineSnapshot, FakeAgents } from '@flotilla/cluster/testing';
 import { allFilters, Scheduler, spreadStrategy } from '@flotilla/scheduler';
-import { ClusterEngine, ListEnginesResponse, type Container } from '@flotilla/proto';
+import type { Container } from '@flotilla/proto';
+import { ClusterEngine, ListEnginesResponse } from '@flotilla/proto/cluster';
 import { FakeClock } from '@flotilla/time';
 import { containerListing, engineListing } from '../src/service/listings';
 import { readPage, type Listing } from '../src/service/paging';

@@ -69,7 +69,7 @@ export const managerFlags = {
 
 export const managerHelp = helpText(
   'Usage: flotilla-cluster-manager [flags]',
-  `Owns a Flotilla cluster and serves flotilla.v1.ClusterService over gRPC: engines (added by
+  `Owns a Flotilla cluster and serves flotilla.cluster.v1.ClusterService over gRPC: engines (added by
 address, validated through their engine-agent's Watch stream), their health (pushed by the agents:
 a broken stream, an unreachable Docker engine or missed heartbeats make an engine unhealthy; it is
 reconnected with back-off), cluster info, and a merged event stream. Also serves

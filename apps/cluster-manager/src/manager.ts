@@ -3,12 +3,12 @@ import { Cluster, ClusterContainers } from '@flotilla/cluster';
 import { filtersByName, Scheduler, strategyByName } from '@flotilla/scheduler';
 import { startServer, type Logger, type RunningServer } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
-import { descriptorSetPath } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
 import { GrpcAgentConnector } from './agents/grpc-agent-connector';
 import { registerClusterMetrics } from './cluster-metrics';
 import type { ManagerConfig } from './config';
 import { createClusterService } from './service/cluster-service';
+import { descriptorSetPath } from '@flotilla/proto/cluster';
 
 export interface RunningManager {
   cluster: Cluster;
@@ -46,15 +46,25 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     version: managerVersion,
   });
   const scheduler = new Scheduler({ filters: filtersByName(config.filters), strategy: strategyByName(config.strategy), overcommitRatio: config.overcommitRatio });
-  const containers = new ClusterContainers({ cluster, connector, scheduler, clock, logger, publish: (event) => cluster.publish(event), containerPolicy: config.containerPolicy, orphanGraceMs: config.orphanGraceMs });
-  // Streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
-  const service = createClusterService({ cluster, containers, logger, maxQueuedEvents: config.maxQueuedEvents });
   // A registry of its own per manager, so several in one process (tests) never share series.
   const metrics = config.metricsAddress ? new MetricsRegistry() : undefined;
+  const clusterMetrics = metrics && registerClusterMetrics(metrics, cluster);
+  const containers = new ClusterContainers({
+    cluster,
+    connector,
+    scheduler,
+    clock,
+    logger,
+    publish: (event) => cluster.publish(event),
+    containerPolicy: config.containerPolicy,
+    orphanGraceMs: config.orphanGraceMs,
+    onPlacement: clusterMetrics?.placementDecided,
+  });
+  // Streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
+  const service = createClusterService({ cluster, containers, logger, maxQueuedEvents: config.maxQueuedEvents });
   const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger, observeCall: metrics && grpcCallMetrics(metrics) });
   let endpoint: MetricsEndpoint | undefined;
   if (metrics && config.metricsAddress) {
-    registerClusterMetrics(metrics, cluster);
     endpoint = await startMetricsEndpoint({ address: config.metricsAddress, registry: metrics, logger }).catch(async (err: unknown) => {
       await server.shutdown(0);
       throw err;

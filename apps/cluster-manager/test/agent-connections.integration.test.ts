@@ -1,4 +1,4 @@
-import { EngineStatus } from '@flotilla/proto';
+import { EngineStatus } from '@flotilla/proto/cluster';
 import { cleanupAll, establishedTcpConnections, freePort, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { engineIn, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 

@@ -1,7 +1,8 @@
 import { requestLimits as L } from '@flotilla/cluster';
 import { call } from '@flotilla/grpc';
 import { type FlotillaError } from '@flotilla/errors';
-import { ClusterServiceService, type ContainerSpec, type PortBinding } from '@flotilla/proto';
+import type { PortBinding } from '@flotilla/proto';
+import { ClusterServiceService, type ContainerSpec } from '@flotilla/proto/cluster';
 import { waitFor } from '@flotilla/testing';
 import { Client, credentials, Metadata, status, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import fc from 'fast-check';

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { call } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import { EngineStatus, ListEnginesRequest } from '@flotilla/proto';
-import { bufCurlArgs, cleanupAll, freePort, repoRoot, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
+import { EngineStatus, ListEnginesRequest } from '@flotilla/proto/cluster';
+import { bufCurlArgs, cleanupAll, freePort, repoRoot, spawnService, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { allContainers, allEngines, engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 
@@ -146,11 +146,16 @@ it('answers bad input with INVALID_ARGUMENT naming the field, and unknown engine
 
 describe('an independent client (buf curl, through reflection)', () => {
   const buf = path.join(repoRoot(), 'node_modules', '.bin', 'buf');
-  const curl = (method: string, body: string, timeout = 30_000) =>
-    promisify(execFile)(buf, bufCurlArgs('operator', manager.address, `flotilla.v1.ClusterService/${method}`, ['-d', body]), { timeout, killSignal: 'SIGINT' }).then(
+  const curl = (method: string, body: string, timeout = 60_000) =>
+    promisify(execFile)(buf, bufCurlArgs('operator', manager.address, `flotilla.cluster.v1.ClusterService/${method}`, ['-d', body]), { timeout, killSignal: 'SIGINT' }).then(
       (r) => r.stdout,
       (err: { stdout?: string }) => err.stdout ?? '',
     );
+
+  it('lists through reflection only the services the manager serves', async () => {
+    const { stdout } = await promisify(execFile)(buf, bufCurlArgs('operator', manager.address, '', ['--list-services']), { timeout: 30_000 });
+    expect(stdout.split('\n').filter(Boolean).sort()).toEqual(['flotilla.cluster.v1.ClusterService', 'grpc.health.v1.Health']);
+  });
 
   it('calls AddEngine, GetInfo, ListEngines and WatchEvents and sees the real IDs and states', async () => {
     const added = JSON.parse(await curl('AddEngine', JSON.stringify({ address: address(1) }))) as { added?: boolean; engine: { id: string; status: string } };
@@ -162,13 +167,16 @@ describe('an independent client (buf curl, through reflection)', () => {
     const listed = JSON.parse(await curl('ListEngines', '{}')) as { engines: Array<{ id: string; status: string }>; nextPageToken?: string };
     for (const id of ids) expect(listed.engines).toContainEqual(expect.objectContaining({ id, status: 'ENGINE_STATUS_HEALTHY' }));
     expect(listed.nextPageToken).toBeUndefined();
-    // The stream stays open; buf curl is cut after a few seconds and what it printed is read.
+    // The stream stays open: buf curl runs until its output shows the event, then is stopped.
     const seen = manager.process.totalLines;
-    const watching = curl('WatchEvents', JSON.stringify({ types: ['container'] }), 8_000);
-    await manager.process.waitForLine(/event subscriber connected/, 8_000, seen);
-    const id = await engines.docker('engine-1', ['create', '--network', 'none', '--name', 'curl-seen', 'busybox:local', 'true']);
-    const out = await watching;
-    expect(out).toContain(id);
-    expect(out).toContain(ids[0]);
+    const watching = spawnService({ name: 'buf-curl-watch', command: buf, args: bufCurlArgs('operator', manager.address, 'flotilla.cluster.v1.ClusterService/WatchEvents', ['-d', JSON.stringify({ types: ['container'] })]) });
+    try {
+      await manager.process.waitForLine(/event subscriber connected/, 60_000, seen);
+      const id = await engines.docker('engine-1', ['create', '--network', 'none', '--name', 'curl-seen', 'busybox:local', 'true']);
+      await watching.waitForLine(new RegExp(id), 60_000);
+      await watching.waitForLine(new RegExp(ids[0]!), 60_000);
+    } finally {
+      await watching.stop();
+    }
   });
 });

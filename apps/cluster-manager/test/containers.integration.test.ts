@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { call, streamOf } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import { ContainerSpec, EngineStatus, PlacementExplanation, type ClusterServiceClient } from '@flotilla/proto';
+import { ContainerSpec, EngineStatus, PlacementExplanation, placementExplanationType, type ClusterServiceClient } from '@flotilla/proto/cluster';
 import { bufCurlArgs, busyboxRootfsTar, cleanupAll, hostNetworkPolicy, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { allContainers, allEngines, engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
@@ -123,7 +123,7 @@ it('explains an impossible request per engine, as FAILED_PRECONDITION and as a d
   expect(err.reason).toBe('NO_ENGINE_FITS');
   for (const address of addresses) expect(err.message).toContain(address);
   expect(err.message).toMatch(/zone==z does not hold: label zone is "a"/);
-  const explanation = PlacementExplanation.decode(err.details['flotilla-placement-bin']);
+  const explanation = PlacementExplanation.decode(err.detail(placementExplanationType)!);
   expect(explanation.engines.map((e) => e.filter)).toEqual(['constraint', 'constraint', 'constraint']);
   const dry = await call(m(), m().explainPlacement, { spec: spec({ constraints: ['zone==~z', 'zone!=a'], memoryBytes: String(GiB) }) });
   expect(dry.explanation?.softDropped).toBe(true);
@@ -262,7 +262,7 @@ it('marks containers on an unhealthy engine in the list', async () => {
 it('runs a container with constraint:zone==b through buf curl', async () => {
   const buf = path.join(repoRoot(), 'node_modules', '.bin', 'buf');
   const body = JSON.stringify({ spec: { name: 'curl-b', image: 'busybox:local', command: ['sleep', '60'], networkMode: 'none', env: ['constraint:zone==b'] }, start: true });
-  const { stdout } = await promisify(execFile)(buf, bufCurlArgs('operator', manager.address, 'flotilla.v1.ClusterService/CreateContainer', ['-d', body]), { timeout: 60_000 });
+  const { stdout } = await promisify(execFile)(buf, bufCurlArgs('operator', manager.address, 'flotilla.cluster.v1.ClusterService/CreateContainer', ['-d', body]), { timeout: 60_000 });
   const created = JSON.parse(stdout) as { engine: { id: string }; started: boolean };
   expect(created.engine.id).toBe(ids[1]);
   expect(created.started).toBe(true);

@@ -1,6 +1,6 @@
 import { call, dial } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
+import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { cleanupAll, freePort, StreamRecorder, testTls } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { parseManagerConfig } from '../src/config';

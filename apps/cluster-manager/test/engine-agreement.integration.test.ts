@@ -1,5 +1,6 @@
 import { dial } from '@flotilla/grpc';
-import { EngineAgentServiceClient, type ClusterServiceClient, type WatchResponse } from '@flotilla/proto';
+import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto/agent';
+import type { ClusterServiceClient } from '@flotilla/proto/cluster';
 import { cleanupAll, hostNetworkPolicy, StreamRecorder, testTls, waitFor, type TestEngine, type TestEngines } from '@flotilla/testing';
 import { allContainers, startRealCluster, type ManagerProcess } from './support';
 

@@ -1,12 +1,11 @@
 import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
 import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger } from '@flotilla/grpc';
-import { ClusterServiceClient, EngineStatus } from '@flotilla/proto';
+import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { StreamRecorder, waitFor } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { parseManagerConfig } from '../src/config';
 import { startManager, type RunningManager } from '../src/manager';
-import type { WatchEventsResponse } from '@flotilla/proto';
 import { allEngines } from './support';
 
 // The real agent code over a hollow engine, and the real manager, in this process: fast enough to

@@ -1,7 +1,7 @@
 import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
 import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger, type Security } from '@flotilla/grpc';
-import { ClusterServiceClient, EngineStatus } from '@flotilla/proto';
+import { ClusterServiceClient, EngineStatus } from '@flotilla/proto/cluster';
 import { waitFor } from '@flotilla/testing';
 import { parseManagerConfig } from '../src/config';
 import { startManager, type RunningManager } from '../src/manager';

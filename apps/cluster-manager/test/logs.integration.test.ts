@@ -1,6 +1,6 @@
 import { DockerodeBackend, startAgent, type RunningAgent } from '@flotilla/engine-agent';
 import { dial, silentLogger, streamOf, type Security } from '@flotilla/grpc';
-import { ClusterServiceClient, ClusterServiceContainerLogsRequest, EngineStatus } from '@flotilla/proto';
+import { ClusterServiceClient, ContainerLogsRequest, EngineStatus } from '@flotilla/proto/cluster';
 import { cleanupAll, startEngines, waitFor, type TestEngines } from '@flotilla/testing';
 import { parseManagerConfig } from '../src/config';
 import { startManager, type RunningManager } from '../src/manager';
@@ -41,7 +41,7 @@ it('streams a big non-follow log in several messages as Docker sends it, not as 
   const read = async () => {
     const sizes: number[] = [];
     let wrong = 0;
-    for await (const message of streamOf(client.containerLogs(ClusterServiceContainerLogsRequest.fromPartial({ container: 'big-log', follow: false })))) {
+    for await (const message of streamOf(client.containerLogs(ContainerLogsRequest.fromPartial({ container: 'big-log', follow: false })))) {
       sizes.push(message.data.length);
       for (const byte of message.data) if (byte !== 0x78) wrong++;
     }

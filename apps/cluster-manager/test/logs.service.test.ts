@@ -1,5 +1,5 @@
 import { hollowLogByte, HollowLogSource } from '@flotilla/engine-agent/testing';
-import { ClusterServiceContainerLogsRequest } from '@flotilla/proto';
+import { ContainerLogsRequest } from '@flotilla/proto/cluster';
 import { heldBackOrReadThrough, slowReader, waitFor } from '@flotilla/testing';
 import { startInProcessCluster, type InProcessCluster } from './in-process';
 
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 it('pulls a big log through the manager no faster than a paused client reads it, then relays all of it', async () => {
-  const reader = slowReader(c.client.containerLogs(ClusterServiceContainerLogsRequest.fromPartial({ container: 'chatty', follow: false })), hollowLogByte);
+  const reader = slowReader(c.client.containerLogs(ContainerLogsRequest.fromPartial({ container: 'chatty', follow: false })), hollowLogByte);
   expect(await heldBackOrReadThrough(() => sources[0], logBytes)).toBe('held back');
   // The manager's relay and the agent each hold a few transport windows, not the log.
   expect(reader.bytesRead).toBeLessThan(MiB);

@@ -1,5 +1,5 @@
 import { call } from '@flotilla/grpc';
-import { EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
+import { EngineStatus, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { StreamRecorder, waitFor } from '@flotilla/testing';
 import { parseManagerConfig } from '../src/config';
 import { startInProcessCluster, type InProcessCluster } from './in-process';

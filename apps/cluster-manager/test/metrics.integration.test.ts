@@ -1,5 +1,5 @@
 import { call } from '@flotilla/grpc';
-import { EngineStatus } from '@flotilla/proto';
+import { EngineStatus } from '@flotilla/proto/cluster';
 import { cleanupAll, freePort, metricsAddressOf, scrapeMetrics, startEngines, startNodeService, waitForMetric, type RunningService, type TestEngines } from '@flotilla/testing';
 import { engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 
@@ -43,8 +43,8 @@ it('counts an engine added by hand as healthy once validated, and the AddEngine 
   await engineIn(m(), agentAddress, EngineStatus.ENGINE_STATUS_HEALTHY);
   await waitForMetric(metrics, 'flotilla_engines{state="healthy"}', (v) => v === 1);
   const samples = await scrapeMetrics(metrics);
-  expect(samples.get('flotilla_grpc_calls_total{method="/flotilla.v1.ClusterService/AddEngine",code="OK"}')).toBeGreaterThanOrEqual(1);
-  expect(samples.get('flotilla_grpc_call_duration_seconds_count{method="/flotilla.v1.ClusterService/AddEngine"}')).toBeGreaterThanOrEqual(1);
+  expect(samples.get('flotilla_grpc_calls_total{method="/flotilla.cluster.v1.ClusterService/AddEngine",code="OK"}')).toBeGreaterThanOrEqual(1);
+  expect(samples.get('flotilla_grpc_call_duration_seconds_count{method="/flotilla.cluster.v1.ClusterService/AddEngine"}')).toBeGreaterThanOrEqual(1);
   expect(samples.get('flotilla_engines{state="pending"}')).toBe(0);
   expect(samples.get('flotilla_pending_engines')).toBe(0);
   expect(samples.get('flotilla_event_loop_lag_seconds{quantile="1"}')).toBeGreaterThanOrEqual(0);
@@ -52,16 +52,16 @@ it('counts an engine added by hand as healthy once validated, and the AddEngine 
 
 it('counts a failed call with its status code', async () => {
   await expect(call(m(), m().getEngine, { engine: 'no-such-engine' })).rejects.toThrow();
-  await waitForMetric(metrics, 'flotilla_grpc_calls_total{method="/flotilla.v1.ClusterService/GetEngine",code="NOT_FOUND"}', (v) => v >= 1);
+  await waitForMetric(metrics, 'flotilla_grpc_calls_total{method="/flotilla.cluster.v1.ClusterService/GetEngine",code="NOT_FOUND"}', (v) => v >= 1);
 });
 
 it('shows an open WatchEvents stream as a subscriber and an active call until it ends', async () => {
   const events = new EventRecorder(m().watchEvents({ types: ['container'], engines: [], containers: [] }));
   await waitForMetric(metrics, 'flotilla_watch_events_subscribers', (v) => v === 1);
-  await waitForMetric(metrics, 'flotilla_grpc_active_calls{method="/flotilla.v1.ClusterService/WatchEvents"}', (v) => v === 1);
+  await waitForMetric(metrics, 'flotilla_grpc_active_calls{method="/flotilla.cluster.v1.ClusterService/WatchEvents"}', (v) => v === 1);
   events.cancel();
   await waitForMetric(metrics, 'flotilla_watch_events_subscribers', (v) => v === 0);
-  await waitForMetric(metrics, 'flotilla_grpc_active_calls{method="/flotilla.v1.ClusterService/WatchEvents"}', (v) => v === 0);
+  await waitForMetric(metrics, 'flotilla_grpc_active_calls{method="/flotilla.cluster.v1.ClusterService/WatchEvents"}', (v) => v === 0);
 });
 
 it('counts the containers of the engine by state', async () => {

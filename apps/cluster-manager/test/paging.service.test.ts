@@ -2,7 +2,7 @@ import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
 import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger, type Security } from '@flotilla/grpc';
 import { type FlotillaError } from '@flotilla/errors';
-import { ClusterServiceClient, ListContainersRequest, ListContainersResponse, ListEnginesRequest, type ClusterContainer } from '@flotilla/proto';
+import { ClusterServiceClient, ListContainersRequest, ListContainersResponse, ListEnginesRequest, type ClusterContainer } from '@flotilla/proto/cluster';
 import { waitFor } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { parseManagerConfig } from '../src/config';

@@ -1,6 +1,6 @@
 import { call } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import { ContainerSpec, EngineStatus, type ClusterServiceClient } from '@flotilla/proto';
+import { ContainerSpec, EngineStatus, type ClusterServiceClient } from '@flotilla/proto/cluster';
 import { cleanupAll, waitFor, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { allContainers, engineIn, startManagerProcess, startRealCluster, type ManagerProcess } from './support';

@@ -2,7 +2,8 @@ import { call } from '@flotilla/grpc';
 import { BadRequest, ErrorInfo } from 'nice-grpc-error-details';
 import { Status } from 'nice-grpc-error-details/lib/proto/google/rpc/status';
 import { type FlotillaError } from '@flotilla/errors';
-import { ClusterServiceContainerLogsRequest, ClusterServiceService, ContainerSpec, Timestamp } from '@flotilla/proto';
+import { Timestamp } from '@flotilla/proto';
+import { ContainerLogsRequest, ClusterServiceService, ContainerSpec } from '@flotilla/proto/cluster';
 import { waitFor } from '@flotilla/testing';
 import { Client, credentials, Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { clusterState, startInProcessCluster, type InProcessCluster } from './in-process';
@@ -131,7 +132,7 @@ it('refuses ContainerLogs since a time no Date holds with INVALID_ARGUMENT namin
   // Field 7 (since) as a Timestamp in the year 285,000,000: valid protobuf, beyond JavaScript's dates.
   const since = Timestamp.encode({ seconds: '9000000000000000', nanos: 0 }).finish();
   const request = Buffer.concat([
-    Buffer.from(ClusterServiceContainerLogsRequest.encode({ container: 'logs-target', follow: false, stdout: true, stderr: true, tail: 0, timestamps: false, since: undefined }).finish()),
+    Buffer.from(ContainerLogsRequest.encode({ container: 'logs-target', follow: false, stdout: true, stderr: true, tail: 0, timestamps: false, since: undefined }).finish()),
     Buffer.from([(7 << 3) | 2, since.length]),
     Buffer.from(since),
   ]);

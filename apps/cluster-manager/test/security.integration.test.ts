@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { call, dial } from '@flotilla/grpc';
 import { CertificateAuthority } from '@flotilla/pki';
-import { ClusterServiceClient, ContainerSpec, EngineAgentServiceClient, EngineStatus, ListEnginesRequest } from '@flotilla/proto';
+import { EngineAgentServiceClient } from '@flotilla/proto/agent';
+import { ClusterServiceClient, ContainerSpec, EngineStatus, ListEnginesRequest } from '@flotilla/proto/cluster';
 import {
   cleanupAll,
   freePort,
@@ -180,7 +181,7 @@ describe('the Docker engine', () => {
       `const h = require('http2').connect('http://${manager.address}');`,
       `const done = (what) => { console.log(what); process.exit(0); };`,
       `h.on('error', (e) => done('REFUSED ' + e.code)); h.on('close', () => done('REFUSED closed'));`,
-      `const r = h.request({ ':path': '/flotilla.v1.ClusterService/GetInfo', ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers' });`,
+      `const r = h.request({ ':path': '/flotilla.cluster.v1.ClusterService/GetInfo', ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers' });`,
       `r.on('response', (hd) => done('ANSWERED ' + JSON.stringify(hd)));`,
       `r.on('error', (e) => done('REFUSED ' + e.code)); r.on('close', () => done('REFUSED stream closed ' + r.rstCode));`,
       `r.end(Buffer.alloc(5));`,

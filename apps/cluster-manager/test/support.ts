@@ -1,5 +1,5 @@
 import { dial } from '@flotilla/grpc';
-import { ClusterServiceClient, EngineStatus, type ClusterEngine, type WatchEventsResponse } from '@flotilla/proto';
+import { ClusterServiceClient, EngineStatus, type ClusterEngine, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { freePort, startEngines, startNodeService, StreamRecorder, testTls, waitFor, type RunningService, type TestEngine, type TestEngines } from '@flotilla/testing';
 import { call } from '@flotilla/grpc';
 

@@ -29,10 +29,10 @@ export const discoveryFlags = {
 export const discoveryHelp = helpText(
   'Usage: flotilla-discovery --discovery URI --manager HOST:PORT[,HOST:PORT...] [flags]',
   `Watches where the engines are and pushes their addresses to every cluster-manager
-(flotilla.v1.ClusterService/SyncEngines: the whole set with a generation; the manager applies only
+(flotilla.cluster.v1.ClusterService/SyncEngines: the whole set with a generation; the manager applies only
 the difference, removals first). A push is repeated when the set changes, when a manager comes
 back after a restart or a broken connection (with back-off while it is away), and every
---push-interval. Serves flotilla.v1.DiscoveryService (ListEntries, WatchEntries),
+--push-interval. Serves flotilla.discovery.v1.DiscoveryService (ListEntries, WatchEntries),
 grpc.health.v1.Health and server reflection.
 
 Entries (list items, file lines) are HOST:PORT and may hold ranges: 10.0.0.[10:20]:2375,

@@ -1,13 +1,15 @@
 import { createBackend, SourceState, type DiscoveryBackend, type KeyValueStore } from '@flotilla/discovery';
 import { dial, dialTls, startServer, type Logger, type RunningServer } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
-import { ClusterServiceClient, descriptorSetPath, type DiscoveryState } from '@flotilla/proto';
+import { ClusterServiceClient } from '@flotilla/proto/cluster';
+import type { DiscoveryState } from '@flotilla/proto/discovery';
 import { systemClock, type Clock } from '@flotilla/time';
 import type { DiscoveryConfig } from './config';
 import { registerDiscoveryMetrics } from './discovery-metrics';
 import { ManagerPusher } from './push/manager-pusher';
 import { createDiscoveryService } from './service/discovery-service';
 import { StateFeed } from './state/state-feed';
+import { descriptorSetPath } from '@flotilla/proto/discovery';
 
 export interface RunningDiscovery {
   server: RunningServer;

@@ -1,4 +1,4 @@
-import { EngineStatus } from '@flotilla/proto';
+import { EngineStatus } from '@flotilla/proto/cluster';
 import { cleanupAll, freePort, startEngines, startEtcd, waitFor, type RunningService, type TestEngines, type TestEtcd } from '@flotilla/testing';
 import { clusterIs, engines as listEngines, listEntries, startAgentOn, startDiscoveryProcess, startManagerOn } from './support';
 

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { call } from '@flotilla/grpc';
-import { EngineStatus, type DiscoveryState, type WatchEntriesResponse, type WatchEventsResponse } from '@flotilla/proto';
+import { EngineStatus, type WatchEventsResponse } from '@flotilla/proto/cluster';
+import type { DiscoveryState, WatchEntriesResponse } from '@flotilla/proto/discovery';
 import { bufCurlArgs, cleanupAll, freePort, makeTempDir, removeTempDir, repoRoot, startEngines, StreamRecorder, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
 import { clusterIs, listEntries, startAgentOn, startDiscoveryProcess, startManagerOn } from './support';
 
@@ -140,9 +141,9 @@ it('pushes with back-off while the manager is away and the set changes meanwhile
 
 it('answers an independent client (buf curl, through reflection) with what it sees', async () => {
   const buf = path.join(repoRoot(), 'node_modules', '.bin', 'buf');
-  const { stdout } = await promisify(execFile)(buf, bufCurlArgs('reader', discovery.address, 'flotilla.v1.DiscoveryService/ListEntries'), { timeout: 30_000 });
+  const { stdout } = await promisify(execFile)(buf, bufCurlArgs('reader', discovery.address, 'flotilla.discovery.v1.DiscoveryService/ListEntries'), { timeout: 30_000 });
   const state = (JSON.parse(stdout) as { state: DiscoveryState }).state;
   expect(state.addresses.sort()).toEqual([...addresses].sort());
-  const health = await promisify(execFile)(buf, bufCurlArgs('reader', discovery.address, 'grpc.health.v1.Health/Check', ['-d', '{"service":"flotilla.v1.DiscoveryService"}']), { timeout: 30_000 });
+  const health = await promisify(execFile)(buf, bufCurlArgs('reader', discovery.address, 'grpc.health.v1.Health/Check', ['-d', '{"service":"flotilla.discovery.v1.DiscoveryService"}']), { timeout: 30_000 });
   expect(JSON.parse(health.stdout)).toEqual({ status: 'SERVING' });
 });

@@ -1,5 +1,5 @@
 import { call, dial } from '@flotilla/grpc';
-import { ClusterServiceClient } from '@flotilla/proto';
+import { ClusterServiceClient } from '@flotilla/proto/cluster';
 import { cleanupAll, freePort, testTls, waitFor } from '@flotilla/testing';
 import { clusterIs, listEntries, startDiscoveryProcess, startManagerOn } from './support';
 

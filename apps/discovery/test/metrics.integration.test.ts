@@ -54,5 +54,5 @@ it('counts pushes by manager and outcome', async () => {
 
 it('counts the calls of its own API', async () => {
   await listEntries(discovery.client);
-  await waitForMetric(metrics, 'flotilla_grpc_calls_total{method="/flotilla.v1.DiscoveryService/ListEntries",code="OK"}', (v) => v >= 1);
+  await waitForMetric(metrics, 'flotilla_grpc_calls_total{method="/flotilla.discovery.v1.DiscoveryService/ListEntries",code="OK"}', (v) => v >= 1);
 });

@@ -1,5 +1,6 @@
 import { call, dial } from '@flotilla/grpc';
-import { ClusterServiceClient, DiscoveryServiceClient, EngineStatus, ListEnginesRequest, type ClusterEngine, type DiscoveryState } from '@flotilla/proto';
+import { ClusterServiceClient, EngineStatus, ListEnginesRequest, type ClusterEngine } from '@flotilla/proto/cluster';
+import { DiscoveryServiceClient, type DiscoveryState } from '@flotilla/proto/discovery';
 import { startNodeService, testTls, waitFor, type RunningService, type TestEngine } from '@flotilla/testing';
 
 /** The built cluster-manager on a given port, so a restart brings it back where discovery pushes. */

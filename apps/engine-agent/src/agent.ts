@@ -1,13 +1,13 @@
 import { startServer, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import type { ContainerPolicy } from '@flotilla/policy';
-import { descriptorSetPath } from '@flotilla/proto';
 import { systemClock, type Clock } from '@flotilla/time';
 import { registerAgentMetrics } from './agent-metrics';
 import type { DockerBackend } from './docker/docker-backend';
 import { EngineMonitor } from './monitor/engine-monitor';
 import { defaultReconcileIntervalMs } from './monitor/reconcile-diff';
 import { createAgentService } from './service/agent-service';
+import { descriptorSetPath } from '@flotilla/proto/agent';
 
 export interface AgentOptions {
   backend: DockerBackend;

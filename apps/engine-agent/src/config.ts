@@ -39,7 +39,7 @@ export const agentFlags = {
 
 export const agentHelp = helpText(
   'Usage: flotilla-engine-agent [flags]',
-  `Runs beside one Docker engine and serves flotilla.v1.EngineAgentService over gRPC: a Watch stream
+  `Runs beside one Docker engine and serves flotilla.agent.v1.EngineAgentService over gRPC: a Watch stream
 of the engine's state (snapshot, then deltas from Docker's events, heartbeats, reachability) and
 container operations for the cluster-manager. It negotiates the Docker API version with the engine
 (it speaks ${minimumApiVersion} to ${maximumApiVersion}) and refuses an engine older than API ${minimumApiVersion}.

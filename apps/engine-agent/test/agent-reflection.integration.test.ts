@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, dial } from '@flotilla/grpc';
-import { EngineAgentServiceClient } from '@flotilla/proto';
-import { bufCurlArgs, cleanupAll, repoRoot, startEngines, testTls, waitFor, type TestEngines } from '@flotilla/testing';
+import { EngineAgentServiceClient } from '@flotilla/proto/agent';
+import { bufCurlArgs, cleanupAll, repoRoot, spawnService, startEngines, testTls, waitFor, type TestEngines } from '@flotilla/testing';
 import { DockerodeBackend } from '../src/docker/dockerode-backend';
 import { startAgent, type RunningAgent } from '../src/agent';
 import { startAgentProcess, WatchRecorder, type AgentProcess } from './support';
@@ -31,24 +31,29 @@ describe('an independent client (buf curl, through reflection)', () => {
   // As the manager: the only role an agent answers (health and reflection answer any certificate of the cluster).
   const curl = async (method: string, ...args: string[]) => (await run(buf, bufCurlArgs('manager', agent.address, method, args), { timeout: 60_000 })).stdout;
 
-  it('lists the services', async () => {
-    const services = (await curl('', '--list-services')).split('\n');
-    expect(services).toEqual(expect.arrayContaining(['flotilla.v1.EngineAgentService', 'grpc.health.v1.Health']));
+  it('lists the services it serves, and no other', async () => {
+    const services = (await curl('', '--list-services')).split('\n').filter(Boolean).sort();
+    expect(services).toEqual(['flotilla.agent.v1.EngineAgentService', 'grpc.health.v1.Health']);
   });
 
   it('calls the health service', async () => {
-    const out = JSON.parse(await curl('grpc.health.v1.Health/Check', '-d', '{"service":"flotilla.v1.EngineAgentService"}')) as { status: string };
+    const out = JSON.parse(await curl('grpc.health.v1.Health/Check', '-d', '{"service":"flotilla.agent.v1.EngineAgentService"}')) as { status: string };
     expect(out.status).toBe('SERVING');
   });
 
   it('streams a snapshot whose engine ID matches docker info', async () => {
     const engineId = await engines.docker('engine-1', ['info', '--format', '{{.ID}}']);
-    // buf curl keeps the stream open; it is cut after a few seconds, and what it printed is read.
-    const out = await run(buf, bufCurlArgs('manager', agent.address, 'flotilla.v1.EngineAgentService/Watch', ['--connect-timeout', '10']), { timeout: 4_000, killSignal: 'SIGINT' }).then(
-      (r) => r.stdout,
-      (err: { stdout?: string }) => err.stdout ?? '',
-    );
-    const first = JSON.parse(out.slice(0, out.indexOf('\n}\n') + 2)) as { sequence: string; snapshot: { engine: { id: string } } };
+    // buf curl keeps the stream open: it runs until the first message is printed whole (its
+    // closing brace alone on a line), then is stopped, and what it printed is read.
+    const watching = spawnService({ name: 'buf-curl-watch', command: buf, args: bufCurlArgs('manager', agent.address, 'flotilla.agent.v1.EngineAgentService/Watch', ['--connect-timeout', '30']) });
+    let out: string;
+    try {
+      await watching.waitForLine(/^}$/, 60_000);
+      out = watching.lines.join('\n');
+    } finally {
+      await watching.stop();
+    }
+    const first = JSON.parse(out.slice(0, out.indexOf('\n}') + 2)) as { sequence: string; snapshot: { engine: { id: string } } };
     expect(first.sequence).toBe('1');
     expect(first.snapshot.engine.id).toBe(engineId);
   });

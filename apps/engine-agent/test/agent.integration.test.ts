@@ -1,6 +1,7 @@
 import { call, streamOf } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import { CreateContainerRequest, LogStream, requestIdLabel, type Container } from '@flotilla/proto';
+import { LogStream, requestIdLabel, type Container } from '@flotilla/proto';
+import { CreateContainerRequest } from '@flotilla/proto/agent';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { actingRoleKey } from '@flotilla/policy';
@@ -170,10 +171,10 @@ describe('container operations', () => {
     try {
       const image = registry.reference('flotilla/pulled', '1');
       const progress = [];
-      for await (const line of streamOf(agent.client.pullImage({ image }))) progress.push(line);
+      for await (const line of streamOf(agent.client.pullImage({ image }))) progress.push(line.progress);
       expect(progress.length).toBeGreaterThan(1);
       expect(progress.at(-1)?.status).toMatch(/Downloaded newer image|Image is up to date/);
-      expect(progress.some((p) => p.layerId !== '')).toBe(true);
+      expect(progress.some((p) => p !== undefined && p.layerId !== '')).toBe(true);
       expect(await docker('images', '--format', '{{.Repository}}:{{.Tag}}')).toContain(image);
       // A tag the registry does not have is NOT_FOUND, with Docker's reason.
       const missing = registry.reference('flotilla/pulled', 'missing');

@@ -1,6 +1,7 @@
 import { Cluster } from '@flotilla/cluster';
 import { FakeAgents, recordingLogger } from '@flotilla/cluster/testing';
-import { WatchResponse, type Container } from '@flotilla/proto';
+import type { Container } from '@flotilla/proto';
+import { WatchResponse } from '@flotilla/proto/agent';
 import { cleanupAll, startEngines, waitFor, type TestEngines } from '@flotilla/testing';
 import { FakeClock } from '@flotilla/time';
 import Docker from 'dockerode';

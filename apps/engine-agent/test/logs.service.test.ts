@@ -1,5 +1,5 @@
 import { dial, silentLogger } from '@flotilla/grpc';
-import { ContainerLogsRequest, EngineAgentServiceClient } from '@flotilla/proto';
+import { ContainerLogsRequest, EngineAgentServiceClient } from '@flotilla/proto/agent';
 import { heldBackOrReadThrough, slowReader, waitFor } from '@flotilla/testing';
 import { startAgent, type RunningAgent } from '../src';
 import { HollowDockerBackend, hollowLogByte, HollowLogSource } from '../src/testing';

@@ -5,7 +5,7 @@ import { startAgentProcess, WatchRecorder, type AgentProcess } from './support';
 let engines: TestEngines;
 let agent: AgentProcess;
 let metrics: string;
-const watch = '/flotilla.v1.EngineAgentService/Watch';
+const watch = '/flotilla.agent.v1.EngineAgentService/Watch';
 
 beforeAll(async () => {
   engines = await startEngines({ count: 1 });

@@ -1,5 +1,5 @@
 import { dial } from '@flotilla/grpc';
-import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto';
+import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto/agent';
 import { startNodeService, StreamRecorder, testTls, type ServiceProcess, type TestEngine } from '@flotilla/testing';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 

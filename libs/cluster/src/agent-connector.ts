@@ -1,14 +1,5 @@
-import type {
-  ContainerLogsRequest,
-  ContainerLogsResponse,
-  CreateContainerRequest,
-  CreateContainerResponse,
-  InspectContainerResponse,
-  PullImageResponse,
-  StartContainerResponse,
-  StopContainerResponse,
-  WatchResponse,
-} from '@flotilla/proto';
+import type { PullProgress } from '@flotilla/proto';
+import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest, CreateContainerResponse, InspectContainerResponse, StartContainerResponse, StopContainerResponse, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 
 /** What the cluster hears from one engine-agent's Watch stream. */
@@ -60,5 +51,5 @@ export interface AgentOperations {
   inspectContainer(id: string): Promise<InspectContainerResponse>;
   /** Ends when the logs end; `signal` cancels the call on the agent too. */
   containerLogs(request: ContainerLogsRequest, signal: AbortSignal): AsyncIterable<ContainerLogsResponse>;
-  pullImage(image: string, signal: AbortSignal): AsyncIterable<PullImageResponse>;
+  pullImage(image: string, signal: AbortSignal): AsyncIterable<PullProgress>;
 }

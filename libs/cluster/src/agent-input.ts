@@ -1,4 +1,5 @@
-import type { Container, DockerEvent, EngineInfo, Image, Network, Volume, WatchResponse } from '@flotilla/proto';
+import type { Container, DockerEvent, EngineInfo, Image, Network, Volume } from '@flotilla/proto';
+import type { WatchResponse } from '@flotilla/proto/agent';
 
 // What the cluster accepts from an agent.
 //

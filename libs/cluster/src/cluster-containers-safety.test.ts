@@ -1,9 +1,10 @@
 import { AlreadyExistsError, CancelledError, DeadlineExceededError, InternalError, InvalidArgumentError, UnavailableError } from '@flotilla/errors';
-import { Container, ContainerSpec, CreateContainerRequest, type ClusterEvent } from '@flotilla/proto';
+import { Container, requestIdLabel } from '@flotilla/proto';
+import { CreateContainerRequest } from '@flotilla/proto/agent';
+import { ContainerSpec, type ClusterEvent } from '@flotilla/proto/cluster';
 import { allFilters, Scheduler, spreadStrategy } from '@flotilla/scheduler';
 import { FakeClock, flushPromises } from '@flotilla/time';
 import { Cluster } from './cluster';
-import { requestIdLabel } from '@flotilla/proto';
 import { ClusterContainers, startRequestedLabel } from './cluster-containers';
 import { engineSnapshot, FakeAgents, recordingLogger } from './testing';
 

@@ -1,10 +1,10 @@
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@flotilla/errors';
 import { parsePolicy, type ContainerPolicy } from '@flotilla/policy';
-import { ContainerSpec, PlacementExplanation } from '@flotilla/proto';
+import { ContainerSpec, PlacementExplanation, placementExplanationType } from '@flotilla/proto/cluster';
 import { allFilters, Scheduler, spreadStrategy, strategyByName } from '@flotilla/scheduler';
 import { FakeClock } from '@flotilla/time';
 import { Cluster } from './cluster';
-import { ClusterContainers, placementDetailsKey } from './cluster-containers';
+import { ClusterContainers } from './cluster-containers';
 import { engineSnapshot, FakeAgents } from './testing';
 
 const GiB = 1024 ** 3;
@@ -105,7 +105,7 @@ describe('ClusterContainers', () => {
     );
     expect(err).toBeInstanceOf(FailedPreconditionError);
     for (const a of addresses) expect(err.message).toContain(a);
-    const explanation = PlacementExplanation.decode(err.details[placementDetailsKey]);
+    const explanation = PlacementExplanation.decode(err.detail(placementExplanationType)!);
     expect(explanation.engines).toHaveLength(3);
     expect(explanation.engines.every((e) => e.filter === 'constraint' && !e.chosen)).toBe(true);
   });

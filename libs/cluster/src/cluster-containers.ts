@@ -3,20 +3,9 @@ import { silentLogger, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, FlotillaError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError, UnknownError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
 import { checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
-import {
-  PlacementExplanation,
-  requestIdLabel,
-  type ClusterContainer,
-  type ClusterEvent,
-  type ClusterNode,
-  type Container,
-  type ContainerLogsRequest,
-  type ContainerLogsResponse,
-  type ContainerSpec,
-  type CreateContainerRequest,
-  type EngineRef,
-  type PullImageResponse,
-} from '@flotilla/proto';
+import { requestIdLabel, type Container, type PullProgress } from '@flotilla/proto';
+import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest } from '@flotilla/proto/agent';
+import { PlacementExplanation, placementExplanationType, type ClusterContainer, type ClusterEvent, type ClusterNode, type ContainerSpec, type EngineRef } from '@flotilla/proto/cluster';
 import { addressIp, affinitiesLabel, constraintsLabel, labelList, placementRequestFrom, portKey, reschedulePoliciesLabel, type Placement, type PlacementFromSpec, type PlacementRequest, type Scheduler } from '@flotilla/scheduler';
 import type { Clock, Timer } from '@flotilla/time';
 import type { AgentConnector } from './agent-connector';
@@ -32,9 +21,6 @@ export const clusterIdLabel = 'com.docker.swarm.id';
 export const startRequestedLabel = 'com.flotilla.start-requested';
 /** A request ID: at most 128 characters of [A-Za-z0-9._-]. */
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
-/** Metadata key of the binary PlacementExplanation on a failed create. */
-export const placementDetailsKey = 'flotilla-placement-bin';
-
 /** The status of a container whose engine is unhealthy (classic Swarm's words). */
 export const hostDownStatus = 'Host Down';
 
@@ -54,6 +40,10 @@ export interface ClusterContainersOptions {
   publish?: (event: ClusterEvent) => void;
   /** What a container may take of its host, per caller role; default: nothing for anyone. */
   containerPolicy?: ContainerPolicy;
+  /** Hears how long each placement decision took (the scheduler's work alone), for metrics. */
+  onPlacement?: (seconds: number, placed: boolean) => void;
+  /** A monotonic clock in milliseconds for those durations; default performance.now. */
+  monotonicNow?: () => number;
 }
 
 export interface CreateResult {
@@ -266,11 +256,22 @@ export class ClusterContainers {
     };
   }
 
+  /** One placement decision, timed and counted. */
+  private decide(request: PlacementRequest): Engine | undefined {
+    const now = this.o.monotonicNow ?? (() => performance.now());
+    const started = now();
+    const engine = this.o.scheduler.place(request, this.o.cluster).engine as Engine | undefined;
+    this.o.onPlacement?.((now() - started) / 1000, engine !== undefined);
+    if (engine) this.o.cluster.activity.placementDecided({ placed: true, rejectedBy: [] });
+    return engine;
+  }
+
   private noEngine(request: PlacementRequest, retries: string[]): FailedPreconditionError {
     const placement = this.o.scheduler.explain(request, this.o.cluster);
     const explanation = this.explanation(request, placement);
+    this.o.cluster.activity.placementDecided({ placed: false, rejectedBy: explanation.engines.map((e) => e.filter).filter((f) => f !== '') });
     const tried = retries.length ? ` (after trying: ${retries.join('; ')})` : '';
-    return new FailedPreconditionError(`${placement.summary}${tried}`, { reason: 'NO_ENGINE_FITS', details: { [placementDetailsKey]: Buffer.from(PlacementExplanation.encode(explanation).finish()) } });
+    return new FailedPreconditionError(`${placement.summary}${tried}`, { reason: 'NO_ENGINE_FITS', details: [{ type: placementExplanationType, value: PlacementExplanation.encode(explanation).finish() }] });
   }
 
   /**
@@ -417,8 +418,7 @@ export class ClusterContainers {
     try {
       for (let attempt = 0; ; attempt++) {
         if (signal.aborted) throw new CancelledError('the create was cancelled');
-        const placement = this.o.scheduler.place({ ...request, excluded }, this.o.cluster);
-        const engine = placement.engine as Engine | undefined;
+        const engine = this.decide({ ...request, excluded });
         if (!engine) throw this.noEngine({ ...request, excluded }, retries);
         // Reserved in the same tick as the decision, before any network call.
         const reservation = engine.reserve({
@@ -572,7 +572,7 @@ export class ClusterContainers {
     return { ...(await agent.createContainer(body, { actingRole })), pulled: true };
   }
 
-  private publishPull(engine: Engine, image: string, progress: PullImageResponse): void {
+  private publishPull(engine: Engine, image: string, progress: PullProgress): void {
     this.o.publish?.({
       type: 'image',
       action: 'pull-progress',
@@ -775,11 +775,11 @@ export class ClusterContainers {
   }
 
   /** Pulls an image on engines (every healthy one by default), each reporting its progress. */
-  async *pull(image: string, engineRefs: string[], signal: AbortSignal): AsyncGenerator<{ engine: EngineRef; progress?: PullImageResponse; done: boolean; error: string }> {
+  async *pull(image: string, engineRefs: string[], signal: AbortSignal): AsyncGenerator<{ engine: EngineRef; progress?: PullProgress; done: boolean; error: string }> {
     if (!image.trim()) throw InvalidArgumentError.field('image', image, 'an image is required');
     const engines = engineRefs.length ? engineRefs.map((e, i) => this.o.cluster.getEngine(e, `engines[${i}]`)) : [...this.o.cluster.all()].filter((e) => e.status === 'healthy');
     // Every engine pulls at once; their progress lines are merged as they come.
-    type Item = { engine: EngineRef; progress?: PullImageResponse; done: boolean; error: string };
+    type Item = { engine: EngineRef; progress?: PullProgress; done: boolean; error: string };
     const queue: Item[] = [];
     let wake: (() => void) | undefined;
     const push = (item: Item) => {

@@ -1,4 +1,4 @@
-import type { ClusterEvent } from '@flotilla/proto';
+import type { ClusterEvent } from '@flotilla/proto/cluster';
 import { FakeClock } from '@flotilla/time';
 import { Cluster } from './cluster';
 import { FakeAgents, recordingLogger } from './testing';

@@ -1,5 +1,7 @@
 import { CancelledError, InvalidArgumentError, ResourceExhaustedError } from '@flotilla/errors';
-import type { ClusterEvent, Container, DockerEvent, WatchEventsRequest, WatchResponse } from '@flotilla/proto';
+import type { Container, DockerEvent } from '@flotilla/proto';
+import type { WatchResponse } from '@flotilla/proto/agent';
+import type { ClusterEvent, WatchEventsRequest } from '@flotilla/proto/cluster';
 import { FakeClock, flushPromises } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
 import type { Subscription } from './event-hub';

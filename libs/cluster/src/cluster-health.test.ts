@@ -1,4 +1,5 @@
-import { ContainerSpec, type ClusterEvent, type WatchResponse } from '@flotilla/proto';
+import type { WatchResponse } from '@flotilla/proto/agent';
+import { ContainerSpec, type ClusterEvent } from '@flotilla/proto/cluster';
 import { allFilters, placementRequestFrom, Scheduler, spreadStrategy } from '@flotilla/scheduler';
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';

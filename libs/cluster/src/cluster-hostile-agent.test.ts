@@ -1,18 +1,7 @@
 import fc from 'fast-check';
-import {
-  ClusterEngine,
-  ClusterEvent,
-  Container,
-  GetInfoResponse,
-  Image,
-  Network,
-  Volume,
-  type DockerEvent,
-  type EngineInfo,
-  type Snapshot,
-  type SnapshotPart,
-  type WatchResponse,
-} from '@flotilla/proto';
+import { Container, Image, Network, Volume, type DockerEvent, type EngineInfo } from '@flotilla/proto';
+import type { Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto/agent';
+import { ClusterEngine, ClusterEvent, GetInfoResponse } from '@flotilla/proto/cluster';
 import { portKey } from '@flotilla/scheduler';
 import { FakeClock } from '@flotilla/time';
 import { containerProblem } from './agent-input';

@@ -1,4 +1,4 @@
-import type { GetInfoResponse } from '@flotilla/proto';
+import type { GetInfoResponse } from '@flotilla/proto/cluster';
 import type { Engine } from './engine';
 import type { EventLoopLagFigures } from './event-loop-lag';
 

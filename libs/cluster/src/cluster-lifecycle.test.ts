@@ -1,5 +1,7 @@
 import { CancelledError, InvalidArgumentError, NotFoundError } from '@flotilla/errors';
-import { EngineStatus, type ClusterEvent, type Container, type WatchResponse } from '@flotilla/proto';
+import type { Container } from '@flotilla/proto';
+import type { WatchResponse } from '@flotilla/proto/agent';
+import { EngineStatus, type ClusterEvent } from '@flotilla/proto/cluster';
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
 import type { Subscription } from './event-hub';
@@ -536,9 +538,11 @@ describe('sequence gaps', () => {
     const engine = healthy(A, 'E1', { containers: [container('old', { nanoCpus: '5' })] });
     await engineEvents();
     const first = agents.open(A)[0];
+    expect(cluster.activity.streamResyncs).toBe(0);
     // Message 2 is lost; 3 arrives.
     agents.send(A, heartbeat(), 3);
     expect(first.closed).toBe(true);
+    expect(cluster.activity.streamResyncs).toBe(1);
     expect(agents.open(A)).toHaveLength(1);
     expect(agents.open(A)[0]).not.toBe(first);
     expect(engine.status).toBe('healthy');

@@ -1,5 +1,6 @@
 import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
-import { ContainerSpec, type Container } from '@flotilla/proto';
+import type { Container } from '@flotilla/proto';
+import { ContainerSpec } from '@flotilla/proto/cluster';
 import { allFilters, Scheduler, spreadStrategy } from '@flotilla/scheduler';
 import { FakeClock } from '@flotilla/time';
 import { Cluster } from './cluster';

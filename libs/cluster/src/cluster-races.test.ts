@@ -1,6 +1,7 @@
 import { InvalidArgumentError, NotFoundError } from '@flotilla/errors';
 import fc from 'fast-check';
-import type { ClusterEvent, Snapshot, WatchResponse } from '@flotilla/proto';
+import type { Snapshot, WatchResponse } from '@flotilla/proto/agent';
+import type { ClusterEvent } from '@flotilla/proto/cluster';
 import { FakeClock } from '@flotilla/time';
 import type { AgentStream, AgentStreamListener } from './agent-connector';
 import { Cluster, type ClusterOptions } from './cluster';

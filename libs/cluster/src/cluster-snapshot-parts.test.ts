@@ -1,4 +1,5 @@
-import type { Container, Snapshot, WatchResponse } from '@flotilla/proto';
+import type { Container } from '@flotilla/proto';
+import type { Snapshot, WatchResponse } from '@flotilla/proto/agent';
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
 import { FakeAgents, engineSnapshot, recordingLogger, snapshotParts } from './testing';

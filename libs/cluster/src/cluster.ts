@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from '@flotilla/grpc';
-import type { ClusterEngine, ClusterEvent, GetInfoResponse } from '@flotilla/proto';
+import type { ClusterEngine, ClusterEvent, GetInfoResponse } from '@flotilla/proto/cluster';
 import type { PlacementSource } from '@flotilla/scheduler';
 import { clusterInfo } from './cluster-info';
 import { clusterSettings, type ClusterOptions, type ClusterSettings } from './cluster-options';
@@ -12,6 +12,7 @@ import { EngineRegistry, type EngineFilter } from './engine-registry';
 import { EngineStream, type EngineStreamHost, type EngineStreamOptions } from './engine-stream';
 import { classicEngineAction, engineRef, engineView } from './engine-view';
 import { clusterEventFilter, type EventFilterRequest } from './event-filters';
+import { ClusterActivity } from './cluster-activity';
 import { EventHub, type Subscription } from './event-hub';
 import { HeartbeatSweep } from './heartbeat-sweep';
 import { checkText } from './request-checks';
@@ -45,6 +46,8 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   private readonly streamOptions: EngineStreamOptions;
   /** What engines' streams tell the cluster: membership by validation, and lifecycle events. */
   private readonly streamHost: EngineStreamHost;
+  /** Running totals (events, resyncs, placements) for metrics. */
+  readonly activity = new ClusterActivity();
 
   constructor(options: ClusterOptions) {
     this.o = clusterSettings(options);
@@ -67,6 +70,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
       admit: (engine) => registry.admit(engine),
       demote: (engine) => registry.demote(engine),
       announce: (engine, action, error) => this.emitEngine(engine, action, error),
+      resynced: () => this.activity.streamResynced(),
     };
     this.dials = new DialQueue(clock, this.o.dialsPerTick);
     const { heartbeatTolerance, defaultHeartbeatIntervalMs, lateSweepMs, discoveryGraceMs, maxEngines, maxPendingEngines } = this.o;
@@ -270,6 +274,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
 
   /** Publishes an event of the cluster's own (e.g. pull progress) to subscribers. */
   publish(event: ClusterEvent): void {
+    this.activity.eventPublished(event.type, event.action);
     this.hub.publish(event);
   }
 
@@ -278,7 +283,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   }
 
   handleEngineEvent(engine: Engine, event: EngineDockerEvent): void {
-    this.hub.publish({
+    this.publish({
       type: event.docker.type,
       action: event.docker.action,
       engine: engineRef(engine),
@@ -292,7 +297,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   }
 
   private emitEngine(engine: Engine, action: string, error = ''): void {
-    this.hub.publish({
+    this.publish({
       type: 'engine',
       action,
       engine: engineRef(engine),

@@ -1,5 +1,5 @@
 import type { Logger } from '@flotilla/grpc';
-import type { Snapshot, WatchResponse } from '@flotilla/proto';
+import type { Snapshot, WatchResponse } from '@flotilla/proto/agent';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import type { AgentConnector, AgentStream } from './agent-connector';
 import { engineInfoProblem } from './agent-input';
@@ -35,6 +35,8 @@ export interface EngineStreamHost {
   demote(engine: Engine): void;
   /** Tells subscribers of a step in the engine's lifecycle (connect, reconnect, disconnect, error). */
   announce(engine: Engine, action: string, error?: string): void;
+  /** The stream was closed and reopened for a fresh snapshot. */
+  resynced(): void;
 }
 
 type Message = NonNullable<WatchResponse['message']>;
@@ -261,6 +263,7 @@ export class EngineStream implements EngineConnection {
     const now = this.o.clock.now();
     const repeated = now - this.lastResyncAt < 1000;
     this.lastResyncAt = now;
+    this.host.resynced();
     this.close();
     if (repeated) this.scheduleRetry(this.o.reconnect);
     else this.open();

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { ClusterEngine, type Container, type WatchResponse } from '@flotilla/proto';
+import type { Container } from '@flotilla/proto';
+import type { WatchResponse } from '@flotilla/proto/agent';
+import { ClusterEngine } from '@flotilla/proto/cluster';
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
 import { Engine } from './engine';

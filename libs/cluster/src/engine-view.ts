@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import { ClusterEngine, EngineStatus, type EngineInfo, type EngineRef } from '@flotilla/proto';
+import type { EngineInfo } from '@flotilla/proto';
+import { ClusterEngine, EngineStatus, type EngineRef } from '@flotilla/proto/cluster';
 import { addressIp } from '@flotilla/scheduler';
 import type { Engine, EngineHealthState, EngineStatusName } from './engine';
 

@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import { EngineStatus, type Container, type DockerEvent, type WatchResponse } from '@flotilla/proto';
+import type { Container, DockerEvent } from '@flotilla/proto';
+import type { WatchResponse } from '@flotilla/proto/agent';
+import { EngineStatus } from '@flotilla/proto/cluster';
 import { Engine, flappingHealth, type EngineDockerEvent, type EngineEventHandler } from './engine';
 import { normaliseEngineAddress } from './engine-address';
 import { engineStatusName, engineStatusOf, engineView, usable } from './engine-view';

@@ -1,4 +1,5 @@
-import type { Container, DockerEvent, EngineInfo, Image, Network, Snapshot, Volume } from '@flotilla/proto';
+import type { Container, DockerEvent, EngineInfo, Image, Network, Volume } from '@flotilla/proto';
+import type { Snapshot } from '@flotilla/proto/agent';
 import { portKey, type PlacementEngine } from '@flotilla/scheduler';
 import type { AgentStream } from './agent-connector';
 import { containerProblem, deltaProblem, imageProblem, listOf, networkProblem, volumeProblem, type EngineDelta } from './agent-input';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import type { ClusterEvent, WatchEventsRequest } from '@flotilla/proto';
+import type { ClusterEvent, WatchEventsRequest } from '@flotilla/proto/cluster';
 import { normaliseEngineAddress } from './engine-address';
 
 export type EventFilterRequest = Pick<WatchEventsRequest, 'types' | 'engines' | 'containers'>;

@@ -1,6 +1,7 @@
 import { type LogFields, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, NotFoundError } from '@flotilla/errors';
-import type { Container, CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto';
+import type { Container } from '@flotilla/proto';
+import type { CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from './agent-connector';
 

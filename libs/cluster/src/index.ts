@@ -12,3 +12,4 @@ export * from './request-checks';
 export * from './request-validation';
 export * from './engine-limits';
 export * from './discovery-sources';
+export * from './cluster-activity';

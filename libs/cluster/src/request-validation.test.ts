@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import type { ContainerSpec } from '@flotilla/proto';
+import type { ContainerSpec } from '@flotilla/proto/cluster';
 import { checkContainerSpec, clusterRequestChecks } from './request-validation';
 import { requestLimits as L } from './request-limits';
 

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import { ContainerSpec, type ClusterServiceService, type PortBinding } from '@flotilla/proto';
+import type { PortBinding } from '@flotilla/proto';
+import { ContainerSpec, type ClusterServiceService } from '@flotilla/proto/cluster';
 import { affinitiesLabel, constraintsLabel } from '@flotilla/scheduler';
 import { checkContainerName, checkCount, checkList, checkMap, checkRange, checkText, clip } from './request-checks';
 import { requestLimits as L } from './request-limits';

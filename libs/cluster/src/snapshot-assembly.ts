@@ -1,4 +1,5 @@
-import type { Container, Image, Network, Snapshot, SnapshotPart, Volume } from '@flotilla/proto';
+import type { Container, Image, Network, Volume } from '@flotilla/proto';
+import type { Snapshot, SnapshotPart } from '@flotilla/proto/agent';
 import { listOf } from './agent-input';
 
 export interface SnapshotLimits {

@@ -6,6 +6,16 @@ export interface FieldViolation {
   description: string;
 }
 
+/**
+ * A structured detail of an error: a protobuf message, encoded, and its full type name
+ * (`flotilla.cluster.v1.PlacementExplanation`). The gRPC edge sends each as a google.rpc.Status
+ * detail (an Any), so any client reads it with the contract's own generated code.
+ */
+export interface ErrorDetail {
+  type: string;
+  value: Uint8Array;
+}
+
 export interface FlotillaErrorOptions {
   cause?: unknown;
   /**
@@ -17,8 +27,8 @@ export interface FlotillaErrorOptions {
   metadata?: Record<string, string>;
   /** The request fields at fault; an INVALID_ARGUMENT answer carries them as structured details. */
   violations?: readonly FieldViolation[];
-  /** Named binary details, e.g. `flotilla-placement-bin` (an encoded PlacementExplanation). */
-  details?: Record<string, Buffer>;
+  /** Messages about this occurrence, e.g. the PlacementExplanation of a create no engine can take. */
+  details?: readonly ErrorDetail[];
 }
 
 /**
@@ -31,14 +41,19 @@ export abstract class FlotillaError extends Error {
   readonly #reason: string;
   readonly metadata: Readonly<Record<string, string>>;
   readonly violations: readonly FieldViolation[];
-  readonly details: Record<string, Buffer>;
+  readonly details: readonly ErrorDetail[];
   constructor(message: string, options: FlotillaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.#reason = options.reason ?? '';
     this.metadata = options.metadata ?? {};
     this.violations = options.violations ?? [];
-    this.details = options.details ?? {};
+    this.details = options.details ?? [];
+  }
+
+  /** The detail of that full type name, if the error carries one. */
+  detail(type: string): Uint8Array | undefined {
+    return this.details.find((d) => d.type === type)?.value;
   }
 
   /** The stable reason: the one given, else the code's name. */

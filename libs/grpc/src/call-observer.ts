@@ -11,7 +11,7 @@ export type ObservedCallEnd = (code: status) => void;
 
 export interface CallObserver {
   /**
-   * A call to `method` (its full path, e.g. `/flotilla.v1.ClusterService/AddEngine`) started.
+   * A call to `method` (its full path, e.g. `/flotilla.cluster.v1.ClusterService/AddEngine`) started.
    * The returned function is called once when it ends: with the status the server sent, or
    * CANCELLED when the client (or the transport) ended it first, DEADLINE_EXCEEDED when its
    * deadline passed. Methods the server does not serve are answered UNIMPLEMENTED by grpc-js and

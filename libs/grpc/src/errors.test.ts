@@ -157,13 +157,21 @@ describe('google.rpc details at the edge', () => {
     expect(decodeAsForeignClient(own.metadata)).toMatchObject({ code: status.FAILED_PRECONDITION, reasons: ['NO_ENGINE_FITS'], violations: [] });
   });
 
-  it('round-trips reason, metadata, violations and named details through a status', () => {
+  it('sends an error\'s own details as further Any entries of the status, under their type names', () => {
+    const explanation = Buffer.from([10, 6, 115, 112, 114, 101, 97, 100]);
+    const answered = toServiceError(new FailedPreconditionError('no engine fits', { reason: 'NO_ENGINE_FITS', details: [{ type: 'flotilla.cluster.v1.PlacementExplanation', value: explanation }] }));
+    const sent = Status.decode(answered.metadata?.get('grpc-status-details-bin')[0] as Buffer);
+    const found = sent.details.find((any) => any.typeUrl === 'type.googleapis.com/flotilla.cluster.v1.PlacementExplanation');
+    expect(Buffer.from(found!.value)).toEqual(explanation);
+  });
+
+  it('round-trips reason, metadata, violations and details through a status', () => {
     const sent = InvalidArgumentError.fields(
       [
         { field: 'addresses[0]', description: '"x": no port' },
         { field: 'addresses[3]', description: '"y:0": port 0' },
       ],
-      { metadata: { source: 'nodes' }, details: { 'flotilla-extra-bin': Buffer.from([1, 2, 3]) } },
+      { metadata: { source: 'nodes' }, details: [{ type: 'flotilla.test.v1.Extra', value: Buffer.from([1, 2, 3]) }] },
     );
     const answered = toServiceError(sent);
     const received = Object.assign(new Error('3 INVALID_ARGUMENT'), { code: answered.code, details: answered.details, metadata: answered.metadata as Metadata });
@@ -172,7 +180,8 @@ describe('google.rpc details at the edge', () => {
     expect(back.reason).toBe('INVALID_FIELD');
     expect(back.metadata).toEqual({ source: 'nodes' });
     expect(back.violations).toEqual(sent.violations);
-    expect(back.details).toEqual({ 'flotilla-extra-bin': Buffer.from([1, 2, 3]) });
+    expect(back.details.map((d) => ({ type: d.type, value: Buffer.from(d.value) }))).toEqual([{ type: 'flotilla.test.v1.Extra', value: Buffer.from([1, 2, 3]) }]);
+    expect(Buffer.from(back.detail('flotilla.test.v1.Extra')!)).toEqual(Buffer.from([1, 2, 3]));
     expect(back.message).toBe('addresses[0] "x": no port; addresses[3] "y:0": port 0');
   });
 

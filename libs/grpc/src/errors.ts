@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { errorClassFor, FlotillaError, type FieldViolation } from '@flotilla/errors';
+import { errorClassFor, FlotillaError, type ErrorDetail, type FieldViolation } from '@flotilla/errors';
 import { Status } from 'nice-grpc-error-details/lib/proto/google/rpc/status';
 import { Any, BadRequest, ErrorInfo } from 'nice-grpc-error-details';
 
@@ -8,11 +8,13 @@ import { Any, BadRequest, ErrorInfo } from 'nice-grpc-error-details';
  * FlotillaError with its status and, in `grpc-status-details-bin`, a google.rpc.Status whose
  * details are an ErrorInfo (the stable reason, domain `flotilla`, metadata) and, when fields are at
  * fault, a BadRequest with one violation per field, so a client in any language reads them without
- * parsing the text. A client turns such a status back into the same FlotillaError class.
+ * parsing the text, and the error's own details (e.g. a PlacementExplanation) as further Any
+ * entries. A client turns such a status back into the same FlotillaError class.
  */
 
 export const errorDomain = 'flotilla';
 const statusDetailsKey = 'grpc-status-details-bin';
+const typeUrlPrefix = 'type.googleapis.com/';
 
 export function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && !(err instanceof FlotillaError) && typeof (err as Partial<ServiceError>).code === 'number' && (err as Partial<ServiceError>).metadata instanceof Metadata;
@@ -22,18 +24,19 @@ export function isServiceError(err: unknown): err is ServiceError {
 export function statusDetailsOf(err: FlotillaError): Status {
   const details: Any[] = [
     Any.fromPartial({
-      typeUrl: `type.googleapis.com/${ErrorInfo.$type}`,
+      typeUrl: `${typeUrlPrefix}${ErrorInfo.$type}`,
       value: ErrorInfo.encode(ErrorInfo.fromPartial({ reason: err.reason, domain: errorDomain, metadata: { ...err.metadata } })).finish(),
     }),
   ];
   if (err.violations.length > 0) {
     details.push(
       Any.fromPartial({
-        typeUrl: `type.googleapis.com/${BadRequest.$type}`,
+        typeUrl: `${typeUrlPrefix}${BadRequest.$type}`,
         value: BadRequest.encode(BadRequest.fromPartial({ fieldViolations: err.violations.map((v) => ({ field: v.field, description: v.description })) })).finish(),
       }),
     );
   }
+  for (const detail of err.details) details.push(Any.fromPartial({ typeUrl: `${typeUrlPrefix}${detail.type}`, value: detail.value }));
   return Status.fromPartial({ code: err.code, message: err.message, details });
 }
 
@@ -41,7 +44,6 @@ export function statusDetailsOf(err: FlotillaError): Status {
 export function toServiceError(err: unknown): Partial<ServiceError> & { code: status; details: string } {
   if (err instanceof FlotillaError) {
     const metadata = new Metadata();
-    for (const [key, value] of Object.entries(err.details)) metadata.set(key, value);
     metadata.set(statusDetailsKey, Buffer.from(Status.encode(statusDetailsOf(err)).finish()));
     // Canonical codes and gRPC status codes are the same numbers (both are google.rpc.Code).
     return { code: err.code as number as status, details: err.message, metadata };
@@ -57,11 +59,12 @@ interface DecodedDetails {
   reason?: string;
   metadata?: Record<string, string>;
   violations: FieldViolation[];
+  details: ErrorDetail[];
 }
 
 /** Reads the google.rpc details of a status; a malformed detail is ignored, never fatal. */
 function decodeStatusDetails(metadata: Metadata | undefined): DecodedDetails {
-  const decoded: DecodedDetails = { violations: [] };
+  const decoded: DecodedDetails = { violations: [], details: [] };
   const raw = metadata?.get(statusDetailsKey)[0];
   if (!Buffer.isBuffer(raw)) return decoded;
   try {
@@ -72,6 +75,8 @@ function decodeStatusDetails(metadata: Metadata | undefined): DecodedDetails {
         decoded.metadata = info.metadata;
       } else if (any.typeUrl.endsWith(`/${BadRequest.$type}`)) {
         decoded.violations.push(...BadRequest.decode(any.value).fieldViolations.map((v) => ({ field: v.field, description: v.description })));
+      } else {
+        decoded.details.push({ type: any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1), value: any.value });
       }
     }
   } catch {
@@ -83,11 +88,7 @@ function decodeStatusDetails(metadata: Metadata | undefined): DecodedDetails {
 /** The domain error for a status a call ended with. */
 export function fromServiceError(err: ServiceError): FlotillaError {
   const ErrorType = errorClassFor(err.code);
-  const details: Record<string, Buffer> = {};
-  for (const [key, value] of Object.entries(err.metadata?.getMap() ?? {})) {
-    if (key.endsWith('-bin') && key !== statusDetailsKey && Buffer.isBuffer(value)) details[key] = value;
-  }
-  const { reason, metadata, violations } = decodeStatusDetails(err.metadata);
+  const { reason, metadata, violations, details } = decodeStatusDetails(err.metadata);
   return new ErrorType(err.details || err.message, { cause: err, details, reason, metadata, violations });
 }
 

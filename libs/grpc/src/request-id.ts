@@ -47,7 +47,7 @@ export interface CallContext {
   readonly requestId: string;
   /** The server's logger with `requestId` and `method` on every line. */
   readonly logger: Logger;
-  /** The method's full path, e.g. `/flotilla.v1.ClusterService/CreateContainer`; empty outside a server. */
+  /** The method's full path, e.g. `/flotilla.cluster.v1.ClusterService/CreateContainer`; empty outside a server. */
   readonly method: string;
 }
 

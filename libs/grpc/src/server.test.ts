@@ -429,7 +429,7 @@ describe('serverStream', () => {
 });
 
 describe('reflection', () => {
-  const descriptorSetPath = resolve(__dirname, '../../proto/descriptor/flotilla.binpb');
+  const descriptorSetPath = resolve(__dirname, '../../proto/descriptor/agent.binpb');
   const buf = resolve(__dirname, '../../../node_modules/.bin/buf');
   let cacheDir: string;
 
@@ -450,7 +450,7 @@ describe('reflection', () => {
   it('lists the services of the descriptor set and the health service', async () => {
     const running = await start(echoImplementation, { descriptorSetPath });
     const services = await within(bufCurl(running.port, '--list-services'), 'buf curl --list-services', 60_000);
-    expect(services).toEqual(expect.arrayContaining(['flotilla.v1.EngineAgentService', 'grpc.health.v1.Health']));
+    expect(services).toEqual(expect.arrayContaining(['flotilla.agent.v1.EngineAgentService', 'grpc.health.v1.Health']));
   });
 
   it('describes the services of the descriptor set well enough for a client to call them', async () => {
@@ -462,7 +462,7 @@ describe('reflection', () => {
     const raw = (buffer: Buffer): Buffer => buffer;
     const inspect: ServiceDefinition = {
       InspectContainer: {
-        path: '/flotilla.v1.EngineAgentService/InspectContainer',
+        path: '/flotilla.agent.v1.EngineAgentService/InspectContainer',
         requestStream: false,
         responseStream: false,
         requestSerialize: raw,
@@ -478,7 +478,7 @@ describe('reflection', () => {
       descriptorSetPath,
       services: [
         {
-          name: 'flotilla.v1.EngineAgentService',
+          name: 'flotilla.agent.v1.EngineAgentService',
           definition: inspect,
           access: { InspectContainer: [] },
           implementation: {
@@ -492,7 +492,7 @@ describe('reflection', () => {
     });
     servers.push(running);
     // buf resolves the request and response types, and their imports, through reflection alone.
-    const url = `http://127.0.0.1:${running.port}/flotilla.v1.EngineAgentService/InspectContainer`;
+    const url = `http://127.0.0.1:${running.port}/flotilla.agent.v1.EngineAgentService/InspectContainer`;
     const { stdout } = await within(
       promisify(execFile)(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--data', '{"id":"c1"}', url], {
         timeout: 60_000,

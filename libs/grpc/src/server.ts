@@ -27,7 +27,7 @@ import { callLogInterceptor } from './call-log';
 import { requestIdFrom, runAsCall, type CallContext } from './request-id';
 
 export interface ServiceRegistration {
-  /** Fully qualified name, as the health service reports it, e.g. `flotilla.v1.EngineAgentService`. */
+  /** Fully qualified name, as the health service reports it, e.g. `flotilla.agent.v1.EngineAgentService`. */
   name: string;
   definition: ServiceDefinition;
   implementation: UntypedServiceImplementation;

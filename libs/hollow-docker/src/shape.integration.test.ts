@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 import { DockerodeBackend, startAgent, type RunningAgent } from '@flotilla/engine-agent';
 import { dial, silentLogger } from '@flotilla/grpc';
-import { EngineAgentServiceClient, type Container, type WatchResponse } from '@flotilla/proto';
+import type { Container } from '@flotilla/proto';
+import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto/agent';
 import { cleanupAll, startEngines, StreamRecorder, type TestEngines } from '@flotilla/testing';
 import { HollowDockerServer } from './server';
 

@@ -9,7 +9,7 @@ export const grpcDurationBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
  * The gRPC series every service has, as a CallObserver for `startServer({ observeCall })`:
  * `flotilla_grpc_calls_total{method,code}`, `flotilla_grpc_call_duration_seconds{method}` and
  * `flotilla_grpc_active_calls{method}`. `method` is the full path
- * (`/flotilla.v1.ClusterService/AddEngine`), `code` the status name (`OK`, `NOT_FOUND`, ...).
+ * (`/flotilla.cluster.v1.ClusterService/AddEngine`), `code` the status name (`OK`, `NOT_FOUND`, ...).
  */
 export function grpcCallMetrics(metrics: MetricsRegistry): CallObserver {
   const calls = metrics.counter({

@@ -2,8 +2,8 @@ import * as path from 'node:path';
 import { InvalidArgumentError } from '@flotilla/errors';
 
 /**
- * The fields of a create request that reach into the container's host. flotilla.v1.ContainerSpec
- * (what the manager is asked) and flotilla.v1.CreateContainerRequest (what an agent is asked)
+ * The fields of a create request that reach into the container's host. flotilla.cluster.v1.ContainerSpec
+ * (what the manager is asked) and flotilla.agent.v1.CreateContainerRequest (what an agent is asked)
  * both have them, so one check serves both.
  */
 export interface HostAccess {

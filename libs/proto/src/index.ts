@@ -1,11 +1,7 @@
-import * as path from 'node:path';
-
-export * from './gen/flotilla/v1/engine';
-export * from './gen/flotilla/v1/engine_agent';
-export * from './gen/flotilla/v1/cluster';
-export * from './gen/flotilla/v1/discovery';
+// The types every service shares (flotilla.engine.v1). Each service's own messages, client and
+// service definition are in their own module, as in proto/: @flotilla/proto/cluster
+// (flotilla.cluster.v1), @flotilla/proto/agent (flotilla.agent.v1), @flotilla/proto/discovery
+// (flotilla.discovery.v1).
+export * from './gen/flotilla/engine/v1/engine';
 export { Timestamp } from './gen/google/protobuf/timestamp';
 export * from './labels';
-
-/** The descriptor set of every service in proto/, for server reflection. */
-export const descriptorSetPath = path.join(__dirname, '..', 'descriptor', 'flotilla.binpb');

@@ -2,7 +2,7 @@
 // answer a page at a time) and how a call ended.
 import { call, readAllPages, type CallSettings } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import { ListContainersRequest, ListEnginesRequest, type ClusterContainer, type ClusterEngine, type ClusterServiceClient } from '@flotilla/proto';
+import { ListContainersRequest, ListEnginesRequest, type ClusterContainer, type ClusterEngine, type ClusterServiceClient } from '@flotilla/proto/cluster';
 
 export type EngineQuery = Pick<Partial<ListEnginesRequest>, 'statuses' | 'labels' | 'pageSize'>;
 export type ContainerQuery = Omit<Partial<ListContainersRequest>, 'pageToken'>;

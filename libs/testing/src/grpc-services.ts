@@ -1,15 +1,14 @@
 // Runs the project's gRPC services as separate processes, and records their streams, for
 // integration tests.
-import * as path from 'node:path';
 import { spawnService, type ServiceProcess } from './processes';
-import { repoRoot } from './engines';
+import { deployedScript } from './deployed';
 import { waitFor } from './wait-for';
 import { tlsArgs } from './pki';
 import type { Role } from '@flotilla/pki';
 
 export interface NodeServiceOptions {
   name: string;
-  /** The built app, e.g. 'apps/engine-agent/dist/main.js', relative to the repo root. */
+  /** The built app, e.g. 'apps/engine-agent/dist/main.js', relative to the repo root; its deploy output is run (deployedScript). */
   script: string;
   args: string[];
   env?: Record<string, string>;
@@ -45,7 +44,7 @@ export interface RunningService {
 
 /** Starts a built service and waits for its "listening" log line, which carries the bound port. */
 export async function startNodeService(opts: NodeServiceOptions): Promise<RunningService> {
-  const proc = spawnService({ name: opts.name, command: process.execPath, args: [path.join(repoRoot(), opts.script), ...securityArgs(opts), ...opts.args], env: opts.env });
+  const proc = spawnService({ name: opts.name, command: process.execPath, args: [deployedScript(opts.script), ...securityArgs(opts), ...opts.args], env: opts.env });
   const line = await proc.waitForLine(/"msg":"listening"/, 30_000);
   const port = (JSON.parse(line) as { port: number }).port;
   return { process: proc, port, address: `127.0.0.1:${port}` };

@@ -13,3 +13,4 @@ export * from './slow-readers';
 export * from './prometheus';
 export * from './json-service';
 export * from './version-line';
+export * from './deployed';

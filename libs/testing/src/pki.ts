@@ -50,7 +50,7 @@ export function tlsArgs(role: Role, name?: string): string[] {
 
 /**
  * `buf curl` over mutual TLS as `role`: the arguments up to and including the URL of `method`
- * (e.g. `flotilla.v1.ClusterService/GetInfo`) on the service at `address` (host:port).
+ * (e.g. `flotilla.cluster.v1.ClusterService/GetInfo`) on the service at `address` (host:port).
  */
 export function bufCurlArgs(role: Role, address: string, method: string, extra: string[] = []): string[] {
   const files = testTls(role);

@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
-import { repoRoot } from './engines';
+import { deployedScript } from './deployed';
 
 /**
  * What `node SCRIPT --version` prints, for the built service `script` (relative to the repo
- * root), with the shape every Flotilla binary uses: `NAME VERSION (build COMMIT|unknown)`.
+ * root; its deploy output is run, see deployedScript), with the shape every Flotilla binary uses: `NAME VERSION (build COMMIT|unknown)`.
  */
 export function versionRun(script: string): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [path.join(repoRoot(), script), '--version'], { encoding: 'utf8', env: {} });
+  const run = spawnSync(process.execPath, [deployedScript(script), '--version'], { encoding: 'utf8', env: {} });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

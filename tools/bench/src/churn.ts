@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { call } from '@flotilla/grpc';
-import { ContainerSpec, EngineStatus, type ClusterServiceClient, type WatchEventsResponse } from '@flotilla/proto';
+import { ContainerSpec, EngineStatus, type ClusterServiceClient, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { allEngines, repoRoot, testTls, type ServiceProcess } from '@flotilla/testing';
 import { fmt, log, memoryOf, MiB, now, parseArgs, report, runMain, sleep, spawnNode, startManagerProcess, tapLines, UnhealthyReasons, type ManagerProcess } from './common';
 

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dial } from '@flotilla/grpc';
-import { ClusterServiceClient } from '@flotilla/proto';
+import { ClusterServiceClient } from '@flotilla/proto/cluster';
 import { cleanupAll, repoRoot, spawnService, testTls, tlsArgs, type ServiceProcess } from '@flotilla/testing';
 
 // ---- flags ----

@@ -5,7 +5,7 @@
 //
 //   node tools/bench/dist/create-throughput.js [--engines 1000] [--clients 16] [--seconds 10] [--runs 3]
 import { call, dial } from '@flotilla/grpc';
-import { ClusterServiceClient, ContainerSpec, EngineStatus } from '@flotilla/proto';
+import { ClusterServiceClient, ContainerSpec, EngineStatus } from '@flotilla/proto/cluster';
 import { testTls, waitFor } from '@flotilla/testing';
 import { bigMessages, commandLine, fmt, goalTable, log, machine, now, parseArgs, report, runMain, startManagerProcess, summarize, table } from './common';
 import { startHollowEngines, stopHollowEngines, type HollowEngine } from './hollow';

@@ -5,7 +5,7 @@
 // each event's latency is its receipt at the subscriber minus its emit time, both read from this
 // process's performance.now() (one clock).
 import { call } from '@flotilla/grpc';
-import { EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
+import { EngineStatus, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { waitFor } from '@flotilla/testing';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuMsOf, fmt, goalTable, log, now, parseArgs, report, runMain, sleep, startManagerProcess, summarize, table, type GoalCheck, type ManagerProcess, type Row } from './common';

@@ -7,7 +7,7 @@
 //   sigstop — the agent is frozen with SIGSTOP (then SIGCONT; wait healthy)
 //   docker  — the Docker engine under a live agent is killed (libs/testing killOne; then startOne; wait healthy)
 import { call } from '@flotilla/grpc';
-import { EngineStatus, type WatchEventsResponse } from '@flotilla/proto';
+import { EngineStatus, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { freePort, startEngines, tlsArgs, waitFor, type ServiceProcess, type TestEngines } from '@flotilla/testing';
 import { fmt, goalTable, log, now, parseArgs, report, runMain, spawnNode, startManagerProcess, summarize, table, type GoalCheck, type ManagerProcess, type Row } from './common';
 

@@ -6,7 +6,7 @@
 // GetInfo and ListEngines latency.
 import * as fs from 'node:fs';
 import { call } from '@flotilla/grpc';
-import { EngineStatus, GetInfoResponse, ListEnginesResponse, type WatchEventsResponse } from '@flotilla/proto';
+import { EngineStatus, GetInfoResponse, ListEnginesResponse, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { repoRoot, type ServiceProcess, testTls } from '@flotilla/testing';
 import * as path from 'node:path';
 import {

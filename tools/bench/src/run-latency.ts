@@ -9,7 +9,7 @@
 //   node tools/bench/dist/run-latency.js [--runs 60] [--no-results]
 import Docker from 'dockerode';
 import { call } from '@flotilla/grpc';
-import { ContainerSpec, EngineStatus } from '@flotilla/proto';
+import { ContainerSpec, EngineStatus } from '@flotilla/proto/cluster';
 import { freePort, startEngines, startNodeService, waitFor } from '@flotilla/testing';
 import { fmt, goalTable, log, now, parseArgs, report, runMain, startManagerProcess, summarize, table } from './common';
 import { allEngines } from '@flotilla/testing';

@@ -1,4 +1,4 @@
-// Command flotilla-go-client is a Flotilla client in Go, on code generated from proto/flotilla/v1
+// Command flotilla-go-client is a Flotilla client in Go, on code generated from proto/flotilla/*/v1
 // (tools/clients/build.sh go OUT builds it offline, in GOPATH mode on Debian's Go packages).
 //
 // Over mutual TLS as an operator: creates and starts a container with a constraint, follows
@@ -24,7 +24,7 @@ import (
 	"time"
 	"unicode"
 
-	pb "flotilla.local/flotillav1"
+	pb "flotilla.local/clusterv1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -175,7 +175,7 @@ func run() (result *seen, err error) {
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	created, err := client.CreateContainer(ctx, &pb.ClusterServiceCreateContainerRequest{
+	created, err := client.CreateContainer(ctx, &pb.CreateContainerRequest{
 		Spec: &pb.ContainerSpec{
 			Name: *name, Image: *image, Command: []string{"sleep", "300"}, NetworkMode: "none",
 			Constraints: []string{*constraint},
@@ -189,7 +189,7 @@ func run() (result *seen, err error) {
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		defer cancel()
-		_, rmErr := client.RemoveContainer(ctx, &pb.ClusterServiceRemoveContainerRequest{Container: created.GetId(), Force: true})
+		_, rmErr := client.RemoveContainer(ctx, &pb.RemoveContainerRequest{Container: created.GetId(), Force: true})
 		if rmErr != nil && err == nil {
 			result, err = nil, fmt.Errorf("RemoveContainer: %w", rmErr)
 		} else if rmErr == nil {

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A Flotilla client in Python, on code generated from proto/flotilla/v1 (tools/clients/build.sh).
+"""A Flotilla client in Python, on code generated from proto/flotilla/*/v1 (tools/clients/build.sh).
 
 Over mutual TLS as an operator: creates and starts a container with a constraint, follows
 WatchEvents until the container's `start` event, makes a call that fails INVALID_ARGUMENT and reads
@@ -16,7 +16,7 @@ import time
 
 import grpc
 
-from flotilla.v1 import cluster_pb2, cluster_pb2_grpc
+from flotilla.cluster.v1 import cluster_pb2, cluster_pb2_grpc
 from google.rpc import error_details_pb2, status_pb2
 
 CALL_TIMEOUT_S = 30
@@ -82,7 +82,7 @@ def main():
         try:
             spec = cluster_pb2.ContainerSpec(name=args.name, image=args.image, command=['sleep', '300'],
                                              network_mode='none', constraints=[args.constraint])
-            created = stub.CreateContainer(cluster_pb2.ClusterServiceCreateContainerRequest(spec=spec, start=True),
+            created = stub.CreateContainer(cluster_pb2.CreateContainerRequest(spec=spec, start=True),
                                            timeout=CALL_TIMEOUT_S)
             created_id = created.id
             seen['container'] = {'id': created.id, 'name': created.name, 'started': created.started,
@@ -108,7 +108,7 @@ def main():
         finally:
             events.cancel()
             if created_id is not None:
-                stub.RemoveContainer(cluster_pb2.ClusterServiceRemoveContainerRequest(container=created_id, force=True),
+                stub.RemoveContainer(cluster_pb2.RemoveContainerRequest(container=created_id, force=True),
                                      timeout=CALL_TIMEOUT_S)
                 seen['removed'] = True
     print(json.dumps(seen), flush=True)

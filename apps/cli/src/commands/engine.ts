@@ -1,5 +1,5 @@
 import { flag } from '@flotilla/config';
-import { ClusterEngine, EngineStatus } from '@flotilla/proto';
+import { ClusterEngine, EngineStatus } from '@flotilla/proto/cluster';
 import { defineCommand, type CommandGroup } from '../command';
 import { UsageError } from '../errors';
 import { allEngines } from '../pages';

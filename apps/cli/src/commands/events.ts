@@ -1,5 +1,5 @@
 import { flag } from '@flotilla/config';
-import { ClusterEvent } from '@flotilla/proto';
+import { ClusterEvent } from '@flotilla/proto/cluster';
 import { defineCommand, engineLabel } from '../command';
 import { UsageError } from '../errors';
 import { formatOption, parseFormat, stdoutPalette, templateData } from '../output/format';

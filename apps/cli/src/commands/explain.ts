@@ -1,5 +1,5 @@
 import { flag } from '@flotilla/config';
-import { ExplainPlacementResponse } from '@flotilla/proto';
+import { ExplainPlacementResponse } from '@flotilla/proto/cluster';
 import { ambiguousNames, defineCommand, engineLabel } from '../command';
 import { buildSpec, specOptions } from '../container-spec';
 import { ExitCode } from '../errors';

@@ -1,4 +1,4 @@
-import { ClusterEngine, EngineStatus, GetInfoResponse } from '@flotilla/proto';
+import { ClusterEngine, EngineStatus, GetInfoResponse } from '@flotilla/proto/cluster';
 import { defineCommand } from '../command';
 import { formatOption, noTruncOption, parseFormat, printObject, stateColour, stdoutPalette } from '../output/format';
 import { renderPairs, renderTable, type Column } from '../output/table';

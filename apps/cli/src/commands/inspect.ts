@@ -1,11 +1,11 @@
-import { ClusterContainer, type ClusterServiceInspectContainerResponse } from '@flotilla/proto';
+import { ClusterContainer, type InspectContainerResponse } from '@flotilla/proto/cluster';
 import { defineCommand } from '../command';
 import { describeError, UnreachableError } from '../errors';
 import { containerHints } from '../each';
 import { formatOption, parseFormat, printObject } from '../output/format';
 
 /** The engine as classic Swarm's `Node` in inspect; from the container's engine alone when the manager sends no node. */
-export function nodeDocument(answer: ClusterServiceInspectContainerResponse): Record<string, unknown> {
+export function nodeDocument(answer: InspectContainerResponse): Record<string, unknown> {
   const engine = answer.container?.engine;
   const node = answer.node;
   return {

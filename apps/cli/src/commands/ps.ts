@@ -1,5 +1,5 @@
 import { flag } from '@flotilla/config';
-import { ClusterContainer, EngineStatus } from '@flotilla/proto';
+import { ClusterContainer, EngineStatus } from '@flotilla/proto/cluster';
 import { ambiguousNames, defineCommand, engineLabel } from '../command';
 import { UsageError } from '../errors';
 import { allContainers, allEngines, type ContainerQuery } from '../pages';

@@ -1,5 +1,5 @@
 import { flag } from '@flotilla/config';
-import { ClusterServicePullImageResponse, EngineStatus } from '@flotilla/proto';
+import { PullImageResponse, EngineStatus } from '@flotilla/proto/cluster';
 import { ambiguousNames, defineCommand, engineLabel } from '../command';
 import { CliError, ExitCode } from '../errors';
 import { PullDisplay } from '../output/progress';
@@ -32,8 +32,8 @@ export default defineCommand({
       for await (const item of ctx.cluster.stream((c) => c.pullImage({ image, engines: options.engine }))) {
         const key = item.engine?.address ?? '';
         const label = engineLabel(item.engine, ambiguous);
-        if (format.kind === 'json') ctx.io.stdout.write(`${JSON.stringify(ClusterServicePullImageResponse.toJSON(item))}\n`);
-        else if (format.kind === 'template') ctx.io.stdout.write(`${format.template.render(templateData({ Engine: label, EngineAddress: key, Status: item.progress?.status ?? '', Done: item.done, Error: item.error }, ClusterServicePullImageResponse.toJSON(item)))}\n`);
+        if (format.kind === 'json') ctx.io.stdout.write(`${JSON.stringify(PullImageResponse.toJSON(item))}\n`);
+        else if (format.kind === 'template') ctx.io.stdout.write(`${format.template.render(templateData({ Engine: label, EngineAddress: key, Status: item.progress?.status ?? '', Done: item.done, Error: item.error }, PullImageResponse.toJSON(item)))}\n`);
         if (item.done) {
           if (item.error) failed.push(`${label}: ${item.error}`);
           else succeeded.add(key);

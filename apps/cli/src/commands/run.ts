@@ -1,6 +1,7 @@
 import { flag } from '@flotilla/config';
 import { FailedPreconditionError } from '@flotilla/errors';
-import { ClusterServiceCreateContainerResponse, LogStream, type ClusterEvent, type ContainerSpec } from '@flotilla/proto';
+import { LogStream } from '@flotilla/proto';
+import { CreateContainerResponse, type ClusterEvent, type ContainerSpec } from '@flotilla/proto/cluster';
 import { engineLabel, defineCommand, type Context } from '../command';
 import { buildSpec, requestIdFor, specOptions, unsupportedRunOptions } from '../container-spec';
 import { CliError, ExitCode, InterruptedError, UsageError } from '../errors';
@@ -15,7 +16,7 @@ const createDeadlineMs = 15 * 60_000;
 /** Turns "no engine can take the container" into one line plus the per-engine table. */
 export function placementFailure(ctx: Context, err: unknown, noTrunc = false): unknown {
   if (!(err instanceof FailedPreconditionError)) return err;
-  const explanation = decodeExplanation(err.details);
+  const explanation = decodeExplanation(err);
   if (!explanation) return err;
   const table = explanation.engines.length ? placementTable(explanation, ctx.io.stderr, colourEnabled(ctx.io.stderr, ctx.io.env), noTrunc) : '';
   const line = explanation.engines.length
@@ -25,7 +26,7 @@ export function placementFailure(ctx: Context, err: unknown, noTrunc = false): u
 }
 
 /** Creates the container, showing a spinner (and pull progress, from the cluster's events) on a terminal. */
-async function create(ctx: Context, spec: ContainerSpec, start: boolean, requestId: string): Promise<ClusterServiceCreateContainerResponse> {
+async function create(ctx: Context, spec: ContainerSpec, start: boolean, requestId: string): Promise<CreateContainerResponse> {
   const waiting = spinner(ctx.io.stderr, ctx.io.env, `Creating ${spec.name || 'the container'} from ${spec.image}…`);
   const progressDone = new AbortController();
   let progress: Promise<unknown> = Promise.resolve();
@@ -150,7 +151,7 @@ Without -d the output is followed until the container exits; Ctrl-C stops follow
         ctx.io.stdout.write(`${created.id}\n`);
         if (ctx.io.stderr.isTTY) ctx.io.stderr.write(`${label} is running on ${engineLabel(created.engine)}${created.engine?.address && created.engine.name ? ` (${created.engine.address})` : ''}${created.pulled ? `, which pulled ${spec.image} first` : ''}\n`);
       } else {
-        printObject(ctx.io, format, ClusterServiceCreateContainerResponse.toJSON(created), {
+        printObject(ctx.io, format, CreateContainerResponse.toJSON(created), {
           ID: created.id,
           Name: created.name,
           Engine: engineLabel(created.engine),

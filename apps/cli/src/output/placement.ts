@@ -1,13 +1,12 @@
-import { PlacementExplanation, type EnginePlacement } from '@flotilla/proto';
+import type { FlotillaError } from '@flotilla/errors';
+import { PlacementExplanation, placementExplanationType, type EnginePlacement } from '@flotilla/proto/cluster';
 import { palette, type Output } from '../io';
 import { stateColour } from './format';
 import { renderPairs, renderTable, type Column } from './table';
 
-/** The metadata key of the binary PlacementExplanation on a failed create. */
-export const placementDetailsKey = 'flotilla-placement-bin';
-
-export function decodeExplanation(details: Record<string, Buffer> | undefined): PlacementExplanation | undefined {
-  const bytes = details?.[placementDetailsKey];
+/** The PlacementExplanation a failed create carries as a google.rpc.Status detail, if any. */
+export function decodeExplanation(err: FlotillaError): PlacementExplanation | undefined {
+  const bytes = err.detail(placementExplanationType);
   if (!bytes) return undefined;
   try {
     return PlacementExplanation.decode(bytes);

@@ -1,4 +1,4 @@
-import type { PullImageResponse } from '@flotilla/proto';
+import type { PullProgress } from '@flotilla/proto';
 import { colourEnabled, palette, type Output } from '../io';
 import { formatBytes } from './units';
 import { truncate } from './table';
@@ -60,7 +60,7 @@ export class PullDisplay {
     this.schedule();
   }
 
-  progress(key: string, label: string, progress: PullImageResponse): void {
+  progress(key: string, label: string, progress: PullProgress): void {
     const e = this.engine(key, label);
     const layerId = progress.layerId;
     if (layerId) {

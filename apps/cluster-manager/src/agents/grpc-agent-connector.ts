@@ -1,7 +1,8 @@
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from '@flotilla/cluster';
 import { call, checkDialAllowed, dial, dialTls, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey } from '@flotilla/policy';
-import { EngineAgentServiceClient, type WatchResponse } from '@flotilla/proto';
+import type { PullProgress } from '@flotilla/proto';
+import { EngineAgentServiceClient, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
 import { connectivityState, type ClientReadableStream } from '@grpc/grpc-js';
 
 /** A server stream as an async iterable that the signal cancels. */
@@ -13,6 +14,11 @@ async function* cancellable<T>(stream: ClientReadableStream<T>, signal: AbortSig
   } finally {
     signal.removeEventListener('abort', cancel);
   }
+}
+
+/** The progress lines of an agent's pull; a response without one (from a newer agent) is skipped. */
+async function* progressOf(responses: AsyncIterable<PullImageResponse>): AsyncGenerator<PullProgress> {
+  for await (const response of responses) if (response.progress) yield response.progress;
 }
 
 export interface GrpcAgentConnectorOptions {
@@ -90,7 +96,7 @@ export class GrpcAgentConnector implements AgentConnector {
       removeContainer: async (id, force, volumes) => void (await call(client(), client().removeContainer, { id, force, volumes })),
       inspectContainer: (id) => call(client(), client().inspectContainer, { id }),
       containerLogs: (request, signal) => cancellable(client().containerLogs(request), signal),
-      pullImage: (image, signal) => cancellable(client().pullImage({ image }), signal),
+      pullImage: (image, signal) => progressOf(cancellable(client().pullImage({ image }), signal)),
     };
   }
 

@@ -2,17 +2,7 @@ import { clusterRequestChecks, engineStatusName, normaliseEngineAddress, type Cl
 import { callerOf, drained, effectiveRole, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
-import {
-  ClusterServiceService,
-  ContainerSpec,
-  type ClusterServiceContainerLogsRequest,
-  type ClusterServiceContainerLogsResponse,
-  type ClusterServicePullImageRequest,
-  type ClusterServicePullImageResponse,
-  type ClusterServiceServer,
-  type WatchEventsRequest,
-  type WatchEventsResponse,
-} from '@flotilla/proto';
+import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { checkedService } from './request-guard';
 import { containerListing, engineListing } from './listings';
@@ -141,11 +131,11 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
       return { containers: page.items, nextPageToken: page.nextPageToken };
     }),
 
-    containerLogs: serverStream<ClusterServiceContainerLogsRequest, ClusterServiceContainerLogsResponse>(async (request, call, signal) => {
+    containerLogs: serverStream<ContainerLogsRequest, ContainerLogsResponse>(async (request, call, signal) => {
       await relay(containers.logs(request, signal), call, signal);
     }),
 
-    pullImage: serverStream<ClusterServicePullImageRequest, ClusterServicePullImageResponse>(async (request, call, signal) => {
+    pullImage: serverStream<PullImageRequest, PullImageResponse>(async (request, call, signal) => {
       await relay(containers.pull(request.image, request.engines, signal), call, signal);
     }),
 
@@ -171,5 +161,5 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
 
   // Every request is checked against its size limits before its handler runs.
   const checked = checkedService(ClusterServiceService, implementation, clusterRequestChecks);
-  return { name: 'flotilla.v1.ClusterService', definition: ClusterServiceService, implementation: checked, access: clusterAccess, mutating: clusterMutating };
+  return { name: 'flotilla.cluster.v1.ClusterService', definition: ClusterServiceService, implementation: checked, access: clusterAccess, mutating: clusterMutating };
 }

@@ -1,6 +1,8 @@
 import { Cluster, ClusterContainers, engineViewBuilds } from '@flotilla/cluster';
 import { engineSnapshot, FakeAgents } from '@flotilla/cluster/testing';
-import { ClusterEngine, type Container, type WatchResponse } from '@flotilla/proto';
+import type { Container } from '@flotilla/proto';
+import type { WatchResponse } from '@flotilla/proto/agent';
+import { ClusterEngine } from '@flotilla/proto/cluster';
 import { allFilters, Scheduler, spreadStrategy } from '@flotilla/scheduler';
 import { FakeClock } from '@flotilla/time';
 import { containerListing, engineListing } from './listings';

@@ -1,5 +1,5 @@
 import { engineViewBytes, type Cluster, type ClusterContainers, type ContainerFilter, type Engine, type EngineFilter } from '@flotilla/cluster';
-import { ClusterContainer, type ClusterEngine } from '@flotilla/proto';
+import { ClusterContainer, type ClusterEngine } from '@flotilla/proto/cluster';
 import type { Listing } from './paging';
 
 // Code-unit order, as page keys compare (paging.ts).

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { InvalidArgumentError } from '@flotilla/errors';
-import { ClusterContainer, ListContainersResponse } from '@flotilla/proto';
+import { ClusterContainer, ListContainersResponse } from '@flotilla/proto/cluster';
 import { compareKeys, decodePageToken, encodePageToken, maxPageBytes, pageSizeOf, readPage, type Listing, type PageKey } from './paging';
 
 const KiB = 1024;

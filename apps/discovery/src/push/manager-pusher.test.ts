@@ -1,5 +1,5 @@
 import type { Logger, LogFields } from '@flotilla/grpc';
-import type { ClusterServiceClient, SyncEnginesRequest, SyncEnginesResponse } from '@flotilla/proto';
+import type { ClusterServiceClient, SyncEnginesRequest, SyncEnginesResponse } from '@flotilla/proto/cluster';
 import { FakeClock } from '@flotilla/time';
 import { connectivityState, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ManagerPusher } from './manager-pusher';
@@ -107,7 +107,7 @@ it('pushes and shows a clean status when the manager takes the set', async () =>
 
 describe.each<[string, () => ServiceError]>([
   ['INVALID_ARGUMENT', () => serviceError(status.INVALID_ARGUMENT, 'generation "1700000000000": more than 24 h ahead of the manager\'s clock')],
-  ['PERMISSION_DENIED', () => serviceError(status.PERMISSION_DENIED, '/flotilla.v1.ClusterService/SyncEngines: role "reader" of "d" may not call it')],
+  ['PERMISSION_DENIED', () => serviceError(status.PERMISSION_DENIED, '/flotilla.cluster.v1.ClusterService/SyncEngines: role "reader" of "d" may not call it')],
   ['RESOURCE_EXHAUSTED', () => serviceError(status.RESOURCE_EXHAUSTED, 'the cluster holds 20000 engines and may hold at most 20000 (--max-engines)')],
   ['UNAVAILABLE', () => serviceError(status.UNAVAILABLE, 'connection refused')],
 ])('a push answered %s', (name, refusal) => {

@@ -1,6 +1,6 @@
 import { call, type Logger } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
-import type { ClusterServiceClient, SyncEnginesResponse } from '@flotilla/proto';
+import type { ClusterServiceClient, SyncEnginesResponse } from '@flotilla/proto/cluster';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import { connectivityState, status as grpcStatus } from '@grpc/grpc-js';
 import { readAnswer } from './push-answer';

@@ -1,4 +1,4 @@
-import type { SyncEnginesResponse } from '@flotilla/proto';
+import type { SyncEnginesResponse } from '@flotilla/proto/cluster';
 
 /**
  * How far ahead of discovery's clock a generation may be followed, in milliseconds. Managers

@@ -1,5 +1,5 @@
 import { drained, serverStream, unary, type Logger, type ServiceRegistration } from '@flotilla/grpc';
-import { DiscoveryServiceService, type DiscoveryServiceServer, type DiscoveryState, type WatchEntriesRequest, type WatchEntriesResponse } from '@flotilla/proto';
+import { DiscoveryServiceService, type DiscoveryServiceServer, type DiscoveryState, type WatchEntriesRequest, type WatchEntriesResponse } from '@flotilla/proto/discovery';
 import type { StateFeed } from '../state/state-feed';
 
 export interface DiscoveryServiceOptions {
@@ -9,7 +9,7 @@ export interface DiscoveryServiceOptions {
   logger: Logger;
 }
 
-/** flotilla.v1.DiscoveryService: what discovery sees, for operators and other systems. */
+/** flotilla.discovery.v1.DiscoveryService: what discovery sees, for operators and other systems. */
 export function createDiscoveryService(options: DiscoveryServiceOptions): ServiceRegistration {
   const { state, feed, logger } = options;
   const implementation: DiscoveryServiceServer = {
@@ -33,5 +33,5 @@ export function createDiscoveryService(options: DiscoveryServiceOptions): Servic
     }),
   };
   // What discovery found is read by operators and readers; nothing here changes anything.
-  return { name: 'flotilla.v1.DiscoveryService', definition: DiscoveryServiceService, implementation, access: { listEntries: ['operator', 'reader'], watchEntries: ['operator', 'reader'] } };
+  return { name: 'flotilla.discovery.v1.DiscoveryService', definition: DiscoveryServiceService, implementation, access: { listEntries: ['operator', 'reader'], watchEntries: ['operator', 'reader'] } };
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@flotilla/errors';
 import fc from 'fast-check';
-import { Container, CreateContainerRequest } from '@flotilla/proto';
+import { Container } from '@flotilla/proto';
+import { CreateContainerRequest } from '@flotilla/proto/agent';
 import type { ContainerInspectReply } from '../docker/docker-backend';
 import { BadEngineReplyError, containerFrom, containerStatus, createBodyFrom, engineInfoFrom, imageFrom, itemCaps, networkFrom, time, truncatedLabel, volumeFrom } from './docker-mapping';
 

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import type { Container, CreateContainerRequest, EngineInfo, Image, Network, PortBinding, Volume } from '@flotilla/proto';
+import type { Container, EngineInfo, Image, Network, PortBinding, Volume } from '@flotilla/proto';
+import type { CreateContainerRequest } from '@flotilla/proto/agent';
 import type {
   ContainerInspectReply,
   DockerCreateBody,

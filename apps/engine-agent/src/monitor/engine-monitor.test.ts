@@ -1,5 +1,5 @@
 import { UnavailableError } from '@flotilla/errors';
-import { WatchResponse } from '@flotilla/proto';
+import { WatchResponse } from '@flotilla/proto/agent';
 import { FakeClock } from '@flotilla/time';
 import { HollowDockerBackend } from '../testing';
 import { truncatedLabel } from './docker-mapping';

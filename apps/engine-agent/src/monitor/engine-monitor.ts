@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '@flotilla/grpc';
 import { NotFoundError } from '@flotilla/errors';
-import type { Container, DockerEvent, EngineInfo, EngineState, Image, Network, Snapshot, Volume, WatchResponse } from '@flotilla/proto';
+import type { Container, DockerEvent, EngineInfo, Image, Network, Volume } from '@flotilla/proto';
+import type { EngineState, Snapshot, WatchResponse } from '@flotilla/proto/agent';
 import { backoffDelay, type BackoffOptions, type Clock, type Timer } from '@flotilla/time';
 import type { DockerBackend, NegotiatedApi } from '../docker/docker-backend';
 import { BadEngineReplyError, containerFrom, cutUtf8, engineInfoFrom, imageFrom, networkFrom, truncatedLabel, volumeFrom } from './docker-mapping';

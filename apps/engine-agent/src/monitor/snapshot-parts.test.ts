@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { Container, WatchResponse, type EngineInfo, type Image, type Snapshot } from '@flotilla/proto';
+import { Container, type EngineInfo, type Image } from '@flotilla/proto';
+import { WatchResponse, type Snapshot } from '@flotilla/proto/agent';
 import { containerFrom, itemCaps, truncatedLabel } from './docker-mapping';
 import { maxWatchMessageBytes, snapshotMessages } from './snapshot-parts';
 

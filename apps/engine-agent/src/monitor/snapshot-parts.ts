@@ -1,4 +1,5 @@
-import { Container, EngineInfo, Image, Network, Volume, type Snapshot, type SnapshotPart, type WatchResponse } from '@flotilla/proto';
+import { Container, EngineInfo, Image, Network, Volume } from '@flotilla/proto';
+import type { Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto/agent';
 
 type WatchMessage = NonNullable<WatchResponse['message']>;
 

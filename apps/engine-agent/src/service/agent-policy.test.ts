@@ -1,7 +1,7 @@
 import { Metadata, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { silentLogger } from '@flotilla/grpc';
 import { parsePolicy } from '@flotilla/policy';
-import { CreateContainerRequest, type CreateContainerResponse } from '@flotilla/proto';
+import { CreateContainerRequest, type CreateContainerResponse } from '@flotilla/proto/agent';
 import { FakeClock } from '@flotilla/time';
 import type { DockerCreateBody } from '../docker/docker-backend';
 import { HollowDockerBackend } from '../testing';

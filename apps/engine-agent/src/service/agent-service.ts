@@ -1,17 +1,8 @@
 import type { Readable } from 'node:stream';
 import { drained, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InvalidArgumentError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
-import {
-  EngineAgentServiceService,
-  LogStream,
-  type ContainerLogsRequest,
-  type ContainerLogsResponse,
-  type EngineAgentServiceServer,
-  type PullImageRequest,
-  type PullImageResponse,
-  type WatchRequest,
-  type WatchResponse,
-} from '@flotilla/proto';
+import { LogStream, type PullProgress } from '@flotilla/proto';
+import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type EngineAgentServiceServer, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import { actingRoleFrom, actingRoleKey, checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerBackend } from '../docker/docker-backend';
@@ -188,14 +179,14 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
             continue;
           }
           if (signal.aborted) return;
-          const progress = {
+          const progress: PullProgress = {
             status: parsed.status ?? '',
             layerId: parsed.id ?? '',
             currentBytes: String(parsed.progressDetail?.current ?? 0),
             totalBytes: String(parsed.progressDetail?.total ?? 0),
             progress: parsed.progress ?? '',
           };
-          if (!call.write(progress)) await drained(call, signal);
+          if (!call.write({ progress })) await drained(call, signal);
         }
       };
       for await (const chunk of chunksOf(source, signal)) await send(splitter.push(chunk));
@@ -212,6 +203,6 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
   const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pullImage'];
-  return { name: 'flotilla.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating };
+  return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating };
 }
 

@@ -2,7 +2,7 @@
 // versions:
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
-// source: flotilla/v1/discovery.proto
+// source: flotilla/discovery/v1/discovery.proto
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
@@ -20,57 +20,92 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Timestamp } from "../../google/protobuf/timestamp";
+import { Timestamp } from "../../../google/protobuf/timestamp";
 
-/** DiscoveryProblem is an entry discovery could not use; the rest of the set still applies. */
+/**
+ * DiscoveryProblem is an entry discovery could not use; the rest of the set still applies. At
+ * most 100 are kept per read; past that, one last problem with an empty position and entry says
+ * how many more there were.
+ */
 export interface DiscoveryProblem {
   /** Where it is: "line 3" of a file, "entry 2" of a list, or an etcd key. */
   position: string;
+  /** The entry as written, trimmed, cut to 200 characters. */
   entry: string;
+  /** What is wrong with it, e.g. a bad port or a range that expands past 4,096 addresses. */
   error: string;
 }
 
 /** ManagerPush says how pushes to one cluster-manager went. */
 export interface ManagerPush {
+  /** The cluster-manager's address, host:port, as given to --manager. */
   address: string;
-  /** The last generation the manager accepted; 0 before the first. */
+  /**
+   * The generation the manager holds for this source after the last push that went through; 0
+   * before the first.
+   */
   generation: string;
+  /** When the last push went through; unset before the first. */
   pushedAt?:
     | Date
     | undefined;
-  /** Why the last push failed; empty when it went through. */
+  /**
+   * Why the last push failed; empty when it went through. Failed pushes are retried with
+   * back-off (--retry-min 200 ms to --retry-max 5 s).
+   */
   lastError: string;
 }
 
+/** DiscoveryState is everything discovery knows about its source. */
 export interface DiscoveryState {
-  /** The discovery URI, with any credentials left out. */
+  /**
+   * The discovery URI, with any credentials left out (e.g. "file:///etc/flotilla/engines",
+   * "nodes://h1:2375,h2:2375", "etcd://h1:2379/flotilla"): the source name it pushes under.
+   */
   source: string;
-  /** Grows by one each time the set of addresses changes. */
+  /**
+   * Grows by one each time the set of addresses changes. It starts at discovery's clock in
+   * milliseconds at the first read, so a restarted discovery is never older than its last run;
+   * 0 before the first read.
+   */
   generation: string;
+  /** The engine-agent addresses the source lists, host:port, ranges expanded; at most 4,096. */
   addresses: string[];
+  /** The entries that could not be used. */
   problems: DiscoveryProblem[];
+  /**
+   * When the addresses, the problems or the source error last changed; unset before the first
+   * read.
+   */
   updatedAt?:
     | Date
     | undefined;
   /**
    * Why the source could not be read the last time (e.g. etcd unreachable, file missing); the
-   * last good set is kept meanwhile.
+   * last good set is kept meanwhile. Empty when the last read succeeded.
    */
   sourceError: string;
+  /** How pushes to each cluster-manager went, in the order of --manager. */
   managers: ManagerPush[];
 }
 
+/** ListEntriesRequest has no fields. */
 export interface ListEntriesRequest {
 }
 
+/** ListEntriesResponse is the current state. */
 export interface ListEntriesResponse {
+  /** Discovery's state now. */
   state?: DiscoveryState | undefined;
 }
 
+/** WatchEntriesRequest has no fields. */
 export interface WatchEntriesRequest {
 }
 
+/** WatchEntriesResponse is the whole state, current as of when it was sent. */
 export interface WatchEntriesResponse {
+  /** Discovery's state. */
   state?: DiscoveryState | undefined;
 }
 
@@ -730,13 +765,18 @@ export const WatchEntriesResponse: MessageFns<WatchEntriesResponse> = {
 };
 
 /**
- * DiscoveryService shows what the discovery service sees: the engine addresses of its source,
- * the entries it could not use, and how its pushes to the cluster-managers went.
+ * DiscoveryService shows what the discovery service sees (default address 127.0.0.1:4230): the
+ * engine addresses of its source, the entries it could not use, and how its pushes to the
+ * cluster-managers went. It is read-only: discovery pushes to the managers by itself
+ * (flotilla.cluster.v1.ClusterService/SyncEngines). Both methods answer a certificate whose role
+ * (OU) is `operator` or `reader`; any other is PERMISSION_DENIED. A caller holds at most
+ * --max-streams-per-caller open streams (default 256), else RESOURCE_EXHAUSTED.
  */
 export type DiscoveryServiceService = typeof DiscoveryServiceService;
 export const DiscoveryServiceService = {
+  /** ListEntries answers the current state. Read-only, safe to retry. */
   listEntries: {
-    path: "/flotilla.v1.DiscoveryService/ListEntries" as const,
+    path: "/flotilla.discovery.v1.DiscoveryService/ListEntries" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: ListEntriesRequest): Buffer => Buffer.from(ListEntriesRequest.encode(value).finish()),
@@ -744,9 +784,14 @@ export const DiscoveryServiceService = {
     responseSerialize: (value: ListEntriesResponse): Buffer => Buffer.from(ListEntriesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListEntriesResponse => ListEntriesResponse.decode(value),
   },
-  /** WatchEntries sends the current state, then the whole state again each time it changes. */
+  /**
+   * WatchEntries sends the current state, then the whole state again each time it changes (a
+   * reader that falls behind gets the latest state, never a queue of old ones). It never ends by
+   * itself: it ends when the client cancels it, or with OK when discovery shuts down. Nothing to
+   * resume: each message is the whole state, so a new call picks up where the last left off.
+   */
   watchEntries: {
-    path: "/flotilla.v1.DiscoveryService/WatchEntries" as const,
+    path: "/flotilla.discovery.v1.DiscoveryService/WatchEntries" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: WatchEntriesRequest): Buffer => Buffer.from(WatchEntriesRequest.encode(value).finish()),
@@ -758,12 +803,19 @@ export const DiscoveryServiceService = {
 } as const;
 
 export interface DiscoveryServiceServer extends UntypedServiceImplementation {
+  /** ListEntries answers the current state. Read-only, safe to retry. */
   listEntries: handleUnaryCall<ListEntriesRequest, ListEntriesResponse>;
-  /** WatchEntries sends the current state, then the whole state again each time it changes. */
+  /**
+   * WatchEntries sends the current state, then the whole state again each time it changes (a
+   * reader that falls behind gets the latest state, never a queue of old ones). It never ends by
+   * itself: it ends when the client cancels it, or with OK when discovery shuts down. Nothing to
+   * resume: each message is the whole state, so a new call picks up where the last left off.
+   */
   watchEntries: handleServerStreamingCall<WatchEntriesRequest, WatchEntriesResponse>;
 }
 
 export interface DiscoveryServiceClient extends Client {
+  /** ListEntries answers the current state. Read-only, safe to retry. */
   listEntries(
     request: ListEntriesRequest,
     callback: (error: ServiceError | null, response: ListEntriesResponse) => void,
@@ -779,7 +831,12 @@ export interface DiscoveryServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListEntriesResponse) => void,
   ): ClientUnaryCall;
-  /** WatchEntries sends the current state, then the whole state again each time it changes. */
+  /**
+   * WatchEntries sends the current state, then the whole state again each time it changes (a
+   * reader that falls behind gets the latest state, never a queue of old ones). It never ends by
+   * itself: it ends when the client cancels it, or with OK when discovery shuts down. Nothing to
+   * resume: each message is the whole state, so a new call picks up where the last left off.
+   */
   watchEntries(
     request: WatchEntriesRequest,
     options?: Partial<CallOptions>,
@@ -793,7 +850,7 @@ export interface DiscoveryServiceClient extends Client {
 
 export const DiscoveryServiceClient = makeGenericClientConstructor(
   DiscoveryServiceService,
-  "flotilla.v1.DiscoveryService",
+  "flotilla.discovery.v1.DiscoveryService",
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): DiscoveryServiceClient;
   service: typeof DiscoveryServiceService;

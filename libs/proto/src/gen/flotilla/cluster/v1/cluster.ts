@@ -2,7 +2,7 @@
 // versions:
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
-// source: flotilla/v1/cluster.proto
+// source: flotilla/cluster/v1/cluster.proto
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
@@ -20,19 +20,37 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Timestamp } from "../../google/protobuf/timestamp";
-import { Container, DockerEvent, EngineInfo, PortBinding } from "./engine";
-import { LogStream, logStreamFromJSON, logStreamToJSON, PullImageResponse, RestartPolicy } from "./engine_agent";
+import { Timestamp } from "../../../google/protobuf/timestamp";
+import {
+  Container,
+  DockerEvent,
+  EngineInfo,
+  LogStream,
+  logStreamFromJSON,
+  logStreamToJSON,
+  PortBinding,
+  PullProgress,
+  RestartPolicy,
+} from "../../engine/v1/engine";
 
+/** EngineStatus is where an engine is in its life in the cluster. */
 export enum EngineStatus {
+  /** ENGINE_STATUS_UNSPECIFIED - Not set. As a ListEnginesRequest.statuses entry it is INVALID_ARGUMENT. */
   ENGINE_STATUS_UNSPECIFIED = 0,
-  /** ENGINE_STATUS_PENDING - Added, not yet validated (agent unreachable, engine invalid, or its ID taken by another). */
+  /**
+   * ENGINE_STATUS_PENDING - Added, not yet validated (agent unreachable, engine invalid, or its ID taken by another
+   * engine): retried with back-off; never placed on.
+   */
   ENGINE_STATUS_PENDING = 1,
-  /** ENGINE_STATUS_HEALTHY - Validated and streaming. */
+  /** ENGINE_STATUS_HEALTHY - Validated and streaming: the only status containers are placed on. */
   ENGINE_STATUS_HEALTHY = 2,
-  /** ENGINE_STATUS_UNHEALTHY - Validated once, now not streaming: the agent or its Docker engine is unreachable, or silent. */
+  /**
+   * ENGINE_STATUS_UNHEALTHY - Validated once, now not streaming: the agent or its Docker engine is unreachable, or silent
+   * for longer than the heartbeat tolerance. Reconnected with back-off; its containers are shown
+   * as last known ("Host Down") until it heals or is removed.
+   */
   ENGINE_STATUS_UNHEALTHY = 3,
-  /** ENGINE_STATUS_DISCONNECTED - Removed from the cluster. */
+  /** ENGINE_STATUS_DISCONNECTED - Removed from the cluster: seen only in RemoveEngine's answer and the "removed" engine event. */
   ENGINE_STATUS_DISCONNECTED = 4,
   UNRECOGNIZED = -1,
 }
@@ -79,25 +97,45 @@ export function engineStatusToJSON(object: EngineStatus): string {
   }
 }
 
+/** ContainerCounts counts containers by Docker state. */
 export interface ContainerCounts {
+  /** Containers running or restarting. */
   running: number;
+  /** Containers paused. */
   paused: number;
-  /** Created, exited or dead. */
+  /** Containers in any other state: created, exited, dead, removing. */
   stopped: number;
+  /** running + paused + stopped. */
   total: number;
 }
 
 /** ClusterEngine is one engine as the cluster sees it. */
 export interface ClusterEngine {
-  /** The engine-agent's address, host:port; the key of a pending engine. */
+  /**
+   * The engine-agent's address, host:port (IPv6 in brackets), normalised; the key of an engine
+   * for its whole life in the cluster, and the order of ListEngines.
+   */
   address: string;
   /** The Docker engine ID; empty while pending and never validated. */
   id: string;
+  /**
+   * The Docker engine's name (its host's name, `docker info` .Name); empty until validated.
+   * Engines on one host share it.
+   */
   name: string;
+  /** Where the engine is in its life; see EngineStatus. */
   status: EngineStatus;
-  /** Consecutive failed attempts to reach or validate the engine. */
+  /** Consecutive failed attempts to reach or validate the engine; 0 once a snapshot was validated. */
   failureCount: number;
+  /**
+   * Why the last attempt failed, or why the engine became unhealthy; empty when there was no
+   * failure since it was last validated.
+   */
   lastError: string;
+  /**
+   * When the manager last heard from the engine (any stream message, heartbeats included) or its
+   * state last changed.
+   */
   updatedAt?:
     | Date
     | undefined;
@@ -108,16 +146,25 @@ export interface ClusterEngine {
    */
   health: number;
   /** What the agent reported; unset while pending and never validated. */
-  info?: EngineInfo | undefined;
+  info?:
+    | EngineInfo
+    | undefined;
+  /** The engine's containers by state, as its stream last showed them. */
   containers?:
     | ContainerCounts
     | undefined;
-  /** Sum of the CPU reservations (1e-9 CPUs) of every container on the engine, stopped ones too. */
+  /**
+   * Sum of the CPU reservations (1e-9 CPUs) of every container on the engine, stopped ones too,
+   * and of containers being created there.
+   */
   reservedNanoCpus: string;
+  /** Sum of the memory reservations in bytes, counted as `reserved_nano_cpus`. */
   reservedMemoryBytes: string;
-  /** Capacity including overcommit: total · (1 + overcommit ratio). */
+  /** CPU capacity in 1e-9 CPUs including overcommit: CPUs · 1e9 · (1 + overcommit ratio). */
   usableNanoCpus: string;
+  /** Memory capacity in bytes including overcommit: total · (1 + overcommit ratio). */
   usableMemoryBytes: string;
+  /** Images on the engine. */
   images: number;
   /**
    * The one word placement goes by, shown the same by info, engine ls, explain and the engine
@@ -126,9 +173,9 @@ export interface ClusterEngine {
    * "disconnected" (as `status`).
    */
   healthState: string;
-  /** Times the engine became unhealthy within --flap-window (each lowers `health`). */
+  /** Times the engine became unhealthy within --flap-window (default 5m; each lowers `health`). */
   recentFailures: number;
-  /** While flapping: when it stops flapping unless it fails again. */
+  /** While flapping: when it stops flapping unless it fails again; unset otherwise. */
   flappingUntil?:
     | Date
     | undefined;
@@ -146,37 +193,63 @@ export interface ClusterEngine {
   discoverySources: string[];
 }
 
+/** AddEngineRequest names an engine-agent to add. */
 export interface AddEngineRequest {
-  /** The engine-agent's address: host:port, IPv6 in brackets. */
+  /**
+   * The engine-agent's address: host:port (a DNS name, an IPv4 address, or IPv6 in brackets),
+   * port 1 to 65535; at most 300 bytes. Anything else is INVALID_ARGUMENT.
+   */
   address: string;
 }
 
+/** AddEngineResponse says whether the engine is new. */
 export interface AddEngineResponse {
-  /** False when the address was already known; nothing changed then. */
+  /**
+   * False when the address was already in the cluster (added by hand or by discovery); only the
+   * manual membership was added then.
+   */
   added: boolean;
+  /** The engine as it is now: pending when just added. */
   engine?: ClusterEngine | undefined;
 }
 
+/** RemoveEngineRequest names the engine to remove. */
 export interface RemoveEngineRequest {
-  /** The engine's address, ID or name. */
+  /**
+   * The engine's address, Docker engine ID or name (a name must be unique in the cluster); at
+   * most 512 bytes. Empty is INVALID_ARGUMENT.
+   */
   engine: string;
 }
 
+/** RemoveEngineResponse is the engine that was removed. */
 export interface RemoveEngineResponse {
+  /** The engine as it was removed, with status DISCONNECTED. */
   engine?: ClusterEngine | undefined;
 }
 
+/** ListEnginesRequest filters and pages the engines. */
 export interface ListEnginesRequest {
-  /** Only engines in these states; all when empty. */
+  /**
+   * Only engines in these states; all when empty. At most 1,000 entries; UNSPECIFIED or an unknown
+   * value is INVALID_ARGUMENT.
+   */
   statuses: EngineStatus[];
-  /** Only engines with every one of these labels (value "*" matches any value). */
+  /**
+   * Only engines with every one of these engine labels (value "*" matches any value of the key).
+   * At most 1,000 entries, keys of 1 KiB, values of 64 KiB, 256 KiB together.
+   */
   labels: { [key: string]: string };
   /**
-   * Engines per page, ordered by address: 0 means 500; at most 1000. A page also stops before
-   * it would pass 2 MiB.
+   * Engines per page, ordered by address: 0 means 500; at most 1000 (more is INVALID_ARGUMENT).
+   * A page also stops before it would pass 2 MiB, so it may hold fewer.
    */
   pageSize: number;
-  /** `next_page_token` of the previous page; empty for the first page. */
+  /**
+   * `next_page_token` of the previous page; empty for the first page. Opaque; at most 4 KiB. A
+   * token says where the listing is by address, so engines that come and go between pages never
+   * make another repeat or go missing. Send the same filters with every page.
+   */
   pageToken: string;
 }
 
@@ -185,35 +258,60 @@ export interface ListEnginesRequest_LabelsEntry {
   value: string;
 }
 
+/** ListEnginesResponse is one page of engines. */
 export interface ListEnginesResponse {
+  /** The engines of this page, by address. */
   engines: ClusterEngine[];
   /** Pass as `page_token` for the next page; empty on the last page. */
   nextPageToken: string;
 }
 
+/** GetEngineRequest names the engine to get. */
 export interface GetEngineRequest {
-  /** The engine's address, ID or name. */
+  /**
+   * The engine's address, Docker engine ID or name (a name must be unique in the cluster); at
+   * most 512 bytes. Empty is INVALID_ARGUMENT.
+   */
   engine: string;
 }
 
+/** GetEngineResponse is one engine. */
 export interface GetEngineResponse {
+  /** The engine as it is now. */
   engine?: ClusterEngine | undefined;
 }
 
+/** GetInfoRequest has no fields. */
 export interface GetInfoRequest {
 }
 
+/** EngineCountsByStatus counts the engines of the cluster by status. */
 export interface EngineCountsByStatus {
+  /** Engines not yet validated. */
   pending: number;
+  /** Engines validated and streaming (flapping ones included). */
   healthy: number;
+  /** Engines validated once and now unreachable or silent. */
   unhealthy: number;
+  /** Removed engines leave the cluster at once, so this is normally 0. */
   disconnected: number;
 }
 
+/** GetInfoResponse summarises the cluster. */
 export interface GetInfoResponse {
+  /** The manager's placement strategy (--strategy): "spread", "binpack" or "random". */
   strategy: string;
+  /**
+   * The manager's placement filters in the order they run (--filters), e.g. "health", "port",
+   * "containerslots", "dependency", "affinity", "constraint", "whitelist".
+   */
   filters: string[];
+  /**
+   * Overcommit (--overcommit, default 0.05): an engine's usable CPU and memory is its total
+   * · (1 + overcommit_ratio).
+   */
   overcommitRatio: number;
+  /** Engines by status. */
   engineCounts?:
     | EngineCountsByStatus
     | undefined;
@@ -223,19 +321,31 @@ export interface GetInfoResponse {
    * @deprecated
    */
   engines: ClusterEngine[];
-  /** Totals over every engine that is not pending. */
-  containers?: ContainerCounts | undefined;
+  /** Totals over every engine that is not pending (unhealthy ones as last known). */
+  containers?:
+    | ContainerCounts
+    | undefined;
+  /** Images over every engine that is not pending, counted once per engine that holds one. */
   images: number;
+  /** CPUs of every engine that is not pending, in 1e-9 CPUs, without overcommit. */
   totalNanoCpus: string;
+  /** Memory of every engine that is not pending, in bytes, without overcommit. */
   totalMemoryBytes: string;
+  /**
+   * CPU reservations of every engine that is not pending, in 1e-9 CPUs (see
+   * ClusterEngine.reserved_nano_cpus).
+   */
   reservedNanoCpus: string;
+  /** Memory reservations of every engine that is not pending, in bytes. */
   reservedMemoryBytes: string;
+  /** The cluster-manager's version, e.g. "0.1.0". */
   managerVersion: string;
   /**
-   * The manager's own event-loop lag over the last minute, in milliseconds (p99 and max), as the
-   * heartbeat sweep's timer sees it (how late it ran; sampled 4 times a second).
+   * The manager's own event-loop lag over the last minute, in milliseconds: the 99th percentile,
+   * as the heartbeat sweep's timer sees it (how late it ran; sampled 4 times a second).
    */
   eventLoopLagP99Ms: number;
+  /** The largest event-loop lag over the last minute, in milliseconds, measured the same way. */
   eventLoopLagMaxMs: number;
   /**
    * Heartbeat sweeps since the manager started that ran late enough to mean the manager itself
@@ -249,10 +359,13 @@ export interface GetInfoResponse {
   flappingEngines: number;
 }
 
-/** EngineRef says which engine an event came from. */
+/** EngineRef says which engine an event, a container or a placement is about. */
 export interface EngineRef {
+  /** The Docker engine ID; empty for an engine never validated. */
   id: string;
+  /** The Docker engine's name; empty for an engine never validated. */
   name: string;
+  /** The engine-agent's address, host:port. */
   address: string;
   /**
    * The engine's IP, as classic Swarm's node "Ip": the host of its agent address when that is an
@@ -269,15 +382,26 @@ export interface ClusterEvent {
    */
   type: string;
   /**
-   * For "engine": "pending", "connect", "disconnect", "reconnect", "removed" or "error"
-   * (validation failed; the engine stays pending and is retried). Otherwise Docker's action.
+   * For "engine": "pending" (added), "connect" (validated), "disconnect" (became unhealthy),
+   * "reconnect" (healthy again), "removed" or "error" (validation failed; the engine stays
+   * pending and is retried). Otherwise Docker's action ("create", "start", "die", ...), or the
+   * manager's own: "pull-progress" (type "image": a create pulling its image; the progress is in
+   * `docker.actor_attributes`) and "orphan-remove" (type "container": a create that asked to start
+   * its container never did, and the manager removed it after --orphan-grace).
    */
   action: string;
-  engine?: EngineRef | undefined;
+  /** The engine the event is about or came from. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** When it happened: Docker's time for Docker events, the manager's clock for its own. */
   time?:
     | Date
     | undefined;
-  /** The Docker event, for Docker events. */
+  /**
+   * The Docker event, for Docker events (and the manager's "pull-progress" and "orphan-remove");
+   * unset for engine events.
+   */
   docker?:
     | DockerEvent
     | undefined;
@@ -292,7 +416,7 @@ export interface ClusterEvent {
   engineState?:
     | ClusterEngine
     | undefined;
-  /** For "disconnect" and "error": why. */
+  /** For "disconnect" and "error": why. Empty otherwise. */
   error: string;
   /**
    * For engine events, classic Swarm's name of the action: "engine_connect" (for "connect"),
@@ -302,34 +426,62 @@ export interface ClusterEvent {
   classicAction: string;
 }
 
+/** WatchEventsRequest filters the events. Every filter given must match; an empty one matches all. */
 export interface WatchEventsRequest {
-  /** Only these types ("engine", "container", "image", "network", "volume", "daemon", ...). */
+  /**
+   * Only these types ("engine", "container", "image", "network", "volume", "daemon", ...),
+   * compared without case; an unknown type matches nothing. At most 1,000 entries of 256 bytes.
+   */
   types: string[];
-  /** Only events of these engines (ID, name or address). */
+  /**
+   * Only events of these engines, each an address, Docker engine ID or name; one that is not in
+   * the cluster matches nothing. At most 1,000 entries of 512 bytes; an empty entry is
+   * INVALID_ARGUMENT.
+   */
   engines: string[];
-  /** Only events about these containers (ID, ID prefix of at least 12 characters, or name). */
+  /**
+   * Only events about these containers (type "container"), each an ID, an ID prefix of at least
+   * 12 characters, or a name. At most 1,000 entries of 512 bytes; an empty entry is
+   * INVALID_ARGUMENT.
+   */
   containers: string[];
 }
 
+/** WatchEventsResponse carries one event. */
 export interface WatchEventsResponse {
+  /** The event. */
   event?: ClusterEvent | undefined;
 }
 
+/** SyncEnginesRequest is one discovery push: the whole address set of one source. */
 export interface SyncEnginesRequest {
-  /** Who is pushing, e.g. "file:///etc/flotilla/engines" or "etcd://10.0.0.1:2379/flotilla". */
+  /**
+   * Who is pushing, e.g. "file:///etc/flotilla/engines" or "etcd://10.0.0.1:2379/flotilla";
+   * with the caller's certificate name, the key of the source. Required; at most 2 KiB.
+   */
   source: string;
   /**
-   * Grows by one each time the source's set changes; a push with a generation at or below the
-   * last applied one changes nothing.
+   * Grows by one each time the source's set changes; discovery starts it at its clock in
+   * milliseconds. A push with a generation at or below the last applied one changes nothing.
+   * 1 to 2^64-1, at most 24 h (in milliseconds) ahead of the manager's clock; else
+   * INVALID_ARGUMENT.
    */
   generation: string;
-  /** Engine-agent addresses, host:port. */
+  /**
+   * Engine-agent addresses, host:port, as in AddEngineRequest.address. At most 50,000 entries of
+   * 300 bytes; duplicates count once.
+   */
   addresses: string[];
 }
 
+/** SyncEnginesResponse says what a push changed. */
 export interface SyncEnginesResponse {
-  /** Addresses this push added and removed (empty when nothing changed). */
+  /** Addresses this push added to the cluster (empty when nothing changed). */
   added: string[];
+  /**
+   * Addresses this push removed from the cluster: dropped by this source and listed by no other
+   * membership (empty when nothing changed).
+   */
   removed: string[];
   /** The generation the manager now holds for the source. */
   generation: string;
@@ -337,33 +489,71 @@ export interface SyncEnginesResponse {
   unchanged: boolean;
 }
 
-/** ContainerSpec is what to run and where it may go. */
+/**
+ * ContainerSpec is what to run and where it may go. Each field has a size limit (below), and the
+ * encoded spec is at most 2 MiB; over a limit is INVALID_ARGUMENT naming the field.
+ */
 export interface ContainerSpec {
-  /** Unique in the cluster; Docker picks one when empty. */
+  /**
+   * Unique in the cluster (ALREADY_EXISTS otherwise); Docker's grammar
+   * `/?[a-zA-Z0-9][a-zA-Z0-9_.-]+`, at most 255 bytes. Docker picks one when empty.
+   */
   name: string;
+  /**
+   * Image reference, e.g. "busybox:1.36" or "registry:5000/app@sha256:..."; required, at most
+   * 512 bytes. Pulled on the chosen engine when it lacks it.
+   */
   image: string;
+  /**
+   * Overrides the image's command when not empty. At most 4,096 arguments of 128 KiB, 1 MiB
+   * together.
+   */
   command: string[];
+  /** Overrides the image's entrypoint when not empty. Limits as for `command`. */
   entrypoint: string[];
   /**
    * KEY=VALUE. Entries `constraint:EXPR`, `affinity:EXPR` and `reschedule:POLICY` are read as
    * classic Swarm read them and are not passed to the container. POLICY is "off" or
    * "on-node-failure"; rescheduling is not supported yet, so "on-node-failure" is refused with
-   * FAILED_PRECONDITION (reason RESCHEDULE_NOT_SUPPORTED) and nothing is created.
+   * FAILED_PRECONDITION (reason RESCHEDULE_NOT_SUPPORTED) and nothing is created; any other
+   * policy, or two different ones, is INVALID_ARGUMENT. At most 1,000 entries of 32 KiB, 1 MiB
+   * together; an entry without `=` is INVALID_ARGUMENT.
    */
   env: string[];
   /**
-   * The labels `com.docker.swarm.constraints`, `com.docker.swarm.affinities` and
-   * `com.docker.swarm.reschedule-policies` may hold JSON arrays of strings, as on classic Swarm.
-   * The created container carries every constraint, affinity and reschedule policy of the spec,
-   * from every source, in these labels (JSON arrays, as classic Swarm wrote them).
+   * Container labels. The labels `com.docker.swarm.constraints`, `com.docker.swarm.affinities`
+   * and `com.docker.swarm.reschedule-policies` may hold JSON arrays of strings, as on classic
+   * Swarm (anything else in them is INVALID_ARGUMENT). The created container carries every
+   * constraint, affinity and reschedule policy of the spec, from every source, in these labels
+   * (JSON arrays, as classic Swarm wrote them), and the labels `com.docker.swarm.id` and, with a
+   * request_id, `com.flotilla.request-id`. At most 1,000 entries, keys of 1 KiB, values of 64 KiB,
+   * 256 KiB together.
    */
   labels: { [key: string]: string };
-  /** CPU reservation and limit in units of 1e-9 CPUs. */
+  /**
+   * CPU reservation and limit in units of 1e-9 CPUs (1000000000 is one CPU); 0 reserves and
+   * limits nothing. Negative is INVALID_ARGUMENT.
+   */
   nanoCpus: string;
-  /** Memory reservation and limit in bytes. */
+  /**
+   * Memory reservation and limit in bytes; 0 reserves and limits nothing. Negative is
+   * INVALID_ARGUMENT, and Docker needs at least 6 MiB (INVALID_ARGUMENT below).
+   */
   memoryBytes: string;
+  /**
+   * Published ports; a binding with a host port reserves that port on the chosen engine (the
+   * "port" filter). At most 1,024; container_port 1 to 65535 and host_port 0 to 65535, else
+   * INVALID_ARGUMENT.
+   */
   portBindings: PortBinding[];
+  /**
+   * Docker's network mode: "none", "bridge", "host", "container:<name|id>" or a network name;
+   * empty is Docker's default (bridge). "host" is refused with PERMISSION_DENIED unless the
+   * container policy allows it; "container:<x>" places the container beside <x>. At most 512
+   * bytes.
+   */
   networkMode: string;
+  /** When Docker restarts the container; unset is "no". The name is at most 64 bytes. */
   restartPolicy?:
     | RestartPolicy
     | undefined;
@@ -372,36 +562,57 @@ export interface ContainerSpec {
    * with `~` when soft (dropped when no engine satisfies it). KEY `node` is the engine's name,
    * its ID, its agent address (host:port), the IP of that address, or classic Swarm's
    * `ID|address`: `node==X` holds when any of them matches X, `node!=X` when none does. Other keys
-   * are engine labels.
+   * are engine labels. Matching ignores case. At most 64 expressions of 1 KiB from every source
+   * together (this field, `constraint:` env entries, the label); a malformed expression is
+   * INVALID_ARGUMENT.
    */
   constraints: string[];
-  /** Affinities, same grammar: `container==NAME|ID`, `image==REF`, or a container label. */
+  /**
+   * Affinities, same grammar: `container==NAME|ID`, `image==REF`, or a container label. Limits as
+   * for `constraints`.
+   */
   affinities: string[];
-  /** "spread", "binpack" or "random"; empty uses the manager's strategy. */
+  /**
+   * "spread", "binpack" or "random" (anything else is INVALID_ARGUMENT); empty uses the manager's
+   * strategy.
+   */
   strategy: string;
   /**
-   * What a container may take of its host. Each is refused with PERMISSION_DENIED unless the
-   * manager's container policy allows it for the caller's role (and the engine-agent's policy
-   * allows it too); see the README's "Security model".
-   * Run with every capability and every device of the host.
+   * What a container may take of its host: the fields below. Each is refused with
+   * PERMISSION_DENIED unless the manager's container policy allows it for the caller's role (and
+   * the engine-agent's policy allows it too); see the README's "Security model".
+   * Run with every capability and every device of the host. Default false.
    */
   privileged: boolean;
   /**
    * "host" shares the host's PID namespace; "container:<name|id>" another container's; empty is
-   * the container's own.
+   * the container's own. Anything else is INVALID_ARGUMENT. At most 512 bytes.
    */
   pidMode: string;
-  /** "host", "container:<name|id>", "private", "shareable", "none"; empty is Docker's default. */
+  /**
+   * "host", "container:<name|id>", "private", "shareable", "none"; empty is Docker's default.
+   * Anything else is INVALID_ARGUMENT. At most 512 bytes.
+   */
   ipcMode: string;
-  /** "host" shares the host's UTS namespace (host name); empty is the container's own. */
+  /**
+   * "host" shares the host's UTS namespace (host name); empty is the container's own. Anything
+   * else is INVALID_ARGUMENT. At most 512 bytes.
+   */
   utsMode: string;
-  /** Linux capabilities to add, e.g. "NET_ADMIN" (with or without the "CAP_" prefix). */
+  /**
+   * Linux capabilities to add, e.g. "NET_ADMIN" (with or without the "CAP_" prefix); an unknown
+   * one is INVALID_ARGUMENT. At most 64 of 64 bytes.
+   */
   capAdd: string[];
-  /** Host devices, Docker's `--device` form: HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]]. */
+  /**
+   * Host devices, Docker's `--device` form: HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]]. At most 256
+   * of 8 KiB.
+   */
   devices: string[];
   /**
    * Bind mounts and named volumes, Docker's `-v` form: SOURCE:TARGET[:OPTIONS]. A SOURCE that
-   * starts with "/" is a host path, allowed only under the policy's bind allow-list.
+   * starts with "/" is a host path, allowed only under the policy's bind allow-list; named
+   * volumes are always allowed. At most 1,000 of 8 KiB.
    */
   binds: string[];
 }
@@ -411,32 +622,51 @@ export interface ContainerSpec_LabelsEntry {
   value: string;
 }
 
-export interface ClusterServiceCreateContainerRequest {
+/** CreateContainerRequest asks for a container to be placed, created and maybe started. */
+export interface CreateContainerRequest {
+  /** What to run and where it may go; required (INVALID_ARGUMENT when unset). */
   spec?:
     | ContainerSpec
     | undefined;
-  /** Start the container once created ("run"). */
+  /** Start the container once created ("run"). Default false: created only. */
   start: boolean;
   /**
    * Makes the create safe to retry (an idempotency key): at most 128 characters of
-   * [A-Za-z0-9._-]; empty for none. The container carries it as the label
+   * [A-Za-z0-9._-] (else INVALID_ARGUMENT); empty for none. The container carries it as the label
    * `com.flotilla.request-id`, and while that container exists (the retention window: once it is
    * removed, the same ID creates anew) a create with the same ID, after a lost answer or a
    * manager restart, answers with it (starting it when `start` is set and it never started)
-   * instead of creating another or failing ALREADY_EXISTS. A create with a request ID, like one
-   * with a name, is refused (UNAVAILABLE) while an engine is pending: its containers are unknown.
+   * instead of creating another or failing ALREADY_EXISTS; a retry must send the same name. A
+   * create with a request ID, like one with a name, is refused (UNAVAILABLE) while an engine is
+   * being reached for the first time: its containers are unknown. A container created with a
+   * request ID and `start` that never started is removed after --orphan-grace (default 10m).
    */
   requestId: string;
 }
 
-export interface ClusterServiceCreateContainerResponse {
+/** CreateContainerResponse is the container created (or found by its request ID). */
+export interface CreateContainerResponse {
+  /** The container's Docker ID (64 hex digits). */
   id: string;
+  /**
+   * The container's name: the spec's (the existing container's when found by request ID); empty
+   * when the spec had none and Docker picked one (see InspectContainer).
+   */
   name: string;
-  engine?: EngineRef | undefined;
+  /** The engine the container is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /**
+   * Docker's warnings about the create, and the manager's (e.g. an answer that was lost but the
+   * container found).
+   */
   warnings: string[];
-  /** Engines tried before the one that took it (create-retry), with why each failed. */
+  /** Engines tried before the one that took it (create-retry), each as "address: why it failed". */
   retries: string[];
+  /** True when the engine pulled the image for this create. */
   pulled: boolean;
+  /** True when the container was started (or, found by request ID, had started before). */
   started: boolean;
   /**
    * True when the manager answered before the engine's stream showed the container (it waits a
@@ -449,7 +679,11 @@ export interface ClusterServiceCreateContainerResponse {
 
 /** EnginePlacement is what the scheduler made of one engine. */
 export interface EnginePlacement {
-  engine?: EngineRef | undefined;
+  /** The engine. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** True for the engine the container goes to (at most one). */
   chosen: boolean;
   /**
    * The filter that rejected the engine ("health", "port", "containerslots", "dependency",
@@ -457,40 +691,68 @@ export interface EnginePlacement {
    * when it passed.
    */
   filter: string;
+  /**
+   * Why the filter rejected it, e.g. `constraint zone==z does not hold: label zone is "a"`; for an
+   * engine that passed, its recent failures when its health is below 100, else empty.
+   */
   reason: string;
-  /** The strategy's weight for an engine that passed (spread: lower wins; binpack: higher wins). */
+  /**
+   * The strategy's weight for an engine that passed (spread: lower wins; binpack: higher wins);
+   * 0 for a rejected engine.
+   */
   score: number;
 }
 
+/**
+ * PlacementExplanation is how the scheduler decided: every engine, the filter that refused it,
+ * and why. ExplainPlacement answers it, and a CreateContainer that fails with NO_ENGINE_FITS
+ * carries it in its google.rpc.Status details.
+ */
 export interface PlacementExplanation {
+  /** The strategy used: the spec's, else the manager's. */
   strategy: string;
-  /** Expressions in force, after soft ones were dropped if they had to be. */
+  /** Constraints in force, as written, after soft ones were dropped if they had to be. */
   constraints: string[];
+  /** Affinities in force, as written, after soft ones were dropped if they had to be. */
   affinities: string[];
   /** True when no engine met the soft expressions and they were dropped. */
   softDropped: boolean;
+  /** What the scheduler made of each engine it considered. */
   engines: EnginePlacement[];
   /** One line: where it goes, or why it can go nowhere. */
   summary: string;
 }
 
+/** ExplainPlacementRequest is the spec to place. */
 export interface ExplainPlacementRequest {
+  /** As for CreateContainerRequest.spec; required (INVALID_ARGUMENT when unset). */
   spec?: ContainerSpec | undefined;
 }
 
+/** ExplainPlacementResponse is where the container would go, and why. */
 export interface ExplainPlacementResponse {
-  /** Unset when no engine can take the container. */
-  chosen?: EngineRef | undefined;
+  /** The engine a create would choose now; unset when no engine can take the container. */
+  chosen?:
+    | EngineRef
+    | undefined;
+  /** The decision, engine by engine. */
   explanation?: PlacementExplanation | undefined;
 }
 
-export interface ClusterServiceStartContainerRequest {
-  /** Container ID, ID prefix or name. */
+/** StartContainerRequest names the container to start. */
+export interface StartContainerRequest {
+  /**
+   * Container ID, name, or unique ID prefix (Docker's order: exact ID, exact name, prefix); a
+   * leading "/" is ignored. At most 512 bytes; empty is INVALID_ARGUMENT.
+   */
   container: string;
 }
 
-export interface ClusterServiceStartContainerResponse {
+/** StartContainerResponse says what the start did. */
+export interface StartContainerResponse {
+  /** True when the container was already running: nothing was done. */
   alreadyRunning: boolean;
+  /** The engine the container is on. */
   engine?:
     | EngineRef
     | undefined;
@@ -501,13 +763,22 @@ export interface ClusterServiceStartContainerResponse {
   unsettled: boolean;
 }
 
-export interface ClusterServiceStopContainerRequest {
+/** StopContainerRequest names the container to stop. */
+export interface StopContainerRequest {
+  /** As in StartContainerRequest.container. */
   container: string;
+  /**
+   * Seconds to wait after SIGTERM before SIGKILL, 0 to 86,400 (more is INVALID_ARGUMENT); unset
+   * uses the container's own stop timeout (Docker's default: 10 s).
+   */
   timeoutSeconds?: number | undefined;
 }
 
-export interface ClusterServiceStopContainerResponse {
+/** StopContainerResponse says what the stop did. */
+export interface StopContainerResponse {
+  /** True when the container was not running: nothing was done. */
   alreadyStopped: boolean;
+  /** The engine the container is on. */
   engine?:
     | EngineRef
     | undefined;
@@ -518,49 +789,81 @@ export interface ClusterServiceStopContainerResponse {
   unsettled: boolean;
 }
 
-export interface ClusterServiceKillContainerRequest {
+/** KillContainerRequest names the container and the signal. */
+export interface KillContainerRequest {
+  /** As in StartContainerRequest.container. */
   container: string;
-  /** Signal name or number; empty means SIGKILL. */
+  /**
+   * Signal name or number, e.g. "SIGHUP", "HUP" or "1"; empty means SIGKILL. At most 32 bytes;
+   * a malformed or unknown signal is INVALID_ARGUMENT.
+   */
   signal: string;
 }
 
-export interface ClusterServiceKillContainerResponse {
+/** KillContainerResponse says where the signal went. */
+export interface KillContainerResponse {
+  /** The engine the container is on. */
   engine?:
     | EngineRef
     | undefined;
-  /** As in ClusterServiceStopContainerResponse. */
+  /**
+   * As in StopContainerResponse; always false for a signal other than SIGKILL, which the
+   * container may survive.
+   */
   unsettled: boolean;
 }
 
-export interface ClusterServiceRemoveContainerRequest {
+/** RemoveContainerRequest names the container to remove. */
+export interface RemoveContainerRequest {
+  /** As in StartContainerRequest.container. */
   container: string;
+  /**
+   * Kill a running container first; without it, removing a running container is
+   * FAILED_PRECONDITION.
+   */
   force: boolean;
+  /** Remove the container's anonymous volumes too. */
   volumes: boolean;
 }
 
-export interface ClusterServiceRemoveContainerResponse {
+/** RemoveContainerResponse says where the container was removed. */
+export interface RemoveContainerResponse {
+  /** The engine the container was on. */
   engine?:
     | EngineRef
     | undefined;
-  /** As in ClusterServiceStopContainerResponse. */
+  /** As in StopContainerResponse. */
   unsettled: boolean;
 }
 
 /** ClusterContainer is a container and the engine it is on. */
 export interface ClusterContainer {
-  container?: Container | undefined;
-  engine?: EngineRef | undefined;
+  /**
+   * The container as its engine's stream last showed it. While the engine is unhealthy its
+   * `status` is "Host Down" and `state` the last one known.
+   */
+  container?:
+    | Container
+    | undefined;
+  /** The engine the container is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** The status of that engine: HEALTHY, or UNHEALTHY when the container is shown as last known. */
   engineStatus: EngineStatus;
   /**
-   * The container's constraints, affinities and reschedule policies, read from its labels
-   * `com.docker.swarm.constraints`, `com.docker.swarm.affinities` and
-   * `com.docker.swarm.reschedule-policies` (JSON arrays of strings, as classic Swarm wrote them).
-   * A create writes every expression there, whatever its source (the typed fields, `constraint:`,
-   * `affinity:` and `reschedule:` env entries, the labels), so they survive a manager restart.
-   * Empty when the label is missing or is not a JSON array of strings.
+   * The container's constraints, read from its label `com.docker.swarm.constraints` (a JSON array
+   * of strings, as classic Swarm wrote it). A create writes every expression there, whatever its
+   * source (the typed fields, `constraint:` env entries, the label), so they survive a manager
+   * restart. Empty when the label is missing or is not a JSON array of strings.
    */
   constraints: string[];
+  /** The container's affinities, read from `com.docker.swarm.affinities` as `constraints` is. */
   affinities: string[];
+  /**
+   * The container's reschedule policies ("off" at most, until rescheduling exists), read from
+   * `com.docker.swarm.reschedule-policies` as `constraints` is.
+   */
   reschedulePolicies: string[];
 }
 
@@ -571,11 +874,13 @@ export interface ClusterContainer {
 export interface ClusterNode {
   /** The Docker engine ID. */
   id: string;
+  /** The Docker engine's name (its host's name). */
   name: string;
   /** The engine-agent's address, host:port. */
   address: string;
   /** The host of `address` when it is an IP address, else empty (classic Swarm: the engine's IP). */
   ip: string;
+  /** The engine's CPUs. */
   cpus: string;
   /** Total memory in bytes. */
   memoryBytes: string;
@@ -588,15 +893,19 @@ export interface ClusterNode_LabelsEntry {
   value: string;
 }
 
-export interface ClusterServiceInspectContainerRequest {
+/** InspectContainerRequest names the container to inspect. */
+export interface InspectContainerRequest {
+  /** As in StartContainerRequest.container. */
   container: string;
 }
 
-export interface ClusterServiceInspectContainerResponse {
+/** InspectContainerResponse is a container in detail. */
+export interface InspectContainerResponse {
+  /** The container, as its engine answers it now (as last known when the engine is not healthy). */
   container?:
     | ClusterContainer
     | undefined;
-  /** Docker's inspect document as JSON. */
+  /** Docker's inspect document as JSON; empty when the engine is not healthy. */
   rawJson: string;
   /**
    * The engine the container is on, with its CPUs, memory and labels (what the cluster last knew
@@ -605,38 +914,71 @@ export interface ClusterServiceInspectContainerResponse {
   node?: ClusterNode | undefined;
 }
 
-export interface ClusterServiceContainerLogsRequest {
+/** ContainerLogsRequest names the container and which output to stream. */
+export interface ContainerLogsRequest {
+  /** As in StartContainerRequest.container. */
   container: string;
+  /**
+   * Keep streaming new output until the container stops or the call is cancelled. Default false:
+   * the output so far, then the stream ends.
+   */
   follow: boolean;
+  /** Include stdout. When both `stdout` and `stderr` are false, both are sent. */
   stdout: boolean;
+  /** Include stderr. When both `stdout` and `stderr` are false, both are sent. */
   stderr: boolean;
+  /** Only the last N lines; 0 means all. */
   tail: number;
+  /** Prefix each line with Docker's timestamp (RFC 3339 with nanoseconds) and a space. */
   timestamps: boolean;
+  /**
+   * Only output since this time, in whole seconds (a fraction is dropped); unset means from the
+   * start. A time outside what a Timestamp can hold is INVALID_ARGUMENT.
+   */
   since?: Date | undefined;
 }
 
-export interface ClusterServiceContainerLogsResponse {
+/** ContainerLogsResponse is a piece of a container's output. */
+export interface ContainerLogsResponse {
+  /** Which stream the bytes came from (always stdout for a container with a TTY). */
   stream: LogStream;
+  /** The bytes as the container wrote them; not split at lines, and not necessarily UTF-8. */
   data: Buffer;
 }
 
+/** ListContainersRequest filters and pages the containers. Every filter given must match. */
 export interface ListContainersRequest {
-  /** Include stopped containers (like `docker ps -a`). */
+  /**
+   * Include containers that are not running (like `docker ps -a`). Ignored when `states` is
+   * given. Default false: running containers only.
+   */
   all: boolean;
-  /** Only containers on these engines (ID, name or address). */
+  /**
+   * Only containers on these engines (address, Docker engine ID or name). An engine not in the
+   * cluster is NOT_FOUND. At most 1,000 entries of 512 bytes.
+   */
   engines: string[];
-  /** Only containers in these Docker states (running, exited, created, paused, ...). */
+  /**
+   * Only containers in these Docker states (running, exited, created, paused, restarting,
+   * removing, dead), compared without case. At most 1,000 entries of 256 bytes.
+   */
   states: string[];
-  /** Only containers with every one of these labels (value "*" matches any value). */
+  /**
+   * Only containers with every one of these labels (value "*" matches any value of the key). At
+   * most 1,000 entries, keys of 1 KiB, values of 64 KiB, 256 KiB together.
+   */
   labels: { [key: string]: string };
-  /** Only containers whose name contains one of these. */
+  /** Only containers whose name contains one of these. At most 1,000 entries of 512 bytes. */
   names: string[];
   /**
    * Containers per page, ordered by engine address then container ID: 0 means 500; at most
-   * 1000. A page also stops before it would pass 2 MiB.
+   * 1000 (more is INVALID_ARGUMENT). A page also stops before it would pass 2 MiB.
    */
   pageSize: number;
-  /** `next_page_token` of the previous page; empty for the first page. */
+  /**
+   * `next_page_token` of the previous page; empty for the first page. Opaque; at most 4 KiB. As
+   * in ListEnginesRequest.page_token; send the same filters with every page.
+   */
   pageToken: string;
 }
 
@@ -645,28 +987,43 @@ export interface ListContainersRequest_LabelsEntry {
   value: string;
 }
 
+/** ListContainersResponse is one page of containers. */
 export interface ListContainersResponse {
+  /** The containers of this page, by engine address, then container ID. */
   containers: ClusterContainer[];
   /** Pass as `page_token` for the next page; empty on the last page. */
   nextPageToken: string;
 }
 
-export interface ClusterServicePullImageRequest {
+/** PullImageRequest names the image and where to pull it. */
+export interface PullImageRequest {
+  /**
+   * Image reference, e.g. "busybox:1.36" or "registry:5000/app@sha256:..."; a reference without a
+   * tag pulls "latest". Required, at most 512 bytes; an invalid reference fails on each engine
+   * (`error`).
+   */
   image: string;
-  /** Only these engines (ID, name or address); every healthy engine when empty. */
+  /**
+   * Only these engines (address, Docker engine ID or name), healthy or not (one that is not
+   * healthy ends with an `error`); every healthy engine when empty. An engine not in the cluster is
+   * NOT_FOUND. At most 1,000 entries of 512 bytes.
+   */
   engines: string[];
 }
 
-export interface ClusterServicePullImageResponse {
+/** PullImageResponse is one progress line, or the end, of one engine's pull. */
+export interface PullImageResponse {
+  /** The engine this message is about. */
   engine?:
     | EngineRef
     | undefined;
-  /** A progress line from that engine. */
+  /** A progress line from that engine; unset when `done`. */
   progress?:
-    | PullImageResponse
+    | PullProgress
     | undefined;
-  /** The engine finished: with `error` empty it has the image. */
+  /** The engine finished: with `error` empty it has the image. Each engine ends once. */
   done: boolean;
+  /** Why the engine's pull failed, when `done`; empty otherwise. */
   error: string;
 }
 
@@ -3853,12 +4210,12 @@ export const ContainerSpec_LabelsEntry: MessageFns<ContainerSpec_LabelsEntry> = 
   },
 };
 
-function createBaseClusterServiceCreateContainerRequest(): ClusterServiceCreateContainerRequest {
+function createBaseCreateContainerRequest(): CreateContainerRequest {
   return { spec: undefined, start: false, requestId: "" };
 }
 
-export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCreateContainerRequest> = {
-  encode(message: ClusterServiceCreateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
+  encode(message: CreateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.spec !== undefined) {
       ContainerSpec.encode(message.spec, writer.uint32(10).fork()).join();
     }
@@ -3871,7 +4228,7 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceCreateContainerRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -3880,7 +4237,7 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceCreateContainerRequest();
+      const message = createBaseCreateContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -3920,7 +4277,7 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
     }
   },
 
-  fromJSON(object: any): ClusterServiceCreateContainerRequest {
+  fromJSON(object: any): CreateContainerRequest {
     return {
       spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
       start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
@@ -3932,7 +4289,7 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
     };
   },
 
-  toJSON(message: ClusterServiceCreateContainerRequest): unknown {
+  toJSON(message: CreateContainerRequest): unknown {
     const obj: any = {};
     if (message.spec !== undefined) {
       obj.spec = ContainerSpec.toJSON(message.spec);
@@ -3946,11 +4303,11 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceCreateContainerRequest>): ClusterServiceCreateContainerRequest {
-    return ClusterServiceCreateContainerRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<CreateContainerRequest>): CreateContainerRequest {
+    return CreateContainerRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceCreateContainerRequest>): ClusterServiceCreateContainerRequest {
-    const message = createBaseClusterServiceCreateContainerRequest();
+  fromPartial(object: DeepPartial<CreateContainerRequest>): CreateContainerRequest {
+    const message = createBaseCreateContainerRequest();
     message.spec = (object.spec !== undefined && object.spec !== null)
       ? ContainerSpec.fromPartial(object.spec)
       : undefined;
@@ -3960,7 +4317,7 @@ export const ClusterServiceCreateContainerRequest: MessageFns<ClusterServiceCrea
   },
 };
 
-function createBaseClusterServiceCreateContainerResponse(): ClusterServiceCreateContainerResponse {
+function createBaseCreateContainerResponse(): CreateContainerResponse {
   return {
     id: "",
     name: "",
@@ -3974,8 +4331,8 @@ function createBaseClusterServiceCreateContainerResponse(): ClusterServiceCreate
   };
 }
 
-export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCreateContainerResponse> = {
-  encode(message: ClusterServiceCreateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
+  encode(message: CreateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== "") {
       writer.uint32(10).string(message.id);
     }
@@ -4006,7 +4363,7 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceCreateContainerResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateContainerResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -4015,7 +4372,7 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceCreateContainerResponse();
+      const message = createBaseCreateContainerResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -4103,7 +4460,7 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
     }
   },
 
-  fromJSON(object: any): ClusterServiceCreateContainerResponse {
+  fromJSON(object: any): CreateContainerResponse {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
@@ -4121,7 +4478,7 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
     };
   },
 
-  toJSON(message: ClusterServiceCreateContainerResponse): unknown {
+  toJSON(message: CreateContainerResponse): unknown {
     const obj: any = {};
     if (message.id !== "") {
       obj.id = message.id;
@@ -4153,11 +4510,11 @@ export const ClusterServiceCreateContainerResponse: MessageFns<ClusterServiceCre
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceCreateContainerResponse>): ClusterServiceCreateContainerResponse {
-    return ClusterServiceCreateContainerResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<CreateContainerResponse>): CreateContainerResponse {
+    return CreateContainerResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceCreateContainerResponse>): ClusterServiceCreateContainerResponse {
-    const message = createBaseClusterServiceCreateContainerResponse();
+  fromPartial(object: DeepPartial<CreateContainerResponse>): CreateContainerResponse {
+    const message = createBaseCreateContainerResponse();
     message.id = object.id ?? "";
     message.name = object.name ?? "";
     message.engine = (object.engine !== undefined && object.engine !== null)
@@ -4625,19 +4982,19 @@ export const ExplainPlacementResponse: MessageFns<ExplainPlacementResponse> = {
   },
 };
 
-function createBaseClusterServiceStartContainerRequest(): ClusterServiceStartContainerRequest {
+function createBaseStartContainerRequest(): StartContainerRequest {
   return { container: "" };
 }
 
-export const ClusterServiceStartContainerRequest: MessageFns<ClusterServiceStartContainerRequest> = {
-  encode(message: ClusterServiceStartContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const StartContainerRequest: MessageFns<StartContainerRequest> = {
+  encode(message: StartContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.container !== "") {
       writer.uint32(10).string(message.container);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceStartContainerRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): StartContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -4646,7 +5003,7 @@ export const ClusterServiceStartContainerRequest: MessageFns<ClusterServiceStart
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceStartContainerRequest();
+      const message = createBaseStartContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -4670,11 +5027,11 @@ export const ClusterServiceStartContainerRequest: MessageFns<ClusterServiceStart
     }
   },
 
-  fromJSON(object: any): ClusterServiceStartContainerRequest {
+  fromJSON(object: any): StartContainerRequest {
     return { container: isSet(object.container) ? globalThis.String(object.container) : "" };
   },
 
-  toJSON(message: ClusterServiceStartContainerRequest): unknown {
+  toJSON(message: StartContainerRequest): unknown {
     const obj: any = {};
     if (message.container !== "") {
       obj.container = message.container;
@@ -4682,22 +5039,22 @@ export const ClusterServiceStartContainerRequest: MessageFns<ClusterServiceStart
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceStartContainerRequest>): ClusterServiceStartContainerRequest {
-    return ClusterServiceStartContainerRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<StartContainerRequest>): StartContainerRequest {
+    return StartContainerRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceStartContainerRequest>): ClusterServiceStartContainerRequest {
-    const message = createBaseClusterServiceStartContainerRequest();
+  fromPartial(object: DeepPartial<StartContainerRequest>): StartContainerRequest {
+    const message = createBaseStartContainerRequest();
     message.container = object.container ?? "";
     return message;
   },
 };
 
-function createBaseClusterServiceStartContainerResponse(): ClusterServiceStartContainerResponse {
+function createBaseStartContainerResponse(): StartContainerResponse {
   return { alreadyRunning: false, engine: undefined, unsettled: false };
 }
 
-export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStartContainerResponse> = {
-  encode(message: ClusterServiceStartContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const StartContainerResponse: MessageFns<StartContainerResponse> = {
+  encode(message: StartContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.alreadyRunning !== false) {
       writer.uint32(8).bool(message.alreadyRunning);
     }
@@ -4710,7 +5067,7 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceStartContainerResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): StartContainerResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -4719,7 +5076,7 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceStartContainerResponse();
+      const message = createBaseStartContainerResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -4759,7 +5116,7 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
     }
   },
 
-  fromJSON(object: any): ClusterServiceStartContainerResponse {
+  fromJSON(object: any): StartContainerResponse {
     return {
       alreadyRunning: isSet(object.alreadyRunning)
         ? globalThis.Boolean(object.alreadyRunning)
@@ -4771,7 +5128,7 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
     };
   },
 
-  toJSON(message: ClusterServiceStartContainerResponse): unknown {
+  toJSON(message: StartContainerResponse): unknown {
     const obj: any = {};
     if (message.alreadyRunning !== false) {
       obj.alreadyRunning = message.alreadyRunning;
@@ -4785,11 +5142,11 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceStartContainerResponse>): ClusterServiceStartContainerResponse {
-    return ClusterServiceStartContainerResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<StartContainerResponse>): StartContainerResponse {
+    return StartContainerResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceStartContainerResponse>): ClusterServiceStartContainerResponse {
-    const message = createBaseClusterServiceStartContainerResponse();
+  fromPartial(object: DeepPartial<StartContainerResponse>): StartContainerResponse {
+    const message = createBaseStartContainerResponse();
     message.alreadyRunning = object.alreadyRunning ?? false;
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
@@ -4799,12 +5156,12 @@ export const ClusterServiceStartContainerResponse: MessageFns<ClusterServiceStar
   },
 };
 
-function createBaseClusterServiceStopContainerRequest(): ClusterServiceStopContainerRequest {
+function createBaseStopContainerRequest(): StopContainerRequest {
   return { container: "", timeoutSeconds: undefined };
 }
 
-export const ClusterServiceStopContainerRequest: MessageFns<ClusterServiceStopContainerRequest> = {
-  encode(message: ClusterServiceStopContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const StopContainerRequest: MessageFns<StopContainerRequest> = {
+  encode(message: StopContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.container !== "") {
       writer.uint32(10).string(message.container);
     }
@@ -4814,7 +5171,7 @@ export const ClusterServiceStopContainerRequest: MessageFns<ClusterServiceStopCo
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceStopContainerRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): StopContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -4823,7 +5180,7 @@ export const ClusterServiceStopContainerRequest: MessageFns<ClusterServiceStopCo
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceStopContainerRequest();
+      const message = createBaseStopContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -4855,7 +5212,7 @@ export const ClusterServiceStopContainerRequest: MessageFns<ClusterServiceStopCo
     }
   },
 
-  fromJSON(object: any): ClusterServiceStopContainerRequest {
+  fromJSON(object: any): StopContainerRequest {
     return {
       container: isSet(object.container) ? globalThis.String(object.container) : "",
       timeoutSeconds: isSet(object.timeoutSeconds)
@@ -4866,7 +5223,7 @@ export const ClusterServiceStopContainerRequest: MessageFns<ClusterServiceStopCo
     };
   },
 
-  toJSON(message: ClusterServiceStopContainerRequest): unknown {
+  toJSON(message: StopContainerRequest): unknown {
     const obj: any = {};
     if (message.container !== "") {
       obj.container = message.container;
@@ -4877,23 +5234,23 @@ export const ClusterServiceStopContainerRequest: MessageFns<ClusterServiceStopCo
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceStopContainerRequest>): ClusterServiceStopContainerRequest {
-    return ClusterServiceStopContainerRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<StopContainerRequest>): StopContainerRequest {
+    return StopContainerRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceStopContainerRequest>): ClusterServiceStopContainerRequest {
-    const message = createBaseClusterServiceStopContainerRequest();
+  fromPartial(object: DeepPartial<StopContainerRequest>): StopContainerRequest {
+    const message = createBaseStopContainerRequest();
     message.container = object.container ?? "";
     message.timeoutSeconds = object.timeoutSeconds ?? undefined;
     return message;
   },
 };
 
-function createBaseClusterServiceStopContainerResponse(): ClusterServiceStopContainerResponse {
+function createBaseStopContainerResponse(): StopContainerResponse {
   return { alreadyStopped: false, engine: undefined, unsettled: false };
 }
 
-export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopContainerResponse> = {
-  encode(message: ClusterServiceStopContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const StopContainerResponse: MessageFns<StopContainerResponse> = {
+  encode(message: StopContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.alreadyStopped !== false) {
       writer.uint32(8).bool(message.alreadyStopped);
     }
@@ -4906,7 +5263,7 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceStopContainerResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): StopContainerResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -4915,7 +5272,7 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceStopContainerResponse();
+      const message = createBaseStopContainerResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -4955,7 +5312,7 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
     }
   },
 
-  fromJSON(object: any): ClusterServiceStopContainerResponse {
+  fromJSON(object: any): StopContainerResponse {
     return {
       alreadyStopped: isSet(object.alreadyStopped)
         ? globalThis.Boolean(object.alreadyStopped)
@@ -4967,7 +5324,7 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
     };
   },
 
-  toJSON(message: ClusterServiceStopContainerResponse): unknown {
+  toJSON(message: StopContainerResponse): unknown {
     const obj: any = {};
     if (message.alreadyStopped !== false) {
       obj.alreadyStopped = message.alreadyStopped;
@@ -4981,11 +5338,11 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceStopContainerResponse>): ClusterServiceStopContainerResponse {
-    return ClusterServiceStopContainerResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<StopContainerResponse>): StopContainerResponse {
+    return StopContainerResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceStopContainerResponse>): ClusterServiceStopContainerResponse {
-    const message = createBaseClusterServiceStopContainerResponse();
+  fromPartial(object: DeepPartial<StopContainerResponse>): StopContainerResponse {
+    const message = createBaseStopContainerResponse();
     message.alreadyStopped = object.alreadyStopped ?? false;
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
@@ -4995,12 +5352,12 @@ export const ClusterServiceStopContainerResponse: MessageFns<ClusterServiceStopC
   },
 };
 
-function createBaseClusterServiceKillContainerRequest(): ClusterServiceKillContainerRequest {
+function createBaseKillContainerRequest(): KillContainerRequest {
   return { container: "", signal: "" };
 }
 
-export const ClusterServiceKillContainerRequest: MessageFns<ClusterServiceKillContainerRequest> = {
-  encode(message: ClusterServiceKillContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const KillContainerRequest: MessageFns<KillContainerRequest> = {
+  encode(message: KillContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.container !== "") {
       writer.uint32(10).string(message.container);
     }
@@ -5010,7 +5367,7 @@ export const ClusterServiceKillContainerRequest: MessageFns<ClusterServiceKillCo
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceKillContainerRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): KillContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -5019,7 +5376,7 @@ export const ClusterServiceKillContainerRequest: MessageFns<ClusterServiceKillCo
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceKillContainerRequest();
+      const message = createBaseKillContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -5051,14 +5408,14 @@ export const ClusterServiceKillContainerRequest: MessageFns<ClusterServiceKillCo
     }
   },
 
-  fromJSON(object: any): ClusterServiceKillContainerRequest {
+  fromJSON(object: any): KillContainerRequest {
     return {
       container: isSet(object.container) ? globalThis.String(object.container) : "",
       signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
     };
   },
 
-  toJSON(message: ClusterServiceKillContainerRequest): unknown {
+  toJSON(message: KillContainerRequest): unknown {
     const obj: any = {};
     if (message.container !== "") {
       obj.container = message.container;
@@ -5069,23 +5426,23 @@ export const ClusterServiceKillContainerRequest: MessageFns<ClusterServiceKillCo
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceKillContainerRequest>): ClusterServiceKillContainerRequest {
-    return ClusterServiceKillContainerRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<KillContainerRequest>): KillContainerRequest {
+    return KillContainerRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceKillContainerRequest>): ClusterServiceKillContainerRequest {
-    const message = createBaseClusterServiceKillContainerRequest();
+  fromPartial(object: DeepPartial<KillContainerRequest>): KillContainerRequest {
+    const message = createBaseKillContainerRequest();
     message.container = object.container ?? "";
     message.signal = object.signal ?? "";
     return message;
   },
 };
 
-function createBaseClusterServiceKillContainerResponse(): ClusterServiceKillContainerResponse {
+function createBaseKillContainerResponse(): KillContainerResponse {
   return { engine: undefined, unsettled: false };
 }
 
-export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillContainerResponse> = {
-  encode(message: ClusterServiceKillContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const KillContainerResponse: MessageFns<KillContainerResponse> = {
+  encode(message: KillContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.engine !== undefined) {
       EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
     }
@@ -5095,7 +5452,7 @@ export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillC
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceKillContainerResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): KillContainerResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -5104,7 +5461,7 @@ export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillC
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceKillContainerResponse();
+      const message = createBaseKillContainerResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -5136,14 +5493,14 @@ export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillC
     }
   },
 
-  fromJSON(object: any): ClusterServiceKillContainerResponse {
+  fromJSON(object: any): KillContainerResponse {
     return {
       engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
       unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
     };
   },
 
-  toJSON(message: ClusterServiceKillContainerResponse): unknown {
+  toJSON(message: KillContainerResponse): unknown {
     const obj: any = {};
     if (message.engine !== undefined) {
       obj.engine = EngineRef.toJSON(message.engine);
@@ -5154,11 +5511,11 @@ export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillC
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceKillContainerResponse>): ClusterServiceKillContainerResponse {
-    return ClusterServiceKillContainerResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<KillContainerResponse>): KillContainerResponse {
+    return KillContainerResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceKillContainerResponse>): ClusterServiceKillContainerResponse {
-    const message = createBaseClusterServiceKillContainerResponse();
+  fromPartial(object: DeepPartial<KillContainerResponse>): KillContainerResponse {
+    const message = createBaseKillContainerResponse();
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
       : undefined;
@@ -5167,12 +5524,12 @@ export const ClusterServiceKillContainerResponse: MessageFns<ClusterServiceKillC
   },
 };
 
-function createBaseClusterServiceRemoveContainerRequest(): ClusterServiceRemoveContainerRequest {
+function createBaseRemoveContainerRequest(): RemoveContainerRequest {
   return { container: "", force: false, volumes: false };
 }
 
-export const ClusterServiceRemoveContainerRequest: MessageFns<ClusterServiceRemoveContainerRequest> = {
-  encode(message: ClusterServiceRemoveContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
+  encode(message: RemoveContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.container !== "") {
       writer.uint32(10).string(message.container);
     }
@@ -5185,7 +5542,7 @@ export const ClusterServiceRemoveContainerRequest: MessageFns<ClusterServiceRemo
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceRemoveContainerRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -5194,7 +5551,7 @@ export const ClusterServiceRemoveContainerRequest: MessageFns<ClusterServiceRemo
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceRemoveContainerRequest();
+      const message = createBaseRemoveContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -5234,7 +5591,7 @@ export const ClusterServiceRemoveContainerRequest: MessageFns<ClusterServiceRemo
     }
   },
 
-  fromJSON(object: any): ClusterServiceRemoveContainerRequest {
+  fromJSON(object: any): RemoveContainerRequest {
     return {
       container: isSet(object.container) ? globalThis.String(object.container) : "",
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
@@ -5242,7 +5599,7 @@ export const ClusterServiceRemoveContainerRequest: MessageFns<ClusterServiceRemo
     };
   },
 
-  toJSON(message: ClusterServiceRemoveContainerRequest): unknown {
+  toJSON(message: RemoveContainerRequest): unknown {
     const obj: any = {};
     if (message.container !== "") {
       obj.container = message.container;
@@ -5256,11 +5613,11 @@ export const ClusterServiceRemoveContainerRequest: MessageFns<ClusterServiceRemo
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceRemoveContainerRequest>): ClusterServiceRemoveContainerRequest {
-    return ClusterServiceRemoveContainerRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<RemoveContainerRequest>): RemoveContainerRequest {
+    return RemoveContainerRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceRemoveContainerRequest>): ClusterServiceRemoveContainerRequest {
-    const message = createBaseClusterServiceRemoveContainerRequest();
+  fromPartial(object: DeepPartial<RemoveContainerRequest>): RemoveContainerRequest {
+    const message = createBaseRemoveContainerRequest();
     message.container = object.container ?? "";
     message.force = object.force ?? false;
     message.volumes = object.volumes ?? false;
@@ -5268,12 +5625,12 @@ export const ClusterServiceRemoveContainerRequest: MessageFns<ClusterServiceRemo
   },
 };
 
-function createBaseClusterServiceRemoveContainerResponse(): ClusterServiceRemoveContainerResponse {
+function createBaseRemoveContainerResponse(): RemoveContainerResponse {
   return { engine: undefined, unsettled: false };
 }
 
-export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRemoveContainerResponse> = {
-  encode(message: ClusterServiceRemoveContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
+  encode(message: RemoveContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.engine !== undefined) {
       EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
     }
@@ -5283,7 +5640,7 @@ export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRem
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceRemoveContainerResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveContainerResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -5292,7 +5649,7 @@ export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRem
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceRemoveContainerResponse();
+      const message = createBaseRemoveContainerResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -5324,14 +5681,14 @@ export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRem
     }
   },
 
-  fromJSON(object: any): ClusterServiceRemoveContainerResponse {
+  fromJSON(object: any): RemoveContainerResponse {
     return {
       engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
       unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
     };
   },
 
-  toJSON(message: ClusterServiceRemoveContainerResponse): unknown {
+  toJSON(message: RemoveContainerResponse): unknown {
     const obj: any = {};
     if (message.engine !== undefined) {
       obj.engine = EngineRef.toJSON(message.engine);
@@ -5342,11 +5699,11 @@ export const ClusterServiceRemoveContainerResponse: MessageFns<ClusterServiceRem
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceRemoveContainerResponse>): ClusterServiceRemoveContainerResponse {
-    return ClusterServiceRemoveContainerResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<RemoveContainerResponse>): RemoveContainerResponse {
+    return RemoveContainerResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceRemoveContainerResponse>): ClusterServiceRemoveContainerResponse {
-    const message = createBaseClusterServiceRemoveContainerResponse();
+  fromPartial(object: DeepPartial<RemoveContainerResponse>): RemoveContainerResponse {
+    const message = createBaseRemoveContainerResponse();
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
       : undefined;
@@ -5811,19 +6168,19 @@ export const ClusterNode_LabelsEntry: MessageFns<ClusterNode_LabelsEntry> = {
   },
 };
 
-function createBaseClusterServiceInspectContainerRequest(): ClusterServiceInspectContainerRequest {
+function createBaseInspectContainerRequest(): InspectContainerRequest {
   return { container: "" };
 }
 
-export const ClusterServiceInspectContainerRequest: MessageFns<ClusterServiceInspectContainerRequest> = {
-  encode(message: ClusterServiceInspectContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const InspectContainerRequest: MessageFns<InspectContainerRequest> = {
+  encode(message: InspectContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.container !== "") {
       writer.uint32(10).string(message.container);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceInspectContainerRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -5832,7 +6189,7 @@ export const ClusterServiceInspectContainerRequest: MessageFns<ClusterServiceIns
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceInspectContainerRequest();
+      const message = createBaseInspectContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -5856,11 +6213,11 @@ export const ClusterServiceInspectContainerRequest: MessageFns<ClusterServiceIns
     }
   },
 
-  fromJSON(object: any): ClusterServiceInspectContainerRequest {
+  fromJSON(object: any): InspectContainerRequest {
     return { container: isSet(object.container) ? globalThis.String(object.container) : "" };
   },
 
-  toJSON(message: ClusterServiceInspectContainerRequest): unknown {
+  toJSON(message: InspectContainerRequest): unknown {
     const obj: any = {};
     if (message.container !== "") {
       obj.container = message.container;
@@ -5868,22 +6225,22 @@ export const ClusterServiceInspectContainerRequest: MessageFns<ClusterServiceIns
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceInspectContainerRequest>): ClusterServiceInspectContainerRequest {
-    return ClusterServiceInspectContainerRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<InspectContainerRequest>): InspectContainerRequest {
+    return InspectContainerRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceInspectContainerRequest>): ClusterServiceInspectContainerRequest {
-    const message = createBaseClusterServiceInspectContainerRequest();
+  fromPartial(object: DeepPartial<InspectContainerRequest>): InspectContainerRequest {
+    const message = createBaseInspectContainerRequest();
     message.container = object.container ?? "";
     return message;
   },
 };
 
-function createBaseClusterServiceInspectContainerResponse(): ClusterServiceInspectContainerResponse {
+function createBaseInspectContainerResponse(): InspectContainerResponse {
   return { container: undefined, rawJson: "", node: undefined };
 }
 
-export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceInspectContainerResponse> = {
-  encode(message: ClusterServiceInspectContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const InspectContainerResponse: MessageFns<InspectContainerResponse> = {
+  encode(message: InspectContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.container !== undefined) {
       ClusterContainer.encode(message.container, writer.uint32(10).fork()).join();
     }
@@ -5896,7 +6253,7 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceInspectContainerResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectContainerResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -5905,7 +6262,7 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceInspectContainerResponse();
+      const message = createBaseInspectContainerResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -5945,7 +6302,7 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
     }
   },
 
-  fromJSON(object: any): ClusterServiceInspectContainerResponse {
+  fromJSON(object: any): InspectContainerResponse {
     return {
       container: isSet(object.container) ? ClusterContainer.fromJSON(object.container) : undefined,
       rawJson: isSet(object.rawJson)
@@ -5957,7 +6314,7 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
     };
   },
 
-  toJSON(message: ClusterServiceInspectContainerResponse): unknown {
+  toJSON(message: InspectContainerResponse): unknown {
     const obj: any = {};
     if (message.container !== undefined) {
       obj.container = ClusterContainer.toJSON(message.container);
@@ -5971,11 +6328,11 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceInspectContainerResponse>): ClusterServiceInspectContainerResponse {
-    return ClusterServiceInspectContainerResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<InspectContainerResponse>): InspectContainerResponse {
+    return InspectContainerResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceInspectContainerResponse>): ClusterServiceInspectContainerResponse {
-    const message = createBaseClusterServiceInspectContainerResponse();
+  fromPartial(object: DeepPartial<InspectContainerResponse>): InspectContainerResponse {
+    const message = createBaseInspectContainerResponse();
     message.container = (object.container !== undefined && object.container !== null)
       ? ClusterContainer.fromPartial(object.container)
       : undefined;
@@ -5987,12 +6344,12 @@ export const ClusterServiceInspectContainerResponse: MessageFns<ClusterServiceIn
   },
 };
 
-function createBaseClusterServiceContainerLogsRequest(): ClusterServiceContainerLogsRequest {
+function createBaseContainerLogsRequest(): ContainerLogsRequest {
   return { container: "", follow: false, stdout: false, stderr: false, tail: 0, timestamps: false, since: undefined };
 }
 
-export const ClusterServiceContainerLogsRequest: MessageFns<ClusterServiceContainerLogsRequest> = {
-  encode(message: ClusterServiceContainerLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ContainerLogsRequest: MessageFns<ContainerLogsRequest> = {
+  encode(message: ContainerLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.container !== "") {
       writer.uint32(10).string(message.container);
     }
@@ -6017,7 +6374,7 @@ export const ClusterServiceContainerLogsRequest: MessageFns<ClusterServiceContai
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceContainerLogsRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerLogsRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -6026,7 +6383,7 @@ export const ClusterServiceContainerLogsRequest: MessageFns<ClusterServiceContai
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceContainerLogsRequest();
+      const message = createBaseContainerLogsRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -6098,7 +6455,7 @@ export const ClusterServiceContainerLogsRequest: MessageFns<ClusterServiceContai
     }
   },
 
-  fromJSON(object: any): ClusterServiceContainerLogsRequest {
+  fromJSON(object: any): ContainerLogsRequest {
     return {
       container: isSet(object.container) ? globalThis.String(object.container) : "",
       follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
@@ -6110,7 +6467,7 @@ export const ClusterServiceContainerLogsRequest: MessageFns<ClusterServiceContai
     };
   },
 
-  toJSON(message: ClusterServiceContainerLogsRequest): unknown {
+  toJSON(message: ContainerLogsRequest): unknown {
     const obj: any = {};
     if (message.container !== "") {
       obj.container = message.container;
@@ -6136,11 +6493,11 @@ export const ClusterServiceContainerLogsRequest: MessageFns<ClusterServiceContai
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceContainerLogsRequest>): ClusterServiceContainerLogsRequest {
-    return ClusterServiceContainerLogsRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<ContainerLogsRequest>): ContainerLogsRequest {
+    return ContainerLogsRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceContainerLogsRequest>): ClusterServiceContainerLogsRequest {
-    const message = createBaseClusterServiceContainerLogsRequest();
+  fromPartial(object: DeepPartial<ContainerLogsRequest>): ContainerLogsRequest {
+    const message = createBaseContainerLogsRequest();
     message.container = object.container ?? "";
     message.follow = object.follow ?? false;
     message.stdout = object.stdout ?? false;
@@ -6152,12 +6509,12 @@ export const ClusterServiceContainerLogsRequest: MessageFns<ClusterServiceContai
   },
 };
 
-function createBaseClusterServiceContainerLogsResponse(): ClusterServiceContainerLogsResponse {
+function createBaseContainerLogsResponse(): ContainerLogsResponse {
   return { stream: 0, data: Buffer.alloc(0) };
 }
 
-export const ClusterServiceContainerLogsResponse: MessageFns<ClusterServiceContainerLogsResponse> = {
-  encode(message: ClusterServiceContainerLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
+  encode(message: ContainerLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.stream !== 0) {
       writer.uint32(8).int32(message.stream);
     }
@@ -6167,7 +6524,7 @@ export const ClusterServiceContainerLogsResponse: MessageFns<ClusterServiceConta
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServiceContainerLogsResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerLogsResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -6176,7 +6533,7 @@ export const ClusterServiceContainerLogsResponse: MessageFns<ClusterServiceConta
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServiceContainerLogsResponse();
+      const message = createBaseContainerLogsResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -6208,14 +6565,14 @@ export const ClusterServiceContainerLogsResponse: MessageFns<ClusterServiceConta
     }
   },
 
-  fromJSON(object: any): ClusterServiceContainerLogsResponse {
+  fromJSON(object: any): ContainerLogsResponse {
     return {
       stream: isSet(object.stream) ? logStreamFromJSON(object.stream) : 0,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
     };
   },
 
-  toJSON(message: ClusterServiceContainerLogsResponse): unknown {
+  toJSON(message: ContainerLogsResponse): unknown {
     const obj: any = {};
     if (message.stream !== 0) {
       obj.stream = logStreamToJSON(message.stream);
@@ -6226,11 +6583,11 @@ export const ClusterServiceContainerLogsResponse: MessageFns<ClusterServiceConta
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServiceContainerLogsResponse>): ClusterServiceContainerLogsResponse {
-    return ClusterServiceContainerLogsResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<ContainerLogsResponse>): ContainerLogsResponse {
+    return ContainerLogsResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServiceContainerLogsResponse>): ClusterServiceContainerLogsResponse {
-    const message = createBaseClusterServiceContainerLogsResponse();
+  fromPartial(object: DeepPartial<ContainerLogsResponse>): ContainerLogsResponse {
+    const message = createBaseContainerLogsResponse();
     message.stream = object.stream ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
     return message;
@@ -6616,12 +6973,12 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
   },
 };
 
-function createBaseClusterServicePullImageRequest(): ClusterServicePullImageRequest {
+function createBasePullImageRequest(): PullImageRequest {
   return { image: "", engines: [] };
 }
 
-export const ClusterServicePullImageRequest: MessageFns<ClusterServicePullImageRequest> = {
-  encode(message: ClusterServicePullImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const PullImageRequest: MessageFns<PullImageRequest> = {
+  encode(message: PullImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.image !== "") {
       writer.uint32(10).string(message.image);
     }
@@ -6631,7 +6988,7 @@ export const ClusterServicePullImageRequest: MessageFns<ClusterServicePullImageR
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServicePullImageRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): PullImageRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -6640,7 +6997,7 @@ export const ClusterServicePullImageRequest: MessageFns<ClusterServicePullImageR
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServicePullImageRequest();
+      const message = createBasePullImageRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -6672,14 +7029,14 @@ export const ClusterServicePullImageRequest: MessageFns<ClusterServicePullImageR
     }
   },
 
-  fromJSON(object: any): ClusterServicePullImageRequest {
+  fromJSON(object: any): PullImageRequest {
     return {
       image: isSet(object.image) ? globalThis.String(object.image) : "",
       engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
-  toJSON(message: ClusterServicePullImageRequest): unknown {
+  toJSON(message: PullImageRequest): unknown {
     const obj: any = {};
     if (message.image !== "") {
       obj.image = message.image;
@@ -6690,28 +7047,28 @@ export const ClusterServicePullImageRequest: MessageFns<ClusterServicePullImageR
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServicePullImageRequest>): ClusterServicePullImageRequest {
-    return ClusterServicePullImageRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<PullImageRequest>): PullImageRequest {
+    return PullImageRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServicePullImageRequest>): ClusterServicePullImageRequest {
-    const message = createBaseClusterServicePullImageRequest();
+  fromPartial(object: DeepPartial<PullImageRequest>): PullImageRequest {
+    const message = createBasePullImageRequest();
     message.image = object.image ?? "";
     message.engines = object.engines?.map((e) => e) || [];
     return message;
   },
 };
 
-function createBaseClusterServicePullImageResponse(): ClusterServicePullImageResponse {
+function createBasePullImageResponse(): PullImageResponse {
   return { engine: undefined, progress: undefined, done: false, error: "" };
 }
 
-export const ClusterServicePullImageResponse: MessageFns<ClusterServicePullImageResponse> = {
-  encode(message: ClusterServicePullImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const PullImageResponse: MessageFns<PullImageResponse> = {
+  encode(message: PullImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.engine !== undefined) {
       EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
     }
     if (message.progress !== undefined) {
-      PullImageResponse.encode(message.progress, writer.uint32(18).fork()).join();
+      PullProgress.encode(message.progress, writer.uint32(18).fork()).join();
     }
     if (message.done !== false) {
       writer.uint32(24).bool(message.done);
@@ -6722,7 +7079,7 @@ export const ClusterServicePullImageResponse: MessageFns<ClusterServicePullImage
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ClusterServicePullImageResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): PullImageResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -6731,7 +7088,7 @@ export const ClusterServicePullImageResponse: MessageFns<ClusterServicePullImage
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseClusterServicePullImageResponse();
+      const message = createBasePullImageResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -6748,7 +7105,7 @@ export const ClusterServicePullImageResponse: MessageFns<ClusterServicePullImage
               break;
             }
 
-            message.progress = PullImageResponse.decode(reader, reader.uint32());
+            message.progress = PullProgress.decode(reader, reader.uint32());
             continue;
           }
           case 3: {
@@ -6779,22 +7136,22 @@ export const ClusterServicePullImageResponse: MessageFns<ClusterServicePullImage
     }
   },
 
-  fromJSON(object: any): ClusterServicePullImageResponse {
+  fromJSON(object: any): PullImageResponse {
     return {
       engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
-      progress: isSet(object.progress) ? PullImageResponse.fromJSON(object.progress) : undefined,
+      progress: isSet(object.progress) ? PullProgress.fromJSON(object.progress) : undefined,
       done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
       error: isSet(object.error) ? globalThis.String(object.error) : "",
     };
   },
 
-  toJSON(message: ClusterServicePullImageResponse): unknown {
+  toJSON(message: PullImageResponse): unknown {
     const obj: any = {};
     if (message.engine !== undefined) {
       obj.engine = EngineRef.toJSON(message.engine);
     }
     if (message.progress !== undefined) {
-      obj.progress = PullImageResponse.toJSON(message.progress);
+      obj.progress = PullProgress.toJSON(message.progress);
     }
     if (message.done !== false) {
       obj.done = message.done;
@@ -6805,16 +7162,16 @@ export const ClusterServicePullImageResponse: MessageFns<ClusterServicePullImage
     return obj;
   },
 
-  create(base?: DeepPartial<ClusterServicePullImageResponse>): ClusterServicePullImageResponse {
-    return ClusterServicePullImageResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<PullImageResponse>): PullImageResponse {
+    return PullImageResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ClusterServicePullImageResponse>): ClusterServicePullImageResponse {
-    const message = createBaseClusterServicePullImageResponse();
+  fromPartial(object: DeepPartial<PullImageResponse>): PullImageResponse {
+    const message = createBasePullImageResponse();
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
       : undefined;
     message.progress = (object.progress !== undefined && object.progress !== null)
-      ? PullImageResponse.fromPartial(object.progress)
+      ? PullProgress.fromPartial(object.progress)
       : undefined;
     message.done = object.done ?? false;
     message.error = object.error ?? "";
@@ -6823,24 +7180,39 @@ export const ClusterServicePullImageResponse: MessageFns<ClusterServicePullImage
 };
 
 /**
- * ClusterService is the cluster-manager's API: the engines of the cluster, its state, and its
- * event stream.
+ * ClusterService is the cluster-manager's API (default address 127.0.0.1:4240): the engines of
+ * the cluster, its state, its event stream, and containers placed and run across its engines.
  *
- * Errors: INVALID_ARGUMENT names the field and the value (a malformed address, an unknown state
- * or event type, a field over its size limit); NOT_FOUND when no engine matches;
- * RESOURCE_EXHAUSTED ends a WatchEvents stream whose reader fell too far behind, and answers a
- * caller over its rate or stream limit or a cluster at its engine limit; PERMISSION_DENIED when
- * the caller's role (from its client certificate) may not call the method, or the container
- * policy refuses what a spec asks of the host.
+ * Access: mutual TLS with a certificate from the cluster CA; the certificate's OU is the caller's
+ * role. `operator` may call every method except SyncEngines; `reader` may call ListEngines,
+ * GetEngine, GetInfo, WatchEvents, ExplainPlacement, InspectContainer and ListContainers;
+ * `discovery` may call SyncEngines only. Any other call is PERMISSION_DENIED.
+ *
+ * Errors: every failure carries a google.rpc.Status in the `grpc-status-details-bin` trailer
+ * with a google.rpc.ErrorInfo (domain "flotilla", a stable `reason`: INVALID_FIELD,
+ * NO_ENGINE_FITS, RESCHEDULE_NOT_SUPPORTED, else the status name such as NOT_FOUND). A bad field
+ * is INVALID_ARGUMENT (reason INVALID_FIELD) with a google.rpc.BadRequest naming the field
+ * (`spec.labels[zone]`, `engines[2]`) and the value. Every request field has a size limit
+ * (libs/cluster/src/request-limits.ts; each field below says its own), checked before any work
+ * is done; a request message over 4 MiB is RESOURCE_EXHAUSTED. RESOURCE_EXHAUSTED also answers a
+ * caller over its limits (per certificate: --max-streams-per-caller open streams, default 256;
+ * --changes-per-second calls that change something, default 2,000 with a burst of 4,000), and a
+ * cluster at --max-engines. PERMISSION_DENIED answers a role that may not call the method, and a
+ * container spec the container policy refuses.
  */
 export type ClusterServiceService = typeof ClusterServiceService;
 export const ClusterServiceService = {
   /**
-   * AddEngine registers an engine-agent address. The engine is pending until the manager has
-   * connected to the agent and validated the engine; adding a known address changes nothing.
+   * AddEngine adds an engine-agent address by hand (the "manual" membership, which discovery
+   * never removes). The engine is pending until the manager has streamed the agent's first
+   * snapshot and validated it; the call does not wait for that (watch for its "connect" engine
+   * event, or poll GetEngine). Idempotent: adding a known address changes nothing but the manual
+   * membership and answers `added` false. Errors: INVALID_ARGUMENT for a malformed address;
+   * RESOURCE_EXHAUSTED when the cluster holds --max-engines engines (default 20,000) or
+   * --max-pending-engines engines added by hand are still pending (default 1,000). Role: operator.
    */
   addEngine: {
-    path: "/flotilla.v1.ClusterService/AddEngine" as const,
+    path: "/flotilla.cluster.v1.ClusterService/AddEngine" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: AddEngineRequest): Buffer => Buffer.from(AddEngineRequest.encode(value).finish()),
@@ -6848,9 +7220,16 @@ export const ClusterServiceService = {
     responseSerialize: (value: AddEngineResponse): Buffer => Buffer.from(AddEngineResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AddEngineResponse => AddEngineResponse.decode(value),
   },
-  /** RemoveEngine drops an engine (pending or not) and closes its stream. */
+  /**
+   * RemoveEngine drops an engine (pending or not) at once, whatever its memberships, closes its
+   * stream and publishes a "removed" engine event. Its containers keep running on the Docker
+   * engine; the cluster stops showing them. A discovery source that still lists the address does
+   * not add it back while it keeps listing it (AddEngine does). Not idempotent in its answer:
+   * removing it again is NOT_FOUND, which a retry may take as done. Errors: INVALID_ARGUMENT for
+   * an empty reference or a name several engines share; NOT_FOUND. Role: operator.
+   */
   removeEngine: {
-    path: "/flotilla.v1.ClusterService/RemoveEngine" as const,
+    path: "/flotilla.cluster.v1.ClusterService/RemoveEngine" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: RemoveEngineRequest): Buffer => Buffer.from(RemoveEngineRequest.encode(value).finish()),
@@ -6859,8 +7238,13 @@ export const ClusterServiceService = {
       Buffer.from(RemoveEngineResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveEngineResponse => RemoveEngineResponse.decode(value),
   },
+  /**
+   * ListEngines lists the engines of the cluster (pending ones included), one page at a time,
+   * ordered by address. Read-only, safe to retry. Errors: INVALID_ARGUMENT for an unknown status,
+   * a page_size over 1000 or a page_token this listing did not make. Role: operator or reader.
+   */
   listEngines: {
-    path: "/flotilla.v1.ClusterService/ListEngines" as const,
+    path: "/flotilla.cluster.v1.ClusterService/ListEngines" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: ListEnginesRequest): Buffer => Buffer.from(ListEnginesRequest.encode(value).finish()),
@@ -6868,8 +7252,13 @@ export const ClusterServiceService = {
     responseSerialize: (value: ListEnginesResponse): Buffer => Buffer.from(ListEnginesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListEnginesResponse => ListEnginesResponse.decode(value),
   },
+  /**
+   * GetEngine answers one engine, found by address, Docker engine ID or name. Read-only, safe to
+   * retry. Errors: INVALID_ARGUMENT for an empty reference or a name several engines share (use
+   * the address or ID); NOT_FOUND. Role: operator or reader.
+   */
   getEngine: {
-    path: "/flotilla.v1.ClusterService/GetEngine" as const,
+    path: "/flotilla.cluster.v1.ClusterService/GetEngine" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: GetEngineRequest): Buffer => Buffer.from(GetEngineRequest.encode(value).finish()),
@@ -6877,9 +7266,13 @@ export const ClusterServiceService = {
     responseSerialize: (value: GetEngineResponse): Buffer => Buffer.from(GetEngineResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetEngineResponse => GetEngineResponse.decode(value),
   },
-  /** GetInfo is the cluster as `docker info` showed it on classic Swarm, and more. */
+  /**
+   * GetInfo is the cluster as `docker info` showed it on classic Swarm, and more: settings,
+   * counts and totals, whose size does not grow with the cluster (page through ListEngines for the
+   * engines themselves). Read-only, safe to retry. Role: operator or reader.
+   */
   getInfo: {
-    path: "/flotilla.v1.ClusterService/GetInfo" as const,
+    path: "/flotilla.cluster.v1.ClusterService/GetInfo" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: GetInfoRequest): Buffer => Buffer.from(GetInfoRequest.encode(value).finish()),
@@ -6888,11 +7281,21 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): GetInfoResponse => GetInfoResponse.decode(value),
   },
   /**
-   * WatchEvents streams engine events and every Docker event of every engine, annotated with the
-   * engine it came from.
+   * WatchEvents streams engine events and every Docker event of every engine, each annotated with
+   * the engine it came from, from the moment the subscription is live: the manager sends the
+   * response headers once it is, so a client that waits for them misses nothing after. There is
+   * no replay of past events and no resume token. To keep a view of the cluster up to date: open
+   * the stream, wait for its headers, then list (ListEngines, ListContainers) and apply the events
+   * that follow; after the stream ends for any reason, do the same again. The stream never ends
+   * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
+   * --max-queued-events (default 10,000) events behind, so it never slows the cluster; or with OK
+   * when the manager shuts down. Events of an engine that was unreachable are not sent for the time
+   * it was away (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
+   * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
+   * limit. Counts against the caller's open streams. Role: operator or reader.
    */
   watchEvents: {
-    path: "/flotilla.v1.ClusterService/WatchEvents" as const,
+    path: "/flotilla.cluster.v1.ClusterService/WatchEvents" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: WatchEventsRequest): Buffer => Buffer.from(WatchEventsRequest.encode(value).finish()),
@@ -6901,13 +7304,22 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): WatchEventsResponse => WatchEventsResponse.decode(value),
   },
   /**
-   * SyncEngines sets the whole set of engine addresses one discovery source sees. The manager
-   * applies only the difference from that source's previous set, removals first. Idempotent: a
-   * generation the manager has already applied changes nothing. Engines added by AddEngine or by
-   * other sources are left alone.
+   * SyncEngines sets the whole set of engine addresses one discovery source sees; discovery calls
+   * it, people need not. Sources are kept per pushing identity (the caller certificate's name)
+   * and source name. The manager applies only the difference from that source's previous set,
+   * removals first, and answers at once: new engines are pending and dialled from a queue.
+   * Idempotent: a generation at or below the one the manager holds for the source changes nothing
+   * (`unchanged`), so a push can be repeated safely. Engines added by hand or listed by other
+   * sources are left alone. Each push the manager takes keeps every source of the identity alive
+   * for another --discovery-grace (default 5m); past it they are forgotten and the engines only
+   * they listed are removed. A refused push changes nothing. Errors: INVALID_ARGUMENT for an empty
+   * source, a malformed address, a generation that is 0, not a number or more than 24 h ahead of
+   * the manager's clock in milliseconds, or sizes over their limits; RESOURCE_EXHAUSTED when the
+   * push would pass --max-engines or the identity already pushes 64 other sources. Role:
+   * discovery.
    */
   syncEngines: {
-    path: "/flotilla.v1.ClusterService/SyncEngines" as const,
+    path: "/flotilla.cluster.v1.ClusterService/SyncEngines" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: SyncEnginesRequest): Buffer => Buffer.from(SyncEnginesRequest.encode(value).finish()),
@@ -6916,28 +7328,55 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): SyncEnginesResponse => SyncEnginesResponse.decode(value),
   },
   /**
-   * CreateContainer places a container on an engine, reserves its capacity, creates it there
-   * (pulling the image when the engine lacks it) and, with `start`, starts it. Names are unique
-   * across the cluster (ALREADY_EXISTS). A request no engine can take fails FAILED_PRECONDITION
-   * with the per-engine explanation in the message (and as a PlacementExplanation, binary, in the
-   * trailing metadata key `flotilla-placement-bin`).
+   * CreateContainer places a container on an engine with the scheduler, reserves its CPU, memory,
+   * host ports and name there (so concurrent creates never double-book), creates it (pulling the
+   * image first when the engine lacks it, with progress as "image" "pull-progress" events on
+   * WatchEvents) and, with `start`, starts it. It answers once the engine's stream shows the
+   * container (or says `unsettled`). A create that fails in a way proving the engine made nothing
+   * (e.g. an image it could not pull) is tried on another engine, up to --create-retry times
+   * (default 0); after any other failure the container may exist with only the answer lost, and
+   * no other engine is tried.
+   *
+   * Retries: without `request_id` a create is not safe to retry (a retry after a lost answer may
+   * make a second container, or fail ALREADY_EXISTS on the name); with one it is (see
+   * CreateContainerRequest.request_id).
+   *
+   * Errors: INVALID_ARGUMENT (reason INVALID_FIELD) for a missing spec or image, a malformed name,
+   * placement expression, strategy, reschedule policy or request_id, negative resources, any field
+   * over its limit, or what the engine's Docker refuses; PERMISSION_DENIED when the container
+   * policy does not allow what the spec takes of its host for the caller's role; ALREADY_EXISTS
+   * when the name is taken anywhere in the cluster (or being created); FAILED_PRECONDITION with
+   * reason NO_ENGINE_FITS when no engine can take the container: the message explains each engine,
+   * and the google.rpc.Status details hold a flotilla.cluster.v1.PlacementExplanation (an Any
+   * whose type URL is `type.googleapis.com/flotilla.cluster.v1.PlacementExplanation`);
+   * FAILED_PRECONDITION with reason RESCHEDULE_NOT_SUPPORTED for the reschedule policy
+   * "on-node-failure" (nothing is created); FAILED_PRECONDITION when the image could not be pulled;
+   * UNAVAILABLE, worth retrying later, when the spec has a name or request_id while an engine is
+   * being reached for the first time (its containers are not known yet), or when an earlier create
+   * with the same request_id is in doubt; CANCELLED when the caller goes while the image is being
+   * pulled; UNAVAILABLE, DEADLINE_EXCEEDED or INTERNAL from the engine when the create is in doubt
+   * (the message says so). Role: operator.
    */
   createContainer: {
-    path: "/flotilla.v1.ClusterService/CreateContainer" as const,
+    path: "/flotilla.cluster.v1.ClusterService/CreateContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ClusterServiceCreateContainerRequest): Buffer =>
-      Buffer.from(ClusterServiceCreateContainerRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ClusterServiceCreateContainerRequest =>
-      ClusterServiceCreateContainerRequest.decode(value),
-    responseSerialize: (value: ClusterServiceCreateContainerResponse): Buffer =>
-      Buffer.from(ClusterServiceCreateContainerResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ClusterServiceCreateContainerResponse =>
-      ClusterServiceCreateContainerResponse.decode(value),
+    requestSerialize: (value: CreateContainerRequest): Buffer =>
+      Buffer.from(CreateContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateContainerRequest => CreateContainerRequest.decode(value),
+    responseSerialize: (value: CreateContainerResponse): Buffer =>
+      Buffer.from(CreateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateContainerResponse => CreateContainerResponse.decode(value),
   },
-  /** ExplainPlacement is a dry run: where the container would go and why every other engine would not. */
+  /**
+   * ExplainPlacement is the dry run of CreateContainer: where the container would go and why every
+   * other engine would not, without reserving or creating anything. A spec no engine can take is
+   * not an error here: `chosen` is unset. Read-only, safe to retry. Errors: INVALID_ARGUMENT and
+   * PERMISSION_DENIED as for CreateContainer (the container policy is checked the same way).
+   * Role: operator or reader.
+   */
   explainPlacement: {
-    path: "/flotilla.v1.ClusterService/ExplainPlacement" as const,
+    path: "/flotilla.cluster.v1.ClusterService/ExplainPlacement" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: ExplainPlacementRequest): Buffer =>
@@ -6948,90 +7387,119 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): ExplainPlacementResponse => ExplainPlacementResponse.decode(value),
   },
   /**
-   * The calls below find the container by ID, ID prefix or name anywhere in the cluster and run
-   * on its engine.
+   * StartContainer starts a container, found anywhere in the cluster by exact ID, then exact name,
+   * then unique ID prefix (Docker's order), on its engine. Idempotent: starting a running container
+   * answers `already_running`. Errors: INVALID_ARGUMENT for an empty reference or a prefix or name
+   * that matches several containers; NOT_FOUND; FAILED_PRECONDITION when the container's engine is
+   * not healthy or Docker refuses in the container's state; UNAVAILABLE when the engine's Docker is
+   * unreachable. Role: operator.
    */
   startContainer: {
-    path: "/flotilla.v1.ClusterService/StartContainer" as const,
+    path: "/flotilla.cluster.v1.ClusterService/StartContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ClusterServiceStartContainerRequest): Buffer =>
-      Buffer.from(ClusterServiceStartContainerRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ClusterServiceStartContainerRequest =>
-      ClusterServiceStartContainerRequest.decode(value),
-    responseSerialize: (value: ClusterServiceStartContainerResponse): Buffer =>
-      Buffer.from(ClusterServiceStartContainerResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ClusterServiceStartContainerResponse =>
-      ClusterServiceStartContainerResponse.decode(value),
+    requestSerialize: (value: StartContainerRequest): Buffer =>
+      Buffer.from(StartContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartContainerRequest => StartContainerRequest.decode(value),
+    responseSerialize: (value: StartContainerResponse): Buffer =>
+      Buffer.from(StartContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartContainerResponse => StartContainerResponse.decode(value),
   },
+  /**
+   * StopContainer stops a container (found as for StartContainer): SIGTERM, then SIGKILL after the
+   * timeout. Idempotent: stopping a stopped container answers `already_stopped`. Errors as for
+   * StartContainer, and INVALID_ARGUMENT for a timeout over 86,400 s. Role: operator.
+   */
   stopContainer: {
-    path: "/flotilla.v1.ClusterService/StopContainer" as const,
+    path: "/flotilla.cluster.v1.ClusterService/StopContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ClusterServiceStopContainerRequest): Buffer =>
-      Buffer.from(ClusterServiceStopContainerRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ClusterServiceStopContainerRequest =>
-      ClusterServiceStopContainerRequest.decode(value),
-    responseSerialize: (value: ClusterServiceStopContainerResponse): Buffer =>
-      Buffer.from(ClusterServiceStopContainerResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ClusterServiceStopContainerResponse =>
-      ClusterServiceStopContainerResponse.decode(value),
+    requestSerialize: (value: StopContainerRequest): Buffer => Buffer.from(StopContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StopContainerRequest => StopContainerRequest.decode(value),
+    responseSerialize: (value: StopContainerResponse): Buffer =>
+      Buffer.from(StopContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StopContainerResponse => StopContainerResponse.decode(value),
   },
+  /**
+   * KillContainer sends a signal to a running container (found as for StartContainer). Not
+   * idempotent in effect (each call sends the signal again); killing a container that is not
+   * running is FAILED_PRECONDITION. Errors as for StartContainer, and INVALID_ARGUMENT for a
+   * malformed or unknown signal. Role: operator.
+   */
   killContainer: {
-    path: "/flotilla.v1.ClusterService/KillContainer" as const,
+    path: "/flotilla.cluster.v1.ClusterService/KillContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ClusterServiceKillContainerRequest): Buffer =>
-      Buffer.from(ClusterServiceKillContainerRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ClusterServiceKillContainerRequest =>
-      ClusterServiceKillContainerRequest.decode(value),
-    responseSerialize: (value: ClusterServiceKillContainerResponse): Buffer =>
-      Buffer.from(ClusterServiceKillContainerResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ClusterServiceKillContainerResponse =>
-      ClusterServiceKillContainerResponse.decode(value),
+    requestSerialize: (value: KillContainerRequest): Buffer => Buffer.from(KillContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KillContainerRequest => KillContainerRequest.decode(value),
+    responseSerialize: (value: KillContainerResponse): Buffer =>
+      Buffer.from(KillContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KillContainerResponse => KillContainerResponse.decode(value),
   },
+  /**
+   * RemoveContainer removes a container (found as for StartContainer) from its engine. A retry
+   * after success is NOT_FOUND, which may be taken as done. Errors as for StartContainer;
+   * removing a running container without `force` is FAILED_PRECONDITION. Role: operator.
+   */
   removeContainer: {
-    path: "/flotilla.v1.ClusterService/RemoveContainer" as const,
+    path: "/flotilla.cluster.v1.ClusterService/RemoveContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ClusterServiceRemoveContainerRequest): Buffer =>
-      Buffer.from(ClusterServiceRemoveContainerRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ClusterServiceRemoveContainerRequest =>
-      ClusterServiceRemoveContainerRequest.decode(value),
-    responseSerialize: (value: ClusterServiceRemoveContainerResponse): Buffer =>
-      Buffer.from(ClusterServiceRemoveContainerResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ClusterServiceRemoveContainerResponse =>
-      ClusterServiceRemoveContainerResponse.decode(value),
+    requestSerialize: (value: RemoveContainerRequest): Buffer =>
+      Buffer.from(RemoveContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveContainerRequest => RemoveContainerRequest.decode(value),
+    responseSerialize: (value: RemoveContainerResponse): Buffer =>
+      Buffer.from(RemoveContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
   },
+  /**
+   * InspectContainer answers a container (found as for StartContainer), Docker's inspect document
+   * and the engine it is on. On an engine that is not healthy it answers what the cluster last knew
+   * (with `raw_json` empty) instead of failing. Read-only, safe to retry. Errors: INVALID_ARGUMENT
+   * for an empty or ambiguous reference; NOT_FOUND. Role: operator or reader.
+   */
   inspectContainer: {
-    path: "/flotilla.v1.ClusterService/InspectContainer" as const,
+    path: "/flotilla.cluster.v1.ClusterService/InspectContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ClusterServiceInspectContainerRequest): Buffer =>
-      Buffer.from(ClusterServiceInspectContainerRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ClusterServiceInspectContainerRequest =>
-      ClusterServiceInspectContainerRequest.decode(value),
-    responseSerialize: (value: ClusterServiceInspectContainerResponse): Buffer =>
-      Buffer.from(ClusterServiceInspectContainerResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ClusterServiceInspectContainerResponse =>
-      ClusterServiceInspectContainerResponse.decode(value),
+    requestSerialize: (value: InspectContainerRequest): Buffer =>
+      Buffer.from(InspectContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectContainerRequest => InspectContainerRequest.decode(value),
+    responseSerialize: (value: InspectContainerResponse): Buffer =>
+      Buffer.from(InspectContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectContainerResponse => InspectContainerResponse.decode(value),
   },
+  /**
+   * ContainerLogs streams a container's output (found as for StartContainer) from its engine,
+   * split into stdout and stderr. Without `follow` the stream ends (OK) after the output so far;
+   * with it, the stream ends (OK) when the container stops, when the client cancels it, or with
+   * an error (e.g. UNAVAILABLE) when the engine's agent becomes unreachable. There is no resume
+   * token: to go on after a broken stream, call again with `since` set to the time of the last
+   * line received (ask for `timestamps` to know it); lines of that second may come again. Errors:
+   * INVALID_ARGUMENT for an empty or ambiguous reference or a `since` outside what a time can be;
+   * NOT_FOUND; FAILED_PRECONDITION when the container's engine is not healthy. Counts against
+   * the caller's open streams. Role: operator only (a container's output often holds secrets).
+   */
   containerLogs: {
-    path: "/flotilla.v1.ClusterService/ContainerLogs" as const,
+    path: "/flotilla.cluster.v1.ClusterService/ContainerLogs" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: ClusterServiceContainerLogsRequest): Buffer =>
-      Buffer.from(ClusterServiceContainerLogsRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ClusterServiceContainerLogsRequest =>
-      ClusterServiceContainerLogsRequest.decode(value),
-    responseSerialize: (value: ClusterServiceContainerLogsResponse): Buffer =>
-      Buffer.from(ClusterServiceContainerLogsResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ClusterServiceContainerLogsResponse =>
-      ClusterServiceContainerLogsResponse.decode(value),
+    requestSerialize: (value: ContainerLogsRequest): Buffer => Buffer.from(ContainerLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerLogsRequest => ContainerLogsRequest.decode(value),
+    responseSerialize: (value: ContainerLogsResponse): Buffer =>
+      Buffer.from(ContainerLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerLogsResponse => ContainerLogsResponse.decode(value),
   },
-  /** ListContainers lists containers across the cluster; those on an unhealthy engine are marked. */
+  /**
+   * ListContainers lists containers across the cluster, one page at a time, ordered by engine
+   * address, then container ID. Containers of pending engines are not listed; those of an
+   * unhealthy engine are, as last known, with `engine_status` UNHEALTHY and the status "Host Down".
+   * Read-only, safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000, a page_token
+   * this listing did not make, or an empty or ambiguous engine reference; NOT_FOUND for an engine
+   * that is not in the cluster. Role: operator or reader.
+   */
   listContainers: {
-    path: "/flotilla.v1.ClusterService/ListContainers" as const,
+    path: "/flotilla.cluster.v1.ClusterService/ListContainers" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: ListContainersRequest): Buffer =>
@@ -7042,80 +7510,212 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): ListContainersResponse => ListContainersResponse.decode(value),
   },
   /**
-   * PullImage pulls an image on every healthy engine (or the ones named) and streams the progress
-   * of each.
+   * PullImage pulls an image on every healthy engine (or the ones named), all at once, and streams
+   * the progress of each, merged as it comes. Each engine ends with one message whose `done` is
+   * true (with `error` set when its pull failed); the stream ends with OK once every engine has
+   * ended, whatever their outcome, and at once with no message when there is no healthy engine.
+   * Safe to retry: pulling an image an engine already has only checks it against the registry.
+   * Cancelling the call stops the pulls. Errors: INVALID_ARGUMENT for an empty image or an empty
+   * or ambiguous engine reference; NOT_FOUND for an engine that is not in the cluster. Counts
+   * against the caller's open streams. Role: operator.
    */
   pullImage: {
-    path: "/flotilla.v1.ClusterService/PullImage" as const,
+    path: "/flotilla.cluster.v1.ClusterService/PullImage" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: ClusterServicePullImageRequest): Buffer =>
-      Buffer.from(ClusterServicePullImageRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ClusterServicePullImageRequest => ClusterServicePullImageRequest.decode(value),
-    responseSerialize: (value: ClusterServicePullImageResponse): Buffer =>
-      Buffer.from(ClusterServicePullImageResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ClusterServicePullImageResponse =>
-      ClusterServicePullImageResponse.decode(value),
+    requestSerialize: (value: PullImageRequest): Buffer => Buffer.from(PullImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PullImageRequest => PullImageRequest.decode(value),
+    responseSerialize: (value: PullImageResponse): Buffer => Buffer.from(PullImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PullImageResponse => PullImageResponse.decode(value),
   },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
   /**
-   * AddEngine registers an engine-agent address. The engine is pending until the manager has
-   * connected to the agent and validated the engine; adding a known address changes nothing.
+   * AddEngine adds an engine-agent address by hand (the "manual" membership, which discovery
+   * never removes). The engine is pending until the manager has streamed the agent's first
+   * snapshot and validated it; the call does not wait for that (watch for its "connect" engine
+   * event, or poll GetEngine). Idempotent: adding a known address changes nothing but the manual
+   * membership and answers `added` false. Errors: INVALID_ARGUMENT for a malformed address;
+   * RESOURCE_EXHAUSTED when the cluster holds --max-engines engines (default 20,000) or
+   * --max-pending-engines engines added by hand are still pending (default 1,000). Role: operator.
    */
   addEngine: handleUnaryCall<AddEngineRequest, AddEngineResponse>;
-  /** RemoveEngine drops an engine (pending or not) and closes its stream. */
+  /**
+   * RemoveEngine drops an engine (pending or not) at once, whatever its memberships, closes its
+   * stream and publishes a "removed" engine event. Its containers keep running on the Docker
+   * engine; the cluster stops showing them. A discovery source that still lists the address does
+   * not add it back while it keeps listing it (AddEngine does). Not idempotent in its answer:
+   * removing it again is NOT_FOUND, which a retry may take as done. Errors: INVALID_ARGUMENT for
+   * an empty reference or a name several engines share; NOT_FOUND. Role: operator.
+   */
   removeEngine: handleUnaryCall<RemoveEngineRequest, RemoveEngineResponse>;
+  /**
+   * ListEngines lists the engines of the cluster (pending ones included), one page at a time,
+   * ordered by address. Read-only, safe to retry. Errors: INVALID_ARGUMENT for an unknown status,
+   * a page_size over 1000 or a page_token this listing did not make. Role: operator or reader.
+   */
   listEngines: handleUnaryCall<ListEnginesRequest, ListEnginesResponse>;
+  /**
+   * GetEngine answers one engine, found by address, Docker engine ID or name. Read-only, safe to
+   * retry. Errors: INVALID_ARGUMENT for an empty reference or a name several engines share (use
+   * the address or ID); NOT_FOUND. Role: operator or reader.
+   */
   getEngine: handleUnaryCall<GetEngineRequest, GetEngineResponse>;
-  /** GetInfo is the cluster as `docker info` showed it on classic Swarm, and more. */
+  /**
+   * GetInfo is the cluster as `docker info` showed it on classic Swarm, and more: settings,
+   * counts and totals, whose size does not grow with the cluster (page through ListEngines for the
+   * engines themselves). Read-only, safe to retry. Role: operator or reader.
+   */
   getInfo: handleUnaryCall<GetInfoRequest, GetInfoResponse>;
   /**
-   * WatchEvents streams engine events and every Docker event of every engine, annotated with the
-   * engine it came from.
+   * WatchEvents streams engine events and every Docker event of every engine, each annotated with
+   * the engine it came from, from the moment the subscription is live: the manager sends the
+   * response headers once it is, so a client that waits for them misses nothing after. There is
+   * no replay of past events and no resume token. To keep a view of the cluster up to date: open
+   * the stream, wait for its headers, then list (ListEngines, ListContainers) and apply the events
+   * that follow; after the stream ends for any reason, do the same again. The stream never ends
+   * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
+   * --max-queued-events (default 10,000) events behind, so it never slows the cluster; or with OK
+   * when the manager shuts down. Events of an engine that was unreachable are not sent for the time
+   * it was away (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
+   * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
+   * limit. Counts against the caller's open streams. Role: operator or reader.
    */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
   /**
-   * SyncEngines sets the whole set of engine addresses one discovery source sees. The manager
-   * applies only the difference from that source's previous set, removals first. Idempotent: a
-   * generation the manager has already applied changes nothing. Engines added by AddEngine or by
-   * other sources are left alone.
+   * SyncEngines sets the whole set of engine addresses one discovery source sees; discovery calls
+   * it, people need not. Sources are kept per pushing identity (the caller certificate's name)
+   * and source name. The manager applies only the difference from that source's previous set,
+   * removals first, and answers at once: new engines are pending and dialled from a queue.
+   * Idempotent: a generation at or below the one the manager holds for the source changes nothing
+   * (`unchanged`), so a push can be repeated safely. Engines added by hand or listed by other
+   * sources are left alone. Each push the manager takes keeps every source of the identity alive
+   * for another --discovery-grace (default 5m); past it they are forgotten and the engines only
+   * they listed are removed. A refused push changes nothing. Errors: INVALID_ARGUMENT for an empty
+   * source, a malformed address, a generation that is 0, not a number or more than 24 h ahead of
+   * the manager's clock in milliseconds, or sizes over their limits; RESOURCE_EXHAUSTED when the
+   * push would pass --max-engines or the identity already pushes 64 other sources. Role:
+   * discovery.
    */
   syncEngines: handleUnaryCall<SyncEnginesRequest, SyncEnginesResponse>;
   /**
-   * CreateContainer places a container on an engine, reserves its capacity, creates it there
-   * (pulling the image when the engine lacks it) and, with `start`, starts it. Names are unique
-   * across the cluster (ALREADY_EXISTS). A request no engine can take fails FAILED_PRECONDITION
-   * with the per-engine explanation in the message (and as a PlacementExplanation, binary, in the
-   * trailing metadata key `flotilla-placement-bin`).
+   * CreateContainer places a container on an engine with the scheduler, reserves its CPU, memory,
+   * host ports and name there (so concurrent creates never double-book), creates it (pulling the
+   * image first when the engine lacks it, with progress as "image" "pull-progress" events on
+   * WatchEvents) and, with `start`, starts it. It answers once the engine's stream shows the
+   * container (or says `unsettled`). A create that fails in a way proving the engine made nothing
+   * (e.g. an image it could not pull) is tried on another engine, up to --create-retry times
+   * (default 0); after any other failure the container may exist with only the answer lost, and
+   * no other engine is tried.
+   *
+   * Retries: without `request_id` a create is not safe to retry (a retry after a lost answer may
+   * make a second container, or fail ALREADY_EXISTS on the name); with one it is (see
+   * CreateContainerRequest.request_id).
+   *
+   * Errors: INVALID_ARGUMENT (reason INVALID_FIELD) for a missing spec or image, a malformed name,
+   * placement expression, strategy, reschedule policy or request_id, negative resources, any field
+   * over its limit, or what the engine's Docker refuses; PERMISSION_DENIED when the container
+   * policy does not allow what the spec takes of its host for the caller's role; ALREADY_EXISTS
+   * when the name is taken anywhere in the cluster (or being created); FAILED_PRECONDITION with
+   * reason NO_ENGINE_FITS when no engine can take the container: the message explains each engine,
+   * and the google.rpc.Status details hold a flotilla.cluster.v1.PlacementExplanation (an Any
+   * whose type URL is `type.googleapis.com/flotilla.cluster.v1.PlacementExplanation`);
+   * FAILED_PRECONDITION with reason RESCHEDULE_NOT_SUPPORTED for the reschedule policy
+   * "on-node-failure" (nothing is created); FAILED_PRECONDITION when the image could not be pulled;
+   * UNAVAILABLE, worth retrying later, when the spec has a name or request_id while an engine is
+   * being reached for the first time (its containers are not known yet), or when an earlier create
+   * with the same request_id is in doubt; CANCELLED when the caller goes while the image is being
+   * pulled; UNAVAILABLE, DEADLINE_EXCEEDED or INTERNAL from the engine when the create is in doubt
+   * (the message says so). Role: operator.
    */
-  createContainer: handleUnaryCall<ClusterServiceCreateContainerRequest, ClusterServiceCreateContainerResponse>;
-  /** ExplainPlacement is a dry run: where the container would go and why every other engine would not. */
+  createContainer: handleUnaryCall<CreateContainerRequest, CreateContainerResponse>;
+  /**
+   * ExplainPlacement is the dry run of CreateContainer: where the container would go and why every
+   * other engine would not, without reserving or creating anything. A spec no engine can take is
+   * not an error here: `chosen` is unset. Read-only, safe to retry. Errors: INVALID_ARGUMENT and
+   * PERMISSION_DENIED as for CreateContainer (the container policy is checked the same way).
+   * Role: operator or reader.
+   */
   explainPlacement: handleUnaryCall<ExplainPlacementRequest, ExplainPlacementResponse>;
   /**
-   * The calls below find the container by ID, ID prefix or name anywhere in the cluster and run
-   * on its engine.
+   * StartContainer starts a container, found anywhere in the cluster by exact ID, then exact name,
+   * then unique ID prefix (Docker's order), on its engine. Idempotent: starting a running container
+   * answers `already_running`. Errors: INVALID_ARGUMENT for an empty reference or a prefix or name
+   * that matches several containers; NOT_FOUND; FAILED_PRECONDITION when the container's engine is
+   * not healthy or Docker refuses in the container's state; UNAVAILABLE when the engine's Docker is
+   * unreachable. Role: operator.
    */
-  startContainer: handleUnaryCall<ClusterServiceStartContainerRequest, ClusterServiceStartContainerResponse>;
-  stopContainer: handleUnaryCall<ClusterServiceStopContainerRequest, ClusterServiceStopContainerResponse>;
-  killContainer: handleUnaryCall<ClusterServiceKillContainerRequest, ClusterServiceKillContainerResponse>;
-  removeContainer: handleUnaryCall<ClusterServiceRemoveContainerRequest, ClusterServiceRemoveContainerResponse>;
-  inspectContainer: handleUnaryCall<ClusterServiceInspectContainerRequest, ClusterServiceInspectContainerResponse>;
-  containerLogs: handleServerStreamingCall<ClusterServiceContainerLogsRequest, ClusterServiceContainerLogsResponse>;
-  /** ListContainers lists containers across the cluster; those on an unhealthy engine are marked. */
+  startContainer: handleUnaryCall<StartContainerRequest, StartContainerResponse>;
+  /**
+   * StopContainer stops a container (found as for StartContainer): SIGTERM, then SIGKILL after the
+   * timeout. Idempotent: stopping a stopped container answers `already_stopped`. Errors as for
+   * StartContainer, and INVALID_ARGUMENT for a timeout over 86,400 s. Role: operator.
+   */
+  stopContainer: handleUnaryCall<StopContainerRequest, StopContainerResponse>;
+  /**
+   * KillContainer sends a signal to a running container (found as for StartContainer). Not
+   * idempotent in effect (each call sends the signal again); killing a container that is not
+   * running is FAILED_PRECONDITION. Errors as for StartContainer, and INVALID_ARGUMENT for a
+   * malformed or unknown signal. Role: operator.
+   */
+  killContainer: handleUnaryCall<KillContainerRequest, KillContainerResponse>;
+  /**
+   * RemoveContainer removes a container (found as for StartContainer) from its engine. A retry
+   * after success is NOT_FOUND, which may be taken as done. Errors as for StartContainer;
+   * removing a running container without `force` is FAILED_PRECONDITION. Role: operator.
+   */
+  removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
+  /**
+   * InspectContainer answers a container (found as for StartContainer), Docker's inspect document
+   * and the engine it is on. On an engine that is not healthy it answers what the cluster last knew
+   * (with `raw_json` empty) instead of failing. Read-only, safe to retry. Errors: INVALID_ARGUMENT
+   * for an empty or ambiguous reference; NOT_FOUND. Role: operator or reader.
+   */
+  inspectContainer: handleUnaryCall<InspectContainerRequest, InspectContainerResponse>;
+  /**
+   * ContainerLogs streams a container's output (found as for StartContainer) from its engine,
+   * split into stdout and stderr. Without `follow` the stream ends (OK) after the output so far;
+   * with it, the stream ends (OK) when the container stops, when the client cancels it, or with
+   * an error (e.g. UNAVAILABLE) when the engine's agent becomes unreachable. There is no resume
+   * token: to go on after a broken stream, call again with `since` set to the time of the last
+   * line received (ask for `timestamps` to know it); lines of that second may come again. Errors:
+   * INVALID_ARGUMENT for an empty or ambiguous reference or a `since` outside what a time can be;
+   * NOT_FOUND; FAILED_PRECONDITION when the container's engine is not healthy. Counts against
+   * the caller's open streams. Role: operator only (a container's output often holds secrets).
+   */
+  containerLogs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogsResponse>;
+  /**
+   * ListContainers lists containers across the cluster, one page at a time, ordered by engine
+   * address, then container ID. Containers of pending engines are not listed; those of an
+   * unhealthy engine are, as last known, with `engine_status` UNHEALTHY and the status "Host Down".
+   * Read-only, safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000, a page_token
+   * this listing did not make, or an empty or ambiguous engine reference; NOT_FOUND for an engine
+   * that is not in the cluster. Role: operator or reader.
+   */
   listContainers: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
   /**
-   * PullImage pulls an image on every healthy engine (or the ones named) and streams the progress
-   * of each.
+   * PullImage pulls an image on every healthy engine (or the ones named), all at once, and streams
+   * the progress of each, merged as it comes. Each engine ends with one message whose `done` is
+   * true (with `error` set when its pull failed); the stream ends with OK once every engine has
+   * ended, whatever their outcome, and at once with no message when there is no healthy engine.
+   * Safe to retry: pulling an image an engine already has only checks it against the registry.
+   * Cancelling the call stops the pulls. Errors: INVALID_ARGUMENT for an empty image or an empty
+   * or ambiguous engine reference; NOT_FOUND for an engine that is not in the cluster. Counts
+   * against the caller's open streams. Role: operator.
    */
-  pullImage: handleServerStreamingCall<ClusterServicePullImageRequest, ClusterServicePullImageResponse>;
+  pullImage: handleServerStreamingCall<PullImageRequest, PullImageResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
   /**
-   * AddEngine registers an engine-agent address. The engine is pending until the manager has
-   * connected to the agent and validated the engine; adding a known address changes nothing.
+   * AddEngine adds an engine-agent address by hand (the "manual" membership, which discovery
+   * never removes). The engine is pending until the manager has streamed the agent's first
+   * snapshot and validated it; the call does not wait for that (watch for its "connect" engine
+   * event, or poll GetEngine). Idempotent: adding a known address changes nothing but the manual
+   * membership and answers `added` false. Errors: INVALID_ARGUMENT for a malformed address;
+   * RESOURCE_EXHAUSTED when the cluster holds --max-engines engines (default 20,000) or
+   * --max-pending-engines engines added by hand are still pending (default 1,000). Role: operator.
    */
   addEngine(
     request: AddEngineRequest,
@@ -7132,7 +7732,14 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AddEngineResponse) => void,
   ): ClientUnaryCall;
-  /** RemoveEngine drops an engine (pending or not) and closes its stream. */
+  /**
+   * RemoveEngine drops an engine (pending or not) at once, whatever its memberships, closes its
+   * stream and publishes a "removed" engine event. Its containers keep running on the Docker
+   * engine; the cluster stops showing them. A discovery source that still lists the address does
+   * not add it back while it keeps listing it (AddEngine does). Not idempotent in its answer:
+   * removing it again is NOT_FOUND, which a retry may take as done. Errors: INVALID_ARGUMENT for
+   * an empty reference or a name several engines share; NOT_FOUND. Role: operator.
+   */
   removeEngine(
     request: RemoveEngineRequest,
     callback: (error: ServiceError | null, response: RemoveEngineResponse) => void,
@@ -7148,6 +7755,11 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveEngineResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * ListEngines lists the engines of the cluster (pending ones included), one page at a time,
+   * ordered by address. Read-only, safe to retry. Errors: INVALID_ARGUMENT for an unknown status,
+   * a page_size over 1000 or a page_token this listing did not make. Role: operator or reader.
+   */
   listEngines(
     request: ListEnginesRequest,
     callback: (error: ServiceError | null, response: ListEnginesResponse) => void,
@@ -7163,6 +7775,11 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListEnginesResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * GetEngine answers one engine, found by address, Docker engine ID or name. Read-only, safe to
+   * retry. Errors: INVALID_ARGUMENT for an empty reference or a name several engines share (use
+   * the address or ID); NOT_FOUND. Role: operator or reader.
+   */
   getEngine(
     request: GetEngineRequest,
     callback: (error: ServiceError | null, response: GetEngineResponse) => void,
@@ -7178,7 +7795,11 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetEngineResponse) => void,
   ): ClientUnaryCall;
-  /** GetInfo is the cluster as `docker info` showed it on classic Swarm, and more. */
+  /**
+   * GetInfo is the cluster as `docker info` showed it on classic Swarm, and more: settings,
+   * counts and totals, whose size does not grow with the cluster (page through ListEngines for the
+   * engines themselves). Read-only, safe to retry. Role: operator or reader.
+   */
   getInfo(
     request: GetInfoRequest,
     callback: (error: ServiceError | null, response: GetInfoResponse) => void,
@@ -7195,8 +7816,18 @@ export interface ClusterServiceClient extends Client {
     callback: (error: ServiceError | null, response: GetInfoResponse) => void,
   ): ClientUnaryCall;
   /**
-   * WatchEvents streams engine events and every Docker event of every engine, annotated with the
-   * engine it came from.
+   * WatchEvents streams engine events and every Docker event of every engine, each annotated with
+   * the engine it came from, from the moment the subscription is live: the manager sends the
+   * response headers once it is, so a client that waits for them misses nothing after. There is
+   * no replay of past events and no resume token. To keep a view of the cluster up to date: open
+   * the stream, wait for its headers, then list (ListEngines, ListContainers) and apply the events
+   * that follow; after the stream ends for any reason, do the same again. The stream never ends
+   * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
+   * --max-queued-events (default 10,000) events behind, so it never slows the cluster; or with OK
+   * when the manager shuts down. Events of an engine that was unreachable are not sent for the time
+   * it was away (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
+   * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
+   * limit. Counts against the caller's open streams. Role: operator or reader.
    */
   watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
   watchEvents(
@@ -7205,10 +7836,19 @@ export interface ClusterServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchEventsResponse>;
   /**
-   * SyncEngines sets the whole set of engine addresses one discovery source sees. The manager
-   * applies only the difference from that source's previous set, removals first. Idempotent: a
-   * generation the manager has already applied changes nothing. Engines added by AddEngine or by
-   * other sources are left alone.
+   * SyncEngines sets the whole set of engine addresses one discovery source sees; discovery calls
+   * it, people need not. Sources are kept per pushing identity (the caller certificate's name)
+   * and source name. The manager applies only the difference from that source's previous set,
+   * removals first, and answers at once: new engines are pending and dialled from a queue.
+   * Idempotent: a generation at or below the one the manager holds for the source changes nothing
+   * (`unchanged`), so a push can be repeated safely. Engines added by hand or listed by other
+   * sources are left alone. Each push the manager takes keeps every source of the identity alive
+   * for another --discovery-grace (default 5m); past it they are forgotten and the engines only
+   * they listed are removed. A refused push changes nothing. Errors: INVALID_ARGUMENT for an empty
+   * source, a malformed address, a generation that is 0, not a number or more than 24 h ahead of
+   * the manager's clock in milliseconds, or sizes over their limits; RESOURCE_EXHAUSTED when the
+   * push would pass --max-engines or the identity already pushes 64 other sources. Role:
+   * discovery.
    */
   syncEngines(
     request: SyncEnginesRequest,
@@ -7226,28 +7866,57 @@ export interface ClusterServiceClient extends Client {
     callback: (error: ServiceError | null, response: SyncEnginesResponse) => void,
   ): ClientUnaryCall;
   /**
-   * CreateContainer places a container on an engine, reserves its capacity, creates it there
-   * (pulling the image when the engine lacks it) and, with `start`, starts it. Names are unique
-   * across the cluster (ALREADY_EXISTS). A request no engine can take fails FAILED_PRECONDITION
-   * with the per-engine explanation in the message (and as a PlacementExplanation, binary, in the
-   * trailing metadata key `flotilla-placement-bin`).
+   * CreateContainer places a container on an engine with the scheduler, reserves its CPU, memory,
+   * host ports and name there (so concurrent creates never double-book), creates it (pulling the
+   * image first when the engine lacks it, with progress as "image" "pull-progress" events on
+   * WatchEvents) and, with `start`, starts it. It answers once the engine's stream shows the
+   * container (or says `unsettled`). A create that fails in a way proving the engine made nothing
+   * (e.g. an image it could not pull) is tried on another engine, up to --create-retry times
+   * (default 0); after any other failure the container may exist with only the answer lost, and
+   * no other engine is tried.
+   *
+   * Retries: without `request_id` a create is not safe to retry (a retry after a lost answer may
+   * make a second container, or fail ALREADY_EXISTS on the name); with one it is (see
+   * CreateContainerRequest.request_id).
+   *
+   * Errors: INVALID_ARGUMENT (reason INVALID_FIELD) for a missing spec or image, a malformed name,
+   * placement expression, strategy, reschedule policy or request_id, negative resources, any field
+   * over its limit, or what the engine's Docker refuses; PERMISSION_DENIED when the container
+   * policy does not allow what the spec takes of its host for the caller's role; ALREADY_EXISTS
+   * when the name is taken anywhere in the cluster (or being created); FAILED_PRECONDITION with
+   * reason NO_ENGINE_FITS when no engine can take the container: the message explains each engine,
+   * and the google.rpc.Status details hold a flotilla.cluster.v1.PlacementExplanation (an Any
+   * whose type URL is `type.googleapis.com/flotilla.cluster.v1.PlacementExplanation`);
+   * FAILED_PRECONDITION with reason RESCHEDULE_NOT_SUPPORTED for the reschedule policy
+   * "on-node-failure" (nothing is created); FAILED_PRECONDITION when the image could not be pulled;
+   * UNAVAILABLE, worth retrying later, when the spec has a name or request_id while an engine is
+   * being reached for the first time (its containers are not known yet), or when an earlier create
+   * with the same request_id is in doubt; CANCELLED when the caller goes while the image is being
+   * pulled; UNAVAILABLE, DEADLINE_EXCEEDED or INTERNAL from the engine when the create is in doubt
+   * (the message says so). Role: operator.
    */
   createContainer(
-    request: ClusterServiceCreateContainerRequest,
-    callback: (error: ServiceError | null, response: ClusterServiceCreateContainerResponse) => void,
+    request: CreateContainerRequest,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
   createContainer(
-    request: ClusterServiceCreateContainerRequest,
+    request: CreateContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ClusterServiceCreateContainerResponse) => void,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
   createContainer(
-    request: ClusterServiceCreateContainerRequest,
+    request: CreateContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ClusterServiceCreateContainerResponse) => void,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
-  /** ExplainPlacement is a dry run: where the container would go and why every other engine would not. */
+  /**
+   * ExplainPlacement is the dry run of CreateContainer: where the container would go and why every
+   * other engine would not, without reserving or creating anything. A spec no engine can take is
+   * not an error here: `chosen` is unset. Read-only, safe to retry. Errors: INVALID_ARGUMENT and
+   * PERMISSION_DENIED as for CreateContainer (the container policy is checked the same way).
+   * Role: operator or reader.
+   */
   explainPlacement(
     request: ExplainPlacementRequest,
     callback: (error: ServiceError | null, response: ExplainPlacementResponse) => void,
@@ -7264,94 +7933,138 @@ export interface ClusterServiceClient extends Client {
     callback: (error: ServiceError | null, response: ExplainPlacementResponse) => void,
   ): ClientUnaryCall;
   /**
-   * The calls below find the container by ID, ID prefix or name anywhere in the cluster and run
-   * on its engine.
+   * StartContainer starts a container, found anywhere in the cluster by exact ID, then exact name,
+   * then unique ID prefix (Docker's order), on its engine. Idempotent: starting a running container
+   * answers `already_running`. Errors: INVALID_ARGUMENT for an empty reference or a prefix or name
+   * that matches several containers; NOT_FOUND; FAILED_PRECONDITION when the container's engine is
+   * not healthy or Docker refuses in the container's state; UNAVAILABLE when the engine's Docker is
+   * unreachable. Role: operator.
    */
   startContainer(
-    request: ClusterServiceStartContainerRequest,
-    callback: (error: ServiceError | null, response: ClusterServiceStartContainerResponse) => void,
+    request: StartContainerRequest,
+    callback: (error: ServiceError | null, response: StartContainerResponse) => void,
   ): ClientUnaryCall;
   startContainer(
-    request: ClusterServiceStartContainerRequest,
+    request: StartContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ClusterServiceStartContainerResponse) => void,
+    callback: (error: ServiceError | null, response: StartContainerResponse) => void,
   ): ClientUnaryCall;
   startContainer(
-    request: ClusterServiceStartContainerRequest,
+    request: StartContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ClusterServiceStartContainerResponse) => void,
+    callback: (error: ServiceError | null, response: StartContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * StopContainer stops a container (found as for StartContainer): SIGTERM, then SIGKILL after the
+   * timeout. Idempotent: stopping a stopped container answers `already_stopped`. Errors as for
+   * StartContainer, and INVALID_ARGUMENT for a timeout over 86,400 s. Role: operator.
+   */
+  stopContainer(
+    request: StopContainerRequest,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
   ): ClientUnaryCall;
   stopContainer(
-    request: ClusterServiceStopContainerRequest,
-    callback: (error: ServiceError | null, response: ClusterServiceStopContainerResponse) => void,
+    request: StopContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
   ): ClientUnaryCall;
   stopContainer(
-    request: ClusterServiceStopContainerRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ClusterServiceStopContainerResponse) => void,
-  ): ClientUnaryCall;
-  stopContainer(
-    request: ClusterServiceStopContainerRequest,
+    request: StopContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ClusterServiceStopContainerResponse) => void,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * KillContainer sends a signal to a running container (found as for StartContainer). Not
+   * idempotent in effect (each call sends the signal again); killing a container that is not
+   * running is FAILED_PRECONDITION. Errors as for StartContainer, and INVALID_ARGUMENT for a
+   * malformed or unknown signal. Role: operator.
+   */
+  killContainer(
+    request: KillContainerRequest,
+    callback: (error: ServiceError | null, response: KillContainerResponse) => void,
   ): ClientUnaryCall;
   killContainer(
-    request: ClusterServiceKillContainerRequest,
-    callback: (error: ServiceError | null, response: ClusterServiceKillContainerResponse) => void,
+    request: KillContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KillContainerResponse) => void,
   ): ClientUnaryCall;
   killContainer(
-    request: ClusterServiceKillContainerRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ClusterServiceKillContainerResponse) => void,
-  ): ClientUnaryCall;
-  killContainer(
-    request: ClusterServiceKillContainerRequest,
+    request: KillContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ClusterServiceKillContainerResponse) => void,
+    callback: (error: ServiceError | null, response: KillContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RemoveContainer removes a container (found as for StartContainer) from its engine. A retry
+   * after success is NOT_FOUND, which may be taken as done. Errors as for StartContainer;
+   * removing a running container without `force` is FAILED_PRECONDITION. Role: operator.
+   */
+  removeContainer(
+    request: RemoveContainerRequest,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
   removeContainer(
-    request: ClusterServiceRemoveContainerRequest,
-    callback: (error: ServiceError | null, response: ClusterServiceRemoveContainerResponse) => void,
-  ): ClientUnaryCall;
-  removeContainer(
-    request: ClusterServiceRemoveContainerRequest,
+    request: RemoveContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ClusterServiceRemoveContainerResponse) => void,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
   removeContainer(
-    request: ClusterServiceRemoveContainerRequest,
+    request: RemoveContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ClusterServiceRemoveContainerResponse) => void,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * InspectContainer answers a container (found as for StartContainer), Docker's inspect document
+   * and the engine it is on. On an engine that is not healthy it answers what the cluster last knew
+   * (with `raw_json` empty) instead of failing. Read-only, safe to retry. Errors: INVALID_ARGUMENT
+   * for an empty or ambiguous reference; NOT_FOUND. Role: operator or reader.
+   */
+  inspectContainer(
+    request: InspectContainerRequest,
+    callback: (error: ServiceError | null, response: InspectContainerResponse) => void,
   ): ClientUnaryCall;
   inspectContainer(
-    request: ClusterServiceInspectContainerRequest,
-    callback: (error: ServiceError | null, response: ClusterServiceInspectContainerResponse) => void,
-  ): ClientUnaryCall;
-  inspectContainer(
-    request: ClusterServiceInspectContainerRequest,
+    request: InspectContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ClusterServiceInspectContainerResponse) => void,
+    callback: (error: ServiceError | null, response: InspectContainerResponse) => void,
   ): ClientUnaryCall;
   inspectContainer(
-    request: ClusterServiceInspectContainerRequest,
+    request: InspectContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ClusterServiceInspectContainerResponse) => void,
+    callback: (error: ServiceError | null, response: InspectContainerResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * ContainerLogs streams a container's output (found as for StartContainer) from its engine,
+   * split into stdout and stderr. Without `follow` the stream ends (OK) after the output so far;
+   * with it, the stream ends (OK) when the container stops, when the client cancels it, or with
+   * an error (e.g. UNAVAILABLE) when the engine's agent becomes unreachable. There is no resume
+   * token: to go on after a broken stream, call again with `since` set to the time of the last
+   * line received (ask for `timestamps` to know it); lines of that second may come again. Errors:
+   * INVALID_ARGUMENT for an empty or ambiguous reference or a `since` outside what a time can be;
+   * NOT_FOUND; FAILED_PRECONDITION when the container's engine is not healthy. Counts against
+   * the caller's open streams. Role: operator only (a container's output often holds secrets).
+   */
   containerLogs(
-    request: ClusterServiceContainerLogsRequest,
+    request: ContainerLogsRequest,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<ClusterServiceContainerLogsResponse>;
+  ): ClientReadableStream<ContainerLogsResponse>;
   containerLogs(
-    request: ClusterServiceContainerLogsRequest,
+    request: ContainerLogsRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<ClusterServiceContainerLogsResponse>;
-  /** ListContainers lists containers across the cluster; those on an unhealthy engine are marked. */
+  ): ClientReadableStream<ContainerLogsResponse>;
+  /**
+   * ListContainers lists containers across the cluster, one page at a time, ordered by engine
+   * address, then container ID. Containers of pending engines are not listed; those of an
+   * unhealthy engine are, as last known, with `engine_status` UNHEALTHY and the status "Host Down".
+   * Read-only, safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000, a page_token
+   * this listing did not make, or an empty or ambiguous engine reference; NOT_FOUND for an engine
+   * that is not in the cluster. Role: operator or reader.
+   */
   listContainers(
     request: ListContainersRequest,
     callback: (error: ServiceError | null, response: ListContainersResponse) => void,
@@ -7368,23 +8081,26 @@ export interface ClusterServiceClient extends Client {
     callback: (error: ServiceError | null, response: ListContainersResponse) => void,
   ): ClientUnaryCall;
   /**
-   * PullImage pulls an image on every healthy engine (or the ones named) and streams the progress
-   * of each.
+   * PullImage pulls an image on every healthy engine (or the ones named), all at once, and streams
+   * the progress of each, merged as it comes. Each engine ends with one message whose `done` is
+   * true (with `error` set when its pull failed); the stream ends with OK once every engine has
+   * ended, whatever their outcome, and at once with no message when there is no healthy engine.
+   * Safe to retry: pulling an image an engine already has only checks it against the registry.
+   * Cancelling the call stops the pulls. Errors: INVALID_ARGUMENT for an empty image or an empty
+   * or ambiguous engine reference; NOT_FOUND for an engine that is not in the cluster. Counts
+   * against the caller's open streams. Role: operator.
    */
+  pullImage(request: PullImageRequest, options?: Partial<CallOptions>): ClientReadableStream<PullImageResponse>;
   pullImage(
-    request: ClusterServicePullImageRequest,
-    options?: Partial<CallOptions>,
-  ): ClientReadableStream<ClusterServicePullImageResponse>;
-  pullImage(
-    request: ClusterServicePullImageRequest,
+    request: PullImageRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<ClusterServicePullImageResponse>;
+  ): ClientReadableStream<PullImageResponse>;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(
   ClusterServiceService,
-  "flotilla.v1.ClusterService",
+  "flotilla.cluster.v1.ClusterService",
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ClusterServiceClient;
   service: typeof ClusterServiceService;

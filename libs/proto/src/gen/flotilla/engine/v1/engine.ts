@@ -2,11 +2,54 @@
 // versions:
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
-// source: flotilla/v1/engine.proto
+// source: flotilla/engine/v1/engine.proto
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Timestamp } from "../../google/protobuf/timestamp";
+import { Timestamp } from "../../../google/protobuf/timestamp";
+
+/** LogStream says which output of a container a piece of its log came from. */
+export enum LogStream {
+  /** LOG_STREAM_UNSPECIFIED - Not set; never sent. */
+  LOG_STREAM_UNSPECIFIED = 0,
+  /** LOG_STREAM_STDOUT - Standard output (and all output of a container with a TTY). */
+  LOG_STREAM_STDOUT = 1,
+  /** LOG_STREAM_STDERR - Standard error. */
+  LOG_STREAM_STDERR = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function logStreamFromJSON(object: any): LogStream {
+  switch (object) {
+    case 0:
+    case "LOG_STREAM_UNSPECIFIED":
+      return LogStream.LOG_STREAM_UNSPECIFIED;
+    case 1:
+    case "LOG_STREAM_STDOUT":
+      return LogStream.LOG_STREAM_STDOUT;
+    case 2:
+    case "LOG_STREAM_STDERR":
+      return LogStream.LOG_STREAM_STDERR;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LogStream.UNRECOGNIZED;
+  }
+}
+
+export function logStreamToJSON(object: LogStream): string {
+  switch (object) {
+    case LogStream.LOG_STREAM_UNSPECIFIED:
+      return "LOG_STREAM_UNSPECIFIED";
+    case LogStream.LOG_STREAM_STDOUT:
+      return "LOG_STREAM_STDOUT";
+    case LogStream.LOG_STREAM_STDERR:
+      return "LOG_STREAM_STDERR";
+    case LogStream.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /** EngineInfo describes one Docker engine (daemon). */
 export interface EngineInfo {
@@ -14,10 +57,14 @@ export interface EngineInfo {
   id: string;
   /** The daemon's host name (`docker info` .Name). */
   name: string;
+  /** CPUs (`docker info` .NCPU). The cluster refuses an engine with 0 or fewer. */
   cpus: string;
-  /** Total memory in bytes. */
+  /** Total memory in bytes (`docker info` .MemTotal). The cluster refuses an engine with 0 or less. */
   memoryBytes: string;
-  /** Engine labels plus the built-in ones: storagedriver, kernelversion, operatingsystem, ostype. */
+  /**
+   * Engine labels (the daemon's --label) plus the built-in ones, which engine labels cannot
+   * override: storagedriver, kernelversion, operatingsystem, ostype.
+   */
   labels: { [key: string]: string };
   /** Docker server version, for example "20.10.24". */
   serverVersion: string;
@@ -25,11 +72,18 @@ export interface EngineInfo {
   apiVersion: string;
   /** The highest API version the engine supports. */
   engineMaxApiVersion: string;
+  /**
+   * The host's operating system, e.g. "Debian GNU/Linux 12 (bookworm)" (`docker info`
+   * .OperatingSystem).
+   */
   operatingSystem: string;
+  /** The host's kernel version, e.g. "6.1.0-18-amd64". */
   kernelVersion: string;
+  /** The host's architecture, e.g. "x86_64". */
   architecture: string;
+  /** Docker's storage driver, e.g. "overlay2". */
   storageDriver: string;
-  /** The engine's clock when the information was read. */
+  /** The engine's clock when the information was read; unset when Docker did not say. */
   systemTime?: Date | undefined;
 }
 
@@ -40,29 +94,43 @@ export interface EngineInfo_LabelsEntry {
 
 /** PortBinding is one published port of a container. */
 export interface PortBinding {
-  /** Port inside the container. */
+  /** Port inside the container, 1 to 65535. */
   containerPort: number;
-  /** "tcp", "udp" or "sctp"; empty means "tcp". */
+  /** "tcp", "udp" or "sctp"; empty means "tcp". Anything else is INVALID_ARGUMENT. */
   protocol: string;
-  /** Host address the port is bound to; empty or "0.0.0.0" means every interface. */
+  /**
+   * Host address the port is bound to; empty or "0.0.0.0" means every interface. At most 64
+   * bytes in a request.
+   */
   hostIp: string;
-  /** Host port; 0 asks the engine to pick one. */
+  /** Host port, 0 to 65535; 0 asks the engine to pick one (and reserves none in the cluster). */
   hostPort: number;
 }
 
 /** Container is one container on an engine. */
 export interface Container {
+  /** The container's Docker ID (64 hex digits). */
   id: string;
-  /** Names without the leading slash. */
+  /** Names without the leading slash (one for a container Docker reports). */
   names: string[];
+  /** The image as the container was created from it, e.g. "busybox:1.36". */
   image: string;
+  /** The image's ID, "sha256:...". */
   imageId: string;
   /** The command line: entrypoint and arguments. */
   command: string[];
-  /** Docker's state: created, running, paused, restarting, removing, exited, dead. */
+  /**
+   * Docker's state: created, running, paused, restarting, removing, exited, dead; empty when
+   * Docker did not say.
+   */
   state: string;
-  /** Docker's human status, for example "Up 5 seconds" or "Exited (0) 2 minutes ago". */
+  /**
+   * Docker's human status, for example "Up 5 seconds" or "Exited (0) 2 minutes ago", as of when
+   * the agent last read the container (the cluster says "Host Down" while its engine is
+   * unhealthy).
+   */
   status: string;
+  /** The container's labels. */
   labels: { [key: string]: string };
   /** CPU reservation in units of 1e-9 CPUs (Docker's NanoCpus); 0 when unset. */
   nanoCpus: string;
@@ -72,11 +140,23 @@ export interface Container {
   memoryBytes: string;
   /** Requested port bindings (from the host config), whatever the container's state. */
   portBindings: PortBinding[];
+  /** Docker's network mode, e.g. "default", "bridge", "none", "host" or "container:<id>". */
   networkMode: string;
-  created?: Date | undefined;
+  /** When the container was created. */
+  created?:
+    | Date
+    | undefined;
+  /** The exit code of its last run; 0 while it has not exited. */
   exitCode: number;
-  startedAt?: Date | undefined;
-  finishedAt?: Date | undefined;
+  /** When it last started; unset when it never started. */
+  startedAt?:
+    | Date
+    | undefined;
+  /** When it last stopped; unset when it never stopped. */
+  finishedAt?:
+    | Date
+    | undefined;
+  /** Its restart policy's name: "no", "always", "unless-stopped", "on-failure", or empty. */
   restartPolicy: string;
 }
 
@@ -87,11 +167,19 @@ export interface Container_LabelsEntry {
 
 /** Image is one image held by an engine. */
 export interface Image {
+  /** The image ID, "sha256:...". */
   id: string;
+  /** Its tags, e.g. "busybox:1.36"; empty for an untagged image. */
   repoTags: string[];
+  /** Its digests, e.g. "busybox@sha256:..."; empty for an image never pushed or pulled by digest. */
   repoDigests: string[];
+  /** Its size in bytes. */
   sizeBytes: string;
-  created?: Date | undefined;
+  /** When it was built. */
+  created?:
+    | Date
+    | undefined;
+  /** The image's labels. */
   labels: { [key: string]: string };
 }
 
@@ -102,10 +190,15 @@ export interface Image_LabelsEntry {
 
 /** Network is one network of an engine. */
 export interface Network {
+  /** The network ID. */
   id: string;
+  /** Its name, e.g. "bridge". */
   name: string;
+  /** Its driver, e.g. "bridge", "host", "null", "overlay". */
   driver: string;
+  /** "local", "global" or "swarm". */
   scope: string;
+  /** The network's labels. */
   labels: { [key: string]: string };
 }
 
@@ -116,9 +209,13 @@ export interface Network_LabelsEntry {
 
 /** Volume is one volume of an engine. */
 export interface Volume {
+  /** The volume's name (its key). */
   name: string;
+  /** Its driver, e.g. "local". */
   driver: string;
+  /** Where it is on the host. */
   mountpoint: string;
+  /** The volume's labels. */
   labels: { [key: string]: string };
 }
 
@@ -135,6 +232,10 @@ export interface DockerEvent {
   action: string;
   /** The object the event is about: a container ID, image reference, network ID or volume name. */
   actorId: string;
+  /**
+   * What Docker says about the actor, e.g. "name" and "image" of a container, "exitCode" of a
+   * "die".
+   */
   actorAttributes: { [key: string]: string };
   /** "local" or "swarm". */
   scope: string;
@@ -145,6 +246,34 @@ export interface DockerEvent {
 export interface DockerEvent_ActorAttributesEntry {
   key: string;
   value: string;
+}
+
+/** RestartPolicy says when Docker restarts a container. */
+export interface RestartPolicy {
+  /**
+   * "no", "always", "unless-stopped" or "on-failure"; empty means "no". Anything else is
+   * INVALID_ARGUMENT.
+   */
+  name: string;
+  /** With "on-failure": how many restarts at most; 0 means no limit. */
+  maximumRetryCount: number;
+}
+
+/** PullProgress is one progress line of an image pull, as Docker reported it. */
+export interface PullProgress {
+  /**
+   * Docker's status text, e.g. "Pulling fs layer", "Downloading", "Pull complete", or
+   * "Status: Downloaded newer image for busybox:latest".
+   */
+  status: string;
+  /** The layer the line is about, when it is about one; empty otherwise. */
+  layerId: string;
+  /** Bytes of the layer done so far; 0 when the line is not about a transfer. */
+  currentBytes: string;
+  /** Bytes of the layer in all; 0 when unknown or the line is not about a transfer. */
+  totalBytes: string;
+  /** Docker's progress bar text. */
+  progress: string;
 }
 
 function createBaseEngineInfo(): EngineInfo {
@@ -2250,6 +2379,240 @@ export const DockerEvent_ActorAttributesEntry: MessageFns<DockerEvent_ActorAttri
     const message = createBaseDockerEvent_ActorAttributesEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseRestartPolicy(): RestartPolicy {
+  return { name: "", maximumRetryCount: 0 };
+}
+
+export const RestartPolicy: MessageFns<RestartPolicy> = {
+  encode(message: RestartPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.maximumRetryCount !== 0) {
+      writer.uint32(16).uint32(message.maximumRetryCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maximumRetryCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartPolicy {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      maximumRetryCount: isSet(object.maximumRetryCount)
+        ? globalThis.Number(object.maximumRetryCount)
+        : isSet(object.maximum_retry_count)
+        ? globalThis.Number(object.maximum_retry_count)
+        : 0,
+    };
+  },
+
+  toJSON(message: RestartPolicy): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.maximumRetryCount !== 0) {
+      obj.maximumRetryCount = Math.round(message.maximumRetryCount);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RestartPolicy>): RestartPolicy {
+    return RestartPolicy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RestartPolicy>): RestartPolicy {
+    const message = createBaseRestartPolicy();
+    message.name = object.name ?? "";
+    message.maximumRetryCount = object.maximumRetryCount ?? 0;
+    return message;
+  },
+};
+
+function createBasePullProgress(): PullProgress {
+  return { status: "", layerId: "", currentBytes: "0", totalBytes: "0", progress: "" };
+}
+
+export const PullProgress: MessageFns<PullProgress> = {
+  encode(message: PullProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== "") {
+      writer.uint32(10).string(message.status);
+    }
+    if (message.layerId !== "") {
+      writer.uint32(18).string(message.layerId);
+    }
+    if (message.currentBytes !== "0") {
+      writer.uint32(24).int64(message.currentBytes);
+    }
+    if (message.totalBytes !== "0") {
+      writer.uint32(32).int64(message.totalBytes);
+    }
+    if (message.progress !== "") {
+      writer.uint32(42).string(message.progress);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.layerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.currentBytes = reader.int64().toString();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.totalBytes = reader.int64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.progress = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullProgress {
+    return {
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      layerId: isSet(object.layerId)
+        ? globalThis.String(object.layerId)
+        : isSet(object.layer_id)
+        ? globalThis.String(object.layer_id)
+        : "",
+      currentBytes: isSet(object.currentBytes)
+        ? globalThis.String(object.currentBytes)
+        : isSet(object.current_bytes)
+        ? globalThis.String(object.current_bytes)
+        : "0",
+      totalBytes: isSet(object.totalBytes)
+        ? globalThis.String(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? globalThis.String(object.total_bytes)
+        : "0",
+      progress: isSet(object.progress) ? globalThis.String(object.progress) : "",
+    };
+  },
+
+  toJSON(message: PullProgress): unknown {
+    const obj: any = {};
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.layerId !== "") {
+      obj.layerId = message.layerId;
+    }
+    if (message.currentBytes !== "0") {
+      obj.currentBytes = message.currentBytes;
+    }
+    if (message.totalBytes !== "0") {
+      obj.totalBytes = message.totalBytes;
+    }
+    if (message.progress !== "") {
+      obj.progress = message.progress;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullProgress>): PullProgress {
+    return PullProgress.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullProgress>): PullProgress {
+    const message = createBasePullProgress();
+    message.status = object.status ?? "";
+    message.layerId = object.layerId ?? "";
+    message.currentBytes = object.currentBytes ?? "0";
+    message.totalBytes = object.totalBytes ?? "0";
+    message.progress = object.progress ?? "";
     return message;
   },
 };

@@ -2,7 +2,7 @@
 // versions:
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
-// source: flotilla/v1/engine_agent.proto
+// source: flotilla/agent/v1/agent.proto
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
@@ -20,65 +20,59 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Timestamp } from "../../google/protobuf/timestamp";
-import { Container, DockerEvent, EngineInfo, Image, Network, PortBinding, Volume } from "./engine";
+import { Timestamp } from "../../../google/protobuf/timestamp";
+import {
+  Container,
+  DockerEvent,
+  EngineInfo,
+  Image,
+  LogStream,
+  logStreamFromJSON,
+  logStreamToJSON,
+  Network,
+  PortBinding,
+  PullProgress,
+  RestartPolicy,
+  Volume,
+} from "../../engine/v1/engine";
 
-export enum LogStream {
-  LOG_STREAM_UNSPECIFIED = 0,
-  LOG_STREAM_STDOUT = 1,
-  LOG_STREAM_STDERR = 2,
-  UNRECOGNIZED = -1,
-}
-
-export function logStreamFromJSON(object: any): LogStream {
-  switch (object) {
-    case 0:
-    case "LOG_STREAM_UNSPECIFIED":
-      return LogStream.LOG_STREAM_UNSPECIFIED;
-    case 1:
-    case "LOG_STREAM_STDOUT":
-      return LogStream.LOG_STREAM_STDOUT;
-    case 2:
-    case "LOG_STREAM_STDERR":
-      return LogStream.LOG_STREAM_STDERR;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return LogStream.UNRECOGNIZED;
-  }
-}
-
-export function logStreamToJSON(object: LogStream): string {
-  switch (object) {
-    case LogStream.LOG_STREAM_UNSPECIFIED:
-      return "LOG_STREAM_UNSPECIFIED";
-    case LogStream.LOG_STREAM_STDOUT:
-      return "LOG_STREAM_STDOUT";
-    case LogStream.LOG_STREAM_STDERR:
-      return "LOG_STREAM_STDERR";
-    case LogStream.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
+/** WatchRequest has no fields. */
 export interface WatchRequest {
 }
 
+/** WatchResponse is one message of the engine's stream. Each is under 1 MiB. */
 export interface WatchResponse {
-  /** 1 for the first message of a stream, then one more per message. */
+  /**
+   * 1 for the first message of a stream, then one more per message. A gap means a message was
+   * lost: the receiver opens a new stream.
+   */
   sequence: string;
+  /** What this message carries: exactly one of the fields below. */
   message?:
-    | { $case: "snapshot"; value: Snapshot }
-    | { $case: "container"; value: ContainerDelta }
-    | { $case: "image"; value: ImageDelta }
-    | { $case: "network"; value: NetworkDelta }
-    | { $case: "volume"; value: VolumeDelta }
+    | //
+    /** The whole engine (or its first part); see Snapshot. */
+    { $case: "snapshot"; value: Snapshot }
+    | //
+    /** A container event and the container after it. */
+    { $case: "container"; value: ContainerDelta }
+    | //
+    /** An image event and the image after it. */
+    { $case: "image"; value: ImageDelta }
+    | //
+    /** A network event and the network after it. */
+    { $case: "network"; value: NetworkDelta }
+    | //
+    /** A volume event and the volume after it. */
+    { $case: "volume"; value: VolumeDelta }
     | //
     /** Any other Docker event (daemon, plugin, ...), forwarded as it came. */
     { $case: "event"; value: DockerEvent }
-    | { $case: "heartbeat"; value: Heartbeat }
-    | { $case: "state"; value: EngineState }
+    | //
+    /** The agent is alive; sent every heartbeat interval. */
+    { $case: "heartbeat"; value: Heartbeat }
+    | //
+    /** The Docker engine became unreachable or reachable again. */
+    { $case: "state"; value: EngineState }
     | //
     /** The rest of a snapshot too large for one message; see Snapshot. */
     { $case: "snapshotPart"; value: SnapshotPart }
@@ -94,10 +88,17 @@ export interface WatchResponse {
  * part arrives; nothing else is sent between the parts.
  */
 export interface Snapshot {
-  engine?: EngineInfo | undefined;
+  /** The Docker engine itself. */
+  engine?:
+    | EngineInfo
+    | undefined;
+  /** Every container of the engine, stopped ones too (the first of them when `more`). */
   containers: Container[];
+  /** Every image of the engine (or the first). */
   images: Image[];
+  /** Every network of the engine (or the first). */
   networks: Network[];
+  /** Every volume of the engine (or the first). */
   volumes: Volume[];
   /** More parts follow. */
   more: boolean;
@@ -105,9 +106,13 @@ export interface Snapshot {
 
 /** SnapshotPart continues a Snapshot that had `more` set. */
 export interface SnapshotPart {
+  /** More containers of the snapshot. */
   containers: Container[];
+  /** More images of the snapshot. */
   images: Image[];
+  /** More networks of the snapshot. */
   networks: Network[];
+  /** More volumes of the snapshot. */
   volumes: Volume[];
   /** More parts follow. */
   more: boolean;
@@ -115,38 +120,70 @@ export interface SnapshotPart {
 
 /** ContainerDelta is one container event and the container as it is after it. */
 export interface ContainerDelta {
+  /** The Docker event, as Docker reported it. */
   event?:
     | DockerEvent
     | undefined;
   /** The container after the event; unset when it was removed. */
-  container?: Container | undefined;
+  container?:
+    | Container
+    | undefined;
+  /** True when the container is gone from the engine (the event's actor_id names it). */
   removed: boolean;
 }
 
+/** ImageDelta is one image event and the image as it is after it. */
 export interface ImageDelta {
-  event?: DockerEvent | undefined;
-  image?: Image | undefined;
+  /** The Docker event, as Docker reported it. */
+  event?:
+    | DockerEvent
+    | undefined;
+  /** The image after the event; unset when it was removed. */
+  image?:
+    | Image
+    | undefined;
+  /** True when the image is gone from the engine (the event's actor_id names it). */
   removed: boolean;
 }
 
+/** NetworkDelta is one network event and the network as it is after it. */
 export interface NetworkDelta {
-  event?: DockerEvent | undefined;
-  network?: Network | undefined;
+  /** The Docker event, as Docker reported it. */
+  event?:
+    | DockerEvent
+    | undefined;
+  /** The network after the event; unset when it was removed. */
+  network?:
+    | Network
+    | undefined;
+  /** True when the network is gone from the engine (the event's actor_id names it). */
   removed: boolean;
 }
 
+/** VolumeDelta is one volume event and the volume as it is after it. */
 export interface VolumeDelta {
-  event?: DockerEvent | undefined;
-  volume?: Volume | undefined;
+  /** The Docker event, as Docker reported it. */
+  event?:
+    | DockerEvent
+    | undefined;
+  /** The volume after the event; unset when it was removed. */
+  volume?:
+    | Volume
+    | undefined;
+  /** True when the volume is gone from the engine (the event's actor_id names it). */
   removed: boolean;
 }
 
 /** Heartbeat tells a silent link from an idle one. */
 export interface Heartbeat {
+  /** The agent's clock when it sent the heartbeat. */
   time?:
     | Date
     | undefined;
-  /** The agent's heartbeat interval, so the receiver can tell how many it missed. */
+  /**
+   * The agent's heartbeat interval in milliseconds (--heartbeat-interval, 50 ms to 10 min,
+   * default 1 s), so the receiver can tell how many it missed.
+   */
   intervalMs: number;
   /**
    * How many differences between its model and the Docker engine the agent's periodic reconcile
@@ -158,50 +195,75 @@ export interface Heartbeat {
 
 /** EngineState says whether the agent can reach its Docker engine. */
 export interface EngineState {
+  /** True when the agent can reach its Docker engine. */
   reachable: boolean;
-  /** Why the Docker engine is unreachable; empty when reachable. */
+  /** Why the Docker engine is unreachable (at most 4 KiB); empty when reachable. */
   error: string;
+  /** When the engine became reachable or unreachable, by the agent's clock. */
   since?: Date | undefined;
 }
 
-export interface RestartPolicy {
-  /** "no", "always", "unless-stopped" or "on-failure"; empty means "no". */
-  name: string;
-  /** With "on-failure": how many restarts at most; 0 means no limit. */
-  maximumRetryCount: number;
-}
-
+/**
+ * CreateContainerRequest is what Docker creates, as the cluster-manager forwards a
+ * flotilla.cluster.v1.ContainerSpec (placement already taken out). The agent sets no size limits of
+ * its own beyond the 4 MiB request message; Docker refuses what it cannot take.
+ */
 export interface CreateContainerRequest {
-  /** Optional; Docker picks a name when empty. */
+  /**
+   * Docker's grammar `/?[a-zA-Z0-9][a-zA-Z0-9_.-]+` (else INVALID_ARGUMENT); Docker picks a name
+   * when empty.
+   */
   name: string;
+  /** Image reference; required. It must be on the engine already (NOT_FOUND otherwise). */
   image: string;
   /** Overrides the image's command when not empty. */
   command: string[];
-  /** KEY=VALUE entries. */
+  /** KEY=VALUE entries; an entry without `=`, or starting with it, is INVALID_ARGUMENT. */
   env: string[];
+  /**
+   * The container's labels. `com.flotilla.request-id` makes the create happen at most once on this
+   * engine (see CreateContainer).
+   */
   labels: { [key: string]: string };
-  /** CPU limit in units of 1e-9 CPUs. */
+  /** CPU limit in units of 1e-9 CPUs; 0 is none. Negative is INVALID_ARGUMENT. */
   nanoCpus: string;
+  /** Relative CPU weight (Docker's CpuShares); 0 is Docker's default. Negative is INVALID_ARGUMENT. */
   cpuShares: string;
+  /** Memory limit in bytes; 0 is none. Negative, or above 0 and below 6 MiB, is INVALID_ARGUMENT. */
   memoryBytes: string;
+  /**
+   * Published ports: container_port 1 to 65535, host_port 0 to 65535, protocol tcp, udp, sctp or
+   * empty; else INVALID_ARGUMENT.
+   */
   portBindings: PortBinding[];
   /** "none", "host", "bridge", "container:<id>" or a network name; empty is Docker's default. */
   networkMode: string;
+  /** When Docker restarts the container; unset is "no". An unknown name is INVALID_ARGUMENT. */
   restartPolicy?:
     | RestartPolicy
     | undefined;
   /** Overrides the image's entrypoint when not empty. */
   entrypoint: string[];
   /**
-   * Host access, as in flotilla.v1.ContainerSpec; the agent refuses with PERMISSION_DENIED what its
-   * container policy does not allow for the role the manager acts for.
+   * Host access, as in flotilla.cluster.v1.ContainerSpec: the fields below. The agent refuses with
+   * PERMISSION_DENIED what its container policy does not allow for the role the manager acts for.
+   * Run with every capability and every device of the host.
    */
   privileged: boolean;
+  /** "", "host" or "container:<name|id>"; else INVALID_ARGUMENT. */
   pidMode: string;
+  /** "", "host", "container:<name|id>", "private", "shareable" or "none"; else INVALID_ARGUMENT. */
   ipcMode: string;
+  /** "" or "host"; else INVALID_ARGUMENT. */
   utsMode: string;
+  /** Linux capabilities to add, with or without "CAP_"; an unknown one is INVALID_ARGUMENT. */
   capAdd: string[];
+  /** Host devices, HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]]. */
   devices: string[];
+  /**
+   * Bind mounts and named volumes, SOURCE:TARGET[:OPTIONS]; a SOURCE starting with "/" is a host
+   * path.
+   */
   binds: string[];
 }
 
@@ -210,57 +272,78 @@ export interface CreateContainerRequest_LabelsEntry {
   value: string;
 }
 
+/** CreateContainerResponse is the container Docker created. */
 export interface CreateContainerResponse {
+  /** The container's Docker ID. */
   id: string;
+  /** Docker's warnings about the create. */
   warnings: string[];
 }
 
+/** StartContainerRequest names the container to start. */
 export interface StartContainerRequest {
-  /** Container ID, ID prefix or name. */
+  /** Container ID, ID prefix or name, as Docker finds it; empty is INVALID_ARGUMENT. */
   id: string;
 }
 
+/** StartContainerResponse says what the start did. */
 export interface StartContainerResponse {
-  /** True when the container was already running. */
+  /** True when the container was already running: nothing was done. */
   alreadyRunning: boolean;
 }
 
+/** StopContainerRequest names the container to stop. */
 export interface StopContainerRequest {
+  /** As in StartContainerRequest.id. */
   id: string;
-  /** Seconds to wait after SIGTERM before SIGKILL; unset uses the container's own timeout. */
+  /**
+   * Seconds to wait after SIGTERM before SIGKILL; unset uses the container's own stop timeout
+   * (Docker's default: 10 s).
+   */
   timeoutSeconds?: number | undefined;
 }
 
+/** StopContainerResponse says what the stop did. */
 export interface StopContainerResponse {
-  /** True when the container was not running. */
+  /** True when the container was not running: nothing was done. */
   alreadyStopped: boolean;
 }
 
+/** KillContainerRequest names the container and the signal. */
 export interface KillContainerRequest {
+  /** As in StartContainerRequest.id. */
   id: string;
-  /** Signal name or number; empty means SIGKILL. */
+  /** Signal name or number, e.g. "SIGHUP", "HUP" or "1"; empty means SIGKILL. */
   signal: string;
 }
 
+/** KillContainerResponse has no fields: the signal was sent. */
 export interface KillContainerResponse {
 }
 
+/** RemoveContainerRequest names the container to remove. */
 export interface RemoveContainerRequest {
+  /** As in StartContainerRequest.id. */
   id: string;
-  /** Kill a running container first. */
+  /** Kill a running container first; without it a running container is FAILED_PRECONDITION. */
   force: boolean;
   /** Remove the container's anonymous volumes too. */
   volumes: boolean;
 }
 
+/** RemoveContainerResponse has no fields: the container is removed. */
 export interface RemoveContainerResponse {
 }
 
+/** InspectContainerRequest names the container to inspect. */
 export interface InspectContainerRequest {
+  /** As in StartContainerRequest.id. */
   id: string;
 }
 
+/** InspectContainerResponse is a container in detail. */
 export interface InspectContainerResponse {
+  /** The container, as Watch reports containers. */
   container?:
     | Container
     | undefined;
@@ -268,40 +351,51 @@ export interface InspectContainerResponse {
   rawJson: string;
 }
 
+/** ContainerLogsRequest names the container and which output to stream. */
 export interface ContainerLogsRequest {
+  /** As in StartContainerRequest.id. */
   id: string;
-  /** Keep streaming new output until the container stops or the call is cancelled. */
+  /**
+   * Keep streaming new output until the container stops or the call is cancelled. Default false:
+   * the output so far, then the stream ends.
+   */
   follow: boolean;
-  /** Include stdout and stderr; when both are false, both are sent. */
+  /** Include stdout. When both `stdout` and `stderr` are false, both are sent. */
   stdout: boolean;
+  /** Include stderr. When both `stdout` and `stderr` are false, both are sent. */
   stderr: boolean;
   /** Only the last N lines; 0 means all. */
   tail: number;
-  /** Prefix each line with Docker's timestamp. */
+  /** Prefix each line with Docker's timestamp (RFC 3339 with nanoseconds) and a space. */
   timestamps: boolean;
-  /** Only output since this time. */
+  /**
+   * Only output since this time, in whole seconds (a fraction is dropped); unset means from the
+   * start.
+   */
   since?: Date | undefined;
 }
 
+/** ContainerLogsResponse is a piece of a container's output. */
 export interface ContainerLogsResponse {
+  /** Which stream the bytes came from (always stdout for a container with a TTY). */
   stream: LogStream;
+  /** The bytes as the container wrote them; not split at lines, and not necessarily UTF-8. */
   data: Buffer;
 }
 
+/** PullImageRequest names the image to pull. */
 export interface PullImageRequest {
-  /** Image reference, for example "busybox:1.36" or "registry:5000/app@sha256:...". */
+  /**
+   * Image reference, for example "busybox:1.36" or "registry:5000/app@sha256:..."; without a tag,
+   * "latest". Required; spaces are INVALID_ARGUMENT.
+   */
   image: string;
 }
 
 /** PullImageResponse is one progress line from Docker. */
 export interface PullImageResponse {
-  status: string;
-  /** The layer the line is about, when it is about one. */
-  layerId: string;
-  currentBytes: string;
-  totalBytes: string;
-  /** Docker's progress bar text. */
-  progress: string;
+  /** The progress line. */
+  progress?: PullProgress | undefined;
 }
 
 function createBaseWatchRequest(): WatchRequest {
@@ -1534,95 +1628,6 @@ export const EngineState: MessageFns<EngineState> = {
     message.reachable = object.reachable ?? false;
     message.error = object.error ?? "";
     message.since = object.since ?? undefined;
-    return message;
-  },
-};
-
-function createBaseRestartPolicy(): RestartPolicy {
-  return { name: "", maximumRetryCount: 0 };
-}
-
-export const RestartPolicy: MessageFns<RestartPolicy> = {
-  encode(message: RestartPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== "") {
-      writer.uint32(10).string(message.name);
-    }
-    if (message.maximumRetryCount !== 0) {
-      writer.uint32(16).uint32(message.maximumRetryCount);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): RestartPolicy {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRestartPolicy();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.name = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.maximumRetryCount = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): RestartPolicy {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      maximumRetryCount: isSet(object.maximumRetryCount)
-        ? globalThis.Number(object.maximumRetryCount)
-        : isSet(object.maximum_retry_count)
-        ? globalThis.Number(object.maximum_retry_count)
-        : 0,
-    };
-  },
-
-  toJSON(message: RestartPolicy): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.maximumRetryCount !== 0) {
-      obj.maximumRetryCount = Math.round(message.maximumRetryCount);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<RestartPolicy>): RestartPolicy {
-    return RestartPolicy.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<RestartPolicy>): RestartPolicy {
-    const message = createBaseRestartPolicy();
-    message.name = object.name ?? "";
-    message.maximumRetryCount = object.maximumRetryCount ?? 0;
     return message;
   },
 };
@@ -3318,25 +3323,13 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
 };
 
 function createBasePullImageResponse(): PullImageResponse {
-  return { status: "", layerId: "", currentBytes: "0", totalBytes: "0", progress: "" };
+  return { progress: undefined };
 }
 
 export const PullImageResponse: MessageFns<PullImageResponse> = {
   encode(message: PullImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.status !== "") {
-      writer.uint32(10).string(message.status);
-    }
-    if (message.layerId !== "") {
-      writer.uint32(18).string(message.layerId);
-    }
-    if (message.currentBytes !== "0") {
-      writer.uint32(24).int64(message.currentBytes);
-    }
-    if (message.totalBytes !== "0") {
-      writer.uint32(32).int64(message.totalBytes);
-    }
-    if (message.progress !== "") {
-      writer.uint32(42).string(message.progress);
+    if (message.progress !== undefined) {
+      PullProgress.encode(message.progress, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -3359,39 +3352,7 @@ export const PullImageResponse: MessageFns<PullImageResponse> = {
               break;
             }
 
-            message.status = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.layerId = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.currentBytes = reader.int64().toString();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.totalBytes = reader.int64().toString();
-            continue;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-
-            message.progress = reader.string();
+            message.progress = PullProgress.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -3407,43 +3368,13 @@ export const PullImageResponse: MessageFns<PullImageResponse> = {
   },
 
   fromJSON(object: any): PullImageResponse {
-    return {
-      status: isSet(object.status) ? globalThis.String(object.status) : "",
-      layerId: isSet(object.layerId)
-        ? globalThis.String(object.layerId)
-        : isSet(object.layer_id)
-        ? globalThis.String(object.layer_id)
-        : "",
-      currentBytes: isSet(object.currentBytes)
-        ? globalThis.String(object.currentBytes)
-        : isSet(object.current_bytes)
-        ? globalThis.String(object.current_bytes)
-        : "0",
-      totalBytes: isSet(object.totalBytes)
-        ? globalThis.String(object.totalBytes)
-        : isSet(object.total_bytes)
-        ? globalThis.String(object.total_bytes)
-        : "0",
-      progress: isSet(object.progress) ? globalThis.String(object.progress) : "",
-    };
+    return { progress: isSet(object.progress) ? PullProgress.fromJSON(object.progress) : undefined };
   },
 
   toJSON(message: PullImageResponse): unknown {
     const obj: any = {};
-    if (message.status !== "") {
-      obj.status = message.status;
-    }
-    if (message.layerId !== "") {
-      obj.layerId = message.layerId;
-    }
-    if (message.currentBytes !== "0") {
-      obj.currentBytes = message.currentBytes;
-    }
-    if (message.totalBytes !== "0") {
-      obj.totalBytes = message.totalBytes;
-    }
-    if (message.progress !== "") {
-      obj.progress = message.progress;
+    if (message.progress !== undefined) {
+      obj.progress = PullProgress.toJSON(message.progress);
     }
     return obj;
   },
@@ -3453,34 +3384,44 @@ export const PullImageResponse: MessageFns<PullImageResponse> = {
   },
   fromPartial(object: DeepPartial<PullImageResponse>): PullImageResponse {
     const message = createBasePullImageResponse();
-    message.status = object.status ?? "";
-    message.layerId = object.layerId ?? "";
-    message.currentBytes = object.currentBytes ?? "0";
-    message.totalBytes = object.totalBytes ?? "0";
-    message.progress = object.progress ?? "";
+    message.progress = (object.progress !== undefined && object.progress !== null)
+      ? PullProgress.fromPartial(object.progress)
+      : undefined;
     return message;
   },
 };
 
 /**
- * EngineAgentService runs beside one Docker engine. It streams the engine's state and runs
- * container operations for the cluster-manager.
+ * EngineAgentService runs beside one Docker engine (default address 127.0.0.1:4250). It streams
+ * the engine's state and runs container operations for the cluster-manager, which is its only
+ * caller: every method answers only a certificate whose role (OU) is `manager`; any other is
+ * PERMISSION_DENIED. Clients of the cluster call flotilla.cluster.v1.ClusterService instead.
  *
  * Errors: NOT_FOUND (no such container or image), ALREADY_EXISTS (container name taken),
  * FAILED_PRECONDITION (the container's state forbids the call, or the engine's API version is
- * below the agent's minimum), INVALID_ARGUMENT (bad request fields, or Docker rejected the request),
- * UNAVAILABLE (the Docker engine is unreachable). Docker's own message is kept in the status
- * details text.
+ * below 1.40, Docker 19.03), INVALID_ARGUMENT (bad request fields, or Docker rejected the
+ * request), PERMISSION_DENIED (the caller is not a manager, or the agent's container policy
+ * refuses a create), UNAVAILABLE (the Docker engine is unreachable), INTERNAL (any other failure
+ * of Docker). Docker's own message is kept in the status message. Every error carries the same
+ * google.rpc details as the cluster API's (ErrorInfo domain "flotilla"; BadRequest for a bad
+ * field). Per caller: at most --max-streams-per-caller open streams (default 256) and
+ * --changes-per-second calls that change something, else RESOURCE_EXHAUSTED.
  */
 export type EngineAgentServiceService = typeof EngineAgentServiceService;
 export const EngineAgentServiceService = {
   /**
-   * Watch streams the engine: first a full snapshot, then deltas driven by Docker's event stream,
-   * heartbeats at the agent's interval, and state messages while the Docker engine is unreachable.
-   * Each message carries a sequence number that grows by one per message on this stream.
+   * Watch streams the engine: first a full snapshot (or, while the Docker engine is unreachable,
+   * a state message saying why, and the snapshot once it is back), then deltas driven by Docker's
+   * event stream, heartbeats every --heartbeat-interval (default 1 s), state messages when the
+   * Docker engine becomes unreachable or reachable again, and a fresh snapshot after an outage or
+   * whenever the agent cannot tell what an event changed. Each message carries a sequence number
+   * that grows by one per message on this stream. There is no resume: every new stream starts
+   * with a snapshot, which replaces what the receiver had. The stream ends only when the client
+   * cancels it, when the agent shuts down (OK), or with RESOURCE_EXHAUSTED when the receiver falls
+   * 10,000 messages behind; reconnect for a fresh snapshot. Safe to open again at any time.
    */
   watch: {
-    path: "/flotilla.v1.EngineAgentService/Watch" as const,
+    path: "/flotilla.agent.v1.EngineAgentService/Watch" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: WatchRequest): Buffer => Buffer.from(WatchRequest.encode(value).finish()),
@@ -3488,8 +3429,19 @@ export const EngineAgentServiceService = {
     responseSerialize: (value: WatchResponse): Buffer => Buffer.from(WatchResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchResponse => WatchResponse.decode(value),
   },
+  /**
+   * CreateContainer creates a container (not started). The request is checked against the agent's
+   * own --container-policy for the role named in the call's metadata `flotilla-acting-role`
+   * (none: nothing of the host is allowed); refused with PERMISSION_DENIED. A create whose labels
+   * carry `com.flotilla.request-id` is made at most once on this engine: a second one with the
+   * same ID joins the one in flight or answers the container already made, so it is safe to
+   * retry; without that label it is not. Errors: INVALID_ARGUMENT for a missing image, a
+   * malformed name, env entry, resource, restart policy, port binding, capability, device or bind;
+   * NOT_FOUND when the image is not on the engine (pull it first); ALREADY_EXISTS when the name is
+   * taken; RESOURCE_EXHAUSTED when 1,024 creates with a request ID are in flight.
+   */
   createContainer: {
-    path: "/flotilla.v1.EngineAgentService/CreateContainer" as const,
+    path: "/flotilla.agent.v1.EngineAgentService/CreateContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: CreateContainerRequest): Buffer =>
@@ -3499,8 +3451,13 @@ export const EngineAgentServiceService = {
       Buffer.from(CreateContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateContainerResponse => CreateContainerResponse.decode(value),
   },
+  /**
+   * StartContainer starts a container. Idempotent: a running container answers
+   * `already_running`. Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND; FAILED_PRECONDITION
+   * when Docker refuses in the container's state.
+   */
   startContainer: {
-    path: "/flotilla.v1.EngineAgentService/StartContainer" as const,
+    path: "/flotilla.agent.v1.EngineAgentService/StartContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: StartContainerRequest): Buffer =>
@@ -3510,8 +3467,13 @@ export const EngineAgentServiceService = {
       Buffer.from(StartContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StartContainerResponse => StartContainerResponse.decode(value),
   },
+  /**
+   * StopContainer stops a container: SIGTERM, then SIGKILL after the timeout. Idempotent: a
+   * container that is not running answers `already_stopped`. Errors: INVALID_ARGUMENT for an
+   * empty ID; NOT_FOUND.
+   */
   stopContainer: {
-    path: "/flotilla.v1.EngineAgentService/StopContainer" as const,
+    path: "/flotilla.agent.v1.EngineAgentService/StopContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: StopContainerRequest): Buffer => Buffer.from(StopContainerRequest.encode(value).finish()),
@@ -3520,8 +3482,13 @@ export const EngineAgentServiceService = {
       Buffer.from(StopContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StopContainerResponse => StopContainerResponse.decode(value),
   },
+  /**
+   * KillContainer sends a signal to a running container; each call sends it again. Errors:
+   * INVALID_ARGUMENT for an empty ID or a malformed or unknown signal; NOT_FOUND;
+   * FAILED_PRECONDITION when the container is not running.
+   */
   killContainer: {
-    path: "/flotilla.v1.EngineAgentService/KillContainer" as const,
+    path: "/flotilla.agent.v1.EngineAgentService/KillContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: KillContainerRequest): Buffer => Buffer.from(KillContainerRequest.encode(value).finish()),
@@ -3530,8 +3497,13 @@ export const EngineAgentServiceService = {
       Buffer.from(KillContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): KillContainerResponse => KillContainerResponse.decode(value),
   },
+  /**
+   * RemoveContainer removes a container. A retry after success is NOT_FOUND. Errors:
+   * INVALID_ARGUMENT for an empty ID; NOT_FOUND; FAILED_PRECONDITION for a running container
+   * without `force`.
+   */
   removeContainer: {
-    path: "/flotilla.v1.EngineAgentService/RemoveContainer" as const,
+    path: "/flotilla.agent.v1.EngineAgentService/RemoveContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: RemoveContainerRequest): Buffer =>
@@ -3541,8 +3513,12 @@ export const EngineAgentServiceService = {
       Buffer.from(RemoveContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
   },
+  /**
+   * InspectContainer answers a container and Docker's inspect document. Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND.
+   */
   inspectContainer: {
-    path: "/flotilla.v1.EngineAgentService/InspectContainer" as const,
+    path: "/flotilla.agent.v1.EngineAgentService/InspectContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: InspectContainerRequest): Buffer =>
@@ -3552,9 +3528,14 @@ export const EngineAgentServiceService = {
       Buffer.from(InspectContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InspectContainerResponse => InspectContainerResponse.decode(value),
   },
-  /** ContainerLogs streams a container's output, split into stdout and stderr. */
+  /**
+   * ContainerLogs streams a container's output, split into stdout and stderr. Without `follow` it
+   * ends (OK) after the output so far; with it, when the container stops or the client cancels.
+   * No resume token: call again with `since`. Errors: INVALID_ARGUMENT for an empty ID;
+   * NOT_FOUND.
+   */
   containerLogs: {
-    path: "/flotilla.v1.EngineAgentService/ContainerLogs" as const,
+    path: "/flotilla.agent.v1.EngineAgentService/ContainerLogs" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: ContainerLogsRequest): Buffer => Buffer.from(ContainerLogsRequest.encode(value).finish()),
@@ -3563,9 +3544,16 @@ export const EngineAgentServiceService = {
       Buffer.from(ContainerLogsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ContainerLogsResponse => ContainerLogsResponse.decode(value),
   },
-  /** PullImage pulls an image onto the engine and streams Docker's progress. */
+  /**
+   * PullImage pulls an image onto the engine and streams Docker's progress; the stream ends (OK)
+   * when the engine has the image. Safe to retry. Errors: INVALID_ARGUMENT for an empty reference,
+   * one with spaces or one Docker finds invalid; NOT_FOUND when the registry has no such image or
+   * refuses access; UNAVAILABLE when the registry or the engine is unreachable; INTERNAL for any
+   * other failure Docker reports. An error Docker reports mid-pull ends the stream after the
+   * progress lines sent so far. Cancelling the call stops reading the pull.
+   */
   pullImage: {
-    path: "/flotilla.v1.EngineAgentService/PullImage" as const,
+    path: "/flotilla.agent.v1.EngineAgentService/PullImage" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: PullImageRequest): Buffer => Buffer.from(PullImageRequest.encode(value).finish()),
@@ -3577,28 +3565,87 @@ export const EngineAgentServiceService = {
 
 export interface EngineAgentServiceServer extends UntypedServiceImplementation {
   /**
-   * Watch streams the engine: first a full snapshot, then deltas driven by Docker's event stream,
-   * heartbeats at the agent's interval, and state messages while the Docker engine is unreachable.
-   * Each message carries a sequence number that grows by one per message on this stream.
+   * Watch streams the engine: first a full snapshot (or, while the Docker engine is unreachable,
+   * a state message saying why, and the snapshot once it is back), then deltas driven by Docker's
+   * event stream, heartbeats every --heartbeat-interval (default 1 s), state messages when the
+   * Docker engine becomes unreachable or reachable again, and a fresh snapshot after an outage or
+   * whenever the agent cannot tell what an event changed. Each message carries a sequence number
+   * that grows by one per message on this stream. There is no resume: every new stream starts
+   * with a snapshot, which replaces what the receiver had. The stream ends only when the client
+   * cancels it, when the agent shuts down (OK), or with RESOURCE_EXHAUSTED when the receiver falls
+   * 10,000 messages behind; reconnect for a fresh snapshot. Safe to open again at any time.
    */
   watch: handleServerStreamingCall<WatchRequest, WatchResponse>;
+  /**
+   * CreateContainer creates a container (not started). The request is checked against the agent's
+   * own --container-policy for the role named in the call's metadata `flotilla-acting-role`
+   * (none: nothing of the host is allowed); refused with PERMISSION_DENIED. A create whose labels
+   * carry `com.flotilla.request-id` is made at most once on this engine: a second one with the
+   * same ID joins the one in flight or answers the container already made, so it is safe to
+   * retry; without that label it is not. Errors: INVALID_ARGUMENT for a missing image, a
+   * malformed name, env entry, resource, restart policy, port binding, capability, device or bind;
+   * NOT_FOUND when the image is not on the engine (pull it first); ALREADY_EXISTS when the name is
+   * taken; RESOURCE_EXHAUSTED when 1,024 creates with a request ID are in flight.
+   */
   createContainer: handleUnaryCall<CreateContainerRequest, CreateContainerResponse>;
+  /**
+   * StartContainer starts a container. Idempotent: a running container answers
+   * `already_running`. Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND; FAILED_PRECONDITION
+   * when Docker refuses in the container's state.
+   */
   startContainer: handleUnaryCall<StartContainerRequest, StartContainerResponse>;
+  /**
+   * StopContainer stops a container: SIGTERM, then SIGKILL after the timeout. Idempotent: a
+   * container that is not running answers `already_stopped`. Errors: INVALID_ARGUMENT for an
+   * empty ID; NOT_FOUND.
+   */
   stopContainer: handleUnaryCall<StopContainerRequest, StopContainerResponse>;
+  /**
+   * KillContainer sends a signal to a running container; each call sends it again. Errors:
+   * INVALID_ARGUMENT for an empty ID or a malformed or unknown signal; NOT_FOUND;
+   * FAILED_PRECONDITION when the container is not running.
+   */
   killContainer: handleUnaryCall<KillContainerRequest, KillContainerResponse>;
+  /**
+   * RemoveContainer removes a container. A retry after success is NOT_FOUND. Errors:
+   * INVALID_ARGUMENT for an empty ID; NOT_FOUND; FAILED_PRECONDITION for a running container
+   * without `force`.
+   */
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
+  /**
+   * InspectContainer answers a container and Docker's inspect document. Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND.
+   */
   inspectContainer: handleUnaryCall<InspectContainerRequest, InspectContainerResponse>;
-  /** ContainerLogs streams a container's output, split into stdout and stderr. */
+  /**
+   * ContainerLogs streams a container's output, split into stdout and stderr. Without `follow` it
+   * ends (OK) after the output so far; with it, when the container stops or the client cancels.
+   * No resume token: call again with `since`. Errors: INVALID_ARGUMENT for an empty ID;
+   * NOT_FOUND.
+   */
   containerLogs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogsResponse>;
-  /** PullImage pulls an image onto the engine and streams Docker's progress. */
+  /**
+   * PullImage pulls an image onto the engine and streams Docker's progress; the stream ends (OK)
+   * when the engine has the image. Safe to retry. Errors: INVALID_ARGUMENT for an empty reference,
+   * one with spaces or one Docker finds invalid; NOT_FOUND when the registry has no such image or
+   * refuses access; UNAVAILABLE when the registry or the engine is unreachable; INTERNAL for any
+   * other failure Docker reports. An error Docker reports mid-pull ends the stream after the
+   * progress lines sent so far. Cancelling the call stops reading the pull.
+   */
   pullImage: handleServerStreamingCall<PullImageRequest, PullImageResponse>;
 }
 
 export interface EngineAgentServiceClient extends Client {
   /**
-   * Watch streams the engine: first a full snapshot, then deltas driven by Docker's event stream,
-   * heartbeats at the agent's interval, and state messages while the Docker engine is unreachable.
-   * Each message carries a sequence number that grows by one per message on this stream.
+   * Watch streams the engine: first a full snapshot (or, while the Docker engine is unreachable,
+   * a state message saying why, and the snapshot once it is back), then deltas driven by Docker's
+   * event stream, heartbeats every --heartbeat-interval (default 1 s), state messages when the
+   * Docker engine becomes unreachable or reachable again, and a fresh snapshot after an outage or
+   * whenever the agent cannot tell what an event changed. Each message carries a sequence number
+   * that grows by one per message on this stream. There is no resume: every new stream starts
+   * with a snapshot, which replaces what the receiver had. The stream ends only when the client
+   * cancels it, when the agent shuts down (OK), or with RESOURCE_EXHAUSTED when the receiver falls
+   * 10,000 messages behind; reconnect for a fresh snapshot. Safe to open again at any time.
    */
   watch(request: WatchRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchResponse>;
   watch(
@@ -3606,6 +3653,17 @@ export interface EngineAgentServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchResponse>;
+  /**
+   * CreateContainer creates a container (not started). The request is checked against the agent's
+   * own --container-policy for the role named in the call's metadata `flotilla-acting-role`
+   * (none: nothing of the host is allowed); refused with PERMISSION_DENIED. A create whose labels
+   * carry `com.flotilla.request-id` is made at most once on this engine: a second one with the
+   * same ID joins the one in flight or answers the container already made, so it is safe to
+   * retry; without that label it is not. Errors: INVALID_ARGUMENT for a missing image, a
+   * malformed name, env entry, resource, restart policy, port binding, capability, device or bind;
+   * NOT_FOUND when the image is not on the engine (pull it first); ALREADY_EXISTS when the name is
+   * taken; RESOURCE_EXHAUSTED when 1,024 creates with a request ID are in flight.
+   */
   createContainer(
     request: CreateContainerRequest,
     callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
@@ -3621,6 +3679,11 @@ export interface EngineAgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * StartContainer starts a container. Idempotent: a running container answers
+   * `already_running`. Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND; FAILED_PRECONDITION
+   * when Docker refuses in the container's state.
+   */
   startContainer(
     request: StartContainerRequest,
     callback: (error: ServiceError | null, response: StartContainerResponse) => void,
@@ -3636,6 +3699,11 @@ export interface EngineAgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StartContainerResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * StopContainer stops a container: SIGTERM, then SIGKILL after the timeout. Idempotent: a
+   * container that is not running answers `already_stopped`. Errors: INVALID_ARGUMENT for an
+   * empty ID; NOT_FOUND.
+   */
   stopContainer(
     request: StopContainerRequest,
     callback: (error: ServiceError | null, response: StopContainerResponse) => void,
@@ -3651,6 +3719,11 @@ export interface EngineAgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StopContainerResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * KillContainer sends a signal to a running container; each call sends it again. Errors:
+   * INVALID_ARGUMENT for an empty ID or a malformed or unknown signal; NOT_FOUND;
+   * FAILED_PRECONDITION when the container is not running.
+   */
   killContainer(
     request: KillContainerRequest,
     callback: (error: ServiceError | null, response: KillContainerResponse) => void,
@@ -3666,6 +3739,11 @@ export interface EngineAgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: KillContainerResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * RemoveContainer removes a container. A retry after success is NOT_FOUND. Errors:
+   * INVALID_ARGUMENT for an empty ID; NOT_FOUND; FAILED_PRECONDITION for a running container
+   * without `force`.
+   */
   removeContainer(
     request: RemoveContainerRequest,
     callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
@@ -3681,6 +3759,10 @@ export interface EngineAgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * InspectContainer answers a container and Docker's inspect document. Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND.
+   */
   inspectContainer(
     request: InspectContainerRequest,
     callback: (error: ServiceError | null, response: InspectContainerResponse) => void,
@@ -3696,7 +3778,12 @@ export interface EngineAgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InspectContainerResponse) => void,
   ): ClientUnaryCall;
-  /** ContainerLogs streams a container's output, split into stdout and stderr. */
+  /**
+   * ContainerLogs streams a container's output, split into stdout and stderr. Without `follow` it
+   * ends (OK) after the output so far; with it, when the container stops or the client cancels.
+   * No resume token: call again with `since`. Errors: INVALID_ARGUMENT for an empty ID;
+   * NOT_FOUND.
+   */
   containerLogs(
     request: ContainerLogsRequest,
     options?: Partial<CallOptions>,
@@ -3706,7 +3793,14 @@ export interface EngineAgentServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ContainerLogsResponse>;
-  /** PullImage pulls an image onto the engine and streams Docker's progress. */
+  /**
+   * PullImage pulls an image onto the engine and streams Docker's progress; the stream ends (OK)
+   * when the engine has the image. Safe to retry. Errors: INVALID_ARGUMENT for an empty reference,
+   * one with spaces or one Docker finds invalid; NOT_FOUND when the registry has no such image or
+   * refuses access; UNAVAILABLE when the registry or the engine is unreachable; INTERNAL for any
+   * other failure Docker reports. An error Docker reports mid-pull ends the stream after the
+   * progress lines sent so far. Cancelling the call stops reading the pull.
+   */
   pullImage(request: PullImageRequest, options?: Partial<CallOptions>): ClientReadableStream<PullImageResponse>;
   pullImage(
     request: PullImageRequest,
@@ -3717,7 +3811,7 @@ export interface EngineAgentServiceClient extends Client {
 
 export const EngineAgentServiceClient = makeGenericClientConstructor(
   EngineAgentServiceService,
-  "flotilla.v1.EngineAgentService",
+  "flotilla.agent.v1.EngineAgentService",
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): EngineAgentServiceClient;
   service: typeof EngineAgentServiceService;
