@@ -11,8 +11,8 @@ module.exports = function preset(projectDir) {
     },
     moduleNameMapper: {
       // Test doubles live behind each package's `testing` entry point (package.json "exports").
-      // One module per proto package: @flotilla/proto/cluster, /agent, /discovery.
-      '^@flotilla/proto/(cluster|agent|discovery)$': path.join(__dirname, 'libs/proto/src/$1.ts'),
+      // One module per proto package: @flotilla/proto/cluster, /agent, /discovery, /version.
+      '^@flotilla/proto/(cluster|agent|discovery|version)$': path.join(__dirname, 'libs/proto/src/$1.ts'),
       '^@flotilla/([a-z-]+)/testing$': [path.join(__dirname, 'libs/$1/src/testing.ts'), path.join(__dirname, 'apps/$1/src/testing.ts')],
       '^@flotilla/([a-z-]+)$': [path.join(__dirname, 'libs/$1/src/index.ts'), path.join(__dirname, 'apps/$1/src/index.ts')],
     },

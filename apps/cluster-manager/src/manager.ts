@@ -1,7 +1,7 @@
 import { buildInfo } from '@flotilla/config';
 import { Cluster, ClusterContainers } from '@flotilla/cluster';
 import { filtersByName, Scheduler, strategyByName } from '@flotilla/scheduler';
-import { startServer, type Logger, type RunningServer } from '@flotilla/grpc';
+import { startServer, versionService, type Logger, type RunningServer } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import { systemClock, type Clock } from '@flotilla/time';
 import { GrpcAgentConnector } from './agents/grpc-agent-connector';
@@ -62,7 +62,7 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
   });
   // Streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
   const service = createClusterService({ cluster, containers, logger, maxQueuedEvents: config.maxQueuedEvents });
-  const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger, observeCall: metrics && grpcCallMetrics(metrics) });
+  const server = await startServer({ address: config.listen, services: [service, versionService({ program: 'flotilla-cluster-manager', ...buildInfo(__dirname, '@flotilla/cluster-manager') })], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger, observeCall: metrics && grpcCallMetrics(metrics) });
   let endpoint: MetricsEndpoint | undefined;
   if (metrics && config.metricsAddress) {
     endpoint = await startMetricsEndpoint({ address: config.metricsAddress, registry: metrics, logger }).catch(async (err: unknown) => {

@@ -154,7 +154,13 @@ describe('an independent client (buf curl, through reflection)', () => {
 
   it('lists through reflection only the services the manager serves', async () => {
     const { stdout } = await promisify(execFile)(buf, bufCurlArgs('operator', manager.address, '', ['--list-services']), { timeout: 30_000 });
-    expect(stdout.split('\n').filter(Boolean).sort()).toEqual(['flotilla.cluster.v1.ClusterService', 'grpc.health.v1.Health']);
+    expect(stdout.split('\n').filter(Boolean).sort()).toEqual(['flotilla.cluster.v1.ClusterService', 'flotilla.version.v1.VersionService', 'grpc.health.v1.Health']);
+  });
+
+  it('answers any role of the cluster, a reader too, with its program and version', async () => {
+    const { stdout } = await promisify(execFile)(buf, bufCurlArgs('reader', manager.address, 'flotilla.version.v1.VersionService/GetVersion', ['-d', '{}']), { timeout: 60_000 });
+    const info = await call(m(), m().getInfo, {});
+    expect(JSON.parse(stdout)).toMatchObject({ program: 'flotilla-cluster-manager', version: info.managerVersion, runtime: process.version });
   });
 
   it('calls AddEngine, GetInfo, ListEngines and WatchEvents and sees the real IDs and states', async () => {

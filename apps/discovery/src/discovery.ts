@@ -1,5 +1,6 @@
+import { buildInfo } from '@flotilla/config';
 import { createBackend, SourceState, type DiscoveryBackend, type KeyValueStore } from '@flotilla/discovery';
-import { dial, dialTls, startServer, type Logger, type RunningServer } from '@flotilla/grpc';
+import { dial, dialTls, startServer, versionService, type Logger, type RunningServer } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import { ClusterServiceClient } from '@flotilla/proto/cluster';
 import type { DiscoveryState } from '@flotilla/proto/discovery';
@@ -95,7 +96,7 @@ export async function startDiscovery(config: DiscoveryConfig, logger: Logger, de
 
   // Watch streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
   const service = createDiscoveryService({ state, feed, logger });
-  const server = await startServer({ address: config.listen, services: [service], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger, observeCall: metrics && grpcCallMetrics(metrics) });
+  const server = await startServer({ address: config.listen, services: [service, versionService({ program: 'flotilla-discovery', ...buildInfo(__dirname, '@flotilla/discovery-service') })], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger, observeCall: metrics && grpcCallMetrics(metrics) });
   const endpoint: MetricsEndpoint | undefined =
     metrics && config.metricsAddress
       ? await startMetricsEndpoint({ address: config.metricsAddress, registry: metrics, logger }).catch(async (err: unknown) => {

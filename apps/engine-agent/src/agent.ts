@@ -1,4 +1,5 @@
-import { startServer, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
+import { buildInfo } from '@flotilla/config';
+import { startServer, versionService, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import type { ContainerPolicy } from '@flotilla/policy';
 import { systemClock, type Clock } from '@flotilla/time';
@@ -49,7 +50,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const metrics = options.metricsAddress ? new MetricsRegistry() : undefined;
   const server = await startServer({
     address: options.listen,
-    services: [service],
+    services: [service, versionService({ program: 'flotilla-engine-agent', ...buildInfo(__dirname, '@flotilla/engine-agent') })],
     security: options.security,
     callerLimits: options.callerLimits,
     descriptorSetPath,

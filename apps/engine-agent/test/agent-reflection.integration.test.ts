@@ -33,7 +33,14 @@ describe('an independent client (buf curl, through reflection)', () => {
 
   it('lists the services it serves, and no other', async () => {
     const services = (await curl('', '--list-services')).split('\n').filter(Boolean).sort();
-    expect(services).toEqual(['flotilla.agent.v1.EngineAgentService', 'grpc.health.v1.Health']);
+    expect(services).toEqual(['flotilla.agent.v1.EngineAgentService', 'flotilla.version.v1.VersionService', 'grpc.health.v1.Health']);
+  });
+
+  it('answers its program, version and build through the version service', async () => {
+    const out = JSON.parse(await curl('flotilla.version.v1.VersionService/GetVersion', '-d', '{}')) as Record<string, string>;
+    const line = (await run(process.execPath, [path.join(repoRoot(), 'apps', 'engine-agent', 'deploy', 'main.js'), '--version'])).stdout;
+    expect(line).toBe(`${out.program} ${out.version} (build ${out.build})\n`);
+    expect(out).toMatchObject({ program: 'flotilla-engine-agent', runtime: process.version });
   });
 
   it('calls the health service', async () => {

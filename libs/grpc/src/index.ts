@@ -13,3 +13,4 @@ export * from './call-scope';
 export * from './call-observer';
 export * from './request-id';
 export * from './call-log';
+export * from './version-service';

@@ -7289,8 +7289,8 @@ export const ClusterServiceService = {
    * that follow; after the stream ends for any reason, do the same again. The stream never ends
    * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
    * --max-queued-events (default 10,000) events behind, so it never slows the cluster; or with OK
-   * when the manager shuts down. Events of an engine that was unreachable are not sent for the time
-   * it was away (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
+   * when the manager shuts down. Events of an engine from the time it was unreachable may be
+   * missing (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
    * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
    * limit. Counts against the caller's open streams. Role: operator or reader.
    */
@@ -7577,8 +7577,8 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * that follow; after the stream ends for any reason, do the same again. The stream never ends
    * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
    * --max-queued-events (default 10,000) events behind, so it never slows the cluster; or with OK
-   * when the manager shuts down. Events of an engine that was unreachable are not sent for the time
-   * it was away (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
+   * when the manager shuts down. Events of an engine from the time it was unreachable may be
+   * missing (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
    * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
    * limit. Counts against the caller's open streams. Role: operator or reader.
    */
@@ -7824,8 +7824,8 @@ export interface ClusterServiceClient extends Client {
    * that follow; after the stream ends for any reason, do the same again. The stream never ends
    * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
    * --max-queued-events (default 10,000) events behind, so it never slows the cluster; or with OK
-   * when the manager shuts down. Events of an engine that was unreachable are not sent for the time
-   * it was away (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
+   * when the manager shuts down. Events of an engine from the time it was unreachable may be
+   * missing (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
    * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
    * limit. Counts against the caller's open streams. Role: operator or reader.
    */
