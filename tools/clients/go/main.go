@@ -52,6 +52,13 @@ type errorSeen struct {
 	Reason     string          `json:"reason"`
 	Domain     string          `json:"domain"`
 	Violations []violationSeen `json:"violations"`
+	Placement  *placementSeen  `json:"placement"`
+}
+
+// placementSeen is the PlacementExplanation detail of a create no engine can take.
+type placementSeen struct {
+	Summary string   `json:"summary"`
+	Filters []string `json:"filters"`
 }
 
 type containerSeen struct {
@@ -75,6 +82,7 @@ type seen struct {
 	Container  *containerSeen `json:"container,omitempty"`
 	StartEvent *eventSeen     `json:"startEvent,omitempty"`
 	Error      *errorSeen     `json:"error,omitempty"`
+	Refusal    *errorSeen     `json:"refusal,omitempty"`
 	Removed    bool           `json:"removed"`
 }
 
@@ -133,6 +141,11 @@ func statusDetails(err error) (*errorSeen, error) {
 		case *errdetails.BadRequest:
 			for _, v := range d.GetFieldViolations() {
 				out.Violations = append(out.Violations, violationSeen{Field: v.GetField(), Description: v.GetDescription()})
+			}
+		case *pb.PlacementExplanation:
+			out.Placement = &placementSeen{Summary: d.GetSummary(), Filters: []string{}}
+			for _, e := range d.GetEngines() {
+				out.Placement.Filters = append(out.Placement.Filters, e.GetFilter())
 			}
 		case error:
 			return nil, fmt.Errorf("undecodable status detail: %v", d)
@@ -220,6 +233,17 @@ func run() (result *seen, err error) {
 		return nil, fmt.Errorf("AddEngine: expected INVALID_ARGUMENT: %w", addErr)
 	}
 	if out.Error, err = statusDetails(addErr); err != nil {
+		return nil, err
+	}
+
+	// A create no engine can take: FAILED_PRECONDITION with the PlacementExplanation detail.
+	ctx, cancel = context.WithTimeout(context.Background(), callTimeout)
+	_, refused := client.CreateContainer(ctx, &pb.CreateContainerRequest{Spec: &pb.ContainerSpec{Name: *name + "-nowhere", Image: *image, NetworkMode: "none", Constraints: []string{"zone==nowhere"}}})
+	cancel()
+	if status.Code(refused) != codes.FailedPrecondition {
+		return nil, fmt.Errorf("CreateContainer(zone==nowhere): expected FAILED_PRECONDITION: %v", refused)
+	}
+	if out.Refusal, err = statusDetails(refused); err != nil {
 		return nil, err
 	}
 	return out, nil

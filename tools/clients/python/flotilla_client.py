@@ -54,7 +54,7 @@ def status_details(err):
         raise RuntimeError('the error has no %s trailer: %s' % (STATUS_DETAILS_KEY, err))
     st = status_pb2.Status.FromString(raw)
     seen = {'code': grpc.StatusCode(err.code()).name, 'statusCode': st.code, 'message': st.message,
-            'reason': None, 'domain': None, 'violations': []}
+            'reason': None, 'domain': None, 'violations': [], 'placement': None}
     for any_ in st.details:
         if any_.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
@@ -64,6 +64,10 @@ def status_details(err):
             bad = error_details_pb2.BadRequest()
             any_.Unpack(bad)
             seen['violations'] += [{'field': v.field, 'description': v.description} for v in bad.field_violations]
+        elif any_.Is(cluster_pb2.PlacementExplanation.DESCRIPTOR):
+            placement = cluster_pb2.PlacementExplanation()
+            any_.Unpack(placement)
+            seen['placement'] = {'summary': placement.summary, 'filters': [e.filter for e in placement.engines]}
     return seen
 
 
@@ -105,6 +109,17 @@ def main():
                 if err.code() != grpc.StatusCode.INVALID_ARGUMENT:
                     raise
                 seen['error'] = status_details(err)
+
+            # A create no engine can take: FAILED_PRECONDITION with the PlacementExplanation detail.
+            try:
+                nowhere = cluster_pb2.ContainerSpec(name=args.name + '-nowhere', image=args.image, network_mode='none',
+                                                    constraints=['zone==nowhere'])
+                stub.CreateContainer(cluster_pb2.CreateContainerRequest(spec=nowhere), timeout=CALL_TIMEOUT_S)
+                raise RuntimeError('CreateContainer(zone==nowhere) succeeded; expected FAILED_PRECONDITION')
+            except grpc.RpcError as err:
+                if err.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                    raise
+                seen['refusal'] = status_details(err)
         finally:
             events.cancel()
             if created_id is not None:

@@ -47,6 +47,7 @@ interface Seen {
   container: { id: string; name: string; started: boolean; engine: EngineSeen };
   startEvent: { type: string; action: string; container: string; state: string; engine: EngineSeen };
   error: { code: string; statusCode: number; message: string; reason: string; domain: string; violations: Array<{ field: string; description: string }> };
+  refusal: { code: string; reason: string; domain: string; placement: { summary: string; filters: string[] } | null };
   removed: boolean;
 }
 
@@ -86,7 +87,7 @@ const clients: Record<string, (args: string[]) => Promise<Run>> = {
   go: (args) => runProgram(path.join(out, 'flotilla-go-client'), args, { timeoutMs: CLIENT_TIMEOUT_MS }),
 };
 
-it.each(['python', 'go'])('the %s client creates a zone==a container, sees it start, reads BadRequest and ErrorInfo, and removes it', async (lang) => {
+it.each(['python', 'go'])('the %s client creates a zone==a container, sees it start, reads BadRequest, ErrorInfo and a PlacementExplanation, and removes it', async (lang) => {
   const tls = testTls('operator');
   const name = `${lang}-client`;
   const run = await clients[lang]!(['--address', manager.address, '--ca', tls.ca, '--cert', tls.cert, '--key', tls.key, '--name', name, '--constraint', 'zone==a']);
@@ -104,6 +105,10 @@ it.each(['python', 'go'])('the %s client creates a zone==a container, sees it st
   expect(seen.error).toMatchObject({ code: 'INVALID_ARGUMENT', statusCode: 3, reason: 'INVALID_FIELD', domain: 'flotilla' });
   expect(seen.error.violations.map((v) => v.field)).toEqual(['address']);
   expect(seen.error.violations[0]!.description).toContain('no-port-here');
+  // A create no engine can take: the PlacementExplanation among the google.rpc.Status details.
+  expect(seen.refusal).toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'NO_ENGINE_FITS', domain: 'flotilla' });
+  expect(seen.refusal.placement?.filters).toEqual(addresses.map(() => 'constraint'));
+  expect(seen.refusal.placement?.summary).not.toBe('');
   expect(seen.removed).toBe(true);
 
   // Gone from the engine itself, and from the cluster's view.
