@@ -1,19 +1,9 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { makeTempDir, removeTempDir } from '@flotilla/testing';
-import { decodeHealthCheckResponse, dialAddress, encodeHealthCheckRequest, findService } from './health-check';
+import { dialAddress, findService } from './health-check';
 
 describe('the health check', () => {
-  it('asks for the whole server (service "") and reads every serving status', () => {
-    expect(encodeHealthCheckRequest('')).toEqual(Buffer.alloc(0));
-    expect(encodeHealthCheckRequest('a.B')).toEqual(Buffer.from([0x0a, 3, 0x61, 0x2e, 0x42]));
-    expect(decodeHealthCheckResponse(new Uint8Array([0x08, 1]))).toBe('SERVING');
-    expect(decodeHealthCheckResponse(new Uint8Array([0x08, 2]))).toBe('NOT_SERVING');
-    expect(decodeHealthCheckResponse(new Uint8Array([]))).toBe('UNKNOWN');
-    // Unknown fields are skipped.
-    expect(decodeHealthCheckResponse(new Uint8Array([0x12, 1, 0x41, 0x08, 1]))).toBe('SERVING');
-  });
-
   it('dials a wildcard listen address on loopback, any other as it is, and refuses port 0', () => {
     expect(dialAddress('0.0.0.0:4250')).toBe('127.0.0.1:4250');
     expect(dialAddress('[::]:4250')).toBe('[::1]:4250');

@@ -7,9 +7,22 @@
 // any. Exit 0 when SERVING; 1 otherwise (one line on stderr says why); 2 for a usage error.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import { Client, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { dial, dialTls, formatHostPort, type Security } from '@flotilla/grpc';
-import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { makeGenericClientConstructor, type Client, type ClientUnaryCall, type Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { errorCodeName, FlotillaError } from '@flotilla/errors';
+import { call, dial, dialTls, formatHostPort, type Security } from '@flotilla/grpc';
+import { service as healthService } from 'grpc-health-check';
+
+interface HealthCheckRequest {
+  service: string;
+}
+interface HealthCheckResponse {
+  status?: string;
+}
+/** The standard health service's client, from grpc-health-check's own definition. */
+type HealthClient = Client & {
+  Check(request: HealthCheckRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (err: ServiceError | null, response: HealthCheckResponse) => void): ClientUnaryCall;
+};
+const HealthClient = makeGenericClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as new (...args: ConstructorParameters<typeof Client>) => HealthClient;
 
 /** What the health check needs of a service's configuration. */
 export interface HealthCheckedConfig {
@@ -22,30 +35,6 @@ export interface HealthCheckOptions {
   name: string;
   /** The service's own parser: its flags and FLOTILLA_* environment as the service reads them. */
   parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): HealthCheckedConfig;
-}
-
-/** The standard health service's statuses (grpc/health/v1/health.proto). */
-const servingStatuses = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
-
-export const healthCheckMethod = '/grpc.health.v1.Health/Check';
-
-/** HealthCheckRequest { string service = 1; } */
-export function encodeHealthCheckRequest(service: string): Buffer {
-  const writer = new BinaryWriter();
-  if (service !== '') writer.uint32((1 << 3) | 2).string(service);
-  return Buffer.from(writer.finish());
-}
-
-/** HealthCheckResponse { ServingStatus status = 1; } as the status's name. */
-export function decodeHealthCheckResponse(bytes: Uint8Array): string {
-  const reader = new BinaryReader(bytes);
-  let status = 0;
-  while (reader.pos < reader.len) {
-    const [field, wireType] = reader.tag();
-    if (field === 1 && wireType === 0) status = reader.int32();
-    else reader.skip(wireType);
-  }
-  return servingStatuses[status] ?? `status ${status}`;
 }
 
 /**
@@ -126,28 +115,20 @@ function readlinkCwd(pid: number, proc: string): string | undefined {
   }
 }
 
-/** One Health/Check call; resolves with the status name, rejects with the call's error. */
-export function checkHealth(address: string, security: Security, timeoutMs: number): Promise<string> {
+/** One Health/Check of the whole server (service ""); resolves with the status name. */
+export async function checkHealth(address: string, security: Security, timeoutMs: number): Promise<string> {
   // dial: the service's own TLS files, and an IP target checked against the certificate's IP.
-  const client = dial(Client, address, { tls: dialTls(security), defaultDeadlineMs: timeoutMs });
-  return new Promise<string>((resolve, reject) => {
-    client.makeUnaryRequest(
-      healthCheckMethod,
-      (service: string) => encodeHealthCheckRequest(service),
-      (bytes: Buffer) => decodeHealthCheckResponse(bytes),
-      '',
-      new Metadata(),
-      { deadline: Date.now() + timeoutMs },
-      (err: ServiceError | null, value?: string) => (err ? reject(err) : resolve(value ?? 'UNKNOWN')),
-    );
-  }).finally(() => client.close());
+  const client = dial(HealthClient, address, { tls: dialTls(security), defaultDeadlineMs: timeoutMs });
+  try {
+    const answer = await call(client, client.Check, { service: '' }, { deadlineMs: timeoutMs });
+    return answer.status ?? 'UNKNOWN';
+  } finally {
+    client.close();
+  }
 }
 
 function describeError(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'number') {
-    const name = GrpcStatus[err.code] ?? `code ${err.code}`;
-    return `${name}: ${(err as ServiceError).details}`;
-  }
+  if (err instanceof FlotillaError) return `${errorCodeName(err.code)}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
 }
 
