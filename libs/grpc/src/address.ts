@@ -1,3 +1,4 @@
+import { isLoopbackHost } from './security';
 import { isIPv6 } from 'node:net';
 import { InvalidArgumentError } from '@flotilla/errors';
 
@@ -43,4 +44,15 @@ export function formatHostPort({ host, port }: HostPort): string {
 /** Accepts host:port and also port 0 (pick a free one), for listen addresses. */
 export function parseListenAddress(field: string, value: string): string {
   return formatHostPort(parse(field, value, 0));
+}
+
+/** Why a metrics address off loopback is refused (the flag's check and the endpoint's say the same). */
+export const metricsLoopbackOnly =
+  'the metrics endpoint is plain HTTP with no authentication: only a loopback address (127.0.0.0/8, ::1, localhost) is accepted, for a scraper or sidecar on the same host';
+
+/** A listen address that must be on loopback (port 0 allowed), or INVALID_ARGUMENT naming the field, the value and `why`. */
+export function parseLoopbackListenAddress(field: string, value: string, why: string): HostPort {
+  const address = parse(field, value, 0);
+  if (!isLoopbackHost(address.host)) throw InvalidArgumentError.field(field, value, why);
+  return address;
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidArgumentError } from '@flotilla/errors';
-import { formatHostPort, isLoopbackHost, parseListenAddress, silentLogger, type Logger } from '@flotilla/grpc';
+import { formatHostPort, metricsLoopbackOnly, parseLoopbackListenAddress, silentLogger, type Logger } from '@flotilla/grpc';
 import type { MetricsRegistry } from './metrics-registry';
 
 /*
@@ -38,13 +38,7 @@ export const healthPath = '/healthz';
 
 /** A loopback `host:port`, or an error naming the flag and the value. */
 export function parseMetricsAddress(value: string, field = '--metrics-address'): { host: string; port: number } {
-  const address = parseListenAddress(field, value);
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-  if (!isLoopbackHost(host)) {
-    throw InvalidArgumentError.field(field, value, 'the metrics endpoint is plain HTTP with no authentication: only a loopback address (127.0.0.0/8, ::1, localhost) is accepted, for a scraper or sidecar on the same host');
-  }
-  return { host, port: Number(address.slice(colon + 1)) };
+  return parseLoopbackListenAddress(field, value, metricsLoopbackOnly);
 }
 
 export async function startMetricsEndpoint(options: MetricsEndpointOptions): Promise<MetricsEndpoint> {
