@@ -9,8 +9,8 @@ export async function metricsAddressOf(process: ServiceProcess, timeoutMs = 30_0
 }
 
 /** Every sample of a scrape, keyed by the series as written (`name{label="value",...}`). */
-export async function scrapeMetrics(address: string): Promise<Map<string, number>> {
-  const res = await fetch(`http://${address}/metrics`);
+export async function scrapeMetrics(address: string, timeoutMs = 10_000): Promise<Map<string, number>> {
+  const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
   if (res.status !== 200) throw new Error(`GET http://${address}/metrics answered ${res.status}`);
   const samples = new Map<string, number>();
   for (const line of (await res.text()).split('\n')) {

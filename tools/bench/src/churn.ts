@@ -10,11 +10,10 @@
 // growth from the first sample after --warmup to the last, and the least-squares slope.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { call } from '@flotilla/grpc';
 import { ContainerSpec, EngineStatus, type ClusterServiceClient, type WatchEventsResponse } from '@flotilla/proto/cluster';
-import { allEngines, repoRoot, testTls, type ServiceProcess } from '@flotilla/testing';
+import { allEngines, metricsAddressOf, repoRoot, scrapeMetrics, testTls, type ServiceProcess } from '@flotilla/testing';
 import { fmt, log, memoryOf, MiB, now, parseArgs, report, runMain, sleep, spawnNode, startManagerProcess, tapLines, UnhealthyReasons, type ManagerProcess } from './common';
 
 const flags = parseArgs(
@@ -150,51 +149,19 @@ function managerKnowsMetricsFlag(script: string): boolean {
   }
 }
 
-/** The address from the manager's "metrics listening" log line (JSON fields, or any host:port in it). */
-function metricsAddressOf(line: string): string | undefined {
-  try {
-    const j = JSON.parse(line) as Record<string, unknown>;
-    for (const key of ['address', 'addr', 'url', 'listen']) {
-      const v = j[key];
-      if (typeof v === 'string') {
-        const m = /(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]+\]|localhost):(\d+)/.exec(v);
-        if (m) return `${m[1]}:${m[2]}`;
-      }
-    }
-    if (typeof j.port === 'number') return `${typeof j.host === 'string' ? j.host : '127.0.0.1'}:${j.port}`;
-  } catch {
-    // not JSON
-  }
-  const m = /(\d+\.\d+\.\d+\.\d+):(\d+)/.exec(line);
-  return m ? `${m[1]}:${m[2]}` : undefined;
-}
-
 const scraped = ['nodejs_heap_size_used_bytes', 'nodejs_active_handles_total', 'nodejs_active_resources_total', 'flotilla_grpc_active_calls'] as const;
 type Scraped = Partial<Record<(typeof scraped)[number], number>>;
 
-/** GET /metrics; each wanted metric summed over its label sets (absent ones left out). */
-function scrapeMetrics(address: string): Promise<Scraped | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get(`http://${address}/metrics`, { timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        const out: Scraped = {};
-        for (const line of body.split('\n')) {
-          if (!line || line.startsWith('#')) continue;
-          const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-          if (!m || !(scraped as readonly string[]).includes(m[1])) continue;
-          const k = m[1] as (typeof scraped)[number];
-          out[k] = (out[k] ?? 0) + Number(m[3]);
-        }
-        resolve(res.statusCode === 200 ? out : undefined);
-      });
-      res.on('error', () => resolve(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
+/** GET /metrics; each wanted metric summed over its label sets (absent ones left out); undefined when the scrape fails. */
+async function scrapeFigures(address: string): Promise<Scraped | undefined> {
+  const samples = await scrapeMetrics(address).catch(() => undefined);
+  if (!samples) return undefined;
+  const out: Scraped = {};
+  for (const [series, value] of samples) {
+    const name = series.replace(/\{.*$/, '');
+    if ((scraped as readonly string[]).includes(name)) out[name as (typeof scraped)[number]] = (out[name as (typeof scraped)[number]] ?? 0) + value;
+  }
+  return out;
 }
 
 // ---- samples and verdicts ----
@@ -579,7 +546,7 @@ async function takeSample(t: number, churn: Churn | undefined, metricsAddress: s
     const m = manager!;
     const info = await call(m.client, m.client.getInfo, {}, { deadlineMs: 30_000 }).catch(() => undefined);
     const mp = procFigures(m.pid);
-    const mm = metricsAddress ? await scrapeMetrics(metricsAddress) : undefined;
+    const mm = metricsAddress ? await scrapeFigures(metricsAddress) : undefined;
     samples.push({
       t,
       proc: 'manager',
@@ -614,8 +581,7 @@ async function main(): Promise<void> {
   manager = await startManagerProcess([...(metricsWanted ? ['--metrics-address', '127.0.0.1:0'] : []), ...extra], { nofile: engines.length + 512 });
   let metricsAddress: string | undefined;
   if (metricsWanted) {
-    const line = await manager.process.waitForLine(/metrics listening/i, 10_000).catch(() => undefined);
-    metricsAddress = line ? metricsAddressOf(line) : undefined;
+    metricsAddress = await metricsAddressOf(manager.process, 10_000).catch(() => undefined);
     log(metricsAddress ? `manager metrics at http://${metricsAddress}/metrics` : 'the manager printed no "metrics listening" line with an address: /proc figures only');
   } else log('the manager has no --metrics-address flag (or --metrics off): /proc figures only for it');
   tapLines(manager.process, onManagerLine);
