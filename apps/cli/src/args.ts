@@ -84,7 +84,8 @@ export function tokenize(specs: OptionSpecs, argv: readonly string[], rules: Pos
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (arg === '--help' || arg === '-h') {
+    // -h is help unless the command has its own -h (run: --hostname, as in docker run).
+    if (arg === '--help' || (arg === '-h' && findShort(specs, 'h') === undefined)) {
       help = true;
       continue;
     }

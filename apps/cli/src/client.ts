@@ -1,28 +1,21 @@
-import { connectivityState, Metadata, type CallOptions, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { call, dial, hasTls, newRequestId, streamOf } from '@flotilla/grpc';
-import { CancelledError, DeadlineExceededError, FlotillaError, UnavailableError } from '@flotilla/errors';
-import { ClusterServiceClient } from '@flotilla/proto/cluster';
+import { ClusterClient, isConnectionFailure, type CallOptions, type ServerStream } from '@flotilla/client';
+import { hasTls, newRequestId } from '@flotilla/grpc';
+import { CancelledError, DeadlineExceededError, FlotillaError } from '@flotilla/errors';
 import { CliError, connectionProblem, InterruptedError, UnreachableError } from './errors';
 import type { Settings } from './settings';
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (err: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /**
- * The cluster API as the CLI uses it: one channel to the manager, every call cancelled by Ctrl-C,
- * and errors sorted into "the manager cannot be reached" (the channel never got, or lost, its
- * connection) and what the manager itself answered.
+ * The cluster API as the CLI uses it: a ClusterClient (@flotilla/client) over the managers of
+ * --manager, with --timeout as each call's deadline and the command's request ID on every call;
+ * every call and stream cancelled by Ctrl-C; and errors sorted into "the manager cannot be
+ * reached" (no connection, or the connection was lost) and what the manager itself answered.
  */
 export class Cluster {
-  private client: ClusterServiceClient | undefined;
+  private client: ClusterClient | undefined;
   /** Set once the manager has answered anything. */
   private answered = false;
 
@@ -34,11 +27,12 @@ export class Cluster {
     readonly requestId: string = newRequestId(),
   ) {}
 
-  /** The generated client (dialled on first use). */
-  get raw(): ClusterServiceClient {
-    this.client ??= dial(ClusterServiceClient, this.settings.manager, {
-      tls: this.settings.tls,
-      defaultDeadlineMs: this.settings.timeoutMs,
+  /** The client (made on first use; channels are dialled on first call). */
+  get api(): ClusterClient {
+    this.client ??= new ClusterClient({
+      managers: this.settings.managers,
+      tls: hasTls(this.settings.tls) ? this.settings.tls : { insecure: true },
+      deadlineMs: this.settings.timeoutMs,
       requestId: this.requestId,
       // A CLI gives up on a dead manager quickly, and never waits minutes in back-off.
       channelOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 },
@@ -46,12 +40,16 @@ export class Cluster {
     return this.client;
   }
 
+  /** The manager that answered last, else the --manager setting. */
+  get manager(): string {
+    return this.client?.activeManager ?? this.settings.manager;
+  }
+
   /** A unary call; `deadlineMs` overrides --timeout for calls that legitimately take long (create pulls). */
-  async call<Req, Res>(pick: (c: ClusterServiceClient) => UnaryMethod<Req, Res>, request: Req, deadlineMs?: number): Promise<Res> {
-    const client = this.raw;
+  async call<Res>(run: (client: ClusterClient, options: CallOptions) => Promise<Res>, deadlineMs?: number): Promise<Res> {
     this.checkInterrupted();
     try {
-      const response = await call(client, pick(client), request, { signal: this.signal, deadlineMs: deadlineMs ?? this.settings.timeoutMs });
+      const response = await run(this.api, { signal: this.signal, deadlineMs: deadlineMs ?? this.settings.timeoutMs });
       this.answered = true;
       return response;
     } catch (err) {
@@ -63,26 +61,22 @@ export class Cluster {
    * A server stream as an async iterable; Ctrl-C (or leaving the loop) cancels it on the manager
    * too. Aborting `until` ends the stream quietly.
    */
-  async *stream<Res>(open: (c: ClusterServiceClient) => ClientReadableStream<Res>, until?: AbortSignal): AsyncGenerator<Res> {
+  async *stream<Res>(open: (client: ClusterClient, options: CallOptions) => ServerStream<Res>, until?: AbortSignal): AsyncGenerator<Res> {
     this.checkInterrupted();
     if (until?.aborted) return;
-    const stream = open(this.raw);
-    const cancel = () => stream.cancel();
-    this.signal.addEventListener('abort', cancel, { once: true });
-    until?.addEventListener('abort', cancel, { once: true });
-    stream.on('metadata', () => (this.answered = true));
     try {
-      for await (const item of streamOf(stream)) {
+      const stream = open(this.api, { signal: until ? AbortSignal.any([this.signal, until]) : this.signal });
+      stream.opened.then(
+        () => (this.answered = true),
+        () => undefined,
+      );
+      for await (const item of stream) {
         this.answered = true;
         yield item;
       }
     } catch (err) {
       if (until?.aborted && !this.signal.aborted && err instanceof CancelledError) return;
       throw this.classify(err);
-    } finally {
-      this.signal.removeEventListener('abort', cancel);
-      until?.removeEventListener('abort', cancel);
-      stream.cancel();
     }
     this.checkInterrupted();
   }
@@ -95,10 +89,8 @@ export class Cluster {
   classify(err: unknown): unknown {
     if (err instanceof CliError) return err;
     if (this.signal.aborted && (err instanceof CancelledError || !(err instanceof FlotillaError))) return new InterruptedError(this.interruptedBy());
-    if (!(err instanceof UnavailableError || err instanceof DeadlineExceededError)) return err;
-    const state = this.client?.getChannel().getConnectivityState(false);
-    // The manager answered this status itself (an engine is unavailable, an engine call timed out).
-    if (state === connectivityState.READY) return err;
+    // Anything else came from a manager: an engine unavailable or an engine call timed out is its answer.
+    if (!isConnectionFailure(err)) return err;
     const why = err instanceof DeadlineExceededError ? `no answer within ${seconds(this.settings.timeoutMs)}` : connectionProblem(err.message);
     return new UnreachableError(this.settings.manager, why, this.answered, hasTls(this.settings.tls));
   }

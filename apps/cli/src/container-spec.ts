@@ -4,6 +4,7 @@ import type { ContainerSpec } from '@flotilla/proto/cluster';
 import type { OptionValues } from './args';
 import { UsageError } from './errors';
 import { parseCpus, parseMemory, parsePort, parseRestart } from './output/units';
+import { runOnlyOptions, runSpecFields, runSpecOptions, type RunSpecValues } from './run-options';
 
 /** The options `run` and `explain` share: what to run and where it may go. */
 export const specOptions = {
@@ -26,16 +27,14 @@ export const specOptions = {
   uts: flag('string', { placeholder: 'MODE', description: 'UTS namespace: host', complete: ['host'] }),
   'cap-add': flag('string', { repeat: true, placeholder: 'CAP', description: 'Add a Linux capability, e.g. NET_ADMIN' }),
   device: flag('string', { repeat: true, placeholder: 'HOST_PATH[:CONTAINER_PATH[:PERMS]]', description: 'Give the container a host device', complete: 'files' as const }),
-  volume: flag('string', { short: 'v', repeat: true, placeholder: 'SOURCE:TARGET[:OPTIONS]', description: 'Bind a host path (absolute) or mount a named volume' }),
+  volume: flag('string', { short: 'v', repeat: true, placeholder: 'SOURCE:TARGET[:OPTIONS]', description: 'Bind a host path (absolute) or mount a named volume (an existing one places the container on its engine)' }),
+  ...runSpecOptions,
 };
 
-/** Flags docker users may type that the cluster API cannot honour. */
-export const unsupportedRunOptions = {
-  interactive: flag('boolean', { short: 'i', hidden: true, description: 'Not supported' }),
-  tty: flag('boolean', { short: 't', hidden: true, description: 'Not supported' }),
-};
+/** Flags of `run` alone: -t, -i and -h (hostname, as in docker run). */
+export { runOnlyOptions };
 
-export type SpecValues = OptionValues<typeof specOptions>;
+export type SpecValues = OptionValues<typeof specOptions> & RunSpecValues;
 
 /**
  * The create's request ID: the one given (--request-id, so a script that runs the same command
@@ -57,7 +56,7 @@ function keyValue(text: string, flagName: string): [string, string] {
  * The container spec from the flags and `IMAGE [CMD...]`. `-e KEY` without a value takes KEY from
  * this environment, as docker does (and is left out when unset).
  */
-export function buildSpec(values: SpecValues, positionals: string[], env: NodeJS.ProcessEnv): ContainerSpec {
+export function buildSpec(values: SpecValues & { rm?: boolean; detach?: boolean }, positionals: string[], env: NodeJS.ProcessEnv): ContainerSpec {
   const [image, ...command] = positionals;
   if (!image) throw new UsageError('an IMAGE is required');
   const containerEnv: string[] = [];
@@ -97,5 +96,10 @@ export function buildSpec(values: SpecValues, positionals: string[], env: NodeJS
     capAdd: values['cap-add'],
     devices: values.device,
     binds: values.volume,
+    ...runSpecFields(values),
+    // -d --rm: Docker removes the container when it exits, since nobody watches. In the foreground
+    // the CLI removes it once its output is read and its exit code seen, as `docker run --rm` does
+    // (Docker's own removal could beat the CLI to the output of a short-lived container).
+    autoRemove: (values.rm ?? false) && (values.detach ?? false),
   };
 }

@@ -83,8 +83,10 @@ export class UnreachableError extends CliError {
         ? 'check that it runs, --manager HOST:PORT and the TLS files (--tls-ca, --tls-cert, --tls-key)'
         : // Something answered and hung up: most likely a manager with mutual TLS (the default).
           "a manager with mutual TLS (the default) answers only a client certificate of its CA: get one with 'flotilla ca issue --role operator --install NAME', or pass --tls-ca, --tls-cert and --tls-key";
+    // Several managers (--manager a:4240,b:4240): none of them could be reached.
+    const at = manager.includes(',') ? `any cluster-manager of ${manager.split(',').join(', ')}` : `the cluster-manager at ${manager}`;
     super(
-      lost ? `lost the connection to the cluster-manager at ${manager} (${why}); check that it still runs, then retry` : `cannot reach the cluster-manager at ${manager} (${why}); ${hint}`,
+      lost ? `lost the connection to ${manager.includes(',') ? `the cluster-managers at ${manager.split(',').join(', ')}` : at} (${why}); check that it still runs, then retry` : `cannot reach ${at} (${why}); ${hint}`,
       ExitCode.unreachable,
     );
     this.name = 'UnreachableError';

@@ -20,11 +20,11 @@ export function inNameOrder(engines: ClusterEngine[]): ClusterEngine[] {
 
 /** Every engine that matches, over as many pages as it takes, in name order. */
 export async function allEngines(cluster: Cluster, query: EngineQuery = { statuses: [], labels: {} }): Promise<ClusterEngine[]> {
-  const engines = await allPages((pageToken) => cluster.call((c) => c.listEngines, { ...query, pageSize, pageToken }), (page) => page.engines);
+  const engines = await allPages((pageToken) => cluster.call((c, o) => c.listEngines({ ...query, pageSize, pageToken }, o)), (page) => page.engines);
   return inNameOrder(engines);
 }
 
 /** Every container that matches, over as many pages as it takes (by engine address, then ID). */
 export function allContainers(cluster: Cluster, query: ContainerQuery): Promise<ClusterContainer[]> {
-  return allPages((pageToken) => cluster.call((c) => c.listContainers, { ...query, pageSize, pageToken }), (page) => page.containers);
+  return allPages((pageToken) => cluster.call((c, o) => c.listContainers({ ...query, pageSize, pageToken }, o)), (page) => page.containers);
 }

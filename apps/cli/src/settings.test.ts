@@ -21,7 +21,7 @@ const given = (entries: Record<string, string>) => new Map(Object.entries(entrie
 
 it('defaults to the local cluster', () => {
   const s = resolveSettings(new Map(), { XDG_CONFIG_HOME: home });
-  expect(s).toEqual({ manager: '127.0.0.1:4240', tls: { ca: undefined, cert: undefined, key: undefined }, timeoutMs: 30_000, configFile: undefined });
+  expect(s).toEqual({ manager: '127.0.0.1:4240', managers: ['127.0.0.1:4240'], tls: { ca: undefined, cert: undefined, key: undefined }, timeoutMs: 30_000, configFile: undefined });
 });
 
 it('reads $XDG_CONFIG_HOME/flotilla/config.json, else ~/.config', () => {

@@ -17,7 +17,7 @@ export const globalOptions = {
     env: 'FLOTILLA_MANAGER',
     default: defaultManager,
     placeholder: 'HOST:PORT',
-    description: 'The cluster-manager to talk to',
+    description: 'The cluster-manager to talk to; several, comma-separated (a:4240,b:4240), are tried in turn when one cannot be reached',
   }),
   'tls-ca': flag('string', { env: 'FLOTILLA_TLS_CA', placeholder: 'FILE', complete: 'files', description: 'CA certificate that signed the manager\'s certificate (turns on TLS)' }),
   'tls-cert': flag('string', { env: 'FLOTILLA_TLS_CERT', placeholder: 'FILE', complete: 'files', description: 'Client certificate, for a manager that requires one (mutual TLS)' }),
@@ -27,7 +27,10 @@ export const globalOptions = {
 } satisfies OptionSpecs;
 
 export interface Settings {
+  /** The managers as given, normalised and comma-separated (one address in the usual case): for messages. */
   manager: string;
+  /** Each manager address, in the order they are tried. */
+  managers: string[];
   tls: TlsFiles;
   timeoutMs: number;
   /** The config file that was read, if any. */
@@ -111,6 +114,13 @@ export function normaliseManager(value: string, field = '--manager'): string {
   }
 }
 
+/** One address or several, comma-separated (`a:4240,b:4240`), each normalised; duplicates dropped. */
+export function normaliseManagers(value: string, field = '--manager'): string[] {
+  const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) return [normaliseManager(value, field)];
+  return [...new Set(parts.map((p) => normaliseManager(p, field)))];
+}
+
 /**
  * The global settings: a flag wins over its environment variable, which wins over the config
  * file, which wins over the built-in default.
@@ -132,8 +142,10 @@ export function resolveSettings(given: Map<string, string[]>, env: NodeJS.Proces
     },
   };
   const values = convert(specs, given, env);
+  const managers = normaliseManagers(values.manager, given.has('manager') ? '--manager' : env.FLOTILLA_MANAGER ? 'FLOTILLA_MANAGER' : config?.manager ? `manager in ${file}` : '--manager');
   return {
-    manager: normaliseManager(values.manager, given.has('manager') ? '--manager' : env.FLOTILLA_MANAGER ? 'FLOTILLA_MANAGER' : config?.manager ? `manager in ${file}` : '--manager'),
+    manager: managers.join(','),
+    managers,
     tls: hasTls({ ca: values['tls-ca'], cert: values['tls-cert'], key: values['tls-key'] })
       ? { ca: values['tls-ca'] || undefined, cert: values['tls-cert'] || undefined, key: values['tls-key'] || undefined }
       : (defaultTls(env) ?? {}),

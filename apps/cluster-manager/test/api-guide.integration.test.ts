@@ -161,7 +161,8 @@ const checks: Record<string, Check> = {
   'error-no-engine-fits': async (e) => {
     const outcome = await run(e);
     expect(outcome.code).not.toBe(0);
-    const error = JSON.parse(outcome.stderr) as { code: string; message: string; details: Array<{ type: string; debug?: unknown }> };
+    // buf prints the error as JSON on stderr; npx may print a Node.js warning line before it.
+    const error = JSON.parse(outcome.stderr.slice(outcome.stderr.search(/^\{/m))) as { code: string; message: string; details: Array<{ type: string; debug?: unknown }> };
     expect(error.code).toBe('failed_precondition');
     expect(error.message).toMatch(/^no engine can take the container: .*zone==z/);
     expect(error.details.map((d) => d.type)).toEqual(expect.arrayContaining(['google.rpc.ErrorInfo', 'flotilla.cluster.v1.PlacementExplanation']));

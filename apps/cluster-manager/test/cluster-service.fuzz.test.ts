@@ -2,7 +2,7 @@ import { requestLimits as L } from '@flotilla/cluster';
 import { call } from '@flotilla/grpc';
 import { type FlotillaError } from '@flotilla/errors';
 import type { PortBinding } from '@flotilla/proto';
-import { ClusterServiceService, type ContainerSpec } from '@flotilla/proto/cluster';
+import { ClusterServiceService, ContainerSpec } from '@flotilla/proto/cluster';
 import { waitFor } from '@flotilla/testing';
 import { Client, credentials, Metadata, status, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import fc from 'fast-check';
@@ -167,7 +167,9 @@ const portBinding: fc.Arbitrary<PortBinding> = fc.record({
 });
 
 function specArbitrary(): fc.Arbitrary<ContainerSpec> {
-  const base: fc.Arbitrary<ContainerSpec> = fc.record({
+  // The fields of the first contract; the later ones start at their defaults and are mutated below.
+  type FirstFields = Pick<ContainerSpec, 'name' | 'image' | 'command' | 'entrypoint' | 'env' | 'labels' | 'nanoCpus' | 'memoryBytes' | 'portBindings' | 'networkMode' | 'restartPolicy' | 'constraints' | 'affinities' | 'strategy' | 'privileged' | 'pidMode' | 'ipcMode' | 'utsMode' | 'capAdd' | 'devices' | 'binds'>;
+  const base: fc.Arbitrary<ContainerSpec> = fc.record<FirstFields>({
     name: fc.oneof(fc.constant(''), fc.stringMatching(/^[a-z][a-z0-9_.-]{1,12}$/)),
     image: fc.constantFrom('busybox:local', 'alpine:3.19'),
     command: fc.constant(['sh']),
@@ -189,7 +191,7 @@ function specArbitrary(): fc.Arbitrary<ContainerSpec> {
     capAdd: fc.constant([]),
     devices: fc.constant([]),
     binds: fc.constant([]),
-  });
+  }).map((fields): ContainerSpec => ({ ...ContainerSpec.fromPartial({}), ...fields }));
   const expression = (...plausible: string[]) => text(L.expressionBytes, ...plausible);
   const mutation: fc.Arbitrary<Partial<ContainerSpec>> = fc.oneof(
     text(L.nameBytes, 'keep-1', 'a', 'ok-name').map((name) => ({ name })),
@@ -213,6 +215,15 @@ function specArbitrary(): fc.Arbitrary<ContainerSpec> {
     list(text(L.capabilityBytes, 'NET_ADMIN', 'CAP_SYS_ADMIN'), L.capabilities, 'NET_ADMIN').map((capAdd) => ({ capAdd })),
     list(text(L.deviceBytes, '/dev/null', '/dev/fuse:/dev/fuse:rwm'), L.devices, '/dev/null').map((devices) => ({ devices })),
     list(text(L.bindBytes, '/data:/data', 'vol:/v', '/etc:/etc:ro'), L.binds, 'v:/v').map((binds) => ({ binds })),
+    list(
+      fc.record({ type: text(L.wordBytes, 'volume', 'bind', 'tmpfs', ''), source: text(L.mountPathBytes, 'vol', '/etc', '/srv/../etc', ''), target: text(L.mountPathBytes, '/data', 'rel', '/'), readOnly: fc.boolean(), options: fc.constant({}) }),
+      L.mounts,
+      { type: 'tmpfs', source: '', target: '/t', readOnly: false, options: {} },
+    ).map((mounts) => ({ mounts })),
+    list(text(L.dnsBytes, '1.1.1.1', '::1', 'dns.example'), L.dnsEntries, '1.1.1.1').map((dns) => ({ dns })),
+    list(fc.record({ name: text(L.wordBytes, 'nofile', 'nproc'), soft: int64, hard: int64 }), L.ulimits, { name: 'core', soft: '0', hard: '0' }).map((ulimits) => ({ ulimits })),
+    text(L.hostnameBytes, 'web', 'a.b', '-x').map((hostname) => ({ hostname })),
+    int64.map((memorySwapBytes) => ({ memorySwapBytes })),
   );
   return fc.tuple(base, fc.array(mutation, { maxLength: 3 })).map(([spec, changes]) => Object.assign({}, spec, ...changes) as ContainerSpec);
 }

@@ -7,7 +7,7 @@
 /** The event types counted by name; Docker's own words plus the cluster's "engine". */
 const knownEventTypes = new Set(['engine', 'container', 'image', 'network', 'volume', 'daemon', 'plugin', 'node', 'service', 'secret', 'config']);
 /** The scheduler's filters, and "resources" (see EnginePlacement.filter in cluster.proto). */
-const knownFilters = new Set(['health', 'port', 'containerslots', 'dependency', 'affinity', 'constraint', 'whitelist', 'resources']);
+const knownFilters = new Set(['health', 'port', 'containerslots', 'dependency', 'volume', 'affinity', 'constraint', 'whitelist', 'resources']);
 
 function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);

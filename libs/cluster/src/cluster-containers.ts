@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, FlotillaError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError, UnknownError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
-import { checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
+import { checkContainer, checkContainerOptions, defaultPolicy, namedVolumes, type ContainerPolicy } from '@flotilla/policy';
 import { requestIdLabel, type Container, type PullProgress } from '@flotilla/proto';
 import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest } from '@flotilla/proto/agent';
 import { PlacementExplanation, placementExplanationType, type ClusterContainer, type ClusterEvent, type ClusterNode, type ContainerSpec, type EngineRef } from '@flotilla/proto/cluster';
@@ -215,6 +215,10 @@ export class ClusterContainers {
     if (!spec.image.trim()) throw InvalidArgumentError.field('spec.image', spec.image, 'an image is required');
     if (spec.name && !namePattern.test(spec.name)) throw InvalidArgumentError.field('spec.name', spec.name, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters');
     const placement = placementRequestFrom({ ...spec, name: spec.name.replace(/^\//, '') });
+    checkContainerOptions(spec, 'spec.');
+    // A named volume lives on one engine: one that exists places the container with it.
+    const engines = [...this.o.cluster.all()];
+    placement.request.volumes = namedVolumes(spec).filter((name) => engines.some((e) => e.hasVolume(name)));
     // The expressions of every source together, as JSON: each is within its limit, but the
     // written label must be within a label's too (and the agent's cap on a container's labels).
     for (const key of [constraintsLabel, affinitiesLabel, reschedulePoliciesLabel]) {
@@ -505,7 +509,7 @@ export class ClusterContainers {
       env,
       labels,
       nanoCpus: spec.nanoCpus,
-      cpuShares: '0',
+      cpuShares: spec.cpuShares,
       memoryBytes: spec.memoryBytes,
       portBindings: spec.portBindings,
       networkMode: spec.networkMode,
@@ -517,6 +521,27 @@ export class ClusterContainers {
       capAdd: spec.capAdd,
       devices: spec.devices,
       binds: spec.binds,
+      mounts: spec.mounts,
+      tmpfs: spec.tmpfs,
+      user: spec.user,
+      workingDir: spec.workingDir,
+      tty: spec.tty,
+      openStdin: spec.openStdin,
+      hostname: spec.hostname,
+      dns: spec.dns,
+      extraHosts: spec.extraHosts,
+      healthCheck: spec.healthCheck,
+      logConfig: spec.logConfig,
+      ulimits: spec.ulimits,
+      stopSignal: spec.stopSignal,
+      stopTimeoutSeconds: spec.stopTimeoutSeconds,
+      autoRemove: spec.autoRemove,
+      cpuQuota: spec.cpuQuota,
+      cpuPeriod: spec.cpuPeriod,
+      cpusetCpus: spec.cpusetCpus,
+      memoryReservationBytes: spec.memoryReservationBytes,
+      memorySwapBytes: spec.memorySwapBytes,
+      pidsLimit: spec.pidsLimit,
     };
   }
 

@@ -318,6 +318,10 @@ export class Engine implements PlacementEngine {
     return found;
   }
 
+  hasVolume(name: string): boolean {
+    return this.volumes.has(name);
+  }
+
   hasContainer(ref: string): boolean {
     if (this.containers.has(ref) || this.names.has(ref)) return true;
     return ref.length >= 12 && this.findContainer(ref) !== undefined;

@@ -85,6 +85,38 @@ export const requestLimits = {
   deviceBytes: 8192,
   binds: 1000,
   bindBytes: 8192,
+  /** Structured mounts; each source and target is a path (PATH_MAX), each has a few options. */
+  mounts: 1000,
+  mountPathBytes: 4096,
+  mountOptions: 16,
+  mountOptionBytes: 256,
+  /** tmpfs mounts: path in the container to mount options. */
+  tmpfsEntries: 1000,
+  tmpfsPathBytes: 4096,
+  tmpfsOptionsBytes: 1024,
+  /** USER[:GROUP]. */
+  userBytes: 256,
+  /** working_dir: a path. */
+  pathBytes: 4096,
+  /** A host name (Linux: 64). */
+  hostnameBytes: 63,
+  /** DNS servers (resolv.conf reads 3). */
+  dnsEntries: 16,
+  dnsBytes: 64,
+  /** Extra /etc/hosts entries, HOST:IP. */
+  extraHosts: 1000,
+  extraHostBytes: 512,
+  /** health_check.test: as a command line, but at most this much together. */
+  healthTestTotalBytes: 1024 * 1024,
+  /** The log driver's name, and its options. */
+  logDriverBytes: 64,
+  logOptionEntries: 64,
+  logOptionKeyBytes: 256,
+  logOptionValueBytes: 4096,
+  /** Linux has 16 resource limits. */
+  ulimits: 32,
+  /** cpuset_cpus, e.g. "0-3,8-11". */
+  cpusetBytes: 256,
 
   // ---- container operations ----
   /** A signal name or number, e.g. SIGRTMIN+15. */

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import type { ContainerSpec } from '@flotilla/proto/cluster';
+import { ContainerSpec } from '@flotilla/proto/cluster';
 import { checkContainerSpec, clusterRequestChecks } from './request-validation';
 import { requestLimits as L } from './request-limits';
 
@@ -7,6 +7,7 @@ const KiB = 1024;
 
 function spec(o: Partial<ContainerSpec> = {}): ContainerSpec {
   return {
+    ...ContainerSpec.fromPartial({}),
     name: '',
     image: 'busybox:latest',
     command: [],
@@ -104,6 +105,20 @@ describe('container spec limits', () => {
     ['capabilities', { capAdd: Array.from({ length: 65 }, () => 'NET_ADMIN') }, /^spec\.cap_add .*: 65 entries; at most 64$/],
     ['device', { devices: ['/dev/' + 'd'.repeat(8192)] }, /^spec\.devices\[0\] .*at most 8192$/],
     ['binds', { binds: Array.from({ length: 1001 }, () => 'v:/v') }, /^spec\.binds .*: 1001 entries; at most 1000$/],
+    ['mounts', { mounts: Array.from({ length: 1001 }, () => ({ type: 'tmpfs', source: '', target: '/t', readOnly: false, options: {} })) }, /^spec\.mounts .*: 1001 entries; at most 1000$/],
+    ['mount target', { mounts: [{ type: 'volume', source: 'v', target: '/' + 't'.repeat(4096), readOnly: false, options: {} }] }, /^spec\.mounts\[0\]\.target .*at most 4096$/],
+    ['mount options', { mounts: [{ type: 'tmpfs', source: '', target: '/t', readOnly: false, options: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`o${i}`, ''])) }] }, /^spec\.mounts\[0\]\.options .*: 17 entries; at most 16$/],
+    ['tmpfs', { tmpfs: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`/t${i}`, ''])) }, /^spec\.tmpfs .*: 1001 entries; at most 1000$/],
+    ['user', { user: 'u'.repeat(257) }, /^spec\.user .*at most 256$/],
+    ['working dir', { workingDir: '/' + 'w'.repeat(4096) }, /^spec\.working_dir .*at most 4096$/],
+    ['hostname', { hostname: 'h'.repeat(64) }, /^spec\.hostname .*at most 63$/],
+    ['dns', { dns: Array.from({ length: 17 }, () => '1.1.1.1') }, /^spec\.dns .*: 17 entries; at most 16$/],
+    ['extra hosts', { extraHosts: Array.from({ length: 1001 }, () => 'a:1.1.1.1') }, /^spec\.extra_hosts .*: 1001 entries; at most 1000$/],
+    ['health test', { healthCheck: { test: ['CMD', 'x'.repeat(128 * KiB + 1)], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 } }, /^spec\.health_check\.test\[1\] .*at most 131072$/],
+    ['log options', { logConfig: { driver: 'json-file', options: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`o${i}`, ''])) } }, /^spec\.log_config\.options .*: 65 entries; at most 64$/],
+    ['ulimits', { ulimits: Array.from({ length: 33 }, () => ({ name: 'nofile', soft: '1', hard: '1' })) }, /^spec\.ulimits .*: 33 entries; at most 32$/],
+    ['stop signal', { stopSignal: 'S'.repeat(33) }, /^spec\.stop_signal .*at most 32$/],
+    ['cpuset', { cpusetCpus: '1,'.repeat(200) }, /^spec\.cpuset_cpus .*at most 256$/],
     ['the whole spec', { command: Array.from({ length: 3 }, () => 'c'.repeat(120 * KiB)), entrypoint: Array.from({ length: 8 }, () => 'e'.repeat(120 * KiB)), env: Array.from({ length: 30 }, () => `A=${'a'.repeat(30 * KiB)}`) }, /^spec "busybox:latest \(\d+ bytes\)": the spec is \d+ bytes encoded; at most 2097152$/],
   ])('refuses %s, naming the field', (_what, fields, message) => {
     expect(refusal(() => checkContainerSpec(spec(fields))).message).toMatch(message);

@@ -92,6 +92,28 @@ export function checkContainerSpec(spec: ContainerSpec | undefined): void {
   checkList('spec.cap_add', spec.capAdd, { entries: L.capabilities, entryBytes: L.capabilityBytes });
   checkList('spec.devices', spec.devices, { entries: L.devices, entryBytes: L.deviceBytes });
   checkList('spec.binds', spec.binds, { entries: L.binds, entryBytes: L.bindBytes });
+  checkCount('spec.mounts', spec.mounts.length, L.mounts);
+  spec.mounts.forEach((m, i) => {
+    checkText(`spec.mounts[${i}].type`, m.type, L.wordBytes);
+    checkText(`spec.mounts[${i}].source`, m.source, L.mountPathBytes);
+    checkText(`spec.mounts[${i}].target`, m.target, L.mountPathBytes);
+    checkMap(`spec.mounts[${i}].options`, m.options, { entries: L.mountOptions, keyBytes: L.mountOptionBytes, valueBytes: L.mountOptionBytes, totalBytes: L.mountOptions * L.mountOptionBytes * 2 });
+  });
+  checkMap('spec.tmpfs', spec.tmpfs, { entries: L.tmpfsEntries, keyBytes: L.tmpfsPathBytes, valueBytes: L.tmpfsOptionsBytes, totalBytes: L.tmpfsEntries * (L.tmpfsPathBytes + L.tmpfsOptionsBytes) });
+  checkText('spec.user', spec.user, L.userBytes);
+  checkText('spec.working_dir', spec.workingDir, L.pathBytes);
+  checkText('spec.hostname', spec.hostname, L.hostnameBytes);
+  checkList('spec.dns', spec.dns, { entries: L.dnsEntries, entryBytes: L.dnsBytes });
+  checkList('spec.extra_hosts', spec.extraHosts, { entries: L.extraHosts, entryBytes: L.extraHostBytes });
+  if (spec.healthCheck) checkList('spec.health_check.test', spec.healthCheck.test, { entries: L.argvEntries, entryBytes: L.argBytes, totalBytes: L.healthTestTotalBytes });
+  if (spec.logConfig) {
+    checkText('spec.log_config.driver', spec.logConfig.driver, L.logDriverBytes);
+    checkMap('spec.log_config.options', spec.logConfig.options, { entries: L.logOptionEntries, keyBytes: L.logOptionKeyBytes, valueBytes: L.logOptionValueBytes, totalBytes: L.logOptionEntries * (L.logOptionKeyBytes + L.logOptionValueBytes) });
+  }
+  checkCount('spec.ulimits', spec.ulimits.length, L.ulimits);
+  spec.ulimits.forEach((u, i) => checkText(`spec.ulimits[${i}].name`, u.name, L.wordBytes));
+  checkText('spec.stop_signal', spec.stopSignal, L.signalBytes);
+  checkText('spec.cpuset_cpus', spec.cpusetCpus, L.cpusetBytes);
   // Every field is within its limit, but together they may still be more than an agent takes.
   const bytes = ContainerSpec.encode(spec).finish().length;
   if (bytes > L.specBytes) throw InvalidArgumentError.field('spec', `${clip(spec.image)} (${bytes} bytes)`, `the spec is ${bytes} bytes encoded; at most ${L.specBytes}`);

@@ -5,11 +5,13 @@ import {
   capabilityProblem,
   ipcModeOthers,
   isUnder,
+  localLogDrivers,
   namespaceChoice,
   networkModeOthers,
   normaliseCapability,
   parseBind,
   parseDevice,
+  parseMount,
   pidModeOthers,
   utsModeOthers,
   type HostAccess,
@@ -56,6 +58,8 @@ export function checkContainer(request: HostAccess, role: Role | undefined, poli
   });
   const devices = request.devices.map((text, i) => ({ field: `devices[${i}]`, text, device: parseDevice(`devices[${i}]`, text) }));
   const binds = request.binds.map((text, i) => ({ field: `binds[${i}]`, text, bind: parseBind(`binds[${i}]`, text) }));
+  const mounts = (request.mounts ?? []).map((m, i) => ({ field: `mounts[${i}].source`, mount: parseMount(`mounts[${i}]`, m) }));
+  const logDriver = request.logConfig?.driver ?? '';
 
   if (request.privileged && !allowance.privileged) throw deny('privileged', true, 'privileged containers', 'privileged');
   for (const m of modes) {
@@ -78,5 +82,16 @@ export function checkContainer(request: HostAccess, role: Role | undefined, poli
     if (!allowance.bindPaths.some((prefix) => isUnder(source, prefix))) {
       throw deny(b.field, b.text, `binding host path ${source}`, 'bindPaths', allowance.bindPaths.join(', '));
     }
+  }
+  for (const m of mounts) {
+    // Volumes and tmpfs live in Docker's storage and in memory, not in the host's tree.
+    if (m.mount.type !== 'bind') continue;
+    const source = m.mount.source;
+    if (!allowance.bindPaths.some((prefix) => isUnder(source, prefix))) {
+      throw deny(m.field, source, `binding host path ${source}`, 'bindPaths', allowance.bindPaths.join(', '));
+    }
+  }
+  if (logDriver && !localLogDrivers.includes(logDriver) && !allowance.logDrivers.includes(logDriver)) {
+    throw deny('logConfig.driver', logDriver, `log driver ${logDriver} (it sends the output off the engine)`, 'logDrivers', [...localLogDrivers, ...allowance.logDrivers].join(', '));
   }
 }

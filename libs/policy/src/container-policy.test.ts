@@ -73,6 +73,7 @@ describe('parsePolicy', () => {
       capabilities: fc.array(capability, { maxLength: 3 }),
       devices: fc.array(hostPath, { maxLength: 3 }),
       bindPaths: fc.array(hostPath, { maxLength: 3 }),
+      logDrivers: fc.array(fc.constantFrom('syslog', 'gelf', 'journald'), { maxLength: 2 }),
     });
     const roles = fc.dictionary(fc.constantFrom('manager', 'agent', 'discovery', 'operator', 'reader'), allowance);
     fc.assert(

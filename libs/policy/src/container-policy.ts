@@ -19,7 +19,9 @@
  *         "privileged": false,             privileged: every capability and every device
  *         "capabilities": ["NET_ADMIN"],   capAdd entries allowed (any case, "CAP_" optional; "ALL" allows all)
  *         "devices": ["/dev/fuse"],        host device paths allowed in devices, exactly
- *         "bindPaths": ["/srv/data"],      host paths binds may mount: the path itself or anything under it
+ *         "bindPaths": ["/srv/data"],      host paths binds (and bind mounts) may mount: the path itself or anything under it
+ *         "logDrivers": ["syslog"],        log drivers allowed beyond json-file, local and none, which
+ *                                          keep output on the engine (others send it off the host)
  *         "containerNamespaces": true      "container:<name|id>" modes (joining another container's
  *                                          namespaces, not the host's); true unless set false
  *       }
@@ -28,12 +30,12 @@
  *
  * Every key is optional: a role left out, or a key left out, allows nothing of the host. Roles are
  * manager, agent, discovery, operator and reader. Unknown keys, unknown roles and values of the
- * wrong type are errors naming the key. Named volumes (a bind whose SOURCE does not start with "/")
- * are always allowed.
+ * wrong type are errors naming the key. Named volumes (a bind whose SOURCE does not start with "/",
+ * a mount of type volume) and tmpfs mounts are always allowed.
  */
 import { InvalidArgumentError } from '@flotilla/errors';
 import { isRole, roles, type Role } from '@flotilla/pki';
-import { capabilityProblem, hostPathProblem, normaliseCapability, normalPath } from './host-access';
+import { capabilityProblem, hostPathProblem, logDriverPattern, normaliseCapability, normalPath } from './host-access';
 
 /** What one role may take of the host. Lists are normalised: capabilities upper case without CAP_, paths absolute and clean. */
 export interface RoleAllowance {
@@ -48,6 +50,8 @@ export interface RoleAllowance {
   devices: readonly string[];
   /** Host path prefixes: a bind may mount the prefix or anything under it. */
   bindPaths: readonly string[];
+  /** Log drivers allowed beyond json-file, local and none (always allowed), by exact name. */
+  logDrivers: readonly string[];
   /** "container:<x>" namespace modes: sharing another container's namespaces is no host access. */
   containerNamespaces: boolean;
 }
@@ -70,6 +74,7 @@ export const noHostAccess: RoleAllowance = Object.freeze({
   capabilities: Object.freeze([]),
   devices: Object.freeze([]),
   bindPaths: Object.freeze([]),
+  logDrivers: Object.freeze([]),
   containerNamespaces: true,
 });
 
@@ -105,7 +110,7 @@ function isObject(value: Json): value is { [key: string]: Json } {
 }
 
 const booleanKeys = ['hostNetwork', 'hostPid', 'hostIpc', 'hostUts', 'privileged', 'containerNamespaces'] as const;
-const listKeys = ['capabilities', 'devices', 'bindPaths'] as const;
+const listKeys = ['capabilities', 'devices', 'bindPaths', 'logDrivers'] as const;
 const allowanceKeys: readonly string[] = [...booleanKeys, ...listKeys];
 
 /** Reads a policy from the text of a policy file; `source` (its path) is named in errors. */
@@ -169,5 +174,9 @@ function allowanceFrom(value: Json, at: string, fail: (why: string) => Error): R
     }),
     devices: list('devices', path),
     bindPaths: list('bindPaths', path),
+    logDrivers: list('logDrivers', (entry, where) => {
+      if (!logDriverPattern.test(entry)) throw fail(`${where} ${JSON.stringify(entry)}: expected a log driver name such as syslog`);
+      return entry;
+    }),
   };
 }

@@ -15,6 +15,10 @@ export interface HostAccess {
   capAdd: readonly string[];
   devices: readonly string[];
   binds: readonly string[];
+  /** Structured mounts; a bind's source is a host path, under the bind allow-list. */
+  mounts?: readonly MountInput[];
+  /** Where Docker sends the output; a driver other than json-file, local or none needs "logDrivers". */
+  logConfig?: { driver: string };
 }
 
 /** Whose namespace a container joins: its own (or a named network), the host's, or another container's. */
@@ -144,3 +148,103 @@ export function parseBind(field: string, text: string): BindMount {
   }
   return { kind: 'volume', source, target, options };
 }
+
+/** The parts of flotilla.engine.v1.Mount the checks read (both request types carry it). */
+export interface MountInput {
+  type: string;
+  source: string;
+  target: string;
+  readOnly: boolean;
+  options: Readonly<Record<string, string>>;
+}
+
+/** A `mounts` entry parsed: what Docker's HostConfig.Mounts gets. */
+export type ParsedMount =
+  | { type: 'volume'; /** Empty for an anonymous volume. */ source: string; target: string; readOnly: boolean; noCopy: boolean }
+  | { type: 'bind'; /** Normalised absolute host path. */ source: string; target: string; readOnly: boolean; propagation: string }
+  | { type: 'tmpfs'; target: string; readOnly: boolean; sizeBytes: number; mode: number };
+
+const propagations = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
+const mountOptionKeys: Record<ParsedMount['type'], readonly string[]> = { volume: ['nocopy'], bind: ['propagation'], tmpfs: ['size', 'mode'] };
+
+/** A size as Docker's CLI writes them: bytes, or a number with b, k, m or g (powers of 1024); NaN when malformed. */
+export function parseByteSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$/i.exec(text.trim());
+  if (!m) return Number.NaN;
+  const factor = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
+  const n = Math.floor(Number(m[1]) * factor);
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+/** An absolute path in a container: `/` and more, no NUL. */
+function containerPathProblem(text: string): string | undefined {
+  if (!text) return 'required: an absolute path in the container';
+  if (!text.startsWith('/')) return 'must be an absolute path in the container (start with /)';
+  if (text.includes('\0')) return 'must not contain NUL';
+  if (normalPath(text) === '/') return 'must not be the container\'s root';
+  return undefined;
+}
+
+/**
+ * One flotilla.engine.v1.Mount, checked: bad values are INVALID_ARGUMENT naming `${field}.source`,
+ * `${field}.target`, `${field}.type` or `${field}.options[KEY]`. A bind's host path is normalised
+ * (and ".." refused, never resolved), so the policy and Docker see the same path.
+ */
+export function parseMount(field: string, mount: MountInput): ParsedMount {
+  const type = mount.type === '' ? 'volume' : mount.type;
+  if (type !== 'volume' && type !== 'bind' && type !== 'tmpfs') throw InvalidArgumentError.field(`${field}.type`, mount.type, 'expected volume, bind or tmpfs (empty is volume)');
+  const targetProblem = containerPathProblem(mount.target);
+  if (targetProblem) throw InvalidArgumentError.field(`${field}.target`, mount.target, targetProblem);
+  const target = mount.target;
+  for (const key of Object.keys(mount.options)) {
+    if (!mountOptionKeys[type].includes(key)) {
+      throw InvalidArgumentError.field(`${field}.options[${key}]`, mount.options[key], `unknown option for a ${type} mount (expected ${mountOptionKeys[type].join(' or ')})`);
+    }
+  }
+  const option = (key: string) => mount.options[key] ?? '';
+  if (type === 'volume') {
+    if (mount.source && !volumeNamePattern.test(mount.source)) {
+      throw InvalidArgumentError.field(`${field}.source`, mount.source, 'a volume name is [a-zA-Z0-9][a-zA-Z0-9_.-]* (empty for an anonymous volume); a host path needs type "bind"');
+    }
+    const nocopy = option('nocopy');
+    if (!['', 'true', 'false', '1', '0'].includes(nocopy)) throw InvalidArgumentError.field(`${field}.options[nocopy]`, nocopy, 'expected true or false');
+    return { type, source: mount.source, target, readOnly: mount.readOnly, noCopy: nocopy === 'true' || nocopy === '1' };
+  }
+  if (type === 'bind') {
+    if (!mount.source) throw InvalidArgumentError.field(`${field}.source`, mount.source, 'a bind mount needs the host path to mount');
+    const source = hostPath(`${field}.source`, mount.source, mount.source);
+    const propagation = option('propagation');
+    if (propagation && !propagations.includes(propagation)) throw InvalidArgumentError.field(`${field}.options[propagation]`, propagation, `expected ${propagations.join(', ')}`);
+    return { type, source, target, readOnly: mount.readOnly, propagation };
+  }
+  if (mount.source) throw InvalidArgumentError.field(`${field}.source`, mount.source, 'a tmpfs mount has no source');
+  const sizeText = option('size');
+  const sizeBytes = sizeText ? parseByteSize(sizeText) : 0;
+  if (!Number.isFinite(sizeBytes) || sizeBytes < 0) throw InvalidArgumentError.field(`${field}.options[size]`, sizeText, 'expected bytes, or a number with b, k, m or g');
+  const modeText = option('mode');
+  if (modeText && !/^[0-7]{1,4}$/.test(modeText)) throw InvalidArgumentError.field(`${field}.options[mode]`, modeText, 'expected octal permission bits, e.g. 1777');
+  return { type, target, readOnly: mount.readOnly, sizeBytes, mode: modeText ? parseInt(modeText, 8) : 0 };
+}
+
+/**
+ * The named volumes a create mounts, from `binds` (SOURCE not starting with "/") and `mounts`
+ * (type volume with a source), each once. Entries that do not parse are skipped: the checks
+ * refuse them before anything is placed.
+ */
+export function namedVolumes(request: { binds: readonly string[]; mounts?: readonly MountInput[] }): string[] {
+  const names = new Set<string>();
+  for (const text of request.binds) {
+    const source = text.split(':')[0];
+    if (source && !source.startsWith('/') && volumeNamePattern.test(source)) names.add(source);
+  }
+  for (const m of request.mounts ?? []) {
+    if ((m.type === '' || m.type === 'volume') && m.source && volumeNamePattern.test(m.source)) names.add(m.source);
+  }
+  return [...names];
+}
+
+/** Log drivers that keep a container's output on its engine: no policy needed. */
+export const localLogDrivers: readonly string[] = ['json-file', 'local', 'none'];
+
+/** A log driver's name, as Docker's plugins are named (at most 64 bytes is the request's limit). */
+export const logDriverPattern = /^[a-z0-9][a-z0-9_.\/:-]*$/;

@@ -3,3 +3,4 @@ export * from './host-access';
 export * from './check-container';
 export * from './policy-file';
 export * from './acting-role';
+export * from './container-options';

@@ -37,6 +37,8 @@ export interface PlacementEngine {
   hostPortUsers(key: string): readonly string[] | undefined;
   /** Whether the engine holds a container with this ID, ID prefix (12+) or name. */
   hasContainer(ref: string): boolean;
+  /** Whether the engine holds a volume with this name. */
+  hasVolume(name: string): boolean;
   /** Whether the engine holds this image (by ID, ID prefix, or repo:tag; a bare repo means :latest). */
   hasImage(ref: string): boolean;
   /** Image IDs and repo:tags on the engine, for image affinities with globs. */

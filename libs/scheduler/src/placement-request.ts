@@ -14,6 +14,12 @@ export interface PlacementRequest {
   affinities: Expression[];
   /** Containers that must be on the same engine: volumes-from, links, `container:` network mode. */
   dependencies: string[];
+  /**
+   * Named volumes the container mounts that some engine of the cluster holds: the chosen engine
+   * must hold every one (the "volume" filter). A volume no engine holds is left out: Docker
+   * creates it on the chosen engine. The cluster fills this in; placementRequestFrom leaves it empty.
+   */
+  volumes?: readonly string[];
   /** Set by the cluster for create-retry: only these engine IDs. */
   whitelist?: ReadonlySet<string>;
   /** Engines already tried, by ID, with why they failed. */

@@ -23,6 +23,7 @@ export class StaticEngine implements PlacementEngine {
   health = 100;
   readonly containers: StaticContainer[] = [];
   readonly images = new Set<string>();
+  readonly volumes = new Set<string>();
   private readonly ports = new Map<string, string[]>();
 
   constructor(
@@ -62,6 +63,10 @@ export class StaticEngine implements PlacementEngine {
 
   hasContainer(ref: string): boolean {
     return this.containers.some((c) => c.name === ref || c.id === ref || (ref.length >= 12 && c.id.startsWith(ref)));
+  }
+
+  hasVolume(name: string): boolean {
+    return this.volumes.has(name);
   }
 
   hasImage(ref: string): boolean {

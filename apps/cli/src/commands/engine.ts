@@ -80,7 +80,7 @@ const add = defineCommand({
   hints: engineHints,
   async run(ctx, _options, args) {
     for (const address of args) {
-      const { added, engine } = await ctx.cluster.call((c) => c.addEngine, { address });
+      const { added, engine } = await ctx.cluster.call((c, o) => c.addEngine({ address }, o));
       const state = engine ? statusName(engine.status) : 'pending';
       ctx.io.stdout.write(added ? `${engine?.address ?? address} added (${state})\n` : `${engine?.address ?? address} was already in the cluster (${state})\n`);
     }
@@ -98,7 +98,7 @@ const rm = defineCommand({
   hints: engineHints,
   async run(ctx, _options, args) {
     for (const ref of args) {
-      const { engine } = await ctx.cluster.call((c) => c.removeEngine, { engine: ref });
+      const { engine } = await ctx.cluster.call((c, o) => c.removeEngine({ engine: ref }, o));
       ctx.io.stdout.write(`${engine?.address ?? ref}\n`);
     }
     return 0;
@@ -115,7 +115,7 @@ const inspect = defineCommand({
   examples: ['flotilla engine inspect 127.0.0.1:4250', "flotilla engine inspect --format '{{.Status}} {{.info.labels.zone}}' 127.0.0.1:4250"],
   async run(ctx, options, args) {
     const format = parseFormat(options.format);
-    const engines = await Promise.all(args.map(async (ref) => (await ctx.cluster.call((c) => c.getEngine, { engine: ref })).engine!));
+    const engines = await Promise.all(args.map(async (ref) => (await ctx.cluster.call((c, o) => c.getEngine({ engine: ref }, o))).engine!));
     const now = ctx.io.now();
     if (format.kind === 'template') {
       for (const e of engines) printObject(ctx.io, format, ClusterEngine.toJSON(e), engineFields(e, now));

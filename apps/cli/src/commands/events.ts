@@ -92,7 +92,7 @@ export default defineCommand({
     const format = parseFormat(options.format);
     const p = stdoutPalette(ctx.io);
     const request = { types: filters.types, engines: filters.engines, containers: filters.containers };
-    for await (const { event } of ctx.cluster.stream((c) => c.watchEvents(request))) {
+    for await (const { event } of ctx.cluster.stream((c, o) => c.watchEvents(request, o))) {
       if (!event || (filters.actions.size && !filters.actions.has(event.action))) continue;
       if (format.kind === 'json') ctx.io.stdout.write(`${JSON.stringify(ClusterEvent.toJSON(event))}\n`);
       else if (format.kind === 'template') ctx.io.stdout.write(`${format.template.render(templateData(eventFields(event), ClusterEvent.toJSON(event)))}\n`);

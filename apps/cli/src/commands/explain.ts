@@ -24,7 +24,7 @@ export default defineCommand({
   async run(ctx, options, args) {
     const spec = buildSpec(options, args, ctx.io.env);
     const format = parseFormat(options.format);
-    const answer = await ctx.cluster.call((c) => c.explainPlacement, { spec });
+    const answer = await ctx.cluster.call((c, o) => c.explainPlacement({ spec }, o));
     const explanation = answer.explanation ?? { strategy: '', constraints: [], affinities: [], softDropped: false, engines: [], summary: 'no explanation' };
     const code = answer.chosen ? ExitCode.ok : ExitCode.precondition;
     const chosen = engineLabel(answer.chosen, ambiguousNames(explanation.engines.map((e) => e.engine)));

@@ -120,7 +120,7 @@ export default defineCommand({
   args: { max: 0 },
   examples: ['flotilla info', "flotilla info --format '{{.engineCounts.healthy}}'", 'flotilla info --format json'],
   async run(ctx, options) {
-    const [summary, engines] = await Promise.all([ctx.cluster.call((c) => c.getInfo, {}), allEngines(ctx.cluster)]);
+    const [summary, engines] = await Promise.all([ctx.cluster.call((c, o) => c.getInfo({}, o)), allEngines(ctx.cluster)]);
     // GetInfo no longer lists engines (it stays small at any size): the pages of ListEngines fill
     // the field back in, so tables, JSON and templates read as they always did.
     const info = { ...summary, engines };
@@ -134,7 +134,7 @@ export default defineCommand({
     const usableCpus = placeable.reduce((n, e) => n + Number(e.usableNanoCpus), 0);
     const usableMemory = placeable.reduce((n, e) => n + Number(e.usableMemoryBytes), 0);
     const fields = {
-      Manager: ctx.settings.manager,
+      Manager: ctx.cluster.manager,
       Version: info.managerVersion,
       // Classic Swarm's lines: one manager is the primary; its version as swarm/<version> was.
       Role: 'primary',
@@ -158,7 +158,7 @@ export default defineCommand({
       .join(', ');
     ctx.io.stdout.write(
       renderPairs([
-        ['Manager', `${ctx.settings.manager}${info.managerVersion ? ` (version ${info.managerVersion})` : ''}`],
+        ['Manager', `${ctx.cluster.manager}${info.managerVersion ? ` (version ${info.managerVersion})` : ''}`],
         ['Role', fields.Role],
         ['Server Version', fields.ServerVersion],
         ['Strategy', `${info.strategy}${info.overcommitRatio ? `, overcommit ${Math.round(info.overcommitRatio * 1000) / 10}%` : ''}`],

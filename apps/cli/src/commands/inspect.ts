@@ -36,7 +36,7 @@ an unhealthy engine shows what the cluster last knew of it.`,
     let code = 0;
     for (const ref of args) {
       try {
-        const answer = await ctx.cluster.call((c) => c.inspectContainer, { container: ref });
+        const answer = await ctx.cluster.call((c, o) => c.inspectContainer({ container: ref }, o));
         const node = nodeDocument(answer);
         if (answer.rawJson) {
           documents.push({ ...(JSON.parse(answer.rawJson) as Record<string, unknown>), Node: node });

@@ -15,7 +15,7 @@ export default defineCommand({
   hints,
   async run(ctx, options, args) {
     return forEachContainer(ctx, args, async (container) => {
-      await ctx.cluster.call((c) => c.killContainer, { container, signal: options.signal ?? '' });
+      await ctx.cluster.call((c, o) => c.killContainer({ container, signal: options.signal ?? '' }, o));
     }, hints);
   },
 });

@@ -31,7 +31,7 @@ export default defineCommand({
     if (options.tail !== undefined && options.tail !== 'all' && tail === 0) return 0;
     const since = options.since === undefined ? undefined : parseSince(options.since, ctx.io.now());
     const request = { container: args[0], follow: options.follow, stdout: true, stderr: true, tail, timestamps: options.timestamps, since };
-    for await (const chunk of ctx.cluster.stream((c) => c.containerLogs(request))) {
+    for await (const chunk of ctx.cluster.stream((c, o) => c.containerLogs(request, o))) {
       (chunk.stream === LogStream.LOG_STREAM_STDERR ? ctx.io.stderr : ctx.io.stdout).write(chunk.data);
     }
     return 0;

@@ -29,7 +29,7 @@ export default defineCommand({
     const failed: string[] = [];
     const succeeded = new Set<string>();
     try {
-      for await (const item of ctx.cluster.stream((c) => c.pullImage({ image, engines: options.engine }))) {
+      for await (const item of ctx.cluster.stream((c, o) => c.pullImage({ image, engines: options.engine }, o))) {
         const key = item.engine?.address ?? '';
         const label = engineLabel(item.engine, ambiguous);
         if (format.kind === 'json') ctx.io.stdout.write(`${JSON.stringify(PullImageResponse.toJSON(item))}\n`);

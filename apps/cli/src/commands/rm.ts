@@ -19,7 +19,7 @@ export default defineCommand({
     return forEachContainer(ctx, args, async (container) => {
       const waiting = spinner(ctx.io.stderr, ctx.io.env, `Removing ${container}…`);
       try {
-        await ctx.cluster.call((c) => c.removeContainer, { container, force: options.force, volumes: options.volumes });
+        await ctx.cluster.call((c, o) => c.removeContainer({ container, force: options.force, volumes: options.volumes }, o));
       } finally {
         waiting.stop();
       }

@@ -1,10 +1,10 @@
 import { flag } from '@flotilla/config';
-import { FailedPreconditionError } from '@flotilla/errors';
+import { FailedPreconditionError, NotFoundError } from '@flotilla/errors';
 import { LogStream } from '@flotilla/proto';
 import { CreateContainerResponse, type ClusterEvent, type ContainerSpec } from '@flotilla/proto/cluster';
 import { engineLabel, defineCommand, type Context } from '../command';
-import { buildSpec, requestIdFor, specOptions, unsupportedRunOptions } from '../container-spec';
-import { CliError, ExitCode, InterruptedError, UsageError } from '../errors';
+import { buildSpec, requestIdFor, runOnlyOptions, specOptions } from '../container-spec';
+import { CliError, ExitCode, InterruptedError } from '../errors';
 import { colourEnabled } from '../io';
 import { formatOption, parseFormat, printObject } from '../output/format';
 import { decodeExplanation, placementTable } from '../output/placement';
@@ -33,7 +33,7 @@ async function create(ctx: Context, spec: ContainerSpec, start: boolean, request
   if (ctx.io.stderr.isTTY) {
     // The manager publishes pull progress as image events while it pulls a missing image.
     progress = (async () => {
-      for await (const { event } of ctx.cluster.stream((c) => c.watchEvents({ types: ['image'], engines: [], containers: [] }), progressDone.signal)) {
+      for await (const { event } of ctx.cluster.stream((c, o) => c.watchEvents({ types: ['image'], engines: [], containers: [] }, o), progressDone.signal)) {
         if (event?.action !== 'pull-progress' || event.docker?.actorId !== spec.image) continue;
         const a = event.docker.actorAttributes;
         waiting.update(`Pulling ${spec.image} on ${engineLabel(event.engine)}: ${[a.status, a.layer, a.progress].filter(Boolean).join(' ')}`);
@@ -41,7 +41,7 @@ async function create(ctx: Context, spec: ContainerSpec, start: boolean, request
     })().catch(() => undefined);
   }
   try {
-    return await ctx.cluster.call((c) => c.createContainer, { spec, start, requestId }, Math.max(ctx.settings.timeoutMs, createDeadlineMs));
+    return await ctx.cluster.call((c, o) => c.createContainer({ spec, start, requestId }, o), Math.max(ctx.settings.timeoutMs, createDeadlineMs));
   } catch (err) {
     throw placementFailure(ctx, err);
   } finally {
@@ -79,7 +79,7 @@ async function foreground(ctx: Context, id: string, label: string): Promise<numb
   let died: (code: number) => void = () => undefined;
   const dead = new Promise<number>((resolve) => (died = resolve));
   const watching = (async () => {
-    for await (const { event } of ctx.cluster.stream((c) => c.watchEvents({ types: ['container'], engines: [], containers: [id] }), stopWatching.signal)) {
+    for await (const { event } of ctx.cluster.stream((c, o) => c.watchEvents({ types: ['container'], engines: [], containers: [id] }, o), stopWatching.signal)) {
       if (event?.action === 'die') {
         const code = exitCodeOfEvent(event);
         if (code !== undefined) died(code);
@@ -87,13 +87,19 @@ async function foreground(ctx: Context, id: string, label: string): Promise<numb
     }
   })().catch(() => undefined);
   try {
-    await ctx.cluster.call((c) => c.startContainer, { container: id });
-    for await (const chunk of ctx.cluster.stream((c) => c.containerLogs({ container: id, follow: true, stdout: true, stderr: true, tail: 0, timestamps: false, since: undefined }))) {
+    await ctx.cluster.call((c, o) => c.startContainer({ container: id }, o));
+    for await (const chunk of ctx.cluster.stream((c, o) => c.containerLogs({ container: id, follow: true, stdout: true, stderr: true, tail: 0, timestamps: false, since: undefined }, o))) {
       (chunk.stream === LogStream.LOG_STREAM_STDERR ? ctx.io.stderr : ctx.io.stdout).write(chunk.data);
     }
     // The output ended: the container has stopped (or is about to). Ask its engine, or hear it die.
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
-      const { container } = await ctx.cluster.call((c) => c.inspectContainer, { container: id });
+      const { container } = await ctx.cluster.call((c, o) => c.inspectContainer({ container: id }, o)).catch(async (err: unknown) => {
+        // --rm: Docker removed it once it exited; its die event carries the exit code.
+        if (!(err instanceof NotFoundError)) throw err;
+        const code = await Promise.race([dead, delay(10_000, ctx.signal).then(() => undefined)]);
+        if (code === undefined) throw new CliError(`${label} was removed before its exit code was seen`, ExitCode.error);
+        return { container: { container: { state: 'exited', exitCode: code } } };
+      });
       const state = container?.container?.state ?? '';
       if (state === 'exited' || state === 'dead') return container!.container!.exitCode;
       const code = await Promise.race([dead, delay(wait, ctx.signal).then(() => undefined)]);
@@ -122,11 +128,11 @@ and com.docker.swarm.affinities, as classic Swarm did. -e reschedule:on-node-fai
 Without -d the output is followed until the container exits; Ctrl-C stops following and leaves the container running.`,
   options: {
     detach: flag('boolean', { short: 'd', description: 'Run in the background and print the container ID' }),
-    rm: flag('boolean', { description: 'Remove the container when it exits (not with -d)' }),
+    rm: flag('boolean', { description: 'Docker removes the container when it exits (with -d too)' }),
     'request-id': flag('string', { placeholder: 'ID', description: 'Makes a retry safe: a run with the ID of an earlier one answers with its container (default: a fresh ID each run)' }),
     ...specOptions,
     format: formatOption,
-    ...unsupportedRunOptions,
+    ...runOnlyOptions,
   },
   args: { names: 'IMAGE', min: 1, passthroughAfter: 1 },
   hints: { alreadyExists: 'pick another --name, or remove the old one with flotilla rm -f NAME', notFound: 'check the image name' },
@@ -136,10 +142,6 @@ Without -d the output is followed until the container exits; Ctrl-C stops follow
     'flotilla run -d -m 64m -c 0.5 -p 8080:80 --affinity container==web nginx',
   ],
   async run(ctx, options, args) {
-    if (options.interactive || options.tty) {
-      throw new UsageError('flotilla run has no -i or -t: the cluster API does not attach to containers; run with -d and follow the output with flotilla logs -f');
-    }
-    if (options.rm && options.detach) throw new UsageError('--rm needs the container in the foreground; leave out -d');
     const spec = buildSpec(options, args, ctx.io.env);
     const format = parseFormat(options.format);
     const created = await create(ctx, spec, options.detach, requestIdFor(options['request-id']));
@@ -167,12 +169,12 @@ Without -d the output is followed until the container exits; Ctrl-C stops follow
       interrupted = err instanceof InterruptedError;
       throw err;
     } finally {
-      // --rm removes the container once it ran (or failed to start), never one left running by Ctrl-C.
+      // --rm in the foreground: removed here once it exited (or failed to start), never one left running by Ctrl-C.
       if (options.rm && !interrupted) {
         try {
-          await ctx.cluster.call((c) => c.removeContainer, { container: created.id, force: true, volumes: true });
+          await ctx.cluster.call((c, o) => c.removeContainer({ container: created.id, force: true, volumes: true }, o));
         } catch (err) {
-          ctx.io.stderr.write(`flotilla: warning: could not remove ${label}: ${(err as Error).message}\n`);
+          if (!(err instanceof NotFoundError)) ctx.io.stderr.write(`flotilla: warning: could not remove ${label}: ${(err as Error).message}\n`);
         }
       }
     }

@@ -10,7 +10,7 @@ export default defineCommand({
   hints: containerHints,
   async run(ctx, _options, args) {
     return forEachContainer(ctx, args, async (container) => {
-      await ctx.cluster.call((c) => c.startContainer, { container });
+      await ctx.cluster.call((c, o) => c.startContainer({ container }, o));
     });
   },
 });

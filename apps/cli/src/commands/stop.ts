@@ -18,7 +18,7 @@ export default defineCommand({
     return forEachContainer(ctx, args, async (container) => {
       const waiting = spinner(ctx.io.stderr, ctx.io.env, `Stopping ${container}…`);
       try {
-        await ctx.cluster.call((c) => c.stopContainer, { container, timeoutSeconds: options.time }, deadline);
+        await ctx.cluster.call((c, o) => c.stopContainer({ container, timeoutSeconds: options.time }, o), deadline);
       } finally {
         waiting.stop();
       }

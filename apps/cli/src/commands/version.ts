@@ -14,14 +14,14 @@ export default defineCommand({
     let manager = '';
     let problem = '';
     try {
-      manager = (await ctx.cluster.call((c) => c.getInfo, {})).managerVersion || 'unknown';
+      manager = (await ctx.cluster.call((c, o) => c.getInfo({}, o))).managerVersion || 'unknown';
     } catch (err) {
       if (!(err instanceof UnreachableError)) throw err;
       problem = err.message;
     }
-    const fields = { Client: cliVersion(), Manager: manager, ManagerAddress: ctx.settings.manager, Node: process.version };
+    const fields = { Client: cliVersion(), Manager: manager, ManagerAddress: ctx.cluster.manager, Node: process.version };
     if (format.kind !== 'table') printObject(ctx.io, format, fields);
-    else ctx.io.stdout.write(`flotilla ${fields.Client} (node ${fields.Node})\ncluster-manager ${manager || '-'} at ${ctx.settings.manager}\n`);
+    else ctx.io.stdout.write(`flotilla ${fields.Client} (node ${fields.Node})\ncluster-manager ${manager || '-'} at ${ctx.cluster.manager}\n`);
     if (problem) {
       ctx.io.stderr.write(`flotilla: ${problem}\n`);
       return 3;

@@ -80,6 +80,17 @@ export interface VolumeReply {
 }
 
 /** Docker's container-create body (the fields the agent sets). */
+/** One entry of HostConfig.Mounts (Docker Engine API 1.41). */
+export interface DockerMount {
+  Type: 'volume' | 'bind' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  BindOptions?: { Propagation: string };
+  VolumeOptions?: { NoCopy: boolean };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+}
+
 export interface DockerCreateBody {
   name?: string;
   Image: string;
@@ -88,6 +99,15 @@ export interface DockerCreateBody {
   Env?: string[];
   Labels?: Record<string, string>;
   ExposedPorts?: Record<string, Record<string, never>>;
+  User?: string;
+  WorkingDir?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  Hostname?: string;
+  /** Durations in nanoseconds. */
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
+  StopSignal?: string;
+  StopTimeout?: number;
   HostConfig: {
     NanoCpus?: number;
     CpuShares?: number;
@@ -102,6 +122,19 @@ export interface DockerCreateBody {
     CapAdd?: string[];
     Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
     Binds?: string[];
+    Mounts?: DockerMount[];
+    Tmpfs?: Record<string, string>;
+    Dns?: string[];
+    ExtraHosts?: string[];
+    LogConfig?: { Type: string; Config: Record<string, string> };
+    Ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
+    AutoRemove?: boolean;
+    CpuQuota?: number;
+    CpuPeriod?: number;
+    CpusetCpus?: string;
+    MemoryReservation?: number;
+    MemorySwap?: number;
+    PidsLimit?: number;
   };
 }
 

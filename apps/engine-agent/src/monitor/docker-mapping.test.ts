@@ -90,6 +90,78 @@ describe('createBodyFrom', () => {
     });
   });
 
+  it("maps docker run's options onto Config and HostConfig (Engine API 1.41)", () => {
+    const body = createBodyFrom({
+      ...base,
+      memoryBytes: String(64 * 1024 * 1024),
+      mounts: [
+        { type: '', source: 'data', target: '/data', readOnly: false, options: { nocopy: 'true' } },
+        { type: 'bind', source: '/srv//data/', target: '/srv', readOnly: true, options: { propagation: 'rslave' } },
+        { type: 'tmpfs', source: '', target: '/scratch', readOnly: false, options: { size: '1m', mode: '700' } },
+      ],
+      tmpfs: { '/run': 'rw,size=64m' },
+      user: '1000:1000',
+      workingDir: '/work',
+      tty: true,
+      openStdin: true,
+      hostname: 'web-1',
+      dns: ['1.1.1.1'],
+      extraHosts: ['db:10.0.0.5'],
+      healthCheck: { test: ['CMD-SHELL', 'true'], intervalMs: 1500, timeoutMs: 1000, retries: 2, startPeriodMs: 0 },
+      logConfig: { driver: 'json-file', options: { 'max-size': '1m' } },
+      ulimits: [{ name: 'nofile', soft: '1024', hard: '2048' }],
+      stopSignal: 'SIGUSR1',
+      stopTimeoutSeconds: 3,
+      autoRemove: true,
+      cpuShares: '512',
+      cpuQuota: '50000',
+      cpuPeriod: '100000',
+      cpusetCpus: '0',
+      memoryReservationBytes: String(32 * 1024 * 1024),
+      memorySwapBytes: '-1',
+      pidsLimit: '64',
+    });
+    expect(body).toMatchObject({
+      User: '1000:1000',
+      WorkingDir: '/work',
+      Tty: true,
+      OpenStdin: true,
+      Hostname: 'web-1',
+      Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 1_500_000_000, Timeout: 1_000_000_000, Retries: 2 },
+      StopSignal: 'SIGUSR1',
+      StopTimeout: 3,
+    });
+    expect(body.Healthcheck).not.toHaveProperty('StartPeriod');
+    expect(body.HostConfig).toMatchObject({
+      Mounts: [
+        { Type: 'volume', Source: 'data', Target: '/data', ReadOnly: false, VolumeOptions: { NoCopy: true } },
+        { Type: 'bind', Source: '/srv/data', Target: '/srv', ReadOnly: true, BindOptions: { Propagation: 'rslave' } },
+        { Type: 'tmpfs', Target: '/scratch', ReadOnly: false, TmpfsOptions: { SizeBytes: 1024 * 1024, Mode: 0o700 } },
+      ],
+      Tmpfs: { '/run': 'rw,size=64m' },
+      Dns: ['1.1.1.1'],
+      ExtraHosts: ['db:10.0.0.5'],
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } },
+      Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 2048 }],
+      AutoRemove: true,
+      CpuShares: 512,
+      CpuQuota: 50000,
+      CpuPeriod: 100000,
+      CpusetCpus: '0',
+      MemoryReservation: 32 * 1024 * 1024,
+      MemorySwap: -1,
+      PidsLimit: 64,
+    });
+  });
+
+  it('sends none of the new options when none is asked for', () => {
+    const body = createBodyFrom(base);
+    for (const key of ['User', 'WorkingDir', 'Tty', 'OpenStdin', 'Hostname', 'Healthcheck', 'StopSignal', 'StopTimeout']) expect(body).not.toHaveProperty(key);
+    for (const key of ['Mounts', 'Tmpfs', 'Dns', 'ExtraHosts', 'LogConfig', 'Ulimits', 'AutoRemove', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'MemoryReservation', 'MemorySwap', 'PidsLimit']) {
+      expect(body.HostConfig).not.toHaveProperty(key);
+    }
+  });
+
   it('adds no host access when none is asked for', () => {
     const hostConfig = createBodyFrom(base).HostConfig;
     for (const key of ['Privileged', 'PidMode', 'IpcMode', 'UTSMode', 'CapAdd', 'Devices', 'Binds']) expect(hostConfig).not.toHaveProperty(key);
@@ -112,6 +184,11 @@ describe('createBodyFrom', () => {
     [{ binds: ['/srv/../etc:/etc'] }, 'binds[0]'],
     [{ devices: [':/dev/x'] }, 'devices[0]'],
     [{ capAdd: ['NET ADMIN'] }, 'capAdd[0]'],
+    [{ mounts: [{ type: 'bind', source: '', target: '/x', readOnly: false, options: {} }] }, 'mounts[0].source'],
+    [{ mounts: [{ type: 'volume', source: 'v', target: 'x', readOnly: false, options: {} }] }, 'mounts[0].target'],
+    [{ ulimits: [{ name: 'nofiles', soft: '1', hard: '1' }] }, 'ulimits[0].name'],
+    [{ hostname: '-bad-' }, 'hostname'],
+    [{ stopSignal: 'SIGNOPE' }, 'stop_signal'],
   ])('rejects %p naming %s', (patch, field) => {
     const attempt = () => createBodyFrom({ ...base, ...patch } as CreateContainerRequest);
     expect(attempt).toThrow(InvalidArgumentError);

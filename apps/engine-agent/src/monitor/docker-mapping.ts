@@ -4,6 +4,7 @@ import type { CreateContainerRequest } from '@flotilla/proto/agent';
 import type {
   ContainerInspectReply,
   DockerCreateBody,
+  DockerMount,
   DockerInfoReply,
   ImageReply,
   NegotiatedApi,
@@ -11,7 +12,7 @@ import type {
   VolumeReply,
 } from '../docker/docker-backend';
 import { humanDuration } from '@flotilla/time';
-import { capabilityProblem, normaliseCapability, parseBind, parseDevice } from '@flotilla/policy';
+import { capabilityProblem, checkContainerOptions, normaliseCapability, parseBind, parseDevice, type ParsedMount } from '@flotilla/policy';
 
 /** Thrown when an engine's reply lacks what the agent needs; the engine is then reported unreachable. */
 export class BadEngineReplyError extends Error {}
@@ -384,6 +385,7 @@ export function createBodyFrom(request: CreateContainerRequest): DockerCreateBod
   const cpuShares = nonNegative('cpu_shares', request.cpuShares);
   const memory = nonNegative('memory_bytes', request.memoryBytes);
   if (memory > 0 && memory < 6 * 1024 * 1024) throw InvalidArgumentError.field('memory_bytes', request.memoryBytes, 'Docker needs at least 6 MiB');
+  const options = checkContainerOptions(request);
   const policy = request.restartPolicy?.name ?? '';
   if (!restartPolicies.has(policy)) throw InvalidArgumentError.field('restart_policy.name', policy, 'expected no, always, unless-stopped or on-failure');
   const exposed: Record<string, Record<string, never>> = {};
@@ -408,6 +410,14 @@ export function createBodyFrom(request: CreateContainerRequest): DockerCreateBod
     Env: request.env,
     Labels: request.labels,
     ExposedPorts: exposed,
+    ...(request.user ? { User: request.user } : {}),
+    ...(request.workingDir ? { WorkingDir: request.workingDir } : {}),
+    ...(request.tty ? { Tty: true } : {}),
+    ...(request.openStdin ? { OpenStdin: true } : {}),
+    ...(request.hostname ? { Hostname: request.hostname } : {}),
+    ...(request.healthCheck ? { Healthcheck: healthcheckFrom(request.healthCheck) } : {}),
+    ...(request.stopSignal ? { StopSignal: request.stopSignal } : {}),
+    ...(request.stopTimeoutSeconds !== undefined ? { StopTimeout: request.stopTimeoutSeconds } : {}),
     HostConfig: {
       NanoCpus: nanoCpus,
       CpuShares: cpuShares,
@@ -416,8 +426,46 @@ export function createBodyFrom(request: CreateContainerRequest): DockerCreateBod
       ...(request.networkMode ? { NetworkMode: request.networkMode } : {}),
       ...(policy ? { RestartPolicy: { Name: policy, MaximumRetryCount: request.restartPolicy?.maximumRetryCount ?? 0 } } : {}),
       ...hostAccessFrom(request),
+      ...(options.mounts.length ? { Mounts: options.mounts.map(dockerMount) } : {}),
+      ...(Object.keys(request.tmpfs).length ? { Tmpfs: { ...request.tmpfs } } : {}),
+      ...(request.dns.length ? { Dns: [...request.dns] } : {}),
+      ...(request.extraHosts.length ? { ExtraHosts: [...request.extraHosts] } : {}),
+      ...(request.logConfig && (request.logConfig.driver || Object.keys(request.logConfig.options).length) ? { LogConfig: { Type: request.logConfig.driver, Config: { ...request.logConfig.options } } } : {}),
+      ...(options.ulimits.length ? { Ulimits: options.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) } : {}),
+      ...(request.autoRemove ? { AutoRemove: true } : {}),
+      ...(options.cpuQuota ? { CpuQuota: options.cpuQuota } : {}),
+      ...(options.cpuPeriod ? { CpuPeriod: options.cpuPeriod } : {}),
+      ...(request.cpusetCpus ? { CpusetCpus: request.cpusetCpus } : {}),
+      ...(options.memoryReservationBytes ? { MemoryReservation: options.memoryReservationBytes } : {}),
+      ...(options.memorySwapBytes ? { MemorySwap: options.memorySwapBytes } : {}),
+      ...(options.pidsLimit ? { PidsLimit: options.pidsLimit } : {}),
     },
   };
+}
+
+const nanosPerMs = 1_000_000;
+
+/** Docker's Healthcheck: durations in nanoseconds; a zero value is left out, so the image's applies. */
+export function healthcheckFrom(h: NonNullable<CreateContainerRequest['healthCheck']>): NonNullable<DockerCreateBody['Healthcheck']> {
+  return {
+    ...(h.test.length ? { Test: [...h.test] } : {}),
+    ...(h.intervalMs ? { Interval: h.intervalMs * nanosPerMs } : {}),
+    ...(h.timeoutMs ? { Timeout: h.timeoutMs * nanosPerMs } : {}),
+    ...(h.retries ? { Retries: h.retries } : {}),
+    ...(h.startPeriodMs ? { StartPeriod: h.startPeriodMs * nanosPerMs } : {}),
+  };
+}
+
+/** A checked mount in Docker's HostConfig.Mounts form; a bind's source is the normalised path the policy checked. */
+export function dockerMount(m: ParsedMount): DockerMount {
+  switch (m.type) {
+    case 'volume':
+      return { Type: 'volume', ...(m.source ? { Source: m.source } : {}), Target: m.target, ReadOnly: m.readOnly, ...(m.noCopy ? { VolumeOptions: { NoCopy: true } } : {}) };
+    case 'bind':
+      return { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly, ...(m.propagation ? { BindOptions: { Propagation: m.propagation } } : {}) };
+    case 'tmpfs':
+      return { Type: 'tmpfs', Target: m.target, ReadOnly: m.readOnly, ...(m.sizeBytes || m.mode ? { TmpfsOptions: { ...(m.sizeBytes ? { SizeBytes: m.sizeBytes } : {}), ...(m.mode ? { Mode: m.mode } : {}) } } : {}) };
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { PlacementRequest } from '../placement-request';
 import { placementRequestFrom } from '../placement-request';
 import { StaticEngine, type StaticContainer } from '../static-engine';
-import { allFilters, containerSlotsFilter, dependencyFilter, filterNames, filtersByName, healthFilter, portFilter, whitelistFilter } from './index';
+import { allFilters, containerSlotsFilter, dependencyFilter, filterNames, filtersByName, healthFilter, portFilter, volumeFilter, whitelistFilter } from './index';
 
 const hard = { soft: false };
 
@@ -24,8 +24,8 @@ function container(name: string, extra: Partial<StaticContainer> = {}): StaticCo
 
 describe('filter registry', () => {
   it('keeps classic order', () => {
-    expect(filterNames).toEqual(['health', 'port', 'containerslots', 'dependency', 'affinity', 'constraint', 'whitelist']);
-    expect(filtersByName(['constraint', 'health'])).toEqual([allFilters[5], allFilters[0]]);
+    expect(filterNames).toEqual(['health', 'port', 'containerslots', 'dependency', 'volume', 'affinity', 'constraint', 'whitelist']);
+    expect(filtersByName(['constraint', 'health'])).toEqual([allFilters[6], allFilters[0]]);
   });
 
   it('rejects an unknown filter naming its index', () => {
@@ -223,5 +223,24 @@ describe('whitelist filter', () => {
     const r = request({ excluded: new Map([['A', 'image pull failed']]), whitelist: new Set(['A', 'B']) });
     expect(whitelistFilter.reject(a, r, hard)).toBe('already tried: image pull failed');
     expect(whitelistFilter.reject(b, r, hard)).toBeNull();
+  });
+});
+
+describe('volume filter', () => {
+  const withVolumes = (volumes: string[]) => {
+    const e = engine();
+    volumes.forEach((v) => e.volumes.add(v));
+    return e;
+  };
+
+  it('applies only when the request mounts a volume some engine holds', () => {
+    expect(volumeFilter.applies(request())).toBe(false);
+    expect(volumeFilter.applies(request({ volumes: [] }))).toBe(false);
+    expect(volumeFilter.applies(request({ volumes: ['data'] }))).toBe(true);
+  });
+
+  it('keeps engines that hold every such volume and names what the others lack', () => {
+    expect(volumeFilter.reject(withVolumes(['data', 'logs']), request({ volumes: ['data', 'logs'] }), hard)).toBeNull();
+    expect(volumeFilter.reject(withVolumes(['data']), request({ volumes: ['data', 'logs'] }), hard)).toBe('does not hold volume "logs", which the container mounts and another engine holds');
   });
 });

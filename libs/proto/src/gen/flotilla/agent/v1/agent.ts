@@ -25,14 +25,18 @@ import {
   Container,
   DockerEvent,
   EngineInfo,
+  HealthCheck,
   Image,
+  LogConfig,
   LogStream,
   logStreamFromJSON,
   logStreamToJSON,
+  Mount,
   Network,
   PortBinding,
   PullProgress,
   RestartPolicy,
+  Ulimit,
   Volume,
 } from "../../engine/v1/engine";
 
@@ -265,9 +269,68 @@ export interface CreateContainerRequest {
    * path.
    */
   binds: string[];
+  /**
+   * What `docker run` users reach for, as in flotilla.cluster.v1.ContainerSpec (fields 22 to 43
+   * there), with the same meaning and the same INVALID_ARGUMENT for bad values, named without
+   * the "spec." prefix. A bind mount outside the agent's policy, or a log driver it does not
+   * allow, is PERMISSION_DENIED.
+   * Mounts (volume, bind, tmpfs); see flotilla.engine.v1.Mount.
+   */
+  mounts: Mount[];
+  /** Memory file systems: path in the container to Docker's tmpfs mount options. */
+  tmpfs: { [key: string]: string };
+  /** USER[:GROUP]; empty is the image's. */
+  user: string;
+  /** Absolute working directory in the container; empty is the image's. */
+  workingDir: string;
+  /** Give the container a terminal. */
+  tty: boolean;
+  /** Keep standard input open. */
+  openStdin: boolean;
+  /** The container's host name; empty is Docker's. */
+  hostname: string;
+  /** DNS server IP addresses; empty is the engine's. */
+  dns: string[];
+  /** Extra /etc/hosts entries, HOST:IP (IP may be "host-gateway"). */
+  extraHosts: string[];
+  /** The health check; unset inherits the image's. */
+  healthCheck?:
+    | HealthCheck
+    | undefined;
+  /** The log driver and its options; unset is the engine's default. */
+  logConfig?:
+    | LogConfig
+    | undefined;
+  /** Resource limits of the container's processes. */
+  ulimits: Ulimit[];
+  /** The stop signal, a name or number; empty is the image's (else SIGTERM). */
+  stopSignal: string;
+  /** Seconds between the stop signal and SIGKILL, 0 to 86,400; unset is Docker's default (10 s). */
+  stopTimeoutSeconds?:
+    | number
+    | undefined;
+  /** Docker removes the container when it exits. */
+  autoRemove: boolean;
+  /** CPU quota in microseconds per period; 0 is none, else at least 1,000. */
+  cpuQuota: string;
+  /** CPU period in microseconds, 1,000 to 1,000,000; 0 is Docker's default. */
+  cpuPeriod: string;
+  /** CPUs the container may run on, e.g. "0-3"; empty is any. */
+  cpusetCpus: string;
+  /** Soft memory limit in bytes; 0 is none. */
+  memoryReservationBytes: string;
+  /** Memory plus swap in bytes; 0 is Docker's default, -1 unlimited. */
+  memorySwapBytes: string;
+  /** Most processes; 0 is the engine's default, -1 unlimited. */
+  pidsLimit: string;
 }
 
 export interface CreateContainerRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface CreateContainerRequest_TmpfsEntry {
   key: string;
   value: string;
 }
@@ -1653,6 +1716,27 @@ function createBaseCreateContainerRequest(): CreateContainerRequest {
     capAdd: [],
     devices: [],
     binds: [],
+    mounts: [],
+    tmpfs: {},
+    user: "",
+    workingDir: "",
+    tty: false,
+    openStdin: false,
+    hostname: "",
+    dns: [],
+    extraHosts: [],
+    healthCheck: undefined,
+    logConfig: undefined,
+    ulimits: [],
+    stopSignal: "",
+    stopTimeoutSeconds: undefined,
+    autoRemove: false,
+    cpuQuota: "0",
+    cpuPeriod: "0",
+    cpusetCpus: "",
+    memoryReservationBytes: "0",
+    memorySwapBytes: "0",
+    pidsLimit: "0",
   };
 }
 
@@ -1714,6 +1798,69 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     }
     for (const v of message.binds) {
       writer.uint32(154).string(v!);
+    }
+    for (const v of message.mounts) {
+      Mount.encode(v!, writer.uint32(162).fork()).join();
+    }
+    globalThis.Object.entries(message.tmpfs).forEach(([key, value]: [string, string]) => {
+      CreateContainerRequest_TmpfsEntry.encode({ key: key as any, value }, writer.uint32(170).fork()).join();
+    });
+    if (message.user !== "") {
+      writer.uint32(178).string(message.user);
+    }
+    if (message.workingDir !== "") {
+      writer.uint32(186).string(message.workingDir);
+    }
+    if (message.tty !== false) {
+      writer.uint32(192).bool(message.tty);
+    }
+    if (message.openStdin !== false) {
+      writer.uint32(200).bool(message.openStdin);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(210).string(message.hostname);
+    }
+    for (const v of message.dns) {
+      writer.uint32(218).string(v!);
+    }
+    for (const v of message.extraHosts) {
+      writer.uint32(226).string(v!);
+    }
+    if (message.healthCheck !== undefined) {
+      HealthCheck.encode(message.healthCheck, writer.uint32(234).fork()).join();
+    }
+    if (message.logConfig !== undefined) {
+      LogConfig.encode(message.logConfig, writer.uint32(242).fork()).join();
+    }
+    for (const v of message.ulimits) {
+      Ulimit.encode(v!, writer.uint32(250).fork()).join();
+    }
+    if (message.stopSignal !== "") {
+      writer.uint32(258).string(message.stopSignal);
+    }
+    if (message.stopTimeoutSeconds !== undefined) {
+      writer.uint32(264).uint32(message.stopTimeoutSeconds);
+    }
+    if (message.autoRemove !== false) {
+      writer.uint32(272).bool(message.autoRemove);
+    }
+    if (message.cpuQuota !== "0") {
+      writer.uint32(280).int64(message.cpuQuota);
+    }
+    if (message.cpuPeriod !== "0") {
+      writer.uint32(288).int64(message.cpuPeriod);
+    }
+    if (message.cpusetCpus !== "") {
+      writer.uint32(298).string(message.cpusetCpus);
+    }
+    if (message.memoryReservationBytes !== "0") {
+      writer.uint32(304).int64(message.memoryReservationBytes);
+    }
+    if (message.memorySwapBytes !== "0") {
+      writer.uint32(312).int64(message.memorySwapBytes);
+    }
+    if (message.pidsLimit !== "0") {
+      writer.uint32(320).int64(message.pidsLimit);
     }
     return writer;
   },
@@ -1886,6 +2033,177 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
             message.binds.push(reader.string());
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.mounts.push(Mount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            const entry21 = CreateContainerRequest_TmpfsEntry.decode(reader, reader.uint32());
+            if (entry21.value !== undefined) {
+              message.tmpfs[entry21.key] = entry21.value;
+            }
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.workingDir = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+          case 25: {
+            if (tag !== 200) {
+              break;
+            }
+
+            message.openStdin = reader.bool();
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.dns.push(reader.string());
+            continue;
+          }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.extraHosts.push(reader.string());
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.healthCheck = HealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.logConfig = LogConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.ulimits.push(Ulimit.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.stopSignal = reader.string();
+            continue;
+          }
+          case 33: {
+            if (tag !== 264) {
+              break;
+            }
+
+            message.stopTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 34: {
+            if (tag !== 272) {
+              break;
+            }
+
+            message.autoRemove = reader.bool();
+            continue;
+          }
+          case 35: {
+            if (tag !== 280) {
+              break;
+            }
+
+            message.cpuQuota = reader.int64().toString();
+            continue;
+          }
+          case 36: {
+            if (tag !== 288) {
+              break;
+            }
+
+            message.cpuPeriod = reader.int64().toString();
+            continue;
+          }
+          case 37: {
+            if (tag !== 298) {
+              break;
+            }
+
+            message.cpusetCpus = reader.string();
+            continue;
+          }
+          case 38: {
+            if (tag !== 304) {
+              break;
+            }
+
+            message.memoryReservationBytes = reader.int64().toString();
+            continue;
+          }
+          case 39: {
+            if (tag !== 312) {
+              break;
+            }
+
+            message.memorySwapBytes = reader.int64().toString();
+            continue;
+          }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.pidsLimit = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1976,6 +2294,100 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
         ? object.devices.map((e: any) => globalThis.String(e))
         : [],
       binds: globalThis.Array.isArray(object?.binds) ? object.binds.map((e: any) => globalThis.String(e)) : [],
+      mounts: globalThis.Array.isArray(object?.mounts) ? object.mounts.map((e: any) => Mount.fromJSON(e)) : [],
+      tmpfs: isObject(object.tmpfs)
+        ? (globalThis.Object.entries(object.tmpfs) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      workingDir: isSet(object.workingDir)
+        ? globalThis.String(object.workingDir)
+        : isSet(object.working_dir)
+        ? globalThis.String(object.working_dir)
+        : "",
+      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
+      openStdin: isSet(object.openStdin)
+        ? globalThis.Boolean(object.openStdin)
+        : isSet(object.open_stdin)
+        ? globalThis.Boolean(object.open_stdin)
+        : false,
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      dns: globalThis.Array.isArray(object?.dns)
+        ? object.dns.map((e: any) => globalThis.String(e))
+        : [],
+      extraHosts: globalThis.Array.isArray(object?.extraHosts)
+        ? object.extraHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.extra_hosts)
+        ? object.extra_hosts.map((e: any) => globalThis.String(e))
+        : [],
+      healthCheck: isSet(object.healthCheck)
+        ? HealthCheck.fromJSON(object.healthCheck)
+        : isSet(object.health_check)
+        ? HealthCheck.fromJSON(object.health_check)
+        : undefined,
+      logConfig: isSet(object.logConfig)
+        ? LogConfig.fromJSON(object.logConfig)
+        : isSet(object.log_config)
+        ? LogConfig.fromJSON(object.log_config)
+        : undefined,
+      ulimits: globalThis.Array.isArray(object?.ulimits)
+        ? object.ulimits.map((e: any) => Ulimit.fromJSON(e))
+        : [],
+      stopSignal: isSet(object.stopSignal)
+        ? globalThis.String(object.stopSignal)
+        : isSet(object.stop_signal)
+        ? globalThis.String(object.stop_signal)
+        : "",
+      stopTimeoutSeconds: isSet(object.stopTimeoutSeconds)
+        ? globalThis.Number(object.stopTimeoutSeconds)
+        : isSet(object.stop_timeout_seconds)
+        ? globalThis.Number(object.stop_timeout_seconds)
+        : undefined,
+      autoRemove: isSet(object.autoRemove)
+        ? globalThis.Boolean(object.autoRemove)
+        : isSet(object.auto_remove)
+        ? globalThis.Boolean(object.auto_remove)
+        : false,
+      cpuQuota: isSet(object.cpuQuota)
+        ? globalThis.String(object.cpuQuota)
+        : isSet(object.cpu_quota)
+        ? globalThis.String(object.cpu_quota)
+        : "0",
+      cpuPeriod: isSet(object.cpuPeriod)
+        ? globalThis.String(object.cpuPeriod)
+        : isSet(object.cpu_period)
+        ? globalThis.String(object.cpu_period)
+        : "0",
+      cpusetCpus: isSet(object.cpusetCpus)
+        ? globalThis.String(object.cpusetCpus)
+        : isSet(object.cpuset_cpus)
+        ? globalThis.String(object.cpuset_cpus)
+        : "",
+      memoryReservationBytes: isSet(object.memoryReservationBytes)
+        ? globalThis.String(object.memoryReservationBytes)
+        : isSet(object.memory_reservation_bytes)
+        ? globalThis.String(object.memory_reservation_bytes)
+        : "0",
+      memorySwapBytes: isSet(object.memorySwapBytes)
+        ? globalThis.String(object.memorySwapBytes)
+        : isSet(object.memory_swap_bytes)
+        ? globalThis.String(object.memory_swap_bytes)
+        : "0",
+      pidsLimit: isSet(object.pidsLimit)
+        ? globalThis.String(object.pidsLimit)
+        : isSet(object.pids_limit)
+        ? globalThis.String(object.pids_limit)
+        : "0",
     };
   },
 
@@ -2044,6 +2456,75 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     if (message.binds?.length) {
       obj.binds = message.binds;
     }
+    if (message.mounts?.length) {
+      obj.mounts = message.mounts.map((e) => Mount.toJSON(e));
+    }
+    if (message.tmpfs) {
+      const entries = globalThis.Object.entries(message.tmpfs) as [string, string][];
+      if (entries.length > 0) {
+        obj.tmpfs = {};
+        entries.forEach(([k, v]) => {
+          obj.tmpfs[k] = v;
+        });
+      }
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.workingDir !== "") {
+      obj.workingDir = message.workingDir;
+    }
+    if (message.tty !== false) {
+      obj.tty = message.tty;
+    }
+    if (message.openStdin !== false) {
+      obj.openStdin = message.openStdin;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.dns?.length) {
+      obj.dns = message.dns;
+    }
+    if (message.extraHosts?.length) {
+      obj.extraHosts = message.extraHosts;
+    }
+    if (message.healthCheck !== undefined) {
+      obj.healthCheck = HealthCheck.toJSON(message.healthCheck);
+    }
+    if (message.logConfig !== undefined) {
+      obj.logConfig = LogConfig.toJSON(message.logConfig);
+    }
+    if (message.ulimits?.length) {
+      obj.ulimits = message.ulimits.map((e) => Ulimit.toJSON(e));
+    }
+    if (message.stopSignal !== "") {
+      obj.stopSignal = message.stopSignal;
+    }
+    if (message.stopTimeoutSeconds !== undefined) {
+      obj.stopTimeoutSeconds = Math.round(message.stopTimeoutSeconds);
+    }
+    if (message.autoRemove !== false) {
+      obj.autoRemove = message.autoRemove;
+    }
+    if (message.cpuQuota !== "0") {
+      obj.cpuQuota = message.cpuQuota;
+    }
+    if (message.cpuPeriod !== "0") {
+      obj.cpuPeriod = message.cpuPeriod;
+    }
+    if (message.cpusetCpus !== "") {
+      obj.cpusetCpus = message.cpusetCpus;
+    }
+    if (message.memoryReservationBytes !== "0") {
+      obj.memoryReservationBytes = message.memoryReservationBytes;
+    }
+    if (message.memorySwapBytes !== "0") {
+      obj.memorySwapBytes = message.memorySwapBytes;
+    }
+    if (message.pidsLimit !== "0") {
+      obj.pidsLimit = message.pidsLimit;
+    }
     return obj;
   },
 
@@ -2081,6 +2562,39 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     message.capAdd = object.capAdd?.map((e) => e) || [];
     message.devices = object.devices?.map((e) => e) || [];
     message.binds = object.binds?.map((e) => e) || [];
+    message.mounts = object.mounts?.map((e) => Mount.fromPartial(e)) || [];
+    message.tmpfs = (globalThis.Object.entries(object.tmpfs ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.user = object.user ?? "";
+    message.workingDir = object.workingDir ?? "";
+    message.tty = object.tty ?? false;
+    message.openStdin = object.openStdin ?? false;
+    message.hostname = object.hostname ?? "";
+    message.dns = object.dns?.map((e) => e) || [];
+    message.extraHosts = object.extraHosts?.map((e) => e) || [];
+    message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
+      ? HealthCheck.fromPartial(object.healthCheck)
+      : undefined;
+    message.logConfig = (object.logConfig !== undefined && object.logConfig !== null)
+      ? LogConfig.fromPartial(object.logConfig)
+      : undefined;
+    message.ulimits = object.ulimits?.map((e) => Ulimit.fromPartial(e)) || [];
+    message.stopSignal = object.stopSignal ?? "";
+    message.stopTimeoutSeconds = object.stopTimeoutSeconds ?? undefined;
+    message.autoRemove = object.autoRemove ?? false;
+    message.cpuQuota = object.cpuQuota ?? "0";
+    message.cpuPeriod = object.cpuPeriod ?? "0";
+    message.cpusetCpus = object.cpusetCpus ?? "";
+    message.memoryReservationBytes = object.memoryReservationBytes ?? "0";
+    message.memorySwapBytes = object.memorySwapBytes ?? "0";
+    message.pidsLimit = object.pidsLimit ?? "0";
     return message;
   },
 };
@@ -2164,6 +2678,91 @@ export const CreateContainerRequest_LabelsEntry: MessageFns<CreateContainerReque
   },
   fromPartial(object: DeepPartial<CreateContainerRequest_LabelsEntry>): CreateContainerRequest_LabelsEntry {
     const message = createBaseCreateContainerRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateContainerRequest_TmpfsEntry(): CreateContainerRequest_TmpfsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateContainerRequest_TmpfsEntry: MessageFns<CreateContainerRequest_TmpfsEntry> = {
+  encode(message: CreateContainerRequest_TmpfsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateContainerRequest_TmpfsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateContainerRequest_TmpfsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateContainerRequest_TmpfsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateContainerRequest_TmpfsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateContainerRequest_TmpfsEntry>): CreateContainerRequest_TmpfsEntry {
+    return CreateContainerRequest_TmpfsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateContainerRequest_TmpfsEntry>): CreateContainerRequest_TmpfsEntry {
+    const message = createBaseCreateContainerRequest_TmpfsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;

@@ -25,12 +25,16 @@ import {
   Container,
   DockerEvent,
   EngineInfo,
+  HealthCheck,
+  LogConfig,
   LogStream,
   logStreamFromJSON,
   logStreamToJSON,
+  Mount,
   PortBinding,
   PullProgress,
   RestartPolicy,
+  Ulimit,
 } from "../../engine/v1/engine";
 
 /** EngineStatus is where an engine is in its life in the cluster. */
@@ -615,9 +619,147 @@ export interface ContainerSpec {
    * volumes are always allowed. At most 1,000 of 8 KiB.
    */
   binds: string[];
+  /**
+   * What `docker run` users reach for, beyond the above (fields 22 to 43). Each is checked by
+   * the manager (INVALID_ARGUMENT naming the field, e.g. `spec.mounts[0].target`) and again by
+   * the engine-agent; Docker refuses what it cannot take (INVALID_ARGUMENT with Docker's
+   * message).
+   * Mounts, Docker's `--mount`: named and anonymous volumes, host paths (bind, under the
+   * policy's bind allow-list, else PERMISSION_DENIED) and tmpfs; see flotilla.engine.v1.Mount.
+   * Beside `binds`, which keeps the `-v` form. A named volume that exists on an engine of the
+   * cluster (in `binds` or here) places the container on an engine holding it (the "volume"
+   * filter). At most 1,000.
+   */
+  mounts: Mount[];
+  /**
+   * Memory file systems, Docker's `--tmpfs`: the key is the absolute path in the container, the
+   * value Docker's mount options, comma-separated, of rw, ro, exec, noexec, suid, nosuid, dev,
+   * nodev, size=SIZE (bytes, or a number with k, m or g), mode=OCTAL, uid=N, gid=N,
+   * nr_inodes=N; empty is Docker's defaults. Anything else is INVALID_ARGUMENT. At most 1,000
+   * entries, keys of 4 KiB, values of 1 KiB.
+   */
+  tmpfs: { [key: string]: string };
+  /**
+   * The user the command runs as: USER[:GROUP], each a name or a number (Docker's `-u`); empty
+   * is the image's. Whitespace, or more than one ":", is INVALID_ARGUMENT. At most 256 bytes.
+   */
+  user: string;
+  /**
+   * The command's working directory, an absolute path in the container (Docker's `-w`); empty
+   * is the image's. A relative path is INVALID_ARGUMENT. At most 4 KiB.
+   */
+  workingDir: string;
+  /**
+   * Give the container a terminal (Docker's `-t`): its output is then one stream, stdout.
+   * Default false.
+   */
+  tty: boolean;
+  /**
+   * Keep the container's standard input open (Docker's `-i`). The cluster does not attach to
+   * containers yet, so nothing writes to it. Default false.
+   */
+  openStdin: boolean;
+  /**
+   * The container's host name (Docker's `-h`): RFC 1123 labels of letters, digits and "-",
+   * separated by ".", at most 63 bytes; empty is Docker's (the container's short ID). Anything
+   * else is INVALID_ARGUMENT; Docker refuses it together with network "host" (INVALID_ARGUMENT).
+   */
+  hostname: string;
+  /**
+   * DNS servers for the container, IPv4 or IPv6 addresses (Docker's `--dns`); empty is the
+   * engine's. Anything that is not an IP address is INVALID_ARGUMENT. At most 16 of 64 bytes.
+   */
+  dns: string[];
+  /**
+   * Extra /etc/hosts entries, HOST:IP (Docker's `--add-host`); IP is an IPv4 or IPv6 address or
+   * "host-gateway" (the engine's host). Anything else is INVALID_ARGUMENT. At most 1,000 of 512
+   * bytes.
+   */
+  extraHosts: string[];
+  /** The health check; unset inherits the image's. See flotilla.engine.v1.HealthCheck. */
+  healthCheck?:
+    | HealthCheck
+    | undefined;
+  /**
+   * Where Docker sends the container's output; unset is the engine's default. A driver other
+   * than json-file, local or none needs the container policy's "logDrivers" (else
+   * PERMISSION_DENIED). See flotilla.engine.v1.LogConfig.
+   */
+  logConfig?:
+    | LogConfig
+    | undefined;
+  /**
+   * Resource limits of the container's processes (Docker's `--ulimit`); empty is the engine's
+   * defaults. At most 32.
+   */
+  ulimits: Ulimit[];
+  /**
+   * The signal that stops the container, a name ("SIGTERM", "TERM") or number 1 to 64 (Docker's
+   * `--stop-signal`); empty is the image's, else SIGTERM. An unknown signal is INVALID_ARGUMENT.
+   * At most 32 bytes.
+   */
+  stopSignal: string;
+  /**
+   * Seconds Docker waits after the stop signal before SIGKILL when stopping the container
+   * (Docker's `--stop-timeout`), 0 to 86,400 (more is INVALID_ARGUMENT); unset is Docker's
+   * default, 10 s.
+   */
+  stopTimeoutSeconds?:
+    | number
+    | undefined;
+  /**
+   * Docker removes the container when it exits (Docker's `--rm`, done by the engine itself, so
+   * it happens whoever is watching). Incompatible with a restart policy other than "no" (Docker:
+   * INVALID_ARGUMENT). Default false.
+   */
+  autoRemove: boolean;
+  /**
+   * Relative CPU weight (Docker's `--cpu-shares`, CpuShares); 0 is Docker's default (1024).
+   * Negative is INVALID_ARGUMENT. Not reserved: placement counts only nano_cpus and memory.
+   */
+  cpuShares: string;
+  /**
+   * CPU time in microseconds the container may use per `cpu_period` (Docker's `--cpu-quota`);
+   * 0 is no quota. Negative, or between 1 and 999, is INVALID_ARGUMENT. Not reserved.
+   */
+  cpuQuota: string;
+  /**
+   * The length of a CPU period in microseconds for `cpu_quota` (Docker's `--cpu-period`), 1,000
+   * to 1,000,000; 0 is Docker's default, 100,000. Anything else is INVALID_ARGUMENT. Docker
+   * refuses it together with nano_cpus (INVALID_ARGUMENT).
+   */
+  cpuPeriod: string;
+  /**
+   * CPUs the container may run on, e.g. "0-3" or "0,2" (Docker's `--cpuset-cpus`); empty is any.
+   * Anything but numbers, ranges and commas is INVALID_ARGUMENT, and Docker refuses CPUs its host
+   * lacks (INVALID_ARGUMENT). At most 256 bytes. Placement does not look at it.
+   */
+  cpusetCpus: string;
+  /**
+   * Soft memory limit in bytes (Docker's `--memory-reservation`); 0 is none. Negative, or above
+   * `memory_bytes` when that is set, is INVALID_ARGUMENT. Not reserved: placement counts
+   * `memory_bytes`.
+   */
+  memoryReservationBytes: string;
+  /**
+   * Memory plus swap in bytes (Docker's `--memory-swap`); 0 is Docker's default (twice
+   * `memory_bytes`), -1 is unlimited swap. Needs `memory_bytes`, and must be at least it;
+   * anything else (or below -1) is INVALID_ARGUMENT.
+   */
+  memorySwapBytes: string;
+  /**
+   * Most processes the container may have (Docker's `--pids-limit`); 0 is the engine's default,
+   * -1 is unlimited. Below -1 is INVALID_ARGUMENT.
+   */
+  pidsLimit: string;
 }
 
 export interface ContainerSpec_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ContainerSpec_TmpfsEntry {
   key: string;
   value: string;
 }
@@ -687,6 +829,7 @@ export interface EnginePlacement {
   chosen: boolean;
   /**
    * The filter that rejected the engine ("health", "port", "containerslots", "dependency",
+   * "volume" (it lacks a named volume the container mounts, which another engine holds),
    * "affinity", "constraint", "whitelist", or "resources" when it lacks CPU or memory); empty
    * when it passed.
    */
@@ -3663,6 +3806,28 @@ function createBaseContainerSpec(): ContainerSpec {
     capAdd: [],
     devices: [],
     binds: [],
+    mounts: [],
+    tmpfs: {},
+    user: "",
+    workingDir: "",
+    tty: false,
+    openStdin: false,
+    hostname: "",
+    dns: [],
+    extraHosts: [],
+    healthCheck: undefined,
+    logConfig: undefined,
+    ulimits: [],
+    stopSignal: "",
+    stopTimeoutSeconds: undefined,
+    autoRemove: false,
+    cpuShares: "0",
+    cpuQuota: "0",
+    cpuPeriod: "0",
+    cpusetCpus: "",
+    memoryReservationBytes: "0",
+    memorySwapBytes: "0",
+    pidsLimit: "0",
   };
 }
 
@@ -3730,6 +3895,72 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     }
     for (const v of message.binds) {
       writer.uint32(170).string(v!);
+    }
+    for (const v of message.mounts) {
+      Mount.encode(v!, writer.uint32(178).fork()).join();
+    }
+    globalThis.Object.entries(message.tmpfs).forEach(([key, value]: [string, string]) => {
+      ContainerSpec_TmpfsEntry.encode({ key: key as any, value }, writer.uint32(186).fork()).join();
+    });
+    if (message.user !== "") {
+      writer.uint32(194).string(message.user);
+    }
+    if (message.workingDir !== "") {
+      writer.uint32(202).string(message.workingDir);
+    }
+    if (message.tty !== false) {
+      writer.uint32(208).bool(message.tty);
+    }
+    if (message.openStdin !== false) {
+      writer.uint32(216).bool(message.openStdin);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(226).string(message.hostname);
+    }
+    for (const v of message.dns) {
+      writer.uint32(234).string(v!);
+    }
+    for (const v of message.extraHosts) {
+      writer.uint32(242).string(v!);
+    }
+    if (message.healthCheck !== undefined) {
+      HealthCheck.encode(message.healthCheck, writer.uint32(250).fork()).join();
+    }
+    if (message.logConfig !== undefined) {
+      LogConfig.encode(message.logConfig, writer.uint32(258).fork()).join();
+    }
+    for (const v of message.ulimits) {
+      Ulimit.encode(v!, writer.uint32(266).fork()).join();
+    }
+    if (message.stopSignal !== "") {
+      writer.uint32(274).string(message.stopSignal);
+    }
+    if (message.stopTimeoutSeconds !== undefined) {
+      writer.uint32(280).uint32(message.stopTimeoutSeconds);
+    }
+    if (message.autoRemove !== false) {
+      writer.uint32(288).bool(message.autoRemove);
+    }
+    if (message.cpuShares !== "0") {
+      writer.uint32(296).int64(message.cpuShares);
+    }
+    if (message.cpuQuota !== "0") {
+      writer.uint32(304).int64(message.cpuQuota);
+    }
+    if (message.cpuPeriod !== "0") {
+      writer.uint32(312).int64(message.cpuPeriod);
+    }
+    if (message.cpusetCpus !== "") {
+      writer.uint32(322).string(message.cpusetCpus);
+    }
+    if (message.memoryReservationBytes !== "0") {
+      writer.uint32(328).int64(message.memoryReservationBytes);
+    }
+    if (message.memorySwapBytes !== "0") {
+      writer.uint32(336).int64(message.memorySwapBytes);
+    }
+    if (message.pidsLimit !== "0") {
+      writer.uint32(344).int64(message.pidsLimit);
     }
     return writer;
   },
@@ -3918,6 +4149,185 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.binds.push(reader.string());
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.mounts.push(Mount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            const entry23 = ContainerSpec_TmpfsEntry.decode(reader, reader.uint32());
+            if (entry23.value !== undefined) {
+              message.tmpfs[entry23.key] = entry23.value;
+            }
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.workingDir = reader.string();
+            continue;
+          }
+          case 26: {
+            if (tag !== 208) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+          case 27: {
+            if (tag !== 216) {
+              break;
+            }
+
+            message.openStdin = reader.bool();
+            continue;
+          }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.dns.push(reader.string());
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.extraHosts.push(reader.string());
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.healthCheck = HealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.logConfig = LogConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.ulimits.push(Ulimit.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 34: {
+            if (tag !== 274) {
+              break;
+            }
+
+            message.stopSignal = reader.string();
+            continue;
+          }
+          case 35: {
+            if (tag !== 280) {
+              break;
+            }
+
+            message.stopTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 36: {
+            if (tag !== 288) {
+              break;
+            }
+
+            message.autoRemove = reader.bool();
+            continue;
+          }
+          case 37: {
+            if (tag !== 296) {
+              break;
+            }
+
+            message.cpuShares = reader.int64().toString();
+            continue;
+          }
+          case 38: {
+            if (tag !== 304) {
+              break;
+            }
+
+            message.cpuQuota = reader.int64().toString();
+            continue;
+          }
+          case 39: {
+            if (tag !== 312) {
+              break;
+            }
+
+            message.cpuPeriod = reader.int64().toString();
+            continue;
+          }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.cpusetCpus = reader.string();
+            continue;
+          }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.memoryReservationBytes = reader.int64().toString();
+            continue;
+          }
+          case 42: {
+            if (tag !== 336) {
+              break;
+            }
+
+            message.memorySwapBytes = reader.int64().toString();
+            continue;
+          }
+          case 43: {
+            if (tag !== 344) {
+              break;
+            }
+
+            message.pidsLimit = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4008,6 +4418,105 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         : [],
       devices: globalThis.Array.isArray(object?.devices) ? object.devices.map((e: any) => globalThis.String(e)) : [],
       binds: globalThis.Array.isArray(object?.binds) ? object.binds.map((e: any) => globalThis.String(e)) : [],
+      mounts: globalThis.Array.isArray(object?.mounts) ? object.mounts.map((e: any) => Mount.fromJSON(e)) : [],
+      tmpfs: isObject(object.tmpfs)
+        ? (globalThis.Object.entries(object.tmpfs) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      workingDir: isSet(object.workingDir)
+        ? globalThis.String(object.workingDir)
+        : isSet(object.working_dir)
+        ? globalThis.String(object.working_dir)
+        : "",
+      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
+      openStdin: isSet(object.openStdin)
+        ? globalThis.Boolean(object.openStdin)
+        : isSet(object.open_stdin)
+        ? globalThis.Boolean(object.open_stdin)
+        : false,
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      dns: globalThis.Array.isArray(object?.dns)
+        ? object.dns.map((e: any) => globalThis.String(e))
+        : [],
+      extraHosts: globalThis.Array.isArray(object?.extraHosts)
+        ? object.extraHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.extra_hosts)
+        ? object.extra_hosts.map((e: any) => globalThis.String(e))
+        : [],
+      healthCheck: isSet(object.healthCheck)
+        ? HealthCheck.fromJSON(object.healthCheck)
+        : isSet(object.health_check)
+        ? HealthCheck.fromJSON(object.health_check)
+        : undefined,
+      logConfig: isSet(object.logConfig)
+        ? LogConfig.fromJSON(object.logConfig)
+        : isSet(object.log_config)
+        ? LogConfig.fromJSON(object.log_config)
+        : undefined,
+      ulimits: globalThis.Array.isArray(object?.ulimits)
+        ? object.ulimits.map((e: any) => Ulimit.fromJSON(e))
+        : [],
+      stopSignal: isSet(object.stopSignal)
+        ? globalThis.String(object.stopSignal)
+        : isSet(object.stop_signal)
+        ? globalThis.String(object.stop_signal)
+        : "",
+      stopTimeoutSeconds: isSet(object.stopTimeoutSeconds)
+        ? globalThis.Number(object.stopTimeoutSeconds)
+        : isSet(object.stop_timeout_seconds)
+        ? globalThis.Number(object.stop_timeout_seconds)
+        : undefined,
+      autoRemove: isSet(object.autoRemove)
+        ? globalThis.Boolean(object.autoRemove)
+        : isSet(object.auto_remove)
+        ? globalThis.Boolean(object.auto_remove)
+        : false,
+      cpuShares: isSet(object.cpuShares)
+        ? globalThis.String(object.cpuShares)
+        : isSet(object.cpu_shares)
+        ? globalThis.String(object.cpu_shares)
+        : "0",
+      cpuQuota: isSet(object.cpuQuota)
+        ? globalThis.String(object.cpuQuota)
+        : isSet(object.cpu_quota)
+        ? globalThis.String(object.cpu_quota)
+        : "0",
+      cpuPeriod: isSet(object.cpuPeriod)
+        ? globalThis.String(object.cpuPeriod)
+        : isSet(object.cpu_period)
+        ? globalThis.String(object.cpu_period)
+        : "0",
+      cpusetCpus: isSet(object.cpusetCpus)
+        ? globalThis.String(object.cpusetCpus)
+        : isSet(object.cpuset_cpus)
+        ? globalThis.String(object.cpuset_cpus)
+        : "",
+      memoryReservationBytes: isSet(object.memoryReservationBytes)
+        ? globalThis.String(object.memoryReservationBytes)
+        : isSet(object.memory_reservation_bytes)
+        ? globalThis.String(object.memory_reservation_bytes)
+        : "0",
+      memorySwapBytes: isSet(object.memorySwapBytes)
+        ? globalThis.String(object.memorySwapBytes)
+        : isSet(object.memory_swap_bytes)
+        ? globalThis.String(object.memory_swap_bytes)
+        : "0",
+      pidsLimit: isSet(object.pidsLimit)
+        ? globalThis.String(object.pidsLimit)
+        : isSet(object.pids_limit)
+        ? globalThis.String(object.pids_limit)
+        : "0",
     };
   },
 
@@ -4082,6 +4591,78 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.binds?.length) {
       obj.binds = message.binds;
     }
+    if (message.mounts?.length) {
+      obj.mounts = message.mounts.map((e) => Mount.toJSON(e));
+    }
+    if (message.tmpfs) {
+      const entries = globalThis.Object.entries(message.tmpfs) as [string, string][];
+      if (entries.length > 0) {
+        obj.tmpfs = {};
+        entries.forEach(([k, v]) => {
+          obj.tmpfs[k] = v;
+        });
+      }
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.workingDir !== "") {
+      obj.workingDir = message.workingDir;
+    }
+    if (message.tty !== false) {
+      obj.tty = message.tty;
+    }
+    if (message.openStdin !== false) {
+      obj.openStdin = message.openStdin;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.dns?.length) {
+      obj.dns = message.dns;
+    }
+    if (message.extraHosts?.length) {
+      obj.extraHosts = message.extraHosts;
+    }
+    if (message.healthCheck !== undefined) {
+      obj.healthCheck = HealthCheck.toJSON(message.healthCheck);
+    }
+    if (message.logConfig !== undefined) {
+      obj.logConfig = LogConfig.toJSON(message.logConfig);
+    }
+    if (message.ulimits?.length) {
+      obj.ulimits = message.ulimits.map((e) => Ulimit.toJSON(e));
+    }
+    if (message.stopSignal !== "") {
+      obj.stopSignal = message.stopSignal;
+    }
+    if (message.stopTimeoutSeconds !== undefined) {
+      obj.stopTimeoutSeconds = Math.round(message.stopTimeoutSeconds);
+    }
+    if (message.autoRemove !== false) {
+      obj.autoRemove = message.autoRemove;
+    }
+    if (message.cpuShares !== "0") {
+      obj.cpuShares = message.cpuShares;
+    }
+    if (message.cpuQuota !== "0") {
+      obj.cpuQuota = message.cpuQuota;
+    }
+    if (message.cpuPeriod !== "0") {
+      obj.cpuPeriod = message.cpuPeriod;
+    }
+    if (message.cpusetCpus !== "") {
+      obj.cpusetCpus = message.cpusetCpus;
+    }
+    if (message.memoryReservationBytes !== "0") {
+      obj.memoryReservationBytes = message.memoryReservationBytes;
+    }
+    if (message.memorySwapBytes !== "0") {
+      obj.memorySwapBytes = message.memorySwapBytes;
+    }
+    if (message.pidsLimit !== "0") {
+      obj.pidsLimit = message.pidsLimit;
+    }
     return obj;
   },
 
@@ -4121,6 +4702,40 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     message.capAdd = object.capAdd?.map((e) => e) || [];
     message.devices = object.devices?.map((e) => e) || [];
     message.binds = object.binds?.map((e) => e) || [];
+    message.mounts = object.mounts?.map((e) => Mount.fromPartial(e)) || [];
+    message.tmpfs = (globalThis.Object.entries(object.tmpfs ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.user = object.user ?? "";
+    message.workingDir = object.workingDir ?? "";
+    message.tty = object.tty ?? false;
+    message.openStdin = object.openStdin ?? false;
+    message.hostname = object.hostname ?? "";
+    message.dns = object.dns?.map((e) => e) || [];
+    message.extraHosts = object.extraHosts?.map((e) => e) || [];
+    message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
+      ? HealthCheck.fromPartial(object.healthCheck)
+      : undefined;
+    message.logConfig = (object.logConfig !== undefined && object.logConfig !== null)
+      ? LogConfig.fromPartial(object.logConfig)
+      : undefined;
+    message.ulimits = object.ulimits?.map((e) => Ulimit.fromPartial(e)) || [];
+    message.stopSignal = object.stopSignal ?? "";
+    message.stopTimeoutSeconds = object.stopTimeoutSeconds ?? undefined;
+    message.autoRemove = object.autoRemove ?? false;
+    message.cpuShares = object.cpuShares ?? "0";
+    message.cpuQuota = object.cpuQuota ?? "0";
+    message.cpuPeriod = object.cpuPeriod ?? "0";
+    message.cpusetCpus = object.cpusetCpus ?? "";
+    message.memoryReservationBytes = object.memoryReservationBytes ?? "0";
+    message.memorySwapBytes = object.memorySwapBytes ?? "0";
+    message.pidsLimit = object.pidsLimit ?? "0";
     return message;
   },
 };
@@ -4204,6 +4819,91 @@ export const ContainerSpec_LabelsEntry: MessageFns<ContainerSpec_LabelsEntry> = 
   },
   fromPartial(object: DeepPartial<ContainerSpec_LabelsEntry>): ContainerSpec_LabelsEntry {
     const message = createBaseContainerSpec_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerSpec_TmpfsEntry(): ContainerSpec_TmpfsEntry {
+  return { key: "", value: "" };
+}
+
+export const ContainerSpec_TmpfsEntry: MessageFns<ContainerSpec_TmpfsEntry> = {
+  encode(message: ContainerSpec_TmpfsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerSpec_TmpfsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerSpec_TmpfsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerSpec_TmpfsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ContainerSpec_TmpfsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerSpec_TmpfsEntry>): ContainerSpec_TmpfsEntry {
+    return ContainerSpec_TmpfsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerSpec_TmpfsEntry>): ContainerSpec_TmpfsEntry {
+    const message = createBaseContainerSpec_TmpfsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;

@@ -276,6 +276,125 @@ export interface PullProgress {
   progress: string;
 }
 
+/**
+ * Mount is one mount of a container, Docker's `--mount`. Every type mounts at `target`; what
+ * `source` is depends on the type. A malformed mount is INVALID_ARGUMENT naming the field, e.g.
+ * `spec.mounts[0].target`. In a request, a source or target is at most 4 KiB and `options` at most
+ * 16 entries of 256 bytes.
+ */
+export interface Mount {
+  /**
+   * "volume" (a named or anonymous volume in Docker's storage), "bind" (a host path) or "tmpfs"
+   * (memory); empty means "volume". Anything else is INVALID_ARGUMENT.
+   */
+  type: string;
+  /**
+   * For "volume": the volume's name, [a-zA-Z0-9][a-zA-Z0-9_.-]*; empty is an anonymous volume. A
+   * named volume that exists on an engine of the cluster places the container on an engine that
+   * holds it (the "volume" filter); one that exists nowhere is created by Docker on the chosen
+   * engine. For "bind": the absolute host path, required, without ".."; allowed only under the
+   * container policy's bind allow-list (else PERMISSION_DENIED). For "tmpfs": must be empty.
+   */
+  source: string;
+  /** The absolute path in the container; required, not "/". Else INVALID_ARGUMENT. */
+  target: string;
+  /** Mount read-only. Default false: read-write. */
+  readOnly: boolean;
+  /**
+   * Per-type options; an unknown key or a bad value is INVALID_ARGUMENT naming
+   * `options[KEY]`. "volume": "nocopy" ("true" or "false": do not copy the image's files at the
+   * target into a new volume). "bind": "propagation" (private, rprivate, shared, rshared, slave,
+   * rslave; empty is Docker's default, rprivate). "tmpfs": "size" (bytes, or a number with b, k,
+   * m or g; empty is half the host's memory) and "mode" (octal permission bits, e.g. "1777";
+   * empty is 1777). Volume drivers and their options are not offered: a driver option can reach
+   * the host.
+   */
+  options: { [key: string]: string };
+}
+
+export interface Mount_OptionsEntry {
+  key: string;
+  value: string;
+}
+
+/**
+ * HealthCheck is how Docker tells whether a container is healthy (Docker's HEALTHCHECK). Every
+ * field left at its zero value takes the image's setting, else Docker's default.
+ */
+export interface HealthCheck {
+  /**
+   * The test: empty inherits the image's; ["NONE"] disables the image's check; ["CMD", ARG...]
+   * runs ARGs; ["CMD-SHELL", COMMAND] runs COMMAND with the container's shell. Anything else is
+   * INVALID_ARGUMENT. In a request at most 4,096 arguments, 1 MiB together.
+   */
+  test: string[];
+  /**
+   * Time between checks in milliseconds; 0 inherits (Docker's default: 30 s). At most one day
+   * (86,400,000); else INVALID_ARGUMENT.
+   */
+  intervalMs: number;
+  /**
+   * How long one check may take in milliseconds before it counts as failed; 0 inherits (Docker's
+   * default: 30 s). At most one day; else INVALID_ARGUMENT.
+   */
+  timeoutMs: number;
+  /**
+   * Consecutive failures that make the container unhealthy; 0 inherits (Docker's default: 3).
+   * At most 1,000,000; else INVALID_ARGUMENT.
+   */
+  retries: number;
+  /**
+   * Start-up time in milliseconds during which failures do not count; 0 inherits (Docker's
+   * default: none). At most one day; else INVALID_ARGUMENT.
+   */
+  startPeriodMs: number;
+}
+
+/** Ulimit is one resource limit of a container's processes (Docker's `--ulimit`). */
+export interface Ulimit {
+  /**
+   * The limit's name: core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss,
+   * rtprio, rttime, sigpending or stack. Anything else, or a name given twice, is
+   * INVALID_ARGUMENT.
+   */
+  name: string;
+  /**
+   * The soft limit; -1 is unlimited. Below -1, or above `hard` (when `hard` is not -1), is
+   * INVALID_ARGUMENT.
+   */
+  soft: string;
+  /** The hard limit; -1 is unlimited. Below -1 is INVALID_ARGUMENT. */
+  hard: string;
+}
+
+/**
+ * LogConfig is where Docker sends a container's output (Docker's `--log-driver` and
+ * `--log-opt`).
+ */
+export interface LogConfig {
+  /**
+   * The log driver: empty is the engine's default; "json-file", "local" and "none" keep the
+   * output on the engine and are always allowed. Any other driver (syslog, journald, gelf,
+   * fluentd, ...) sends it off the container's engine from the host, so it is refused with
+   * PERMISSION_DENIED unless the container policy lists it in "logDrivers". A name that is not
+   * [a-z0-9][a-z0-9_.-]* (at most 64 bytes) is INVALID_ARGUMENT; one the engine lacks is
+   * INVALID_ARGUMENT from Docker. Note that `flotilla logs` reads only json-file, local (and
+   * journald) output.
+   */
+  driver: string;
+  /**
+   * The driver's options, e.g. "max-size": "10m" for json-file; Docker refuses an option its
+   * driver does not know (INVALID_ARGUMENT). With an empty driver they are for the engine's default
+   * driver. In a request at most 64 entries, keys of 256 bytes and values of 4 KiB.
+   */
+  options: { [key: string]: string };
+}
+
+export interface LogConfig_OptionsEntry {
+  key: string;
+  value: string;
+}
+
 function createBaseEngineInfo(): EngineInfo {
   return {
     id: "",
@@ -2613,6 +2732,704 @@ export const PullProgress: MessageFns<PullProgress> = {
     message.currentBytes = object.currentBytes ?? "0";
     message.totalBytes = object.totalBytes ?? "0";
     message.progress = object.progress ?? "";
+    return message;
+  },
+};
+
+function createBaseMount(): Mount {
+  return { type: "", source: "", target: "", readOnly: false, options: {} };
+}
+
+export const Mount: MessageFns<Mount> = {
+  encode(message: Mount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.source !== "") {
+      writer.uint32(18).string(message.source);
+    }
+    if (message.target !== "") {
+      writer.uint32(26).string(message.target);
+    }
+    if (message.readOnly !== false) {
+      writer.uint32(32).bool(message.readOnly);
+    }
+    globalThis.Object.entries(message.options).forEach(([key, value]: [string, string]) => {
+      Mount_OptionsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Mount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = Mount_OptionsEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.options[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Mount {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : false,
+      options: isObject(object.options)
+        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: Mount): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.readOnly !== false) {
+      obj.readOnly = message.readOnly;
+    }
+    if (message.options) {
+      const entries = globalThis.Object.entries(message.options) as [string, string][];
+      if (entries.length > 0) {
+        obj.options = {};
+        entries.forEach(([k, v]) => {
+          obj.options[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Mount>): Mount {
+    return Mount.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Mount>): Mount {
+    const message = createBaseMount();
+    message.type = object.type ?? "";
+    message.source = object.source ?? "";
+    message.target = object.target ?? "";
+    message.readOnly = object.readOnly ?? false;
+    message.options = (globalThis.Object.entries(object.options ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseMount_OptionsEntry(): Mount_OptionsEntry {
+  return { key: "", value: "" };
+}
+
+export const Mount_OptionsEntry: MessageFns<Mount_OptionsEntry> = {
+  encode(message: Mount_OptionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Mount_OptionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMount_OptionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Mount_OptionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Mount_OptionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Mount_OptionsEntry>): Mount_OptionsEntry {
+    return Mount_OptionsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Mount_OptionsEntry>): Mount_OptionsEntry {
+    const message = createBaseMount_OptionsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseHealthCheck(): HealthCheck {
+  return { test: [], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 };
+}
+
+export const HealthCheck: MessageFns<HealthCheck> = {
+  encode(message: HealthCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.test) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(16).uint32(message.intervalMs);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(24).uint32(message.timeoutMs);
+    }
+    if (message.retries !== 0) {
+      writer.uint32(32).uint32(message.retries);
+    }
+    if (message.startPeriodMs !== 0) {
+      writer.uint32(40).uint32(message.startPeriodMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.test.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.retries = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.startPeriodMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HealthCheck {
+    return {
+      test: globalThis.Array.isArray(object?.test) ? object.test.map((e: any) => globalThis.String(e)) : [],
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+      timeoutMs: isSet(object.timeoutMs)
+        ? globalThis.Number(object.timeoutMs)
+        : isSet(object.timeout_ms)
+        ? globalThis.Number(object.timeout_ms)
+        : 0,
+      retries: isSet(object.retries) ? globalThis.Number(object.retries) : 0,
+      startPeriodMs: isSet(object.startPeriodMs)
+        ? globalThis.Number(object.startPeriodMs)
+        : isSet(object.start_period_ms)
+        ? globalThis.Number(object.start_period_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: HealthCheck): unknown {
+    const obj: any = {};
+    if (message.test?.length) {
+      obj.test = message.test;
+    }
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    if (message.timeoutMs !== 0) {
+      obj.timeoutMs = Math.round(message.timeoutMs);
+    }
+    if (message.retries !== 0) {
+      obj.retries = Math.round(message.retries);
+    }
+    if (message.startPeriodMs !== 0) {
+      obj.startPeriodMs = Math.round(message.startPeriodMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HealthCheck>): HealthCheck {
+    return HealthCheck.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HealthCheck>): HealthCheck {
+    const message = createBaseHealthCheck();
+    message.test = object.test?.map((e) => e) || [];
+    message.intervalMs = object.intervalMs ?? 0;
+    message.timeoutMs = object.timeoutMs ?? 0;
+    message.retries = object.retries ?? 0;
+    message.startPeriodMs = object.startPeriodMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseUlimit(): Ulimit {
+  return { name: "", soft: "0", hard: "0" };
+}
+
+export const Ulimit: MessageFns<Ulimit> = {
+  encode(message: Ulimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.soft !== "0") {
+      writer.uint32(16).int64(message.soft);
+    }
+    if (message.hard !== "0") {
+      writer.uint32(24).int64(message.hard);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ulimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUlimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.soft = reader.int64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hard = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ulimit {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      soft: isSet(object.soft) ? globalThis.String(object.soft) : "0",
+      hard: isSet(object.hard) ? globalThis.String(object.hard) : "0",
+    };
+  },
+
+  toJSON(message: Ulimit): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.soft !== "0") {
+      obj.soft = message.soft;
+    }
+    if (message.hard !== "0") {
+      obj.hard = message.hard;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Ulimit>): Ulimit {
+    return Ulimit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Ulimit>): Ulimit {
+    const message = createBaseUlimit();
+    message.name = object.name ?? "";
+    message.soft = object.soft ?? "0";
+    message.hard = object.hard ?? "0";
+    return message;
+  },
+};
+
+function createBaseLogConfig(): LogConfig {
+  return { driver: "", options: {} };
+}
+
+export const LogConfig: MessageFns<LogConfig> = {
+  encode(message: LogConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.driver !== "") {
+      writer.uint32(10).string(message.driver);
+    }
+    globalThis.Object.entries(message.options).forEach(([key, value]: [string, string]) => {
+      LogConfig_OptionsEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = LogConfig_OptionsEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.options[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogConfig {
+    return {
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      options: isObject(object.options)
+        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: LogConfig): unknown {
+    const obj: any = {};
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    if (message.options) {
+      const entries = globalThis.Object.entries(message.options) as [string, string][];
+      if (entries.length > 0) {
+        obj.options = {};
+        entries.forEach(([k, v]) => {
+          obj.options[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LogConfig>): LogConfig {
+    return LogConfig.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LogConfig>): LogConfig {
+    const message = createBaseLogConfig();
+    message.driver = object.driver ?? "";
+    message.options = (globalThis.Object.entries(object.options ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseLogConfig_OptionsEntry(): LogConfig_OptionsEntry {
+  return { key: "", value: "" };
+}
+
+export const LogConfig_OptionsEntry: MessageFns<LogConfig_OptionsEntry> = {
+  encode(message: LogConfig_OptionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogConfig_OptionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogConfig_OptionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogConfig_OptionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: LogConfig_OptionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LogConfig_OptionsEntry>): LogConfig_OptionsEntry {
+    return LogConfig_OptionsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LogConfig_OptionsEntry>): LogConfig_OptionsEntry {
+    const message = createBaseLogConfig_OptionsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };

@@ -1,0 +1,298 @@
+import { Metadata, type CallOptions as GrpcCallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { FailedPreconditionError, InternalError, InvalidArgumentError } from '@flotilla/errors';
+import { call, currentRequestId, newRequestId, requestIdKey } from '@flotilla/grpc';
+import {
+  AddEngineRequest,
+  ContainerLogsRequest,
+  CreateContainerRequest,
+  ExplainPlacementRequest,
+  GetEngineRequest,
+  GetInfoRequest,
+  InspectContainerRequest,
+  KillContainerRequest,
+  ListContainersRequest,
+  ListEnginesRequest,
+  PullImageRequest,
+  RemoveContainerRequest,
+  RemoveEngineRequest,
+  StartContainerRequest,
+  StopContainerRequest,
+  SyncEnginesRequest,
+  WatchEventsRequest,
+  type AddEngineResponse,
+  type ClusterContainer,
+  type ClusterEngine,
+  type ClusterServiceClient,
+  type ContainerLogsResponse,
+  type CreateContainerResponse,
+  type ExplainPlacementResponse,
+  type GetEngineResponse,
+  type GetInfoResponse,
+  type InspectContainerResponse,
+  type KillContainerResponse,
+  type ListContainersResponse,
+  type ListEnginesResponse,
+  type PullImageResponse,
+  type RemoveContainerResponse,
+  type RemoveEngineResponse,
+  type StartContainerResponse,
+  type StopContainerResponse,
+  type SyncEnginesResponse,
+  type WatchEventsResponse,
+} from '@flotilla/proto/cluster';
+import { withFailover } from './failover';
+import { ClientReason } from './failures';
+import { ManagerPool, type ManagerChannel } from './managers';
+import { checkRequestId, resolveOptions, type CallOptions, type ClusterClientOptions, type ResolvedOptions } from './options';
+import { ServerStream, type OpenStream } from './server-stream';
+
+/** A request as its message's `fromPartial` takes it: every field optional, defaults for the rest. */
+export type RequestOf<M extends { fromPartial: (object: never) => unknown }> = Parameters<M['fromPartial']>[0];
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<GrpcCallOptions>,
+  callback: (err: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/**
+ * Which calls may be sent again after a try that may have reached a manager (its connection
+ * broke before the answer, or the manager answered UNAVAILABLE), from the contract's own words
+ * (proto/flotilla/cluster/v1/cluster.proto): reads; AddEngine (adding a known address changes
+ * nothing); SyncEngines (a generation the manager holds changes nothing); StartContainer and
+ * StopContainer (already_running, already_stopped); CreateContainer only with a request_id, its
+ * idempotency key. Never: RemoveEngine, KillContainer (each sends the signal again),
+ * RemoveContainer, and CreateContainer without request_id (a second container, or
+ * ALREADY_EXISTS). A call that never reached a manager (no connection) goes to the next one
+ * whatever it is: nothing was sent.
+ */
+export const idempotency = {
+  getInfo: true,
+  listEngines: true,
+  getEngine: true,
+  listContainers: true,
+  inspectContainer: true,
+  explainPlacement: true,
+  addEngine: true,
+  syncEngines: true,
+  startContainer: true,
+  stopContainer: true,
+  createContainer: 'with request_id',
+  removeEngine: false,
+  killContainer: false,
+  removeContainer: false,
+  watchEvents: 'opening only',
+  containerLogs: 'opening only',
+  pullImage: 'opening only',
+} as const;
+
+/**
+ * The cluster API (flotilla.cluster.v1.ClusterService) as promises and async iterators, over one
+ * or more cluster-managers:
+ *
+ * ```ts
+ * const cluster = new ClusterClient({ managers: ['10.0.0.1:4240', '10.0.0.2:4240'], tls: { ca, cert, key } });
+ * const { id } = await cluster.createContainer({ spec: { image: 'busybox', command: ['sleep', '60'] }, start: true, requestId: 'deploy-42' });
+ * for await (const c of cluster.containers({ all: true })) console.log(c.container?.names, c.engine?.address);
+ * cluster.close();
+ * ```
+ *
+ * Each call has a deadline (the client's `deadlineMs`, else the call's) and may take a signal.
+ * A call whose connection fails goes to the next manager; one that was sent and broke is tried
+ * again (with back-off, at most `retry.attempts` times, never past its deadline) only when it
+ * is idempotent (see `idempotency`). Failures are @flotilla/errors classes: the manager's own,
+ * with their reason, violations and details, or the client's (see ClientReason). One channel per
+ * manager, made on first use; close() closes them all and cancels open streams.
+ */
+export class ClusterClient {
+  private readonly options: ResolvedOptions;
+  private readonly pool: ManagerPool;
+  private readonly streams = new Set<ServerStream<unknown>>();
+  private closed = false;
+
+  constructor(options: ClusterClientOptions) {
+    this.options = resolveOptions(options);
+    this.pool = new ManagerPool(this.options);
+  }
+
+  /** The managers, normalised, in the order given. */
+  get managers(): string[] {
+    return this.pool.addresses;
+  }
+
+  /** The manager that answered last (calls go to it first); undefined before any answer. */
+  get activeManager(): string | undefined {
+    return this.pool.active;
+  }
+
+  // Cluster and engines.
+
+  /** The cluster's settings, counts and totals. Read-only: retried. */
+  getInfo(request: RequestOf<typeof GetInfoRequest> = {}, options?: CallOptions): Promise<GetInfoResponse> {
+    return this.unary(true, (c) => c.getInfo, GetInfoRequest.fromPartial(request), options);
+  }
+
+  /** One page of engines; see `engines()` for all of them. Read-only: retried. */
+  listEngines(request: RequestOf<typeof ListEnginesRequest> = {}, options?: CallOptions): Promise<ListEnginesResponse> {
+    return this.unary(true, (c) => c.listEngines, ListEnginesRequest.fromPartial(request), options);
+  }
+
+  /** One engine by address, Docker engine ID or name. Read-only: retried. */
+  getEngine(request: RequestOf<typeof GetEngineRequest>, options?: CallOptions): Promise<GetEngineResponse> {
+    return this.unary(true, (c) => c.getEngine, GetEngineRequest.fromPartial(request), options);
+  }
+
+  /** Adds an engine-agent address by hand. Idempotent (a known address changes nothing): retried. */
+  addEngine(request: RequestOf<typeof AddEngineRequest>, options?: CallOptions): Promise<AddEngineResponse> {
+    return this.unary(true, (c) => c.addEngine, AddEngineRequest.fromPartial(request), options);
+  }
+
+  /** Drops an engine. Not retried once sent: a second try would be NOT_FOUND. */
+  removeEngine(request: RequestOf<typeof RemoveEngineRequest>, options?: CallOptions): Promise<RemoveEngineResponse> {
+    return this.unary(false, (c) => c.removeEngine, RemoveEngineRequest.fromPartial(request), options);
+  }
+
+  /** Sets the engines one discovery source sees (role discovery). Idempotent by generation: retried. */
+  syncEngines(request: RequestOf<typeof SyncEnginesRequest>, options?: CallOptions): Promise<SyncEnginesResponse> {
+    return this.unary(true, (c) => c.syncEngines, SyncEnginesRequest.fromPartial(request), options);
+  }
+
+  // Containers.
+
+  /**
+   * Places, creates and (with `start`) starts a container. Retried only with a `requestId`, the
+   * create's idempotency key (a retry answers with the container the first try made); without
+   * one a lost answer is MANAGER_CONNECTION_LOST and the container may exist. Give a longer
+   * `deadlineMs` when the engine may have to pull the image.
+   */
+  createContainer(request: RequestOf<typeof CreateContainerRequest>, options?: CallOptions): Promise<CreateContainerResponse> {
+    const message = CreateContainerRequest.fromPartial(request);
+    return this.unary(message.requestId !== '', (c) => c.createContainer, message, options);
+  }
+
+  /** Where a container would go and why, without creating it. Read-only: retried. */
+  explainPlacement(request: RequestOf<typeof ExplainPlacementRequest>, options?: CallOptions): Promise<ExplainPlacementResponse> {
+    return this.unary(true, (c) => c.explainPlacement, ExplainPlacementRequest.fromPartial(request), options);
+  }
+
+  /** Starts a container. Idempotent (already_running): retried. */
+  startContainer(request: RequestOf<typeof StartContainerRequest>, options?: CallOptions): Promise<StartContainerResponse> {
+    return this.unary(true, (c) => c.startContainer, StartContainerRequest.fromPartial(request), options);
+  }
+
+  /** Stops a container. Idempotent (already_stopped): retried. */
+  stopContainer(request: RequestOf<typeof StopContainerRequest>, options?: CallOptions): Promise<StopContainerResponse> {
+    return this.unary(true, (c) => c.stopContainer, StopContainerRequest.fromPartial(request), options);
+  }
+
+  /** Signals a container. Not retried once sent: each call sends the signal again. */
+  killContainer(request: RequestOf<typeof KillContainerRequest>, options?: CallOptions): Promise<KillContainerResponse> {
+    return this.unary(false, (c) => c.killContainer, KillContainerRequest.fromPartial(request), options);
+  }
+
+  /** Removes a container. Not retried once sent: a second try would be NOT_FOUND. */
+  removeContainer(request: RequestOf<typeof RemoveContainerRequest>, options?: CallOptions): Promise<RemoveContainerResponse> {
+    return this.unary(false, (c) => c.removeContainer, RemoveContainerRequest.fromPartial(request), options);
+  }
+
+  /** A container in detail. Read-only: retried. */
+  inspectContainer(request: RequestOf<typeof InspectContainerRequest>, options?: CallOptions): Promise<InspectContainerResponse> {
+    return this.unary(true, (c) => c.inspectContainer, InspectContainerRequest.fromPartial(request), options);
+  }
+
+  /** One page of containers; see `containers()` for all of them. Read-only: retried. */
+  listContainers(request: RequestOf<typeof ListContainersRequest> = {}, options?: CallOptions): Promise<ListContainersResponse> {
+    return this.unary(true, (c) => c.listContainers, ListContainersRequest.fromPartial(request), options);
+  }
+
+  // Listings, page after page.
+
+  /** Every engine that matches, page after page (each page a call with its own deadline and tries). */
+  engines(request: Omit<RequestOf<typeof ListEnginesRequest>, 'pageToken'> = {}, options?: CallOptions): AsyncGenerator<ClusterEngine> {
+    return this.walk((pageToken) => this.listEngines({ ...request, pageToken }, options), (page) => page.engines);
+  }
+
+  /** Every container that matches, page after page (each page a call with its own deadline and tries). */
+  containers(request: Omit<RequestOf<typeof ListContainersRequest>, 'pageToken'> = {}, options?: CallOptions): AsyncGenerator<ClusterContainer> {
+    return this.walk((pageToken) => this.listContainers({ ...request, pageToken }, options), (page) => page.containers);
+  }
+
+  // Streams: see ServerStream (opened at once, fail-over while opening, never resumed).
+
+  /** The cluster's events from the moment the subscription is live (`opened`); no replay. */
+  watchEvents(request: RequestOf<typeof WatchEventsRequest> = {}, options?: CallOptions): ServerStream<WatchEventsResponse> {
+    const message = WatchEventsRequest.fromPartial(request);
+    return this.stream((c, metadata, deadline) => c.raw.watchEvents(message, metadata, deadline === undefined ? {} : { deadline }), options);
+  }
+
+  /** A container's output (to its end, or following it with `follow`). */
+  containerLogs(request: RequestOf<typeof ContainerLogsRequest>, options?: CallOptions): ServerStream<ContainerLogsResponse> {
+    const message = ContainerLogsRequest.fromPartial(request);
+    return this.stream((c, metadata, deadline) => c.raw.containerLogs(message, metadata, deadline === undefined ? {} : { deadline }), options);
+  }
+
+  /** Pulls an image on every healthy engine (or those named), with each engine's progress. */
+  pullImage(request: RequestOf<typeof PullImageRequest>, options?: CallOptions): ServerStream<PullImageResponse> {
+    const message = PullImageRequest.fromPartial(request);
+    return this.stream((c, metadata, deadline) => c.raw.pullImage(message, metadata, deadline === undefined ? {} : { deadline }), options);
+  }
+
+  /** Closes every channel and cancels the open streams; later calls fail with FailedPreconditionError (CLIENT_CLOSED). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stream of [...this.streams]) stream.cancel();
+    this.pool.close();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new FailedPreconditionError('the cluster client is closed', { reason: ClientReason.CLIENT_CLOSED });
+  }
+
+  /** The request ID of a call: its own, the client's, the server call's it is made for, or a fresh one. */
+  private requestIdOf(options: CallOptions | undefined): string {
+    return checkRequestId('requestId', options?.requestId) ?? this.options.requestId ?? currentRequestId() ?? newRequestId();
+  }
+
+  private async unary<Req, Res>(idempotent: boolean, pick: (c: ClusterServiceClient) => UnaryMethod<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+    this.checkOpen();
+    const deadlineMs = options.deadlineMs ?? this.options.deadlineMs;
+    if (!(deadlineMs > 0)) throw InvalidArgumentError.field('deadlineMs', deadlineMs, 'must be more than 0');
+    const deadline = Date.now() + deadlineMs;
+    const requestId = this.requestIdOf(options);
+    return withFailover(this.pool, this.options, { deadline, deadlineMs, signal: options.signal, idempotent }, (channel: ManagerChannel) => {
+      const client = channel.raw;
+      return call(client, pick(client), request, { deadlineMs: Math.max(1, deadline - Date.now()), signal: options.signal, requestId });
+    });
+  }
+
+  private stream<T>(open: OpenStream<T>, options: CallOptions = {}): ServerStream<T> {
+    this.checkOpen();
+    const deadlineMs = options.deadlineMs;
+    if (deadlineMs !== undefined && !(deadlineMs > 0)) throw InvalidArgumentError.field('deadlineMs', deadlineMs, 'must be more than 0');
+    const deadline = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
+    const requestId = this.requestIdOf(options);
+    const metadata = () => {
+      const m = new Metadata();
+      m.set(requestIdKey, requestId);
+      return m;
+    };
+    const stream: ServerStream<T> = new ServerStream<T>(this.pool, this.options, { deadline, deadlineMs, signal: options.signal, idempotent: true }, metadata, open, (s) => this.streams.delete(s as ServerStream<unknown>));
+    this.streams.add(stream as ServerStream<unknown>);
+    return stream;
+  }
+
+  /** Every item of a paged listing; a page token the manager sent before would read forever, so it is an error. */
+  private async *walk<Page extends { nextPageToken: string }, Item>(read: (pageToken: string) => Promise<Page>, itemsOf: (page: Page) => Item[]): AsyncGenerator<Item> {
+    const seen = new Set<string>();
+    let pageToken = '';
+    do {
+      const page = await read(pageToken);
+      yield* itemsOf(page);
+      pageToken = page.nextPageToken;
+      if (seen.has(pageToken)) throw new InternalError(`the manager sent page token ${JSON.stringify(pageToken.slice(0, 64))} twice: the listing is not moving on`);
+      seen.add(pageToken);
+    } while (pageToken);
+  }
+}
