@@ -17,6 +17,8 @@ module.exports = function preset(projectDir) {
       '^@flotilla/([a-z-]+)$': [path.join(__dirname, 'libs/$1/src/index.ts'), path.join(__dirname, 'apps/$1/src/index.ts')],
     },
     reporters: ['default', path.join(__dirname, 'tools/jest/summary-reporter.js')],
+    // The deploy bundles (apps/*/deploy) hold a package.json of the app's name: not modules to resolve.
+    modulePathIgnorePatterns: ['<rootDir>/deploy/'],
     testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
     // Integration tests start real engines and processes; each waits on conditions with deadlines.
     testTimeout: 120000,
