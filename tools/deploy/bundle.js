@@ -3,7 +3,9 @@
 // alone (Node.js 24) from any directory, with no node_modules anywhere:
 //
 //   deploy/package.json            the manifest: name, version, entry point ("main": "main.js")
-//   deploy/main.js                 the app, bundled by esbuild from its tsc build (dist/main.js)
+//   deploy/main.js                 the app, bundled by esbuild from its tsc build (dist/main.js);
+//                                  the CLI's is a small loader instead, see "The CLI's start-up" below
+//   deploy/cli.js                  the CLI only: its bundle, required by main.js
 //   deploy/health-check.js         services only: the image's HEALTHCHECK (tools/deploy/src/health-check.ts)
 //   deploy/dist/build-info.json    the commit the build was made from (tools/build-info.js)
 //   deploy/assets/PACKAGE/...      the files a bundled package reads at run time through __dirname
@@ -13,6 +15,24 @@
 // deploy/dist/), and the files it reads are copied there, in their package's layout. A bundled
 // module that uses __dirname or __filename and is not in `runtimeFiles` below fails the build: a
 // new dependency that reads files at run time must be looked at, not found missing in production.
+//
+// The CLI's start-up. A command is a process of its own, so the CLI's time to start is what users
+// wait for (issue 13; tools/bench/src/cli-startup.ts measures it). Two things for the CLI alone:
+//  - deploy/main.js is a loader that turns on Node's compile cache (module.enableCompileCache, in
+//    $XDG_CACHE_HOME/flotilla/compile-cache, else ~/.cache/...) before it requires deploy/cli.js,
+//    so later runs take V8's compiled code from there instead of parsing and compiling the bundle.
+//  - Lazy loading: in the app's and the libraries' own modules and in @grpc/grpc-js (all tsc's
+//    CommonJS output; no other package), `const x_1 = require("m")` (also inside tsc's
+//    __importStar/__importDefault) becomes a stand-in that loads "m" when one of its exports is
+//    first used, and a barrel's `__exportStar(require("./m"), exports)` becomes getters for m's
+//    exports (their names read at build time, checked after it) that load "m" on first use. tsc
+//    reads an import's exports only where they are used (`x_1.name`), so what a module sees is
+//    unchanged; only when a module is evaluated moves to its first use. So `flotilla --version`
+//    evaluates 7 modules; `--help` evaluates grpc-js's index (the generated code of @flotilla/proto
+//    defines its clients with it) but not its channels, TLS or HTTP/2; `flotilla ps` loads the
+//    client side of gRPC only, not the servers, reflection, logging or PKI code that the libraries'
+//    barrels (@flotilla/grpc, @flotilla/config) also export. A bare `require("m")` (an import for
+//    its side effects) stays as it is. The CLI's output is unchanged (apps/cli tests).
 //
 // Usage: node tools/deploy/bundle.js PROJECT_DIR   (after `tsc -b PROJECT_DIR` and tools/build-info.js)
 'use strict';
@@ -48,8 +68,68 @@ const apps = {
   'engine-agent': { bin: 'flotilla-engine-agent', config: 'parseAgentConfig' },
   'cluster-manager': { bin: 'flotilla-cluster-manager', config: 'parseManagerConfig' },
   discovery: { bin: 'flotilla-discovery', config: 'parseDiscoveryConfig' },
-  cli: { bin: 'flotilla' },
+  cli: { bin: 'flotilla', bundle: 'cli.js', lazy: true },
 };
+
+/** The CLI's deploy/main.js: Node's compile cache on, then the bundle (see "The CLI's start-up"). */
+function loaderSource(bundle) {
+  return `#!/usr/bin/env node
+// Built by tools/deploy/bundle.js: turns on Node's compile cache (V8's compiled code, kept per file
+// and Node version in $XDG_CACHE_HOME/flotilla/compile-cache, else ~/.cache/flotilla/compile-cache;
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off), then runs the CLI (${bundle}). Without a usable cache
+// directory the CLI runs as well, only slower.
+'use strict';
+try {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const xdg = process.env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(require('node:os').homedir(), '.cache');
+  const dir = path.join(base, 'flotilla', 'compile-cache');
+  // One level at a time: a recursive mkdir (Node's own, in enableCompileCache too) never returns
+  // under some paths (/proc/...), so the cache is used only once this made or found its directory.
+  for (const d of [base, path.dirname(dir), dir]) {
+    try {
+      fs.mkdirSync(d, 0o700);
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+    }
+  }
+  require('node:module').enableCompileCache?.(dir);
+} catch {
+  // no cache: only slower
+}
+require('./${bundle}');
+`;
+}
+
+/** The run-time helpers of lazy loading, bundled once as the module "flotilla-lazy". */
+const lazyRuntime = `'use strict';
+/** A stand-in for a module's exports that requires it on first use. */
+exports.lazy = function lazy(load) {
+  let m;
+  const get = () => (m === undefined ? (m = load()) : m);
+  return new Proxy(Object.create(null), {
+    get: (_, k) => get()[k],
+    set: (_, k, v) => ((get()[k] = v), true),
+    has: (_, k) => k in get(),
+    ownKeys: () => Reflect.ownKeys(get()),
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(get(), k);
+      if (d) d.configurable = true;
+      return d;
+    },
+    getPrototypeOf: () => Reflect.getPrototypeOf(get()),
+  });
+};
+/** tsc's __exportStar(require(m), exports), with the names known: getters that require m on first use. */
+exports.exportStar = function exportStar(exports, load, names) {
+  let m;
+  for (const name of names) {
+    if (Object.prototype.hasOwnProperty.call(exports, name)) continue;
+    Object.defineProperty(exports, name, { enumerable: true, get: () => (m === undefined ? (m = load()) : m)[name] });
+  }
+};
+`;
 
 function die(message) {
   process.stderr.write(`tools/deploy/bundle.js: ${message}\n`);
@@ -71,6 +151,95 @@ function packageOf(dir) {
 /** Where a module of `pkg` finds its files once bundled, relative to deploy/. */
 function relocated(pkg, appPackage) {
   return pkg.name === appPackage ? '' : path.join('assets', pkg.name);
+}
+
+/**
+ * Modules whose imports are made lazy: the repository's own compiled modules (apps, libs and tools,
+ * outside node_modules) and @grpc/grpc-js (whose index loads its server, channelz, TLS and HTTP/2 up
+ * front, and which the generated code of @flotilla/proto loads to define its clients): all of them
+ * tsc's CommonJS output.
+ */
+function lazyScope(file) {
+  const rel = path.relative(root, file);
+  if (rel.startsWith('..') || !rel.endsWith('.js')) return false;
+  const parts = rel.split(path.sep);
+  const n = parts.lastIndexOf('node_modules');
+  return n < 0 || parts.slice(n + 1, n + 4).join('/') === '@grpc/grpc-js/build';
+}
+
+/** Node's built-in modules that are plain objects (never called), which a stand-in can replace. */
+const objectBuiltins = new Set(['child_process', 'crypto', 'dns', 'fs', 'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'querystring', 'readline', 'tls', 'tty', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib']);
+
+/**
+ * Whether `const NAME = require(SPECIFIER)` in `file` can become a stand-in: tsc's names for named
+ * imports end in _N; any other NAME is `import * as NAME` or `import NAME = require(...)`, safe
+ * only when the module is known to be an object: a built-in of objectBuiltins, or one of the
+ * package's own modules that does not replace module.exports.
+ */
+function canBeLazy(file, name, specifier) {
+  if (/_\d+$/.test(name)) return true;
+  if (objectBuiltins.has(specifier.replace(/^node:/, ''))) return true;
+  if (!specifier.startsWith('.')) return false;
+  return !/\bmodule\.exports\s*=/.test(fs.readFileSync(resolveRelative(file, specifier), 'utf8'));
+}
+
+/**
+ * Exports of one of our compiled modules, read from tsc's output: `exports.NAME =`,
+ * `Object.defineProperty(exports, "NAME", ...)` (re-exports), and those of `export *` modules.
+ * Checked against the loaded module after the build (checkBarrels).
+ */
+function exportNames(file, seen = new Set()) {
+  if (seen.has(file)) return [];
+  seen.add(file);
+  const source = fs.readFileSync(file, 'utf8');
+  const names = new Set();
+  for (const m of source.matchAll(/\bexports\.([A-Za-z_$][\w$]*)\s*=(?!=)/g)) names.add(m[1]);
+  for (const m of source.matchAll(/Object\.defineProperty\(exports, "([^"]+)"/g)) names.add(m[1]);
+  for (const m of source.matchAll(/^__exportStar\(require\("(\.[^"]*)"\), exports\);$/gm)) for (const n of exportNames(resolveRelative(file, m[1]), seen)) names.add(n);
+  names.delete('__esModule');
+  names.delete('default');
+  return [...names];
+}
+
+function resolveRelative(from, specifier) {
+  const base = path.resolve(path.dirname(from), specifier);
+  for (const candidate of [base, `${base}.js`, path.join(base, 'index.js')]) if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+  die(`${path.relative(root, from)}: cannot resolve ${specifier}`);
+}
+
+/** tsc's imports in one of our modules, made lazy (see "The CLI's start-up" above). */
+function lazyRequires(source, file, barrels) {
+  let changed = false;
+  let out = source.replace(/^(const|var) ([A-Za-z_$][\w$]*) = ((?:__importStar|__importDefault)\(require\("[^"]+"\)\)|require\("([^"]+)"\));$/gm, (line, keyword, name, expression, specifier) => {
+    if (specifier !== undefined && !canBeLazy(file, name, specifier)) return line;
+    changed = true;
+    return `${keyword} ${name} = __flotillaLazy.lazy(() => ${expression});`;
+  });
+  out = out.replace(/^__exportStar\(require\("(\.[^"]*)"\), exports\);$/gm, (line, specifier) => {
+    const target = resolveRelative(file, specifier);
+    const names = exportNames(target);
+    barrels.set(target, names);
+    changed = true;
+    return `__flotillaLazy.exportStar(exports, () => require(${JSON.stringify(specifier)}), ${JSON.stringify(names)});`;
+  });
+  if (!changed) return source;
+  // After a hashbang and tsc's "use strict" prologue, which must stay first.
+  return out.replace(/^(#!.*\n)?("use strict";\n)?/, (prologue) => `${prologue}const __flotillaLazy = require("flotilla-lazy");\n`);
+}
+
+/**
+ * The export names read from each lazily re-exported module's source are exactly those the module
+ * has once loaded (in a separate node process, so nothing the modules start stays in this one).
+ */
+function checkBarrels(barrels) {
+  if (barrels.size === 0) return;
+  const { execFileSync } = require('node:child_process');
+  const script = `const want = JSON.parse(require('node:fs').readFileSync(0, 'utf8')); const bad = [];
+for (const [file, names] of want) { const have = Object.keys(require(file)).filter((n) => n !== 'default').sort(); const a = [...names].sort();
+  if (have.join() !== a.join()) bad.push(file + ': read ' + a.join(',') + '; loaded ' + have.join(',')); }
+process.stdout.write(JSON.stringify(bad)); process.exit(0);`;
+  const bad = JSON.parse(execFileSync(process.execPath, ['-e', script], { input: JSON.stringify([...barrels]), encoding: 'utf8', cwd: root, timeout: 60_000 }));
+  if (bad.length > 0) die(`lazy re-exports: the export names read from these modules differ from what they export:\n  ${bad.join('\n  ')}`);
 }
 
 function main() {
@@ -95,24 +264,35 @@ function main() {
   /** Packages whose modules use __dirname, and the directories those modules are in. */
   const users = new Map();
   const problems = [];
+  /** Barrel modules made lazy, with the export names read from their source: checked after the build. */
+  const barrels = new Map();
   const relocateDirname = {
     name: 'relocate-dirname',
     setup(build) {
+      if (app.lazy) {
+        build.onResolve({ filter: /^flotilla-lazy$/ }, () => ({ path: 'flotilla-lazy', namespace: 'flotilla-lazy' }));
+        build.onLoad({ filter: /.*/, namespace: 'flotilla-lazy' }, () => ({ contents: lazyRuntime, loader: 'js' }));
+      }
       build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
-        const source = fs.readFileSync(args.path, 'utf8');
+        const original = fs.readFileSync(args.path, 'utf8');
+        let source = original;
+        const lazy = app.lazy && lazyScope(args.path);
+        if (lazy) source = lazyRequires(source, args.path, barrels);
         const usesDirname = /\b__dirname\b/.test(source);
         const usesFilename = /\b__filename\b/.test(source);
-        if (!usesDirname && !usesFilename) return undefined;
+        const loader = path.extname(args.path).includes('ts') ? 'ts' : 'js';
+        const changed = () => (source === original ? undefined : { contents: source, loader, resolveDir: path.dirname(args.path) });
+        if (!usesDirname && !usesFilename) return changed();
         const pkg = packageOf(path.dirname(args.path));
         if (!pkg) {
           problems.push(`${path.relative(root, args.path)} uses __dirname and belongs to no package`);
-          return undefined;
+          return changed();
         }
         if (pkg.name !== manifest.name && !(pkg.name in runtimeFiles)) {
           problems.push(`${path.relative(root, args.path)} (package ${pkg.name}) uses __dirname or __filename: add what it reads at run time to runtimeFiles in tools/deploy/bundle.js`);
-          return undefined;
+          return changed();
         }
-        if (!usesDirname) return undefined;
+        if (!usesDirname) return changed();
         // The app's own modules (dist/) become deploy/dist/.
         const own = path.relative(pkg.dir, path.dirname(args.path));
         const sub = pkg.name === manifest.name ? path.join('dist', own.replace(/^(src|dist)(\/|$)/, '')) : own;
@@ -120,7 +300,6 @@ function main() {
         if (!users.has(pkg.name)) users.set(pkg.name, { pkg, dirs: new Set() });
         users.get(pkg.name).dirs.add(target);
         const contents = source.replace(/\b__dirname\b/g, `require("node:path").join(__dirname, ${JSON.stringify(target)})`);
-        const loader = path.extname(args.path).includes('ts') ? 'ts' : 'js';
         return { contents, loader, resolveDir: path.dirname(args.path) };
       });
     },
@@ -142,7 +321,7 @@ function main() {
 
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
-  const builds = [esbuild.build({ ...common, entryPoints: [entry], outfile: path.join(out, 'main.js') })];
+  const builds = [esbuild.build({ ...common, entryPoints: [entry], outfile: path.join(out, app.bundle ?? 'main.js') })];
   if (app.config) {
     // The health check, with the app's own configuration parser: it reads the service's flags and
     // environment exactly as the service did (tools/deploy/src/health-check.ts).
@@ -158,6 +337,8 @@ function main() {
       fs.rmSync(out, { recursive: true, force: true });
       die(`cannot bundle ${appName}:\n  ${[...new Set(problems)].join('\n  ')}`);
     }
+    checkBarrels(barrels);
+    if (app.bundle) fs.writeFileSync(path.join(out, 'main.js'), loaderSource(app.bundle));
     for (const { pkg, dirs } of users.values()) {
       const assets = runtimeFiles[pkg.name] ?? [];
       if (assets.length === 0) continue;
