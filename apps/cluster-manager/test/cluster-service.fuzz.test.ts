@@ -325,6 +325,28 @@ rpc(
   (r) => streamOutcome(() => c.client.pullImage(r)),
 );
 
+const volumeName = () => text(L.nameBytes, 'fuzz-vol', 'fuzz.vol-2', '-bad', 'a', 'x/y');
+rpc(
+  'listVolumes',
+  () => fc.record({ engines: list(engineRef(), L.filterEntries, 'x'), names: list(containerRef(), L.filterEntries, 'x'), labels: labels(), pageSize, pageToken }),
+  (r) => unaryOutcome(() => call(c.client, c.client.listVolumes, r)),
+);
+rpc(
+  'createVolume',
+  () =>
+    fc.record({
+      name: volumeName(),
+      engines: list(engineRef(), L.filterEntries, 'x'),
+      allEngines: fc.boolean(),
+      driver: text(L.filterValueBytes, '', 'local', 'nfs'),
+      labels: labels(),
+      driverOpts: fc.oneof({ arbitrary: fc.constant({}), weight: 4 }, { arbitrary: labels(), weight: 1 }),
+    }),
+  (r) => unaryOutcome(() => call(c.client, c.client.createVolume, r)),
+);
+rpc('inspectVolume', () => fc.record({ name: volumeName(), engine: fc.oneof(fc.constant(''), engineRef()) }), (r) => unaryOutcome(() => call(c.client, c.client.inspectVolume, r)));
+rpc('removeVolume', () => fc.record({ name: volumeName(), engine: fc.oneof(fc.constant(''), engineRef()), force: fc.boolean() }), (r) => unaryOutcome(() => call(c.client, c.client.removeVolume, r)));
+
 it('has a property for every ClusterService RPC', () => {
   expect(cases.map((k) => k.method).sort()).toEqual(Object.keys(ClusterServiceService).sort());
 });

@@ -2,9 +2,8 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { call } from '@flotilla/grpc';
-import { FlotillaError } from '@flotilla/errors';
 import { EngineStatus, ListEnginesRequest } from '@flotilla/proto/cluster';
-import { bufCurlArgs, cleanupAll, freePort, repoRoot, spawnService, startEngines, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
+import { bufCurlArgs, cleanupAll, freePort, repoRoot, spawnService, startEngines, waitFor, type RunningService, type TestEngines, failureOf } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { allContainers, allEngines, engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 
@@ -132,14 +131,13 @@ it('keeps a second engine with the same engine ID pending with the duplicated-ID
 });
 
 it('answers bad input with INVALID_ARGUMENT naming the field, and unknown engines with NOT_FOUND', async () => {
-  const fail = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (err: FlotillaError) => err);
-  const bad = await fail(call(m(), m().addEngine, { address: 'no-port-here' }));
+  const bad = await failureOf(call(m(), m().addEngine, { address: 'no-port-here' }));
   expect(bad.code).toBe(status.INVALID_ARGUMENT);
   expect(bad.message).toMatch(/^address "no-port-here"/);
-  expect((await fail(call(m(), m().getEngine, { engine: '10.9.9.9:1' }))).code).toBe(status.NOT_FOUND);
-  expect((await fail(call(m(), m().listEngines, ListEnginesRequest.fromPartial({ statuses: [42 as EngineStatus] })))).message).toMatch(/^statuses\[0\] 42/);
-  expect((await fail(call(m(), m().listEngines, ListEnginesRequest.fromPartial({ pageSize: 1001 })))).message).toMatch(/^page_size 1001/);
-  expect((await fail(call(m(), m().listEngines, ListEnginesRequest.fromPartial({ pageToken: 'not-ours' })))).message).toMatch(/^page_token "not-ours"/);
+  expect((await failureOf(call(m(), m().getEngine, { engine: '10.9.9.9:1' }))).code).toBe(status.NOT_FOUND);
+  expect((await failureOf(call(m(), m().listEngines, ListEnginesRequest.fromPartial({ statuses: [42 as EngineStatus] })))).message).toMatch(/^statuses\[0\] 42/);
+  expect((await failureOf(call(m(), m().listEngines, ListEnginesRequest.fromPartial({ pageSize: 1001 })))).message).toMatch(/^page_size 1001/);
+  expect((await failureOf(call(m(), m().listEngines, ListEnginesRequest.fromPartial({ pageToken: 'not-ours' })))).message).toMatch(/^page_token "not-ours"/);
   expect((await call(m(), m().addEngine, { address: address(0) })).added).toBe(false);
   expect((await call(m(), m().getInfo, {})).engineCounts?.healthy).toBe(3);
 });

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { call, streamOf } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
 import { ContainerSpec, EngineStatus, PlacementExplanation, placementExplanationType, type ClusterServiceClient } from '@flotilla/proto/cluster';
-import { bufCurlArgs, busyboxRootfsTar, cleanupAll, hostNetworkPolicy, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines } from '@flotilla/testing';
+import { bufCurlArgs, busyboxRootfsTar, cleanupAll, hostNetworkPolicy, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines, failureOf } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { allContainers, allEngines, engineIn, EventRecorder, startAgentProcess, startManagerProcess, type ManagerProcess } from './support';
 
@@ -39,14 +39,6 @@ const m = (): ClusterServiceClient => manager.client;
 const spec = (fields: Partial<ContainerSpec>): ContainerSpec => ContainerSpec.fromPartial({ image: 'busybox:local', command: ['sleep', '300'], networkMode: 'none', ...fields });
 const create = (fields: Partial<ContainerSpec>, start = false) => call(m(), m().createContainer, { spec: spec(fields), start, requestId: '' });
 const engineIndex = (id: string) => ids.indexOf(id);
-async function failure(p: Promise<unknown>): Promise<FlotillaError> {
-  return p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (err: FlotillaError) => err,
-  );
-}
 /** Containers per engine, by engine index, as the manager sees them. */
 async function perEngine(names: string[]): Promise<number[]> {
   const containers = await allContainers(m(), { all: true });
@@ -118,7 +110,7 @@ it('routes containers by constraint: typed fields, env entries and the classic l
 });
 
 it('explains an impossible request per engine, as FAILED_PRECONDITION and as a dry run', async () => {
-  const err = await failure(create({ name: 'impossible', constraints: ['zone==z'] }));
+  const err = await failureOf(create({ name: 'impossible', constraints: ['zone==z'] }));
   expect(err.code).toBe(status.FAILED_PRECONDITION);
   expect(err.reason).toBe('NO_ENGINE_FITS');
   for (const address of addresses) expect(err.message).toContain(address);
@@ -143,7 +135,7 @@ it('moves a second container with the same host port to another engine, then fai
     placed.push(engineIndex(created.engine!.id));
   }
   expect(placed.sort()).toEqual([0, 1, 2]);
-  const err = await failure(create({ name: 'port-4', networkMode: 'host', portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 18081 }] }));
+  const err = await failureOf(create({ name: 'port-4', networkMode: 'host', portBindings: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 18081 }] }));
   expect(err.code).toBe(status.FAILED_PRECONDITION);
   expect(err.message.match(/host port 18081\/tcp is already bound/g)).toHaveLength(3);
   await removeAll(names);
@@ -206,7 +198,7 @@ it('pulls a missing image on the chosen engine, or explains why it could not', a
     expect(progress.event?.engine?.address).toBe(addresses[2]);
     events.cancel();
     expect(await engines.docker('engine-3', ['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain(image);
-    const err = await failure(create({ name: 'unpullable', image: '127.0.0.1:1/flotilla/none:1', constraints: ['zone==a'] }));
+    const err = await failureOf(create({ name: 'unpullable', image: '127.0.0.1:1/flotilla/none:1', constraints: ['zone==a'] }));
     expect(err.code).toBe(status.FAILED_PRECONDITION);
     expect(err.message).toMatch(/could not be pulled: .*connection refused/);
     await removeAll(['pulled']);
@@ -232,17 +224,17 @@ it('routes logs, stop, kill and remove to the container engine', async () => {
   expect(await engines.docker('engine-2', ['inspect', '--format', '{{.State.Running}}', 'ops'])).toBe('false');
   await call(m(), m().removeContainer, { container: 'ops', force: false, volumes: false });
   await expect(engines.docker('engine-2', ['inspect', 'ops'])).rejects.toThrow(/No such/);
-  expect((await failure(call(m(), m().stopContainer, { container: 'ops' }))).code).toBe(status.NOT_FOUND);
+  expect((await failureOf(call(m(), m().stopContainer, { container: 'ops' }))).code).toBe(status.NOT_FOUND);
 });
 
 it('keeps names unique across the cluster', async () => {
   await create({ name: 'unique-name', constraints: ['zone==a'] });
-  const err = await failure(create({ name: 'unique-name', constraints: ['zone==b'] }));
+  const err = await failureOf(create({ name: 'unique-name', constraints: ['zone==b'] }));
   expect(err.code).toBe(status.ALREADY_EXISTS);
-  const bad = await failure(create({ name: 'bad name!' }));
+  const bad = await failureOf(create({ name: 'bad name!' }));
   expect(bad.code).toBe(status.INVALID_ARGUMENT);
   expect(bad.message).toMatch(/^spec\.name "bad name!"/);
-  const expr = await failure(create({ name: 'bad-expr', constraints: ['zone=b'] }));
+  const expr = await failureOf(create({ name: 'bad-expr', constraints: ['zone=b'] }));
   expect(expr.message).toMatch(/^constraints\[0\] "zone=b"/);
   await removeAll(['unique-name']);
 });
@@ -253,7 +245,7 @@ it('marks containers on an unhealthy engine in the list', async () => {
   await engineIn(m(), addresses[0], EngineStatus.ENGINE_STATUS_UNHEALTHY);
   const containers = await allContainers(m(), { all: true, names: ['on-a'] });
   expect(containers[0].engineStatus).toBe(EngineStatus.ENGINE_STATUS_UNHEALTHY);
-  expect((await failure(call(m(), m().startContainer, { container: 'on-a' }))).code).toBe(status.FAILED_PRECONDITION);
+  expect((await failureOf(call(m(), m().startContainer, { container: 'on-a' }))).code).toBe(status.FAILED_PRECONDITION);
   agents[0] = await startAgentProcess(engines.engines[0], Number(addresses[0].split(':')[1]));
   await engineIn(m(), addresses[0], EngineStatus.ENGINE_STATUS_HEALTHY);
   await removeAll(['on-a']);

@@ -1,7 +1,6 @@
 import { call, dial } from '@flotilla/grpc';
-import { FlotillaError } from '@flotilla/errors';
 import { ClusterServiceClient, EngineStatus, type WatchEventsResponse } from '@flotilla/proto/cluster';
-import { cleanupAll, freePort, StreamRecorder, testTls } from '@flotilla/testing';
+import { cleanupAll, freePort, StreamRecorder, testTls, failureOf } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { parseManagerConfig } from '../src/config';
 import { allEngines, startManagerProcess, type ManagerProcess } from './support';
@@ -72,11 +71,10 @@ it('accepts every push again after a restart of the manager (it holds no generat
 });
 
 it('refuses a bad push with INVALID_ARGUMENT naming the field, and applies nothing of it', async () => {
-  const fail = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (err: FlotillaError) => err);
-  const noSource = await fail(sync('  ', 1, [a[0]]));
+  const noSource = await failureOf(sync('  ', 1, [a[0]]));
   expect(noSource.code).toBe(status.INVALID_ARGUMENT);
   expect(noSource.message).toMatch(/^source/);
-  const badAddress = await fail(sync('file:///s3', 1, [a[0], 'nope']));
+  const badAddress = await failureOf(sync('file:///s3', 1, [a[0], 'nope']));
   expect(badAddress.code).toBe(status.INVALID_ARGUMENT);
   expect(badAddress.message).toMatch(/^addresses\[1\] "nope"/);
   expect(await members()).toEqual([]);

@@ -1,9 +1,8 @@
 import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
 import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { call, dial, silentLogger, type Security } from '@flotilla/grpc';
-import { type FlotillaError } from '@flotilla/errors';
 import { ClusterServiceClient, ListContainersRequest, ListContainersResponse, ListEnginesRequest, type ClusterContainer } from '@flotilla/proto/cluster';
-import { waitFor } from '@flotilla/testing';
+import { waitFor, failureOf } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { parseManagerConfig } from '../src/config';
 import { startManager, type RunningManager } from '../src/manager';
@@ -39,14 +38,6 @@ async function pagesOf<Page extends { nextPageToken: string }>(read: (pageToken:
 const containerPages = (query: Omit<Partial<ListContainersRequest>, 'pageToken'>) =>
   pagesOf((pageToken) => call(client, client.listContainers, ListContainersRequest.fromPartial({ ...query, pageToken })));
 
-function failure(p: Promise<unknown>): Promise<FlotillaError> {
-  return p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (err: FlotillaError) => err,
-  );
-}
 
 beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
@@ -104,18 +95,18 @@ it('pages ListEngines by address, and GetInfo lists no engine', async () => {
 });
 
 it('answers a bad page size or token with INVALID_ARGUMENT naming the field', async () => {
-  const tooBig = await failure(call(client, client.listContainers, ListContainersRequest.fromPartial({ pageSize: 1001 })));
+  const tooBig = await failureOf(call(client, client.listContainers, ListContainersRequest.fromPartial({ pageSize: 1001 })));
   expect(tooBig.code).toBe(status.INVALID_ARGUMENT);
   expect(tooBig.message).toMatch(/^page_size 1001: /);
-  const garbage = await failure(call(client, client.listContainers, ListContainersRequest.fromPartial({ pageToken: 'bm90LWEtdG9rZW4' })));
+  const garbage = await failureOf(call(client, client.listContainers, ListContainersRequest.fromPartial({ pageToken: 'bm90LWEtdG9rZW4' })));
   expect(garbage.code).toBe(status.INVALID_ARGUMENT);
   expect(garbage.message).toMatch(/^page_token "bm90LWEtdG9rZW4": /);
   // A ListEngines token is not a ListContainers token.
   const { nextPageToken } = await call(client, client.listEngines, ListEnginesRequest.fromPartial({ pageSize: 1 }));
-  const crossed = await failure(call(client, client.listContainers, ListContainersRequest.fromPartial({ pageToken: nextPageToken })));
+  const crossed = await failureOf(call(client, client.listContainers, ListContainersRequest.fromPartial({ pageToken: nextPageToken })));
   expect(crossed.code).toBe(status.INVALID_ARGUMENT);
   expect(crossed.message).toMatch(/^page_token /);
-  expect((await failure(call(client, client.listEngines, ListEnginesRequest.fromPartial({ pageSize: 5000 })))).message).toMatch(/^page_size 5000: /);
+  expect((await failureOf(call(client, client.listEngines, ListEnginesRequest.fromPartial({ pageSize: 5000 })))).message).toMatch(/^page_size 5000: /);
 });
 
 it('stops a page of containers with big labels before 2 MiB, so ps -a works however big they are', async () => {

@@ -1,7 +1,6 @@
 import { call } from '@flotilla/grpc';
-import { FlotillaError } from '@flotilla/errors';
 import { ContainerSpec, EngineStatus, type ClusterServiceClient } from '@flotilla/proto/cluster';
-import { cleanupAll, waitFor, type TestEngines } from '@flotilla/testing';
+import { cleanupAll, waitFor, type TestEngines, failureOf } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { allContainers, engineIn, startManagerProcess, startRealCluster, type ManagerProcess } from './support';
 
@@ -27,14 +26,6 @@ afterAll(async () => {
 const m = (): ClusterServiceClient => manager.client;
 const spec = (fields: Partial<ContainerSpec>): ContainerSpec => ContainerSpec.fromPartial({ image: 'busybox:local', command: ['sleep', '300'], networkMode: 'none', ...fields });
 const create = (fields: Partial<ContainerSpec>, start = false) => call(m(), m().createContainer, { spec: spec(fields), start, requestId: '' });
-async function failure(p: Promise<unknown>): Promise<FlotillaError> {
-  return p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (err: FlotillaError) => err,
-  );
-}
 /** Names of every container on the real engines, whatever the manager thinks. */
 async function namesOnEngines(): Promise<string[]> {
   const lists = await Promise.all(engines.engines.map((e) => engines.docker(e.name, ['ps', '-a', '--format', '{{.Names}}'])));
@@ -68,10 +59,10 @@ it('keeps -e constraint:zone==a as the label com.docker.swarm.constraints=["zone
 
 it('refuses reschedule:on-node-failure with FAILED_PRECONDITION and creates nothing; reschedule:off is kept', async () => {
   const before = await namesOnEngines();
-  const err = await failure(create({ name: 'resched', env: ['reschedule:on-node-failure'] }, true));
+  const err = await failureOf(create({ name: 'resched', env: ['reschedule:on-node-failure'] }, true));
   expect(err.code).toBe(status.FAILED_PRECONDITION);
   expect(err.message).toMatch(/reschedule policy "on-node-failure" is not supported yet/);
-  const viaLabel = await failure(create({ name: 'resched', labels: { 'com.docker.swarm.reschedule-policies': '["on-node-failure"]' } }));
+  const viaLabel = await failureOf(create({ name: 'resched', labels: { 'com.docker.swarm.reschedule-policies': '["on-node-failure"]' } }));
   expect(viaLabel.code).toBe(status.FAILED_PRECONDITION);
   expect(await namesOnEngines()).toEqual(before);
   expect(await allContainers(m(), { all: true, names: ['resched'] })).toEqual([]);
@@ -87,7 +78,7 @@ it('places by node== with the engine name, ID, address and ID|address, and node!
     expect((await create({ name: `node-eq-${i}`, constraints: [`node==${form}`] })).engine?.id).toBe(ids[1]);
     expect((await create({ name: `node-ne-${i}`, constraints: [`node!=${form}`] })).engine?.id).toBe(ids[0]);
   }
-  const byName = await failure(create({ name: 'node-name', constraints: [`node!=${engine!.name}`, 'zone==b'] }));
+  const byName = await failureOf(create({ name: 'node-name', constraints: [`node!=${engine!.name}`, 'zone==b'] }));
   expect(byName.code).toBe(status.FAILED_PRECONDITION);
 });
 

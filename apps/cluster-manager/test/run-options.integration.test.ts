@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { call, streamOf } from '@flotilla/grpc';
-import { FlotillaError } from '@flotilla/errors';
 import { ContainerLogsRequest, ContainerSpec, type ClusterServiceClient } from '@flotilla/proto/cluster';
-import { allContainers, cleanupAll, makeTempDir, removeTempDir, waitFor } from '@flotilla/testing';
+import { allContainers, cleanupAll, makeTempDir, removeTempDir, waitFor, failureOf } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startRealCluster, type RealCluster } from './support';
 
@@ -28,14 +27,6 @@ afterAll(async () => {
 const m = (): ClusterServiceClient => cluster.manager.client;
 const spec = (fields: Partial<ContainerSpec>): ContainerSpec => ContainerSpec.fromPartial({ image: 'busybox:local', networkMode: 'none', ...fields });
 const create = (fields: Partial<ContainerSpec>, start = false) => call(m(), m().createContainer, { spec: spec(fields), start, requestId: '' });
-async function failure(p: Promise<unknown>): Promise<FlotillaError> {
-  return p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (err: FlotillaError) => err,
-  );
-}
 /** Waits until the manager sees the container exited; its exit code. */
 async function exited(name: string): Promise<number> {
   const c = await waitFor(
@@ -77,7 +68,7 @@ it('places a container with its named volume: write a file, remove the container
   expect(await output('vol-reader')).toBe('kept-in-volume\n');
   await removed('vol-reader');
   // A constraint away from the volume's engine cannot be met: refused, naming the filter.
-  const away = await failure(create({ name: 'vol-away', binds: ['vol-rt:/data'], constraints: [`node!=${home}`] }));
+  const away = await failureOf(create({ name: 'vol-away', binds: ['vol-rt:/data'], constraints: [`node!=${home}`] }));
   expect(away.code).toBe(status.FAILED_PRECONDITION);
 });
 
@@ -158,12 +149,12 @@ it('lets Docker remove an auto-remove container when it exits', async () => {
 });
 
 it('refuses bad input with the right status, naming the field', async () => {
-  const outside = await failure(create({ name: 'bad-1', mounts: [{ type: 'bind', source: '/etc', target: '/etc', readOnly: true, options: {} }] }));
+  const outside = await failureOf(create({ name: 'bad-1', mounts: [{ type: 'bind', source: '/etc', target: '/etc', readOnly: true, options: {} }] }));
   expect(outside.code).toBe(status.PERMISSION_DENIED);
   expect(outside.message).toMatch(/^mounts\[0\]\.source "\/etc": .*binding host path \/etc/);
-  const bindOutside = await failure(create({ name: 'bad-2', binds: ['/etc:/etc:ro'] }));
+  const bindOutside = await failureOf(create({ name: 'bad-2', binds: ['/etc:/etc:ro'] }));
   expect(bindOutside.code).toBe(status.PERMISSION_DENIED);
-  const logDriver = await failure(create({ name: 'bad-3', logConfig: { driver: 'syslog', options: {} } }));
+  const logDriver = await failureOf(create({ name: 'bad-3', logConfig: { driver: 'syslog', options: {} } }));
   expect(logDriver.code).toBe(status.PERMISSION_DENIED);
   expect(logDriver.message).toMatch(/^logConfig\.driver "syslog"/);
   const cases: Array<[Partial<ContainerSpec>, string]> = [
@@ -177,11 +168,11 @@ it('refuses bad input with the right status, naming the field', async () => {
     [{ stopSignal: 'SIGNOPE' }, 'spec.stop_signal'],
   ];
   for (const [fields, field] of cases) {
-    const err = await failure(create({ name: 'bad-x', ...fields }));
+    const err = await failureOf(create({ name: 'bad-x', ...fields }));
     expect({ field, code: err.code }).toEqual({ field, code: status.INVALID_ARGUMENT });
     expect(err.message.startsWith(`${field} `)).toBe(true);
   }
   // Explain refuses the same way.
-  expect((await failure(call(m(), m().explainPlacement, { spec: spec({ mounts: [{ type: 'bind', source: '/etc', target: '/x', readOnly: false, options: {} }] }) }))).code).toBe(status.PERMISSION_DENIED);
+  expect((await failureOf(call(m(), m().explainPlacement, { spec: spec({ mounts: [{ type: 'bind', source: '/etc', target: '/x', readOnly: false, options: {} }] }) }))).code).toBe(status.PERMISSION_DENIED);
   expect((await allContainers(m(), { all: true })).filter((c) => c.container?.names.some((n) => n.startsWith('bad-')))).toEqual([]);
 });

@@ -98,11 +98,14 @@ describe('roles', () => {
     const c = clusterClient(asRole('reader'));
     expect(await outcomeOf(call(c, c.getInfo, {}))).toBe('ok');
     expect(await outcomeOf(call(c, c.getEngine, { engine: agent.address }))).toBe('ok');
+    expect(await outcomeOf(call(c, c.listVolumes, { engines: [], names: [], labels: {}, pageSize: 0, pageToken: '' }))).toBe('ok');
     for (const attempt of [
       call(c, c.addEngine, { address: '127.0.0.1:1' }),
       call(c, c.removeEngine, { engine: agent.address }),
       call(c, c.createContainer, { spec: ContainerSpec.fromPartial({ name: 'x', image: 'busybox:local' }), start: false, requestId: '' }),
       call(c, c.removeContainer, { container: 'x', force: true, volumes: false }),
+      call(c, c.createVolume, { name: 'reader-vol', engines: [], allEngines: true, driver: '', labels: {}, driverOpts: {} }),
+      call(c, c.removeVolume, { name: 'reader-vol', engine: '', force: false }),
     ]) {
       expect(await outcomeOf(attempt)).toMatchObject({ code: status.PERMISSION_DENIED, message: expect.stringContaining('role "reader"') });
     }

@@ -1,6 +1,6 @@
-import { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnavailableError, type FlotillaError } from '@flotilla/errors';
+import { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnavailableError } from '@flotilla/errors';
 import { placementExplanationType, PlacementExplanation, type WatchEventsResponse } from '@flotilla/proto/cluster';
-import { freePort, testTls, waitFor } from '@flotilla/testing';
+import { freePort, testTls, waitFor, failureOf } from '@flotilla/testing';
 import { ClientReason, ClusterClient, type ClusterClientOptions } from './index';
 import { startCutProxy, startSilentPeer, startTestManager, type CutProxy, type TestManager } from './test-support';
 
@@ -20,14 +20,6 @@ function client(options: Partial<ClusterClientOptions> & Pick<ClusterClientOptio
   return c;
 }
 
-async function failure(p: Promise<unknown>): Promise<FlotillaError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as FlotillaError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** An address where nothing listens: connections are refused. */
 async function deadAddress(): Promise<string> {
@@ -85,7 +77,7 @@ describe('fail-over', () => {
   it('no manager reachable: UnavailableError MANAGER_UNREACHABLE naming each, after the bounded tries', async () => {
     const [a, b] = [await deadAddress(), await deadAddress()];
     const c = client({ managers: [a, b], retry: { attempts: 2, initialBackoffMs: 10 } });
-    const err = await failure(c.getInfo());
+    const err = await failureOf(c.getInfo());
     expect(err).toBeInstanceOf(UnavailableError);
     expect(err.reason).toBe(ClientReason.MANAGER_UNREACHABLE);
     expect(err.message).toContain(a);
@@ -110,7 +102,7 @@ describe('retries after a lost answer', () => {
     expect(c.activeManager).toBe(proxy.address);
     const before = main.calls('RemoveEngine').length;
     proxy.arm();
-    const removing = failure(c.removeEngine({ engine }));
+    const removing = failureOf(c.removeEngine({ engine }));
     // The manager did it and answered into the void; then the connection breaks.
     await waitFor(() => main.calls('RemoveEngine').length > before, { what: 'the manager to answer RemoveEngine' });
     proxy.cut();
@@ -152,11 +144,11 @@ describe('retries after a lost answer', () => {
 describe('deadlines and cancellation', () => {
   it('a call no manager answers in time ends with DeadlineExceededError', async () => {
     const c = client({ managers: [silent.address], deadlineMs: 300 });
-    const err = await failure(c.getInfo());
+    const err = await failureOf(c.getInfo());
     expect(err).toBeInstanceOf(DeadlineExceededError);
     expect(err.reason).toBe(ClientReason.MANAGER_UNREACHABLE);
     // The call's own deadline wins over the client's.
-    const own = await failure(client({ managers: [silent.address] }).getInfo({}, { deadlineMs: 200 }));
+    const own = await failureOf(client({ managers: [silent.address] }).getInfo({}, { deadlineMs: 200 }));
     expect(own).toBeInstanceOf(DeadlineExceededError);
   });
 
@@ -164,7 +156,7 @@ describe('deadlines and cancellation', () => {
     const c = client({ managers: [main.address] });
     const events = c.watchEvents({ types: ['container'] }, { deadlineMs: 500 });
     await events.opened;
-    const err = await failure((async () => {
+    const err = await failureOf((async () => {
       for await (const _ of events) void _;
     })());
     expect(err).toBeInstanceOf(DeadlineExceededError);
@@ -178,7 +170,7 @@ describe('deadlines and cancellation', () => {
     const events = c.watchEvents({}, { signal: controller.signal, requestId: 'watch-then-abort' });
     // Opened: the manager has subscribed it (it sends the headers once it has).
     await events.opened;
-    const reading = failure((async () => {
+    const reading = failureOf((async () => {
       for await (const _ of events) void _;
     })());
     controller.abort();
@@ -195,7 +187,7 @@ describe('deadlines and cancellation', () => {
     await expect((async () => {
       for await (const _ of events) void _;
     })()).rejects.toBeInstanceOf(CancelledError);
-    const err = await failure(c.getInfo());
+    const err = await failureOf(c.getInfo());
     expect(err).toBeInstanceOf(FailedPreconditionError);
     expect(err.reason).toBe(ClientReason.CLIENT_CLOSED);
   });
@@ -247,7 +239,7 @@ describe('answers and errors', () => {
     const answer = await c.explainPlacement({ spec: { image: 'busybox:local' } });
     expect(answer.chosen).toBeUndefined();
     expect(answer.explanation?.summary).not.toBe('');
-    const err = await failure(c.createContainer({ spec: { image: 'busybox:local' } }));
+    const err = await failureOf(c.createContainer({ spec: { image: 'busybox:local' } }));
     expect(err).toBeInstanceOf(FailedPreconditionError);
     expect(err.reason).toBe('NO_ENGINE_FITS');
     const detail = err.detail(placementExplanationType);
@@ -256,7 +248,7 @@ describe('answers and errors', () => {
 
   it('a bad field is InvalidArgumentError with its violation; a role that may not call is PermissionDeniedError', async () => {
     const c = client({ managers: [main.address] });
-    const err = await failure(c.addEngine({ address: 'not an address' }));
+    const err = await failureOf(c.addEngine({ address: 'not an address' }));
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect(err.reason).toBe('INVALID_FIELD');
     expect(err.violations).toEqual([expect.objectContaining({ field: 'address' })]);

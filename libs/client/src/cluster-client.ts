@@ -19,6 +19,15 @@ import {
   StopContainerRequest,
   SyncEnginesRequest,
   WatchEventsRequest,
+  CreateVolumeRequest,
+  InspectVolumeRequest,
+  ListVolumesRequest,
+  RemoveVolumeRequest,
+  type CreateVolumeResponse,
+  type InspectVolumeResponse,
+  type ListVolumesResponse,
+  type RemoveVolumeResponse,
+  type ClusterVolume,
   type AddEngineResponse,
   type ClusterContainer,
   type ClusterEngine,
@@ -62,9 +71,9 @@ type UnaryMethod<Req, Res> = (
  * (proto/flotilla/cluster/v1/cluster.proto): reads; AddEngine (adding a known address changes
  * nothing); SyncEngines (a generation the manager holds changes nothing); StartContainer and
  * StopContainer (already_running, already_stopped); CreateContainer only with a request_id, its
- * idempotency key. Never: RemoveEngine, KillContainer (each sends the signal again),
- * RemoveContainer, and CreateContainer without request_id (a second container, or
- * ALREADY_EXISTS). A call that never reached a manager (no connection) goes to the next one
+ * idempotency key; CreateVolume (Docker answers a volume that exists already). Never:
+ * RemoveEngine, KillContainer (each sends the signal again), RemoveContainer, RemoveVolume, and
+ * CreateContainer without request_id (a second container, or ALREADY_EXISTS). A call that never reached a manager (no connection) goes to the next one
  * whatever it is: nothing was sent.
  */
 export const idempotency = {
@@ -82,6 +91,10 @@ export const idempotency = {
   removeEngine: false,
   killContainer: false,
   removeContainer: false,
+  listVolumes: true,
+  inspectVolume: true,
+  createVolume: true,
+  removeVolume: false,
   watchEvents: 'opening only',
   containerLogs: 'opening only',
   pullImage: 'opening only',
@@ -206,6 +219,28 @@ export class ClusterClient {
     return this.unary(true, (c) => c.listContainers, ListContainersRequest.fromPartial(request), options);
   }
 
+  // Volumes.
+
+  /** One page of volumes, each with its engine; see `volumes()` for all of them. Read-only: retried. */
+  listVolumes(request: RequestOf<typeof ListVolumesRequest> = {}, options?: CallOptions): Promise<ListVolumesResponse> {
+    return this.unary(true, (c) => c.listVolumes, ListVolumesRequest.fromPartial(request), options);
+  }
+
+  /** Creates a named volume on the engines named or on every healthy one, one result per engine. Retried: Docker answers a volume that exists. */
+  createVolume(request: RequestOf<typeof CreateVolumeRequest>, options?: CallOptions): Promise<CreateVolumeResponse> {
+    return this.unary(true, (c) => c.createVolume, CreateVolumeRequest.fromPartial(request), options);
+  }
+
+  /** A volume in detail, on the engine named or the one holding it. Read-only: retried. */
+  inspectVolume(request: RequestOf<typeof InspectVolumeRequest>, options?: CallOptions): Promise<InspectVolumeResponse> {
+    return this.unary(true, (c) => c.inspectVolume, InspectVolumeRequest.fromPartial(request), options);
+  }
+
+  /** Removes a volume from the engine named or every engine holding it. Not retried once sent: a second try would be NOT_FOUND. */
+  removeVolume(request: RequestOf<typeof RemoveVolumeRequest>, options?: CallOptions): Promise<RemoveVolumeResponse> {
+    return this.unary(false, (c) => c.removeVolume, RemoveVolumeRequest.fromPartial(request), options);
+  }
+
   // Listings, page after page.
 
   /** Every engine that matches, page after page (each page a call with its own deadline and tries). */
@@ -216,6 +251,11 @@ export class ClusterClient {
   /** Every container that matches, page after page (each page a call with its own deadline and tries). */
   containers(request: Omit<RequestOf<typeof ListContainersRequest>, 'pageToken'> = {}, options?: CallOptions): AsyncGenerator<ClusterContainer> {
     return this.walk((pageToken) => this.listContainers({ ...request, pageToken }, options), (page) => page.containers);
+  }
+
+  /** Every volume that matches, page after page (each page a call with its own deadline and tries). */
+  volumes(request: Omit<RequestOf<typeof ListVolumesRequest>, 'pageToken'> = {}, options?: CallOptions): AsyncGenerator<ClusterVolume> {
+    return this.walk((pageToken) => this.listVolumes({ ...request, pageToken }, options), (page) => page.volumes);
   }
 
   // Streams: see ServerStream (opened at once, fail-over while opening, never resumed).

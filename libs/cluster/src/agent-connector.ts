@@ -1,5 +1,5 @@
 import type { PullProgress } from '@flotilla/proto';
-import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest, CreateContainerResponse, InspectContainerResponse, StartContainerResponse, StopContainerResponse, WatchResponse } from '@flotilla/proto/agent';
+import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 
 /** What the cluster hears from one engine-agent's Watch stream. */
@@ -52,4 +52,8 @@ export interface AgentOperations {
   /** Ends when the logs end; `signal` cancels the call on the agent too. */
   containerLogs(request: ContainerLogsRequest, signal: AbortSignal): AsyncIterable<ContainerLogsResponse>;
   pullImage(image: string, signal: AbortSignal): AsyncIterable<PullProgress>;
+  /** Creates a named volume; an existing one is answered as it is. */
+  createVolume(request: CreateVolumeRequest): Promise<CreateVolumeResponse>;
+  removeVolume(name: string, force: boolean): Promise<void>;
+  inspectVolume(name: string): Promise<InspectVolumeResponse>;
 }

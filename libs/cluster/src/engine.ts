@@ -365,6 +365,11 @@ export class Engine implements PlacementEngine {
     return this.watchFor(undefined, () => this.containerWithLabel(key, value) !== undefined);
   }
 
+  /** Resolves once the engine reports volume `name` present (or, with `present` false, gone). */
+  observeVolume(name: string, present: boolean): Observation {
+    return this.watchFor(undefined, () => this.volumes.has(name) === present);
+  }
+
   private watchFor(id: string | undefined, test: () => boolean): Observation {
     let resolve!: (seen: boolean) => void;
     const settled = new Promise<boolean>((r) => (resolve = r));
@@ -544,6 +549,7 @@ export class Engine implements PlacementEngine {
         const { event, volume } = message.value;
         if (volume && !message.value.removed) this.volumes.set(volume.name, volume);
         else if (event) this.volumes.delete(event.actorId);
+        if (this.observers.size) this.notify(undefined);
         if (event) this.handler?.handleEngineEvent(this, { docker: event });
         return;
       }

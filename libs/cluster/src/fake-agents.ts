@@ -1,6 +1,6 @@
 import { type LogFields, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, NotFoundError } from '@flotilla/errors';
-import type { Container } from '@flotilla/proto';
+import type { Container, Volume } from '@flotilla/proto';
 import type { CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from './agent-connector';
@@ -9,6 +9,7 @@ import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener 
 export interface FakeEngineState {
   containers: Map<string, Container>;
   images: Set<string>;
+  volumes: Map<string, Volume>;
   /** The next creates fail with these errors, in order. */
   createFailures: Error[];
   /** The next creates make their container, then fail with these errors, as if the answer was lost. */
@@ -53,7 +54,7 @@ export class FakeAgents implements AgentConnector {
   /** The fake engine behind an address (created on first use, holding busybox:local). */
   engine(address: string): FakeEngineState {
     let e = this.engines.get(address);
-    if (!e) this.engines.set(address, (e = { containers: new Map(), images: new Set(['busybox:local']), createFailures: [], lostAnswers: [], pullSignals: [], creates: [], actingRoles: [], inFlight: 0, maxInFlight: 0 }));
+    if (!e) this.engines.set(address, (e = { containers: new Map(), volumes: new Map(), images: new Set(['busybox:local']), createFailures: [], lostAnswers: [], pullSignals: [], creates: [], actingRoles: [], inFlight: 0, maxInFlight: 0 }));
     return e;
   }
 
@@ -67,6 +68,10 @@ export class FakeAgents implements AgentConnector {
     const report = (action: string, c: Container, removed = false) => {
       if (engine.quiet || this.open(address).length !== 1) return;
       this.send(address, { $case: 'container', value: { event: { type: 'container', action, actorId: c.id, actorAttributes: { name: c.names[0] ?? '' }, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, container: removed ? undefined : { ...c }, removed } });
+    };
+    const reportVolume = (action: string, name: string, volume: Volume | undefined) => {
+      if (engine.quiet || this.open(address).length !== 1) return;
+      this.send(address, { $case: 'volume', value: { event: { type: 'volume', action, actorId: name, actorAttributes: {}, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, volume, removed: !volume } });
     };
     return {
       createContainer: async (request, options) => {
@@ -136,6 +141,24 @@ export class FakeAgents implements AgentConnector {
         yield { status: `Pulling ${image}`, layerId: '', currentBytes: '0', totalBytes: '0', progress: '' };
         engine.images.add(image);
         yield { status: `Downloaded newer image for ${image}`, layerId: '', currentBytes: '0', totalBytes: '0', progress: '' };
+      },
+      createVolume: async (request) => {
+        let volume = engine.volumes.get(request.name);
+        if (!volume) {
+          volume = { name: request.name, driver: request.driver || 'local', mountpoint: `/var/lib/docker/volumes/${request.name}/_data`, labels: { ...request.labels } };
+          engine.volumes.set(volume.name, volume);
+          reportVolume('create', volume.name, volume);
+        }
+        return { volume };
+      },
+      removeVolume: async (name) => {
+        if (!engine.volumes.delete(name)) throw new NotFoundError(`get ${name}: no such volume`);
+        reportVolume('destroy', name, undefined);
+      },
+      inspectVolume: async (name) => {
+        const volume = engine.volumes.get(name);
+        if (!volume) throw new NotFoundError(`get ${name}: no such volume`);
+        return { volume, rawJson: JSON.stringify({ Name: name }) };
       },
     };
   }

@@ -13,3 +13,4 @@ export * from './request-validation';
 export * from './engine-limits';
 export * from './discovery-sources';
 export * from './cluster-activity';
+export * from './cluster-volumes';

@@ -173,4 +173,25 @@ export const clusterRequestChecks: ClusterRequestChecks = {
     checkText('image', r.image, L.imageBytes);
     checkList('engines', r.engines, references);
   },
+  listVolumes: (r) => {
+    checkList('engines', r.engines, references);
+    checkList('names', r.names, references);
+    checkMap('labels', r.labels, labels);
+    checkText('page_token', r.pageToken, L.pageTokenBytes);
+  },
+  createVolume: (r) => {
+    checkText('name', r.name, L.nameBytes);
+    checkList('engines', r.engines, references);
+    checkText('driver', r.driver, L.filterValueBytes);
+    checkMap('labels', r.labels, labels);
+    checkMap('driver_opts', r.driverOpts, labels);
+  },
+  inspectVolume: (r) => {
+    checkText('name', r.name, L.nameBytes);
+    checkText('engine', r.engine, L.referenceBytes);
+  },
+  removeVolume: (r) => {
+    checkText('name', r.name, L.nameBytes);
+    checkText('engine', r.engine, L.referenceBytes);
+  },
 };

@@ -14,3 +14,4 @@ export * from './prometheus';
 export * from './json-service';
 export * from './version-line';
 export * from './deployed';
+export * from './failure-of';

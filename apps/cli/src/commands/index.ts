@@ -15,7 +15,8 @@ import run from './run';
 import start from './start';
 import stop from './stop';
 import version from './version';
+import { volumeGroup } from './volume';
 
 /** Every command, in the order --help lists them. */
-export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, rm, inspect, logs, events, explain, pull, version, caGroup];
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, rm, inspect, logs, events, explain, pull, volumeGroup, version, caGroup];
 commands.push(completionCommand(() => commands));

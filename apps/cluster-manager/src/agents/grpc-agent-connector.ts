@@ -97,6 +97,9 @@ export class GrpcAgentConnector implements AgentConnector {
       inspectContainer: (id) => call(client(), client().inspectContainer, { id }),
       containerLogs: (request, signal) => cancellable(client().containerLogs(request), signal),
       pullImage: (image, signal) => progressOf(cancellable(client().pullImage({ image }), signal)),
+      createVolume: (request) => call(client(), client().createVolume, request),
+      removeVolume: async (name, force) => void (await call(client(), client().removeVolume, { name, force })),
+      inspectVolume: (name) => call(client(), client().inspectVolume, { name }),
     };
   }
 

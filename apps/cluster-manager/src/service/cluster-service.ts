@@ -1,16 +1,17 @@
-import { clusterRequestChecks, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers } from '@flotilla/cluster';
+import { clusterRequestChecks, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterVolumes } from '@flotilla/cluster';
 import { callerOf, drained, effectiveRole, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
 import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { checkedService } from './request-guard';
-import { containerListing, engineListing } from './listings';
+import { containerListing, engineListing, volumeListing } from './listings';
 import { readPage } from './paging';
 
 export interface ClusterServiceOptions {
   cluster: Cluster;
   containers: ClusterContainers;
+  volumes: ClusterVolumes;
   logger: Logger;
   /** Events a WatchEvents reader may fall behind before it is ended with RESOURCE_EXHAUSTED. */
   maxQueuedEvents?: number;
@@ -42,6 +43,10 @@ export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> 
   containerLogs: operator,
   listContainers: anyReader,
   pullImage: operator,
+  listVolumes: anyReader,
+  createVolume: operator,
+  inspectVolume: anyReader,
+  removeVolume: operator,
 };
 
 /** Calls that change the cluster: each takes from its caller's rate budget. */
@@ -55,6 +60,8 @@ export const clusterMutating: readonly string[] = [
   'killContainer',
   'removeContainer',
   'pullImage',
+  'createVolume',
+  'removeVolume',
 ];
 
 /**
@@ -79,7 +86,7 @@ export async function relay<T>(source: AsyncIterable<T>, call: ServerWritableStr
 }
 
 export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {
-  const { cluster, containers, logger } = options;
+  const { cluster, containers, volumes, logger } = options;
   const spec = (value: ContainerSpec | undefined) => {
     if (!value) throw InvalidArgumentError.field('spec', null, 'a container spec is required');
     return value;
@@ -138,6 +145,18 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     pullImage: serverStream<PullImageRequest, PullImageResponse>(async (request, call, signal) => {
       await relay(containers.pull(request.image, request.engines, signal), call, signal);
     }),
+
+    listVolumes: unary(async (request) => {
+      const { engines, names, labels } = request;
+      const page = readPage(request, volumeListing(cluster, volumes, { engines, names, labels }));
+      return { volumes: page.items, nextPageToken: page.nextPageToken };
+    }),
+
+    createVolume: unary(async (request) => ({ results: await volumes.create(request) })),
+
+    inspectVolume: unary(async (request) => volumes.inspect(request.name, request.engine)),
+
+    removeVolume: unary(async (request) => ({ results: await volumes.remove(request.name, request.engine, request.force) })),
 
     watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call, signal) => {
       const subscription = cluster.subscribe(request, options.maxQueuedEvents);

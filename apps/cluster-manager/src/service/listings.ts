@@ -1,5 +1,5 @@
-import { engineViewBytes, type Cluster, type ClusterContainers, type ContainerFilter, type Engine, type EngineFilter } from '@flotilla/cluster';
-import { ClusterContainer, type ClusterEngine } from '@flotilla/proto/cluster';
+import { engineViewBytes, type Cluster, type ClusterContainers, type ClusterVolumes, type ContainerFilter, type Engine, type EngineFilter, type VolumeFilter } from '@flotilla/cluster';
+import { ClusterContainer, ClusterVolume, type ClusterEngine } from '@flotilla/proto/cluster';
 import type { Listing } from './paging';
 
 // Code-unit order, as page keys compare (paging.ts).
@@ -64,5 +64,27 @@ export function containerListing(cluster: Cluster, containers: ClusterContainers
     },
     key: (c) => [c.engine?.address ?? '', idOf(c)],
     bytes: (c) => ClusterContainer.encode(c).finish().length,
+  };
+}
+
+/**
+ * Volumes by engine address, then volume name, read as containerListing reads containers: from
+ * the token's engine on, one engine at a time, through the domain's own filter
+ * (ClusterVolumes.list).
+ */
+export function volumeListing(cluster: Cluster, volumes: ClusterVolumes, filter: VolumeFilter): Listing<ClusterVolume> {
+  const named = filter.engines.length ? new Set(filter.engines.map((ref, i) => cluster.getEngine(ref, `engines[${i}]`))) : undefined;
+  return {
+    name: 'ListVolumes',
+    arity: 2,
+    *items(after) {
+      const engines = named ? [...named].sort(byAddress) : enginesInOrder(cluster, { validated: true }, after && { from: after[0] });
+      for (const engine of engines) {
+        if (after && engine.address < after[0]) continue;
+        yield* volumes.list({ ...filter, engines: [engine.address] });
+      }
+    },
+    key: (v) => [v.engine?.address ?? '', v.volume?.name ?? ''],
+    bytes: (v) => ClusterVolume.encode(v).finish().length,
   };
 }

@@ -79,6 +79,13 @@ export interface VolumeReply {
   Labels?: Record<string, string> | null;
 }
 
+/** Docker's volume-create body (the fields the agent sets: never driver options). */
+export interface DockerVolumeCreateBody {
+  Name: string;
+  Driver: string;
+  Labels: Record<string, string>;
+}
+
 /** Docker's container-create body (the fields the agent sets). */
 /** One entry of HostConfig.Mounts (Docker Engine API 1.41). */
 export interface DockerMount {
@@ -174,6 +181,9 @@ export interface DockerBackend {
   inspectNetwork(id: string): Promise<NetworkReply>;
   listVolumes(): Promise<VolumeReply[]>;
   inspectVolume(name: string): Promise<VolumeReply>;
+  /** Creates a named volume (answers the existing one when it is there already) and inspects it. */
+  createVolume(body: DockerVolumeCreateBody): Promise<VolumeReply>;
+  removeVolume(name: string, force: boolean): Promise<void>;
   /** Docker's event stream as raw newline-delimited JSON; `since` is `seconds.nanoseconds`. */
   events(since: string | undefined): Promise<Readable>;
   createContainer(body: DockerCreateBody): Promise<{ id: string; warnings: string[] }>;

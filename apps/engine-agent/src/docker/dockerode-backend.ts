@@ -15,6 +15,7 @@ import type {
   NegotiatedApi,
   NetworkReply,
   VolumeReply,
+  DockerVolumeCreateBody,
 } from './docker-backend';
 import { parseDockerEndpoint, type DockerEndpoint } from './docker-endpoint';
 import { mapDockerError, pullFailure } from './docker-errors';
@@ -108,6 +109,19 @@ export class DockerodeBackend implements DockerBackend {
 
   inspectVolume(name: string): Promise<VolumeReply> {
     return this.run(() => this.docker.getVolume(name).inspect());
+  }
+
+  createVolume(body: DockerVolumeCreateBody): Promise<VolumeReply> {
+    return this.run(async () => {
+      await this.docker.createVolume({ Name: body.Name, Driver: body.Driver, Labels: body.Labels });
+      return (await this.docker.getVolume(body.Name).inspect()) as VolumeReply;
+    });
+  }
+
+  removeVolume(name: string, force: boolean): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getVolume(name).remove({ force });
+    });
   }
 
   events(since: string | undefined): Promise<Readable> {

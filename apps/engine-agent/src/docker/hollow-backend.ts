@@ -13,6 +13,7 @@ import type {
   NegotiatedApi,
   NetworkReply,
   VolumeReply,
+  DockerVolumeCreateBody,
 } from './docker-backend';
 
 export interface HollowEngineOptions {
@@ -41,6 +42,7 @@ export class HollowDockerBackend implements DockerBackend {
   readonly endpoint: string;
   private readonly containers = new Map<string, ContainerInspectReply>();
   private readonly images = new Map<string, ImageReply>();
+  private readonly volumes = new Map<string, VolumeReply>();
   private readonly streams = new Set<PassThrough>();
   /** What `containerLogs` answers, per container ID; none: no output. */
   private readonly logs = new Map<string, (options: LogOptions) => Readable>();
@@ -172,12 +174,30 @@ export class HollowDockerBackend implements DockerBackend {
 
   async listVolumes(): Promise<VolumeReply[]> {
     this.check();
-    return [];
+    return [...this.volumes.values()];
   }
 
   async inspectVolume(name: string): Promise<VolumeReply> {
     this.check();
-    throw new NotFoundError(`get ${name}: no such volume`);
+    const volume = this.volumes.get(name);
+    if (!volume) throw new NotFoundError(`get ${name}: no such volume`);
+    return volume;
+  }
+
+  async createVolume(body: DockerVolumeCreateBody): Promise<VolumeReply> {
+    this.check();
+    const existing = this.volumes.get(body.Name);
+    if (existing) return existing;
+    const volume: VolumeReply = { Name: body.Name, Driver: body.Driver, Mountpoint: `/var/lib/docker/volumes/${body.Name}/_data`, Labels: { ...body.Labels } };
+    this.volumes.set(body.Name, volume);
+    this.emit('volume', 'create', body.Name, { driver: body.Driver });
+    return volume;
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    this.check();
+    if (!this.volumes.delete(name)) throw new NotFoundError(`get ${name}: no such volume`);
+    this.emit('volume', 'destroy', name, { driver: 'local' });
   }
 
   async events(since: string | undefined): Promise<Readable> {

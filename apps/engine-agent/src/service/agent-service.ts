@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
 import { drained, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
-import { InvalidArgumentError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
+import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
 import { LogStream, type PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type EngineAgentServiceServer, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import { actingRoleFrom, actingRoleKey, checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerBackend } from '../docker/docker-backend';
 import { pullFailure } from '../docker/docker-errors';
-import { containerFrom, createBodyFrom } from '../monitor/docker-mapping';
+import { containerFrom, createBodyFrom, volumeFrom } from '../monitor/docker-mapping';
 import { EventLineSplitter } from '../monitor/event-lines';
 import type { EngineMonitor, WatchMessage } from '../monitor/engine-monitor';
 import { CreateOnce } from './create-once';
@@ -27,6 +27,14 @@ export interface AgentServiceOptions {
 function required(field: string, value: string): string {
   if (!value.trim()) throw InvalidArgumentError.field(field, value, 'is required');
   return value.trim();
+}
+
+/** Docker's grammar for a volume name, at most 255 bytes (as the cluster's own check). */
+const volumeNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+function volumeName(field: string, value: string): string {
+  if (!volumeNamePattern.test(value) || value.length > 255) throw InvalidArgumentError.field(field, value.slice(0, 64), 'expected [a-zA-Z0-9][a-zA-Z0-9_.-]+, at most 255 characters');
+  return value;
 }
 
 /**
@@ -197,12 +205,41 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
         throw failure;
       }
     }),
+
+    createVolume: unary(async (request, call, _signal, { logger: log }) => {
+      const name = volumeName('name', request.name);
+      const driver = request.driver.trim() || 'local';
+      if (driver !== 'local') throw InvalidArgumentError.field('driver', request.driver, 'only the "local" driver is allowed');
+      const options = Object.keys(request.driverOpts);
+      if (options.length) {
+        log.warn('volume create refused', { peer: call.getPeer(), name, driverOpts: options.slice(0, 10) });
+        throw new PermissionDeniedError(`driver_opts ${JSON.stringify(options.slice(0, 5))}: volume driver options are not allowed (they can mount host paths)`);
+      }
+      const reply = await backend.createVolume({ Name: name, Driver: driver, Labels: { ...request.labels } });
+      log.info('volume created', { name });
+      return { volume: volumeFrom(reply) ?? { name, driver, mountpoint: '', labels: { ...request.labels } } };
+    }),
+
+    removeVolume: unary(async (request, _call, _signal, { logger: log }) => {
+      const name = required('name', request.name);
+      await backend.removeVolume(name, request.force);
+      log.info('volume removed', { name });
+      return {};
+    }),
+
+    inspectVolume: unary(async (request) => {
+      const name = required('name', request.name);
+      const reply = await backend.inspectVolume(name);
+      const volume = volumeFrom(reply);
+      if (!volume) throw new InternalError(`Docker answered an unreadable volume for ${JSON.stringify(name)}`);
+      return { volume, rawJson: JSON.stringify(reply) };
+    }),
   };
 
   // An agent controls a Docker engine, which is root on its host: it obeys managers only.
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
-  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pullImage'];
+  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pullImage', 'createVolume', 'removeVolume'];
   return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating };
 }
 

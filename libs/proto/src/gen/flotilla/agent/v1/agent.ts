@@ -461,6 +461,69 @@ export interface PullImageResponse {
   progress?: PullProgress | undefined;
 }
 
+/** CreateVolumeRequest is the volume to create. */
+export interface CreateVolumeRequest {
+  /**
+   * Docker's grammar `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, at most 255 bytes; required (else
+   * INVALID_ARGUMENT).
+   */
+  name: string;
+  /** "local" or empty (the same); anything else is INVALID_ARGUMENT. */
+  driver: string;
+  /** The volume's labels. */
+  labels: { [key: string]: string };
+  /**
+   * Driver options: always refused (PERMISSION_DENIED naming `driver_opts`), as "local" driver
+   * options can bind-mount host paths. Present so a request that sets them is refused, not
+   * silently dropped.
+   */
+  driverOpts: { [key: string]: string };
+}
+
+export interface CreateVolumeRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface CreateVolumeRequest_DriverOptsEntry {
+  key: string;
+  value: string;
+}
+
+/** CreateVolumeResponse is the volume as Docker created (or already had) it. */
+export interface CreateVolumeResponse {
+  /** The volume. */
+  volume?: Volume | undefined;
+}
+
+/** RemoveVolumeRequest names the volume to remove. */
+export interface RemoveVolumeRequest {
+  /** The volume's name; empty is INVALID_ARGUMENT. */
+  name: string;
+  /** Docker's force: no error for a missing volume's driver data. A volume in use is still refused. */
+  force: boolean;
+}
+
+/** RemoveVolumeResponse has no fields: the volume is removed. */
+export interface RemoveVolumeResponse {
+}
+
+/** InspectVolumeRequest names the volume to inspect. */
+export interface InspectVolumeRequest {
+  /** The volume's name; empty is INVALID_ARGUMENT. */
+  name: string;
+}
+
+/** InspectVolumeResponse is a volume in detail. */
+export interface InspectVolumeResponse {
+  /** The volume, as Watch reports volumes. */
+  volume?:
+    | Volume
+    | undefined;
+  /** Docker's full inspect document as JSON. */
+  rawJson: string;
+}
+
 function createBaseWatchRequest(): WatchRequest {
   return {};
 }
@@ -3990,6 +4053,730 @@ export const PullImageResponse: MessageFns<PullImageResponse> = {
   },
 };
 
+function createBaseCreateVolumeRequest(): CreateVolumeRequest {
+  return { name: "", driver: "", labels: {}, driverOpts: {} };
+}
+
+export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
+  encode(message: CreateVolumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.driver !== "") {
+      writer.uint32(18).string(message.driver);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      CreateVolumeRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    globalThis.Object.entries(message.driverOpts).forEach(([key, value]: [string, string]) => {
+      CreateVolumeRequest_DriverOptsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVolumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVolumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = CreateVolumeRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.labels[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = CreateVolumeRequest_DriverOptsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.driverOpts[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVolumeRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      driverOpts: isObject(object.driverOpts)
+        ? (globalThis.Object.entries(object.driverOpts) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.driver_opts)
+        ? (globalThis.Object.entries(object.driver_opts) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: CreateVolumeRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.driverOpts) {
+      const entries = globalThis.Object.entries(message.driverOpts) as [string, string][];
+      if (entries.length > 0) {
+        obj.driverOpts = {};
+        entries.forEach(([k, v]) => {
+          obj.driverOpts[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVolumeRequest>): CreateVolumeRequest {
+    return CreateVolumeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVolumeRequest>): CreateVolumeRequest {
+    const message = createBaseCreateVolumeRequest();
+    message.name = object.name ?? "";
+    message.driver = object.driver ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.driverOpts = (globalThis.Object.entries(object.driverOpts ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCreateVolumeRequest_LabelsEntry(): CreateVolumeRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateVolumeRequest_LabelsEntry: MessageFns<CreateVolumeRequest_LabelsEntry> = {
+  encode(message: CreateVolumeRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVolumeRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVolumeRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVolumeRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateVolumeRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVolumeRequest_LabelsEntry>): CreateVolumeRequest_LabelsEntry {
+    return CreateVolumeRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVolumeRequest_LabelsEntry>): CreateVolumeRequest_LabelsEntry {
+    const message = createBaseCreateVolumeRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateVolumeRequest_DriverOptsEntry(): CreateVolumeRequest_DriverOptsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateVolumeRequest_DriverOptsEntry: MessageFns<CreateVolumeRequest_DriverOptsEntry> = {
+  encode(message: CreateVolumeRequest_DriverOptsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVolumeRequest_DriverOptsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVolumeRequest_DriverOptsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVolumeRequest_DriverOptsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateVolumeRequest_DriverOptsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVolumeRequest_DriverOptsEntry>): CreateVolumeRequest_DriverOptsEntry {
+    return CreateVolumeRequest_DriverOptsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVolumeRequest_DriverOptsEntry>): CreateVolumeRequest_DriverOptsEntry {
+    const message = createBaseCreateVolumeRequest_DriverOptsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateVolumeResponse(): CreateVolumeResponse {
+  return { volume: undefined };
+}
+
+export const CreateVolumeResponse: MessageFns<CreateVolumeResponse> = {
+  encode(message: CreateVolumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volume !== undefined) {
+      Volume.encode(message.volume, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVolumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVolumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volume = Volume.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVolumeResponse {
+    return { volume: isSet(object.volume) ? Volume.fromJSON(object.volume) : undefined };
+  },
+
+  toJSON(message: CreateVolumeResponse): unknown {
+    const obj: any = {};
+    if (message.volume !== undefined) {
+      obj.volume = Volume.toJSON(message.volume);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVolumeResponse>): CreateVolumeResponse {
+    return CreateVolumeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVolumeResponse>): CreateVolumeResponse {
+    const message = createBaseCreateVolumeResponse();
+    message.volume = (object.volume !== undefined && object.volume !== null)
+      ? Volume.fromPartial(object.volume)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveVolumeRequest(): RemoveVolumeRequest {
+  return { name: "", force: false };
+}
+
+export const RemoveVolumeRequest: MessageFns<RemoveVolumeRequest> = {
+  encode(message: RemoveVolumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveVolumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveVolumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveVolumeRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: RemoveVolumeRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveVolumeRequest>): RemoveVolumeRequest {
+    return RemoveVolumeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveVolumeRequest>): RemoveVolumeRequest {
+    const message = createBaseRemoveVolumeRequest();
+    message.name = object.name ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseRemoveVolumeResponse(): RemoveVolumeResponse {
+  return {};
+}
+
+export const RemoveVolumeResponse: MessageFns<RemoveVolumeResponse> = {
+  encode(_: RemoveVolumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveVolumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveVolumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveVolumeResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveVolumeResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveVolumeResponse>): RemoveVolumeResponse {
+    return RemoveVolumeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<RemoveVolumeResponse>): RemoveVolumeResponse {
+    const message = createBaseRemoveVolumeResponse();
+    return message;
+  },
+};
+
+function createBaseInspectVolumeRequest(): InspectVolumeRequest {
+  return { name: "" };
+}
+
+export const InspectVolumeRequest: MessageFns<InspectVolumeRequest> = {
+  encode(message: InspectVolumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectVolumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectVolumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectVolumeRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: InspectVolumeRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectVolumeRequest>): InspectVolumeRequest {
+    return InspectVolumeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectVolumeRequest>): InspectVolumeRequest {
+    const message = createBaseInspectVolumeRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectVolumeResponse(): InspectVolumeResponse {
+  return { volume: undefined, rawJson: "" };
+}
+
+export const InspectVolumeResponse: MessageFns<InspectVolumeResponse> = {
+  encode(message: InspectVolumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volume !== undefined) {
+      Volume.encode(message.volume, writer.uint32(10).fork()).join();
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(18).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectVolumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectVolumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volume = Volume.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectVolumeResponse {
+    return {
+      volume: isSet(object.volume) ? Volume.fromJSON(object.volume) : undefined,
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectVolumeResponse): unknown {
+    const obj: any = {};
+    if (message.volume !== undefined) {
+      obj.volume = Volume.toJSON(message.volume);
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectVolumeResponse>): InspectVolumeResponse {
+    return InspectVolumeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectVolumeResponse>): InspectVolumeResponse {
+    const message = createBaseInspectVolumeResponse();
+    message.volume = (object.volume !== undefined && object.volume !== null)
+      ? Volume.fromPartial(object.volume)
+      : undefined;
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
 /**
  * EngineAgentService runs beside one Docker engine (default address 127.0.0.1:4250). It streams
  * the engine's state and runs container operations for the cluster-manager, which is its only
@@ -4160,6 +4947,52 @@ export const EngineAgentServiceService = {
     responseSerialize: (value: PullImageResponse): Buffer => Buffer.from(PullImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PullImageResponse => PullImageResponse.decode(value),
   },
+  /**
+   * CreateVolume creates a named volume with the "local" driver (the only one the agent makes).
+   * Driver options are refused: they can mount any path of the host. Creating a volume that
+   * exists already answers it (Docker's own behaviour; labels are not compared), so it is safe to
+   * retry. Errors: INVALID_ARGUMENT for a name outside Docker's grammar or over 255 bytes, or a
+   * driver other than "local"; PERMISSION_DENIED for any driver option.
+   */
+  createVolume: {
+    path: "/flotilla.agent.v1.EngineAgentService/CreateVolume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateVolumeRequest): Buffer => Buffer.from(CreateVolumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateVolumeRequest => CreateVolumeRequest.decode(value),
+    responseSerialize: (value: CreateVolumeResponse): Buffer =>
+      Buffer.from(CreateVolumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateVolumeResponse => CreateVolumeResponse.decode(value),
+  },
+  /**
+   * RemoveVolume removes a named volume. A retry after success is NOT_FOUND. Errors:
+   * INVALID_ARGUMENT for an empty name; NOT_FOUND; FAILED_PRECONDITION when a container uses it
+   * (even with `force`, Docker refuses a volume in use).
+   */
+  removeVolume: {
+    path: "/flotilla.agent.v1.EngineAgentService/RemoveVolume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveVolumeRequest): Buffer => Buffer.from(RemoveVolumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveVolumeRequest => RemoveVolumeRequest.decode(value),
+    responseSerialize: (value: RemoveVolumeResponse): Buffer =>
+      Buffer.from(RemoveVolumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveVolumeResponse => RemoveVolumeResponse.decode(value),
+  },
+  /**
+   * InspectVolume answers a volume and Docker's inspect document. Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for an empty name; NOT_FOUND.
+   */
+  inspectVolume: {
+    path: "/flotilla.agent.v1.EngineAgentService/InspectVolume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectVolumeRequest): Buffer => Buffer.from(InspectVolumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectVolumeRequest => InspectVolumeRequest.decode(value),
+    responseSerialize: (value: InspectVolumeResponse): Buffer =>
+      Buffer.from(InspectVolumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectVolumeResponse => InspectVolumeResponse.decode(value),
+  },
 } as const;
 
 export interface EngineAgentServiceServer extends UntypedServiceImplementation {
@@ -4232,6 +5065,25 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    * progress lines sent so far. Cancelling the call stops reading the pull.
    */
   pullImage: handleServerStreamingCall<PullImageRequest, PullImageResponse>;
+  /**
+   * CreateVolume creates a named volume with the "local" driver (the only one the agent makes).
+   * Driver options are refused: they can mount any path of the host. Creating a volume that
+   * exists already answers it (Docker's own behaviour; labels are not compared), so it is safe to
+   * retry. Errors: INVALID_ARGUMENT for a name outside Docker's grammar or over 255 bytes, or a
+   * driver other than "local"; PERMISSION_DENIED for any driver option.
+   */
+  createVolume: handleUnaryCall<CreateVolumeRequest, CreateVolumeResponse>;
+  /**
+   * RemoveVolume removes a named volume. A retry after success is NOT_FOUND. Errors:
+   * INVALID_ARGUMENT for an empty name; NOT_FOUND; FAILED_PRECONDITION when a container uses it
+   * (even with `force`, Docker refuses a volume in use).
+   */
+  removeVolume: handleUnaryCall<RemoveVolumeRequest, RemoveVolumeResponse>;
+  /**
+   * InspectVolume answers a volume and Docker's inspect document. Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for an empty name; NOT_FOUND.
+   */
+  inspectVolume: handleUnaryCall<InspectVolumeRequest, InspectVolumeResponse>;
 }
 
 export interface EngineAgentServiceClient extends Client {
@@ -4406,6 +5258,67 @@ export interface EngineAgentServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<PullImageResponse>;
+  /**
+   * CreateVolume creates a named volume with the "local" driver (the only one the agent makes).
+   * Driver options are refused: they can mount any path of the host. Creating a volume that
+   * exists already answers it (Docker's own behaviour; labels are not compared), so it is safe to
+   * retry. Errors: INVALID_ARGUMENT for a name outside Docker's grammar or over 255 bytes, or a
+   * driver other than "local"; PERMISSION_DENIED for any driver option.
+   */
+  createVolume(
+    request: CreateVolumeRequest,
+    callback: (error: ServiceError | null, response: CreateVolumeResponse) => void,
+  ): ClientUnaryCall;
+  createVolume(
+    request: CreateVolumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateVolumeResponse) => void,
+  ): ClientUnaryCall;
+  createVolume(
+    request: CreateVolumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateVolumeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RemoveVolume removes a named volume. A retry after success is NOT_FOUND. Errors:
+   * INVALID_ARGUMENT for an empty name; NOT_FOUND; FAILED_PRECONDITION when a container uses it
+   * (even with `force`, Docker refuses a volume in use).
+   */
+  removeVolume(
+    request: RemoveVolumeRequest,
+    callback: (error: ServiceError | null, response: RemoveVolumeResponse) => void,
+  ): ClientUnaryCall;
+  removeVolume(
+    request: RemoveVolumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveVolumeResponse) => void,
+  ): ClientUnaryCall;
+  removeVolume(
+    request: RemoveVolumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveVolumeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * InspectVolume answers a volume and Docker's inspect document. Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for an empty name; NOT_FOUND.
+   */
+  inspectVolume(
+    request: InspectVolumeRequest,
+    callback: (error: ServiceError | null, response: InspectVolumeResponse) => void,
+  ): ClientUnaryCall;
+  inspectVolume(
+    request: InspectVolumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InspectVolumeResponse) => void,
+  ): ClientUnaryCall;
+  inspectVolume(
+    request: InspectVolumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InspectVolumeResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const EngineAgentServiceClient = makeGenericClientConstructor(

@@ -35,6 +35,7 @@ import {
   PullProgress,
   RestartPolicy,
   Ulimit,
+  Volume,
 } from "../../engine/v1/engine";
 
 /** EngineStatus is where an engine is in its life in the cluster. */
@@ -1168,6 +1169,170 @@ export interface PullImageResponse {
   done: boolean;
   /** Why the engine's pull failed, when `done`; empty otherwise. */
   error: string;
+}
+
+/**
+ * ClusterVolume is a named volume and the engine it is on. Engines hold volumes of their own:
+ * the same name on two engines is two volumes.
+ */
+export interface ClusterVolume {
+  /** The volume as its engine's stream last showed it. */
+  volume?:
+    | Volume
+    | undefined;
+  /** The engine the volume is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** The status of that engine: HEALTHY, or UNHEALTHY when the volume is shown as last known. */
+  engineStatus: EngineStatus;
+}
+
+/** ListVolumesRequest filters and pages the volumes. Every filter given must match. */
+export interface ListVolumesRequest {
+  /**
+   * Only volumes on these engines (address, Docker engine ID or name). An engine not in the
+   * cluster is NOT_FOUND. At most 1,000 entries of 512 bytes.
+   */
+  engines: string[];
+  /** Only volumes whose name contains one of these. At most 1,000 entries of 512 bytes. */
+  names: string[];
+  /**
+   * Only volumes with every one of these labels (value "*" matches any value of the key). At most
+   * 1,000 entries, keys of 1 KiB, values of 64 KiB, 256 KiB together.
+   */
+  labels: { [key: string]: string };
+  /**
+   * Volumes per page, ordered by engine address then volume name: 0 means 500; at most 1000
+   * (more is INVALID_ARGUMENT). A page also stops before it would pass 2 MiB.
+   */
+  pageSize: number;
+  /**
+   * `next_page_token` of the previous page; empty for the first page. Opaque; at most 4 KiB. As
+   * in ListEnginesRequest.page_token; send the same filters with every page.
+   */
+  pageToken: string;
+}
+
+export interface ListVolumesRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** ListVolumesResponse is one page of volumes. */
+export interface ListVolumesResponse {
+  /** The volumes of this page, by engine address, then volume name. */
+  volumes: ClusterVolume[];
+  /** Pass as `page_token` for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** CreateVolumeRequest is the volume to create and where. */
+export interface CreateVolumeRequest {
+  /**
+   * Docker's grammar `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, at most 255 bytes; required (else
+   * INVALID_ARGUMENT).
+   */
+  name: string;
+  /**
+   * The engines to create it on (address, Docker engine ID or name), healthy or not (one that is
+   * not healthy answers an `error`). Exactly one of `engines` and `all_engines` is required
+   * (else INVALID_ARGUMENT). An engine not in the cluster is NOT_FOUND. At most 1,000 entries of
+   * 512 bytes; an engine named twice is created on once.
+   */
+  engines: string[];
+  /** Create it on every healthy engine (none: an empty answer). */
+  allEngines: boolean;
+  /** "local" or empty (the same); anything else is INVALID_ARGUMENT. At most 256 bytes. */
+  driver: string;
+  /** The volume's labels. At most 1,000 entries, keys of 1 KiB, values of 64 KiB, 256 KiB together. */
+  labels: { [key: string]: string };
+  /**
+   * Driver options: refused (PERMISSION_DENIED naming `driver_opts`), as "local" driver options
+   * can bind-mount any host path. At most 1,000 entries, as `labels`.
+   */
+  driverOpts: { [key: string]: string };
+}
+
+export interface CreateVolumeRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface CreateVolumeRequest_DriverOptsEntry {
+  key: string;
+  value: string;
+}
+
+/** VolumeResult is what one engine made of a volume call. */
+export interface VolumeResult {
+  /** The engine. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** The volume on that engine (CreateVolume); unset when `error` is set, and in RemoveVolume. */
+  volume?:
+    | Volume
+    | undefined;
+  /**
+   * Why the engine failed, with the status name first (e.g. "FAILED_PRECONDITION: volume is in
+   * use"); empty when it did what was asked.
+   */
+  error: string;
+  /**
+   * True when the manager answered before the engine's stream showed the effect (it waits a few
+   * seconds): a list right after may not show it yet, nor placement use it.
+   */
+  unsettled: boolean;
+}
+
+/** CreateVolumeResponse is one result per engine. */
+export interface CreateVolumeResponse {
+  /** One per engine, ordered by engine address. */
+  results: VolumeResult[];
+}
+
+/** InspectVolumeRequest names the volume and, optionally, its engine. */
+export interface InspectVolumeRequest {
+  /** The volume's name, as in CreateVolumeRequest.name. */
+  name: string;
+  /**
+   * The engine (address, Docker engine ID or name; at most 512 bytes); empty: the one engine
+   * holding the volume.
+   */
+  engine: string;
+}
+
+/** InspectVolumeResponse is a volume in detail. */
+export interface InspectVolumeResponse {
+  /**
+   * The volume and its engine, as the engine answers it now (as last known when it is not
+   * healthy).
+   */
+  volume?:
+    | ClusterVolume
+    | undefined;
+  /** Docker's inspect document as JSON; empty when the engine is not healthy. */
+  rawJson: string;
+}
+
+/** RemoveVolumeRequest names the volume to remove and, optionally, its engine. */
+export interface RemoveVolumeRequest {
+  /** The volume's name, as in CreateVolumeRequest.name. */
+  name: string;
+  /**
+   * The engine (address, Docker engine ID or name; at most 512 bytes); empty: every engine the
+   * cluster knows to hold the volume.
+   */
+  engine: string;
+  /** Docker's force (`docker volume rm -f`); a volume in use is still refused. */
+  force: boolean;
+}
+
+/** RemoveVolumeResponse is one result per engine. */
+export interface RemoveVolumeResponse {
+  /** One per engine, ordered by engine address. */
+  results: VolumeResult[];
 }
 
 function createBaseContainerCounts(): ContainerCounts {
@@ -7879,14 +8044,1407 @@ export const PullImageResponse: MessageFns<PullImageResponse> = {
   },
 };
 
+function createBaseClusterVolume(): ClusterVolume {
+  return { volume: undefined, engine: undefined, engineStatus: 0 };
+}
+
+export const ClusterVolume: MessageFns<ClusterVolume> = {
+  encode(message: ClusterVolume, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volume !== undefined) {
+      Volume.encode(message.volume, writer.uint32(10).fork()).join();
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    if (message.engineStatus !== 0) {
+      writer.uint32(24).int32(message.engineStatus);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterVolume {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterVolume();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volume = Volume.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.engineStatus = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterVolume {
+    return {
+      volume: isSet(object.volume) ? Volume.fromJSON(object.volume) : undefined,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      engineStatus: isSet(object.engineStatus)
+        ? engineStatusFromJSON(object.engineStatus)
+        : isSet(object.engine_status)
+        ? engineStatusFromJSON(object.engine_status)
+        : 0,
+    };
+  },
+
+  toJSON(message: ClusterVolume): unknown {
+    const obj: any = {};
+    if (message.volume !== undefined) {
+      obj.volume = Volume.toJSON(message.volume);
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.engineStatus !== 0) {
+      obj.engineStatus = engineStatusToJSON(message.engineStatus);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterVolume>): ClusterVolume {
+    return ClusterVolume.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterVolume>): ClusterVolume {
+    const message = createBaseClusterVolume();
+    message.volume = (object.volume !== undefined && object.volume !== null)
+      ? Volume.fromPartial(object.volume)
+      : undefined;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.engineStatus = object.engineStatus ?? 0;
+    return message;
+  },
+};
+
+function createBaseListVolumesRequest(): ListVolumesRequest {
+  return { engines: [], names: [], labels: {}, pageSize: 0, pageToken: "" };
+}
+
+export const ListVolumesRequest: MessageFns<ListVolumesRequest> = {
+  encode(message: ListVolumesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.engines) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.names) {
+      writer.uint32(18).string(v!);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      ListVolumesRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    if (message.pageSize !== 0) {
+      writer.uint32(32).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(42).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVolumesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVolumesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engines.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = ListVolumesRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.labels[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVolumesRequest {
+    return {
+      engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
+      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListVolumesRequest): unknown {
+    const obj: any = {};
+    if (message.engines?.length) {
+      obj.engines = message.engines;
+    }
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListVolumesRequest>): ListVolumesRequest {
+    return ListVolumesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListVolumesRequest>): ListVolumesRequest {
+    const message = createBaseListVolumesRequest();
+    message.engines = object.engines?.map((e) => e) || [];
+    message.names = object.names?.map((e) => e) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListVolumesRequest_LabelsEntry(): ListVolumesRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ListVolumesRequest_LabelsEntry: MessageFns<ListVolumesRequest_LabelsEntry> = {
+  encode(message: ListVolumesRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVolumesRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVolumesRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVolumesRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ListVolumesRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListVolumesRequest_LabelsEntry>): ListVolumesRequest_LabelsEntry {
+    return ListVolumesRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListVolumesRequest_LabelsEntry>): ListVolumesRequest_LabelsEntry {
+    const message = createBaseListVolumesRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseListVolumesResponse(): ListVolumesResponse {
+  return { volumes: [], nextPageToken: "" };
+}
+
+export const ListVolumesResponse: MessageFns<ListVolumesResponse> = {
+  encode(message: ListVolumesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.volumes) {
+      ClusterVolume.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVolumesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVolumesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumes.push(ClusterVolume.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVolumesResponse {
+    return {
+      volumes: globalThis.Array.isArray(object?.volumes)
+        ? object.volumes.map((e: any) => ClusterVolume.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListVolumesResponse): unknown {
+    const obj: any = {};
+    if (message.volumes?.length) {
+      obj.volumes = message.volumes.map((e) => ClusterVolume.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListVolumesResponse>): ListVolumesResponse {
+    return ListVolumesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListVolumesResponse>): ListVolumesResponse {
+    const message = createBaseListVolumesResponse();
+    message.volumes = object.volumes?.map((e) => ClusterVolume.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateVolumeRequest(): CreateVolumeRequest {
+  return { name: "", engines: [], allEngines: false, driver: "", labels: {}, driverOpts: {} };
+}
+
+export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
+  encode(message: CreateVolumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.engines) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.allEngines !== false) {
+      writer.uint32(24).bool(message.allEngines);
+    }
+    if (message.driver !== "") {
+      writer.uint32(34).string(message.driver);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      CreateVolumeRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    globalThis.Object.entries(message.driverOpts).forEach(([key, value]: [string, string]) => {
+      CreateVolumeRequest_DriverOptsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVolumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVolumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engines.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allEngines = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = CreateVolumeRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.labels[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = CreateVolumeRequest_DriverOptsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.driverOpts[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVolumeRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
+      allEngines: isSet(object.allEngines)
+        ? globalThis.Boolean(object.allEngines)
+        : isSet(object.all_engines)
+        ? globalThis.Boolean(object.all_engines)
+        : false,
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      driverOpts: isObject(object.driverOpts)
+        ? (globalThis.Object.entries(object.driverOpts) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.driver_opts)
+        ? (globalThis.Object.entries(object.driver_opts) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: CreateVolumeRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.engines?.length) {
+      obj.engines = message.engines;
+    }
+    if (message.allEngines !== false) {
+      obj.allEngines = message.allEngines;
+    }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.driverOpts) {
+      const entries = globalThis.Object.entries(message.driverOpts) as [string, string][];
+      if (entries.length > 0) {
+        obj.driverOpts = {};
+        entries.forEach(([k, v]) => {
+          obj.driverOpts[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVolumeRequest>): CreateVolumeRequest {
+    return CreateVolumeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVolumeRequest>): CreateVolumeRequest {
+    const message = createBaseCreateVolumeRequest();
+    message.name = object.name ?? "";
+    message.engines = object.engines?.map((e) => e) || [];
+    message.allEngines = object.allEngines ?? false;
+    message.driver = object.driver ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.driverOpts = (globalThis.Object.entries(object.driverOpts ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCreateVolumeRequest_LabelsEntry(): CreateVolumeRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateVolumeRequest_LabelsEntry: MessageFns<CreateVolumeRequest_LabelsEntry> = {
+  encode(message: CreateVolumeRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVolumeRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVolumeRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVolumeRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateVolumeRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVolumeRequest_LabelsEntry>): CreateVolumeRequest_LabelsEntry {
+    return CreateVolumeRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVolumeRequest_LabelsEntry>): CreateVolumeRequest_LabelsEntry {
+    const message = createBaseCreateVolumeRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateVolumeRequest_DriverOptsEntry(): CreateVolumeRequest_DriverOptsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateVolumeRequest_DriverOptsEntry: MessageFns<CreateVolumeRequest_DriverOptsEntry> = {
+  encode(message: CreateVolumeRequest_DriverOptsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVolumeRequest_DriverOptsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVolumeRequest_DriverOptsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVolumeRequest_DriverOptsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateVolumeRequest_DriverOptsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVolumeRequest_DriverOptsEntry>): CreateVolumeRequest_DriverOptsEntry {
+    return CreateVolumeRequest_DriverOptsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVolumeRequest_DriverOptsEntry>): CreateVolumeRequest_DriverOptsEntry {
+    const message = createBaseCreateVolumeRequest_DriverOptsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseVolumeResult(): VolumeResult {
+  return { engine: undefined, volume: undefined, error: "", unsettled: false };
+}
+
+export const VolumeResult: MessageFns<VolumeResult> = {
+  encode(message: VolumeResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.volume !== undefined) {
+      Volume.encode(message.volume, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(32).bool(message.unsettled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VolumeResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVolumeResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.volume = Volume.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VolumeResult {
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      volume: isSet(object.volume) ? Volume.fromJSON(object.volume) : undefined,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+    };
+  },
+
+  toJSON(message: VolumeResult): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.volume !== undefined) {
+      obj.volume = Volume.toJSON(message.volume);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VolumeResult>): VolumeResult {
+    return VolumeResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VolumeResult>): VolumeResult {
+    const message = createBaseVolumeResult();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.volume = (object.volume !== undefined && object.volume !== null)
+      ? Volume.fromPartial(object.volume)
+      : undefined;
+    message.error = object.error ?? "";
+    message.unsettled = object.unsettled ?? false;
+    return message;
+  },
+};
+
+function createBaseCreateVolumeResponse(): CreateVolumeResponse {
+  return { results: [] };
+}
+
+export const CreateVolumeResponse: MessageFns<CreateVolumeResponse> = {
+  encode(message: CreateVolumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      VolumeResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVolumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVolumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(VolumeResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVolumeResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => VolumeResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CreateVolumeResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => VolumeResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVolumeResponse>): CreateVolumeResponse {
+    return CreateVolumeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVolumeResponse>): CreateVolumeResponse {
+    const message = createBaseCreateVolumeResponse();
+    message.results = object.results?.map((e) => VolumeResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseInspectVolumeRequest(): InspectVolumeRequest {
+  return { name: "", engine: "" };
+}
+
+export const InspectVolumeRequest: MessageFns<InspectVolumeRequest> = {
+  encode(message: InspectVolumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.engine !== "") {
+      writer.uint32(18).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectVolumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectVolumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectVolumeRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+    };
+  },
+
+  toJSON(message: InspectVolumeRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectVolumeRequest>): InspectVolumeRequest {
+    return InspectVolumeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectVolumeRequest>): InspectVolumeRequest {
+    const message = createBaseInspectVolumeRequest();
+    message.name = object.name ?? "";
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectVolumeResponse(): InspectVolumeResponse {
+  return { volume: undefined, rawJson: "" };
+}
+
+export const InspectVolumeResponse: MessageFns<InspectVolumeResponse> = {
+  encode(message: InspectVolumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volume !== undefined) {
+      ClusterVolume.encode(message.volume, writer.uint32(10).fork()).join();
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(18).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectVolumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectVolumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volume = ClusterVolume.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectVolumeResponse {
+    return {
+      volume: isSet(object.volume) ? ClusterVolume.fromJSON(object.volume) : undefined,
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectVolumeResponse): unknown {
+    const obj: any = {};
+    if (message.volume !== undefined) {
+      obj.volume = ClusterVolume.toJSON(message.volume);
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectVolumeResponse>): InspectVolumeResponse {
+    return InspectVolumeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectVolumeResponse>): InspectVolumeResponse {
+    const message = createBaseInspectVolumeResponse();
+    message.volume = (object.volume !== undefined && object.volume !== null)
+      ? ClusterVolume.fromPartial(object.volume)
+      : undefined;
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveVolumeRequest(): RemoveVolumeRequest {
+  return { name: "", engine: "", force: false };
+}
+
+export const RemoveVolumeRequest: MessageFns<RemoveVolumeRequest> = {
+  encode(message: RemoveVolumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.engine !== "") {
+      writer.uint32(18).string(message.engine);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveVolumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveVolumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveVolumeRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: RemoveVolumeRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveVolumeRequest>): RemoveVolumeRequest {
+    return RemoveVolumeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveVolumeRequest>): RemoveVolumeRequest {
+    const message = createBaseRemoveVolumeRequest();
+    message.name = object.name ?? "";
+    message.engine = object.engine ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseRemoveVolumeResponse(): RemoveVolumeResponse {
+  return { results: [] };
+}
+
+export const RemoveVolumeResponse: MessageFns<RemoveVolumeResponse> = {
+  encode(message: RemoveVolumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      VolumeResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveVolumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveVolumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(VolumeResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveVolumeResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => VolumeResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RemoveVolumeResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => VolumeResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveVolumeResponse>): RemoveVolumeResponse {
+    return RemoveVolumeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveVolumeResponse>): RemoveVolumeResponse {
+    const message = createBaseRemoveVolumeResponse();
+    message.results = object.results?.map((e) => VolumeResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * ClusterService is the cluster-manager's API (default address 127.0.0.1:4240): the engines of
  * the cluster, its state, its event stream, and containers placed and run across its engines.
  *
  * Access: mutual TLS with a certificate from the cluster CA; the certificate's OU is the caller's
  * role. `operator` may call every method except SyncEngines; `reader` may call ListEngines,
- * GetEngine, GetInfo, WatchEvents, ExplainPlacement, InspectContainer and ListContainers;
- * `discovery` may call SyncEngines only. Any other call is PERMISSION_DENIED.
+ * GetEngine, GetInfo, WatchEvents, ExplainPlacement, InspectContainer, ListContainers,
+ * ListVolumes and InspectVolume; `discovery` may call SyncEngines only. Any other call is
+ * PERMISSION_DENIED.
  *
  * Errors: every failure carries a google.rpc.Status in the `grpc-status-details-bin` trailer
  * with a google.rpc.ErrorInfo (domain "flotilla", a stable `reason`: INVALID_FIELD,
@@ -8228,6 +9786,81 @@ export const ClusterServiceService = {
     responseSerialize: (value: PullImageResponse): Buffer => Buffer.from(PullImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PullImageResponse => PullImageResponse.decode(value),
   },
+  /**
+   * ListVolumes lists the named volumes of every engine, one page at a time, ordered by engine
+   * address, then volume name, each with the engine it is on, as the engines' streams last showed
+   * them (the volumes of an unhealthy engine as last known; of pending engines, none). Read-only,
+   * safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000, a page_token this listing
+   * did not make, or an empty or ambiguous engine reference; NOT_FOUND for an engine that is not
+   * in the cluster. Role: operator or reader.
+   */
+  listVolumes: {
+    path: "/flotilla.cluster.v1.ClusterService/ListVolumes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListVolumesRequest): Buffer => Buffer.from(ListVolumesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListVolumesRequest => ListVolumesRequest.decode(value),
+    responseSerialize: (value: ListVolumesResponse): Buffer => Buffer.from(ListVolumesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListVolumesResponse => ListVolumesResponse.decode(value),
+  },
+  /**
+   * CreateVolume creates a named volume ("local" driver) on the engines named, or on every healthy
+   * engine with `all_engines`, all at once, and answers one result per engine (the volume, or why
+   * that engine failed) once each engine's stream shows its volume (or says `unsettled`). A
+   * container that mounts the volume is then placed on an engine holding it (the "volume"
+   * filter). Creating a volume an engine already has answers it, so a retry is safe. The volume's
+   * "create" Docker event reaches WatchEvents with its engine. Errors: INVALID_ARGUMENT for a name
+   * outside Docker's grammar or over 255 bytes, a driver other than "local", labels over their
+   * limits, neither or both of `engines` and `all_engines`, or an empty or ambiguous engine
+   * reference; PERMISSION_DENIED for driver options; NOT_FOUND for an engine not in the cluster.
+   * Role: operator.
+   */
+  createVolume: {
+    path: "/flotilla.cluster.v1.ClusterService/CreateVolume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateVolumeRequest): Buffer => Buffer.from(CreateVolumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateVolumeRequest => CreateVolumeRequest.decode(value),
+    responseSerialize: (value: CreateVolumeResponse): Buffer =>
+      Buffer.from(CreateVolumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateVolumeResponse => CreateVolumeResponse.decode(value),
+  },
+  /**
+   * InspectVolume answers a volume, Docker's inspect document and its engine: the one named, else
+   * the one engine the cluster knows to hold it. On an engine that is not healthy it answers what
+   * the cluster last knew (with `raw_json` empty). Read-only, safe to retry. Errors:
+   * INVALID_ARGUMENT for a malformed name or an empty or ambiguous engine reference; NOT_FOUND
+   * naming the volume when no engine (or not the one named) holds it; FAILED_PRECONDITION listing
+   * the engines when several hold it and none is named. Role: operator or reader.
+   */
+  inspectVolume: {
+    path: "/flotilla.cluster.v1.ClusterService/InspectVolume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectVolumeRequest): Buffer => Buffer.from(InspectVolumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectVolumeRequest => InspectVolumeRequest.decode(value),
+    responseSerialize: (value: InspectVolumeResponse): Buffer =>
+      Buffer.from(InspectVolumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectVolumeResponse => InspectVolumeResponse.decode(value),
+  },
+  /**
+   * RemoveVolume removes a named volume from the engine named, or from every engine the cluster
+   * knows to hold it, and answers one result per engine (an engine whose Docker refused, e.g. as
+   * a container uses the volume, has `error` set). Not safe to retry blindly: a retry after
+   * success is NOT_FOUND. The volume's "destroy" Docker event reaches WatchEvents with its engine.
+   * Errors: INVALID_ARGUMENT for a malformed name or an empty or ambiguous engine reference;
+   * NOT_FOUND naming the volume when no engine (or not the one named) holds it. Role: operator.
+   */
+  removeVolume: {
+    path: "/flotilla.cluster.v1.ClusterService/RemoveVolume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveVolumeRequest): Buffer => Buffer.from(RemoveVolumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveVolumeRequest => RemoveVolumeRequest.decode(value),
+    responseSerialize: (value: RemoveVolumeResponse): Buffer =>
+      Buffer.from(RemoveVolumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveVolumeResponse => RemoveVolumeResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -8405,6 +10038,46 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * against the caller's open streams. Role: operator.
    */
   pullImage: handleServerStreamingCall<PullImageRequest, PullImageResponse>;
+  /**
+   * ListVolumes lists the named volumes of every engine, one page at a time, ordered by engine
+   * address, then volume name, each with the engine it is on, as the engines' streams last showed
+   * them (the volumes of an unhealthy engine as last known; of pending engines, none). Read-only,
+   * safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000, a page_token this listing
+   * did not make, or an empty or ambiguous engine reference; NOT_FOUND for an engine that is not
+   * in the cluster. Role: operator or reader.
+   */
+  listVolumes: handleUnaryCall<ListVolumesRequest, ListVolumesResponse>;
+  /**
+   * CreateVolume creates a named volume ("local" driver) on the engines named, or on every healthy
+   * engine with `all_engines`, all at once, and answers one result per engine (the volume, or why
+   * that engine failed) once each engine's stream shows its volume (or says `unsettled`). A
+   * container that mounts the volume is then placed on an engine holding it (the "volume"
+   * filter). Creating a volume an engine already has answers it, so a retry is safe. The volume's
+   * "create" Docker event reaches WatchEvents with its engine. Errors: INVALID_ARGUMENT for a name
+   * outside Docker's grammar or over 255 bytes, a driver other than "local", labels over their
+   * limits, neither or both of `engines` and `all_engines`, or an empty or ambiguous engine
+   * reference; PERMISSION_DENIED for driver options; NOT_FOUND for an engine not in the cluster.
+   * Role: operator.
+   */
+  createVolume: handleUnaryCall<CreateVolumeRequest, CreateVolumeResponse>;
+  /**
+   * InspectVolume answers a volume, Docker's inspect document and its engine: the one named, else
+   * the one engine the cluster knows to hold it. On an engine that is not healthy it answers what
+   * the cluster last knew (with `raw_json` empty). Read-only, safe to retry. Errors:
+   * INVALID_ARGUMENT for a malformed name or an empty or ambiguous engine reference; NOT_FOUND
+   * naming the volume when no engine (or not the one named) holds it; FAILED_PRECONDITION listing
+   * the engines when several hold it and none is named. Role: operator or reader.
+   */
+  inspectVolume: handleUnaryCall<InspectVolumeRequest, InspectVolumeResponse>;
+  /**
+   * RemoveVolume removes a named volume from the engine named, or from every engine the cluster
+   * knows to hold it, and answers one result per engine (an engine whose Docker refused, e.g. as
+   * a container uses the volume, has `error` set). Not safe to retry blindly: a retry after
+   * success is NOT_FOUND. The volume's "destroy" Docker event reaches WatchEvents with its engine.
+   * Errors: INVALID_ARGUMENT for a malformed name or an empty or ambiguous engine reference;
+   * NOT_FOUND naming the volume when no engine (or not the one named) holds it. Role: operator.
+   */
+  removeVolume: handleUnaryCall<RemoveVolumeRequest, RemoveVolumeResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -8796,6 +10469,102 @@ export interface ClusterServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<PullImageResponse>;
+  /**
+   * ListVolumes lists the named volumes of every engine, one page at a time, ordered by engine
+   * address, then volume name, each with the engine it is on, as the engines' streams last showed
+   * them (the volumes of an unhealthy engine as last known; of pending engines, none). Read-only,
+   * safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000, a page_token this listing
+   * did not make, or an empty or ambiguous engine reference; NOT_FOUND for an engine that is not
+   * in the cluster. Role: operator or reader.
+   */
+  listVolumes(
+    request: ListVolumesRequest,
+    callback: (error: ServiceError | null, response: ListVolumesResponse) => void,
+  ): ClientUnaryCall;
+  listVolumes(
+    request: ListVolumesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListVolumesResponse) => void,
+  ): ClientUnaryCall;
+  listVolumes(
+    request: ListVolumesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListVolumesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CreateVolume creates a named volume ("local" driver) on the engines named, or on every healthy
+   * engine with `all_engines`, all at once, and answers one result per engine (the volume, or why
+   * that engine failed) once each engine's stream shows its volume (or says `unsettled`). A
+   * container that mounts the volume is then placed on an engine holding it (the "volume"
+   * filter). Creating a volume an engine already has answers it, so a retry is safe. The volume's
+   * "create" Docker event reaches WatchEvents with its engine. Errors: INVALID_ARGUMENT for a name
+   * outside Docker's grammar or over 255 bytes, a driver other than "local", labels over their
+   * limits, neither or both of `engines` and `all_engines`, or an empty or ambiguous engine
+   * reference; PERMISSION_DENIED for driver options; NOT_FOUND for an engine not in the cluster.
+   * Role: operator.
+   */
+  createVolume(
+    request: CreateVolumeRequest,
+    callback: (error: ServiceError | null, response: CreateVolumeResponse) => void,
+  ): ClientUnaryCall;
+  createVolume(
+    request: CreateVolumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateVolumeResponse) => void,
+  ): ClientUnaryCall;
+  createVolume(
+    request: CreateVolumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateVolumeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * InspectVolume answers a volume, Docker's inspect document and its engine: the one named, else
+   * the one engine the cluster knows to hold it. On an engine that is not healthy it answers what
+   * the cluster last knew (with `raw_json` empty). Read-only, safe to retry. Errors:
+   * INVALID_ARGUMENT for a malformed name or an empty or ambiguous engine reference; NOT_FOUND
+   * naming the volume when no engine (or not the one named) holds it; FAILED_PRECONDITION listing
+   * the engines when several hold it and none is named. Role: operator or reader.
+   */
+  inspectVolume(
+    request: InspectVolumeRequest,
+    callback: (error: ServiceError | null, response: InspectVolumeResponse) => void,
+  ): ClientUnaryCall;
+  inspectVolume(
+    request: InspectVolumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InspectVolumeResponse) => void,
+  ): ClientUnaryCall;
+  inspectVolume(
+    request: InspectVolumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InspectVolumeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RemoveVolume removes a named volume from the engine named, or from every engine the cluster
+   * knows to hold it, and answers one result per engine (an engine whose Docker refused, e.g. as
+   * a container uses the volume, has `error` set). Not safe to retry blindly: a retry after
+   * success is NOT_FOUND. The volume's "destroy" Docker event reaches WatchEvents with its engine.
+   * Errors: INVALID_ARGUMENT for a malformed name or an empty or ambiguous engine reference;
+   * NOT_FOUND naming the volume when no engine (or not the one named) holds it. Role: operator.
+   */
+  removeVolume(
+    request: RemoveVolumeRequest,
+    callback: (error: ServiceError | null, response: RemoveVolumeResponse) => void,
+  ): ClientUnaryCall;
+  removeVolume(
+    request: RemoveVolumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveVolumeResponse) => void,
+  ): ClientUnaryCall;
+  removeVolume(
+    request: RemoveVolumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveVolumeResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(

@@ -1,0 +1,190 @@
+import { flag } from '@flotilla/config';
+import { ClusterVolume, type VolumeResult } from '@flotilla/proto/cluster';
+import { readAllPages } from '@flotilla/grpc';
+import { defineCommand, type CommandGroup } from '../command';
+import type { Cluster } from '../client';
+import type { Io } from '../io';
+import { UsageError } from '../errors';
+import { formatOption, noTruncOption, parseFormat, printListing, printObject } from '../output/format';
+
+const volumeHints = { notFound: 'see flotilla volume ls' };
+
+/** `--label KEY=VALUE` entries as a map; a label without `=` has an empty value (as `docker volume create`). */
+function labelsOf(entries: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    const key = eq < 0 ? entry : entry.slice(0, eq);
+    if (!key) throw new UsageError(`--label ${JSON.stringify(entry)}: expected KEY=VALUE`);
+    labels[key] = eq < 0 ? '' : entry.slice(eq + 1);
+  }
+  return labels;
+}
+
+/** `--filter engine=E --filter name=N --filter label=KEY[=VALUE]` for volumes. */
+function volumeFilters(filters: string[]): { engines: string[]; names: string[]; labels: Record<string, string> } {
+  const engines: string[] = [];
+  const names: string[] = [];
+  const labels: Record<string, string> = {};
+  for (const filter of filters) {
+    const eq = filter.indexOf('=');
+    const key = eq < 0 ? filter : filter.slice(0, eq);
+    const value = eq < 0 ? '' : filter.slice(eq + 1);
+    if (key === 'engine' && value) engines.push(value);
+    else if (key === 'name' && value) names.push(value);
+    else if (key === 'label' && value) {
+      const e = value.indexOf('=');
+      labels[e < 0 ? value : value.slice(0, e)] = e < 0 ? '*' : value.slice(e + 1);
+    } else throw new UsageError(`--filter ${JSON.stringify(filter)}: expected engine=ENGINE, name=NAME or label=KEY[=VALUE]`);
+  }
+  return { engines, names, labels };
+}
+
+/** Every volume that matches, over as many pages as it takes (by engine address, then name). */
+async function allVolumes(cluster: Cluster, query: { engines: string[]; names: string[]; labels: Record<string, string> }): Promise<ClusterVolume[]> {
+  return (await readAllPages((pageToken) => cluster.call((c, o) => c.listVolumes({ ...query, pageSize: 1000, pageToken }, o)), (page) => page.volumes)).items;
+}
+
+/** One line per engine: "NAME on ENGINE" (stdout), or "ENGINE: error" (stderr); 1 when any engine failed. */
+function printResults(io: Io, name: string, results: VolumeResult[], done: string): number {
+  let failed = 0;
+  for (const r of results) {
+    const engine = r.engine?.name ? `${r.engine.name} (${r.engine.address})` : (r.engine?.address ?? '?');
+    if (r.error) {
+      failed++;
+      io.stderr.write(`${engine}: ${r.error}\n`);
+    } else {
+      io.stdout.write(`${name} ${done} on ${engine}${r.unsettled ? ' (not yet seen by the manager)' : ''}\n`);
+    }
+  }
+  if (!results.length) io.stderr.write('no engine to act on (no healthy engine)\n');
+  return failed || !results.length ? 1 : 0;
+}
+
+const create = defineCommand({
+  name: 'create',
+  summary: 'Create a named volume on some engines, or on every engine',
+  usage: '[flags] NAME',
+  description: 'Volumes belong to their engine: a container that mounts one (run -v NAME:/path) is placed on an engine that holds it. Only the "local" driver, without driver options.',
+  options: {
+    engine: flag('string', { repeat: true, placeholder: 'ENGINE', description: 'Create it on this engine (address, ID or name); repeat for several', complete: 'engines' }),
+    'all-engines': flag('boolean', { description: 'Create it on every healthy engine' }),
+    label: flag('string', { repeat: true, placeholder: 'KEY=VALUE', description: 'Set a label on the volume' }),
+    driver: flag('string', { placeholder: 'DRIVER', description: 'Volume driver: only "local"' }),
+    opt: flag('string', { short: 'o', repeat: true, placeholder: 'KEY=VALUE', description: 'Driver option (refused by the cluster: they can mount host paths)' }),
+  },
+  args: { names: 'NAME', min: 1, max: 1 },
+  examples: ['flotilla volume create --engine node-1 data', 'flotilla volume create --all-engines --label team=a cache'],
+  async run(ctx, options, args) {
+    const name = args[0];
+    const engines = options.engine;
+    if (!engines.length && !options['all-engines']) throw new UsageError('give --engine ENGINE (repeatable) or --all-engines');
+    if (engines.length && options['all-engines']) throw new UsageError('give --engine or --all-engines, not both');
+    const { results } = await ctx.cluster.call((c, o) => c.createVolume({ name, engines, allEngines: options['all-engines'], driver: options.driver ?? '', labels: labelsOf(options.label), driverOpts: labelsOf(options.opt) }, o));
+    return printResults(ctx.io, name, results, 'created');
+  },
+});
+
+const ls = defineCommand({
+  name: 'ls',
+  aliases: ['list'],
+  summary: 'List the volumes of every engine',
+  usage: '[flags]',
+  options: {
+    filter: flag('string', { repeat: true, placeholder: 'KEY=VALUE', description: 'engine=ENGINE, name=NAME (contains), label=KEY[=VALUE]', complete: ['engine=', 'name=', 'label='] }),
+    quiet: flag('boolean', { short: 'q', description: 'Only print volume names' }),
+    format: formatOption,
+    'no-trunc': noTruncOption,
+  },
+  args: { max: 0 },
+  examples: ['flotilla volume ls', 'flotilla volume ls --filter engine=node-1 -q'],
+  async run(ctx, options) {
+    const volumes = await allVolumes(ctx.cluster, volumeFilters(options.filter));
+    if (options.quiet) {
+      for (const v of volumes) ctx.io.stdout.write(`${v.volume?.name ?? ''}\n`);
+      return 0;
+    }
+    const rows = volumes.map((v) => ({
+      v,
+      f: {
+        Name: v.volume?.name ?? '',
+        Driver: v.volume?.driver ?? '',
+        Engine: v.engine?.name || v.engine?.address || '',
+        Address: v.engine?.address ?? '',
+        Mountpoint: v.volume?.mountpoint ?? '',
+        Labels: Object.entries(v.volume?.labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','),
+      },
+    }));
+    type Row = (typeof rows)[number];
+    printListing(
+      ctx.io,
+      parseFormat(options.format),
+      {
+        rows,
+        columns: [
+          { header: 'ENGINE', value: (r: Row) => r.f.Engine, flex: true, min: 10 },
+          { header: 'DRIVER', value: (r: Row) => r.f.Driver },
+          { header: 'VOLUME NAME', value: (r: Row) => r.f.Name, flex: true, min: 10 },
+          { header: 'LABELS', value: (r: Row) => r.f.Labels, flex: true, min: 10, drop: 0 },
+        ],
+        json: (r) => ClusterVolume.toJSON(r.v),
+        fields: (r) => r.f,
+        empty: 'No volumes match.',
+      },
+      { noTrunc: options['no-trunc'] },
+    );
+    return 0;
+  },
+});
+
+const inspect = defineCommand({
+  name: 'inspect',
+  summary: "Show a volume as its engine's Docker does, with the engine, as JSON",
+  usage: '[flags] NAME [NAME...]',
+  options: {
+    engine: flag('string', { placeholder: 'ENGINE', description: 'The engine holding the volume (needed when several do)', complete: 'engines' }),
+    format: formatOption,
+  },
+  args: { names: 'NAME', min: 1 },
+  hints: volumeHints,
+  examples: ['flotilla volume inspect data', "flotilla volume inspect --engine node-1 --format '{{.Mountpoint}}' data"],
+  async run(ctx, options, args) {
+    const format = parseFormat(options.format);
+    const answers = await Promise.all(args.map((name) => ctx.cluster.call((c, o) => c.inspectVolume({ name, engine: options.engine ?? '' }, o))));
+    // Docker's document, with the engine as classic Swarm's Node; the cluster's view when the engine is down.
+    const documents = answers.map((a) => {
+      const docker: Record<string, unknown> = a.rawJson ? (JSON.parse(a.rawJson) as Record<string, unknown>) : { Name: a.volume?.volume?.name, Driver: a.volume?.volume?.driver, Mountpoint: a.volume?.volume?.mountpoint, Labels: a.volume?.volume?.labels };
+      return { ...docker, Engine: a.volume?.engine ?? null };
+    });
+    if (format.kind === 'template') for (const d of documents) printObject(ctx.io, format, d, d);
+    else printObject(ctx.io, format, documents);
+    return 0;
+  },
+});
+
+const rm = defineCommand({
+  name: 'rm',
+  aliases: ['remove'],
+  summary: 'Remove a volume from the engine named, or from every engine holding it',
+  usage: '[flags] NAME [NAME...]',
+  options: {
+    engine: flag('string', { placeholder: 'ENGINE', description: 'Only from this engine', complete: 'engines' }),
+    force: flag('boolean', { short: 'f', description: "Docker's force (a volume in use is still refused)" }),
+  },
+  args: { names: 'NAME', min: 1 },
+  hints: volumeHints,
+  async run(ctx, options, args) {
+    let code = 0;
+    for (const name of args) {
+      const { results } = await ctx.cluster.call((c, o) => c.removeVolume({ name, engine: options.engine ?? '', force: options.force }, o));
+      code = Math.max(code, printResults(ctx.io, name, results, 'removed'));
+    }
+    return code;
+  },
+});
+
+export const volumeGroup: CommandGroup = {
+  name: 'volume',
+  summary: 'Manage named volumes on the engines (create, ls, inspect, rm)',
+  subcommands: [create, ls, inspect, rm],
+};
