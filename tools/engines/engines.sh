@@ -112,7 +112,8 @@ JSON
     launch "$edir"
     import_image "$edir" "$tar"
   done
-  cmd_list "$dir"
+  # Only the engines started now: a folder reused with fewer engines keeps stale engine-N folders.
+  cmd_list "$dir" | awk -v n="$count" '{ split($1, p, "-"); if (p[2] + 0 <= n) print }'
 }
 
 # Waits for a PID to exit; SIGKILL after the deadline.

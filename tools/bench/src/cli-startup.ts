@@ -13,6 +13,9 @@
 // node's start, loading and compiling its code, reading its settings, the TCP+TLS connection and
 // printing.
 //
+// The floor row runs grpc-call-floor.js (one GetInfo over mutual TLS with node:http2 alone, no gRPC
+// library): what any Node.js client pays for its first call, so the CLI's own share is seen apart.
+//
 // `--baseline FILE` runs a second CLI build (e.g. a copy of apps/cli/deploy from before a change) in
 // the same rounds, so a before/after comparison shares the machine's load.
 //
@@ -45,6 +48,8 @@ interface Case {
   apiWhat?: string;
   /** Extra environment. */
   env?: Record<string, string>;
+  /** A script run instead of the CLI (the floor), with `args`. */
+  script?: string;
 }
 
 interface Samples {
@@ -109,6 +114,7 @@ runMain(async () => {
     { name: 'flotilla ps', args: ['ps'], api: (c) => Promise.all([listContainers(c), listEngines(c)]), apiWhat: 'ListContainers ∥ ListEngines' },
     { name: 'flotilla info', args: ['info'], api: (c) => Promise.all([getInfo(c), listEngines(c)]), apiWhat: 'GetInfo ∥ ListEngines' },
     { name: 'flotilla --version, compile cache off', args: ['--version'], env: { NODE_DISABLE_COMPILE_CACHE: '1' } },
+    { name: 'floor: one GetInfo over mutual TLS, node:http2 alone', args: [], script: path.join(__dirname, 'grpc-call-floor.js'), api: getInfo, apiWhat: 'GetInfo' },
   ];
   const builds: Array<{ label: string; script: string }> = [{ label: '', script: cli }];
   if (baseline) builds.push({ label: 'baseline ', script: baseline });
@@ -117,6 +123,10 @@ runMain(async () => {
   for (const c of cases) {
     if (!c.args) {
       jobs.push({ key: c.name, argv: ['-e', '0'], env: baseEnv });
+      continue;
+    }
+    if (c.script) {
+      jobs.push({ key: c.name, argv: [c.script, ...c.args], env: baseEnv, api: c.api });
       continue;
     }
     for (const b of builds) jobs.push({ key: `${b.label}${c.name}`, argv: [b.script, ...c.args], env: { ...baseEnv, ...c.env }, api: c.api });
@@ -150,10 +160,10 @@ runMain(async () => {
   const overheads: Array<{ key: string; s: Summary; api?: Summary; apiWhat?: string }> = [];
   for (const b of builds) {
     for (const c of cases) {
-      if (!c.args) continue;
+      if (!c.args || (c.script && b.label)) continue;
       const key = `${b.label}${c.name}`;
       const s = samples.get(key)!;
-      rows.push({ what: `${b.label}\`${c.name}\`${c.api ? ', wall' : ''}`, unit: 'ms', summary: summarize(s.wall) });
+      rows.push({ what: `${b.label}${c.script ? c.name : `\`${c.name}\``}${c.api ? ', wall' : ''}`, unit: 'ms', summary: summarize(s.wall) });
       if (c.api) {
         rows.push({ what: `  its API calls from a warm client (${c.apiWhat})`, unit: 'ms', summary: summarize(s.api), digits: 2 });
         rows.push({ what: `  ${b.label}\`${c.name}\` overhead (wall − API, per pair)`, unit: 'ms', summary: summarize(s.overhead) });
@@ -162,13 +172,15 @@ runMain(async () => {
     }
   }
   const limit = 1.5 * nodeS.median;
+  // The floor: what any Node.js process pays for one call over mutual TLS (grpc-call-floor.ts).
+  const floor = overheads.find((o) => o.key.startsWith('floor'))?.s;
   const ratioTable = [
-    '| command | overhead median | overhead p99 | median ratio to `node -e 0` | p99 ratio to `node -e 0` p99 |',
-    '|---|---:|---:|---:|---:|',
-    ...overheads.map((o) => `| ${o.key} | ${fmt(o.s.median)} ms | ${fmt(o.s.p99)} ms | ${(o.s.median / nodeS.median).toFixed(2)} | ${(o.s.p99 / nodeS.p99).toFixed(2)} |`),
+    '| command | overhead median | overhead p99 | median ratio to `node -e 0` | p99 ratio to `node -e 0` p99 | median above the floor |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...overheads.map((o) => `| ${o.key} | ${fmt(o.s.median)} ms | ${fmt(o.s.p99)} ms | ${(o.s.median / nodeS.median).toFixed(2)} | ${(o.s.p99 / nodeS.p99).toFixed(2)} | ${o.api && floor ? `${fmt(o.s.median - floor.median)} ms` : '–'} |`),
   ].join('\n');
   const goals = overheads
-    .filter((o) => !o.key.startsWith('baseline ') && !o.key.includes('compile cache off'))
+    .filter((o) => !o.key.startsWith('baseline ') && !o.key.includes('compile cache off') && !o.key.startsWith('floor'))
     .map((o) => ({ goal: `issue 13: ${o.key} overhead ≤ 1.5 × \`node -e 0\` (median)`, measured: `${fmt(o.s.median)} ms vs 1.5 × ${fmt(nodeS.median)} = ${fmt(limit)} ms (ratio ${(o.s.median / nodeS.median).toFixed(2)})`, met: o.s.median <= limit }));
   const body = [
     `One real Docker engine with ${args.containers} running container(s), its engine-agent and a cluster-manager (separate processes, default flags, mutual TLS). ${args.runs} rounds (after ${args.warmup} warm-up rounds, not counted); each round runs every row once, in a shuffled order, each as its own process (spawnSync, output piped) timed to its exit. The CLI is \`${path.relative(repoRoot(), cli) || cli}\`${baseline ? `; the baseline is \`${baseline}\`` : ''}; manager and TLS come from FLOTILLA_* variables, XDG_CONFIG_HOME and XDG_CACHE_HOME are fresh directories. After each command that calls the API, the bench makes the same call(s) from its warm client; the overhead is the command's time minus that, per pair (so it includes dialling: TCP, TLS and HTTP/2 set-up). \`compile cache off\` runs with NODE_DISABLE_COMPILE_CACHE=1. Machine: ${os.cpus().length} CPUs, shared.`,
