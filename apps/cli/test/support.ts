@@ -10,6 +10,7 @@ import {
   type ServiceProcess,
   testTls,
   type TestEngines,
+  waitFor,
 } from '@flotilla/testing';
 
 /** The built CLI, as deployed (apps/cli/deploy/main.js). */
@@ -121,6 +122,18 @@ export async function startCluster(): Promise<TestCluster> {
     args: ['--listen', '127.0.0.1:0', '--log-level', 'debug', '--engine', agentAddresses.join(','), '--pending-retry-min', '200ms', '--pending-retry-max', '1s'],
   });
   return { engines, agents, agentAddresses, manager };
+}
+
+/** Waits until `flotilla engine ls` (run by `flotilla`) shows the three engines of startCluster healthy. */
+export async function untilEnginesHealthy(flotilla: (...args: string[]) => Promise<CliResult>): Promise<void> {
+  await waitFor(
+    async () => {
+      const r = await flotilla('engine', 'ls', '--format', 'json');
+      const list = JSON.parse(r.stdout) as Array<{ status?: string }>;
+      return list.length === 3 && list.every((e) => e.status === 'ENGINE_STATUS_HEALTHY') ? true : undefined;
+    },
+    { what: 'three healthy engines in flotilla engine ls', timeoutMs: 60_000 },
+  );
 }
 
 // eslint-disable-next-line no-control-regex

@@ -1,5 +1,5 @@
-import { cleanupAll, removeTempDir, waitFor } from '@flotilla/testing';
-import { configHome, runCli, startCluster, type TestCluster } from './support';
+import { cleanupAll, removeTempDir } from '@flotilla/testing';
+import { configHome, runCli, startCluster, untilEnginesHealthy, type TestCluster } from './support';
 
 // The built CLI against three real engines, their agents and a manager of its own: a named
 // volume made on one engine, written by one container and read back by another that the volume
@@ -12,14 +12,7 @@ const flotilla = (...args: string[]) => runCli(['--manager', manager, ...args], 
 beforeAll(async () => {
   cluster = await startCluster();
   manager = cluster.manager.address;
-  await waitFor(
-    async () => {
-      const r = await flotilla('engine', 'ls', '--format', 'json');
-      const list = JSON.parse(r.stdout) as Array<{ status?: string }>;
-      return list.length === 3 && list.every((e) => e.status === 'ENGINE_STATUS_HEALTHY') ? true : undefined;
-    },
-    { what: 'three healthy engines in flotilla engine ls', timeoutMs: 60_000 },
-  );
+  await untilEnginesHealthy(flotilla);
 });
 
 afterAll(async () => {

@@ -16,6 +16,13 @@ export const managerFlags = {
   ...policyFlags('FLOTILLA_MANAGER'),
   engine: flag('list', { env: 'FLOTILLA_ENGINES', default: [] as string[], placeholder: 'HOST:PORT,...', description: 'Engine-agent addresses to add at start (discovery adds more).' }),
   'heartbeat-tolerance': flag('integer', { env: 'FLOTILLA_HEARTBEAT_TOLERANCE', default: 3, min: 1, max: 100, description: 'Heartbeat intervals an engine may miss before it is unhealthy.' }),
+  'heartbeat-rate': flag('integer', {
+    env: 'FLOTILLA_HEARTBEAT_RATE',
+    default: 2000,
+    min: 0,
+    max: 1_000_000,
+    description: "Heartbeats a second the manager takes from all its engines together: with more engines than this, each agent is asked for a longer interval than its own (engines ÷ rate seconds), which slows the detection of a frozen agent in proportion. 0: the agents' own intervals.",
+  }),
   'flap-window': flag('duration', { env: 'FLOTILLA_FLAP_WINDOW', default: 5 * 60_000, min: 1000, description: "How long an engine's failures (becoming unhealthy) count against its health; see --flap-threshold." }),
   'flap-threshold': flag('integer', {
     env: 'FLOTILLA_FLAP_THRESHOLD',
@@ -89,6 +96,8 @@ export interface ManagerConfig {
   containerPolicy: ContainerPolicy;
   engines: string[];
   heartbeatTolerance: number;
+  /** --heartbeat-rate: see ClusterOptions.heartbeatRate. */
+  heartbeatRate: number;
   /** --flap-window and --flap-threshold: when a healthy engine counts as flapping. */
   flapWindowMs: number;
   flapThreshold: number;
@@ -131,6 +140,7 @@ export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessE
     containerPolicy: loadPolicy(f['container-policy'], 'cluster-manager'),
     engines: f.engine,
     heartbeatTolerance: f['heartbeat-tolerance'],
+    heartbeatRate: f['heartbeat-rate'],
     flapWindowMs: f['flap-window'],
     flapThreshold: f['flap-threshold'],
     discoveryGraceMs: f['discovery-grace'],

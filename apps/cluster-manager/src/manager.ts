@@ -33,6 +33,7 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     overcommitRatio: config.overcommitRatio,
     createRetry: config.createRetry,
     heartbeatTolerance: config.heartbeatTolerance,
+    heartbeatRate: config.heartbeatRate,
     flapWindowMs: config.flapWindowMs,
     flapThreshold: config.flapThreshold,
     discoveryGraceMs: config.discoveryGraceMs,

@@ -67,6 +67,17 @@ function unaryOutcome(run: () => Promise<unknown>): Promise<Outcome> {
 }
 
 /**
+ * A wait on a running container lasts as long as its caller lets it: each fuzzed wait gets a short
+ * deadline, and one that ends on it was taken (the manager waited), not refused.
+ */
+const waitDeadlineMs = 300;
+
+async function waitOutcome(outcome: Promise<Outcome>): Promise<Outcome> {
+  const o = await outcome;
+  return o.code === status.DEADLINE_EXCEEDED ? { code: status.OK, details: '' } : o;
+}
+
+/**
  * A server stream's status. WatchEvents never ends by itself: once it has subscribed (its
  * headers come with the subscription) it counts as taken and is cancelled here.
  */
@@ -290,6 +301,23 @@ rpc(
   () => fc.record({ container: containerRef(), force: fc.boolean(), volumes: fc.boolean() }),
   (r) => unaryOutcome(() => call(c.client, c.client.removeContainer, r)),
 );
+rpc('pauseContainer', () => fc.record({ container: containerRef() }), (r) => unaryOutcome(() => call(c.client, c.client.pauseContainer, r)));
+rpc('unpauseContainer', () => fc.record({ container: containerRef() }), (r) => unaryOutcome(() => call(c.client, c.client.unpauseContainer, r)));
+rpc(
+  'renameContainer',
+  () => fc.record({ container: containerRef(), newName: text(L.nameBytes, 'keep-1', 'keep-2', 'renamed-1', '/renamed-2', 'a', '-bad') }),
+  (r) => unaryOutcome(() => call(c.client, c.client.renameContainer, r)),
+);
+rpc(
+  'waitContainer',
+  () => fc.record({ container: containerRef(), condition: text(L.waitConditionBytes, '', 'not-running', 'next-exit', 'removed', 'exited') }),
+  (r) => waitOutcome(unaryOutcome(() => call(c.client, c.client.waitContainer, r, { deadlineMs: waitDeadlineMs }))),
+);
+rpc(
+  'topContainer',
+  () => fc.record({ container: containerRef(), psArgs: text(L.psArgsBytes, '', 'aux', '-o pid,comm', '-ef; rm -rf /', '$(id)') }),
+  (r) => unaryOutcome(() => call(c.client, c.client.topContainer, r)),
+);
 rpc('inspectContainer', () => fc.record({ container: containerRef() }), (r) => unaryOutcome(() => call(c.client, c.client.inspectContainer, r)));
 rpc(
   'containerLogs',
@@ -387,11 +415,12 @@ function bytesFor(k: TypedCase<never>): fc.Arbitrary<Buffer> {
 function rawOutcome(method: Method, bytes: Buffer): Promise<Outcome> {
   const definition = ClusterServiceService[method];
   if (definition.responseStream) return streamOutcome(() => raw.makeServerStreamRequest(definition.path, identity, identity, bytes, new Metadata(), {}));
-  return new Promise((resolve) => {
-    raw.makeUnaryRequest(definition.path, identity, identity, bytes, new Metadata(), {}, (err: ServiceError | null) =>
+  const outcome = new Promise<Outcome>((resolve) => {
+    raw.makeUnaryRequest(definition.path, identity, identity, bytes, new Metadata(), method === 'waitContainer' ? { deadline: Date.now() + waitDeadlineMs } : {}, (err: ServiceError | null) =>
       resolve(err ? { code: err.code, details: err.details } : { code: status.OK, details: '' }),
     );
   });
+  return method === 'waitContainer' ? waitOutcome(outcome) : outcome;
 }
 
 describe.each(cases.map((k) => [k.method, k] as const))('raw bytes: %s', (method, k) => {

@@ -52,7 +52,7 @@ async function clusterSays(engineId: string): Promise<Map<string, string>> {
 
 /** id → state, from the snapshot a fresh Watch on the agent starts with (the agent's own model). */
 async function agentSays(client: EngineAgentServiceClient): Promise<Map<string, string>> {
-  const stream = client.watch({});
+  const stream = client.watch({ heartbeatIntervalMs: 0 });
   const recorder = new StreamRecorder<WatchResponse>(stream);
   try {
     const states = new Map<string, string>();

@@ -1,5 +1,5 @@
 import { buildInfo } from '@flotilla/config';
-import { startServer, versionService, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
+import { agentLinkKeepalive, startServer, versionService, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import type { ContainerPolicy } from '@flotilla/policy';
 import { systemClock, type Clock } from '@flotilla/time';
@@ -54,7 +54,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     security: options.security,
     callerLimits: options.callerLimits,
     descriptorSetPath,
-    keepalive: options.keepalive,
+    keepalive: { ...agentLinkKeepalive, ...options.keepalive },
     logger: options.logger,
     observeCall: metrics && grpcCallMetrics(metrics),
   });

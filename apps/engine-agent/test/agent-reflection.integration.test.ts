@@ -76,7 +76,7 @@ describe('watchers', () => {
 
   it('share one Docker event subscription and each get every event', async () => {
     const clients = [0, 1].map(() => dial(EngineAgentServiceClient, `127.0.0.1:${agent.port}`, { tls: testTls('manager') }));
-    const watches = clients.map((c) => new WatchRecorder(c.watch({})));
+    const watches = clients.map((c) => new WatchRecorder(c.watch({ heartbeatIntervalMs: 0 })));
     await Promise.all(watches.map((w) => w.next('snapshot')));
     const id = await engines.docker('engine-1', ['create', '--network', 'none', '--name', 'shared-sub', 'busybox:local', 'true']);
     await Promise.all(watches.map((w) => w.next('container', (d) => d.container?.id === id)));
@@ -91,7 +91,7 @@ describe('watchers', () => {
 describe('shutdown', () => {
   it('ends open streams and exits 0 on SIGTERM, within the grace period', async () => {
     const agent = await startAgentProcess(engines.engines[0]);
-    const watch = new WatchRecorder(agent.client.watch({}));
+    const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
     await watch.next('snapshot');
     const exit = await agent.process.stop(15_000);
     expect(exit).toEqual({ code: 0, signal: null });

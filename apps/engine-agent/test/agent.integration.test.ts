@@ -43,7 +43,7 @@ describe('Watch', () => {
   it('starts with a snapshot that matches docker info and docker ps -a', async () => {
     await docker('run', '-d', '--network', 'none', '--name', 'snap-running', '--label', 'app=snap', '-m', '64m', 'busybox:local', 'sleep', '300');
     await docker('run', '--network', 'none', '--name', 'snap-exited', 'busybox:local', 'true');
-    const watch = new WatchRecorder(agent.client.watch({}));
+    const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
     const snapshot = await watch.next('snapshot');
     watch.cancel();
     expect(watch.responses[0].sequence).toBe('1');
@@ -63,7 +63,7 @@ describe('Watch', () => {
   });
 
   it('streams a container started with the docker CLI as deltas, with growing sequence numbers and heartbeats', async () => {
-    const watch = new WatchRecorder(agent.client.watch({}));
+    const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
     await watch.next('snapshot');
     const id = await docker('run', '-d', '--network', 'none', '--name', 'delta-web', 'busybox:local', 'sleep', '300');
     const started = await watch.next('container', (d) => d.event?.action === 'start' && d.container?.id === id);
@@ -76,6 +76,27 @@ describe('Watch', () => {
     watch.cancel();
     const sequences = watch.responses.map((r) => Number(r.sequence));
     expect(sequences).toEqual(sequences.map((_, i) => i + 1));
+  });
+});
+
+describe('Watch heartbeats', () => {
+  it("heartbeats a silent stream at the longer of the interval the caller asks for and the agent's own (200 ms here)", async () => {
+    const slow = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 1500 }));
+    const fast = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 50 }));
+    try {
+      expect((await slow.next('heartbeat')).intervalMs).toBe(1500);
+      expect((await fast.next('heartbeat')).intervalMs).toBe(200);
+    } finally {
+      slow.cancel();
+      fast.cancel();
+    }
+  });
+
+  it('refuses an interval over 10 minutes, naming the field and the value', async () => {
+    const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 600_001 }));
+    const err = (await watch.failure()) as Error & { code?: number };
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.message).toContain('heartbeat_interval_ms 600001');
   });
 });
 

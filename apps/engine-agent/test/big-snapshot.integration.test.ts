@@ -62,7 +62,7 @@ function containersOf(responses: WatchResponse[]): Container[] {
  * Docker's events, so a container created a moment ago may not be in a snapshot taken now.
  */
 async function untilAgentKnows(ids: string[]): Promise<void> {
-  const watch = new WatchRecorder(agent.client.watch({}));
+  const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
   try {
     await waitFor(
       () => {
@@ -104,7 +104,7 @@ function managerView(responses: WatchResponse[]) {
 it('an engine with 7 containers of 512 KiB of labels each gives a complete snapshot, every message under 1 MiB, that the manager accepts', async () => {
   const ids = await createBig('labels', 7);
   await untilAgentKnows(ids);
-  const watch = new WatchRecorder(agent.client.watch({}));
+  const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
   const snapshot = await wholeSnapshot(watch);
   watch.cancel();
   checkParts(snapshot);
@@ -130,7 +130,7 @@ it('a snapshot too large for one message comes as a Snapshot and parts that the 
   // With the labels cut to 64 KiB, 7 containers fit one message: enough more make it split.
   const more = await createBig('split', 13);
   await untilAgentKnows(more);
-  const watch = new WatchRecorder(agent.client.watch({}));
+  const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
   const responses = await wholeSnapshot(watch);
   watch.cancel();
   checkParts(responses);
@@ -148,7 +148,7 @@ it('a snapshot too large for one message comes as a Snapshot and parts that the 
 });
 
 it('a container created with 512 KiB of labels arrives as a delta under 1 MiB, its event attributes cut too', async () => {
-  const watch = new WatchRecorder(agent.client.watch({}));
+  const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
   await wholeSnapshot(watch);
   const [id] = await createBig('delta', 1);
   const created = await watch.next('container', (d) => d.event?.action === 'create' && d.container?.id === id);

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 it('says the Docker engine is unreachable while it is down, then recovers with no event lost', async () => {
-  const watch = new WatchRecorder(agent.client.watch({}));
+  const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
   const first = await watch.next('snapshot');
   const before = await engines.docker('engine-1', ['create', '--network', 'none', '--name', 'before-outage', 'busybox:local', 'true']);
   await watch.next('container', (d) => d.container?.id === before);
@@ -51,7 +51,7 @@ it('says the Docker engine is unreachable while it is down, then recovers with n
 });
 
 it('reports a Docker engine killed with SIGKILL and recovers when it is back', async () => {
-  const watch = new WatchRecorder(agent.client.watch({}));
+  const watch = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
   await watch.next('snapshot');
   await engines.killOne('engine-1');
   await watch.next('state', (s) => !s.reachable);

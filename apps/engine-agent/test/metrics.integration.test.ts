@@ -31,7 +31,7 @@ it('serves the process series and the agent, with no watcher yet', async () => {
 });
 
 it('shows an open Watch stream, counts the Docker events it reads, and the call once it ends', async () => {
-  const stream = new WatchRecorder(agent.client.watch({}));
+  const stream = new WatchRecorder(agent.client.watch({ heartbeatIntervalMs: 0 }));
   await stream.next('snapshot');
   await waitForMetric(metrics, 'flotilla_watch_streams', (v) => v === 1);
   await waitForMetric(metrics, `flotilla_grpc_active_calls{method="${watch}"}`, (v) => v === 1);

@@ -10,6 +10,11 @@ import {
   GetInfoRequest,
   InspectContainerRequest,
   KillContainerRequest,
+  PauseContainerRequest,
+  UnpauseContainerRequest,
+  RenameContainerRequest,
+  WaitContainerRequest,
+  TopContainerRequest,
   ListContainersRequest,
   ListEnginesRequest,
   PullImageRequest,
@@ -39,6 +44,11 @@ import {
   type GetInfoResponse,
   type InspectContainerResponse,
   type KillContainerResponse,
+  type PauseContainerResponse,
+  type UnpauseContainerResponse,
+  type RenameContainerResponse,
+  type WaitContainerResponse,
+  type TopContainerResponse,
   type ListContainersResponse,
   type ListEnginesResponse,
   type PullImageResponse,
@@ -71,10 +81,13 @@ type UnaryMethod<Req, Res> = (
  * (proto/flotilla/cluster/v1/cluster.proto): reads; AddEngine (adding a known address changes
  * nothing); SyncEngines (a generation the manager holds changes nothing); StartContainer and
  * StopContainer (already_running, already_stopped); CreateContainer only with a request_id, its
- * idempotency key; CreateVolume (Docker answers a volume that exists already). Never:
- * RemoveEngine, KillContainer (each sends the signal again), RemoveContainer, RemoveVolume, and
- * CreateContainer without request_id (a second container, or ALREADY_EXISTS). A call that never reached a manager (no connection) goes to the next one
- * whatever it is: nothing was sent.
+ * idempotency key; CreateVolume (Docker answers a volume that exists already); TopContainer.
+ * Never: RemoveEngine, KillContainer (each sends the signal again), RemoveContainer,
+ * RemoveVolume, PauseContainer and UnpauseContainer (a second try is FAILED_PRECONDITION),
+ * RenameContainer (a second try is NOT_FOUND), WaitContainer (it waits until the caller gives
+ * up: a retry would wait all over again past the caller's time), and CreateContainer without
+ * request_id (a second container, or ALREADY_EXISTS). A call that never reached a manager (no
+ * connection) goes to the next one whatever it is: nothing was sent.
  */
 export const idempotency = {
   getInfo: true,
@@ -91,6 +104,11 @@ export const idempotency = {
   removeEngine: false,
   killContainer: false,
   removeContainer: false,
+  pauseContainer: false,
+  unpauseContainer: false,
+  renameContainer: false,
+  waitContainer: false,
+  topContainer: true,
   listVolumes: true,
   inspectVolume: true,
   createVolume: true,
@@ -207,6 +225,35 @@ export class ClusterClient {
   /** Removes a container. Not retried once sent: a second try would be NOT_FOUND. */
   removeContainer(request: RequestOf<typeof RemoveContainerRequest>, options?: CallOptions): Promise<RemoveContainerResponse> {
     return this.unary(false, (c) => c.removeContainer, RemoveContainerRequest.fromPartial(request), options);
+  }
+
+  /** Pauses a container. Not retried once sent, as kill: a second try would be FAILED_PRECONDITION. */
+  pauseContainer(request: RequestOf<typeof PauseContainerRequest>, options?: CallOptions): Promise<PauseContainerResponse> {
+    return this.unary(false, (c) => c.pauseContainer, PauseContainerRequest.fromPartial(request), options);
+  }
+
+  /** Unpauses a container. Not retried once sent, as kill: a second try would be FAILED_PRECONDITION. */
+  unpauseContainer(request: RequestOf<typeof UnpauseContainerRequest>, options?: CallOptions): Promise<UnpauseContainerResponse> {
+    return this.unary(false, (c) => c.unpauseContainer, UnpauseContainerRequest.fromPartial(request), options);
+  }
+
+  /** Renames a container. Not retried once sent, as kill: a second try would be NOT_FOUND. */
+  renameContainer(request: RequestOf<typeof RenameContainerRequest>, options?: CallOptions): Promise<RenameContainerResponse> {
+    return this.unary(false, (c) => c.renameContainer, RenameContainerRequest.fromPartial(request), options);
+  }
+
+  /**
+   * Waits until a container meets the condition (default: not running) and answers its exit code.
+   * Never retried: it lasts until the container ends or the call's deadline (`deadlineMs`, which
+   * may be Infinity for none) or signal ends it, on the manager and the engine too.
+   */
+  waitContainer(request: RequestOf<typeof WaitContainerRequest>, options?: CallOptions): Promise<WaitContainerResponse> {
+    return this.unary(false, (c) => c.waitContainer, WaitContainerRequest.fromPartial(request), options);
+  }
+
+  /** The processes of a running container. Read-only: retried. */
+  topContainer(request: RequestOf<typeof TopContainerRequest>, options?: CallOptions): Promise<TopContainerResponse> {
+    return this.unary(true, (c) => c.topContainer, TopContainerRequest.fromPartial(request), options);
   }
 
   /** A container in detail. Read-only: retried. */

@@ -1,5 +1,5 @@
 import type { PullProgress } from '@flotilla/proto';
-import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, WatchResponse } from '@flotilla/proto/agent';
+import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 
 /** What the cluster hears from one engine-agent's Watch stream. */
@@ -7,6 +7,15 @@ export interface AgentStreamListener {
   message(message: WatchResponse): void;
   /** Called once, when the stream ends for any reason other than `close()`. */
   end(error: Error | undefined): void;
+}
+
+/** How the cluster wants an engine's stream. */
+export interface AgentWatchOptions {
+  /**
+   * The longest silence wanted between two messages of the stream (ms); the agent uses the longer
+   * of this and its own interval. Undefined: the agent's own.
+   */
+  heartbeatIntervalMs?: number;
 }
 
 export interface AgentStream {
@@ -19,7 +28,7 @@ export interface AgentStream {
  * connection per address, reused by every stream to it and released by `release`.
  */
 export interface AgentConnector {
-  watch(address: string, listener: AgentStreamListener): AgentStream;
+  watch(address: string, listener: AgentStreamListener, options?: AgentWatchOptions): AgentStream;
   /** Closes the connection to an address the cluster no longer uses. */
   release(address: string): void;
   /**
@@ -48,6 +57,12 @@ export interface AgentOperations {
   stopContainer(id: string, timeoutSeconds: number | undefined): Promise<StopContainerResponse>;
   killContainer(id: string, signal: string): Promise<void>;
   removeContainer(id: string, force: boolean, volumes: boolean): Promise<void>;
+  pauseContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
+  renameContainer(id: string, newName: string): Promise<void>;
+  /** Waits as long as it takes (no deadline of its own); `signal` cancels the call on the agent too. */
+  waitContainer(id: string, condition: string, signal: AbortSignal): Promise<WaitContainerResponse>;
+  topContainer(id: string, psArgs: string): Promise<TopContainerResponse>;
   inspectContainer(id: string): Promise<InspectContainerResponse>;
   /** Ends when the logs end; `signal` cancels the call on the agent too. */
   containerLogs(request: ContainerLogsRequest, signal: AbortSignal): AsyncIterable<ContainerLogsResponse>;

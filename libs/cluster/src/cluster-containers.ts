@@ -8,7 +8,7 @@ import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerReques
 import { PlacementExplanation, placementExplanationType, type ClusterContainer, type ClusterEvent, type ClusterNode, type ContainerSpec, type EngineRef } from '@flotilla/proto/cluster';
 import { addressIp, affinitiesLabel, constraintsLabel, labelList, placementRequestFrom, portKey, reschedulePoliciesLabel, type Placement, type PlacementFromSpec, type PlacementRequest, type Scheduler } from '@flotilla/scheduler';
 import type { Clock, Timer } from '@flotilla/time';
-import type { AgentConnector } from './agent-connector';
+import type { AgentConnector, AgentOperations } from './agent-connector';
 import type { Cluster } from './cluster';
 import type { Engine, Observation, Reservation } from './engine';
 import { engineRef, engineStatusOf } from './engine-view';
@@ -617,7 +617,7 @@ export class ClusterContainers {
    * whether it did: false after the settle timeout (or `shutdown`), which the caller's answer says
    * (`unsettled`) rather than claim an effect the cluster does not show yet.
    */
-  private settle(engine: Engine, id: string, test: (c: Container | undefined) => boolean): Promise<boolean> {
+  settle(engine: Engine, id: string, test: (c: Container | undefined) => boolean): Promise<boolean> {
     return this.wait(engine.observe(id, test));
   }
 
@@ -712,10 +712,26 @@ export class ClusterContainers {
 
   // ---- operations routed to the container's engine ----
 
-  private async on<T>(reference: string, work: (engine: Engine, id: string) => Promise<T>): Promise<T & { engine: EngineRef }> {
+  /**
+   * Runs `work` for the container found by `reference` (see `find`) on its engine, which must be
+   * healthy, with that engine's agent; the answer gets the engine.
+   */
+  async on<T>(reference: string, work: (engine: Engine, id: string, agent: AgentOperations, container: Container) => Promise<T>): Promise<T & { engine: EngineRef }> {
     const { engine, container } = this.find(reference);
     if (engine.status !== 'healthy') throw new FailedPreconditionError(`container ${container.id.slice(0, 12)} is on engine ${engine.address}, which is ${engine.status}: ${engine.lastError}`);
-    return { ...(await work(engine, container.id)), engine: engineRef(engine) };
+    return { ...(await work(engine, container.id, this.o.connector.operations(engine.address), container)), engine: engineRef(engine) };
+  }
+
+  /**
+   * Holds a name cluster-wide for a change that gives it to a container (a rename), as a create
+   * holds its own: refused while engines' names are not known yet (UNAVAILABLE), or when a
+   * container has it or is being created with it (ALREADY_EXISTS). Answers the release.
+   */
+  claimName(name: string): () => void {
+    this.checkEnginesKnown('name');
+    if (this.nameTaken(name)) throw new AlreadyExistsError(`a container named ${JSON.stringify(name)} already exists in the cluster (or is being created)`);
+    this.pendingNames.add(name);
+    return () => this.pendingNames.delete(name);
   }
 
   start(reference: string) {

@@ -18,6 +18,12 @@ export interface ClusterOptions {
   heartbeatTolerance?: number;
   /** The interval assumed until an agent's first heartbeat says its own. Default 1 s. */
   defaultHeartbeatIntervalMs?: number;
+  /**
+   * Heartbeats a second the manager takes from all its engines together (--heartbeat-rate): past
+   * this many engines, each stream asks its agent for a longer interval (see heartbeatIntervalToAsk).
+   * 0: the agents' own intervals. Default 2,000.
+   */
+  heartbeatRate?: number;
   /** Back-off between reconnects to an unhealthy engine. */
   reconnect?: BackoffOptions;
   /** Back-off between validation attempts of a pending engine. */
@@ -63,6 +69,7 @@ const defaults = {
   createRetry: 0,
   heartbeatTolerance: 3,
   defaultHeartbeatIntervalMs: 1000,
+  heartbeatRate: 2000,
   reconnect: { initialMs: 200, maxMs: 10_000 } as BackoffOptions,
   pendingRetry: { initialMs: 1000, maxMs: 30_000 } as BackoffOptions,
   flapWindowMs: defaultFlapPolicy.flapWindowMs,

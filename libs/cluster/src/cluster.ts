@@ -14,6 +14,7 @@ import { classicEngineAction, engineRef, engineView } from './engine-view';
 import { clusterEventFilter, type EventFilterRequest } from './event-filters';
 import { ClusterActivity } from './cluster-activity';
 import { EventHub, type Subscription } from './event-hub';
+import { heartbeatIntervalToAsk } from './heartbeat-budget';
 import { HeartbeatSweep } from './heartbeat-sweep';
 import { checkText } from './request-checks';
 import { requestLimits } from './request-limits';
@@ -71,6 +72,9 @@ export class Cluster implements EngineEventHandler, PlacementSource {
       demote: (engine) => registry.demote(engine),
       announce: (engine, action, error) => this.emitEngine(engine, action, error),
       resynced: () => this.activity.streamResynced(),
+      // From every engine the cluster holds, pending ones too: a discovery push registers them all
+      // before the first dial, so each stream is asked the interval the whole cluster needs.
+      heartbeatIntervalToAsk: () => heartbeatIntervalToAsk(registry.size, this.o.heartbeatRate, this.o.defaultHeartbeatIntervalMs),
     };
     this.dials = new DialQueue(clock, this.o.dialsPerTick);
     const { heartbeatTolerance, defaultHeartbeatIntervalMs, lateSweepMs, discoveryGraceMs, maxEngines, maxPendingEngines } = this.o;

@@ -37,6 +37,8 @@ export interface EngineStreamHost {
   announce(engine: Engine, action: string, error?: string): void;
   /** The stream was closed and reopened for a fresh snapshot. */
   resynced(): void;
+  /** The heartbeat interval to ask of the agent when a stream opens (ms); undefined: the agent's own. */
+  heartbeatIntervalToAsk(): number | undefined;
 }
 
 type Message = NonNullable<WatchResponse['message']>;
@@ -107,6 +109,10 @@ export class EngineStream implements EngineConnection {
     this.lastSequence = 0;
     this.parts = undefined;
     this.lastHeardAt = this.o.clock.now();
+    const heartbeatIntervalMs = this.host.heartbeatIntervalToAsk();
+    // The agent heartbeats at the longer of this and its own interval: until its first heartbeat
+    // says which, its silence is judged by the longest it may be.
+    if (heartbeatIntervalMs !== undefined) this.agentIntervalMs = Math.max(heartbeatIntervalMs, this.agentIntervalMs ?? 0);
     const end = (err: Error | undefined) => {
       if (this.session === session && !this.gone) {
         this.current = undefined;
@@ -115,12 +121,16 @@ export class EngineStream implements EngineConnection {
     };
     let stream: AgentStream;
     try {
-      stream = this.o.connector.watch(engine.address, {
-        message: (m) => {
-          if (this.session === session && !this.gone) this.onMessage(m);
+      stream = this.o.connector.watch(
+        engine.address,
+        {
+          message: (m) => {
+            if (this.session === session && !this.gone) this.onMessage(m);
+          },
+          end,
         },
-        end,
-      });
+        { heartbeatIntervalMs },
+      );
     } catch (err) {
       // E.g. TLS files that cannot be read: a failed attempt like any other, retried with back-off.
       end(err instanceof Error ? err : new Error(String(err)));

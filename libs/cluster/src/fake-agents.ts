@@ -1,9 +1,9 @@
 import { type LogFields, type Logger } from '@flotilla/grpc';
-import { AlreadyExistsError, CancelledError, NotFoundError } from '@flotilla/errors';
+import { AlreadyExistsError, CancelledError, FailedPreconditionError, NotFoundError } from '@flotilla/errors';
 import type { Container, Volume } from '@flotilla/proto';
 import type { CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
-import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from './agent-connector';
+import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions } from './agent-connector';
 
 /** What a fake agent's engine holds, for container operations in unit tests. */
 export interface FakeEngineState {
@@ -37,6 +37,8 @@ type Message = NonNullable<WatchResponse['message']>;
 interface FakeStream extends AgentStream {
   address: string;
   listener: AgentStreamListener;
+  /** What the cluster asked of the stream. */
+  options: AgentWatchOptions;
   closed: boolean;
   sequence: number;
 }
@@ -123,6 +125,35 @@ export class FakeAgents implements AgentConnector {
         engine.containers.delete(c.id);
         report('destroy', c, true);
       },
+      pauseContainer: async (id) => {
+        const c = find(id);
+        if (c.state !== 'running') throw new FailedPreconditionError(`Container ${c.id} is ${c.state === 'paused' ? 'already paused' : 'not running'}`);
+        c.state = 'paused';
+        report('pause', c);
+      },
+      unpauseContainer: async (id) => {
+        const c = find(id);
+        if (c.state !== 'paused') throw new FailedPreconditionError(`Container ${c.id} is not paused`);
+        c.state = 'running';
+        report('unpause', c);
+      },
+      renameContainer: async (id, newName) => {
+        const c = find(id);
+        if ([...engine.containers.values()].some((x) => x !== c && x.names.includes(newName))) throw new AlreadyExistsError(`Conflict. The container name "/${newName}" is already in use`);
+        c.names = [newName];
+        report('rename', c);
+      },
+      // Answers at once with the container's exit code: fake containers never run anything.
+      waitContainer: async (id, _condition, signal) => {
+        const c = find(id);
+        if (signal.aborted) throw new CancelledError('wait cancelled');
+        return { exitCode: String(c.exitCode), error: '' };
+      },
+      topContainer: async (id) => {
+        const c = find(id);
+        if (c.state !== 'running') throw new FailedPreconditionError(`Container ${c.id} is not running`);
+        return { titles: ['PID', 'CMD'], processes: [{ values: ['1', c.command.join(' ')] }] };
+      },
       inspectContainer: async (id) => {
         const c = find(id);
         return { container: c, rawJson: JSON.stringify({ Id: c.id }) };
@@ -163,10 +194,11 @@ export class FakeAgents implements AgentConnector {
     };
   }
 
-  watch(address: string, listener: AgentStreamListener): AgentStream {
+  watch(address: string, listener: AgentStreamListener, options: AgentWatchOptions = {}): AgentStream {
     const stream: FakeStream = {
       address,
       listener,
+      options,
       closed: false,
       sequence: 0,
       close() {

@@ -14,3 +14,4 @@ export * from './engine-limits';
 export * from './discovery-sources';
 export * from './cluster-activity';
 export * from './cluster-volumes';
+export * from './container-operations';

@@ -123,6 +123,10 @@ export const requestLimits = {
   signalBytes: 32,
   /** StopContainer's grace period: a day. */
   stopTimeoutSeconds: 24 * 60 * 60,
+  /** WaitContainer's condition, e.g. "not-running". */
+  waitConditionBytes: 32,
+  /** TopContainer's `ps` options, e.g. "-o pid,user,comm". */
+  psArgsBytes: 256,
 } as const;
 
 /**

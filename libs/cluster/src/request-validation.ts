@@ -156,6 +156,20 @@ export const clusterRequestChecks: ClusterRequestChecks = {
     checkText('signal', r.signal, L.signalBytes);
   },
   removeContainer: (r) => reference('container', r.container),
+  pauseContainer: (r) => reference('container', r.container),
+  unpauseContainer: (r) => reference('container', r.container),
+  renameContainer: (r) => {
+    reference('container', r.container);
+    checkText('new_name', r.newName, L.nameBytes);
+  },
+  waitContainer: (r) => {
+    reference('container', r.container);
+    checkText('condition', r.condition, L.waitConditionBytes);
+  },
+  topContainer: (r) => {
+    reference('container', r.container);
+    checkText('ps_args', r.psArgs, L.psArgsBytes);
+  },
   inspectContainer: (r) => reference('container', r.container),
   containerLogs: (r) => {
     reference('container', r.container);

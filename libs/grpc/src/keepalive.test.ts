@@ -1,4 +1,4 @@
-import { clientKeepaliveOptions, defaultKeepalive, serverKeepaliveOptions } from './keepalive';
+import { agentLinkKeepalive, clientKeepaliveOptions, defaultKeepalive, serverKeepaliveOptions } from './keepalive';
 
 describe('keepalive options', () => {
   it('uses the defaults on both ends', () => {
@@ -14,6 +14,13 @@ describe('keepalive options', () => {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 1_000,
     });
+  });
+
+  it('pings the links between the manager and its agents once a minute, and lets the manager ping them so', () => {
+    expect(clientKeepaliveOptions(agentLinkKeepalive)['grpc.keepalive_time_ms']).toBe(60_000);
+    const server = serverKeepaliveOptions(agentLinkKeepalive);
+    expect(server['grpc.keepalive_time_ms']).toBe(60_000);
+    expect(server['grpc.http2.min_ping_interval_without_data_ms']).toBeLessThanOrEqual(60_000);
   });
 
   it('overrides only what is given', () => {

@@ -15,6 +15,14 @@ export interface Keepalive {
 export const defaultKeepalive: Keepalive = { timeMs: 10_000, timeoutMs: 20_000 };
 
 /**
+ * Between the manager and its engine-agents: the Watch stream's heartbeats already tell a silent
+ * agent within a few seconds, so HTTP/2 pings only have to find a half-open connection under an
+ * idle link, and a minute does. At 10 s, both ends pinging, 10,000 engines cost the manager 2,000
+ * ping frames a second, as many as their heartbeats (B2, tools/bench).
+ */
+export const agentLinkKeepalive: Keepalive = { timeMs: 60_000, timeoutMs: 20_000 };
+
+/**
  * A server closes (GOAWAY) a connection that has carried no call for this long. grpc-js can finish
  * a connection attempt after its channel was closed, and such an abandoned connection would live
  * as long as the server; a live client simply reconnects on its next call.

@@ -46,7 +46,7 @@ async function snapshotOf(dockerHost: string): Promise<Snapshot> {
   agents.push(agent);
   const client = dial(EngineAgentServiceClient, `127.0.0.1:${agent.port}`);
   clients.push(client);
-  const watch = new StreamRecorder<WatchResponse>(client.watch({}));
+  const watch = new StreamRecorder<WatchResponse>(client.watch({ heartbeatIntervalMs: 0 }));
   const first = await watch.nextMatching((r) => r.message?.$case === 'snapshot', 'the first Watch snapshot');
   watch.cancel();
   return (first.message as { $case: 'snapshot'; value: Snapshot }).value;

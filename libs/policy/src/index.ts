@@ -4,3 +4,4 @@ export * from './check-container';
 export * from './policy-file';
 export * from './acting-role';
 export * from './container-options';
+export * from './container-operations';

@@ -8,15 +8,19 @@ import info from './info';
 import inspect from './inspect';
 import kill from './kill';
 import logs from './logs';
+import { pause, unpause } from './pause';
 import ps from './ps';
 import pull from './pull';
+import rename from './rename';
 import rm from './rm';
 import run from './run';
 import start from './start';
 import stop from './stop';
+import top from './top';
 import version from './version';
+import wait from './wait';
 import { volumeGroup } from './volume';
 
 /** Every command, in the order --help lists them. */
-export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, rm, inspect, logs, events, explain, pull, volumeGroup, version, caGroup];
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, rm, inspect, logs, top, events, explain, pull, volumeGroup, version, caGroup];
 commands.push(completionCommand(() => commands));

@@ -1,5 +1,5 @@
-import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener } from '@flotilla/cluster';
-import { call, checkDialAllowed, dial, dialTls, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
+import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions } from '@flotilla/cluster';
+import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey } from '@flotilla/policy';
 import type { PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceClient, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
@@ -51,7 +51,7 @@ export class GrpcAgentConnector implements AgentConnector {
       // A pool of its own per channel: grpc-js's shared pool makes closing N channels O(N²).
       client = dial(EngineAgentServiceClient, address, {
         tls: dialTls(this.options.security),
-        keepalive: this.options.keepalive,
+        keepalive: { ...agentLinkKeepalive, ...this.options.keepalive },
         channelOptions: { 'grpc.use_local_subchannel_pool': 1, ...channelReconnectOptions },
       });
       this.clients.set(address, client);
@@ -59,8 +59,8 @@ export class GrpcAgentConnector implements AgentConnector {
     return client;
   }
 
-  watch(address: string, listener: AgentStreamListener): AgentStream {
-    const call = this.client(address).watch({});
+  watch(address: string, listener: AgentStreamListener, options: AgentWatchOptions = {}): AgentStream {
+    const call = this.client(address).watch({ heartbeatIntervalMs: options.heartbeatIntervalMs ?? 0 });
     let done = false;
     const finish = (error: Error | undefined) => {
       if (done) return;
@@ -94,6 +94,13 @@ export class GrpcAgentConnector implements AgentConnector {
       stopContainer: (id, timeoutSeconds) => call(client(), client().stopContainer, { id, timeoutSeconds }, timeoutSeconds ? { deadlineMs: (timeoutSeconds + 30) * 1000 } : {}),
       killContainer: async (id, signal) => void (await call(client(), client().killContainer, { id, signal })),
       removeContainer: async (id, force, volumes) => void (await call(client(), client().removeContainer, { id, force, volumes })),
+      pauseContainer: async (id) => void (await call(client(), client().pauseContainer, { id })),
+      unpauseContainer: async (id) => void (await call(client(), client().unpauseContainer, { id })),
+      renameContainer: async (id, newName) => void (await call(client(), client().renameContainer, { id, newName })),
+      // No deadline (grpc-js takes Infinity as none): the wait lasts as long as the manager's
+      // caller lets it, whose call's signal cancels this one.
+      waitContainer: (id, condition, signal) => call(client(), client().waitContainer, { id, condition }, { deadlineMs: Infinity, signal }),
+      topContainer: (id, psArgs) => call(client(), client().topContainer, { id, psArgs }),
       inspectContainer: (id) => call(client(), client().inspectContainer, { id }),
       containerLogs: (request, signal) => cancellable(client().containerLogs(request), signal),
       pullImage: (image, signal) => progressOf(cancellable(client().pullImage({ image }), signal)),

@@ -1,4 +1,4 @@
-import { clusterRequestChecks, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterVolumes } from '@flotilla/cluster';
+import { clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterVolumes } from '@flotilla/cluster';
 import { callerOf, drained, effectiveRole, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
@@ -22,8 +22,9 @@ const anyReader: readonly Role[] = ['operator', 'reader'];
 
 /**
  * Who may call what (the README's "Security model" lists the same): operators run the cluster,
- * readers list, inspect, watch and explain, and only discovery pushes engine sets. Logs stay with
- * operators: a container's output often carries secrets.
+ * readers list, inspect, watch, explain, wait for containers and list their processes, and only
+ * discovery pushes engine sets. Logs stay with operators: a container's output often carries
+ * secrets.
  */
 export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> = {
   addEngine: operator,
@@ -39,6 +40,11 @@ export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> 
   stopContainer: operator,
   killContainer: operator,
   removeContainer: operator,
+  pauseContainer: operator,
+  unpauseContainer: operator,
+  renameContainer: operator,
+  waitContainer: anyReader,
+  topContainer: anyReader,
   inspectContainer: anyReader,
   containerLogs: operator,
   listContainers: anyReader,
@@ -59,6 +65,9 @@ export const clusterMutating: readonly string[] = [
   'stopContainer',
   'killContainer',
   'removeContainer',
+  'pauseContainer',
+  'unpauseContainer',
+  'renameContainer',
   'pullImage',
   'createVolume',
   'removeVolume',
@@ -87,6 +96,7 @@ export async function relay<T>(source: AsyncIterable<T>, call: ServerWritableStr
 
 export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {
   const { cluster, containers, volumes, logger } = options;
+  const operations = new ContainerOperations(containers);
   const spec = (value: ContainerSpec | undefined) => {
     if (!value) throw InvalidArgumentError.field('spec', null, 'a container spec is required');
     return value;
@@ -129,6 +139,17 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     killContainer: unary(async (request) => containers.kill(request.container, request.signal)),
 
     removeContainer: unary(async (request) => containers.remove(request.container, request.force, request.volumes)),
+
+    pauseContainer: unary(async (request) => operations.pause(request.container)),
+
+    unpauseContainer: unary(async (request) => operations.unpause(request.container)),
+
+    renameContainer: unary(async (request) => operations.rename(request.container, request.newName)),
+
+    // The call's signal (its deadline, or the caller cancelling) ends the wait on the agent too.
+    waitContainer: unary(async (request, _call, signal) => operations.wait(request.container, request.condition, signal)),
+
+    topContainer: unary(async (request) => operations.top(request.container, request.psArgs)),
 
     inspectContainer: unary(async (request) => containers.inspect(request.container)),
 

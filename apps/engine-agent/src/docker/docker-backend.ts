@@ -145,6 +145,21 @@ export interface DockerCreateBody {
   };
 }
 
+/** What Docker's wait answers. */
+export interface WaitReply {
+  StatusCode?: number;
+  Error?: { Message?: string } | null;
+}
+
+/** What Docker's top answers: column titles and one row per process. */
+export interface TopReply {
+  Titles?: string[] | null;
+  Processes?: string[][] | null;
+}
+
+/** Docker's wait conditions. */
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
 export interface LogOptions {
   follow: boolean;
   stdout: boolean;
@@ -193,6 +208,13 @@ export interface DockerBackend {
   stopContainer(id: string, timeoutSeconds: number | undefined): Promise<boolean>;
   killContainer(id: string, signal: string): Promise<void>;
   removeContainer(id: string, force: boolean, volumes: boolean): Promise<void>;
+  pauseContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
+  renameContainer(id: string, newName: string): Promise<void>;
+  /** Blocks until the container meets `condition`; `signal` ends the wait (and Docker's request). */
+  waitContainer(id: string, condition: WaitCondition, signal: AbortSignal): Promise<WaitReply>;
+  /** `psArgs` empty: Docker's default. */
+  topContainer(id: string, psArgs: string): Promise<TopReply>;
   /** Raw log stream: Docker's multiplexed frames, or plain bytes for a TTY container. */
   containerLogs(id: string, options: LogOptions): Promise<Readable>;
   /** Docker's pull progress as newline-delimited JSON. */

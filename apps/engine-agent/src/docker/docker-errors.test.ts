@@ -13,6 +13,7 @@ describe('mapDockerError', () => {
     [dockerError(400, 'invalid reference format'), status.INVALID_ARGUMENT, 'invalid reference format'],
     [dockerError(500, 'Invalid signal: SIGFOO'), status.INVALID_ARGUMENT, 'Invalid signal: SIGFOO'],
     [dockerError(500, 'driver failed programming external connectivity'), status.INTERNAL, 'driver failed'],
+    [dockerError(500, 'Container 0123abcd is not paused'), status.FAILED_PRECONDITION, 'is not paused'],
     [Object.assign(new Error('connect ECONNREFUSED /x.sock'), { code: 'ECONNREFUSED' }), status.UNAVAILABLE, 'unreachable'],
     [Object.assign(new Error('connect ENOENT /x.sock'), { code: 'ENOENT' }), status.UNAVAILABLE, 'unreachable'],
   ])('maps %p', (err, code, text) => {

@@ -40,8 +40,11 @@ export function mapDockerError(err: unknown, endpoint: string): FlotillaError {
         ? new AlreadyExistsError(message, { cause: err })
         : new FailedPreconditionError(message, { cause: err });
     case 500:
-      // Docker reports some bad requests (e.g. an invalid signal or restart policy) as 500.
-      return /invalid|not supported|unknown/i.test(message) ? new InvalidArgumentError(message, { cause: err }) : new InternalError(`Docker engine at ${endpoint}: ${message}`, { cause: err });
+      // Docker reports some bad requests (e.g. an invalid signal or restart policy) as 500, and
+      // some refusals in the container's state too (unpausing one that is not paused).
+      if (/invalid|not supported|unknown/i.test(message)) return new InvalidArgumentError(message, { cause: err });
+      if (/container \S+ is (not paused|not running|already paused|paused)/i.test(message)) return new FailedPreconditionError(message, { cause: err });
+      return new InternalError(`Docker engine at ${endpoint}: ${message}`, { cause: err });
     case 503:
       return new UnavailableError(`Docker engine at ${endpoint}: ${message}`, { cause: err });
     default:

@@ -16,6 +16,9 @@ import type {
   NetworkReply,
   VolumeReply,
   DockerVolumeCreateBody,
+  TopReply,
+  WaitCondition,
+  WaitReply,
 } from './docker-backend';
 import { parseDockerEndpoint, type DockerEndpoint } from './docker-endpoint';
 import { mapDockerError, pullFailure } from './docker-errors';
@@ -188,6 +191,33 @@ export class DockerodeBackend implements DockerBackend {
     return this.run(async () => {
       await this.docker.getContainer(id).remove({ force, v: volumes });
     });
+  }
+
+  pauseContainer(id: string): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getContainer(id).pause();
+    });
+  }
+
+  unpauseContainer(id: string): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getContainer(id).unpause();
+    });
+  }
+
+  renameContainer(id: string, newName: string): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getContainer(id).rename({ name: newName });
+    });
+  }
+
+  waitContainer(id: string, condition: WaitCondition, signal: AbortSignal): Promise<WaitReply> {
+    // The signal goes into dockerode's request: an ended call closes Docker's connection.
+    return this.run(() => this.docker.getContainer(id).wait({ condition, abortSignal: signal }) as Promise<WaitReply>);
+  }
+
+  topContainer(id: string, psArgs: string): Promise<TopReply> {
+    return this.run(() => this.docker.getContainer(id).top(psArgs ? { ps_args: psArgs } : {}) as Promise<TopReply>);
   }
 
   containerLogs(id: string, options: LogOptions): Promise<Readable> {

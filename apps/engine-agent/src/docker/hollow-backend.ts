@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError, UnavailableError } from '@flotilla/errors';
+import { AlreadyExistsError, CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@flotilla/errors';
 import { systemClock, type Clock } from '@flotilla/time';
 import { negotiateApiVersion } from './api-version';
 import type {
@@ -14,6 +14,9 @@ import type {
   NetworkReply,
   VolumeReply,
   DockerVolumeCreateBody,
+  TopReply,
+  WaitCondition,
+  WaitReply,
 } from './docker-backend';
 
 export interface HollowEngineOptions {
@@ -47,6 +50,8 @@ export class HollowDockerBackend implements DockerBackend {
   /** What `containerLogs` answers, per container ID; none: no output. */
   private readonly logs = new Map<string, (options: LogOptions) => Readable>();
   private readonly log: HollowEvent[] = [];
+  /** Waits under way: each hears every exit and removal of its container. */
+  private readonly waiters = new Set<{ id: string; removedOnly: boolean; done: (reply: WaitReply) => void }>();
   private readonly clock: Clock;
   private lastNano = 0n;
   private down: string | undefined;
@@ -256,8 +261,17 @@ export class HollowDockerBackend implements DockerBackend {
   }
 
   private exit(c: ContainerInspectReply, code: number): void {
-    c.State = { ...c.State, Status: 'exited', Running: false, ExitCode: code, FinishedAt: new Date(this.clock.now()).toISOString() };
+    c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, ExitCode: code, FinishedAt: new Date(this.clock.now()).toISOString() };
     this.emit('container', 'die', c.Id!, { exitCode: String(code), name: c.Name!.slice(1) });
+    this.wake(c.Id!, code, false);
+  }
+
+  private wake(id: string, code: number, removed: boolean): void {
+    for (const w of [...this.waiters]) {
+      if (w.id !== id || (w.removedOnly && !removed)) continue;
+      this.waiters.delete(w);
+      w.done({ StatusCode: code, Error: null });
+    }
   }
 
   async stopContainer(idOrName: string): Promise<boolean> {
@@ -285,6 +299,61 @@ export class HollowDockerBackend implements DockerBackend {
     this.containers.delete(c.Id!);
     this.logs.delete(c.Id!);
     this.emit('container', 'destroy', c.Id!, { name: c.Name!.slice(1) });
+    this.wake(c.Id!, c.State!.ExitCode ?? 0, true);
+  }
+
+  async pauseContainer(idOrName: string): Promise<void> {
+    const c = this.find(idOrName);
+    if (c.State!.Paused) throw new FailedPreconditionError(`Container ${c.Id} is already paused`);
+    if (!c.State!.Running) throw new FailedPreconditionError(`Container ${c.Id} is not running`);
+    c.State = { ...c.State, Status: 'paused', Paused: true };
+    this.emit('container', 'pause', c.Id!, { name: c.Name!.slice(1) });
+  }
+
+  async unpauseContainer(idOrName: string): Promise<void> {
+    const c = this.find(idOrName);
+    if (!c.State!.Paused) throw new FailedPreconditionError(`Container ${c.Id} is not paused`);
+    c.State = { ...c.State, Status: 'running', Paused: false };
+    this.emit('container', 'unpause', c.Id!, { name: c.Name!.slice(1) });
+  }
+
+  async renameContainer(idOrName: string, newName: string): Promise<void> {
+    const c = this.find(idOrName);
+    const name = newName.replace(/^\//, '');
+    const holder = [...this.containers.values()].find((x) => x.Name === `/${name}`);
+    if (holder === c) throw new InvalidArgumentError('Renaming a container with the same name as its current name');
+    if (holder) throw new AlreadyExistsError(`Conflict. The container name "/${name}" is already in use by container "${holder.Id}".`);
+    const oldName = c.Name!.slice(1);
+    c.Name = `/${name}`;
+    this.emit('container', 'rename', c.Id!, { name, oldName: `/${oldName}` });
+  }
+
+  async waitContainer(idOrName: string, condition: WaitCondition, signal: AbortSignal): Promise<WaitReply> {
+    const c = this.find(idOrName);
+    if (condition === 'not-running' && !c.State!.Running) return { StatusCode: c.State!.ExitCode ?? 0, Error: null };
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        id: c.Id!,
+        removedOnly: condition === 'removed',
+        done: (reply: WaitReply) => {
+          signal.removeEventListener('abort', abort);
+          resolve(reply);
+        },
+      };
+      const abort = (): void => {
+        this.waiters.delete(waiter);
+        reject(new CancelledError('the wait was cancelled'));
+      };
+      if (signal.aborted) return abort();
+      signal.addEventListener('abort', abort, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  async topContainer(idOrName: string): Promise<TopReply> {
+    const c = this.find(idOrName);
+    if (!c.State!.Running) throw new FailedPreconditionError(`Container ${c.Id} is not running`);
+    return { Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'], Processes: [['root', '1', '0', '0', '00:00', '?', '00:00:00', [c.Path, ...(c.Args ?? [])].join(' ')]] };
   }
 
   /** Gives a container output: each `containerLogs` call answers the stream `logs` makes (Docker's multiplexed frames). */

@@ -10,9 +10,9 @@ function setup(options: { heartbeatIntervalMs?: number } = {}) {
   const clock = new FakeClock();
   const backend = new HollowDockerBackend({ clock, name: 'e1', labels: { zone: 'a' } });
   const monitor = new EngineMonitor(backend, { clock, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000, reconnect: { initialMs: 100, maxMs: 400 }, random: () => 0.5 });
-  const watch = () => {
+  const watch = (heartbeatIntervalMs?: number) => {
     const messages: WatchMessage[] = [];
-    const stop = monitor.watch({ send: (m) => messages.push(m) });
+    const stop = monitor.watch({ send: (m) => messages.push(m) }, { heartbeatIntervalMs });
     return { messages, stop, cases: () => messages.map((m) => m.$case) };
   };
   return { clock, backend, monitor, watch };
@@ -47,6 +47,51 @@ describe('EngineMonitor', () => {
     await t.clock.advance(0);
     const last = w.messages.at(-1);
     expect(last?.$case === 'container' && last.value.removed).toBe(true);
+  });
+
+  it('sends a heartbeat only when a stream has been silent for its interval', async () => {
+    const t = setup();
+    monitor = t.monitor;
+    t.monitor.start();
+    await t.clock.advance(0);
+    const w = t.watch();
+    expect(w.cases()).toEqual(['snapshot']);
+    // Something every 600 ms: the stream is never silent for 1 s, so it carries no heartbeat.
+    for (let i = 0; i < 5; i++) {
+      await t.clock.advance(600);
+      await t.backend.createContainer({ ...create, name: `busy-${i}` });
+      await t.clock.advance(0);
+    }
+    expect(w.cases().filter((c) => c === 'heartbeat')).toEqual([]);
+    expect(w.cases().filter((c) => c === 'container')).toHaveLength(5);
+    // Then silence: one heartbeat a second after the last message, and one a second after that.
+    const before = w.messages.length;
+    await t.clock.advance(999);
+    expect(w.messages.length).toBe(before);
+    await t.clock.advance(1);
+    await t.clock.advance(1000);
+    expect(w.cases().slice(before)).toEqual(['heartbeat', 'heartbeat']);
+    const beat = w.messages.at(-1);
+    expect(beat?.$case === 'heartbeat' && beat.value.intervalMs).toBe(1000);
+  });
+
+  it("heartbeats each watcher at the longer of the interval it asks for and the monitor's own", async () => {
+    const t = setup({ heartbeatIntervalMs: 1000 });
+    monitor = t.monitor;
+    t.monitor.start();
+    await t.clock.advance(0);
+    const slow = t.watch(5000);
+    const fast = t.watch(200); // shorter than the monitor's own: the monitor's 1 s stands
+    await t.clock.advance(10_000);
+    const beats = (w: typeof slow) => w.messages.flatMap((m) => (m.$case === 'heartbeat' ? [m.value.intervalMs] : []));
+    expect(beats(slow)).toEqual([5000, 5000]);
+    expect(beats(fast)).toEqual(Array(10).fill(1000));
+    // A watcher that leaves gets nothing more, and its timer goes with it.
+    slow.stop();
+    const sent = slow.messages.length;
+    await t.clock.advance(10_000);
+    expect(slow.messages.length).toBe(sent);
+    expect(beats(fast)).toHaveLength(20);
   });
 
   it('holds one Docker event subscription for any number of watchers', async () => {

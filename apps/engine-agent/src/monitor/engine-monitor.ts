@@ -21,6 +21,22 @@ export interface WatchSink {
   send(message: WatchMessage): void;
 }
 
+/** How one watcher wants its stream. */
+export interface WatchOptions {
+  /**
+   * The longest silence it wants between two messages (ms): the monitor uses the longer of this
+   * and its own heartbeatIntervalMs. Unset or 0: the monitor's own.
+   */
+  heartbeatIntervalMs?: number;
+}
+
+/** A watcher's heartbeats: one is sent only when its stream has been silent for its interval. */
+interface Watcher {
+  readonly intervalMs: number;
+  lastSentAt: number;
+  timer: Timer | undefined;
+}
+
 export interface EngineMonitorOptions {
   clock: Clock;
   heartbeatIntervalMs: number;
@@ -80,7 +96,7 @@ function byKey<T>(items: Array<T | null>, key: (item: T) => string): Map<string,
 export class EngineMonitor {
   private model: EngineModel | undefined;
   private state: EngineState = { reachable: false, error: '', since: undefined };
-  private readonly watchers = new Set<WatchSink>();
+  private readonly watchers = new Map<WatchSink, Watcher>();
   private readonly logger: Logger;
   private queue: Promise<void> = Promise.resolve();
   private generation = 0;
@@ -89,7 +105,6 @@ export class EngineMonitor {
   private lastEventNano: bigint | undefined;
   private readonly recent: RecentEvents;
   private stopped = true;
-  private heartbeat: Timer | undefined;
   private pinger: Timer | undefined;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -156,14 +171,7 @@ export class EngineMonitor {
     this.stopped = false;
     const { clock, heartbeatIntervalMs } = this.options;
     const reconcileMs = this.options.reconcileIntervalMs ?? 0;
-    this.heartbeat = clock.setInterval(
-      () =>
-        this.broadcast({
-          $case: 'heartbeat',
-          value: { time: new Date(clock.now()), intervalMs: heartbeatIntervalMs, reconcileCorrections: reconcileMs > 0 ? String(this.corrections) : undefined },
-        }),
-      heartbeatIntervalMs,
-    );
+    for (const [sink, watcher] of this.watchers) this.armHeartbeat(sink, watcher, watcher.intervalMs);
     this.pinger = clock.setInterval(() => void this.pingEngine(), this.options.pingIntervalMs ?? heartbeatIntervalMs);
     if (reconcileMs > 0) this.reconciler = clock.setInterval(() => this.requestReconcile(), reconcileMs);
     this.loop = this.run();
@@ -171,7 +179,7 @@ export class EngineMonitor {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.heartbeat?.cancel();
+    for (const watcher of this.watchers.values()) watcher.timer?.cancel();
     this.pinger?.cancel();
     this.reconciler?.cancel();
     this.closeStream();
@@ -181,11 +189,35 @@ export class EngineMonitor {
   }
 
   /** Adds a watcher. It gets the whole engine first (or the reason it is unreachable), then every change. */
-  watch(sink: WatchSink): () => void {
-    this.watchers.add(sink);
+  watch(sink: WatchSink, options: WatchOptions = {}): () => void {
+    const intervalMs = Math.max(this.options.heartbeatIntervalMs, options.heartbeatIntervalMs ?? 0);
+    const watcher: Watcher = { intervalMs, lastSentAt: this.options.clock.now(), timer: undefined };
+    this.watchers.set(sink, watcher);
+    if (!this.stopped) this.armHeartbeat(sink, watcher, intervalMs);
     if (this.state.reachable && this.model) this.deliver(sink, this.snapshotMessages());
     else if (this.state.error) this.deliver(sink, [{ $case: 'state', value: { ...this.state } }]);
-    return () => this.watchers.delete(sink);
+    return () => this.dropWatcher(sink);
+  }
+
+  /**
+   * One timer per watcher, re-armed for the rest of its interval when something else was sent
+   * meanwhile: a busy stream carries no heartbeats, and no timer is touched per message.
+   */
+  private armHeartbeat(sink: WatchSink, watcher: Watcher, inMs: number): void {
+    const { clock } = this.options;
+    watcher.timer = clock.setTimeout(() => {
+      if (this.stopped || this.watchers.get(sink) !== watcher) return;
+      const silentFor = clock.now() - watcher.lastSentAt;
+      if (silentFor < watcher.intervalMs) return this.armHeartbeat(sink, watcher, watcher.intervalMs - silentFor);
+      const reconcile = (this.options.reconcileIntervalMs ?? 0) > 0;
+      this.deliver(sink, [{ $case: 'heartbeat', value: { time: new Date(clock.now()), intervalMs: watcher.intervalMs, reconcileCorrections: reconcile ? String(this.corrections) : undefined } }]);
+      if (this.watchers.get(sink) === watcher) this.armHeartbeat(sink, watcher, watcher.intervalMs);
+    }, inMs);
+  }
+
+  private dropWatcher(sink: WatchSink): void {
+    this.watchers.get(sink)?.timer?.cancel();
+    this.watchers.delete(sink);
   }
 
   /** The engine as the monitor knows it now, whole. */
@@ -216,16 +248,18 @@ export class EngineMonitor {
 
   /** Sends messages to every watcher, each watcher's in one run, so a snapshot's parts stay together. */
   private broadcastAll(messages: WatchMessage[]): void {
-    for (const sink of this.watchers) this.deliver(sink, messages);
+    for (const sink of this.watchers.keys()) this.deliver(sink, messages);
   }
 
   private deliver(sink: WatchSink, messages: WatchMessage[]): void {
+    const watcher = this.watchers.get(sink);
+    if (watcher) watcher.lastSentAt = this.options.clock.now();
     try {
       for (const message of messages) sink.send(message);
     } catch (err) {
       // One broken watcher must not keep the others (or the monitor) from going on.
       this.logger.warn('a watcher failed to take a message; dropping it', { error: err });
-      this.watchers.delete(sink);
+      this.dropWatcher(sink);
     }
   }
 

@@ -4,7 +4,7 @@ import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExh
 import { LogStream, type PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type EngineAgentServiceServer, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
-import { actingRoleFrom, actingRoleKey, checkContainer, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
+import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkPsArgs, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerBackend } from '../docker/docker-backend';
 import { pullFailure } from '../docker/docker-errors';
 import { containerFrom, createBodyFrom, volumeFrom } from '../monitor/docker-mapping';
@@ -67,6 +67,9 @@ interface PullLine {
   errorDetail?: { message?: string };
 }
 
+/** The longest heartbeat interval a watcher may ask for (WatchRequest.heartbeat_interval_ms). */
+const maxHeartbeatIntervalMs = 600_000;
+
 export function createAgentService(options: AgentServiceOptions): ServiceRegistration {
   const { backend, monitor, logger } = options;
   const maxQueued = options.maxQueuedMessages ?? 10_000;
@@ -75,7 +78,9 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   const createOnce = new CreateOnce((label) => backend.listContainerIds(label));
 
   const implementation: EngineAgentServiceServer = {
-    watch: serverStream<WatchRequest, WatchResponse>(async (_request, call, signal) => {
+    watch: serverStream<WatchRequest, WatchResponse>(async (request, call, signal) => {
+      const heartbeatIntervalMs = request.heartbeatIntervalMs;
+      if (heartbeatIntervalMs > maxHeartbeatIntervalMs) throw InvalidArgumentError.field('heartbeat_interval_ms', heartbeatIntervalMs, `at most ${maxHeartbeatIntervalMs} (10 minutes)`);
       let sequence = 0;
       let overflow: ResourceExhaustedError | undefined;
       let overflowed = (): void => undefined;
@@ -90,7 +95,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
           }
           call.write({ sequence: String(++sequence), message });
         },
-      });
+      }, { heartbeatIntervalMs });
       logger.debug('watcher connected', { peer: call.getPeer(), watchers: monitor.watcherCount });
       try {
         await Promise.race([whenAborted(signal), cutOff]);
@@ -135,6 +140,35 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
     removeContainer: unary(async (request) => {
       await backend.removeContainer(required('id', request.id), request.force, request.volumes);
       return {};
+    }),
+
+    pauseContainer: unary(async (request) => {
+      await backend.pauseContainer(required('id', request.id));
+      return {};
+    }),
+
+    unpauseContainer: unary(async (request) => {
+      await backend.unpauseContainer(required('id', request.id));
+      return {};
+    }),
+
+    renameContainer: unary(async (request, _call, _signal, { logger: log }) => {
+      const id = required('id', request.id);
+      const name = checkNewContainerName('new_name', request.newName);
+      await backend.renameContainer(id, name);
+      log.info('container renamed', { id, name });
+      return {};
+    }),
+
+    // The call's signal reaches Docker's request: a caller that gives up ends the wait there too.
+    waitContainer: unary(async (request, _call, signal) => {
+      const reply = await backend.waitContainer(required('id', request.id), checkWaitCondition('condition', request.condition), signal);
+      return { exitCode: String(reply.StatusCode ?? 0), error: reply.Error?.Message ?? '' };
+    }),
+
+    topContainer: unary(async (request) => {
+      const reply = await backend.topContainer(required('id', request.id), checkPsArgs('ps_args', request.psArgs));
+      return { titles: reply.Titles ?? [], processes: (reply.Processes ?? []).map((values) => ({ values })) };
     }),
 
     inspectContainer: unary(async (request) => {
@@ -239,7 +273,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   // An agent controls a Docker engine, which is root on its host: it obeys managers only.
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
-  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pullImage', 'createVolume', 'removeVolume'];
+  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'pullImage', 'createVolume', 'removeVolume'];
   return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating };
 }
 

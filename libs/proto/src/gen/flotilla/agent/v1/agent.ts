@@ -40,8 +40,18 @@ import {
   Volume,
 } from "../../engine/v1/engine";
 
-/** WatchRequest has no fields. */
+/** WatchRequest says how the caller wants the stream. */
 export interface WatchRequest {
+  /**
+   * The longest silence the caller wants between two messages of this stream, in milliseconds:
+   * the agent sends a heartbeat only when the stream has carried nothing for this long (any
+   * message shows the agent alive). The agent uses the longer of this and its own
+   * --heartbeat-interval, so a caller can slow heartbeats down (a manager with many engines
+   * does, to bound their total rate) but never speed them up. 0 (the default): the agent's own
+   * interval. At most 600000 (10 minutes), else INVALID_ARGUMENT. Each Heartbeat says the
+   * interval in use.
+   */
+  heartbeatIntervalMs: number;
 }
 
 /** WatchResponse is one message of the engine's stream. Each is under 1 MiB. */
@@ -72,7 +82,7 @@ export interface WatchResponse {
     /** Any other Docker event (daemon, plugin, ...), forwarded as it came. */
     { $case: "event"; value: DockerEvent }
     | //
-    /** The agent is alive; sent every heartbeat interval. */
+    /** The agent is alive; sent when the stream has been silent for its heartbeat interval. */
     { $case: "heartbeat"; value: Heartbeat }
     | //
     /** The Docker engine became unreachable or reachable again. */
@@ -185,8 +195,9 @@ export interface Heartbeat {
     | Date
     | undefined;
   /**
-   * The agent's heartbeat interval in milliseconds (--heartbeat-interval, 50 ms to 10 min,
-   * default 1 s), so the receiver can tell how many it missed.
+   * This stream's heartbeat interval in milliseconds (the longer of --heartbeat-interval, 50 ms
+   * to 10 min, default 1 s, and the WatchRequest's heartbeat_interval_ms): the stream is never
+   * silent for longer, so the receiver can tell how many heartbeats it missed.
    */
   intervalMs: number;
   /**
@@ -398,6 +409,85 @@ export interface RemoveContainerRequest {
 export interface RemoveContainerResponse {
 }
 
+/** PauseContainerRequest names the container to pause. */
+export interface PauseContainerRequest {
+  /** As in StartContainerRequest.id. */
+  id: string;
+}
+
+/** PauseContainerResponse has no fields: the container is paused. */
+export interface PauseContainerResponse {
+}
+
+/** UnpauseContainerRequest names the container to unpause. */
+export interface UnpauseContainerRequest {
+  /** As in StartContainerRequest.id. */
+  id: string;
+}
+
+/** UnpauseContainerResponse has no fields: the container is unpaused. */
+export interface UnpauseContainerResponse {
+}
+
+/** RenameContainerRequest names the container and its new name. */
+export interface RenameContainerRequest {
+  /** As in StartContainerRequest.id. */
+  id: string;
+  /**
+   * The new name: Docker's grammar `/?[a-zA-Z0-9][a-zA-Z0-9_.-]+` (a leading "/" is dropped), at
+   * most 255 bytes; required (else INVALID_ARGUMENT).
+   */
+  newName: string;
+}
+
+/** RenameContainerResponse has no fields: the container is renamed. */
+export interface RenameContainerResponse {
+}
+
+/** WaitContainerRequest names the container and what to wait for. */
+export interface WaitContainerRequest {
+  /** As in StartContainerRequest.id. */
+  id: string;
+  /**
+   * "not-running" (empty means it too), "next-exit" or "removed", as Docker's wait condition;
+   * anything else is INVALID_ARGUMENT.
+   */
+  condition: string;
+}
+
+/** WaitContainerResponse is how the container ended. */
+export interface WaitContainerResponse {
+  /** The container's exit code, as Docker reports it. */
+  exitCode: string;
+  /** Docker's message when it could not wait properly; empty otherwise. */
+  error: string;
+}
+
+/** TopContainerRequest names the container and the `ps` options. */
+export interface TopContainerRequest {
+  /** As in StartContainerRequest.id. */
+  id: string;
+  /**
+   * Options for `ps`; empty means Docker's default ("-ef"). At most 256 bytes of
+   * [A-Za-z0-9 ,=-]; anything else is INVALID_ARGUMENT.
+   */
+  psArgs: string;
+}
+
+/** TopProcess is one process of a container: one value per column title. */
+export interface TopProcess {
+  /** The process's values, in the order of TopContainerResponse.titles. */
+  values: string[];
+}
+
+/** TopContainerResponse is the container's processes, as `ps` printed them. */
+export interface TopContainerResponse {
+  /** The column titles, e.g. "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD". */
+  titles: string[];
+  /** One entry per process, in `ps` order. */
+  processes: TopProcess[];
+}
+
 /** InspectContainerRequest names the container to inspect. */
 export interface InspectContainerRequest {
   /** As in StartContainerRequest.id. */
@@ -525,11 +615,14 @@ export interface InspectVolumeResponse {
 }
 
 function createBaseWatchRequest(): WatchRequest {
-  return {};
+  return { heartbeatIntervalMs: 0 };
 }
 
 export const WatchRequest: MessageFns<WatchRequest> = {
-  encode(_: WatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: WatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.heartbeatIntervalMs !== 0) {
+      writer.uint32(8).uint32(message.heartbeatIntervalMs);
+    }
     return writer;
   },
 
@@ -546,6 +639,14 @@ export const WatchRequest: MessageFns<WatchRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.heartbeatIntervalMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -558,20 +659,30 @@ export const WatchRequest: MessageFns<WatchRequest> = {
     }
   },
 
-  fromJSON(_: any): WatchRequest {
-    return {};
+  fromJSON(object: any): WatchRequest {
+    return {
+      heartbeatIntervalMs: isSet(object.heartbeatIntervalMs)
+        ? globalThis.Number(object.heartbeatIntervalMs)
+        : isSet(object.heartbeat_interval_ms)
+        ? globalThis.Number(object.heartbeat_interval_ms)
+        : 0,
+    };
   },
 
-  toJSON(_: WatchRequest): unknown {
+  toJSON(message: WatchRequest): unknown {
     const obj: any = {};
+    if (message.heartbeatIntervalMs !== 0) {
+      obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
+    }
     return obj;
   },
 
   create(base?: DeepPartial<WatchRequest>): WatchRequest {
     return WatchRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<WatchRequest>): WatchRequest {
+  fromPartial(object: DeepPartial<WatchRequest>): WatchRequest {
     const message = createBaseWatchRequest();
+    message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
     return message;
   },
 };
@@ -3509,6 +3620,804 @@ export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
   },
 };
 
+function createBasePauseContainerRequest(): PauseContainerRequest {
+  return { id: "" };
+}
+
+export const PauseContainerRequest: MessageFns<PauseContainerRequest> = {
+  encode(message: PauseContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseContainerRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: PauseContainerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseContainerRequest>): PauseContainerRequest {
+    return PauseContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseContainerRequest>): PauseContainerRequest {
+    const message = createBasePauseContainerRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBasePauseContainerResponse(): PauseContainerResponse {
+  return {};
+}
+
+export const PauseContainerResponse: MessageFns<PauseContainerResponse> = {
+  encode(_: PauseContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PauseContainerResponse {
+    return {};
+  },
+
+  toJSON(_: PauseContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseContainerResponse>): PauseContainerResponse {
+    return PauseContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PauseContainerResponse>): PauseContainerResponse {
+    const message = createBasePauseContainerResponse();
+    return message;
+  },
+};
+
+function createBaseUnpauseContainerRequest(): UnpauseContainerRequest {
+  return { id: "" };
+}
+
+export const UnpauseContainerRequest: MessageFns<UnpauseContainerRequest> = {
+  encode(message: UnpauseContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpauseContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpauseContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnpauseContainerRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: UnpauseContainerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnpauseContainerRequest>): UnpauseContainerRequest {
+    return UnpauseContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnpauseContainerRequest>): UnpauseContainerRequest {
+    const message = createBaseUnpauseContainerRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseUnpauseContainerResponse(): UnpauseContainerResponse {
+  return {};
+}
+
+export const UnpauseContainerResponse: MessageFns<UnpauseContainerResponse> = {
+  encode(_: UnpauseContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpauseContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpauseContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): UnpauseContainerResponse {
+    return {};
+  },
+
+  toJSON(_: UnpauseContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnpauseContainerResponse>): UnpauseContainerResponse {
+    return UnpauseContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<UnpauseContainerResponse>): UnpauseContainerResponse {
+    const message = createBaseUnpauseContainerResponse();
+    return message;
+  },
+};
+
+function createBaseRenameContainerRequest(): RenameContainerRequest {
+  return { id: "", newName: "" };
+}
+
+export const RenameContainerRequest: MessageFns<RenameContainerRequest> = {
+  encode(message: RenameContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.newName !== "") {
+      writer.uint32(18).string(message.newName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenameContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenameContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenameContainerRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      newName: isSet(object.newName)
+        ? globalThis.String(object.newName)
+        : isSet(object.new_name)
+        ? globalThis.String(object.new_name)
+        : "",
+    };
+  },
+
+  toJSON(message: RenameContainerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.newName !== "") {
+      obj.newName = message.newName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenameContainerRequest>): RenameContainerRequest {
+    return RenameContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RenameContainerRequest>): RenameContainerRequest {
+    const message = createBaseRenameContainerRequest();
+    message.id = object.id ?? "";
+    message.newName = object.newName ?? "";
+    return message;
+  },
+};
+
+function createBaseRenameContainerResponse(): RenameContainerResponse {
+  return {};
+}
+
+export const RenameContainerResponse: MessageFns<RenameContainerResponse> = {
+  encode(_: RenameContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenameContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenameContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RenameContainerResponse {
+    return {};
+  },
+
+  toJSON(_: RenameContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenameContainerResponse>): RenameContainerResponse {
+    return RenameContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<RenameContainerResponse>): RenameContainerResponse {
+    const message = createBaseRenameContainerResponse();
+    return message;
+  },
+};
+
+function createBaseWaitContainerRequest(): WaitContainerRequest {
+  return { id: "", condition: "" };
+}
+
+export const WaitContainerRequest: MessageFns<WaitContainerRequest> = {
+  encode(message: WaitContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.condition !== "") {
+      writer.uint32(18).string(message.condition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.condition = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitContainerRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      condition: isSet(object.condition) ? globalThis.String(object.condition) : "",
+    };
+  },
+
+  toJSON(message: WaitContainerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.condition !== "") {
+      obj.condition = message.condition;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WaitContainerRequest>): WaitContainerRequest {
+    return WaitContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WaitContainerRequest>): WaitContainerRequest {
+    const message = createBaseWaitContainerRequest();
+    message.id = object.id ?? "";
+    message.condition = object.condition ?? "";
+    return message;
+  },
+};
+
+function createBaseWaitContainerResponse(): WaitContainerResponse {
+  return { exitCode: "0", error: "" };
+}
+
+export const WaitContainerResponse: MessageFns<WaitContainerResponse> = {
+  encode(message: WaitContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exitCode !== "0") {
+      writer.uint32(8).int64(message.exitCode);
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exitCode = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitContainerResponse {
+    return {
+      exitCode: isSet(object.exitCode)
+        ? globalThis.String(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.String(object.exit_code)
+        : "0",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: WaitContainerResponse): unknown {
+    const obj: any = {};
+    if (message.exitCode !== "0") {
+      obj.exitCode = message.exitCode;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WaitContainerResponse>): WaitContainerResponse {
+    return WaitContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WaitContainerResponse>): WaitContainerResponse {
+    const message = createBaseWaitContainerResponse();
+    message.exitCode = object.exitCode ?? "0";
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
+function createBaseTopContainerRequest(): TopContainerRequest {
+  return { id: "", psArgs: "" };
+}
+
+export const TopContainerRequest: MessageFns<TopContainerRequest> = {
+  encode(message: TopContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.psArgs !== "") {
+      writer.uint32(18).string(message.psArgs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.psArgs = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopContainerRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      psArgs: isSet(object.psArgs)
+        ? globalThis.String(object.psArgs)
+        : isSet(object.ps_args)
+        ? globalThis.String(object.ps_args)
+        : "",
+    };
+  },
+
+  toJSON(message: TopContainerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.psArgs !== "") {
+      obj.psArgs = message.psArgs;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TopContainerRequest>): TopContainerRequest {
+    return TopContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TopContainerRequest>): TopContainerRequest {
+    const message = createBaseTopContainerRequest();
+    message.id = object.id ?? "";
+    message.psArgs = object.psArgs ?? "";
+    return message;
+  },
+};
+
+function createBaseTopProcess(): TopProcess {
+  return { values: [] };
+}
+
+export const TopProcess: MessageFns<TopProcess> = {
+  encode(message: TopProcess, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.values) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopProcess {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopProcess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.values.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopProcess {
+    return {
+      values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: TopProcess): unknown {
+    const obj: any = {};
+    if (message.values?.length) {
+      obj.values = message.values;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TopProcess>): TopProcess {
+    return TopProcess.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TopProcess>): TopProcess {
+    const message = createBaseTopProcess();
+    message.values = object.values?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTopContainerResponse(): TopContainerResponse {
+  return { titles: [], processes: [] };
+}
+
+export const TopContainerResponse: MessageFns<TopContainerResponse> = {
+  encode(message: TopContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.titles) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.processes) {
+      TopProcess.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.titles.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.processes.push(TopProcess.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopContainerResponse {
+    return {
+      titles: globalThis.Array.isArray(object?.titles) ? object.titles.map((e: any) => globalThis.String(e)) : [],
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => TopProcess.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TopContainerResponse): unknown {
+    const obj: any = {};
+    if (message.titles?.length) {
+      obj.titles = message.titles;
+    }
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => TopProcess.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TopContainerResponse>): TopContainerResponse {
+    return TopContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TopContainerResponse>): TopContainerResponse {
+    const message = createBaseTopContainerResponse();
+    message.titles = object.titles?.map((e) => e) || [];
+    message.processes = object.processes?.map((e) => TopProcess.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseInspectContainerRequest(): InspectContainerRequest {
   return { id: "" };
 }
@@ -4798,7 +5707,8 @@ export const EngineAgentServiceService = {
   /**
    * Watch streams the engine: first a full snapshot (or, while the Docker engine is unreachable,
    * a state message saying why, and the snapshot once it is back), then deltas driven by Docker's
-   * event stream, heartbeats every --heartbeat-interval (default 1 s), state messages when the
+   * event stream, a heartbeat whenever the stream has been silent for the heartbeat interval (see
+   * WatchRequest; by default --heartbeat-interval, 1 s), state messages when the
    * Docker engine becomes unreachable or reachable again, and a fresh snapshot after an outage or
    * whenever the agent cannot tell what an event changed. Each message carries a sequence number
    * that grows by one per message on this stream. There is no resume: every new stream starts
@@ -4900,6 +5810,83 @@ export const EngineAgentServiceService = {
     responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
   },
   /**
+   * PauseContainer freezes every process of a running container (Docker's pause). Errors:
+   * INVALID_ARGUMENT for an empty ID; NOT_FOUND; FAILED_PRECONDITION when the container is paused
+   * already or not running (Docker's message names the container and its state).
+   */
+  pauseContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/PauseContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseContainerRequest): Buffer =>
+      Buffer.from(PauseContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseContainerRequest => PauseContainerRequest.decode(value),
+    responseSerialize: (value: PauseContainerResponse): Buffer =>
+      Buffer.from(PauseContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PauseContainerResponse => PauseContainerResponse.decode(value),
+  },
+  /**
+   * UnpauseContainer thaws a paused container. Errors: INVALID_ARGUMENT for an empty ID;
+   * NOT_FOUND; FAILED_PRECONDITION when the container is not paused.
+   */
+  unpauseContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/UnpauseContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnpauseContainerRequest): Buffer =>
+      Buffer.from(UnpauseContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnpauseContainerRequest => UnpauseContainerRequest.decode(value),
+    responseSerialize: (value: UnpauseContainerResponse): Buffer =>
+      Buffer.from(UnpauseContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnpauseContainerResponse => UnpauseContainerResponse.decode(value),
+  },
+  /**
+   * RenameContainer gives a container a new name; the container's "rename" Docker event follows
+   * on Watch. Errors: INVALID_ARGUMENT for an empty ID or a malformed name (or the container's
+   * own); NOT_FOUND; ALREADY_EXISTS when another container of the engine has the name.
+   */
+  renameContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/RenameContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RenameContainerRequest): Buffer =>
+      Buffer.from(RenameContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RenameContainerRequest => RenameContainerRequest.decode(value),
+    responseSerialize: (value: RenameContainerResponse): Buffer =>
+      Buffer.from(RenameContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RenameContainerResponse => RenameContainerResponse.decode(value),
+  },
+  /**
+   * WaitContainer blocks until the container meets `condition` and answers its exit code. It
+   * waits as long as the caller lets it: the call's deadline or cancellation ends the wait on
+   * Docker too. Errors: INVALID_ARGUMENT for an empty ID or an unknown condition; NOT_FOUND.
+   */
+  waitContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/WaitContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WaitContainerRequest): Buffer => Buffer.from(WaitContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WaitContainerRequest => WaitContainerRequest.decode(value),
+    responseSerialize: (value: WaitContainerResponse): Buffer =>
+      Buffer.from(WaitContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WaitContainerResponse => WaitContainerResponse.decode(value),
+  },
+  /**
+   * TopContainer lists the processes of a running container (Docker's top). Read-only. Errors:
+   * INVALID_ARGUMENT for an empty ID or `ps_args` over 256 bytes or with a character other than
+   * [A-Za-z0-9 ,=-]; NOT_FOUND; FAILED_PRECONDITION when the container is not running.
+   */
+  topContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/TopContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TopContainerRequest): Buffer => Buffer.from(TopContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TopContainerRequest => TopContainerRequest.decode(value),
+    responseSerialize: (value: TopContainerResponse): Buffer =>
+      Buffer.from(TopContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TopContainerResponse => TopContainerResponse.decode(value),
+  },
+  /**
    * InspectContainer answers a container and Docker's inspect document. Read-only, safe to retry.
    * Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND.
    */
@@ -4999,7 +5986,8 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
   /**
    * Watch streams the engine: first a full snapshot (or, while the Docker engine is unreachable,
    * a state message saying why, and the snapshot once it is back), then deltas driven by Docker's
-   * event stream, heartbeats every --heartbeat-interval (default 1 s), state messages when the
+   * event stream, a heartbeat whenever the stream has been silent for the heartbeat interval (see
+   * WatchRequest; by default --heartbeat-interval, 1 s), state messages when the
    * Docker engine becomes unreachable or reachable again, and a fresh snapshot after an outage or
    * whenever the agent cannot tell what an event changed. Each message carries a sequence number
    * that grows by one per message on this stream. There is no resume: every new stream starts
@@ -5044,6 +6032,35 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    * without `force`.
    */
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
+  /**
+   * PauseContainer freezes every process of a running container (Docker's pause). Errors:
+   * INVALID_ARGUMENT for an empty ID; NOT_FOUND; FAILED_PRECONDITION when the container is paused
+   * already or not running (Docker's message names the container and its state).
+   */
+  pauseContainer: handleUnaryCall<PauseContainerRequest, PauseContainerResponse>;
+  /**
+   * UnpauseContainer thaws a paused container. Errors: INVALID_ARGUMENT for an empty ID;
+   * NOT_FOUND; FAILED_PRECONDITION when the container is not paused.
+   */
+  unpauseContainer: handleUnaryCall<UnpauseContainerRequest, UnpauseContainerResponse>;
+  /**
+   * RenameContainer gives a container a new name; the container's "rename" Docker event follows
+   * on Watch. Errors: INVALID_ARGUMENT for an empty ID or a malformed name (or the container's
+   * own); NOT_FOUND; ALREADY_EXISTS when another container of the engine has the name.
+   */
+  renameContainer: handleUnaryCall<RenameContainerRequest, RenameContainerResponse>;
+  /**
+   * WaitContainer blocks until the container meets `condition` and answers its exit code. It
+   * waits as long as the caller lets it: the call's deadline or cancellation ends the wait on
+   * Docker too. Errors: INVALID_ARGUMENT for an empty ID or an unknown condition; NOT_FOUND.
+   */
+  waitContainer: handleUnaryCall<WaitContainerRequest, WaitContainerResponse>;
+  /**
+   * TopContainer lists the processes of a running container (Docker's top). Read-only. Errors:
+   * INVALID_ARGUMENT for an empty ID or `ps_args` over 256 bytes or with a character other than
+   * [A-Za-z0-9 ,=-]; NOT_FOUND; FAILED_PRECONDITION when the container is not running.
+   */
+  topContainer: handleUnaryCall<TopContainerRequest, TopContainerResponse>;
   /**
    * InspectContainer answers a container and Docker's inspect document. Read-only, safe to retry.
    * Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND.
@@ -5090,7 +6107,8 @@ export interface EngineAgentServiceClient extends Client {
   /**
    * Watch streams the engine: first a full snapshot (or, while the Docker engine is unreachable,
    * a state message saying why, and the snapshot once it is back), then deltas driven by Docker's
-   * event stream, heartbeats every --heartbeat-interval (default 1 s), state messages when the
+   * event stream, a heartbeat whenever the stream has been silent for the heartbeat interval (see
+   * WatchRequest; by default --heartbeat-interval, 1 s), state messages when the
    * Docker engine becomes unreachable or reachable again, and a fresh snapshot after an outage or
    * whenever the agent cannot tell what an event changed. Each message carries a sequence number
    * that grows by one per message on this stream. There is no resume: every new stream starts
@@ -5209,6 +6227,105 @@ export interface EngineAgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * PauseContainer freezes every process of a running container (Docker's pause). Errors:
+   * INVALID_ARGUMENT for an empty ID; NOT_FOUND; FAILED_PRECONDITION when the container is paused
+   * already or not running (Docker's message names the container and its state).
+   */
+  pauseContainer(
+    request: PauseContainerRequest,
+    callback: (error: ServiceError | null, response: PauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  pauseContainer(
+    request: PauseContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  pauseContainer(
+    request: PauseContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UnpauseContainer thaws a paused container. Errors: INVALID_ARGUMENT for an empty ID;
+   * NOT_FOUND; FAILED_PRECONDITION when the container is not paused.
+   */
+  unpauseContainer(
+    request: UnpauseContainerRequest,
+    callback: (error: ServiceError | null, response: UnpauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  unpauseContainer(
+    request: UnpauseContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnpauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  unpauseContainer(
+    request: UnpauseContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnpauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RenameContainer gives a container a new name; the container's "rename" Docker event follows
+   * on Watch. Errors: INVALID_ARGUMENT for an empty ID or a malformed name (or the container's
+   * own); NOT_FOUND; ALREADY_EXISTS when another container of the engine has the name.
+   */
+  renameContainer(
+    request: RenameContainerRequest,
+    callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  renameContainer(
+    request: RenameContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  renameContainer(
+    request: RenameContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * WaitContainer blocks until the container meets `condition` and answers its exit code. It
+   * waits as long as the caller lets it: the call's deadline or cancellation ends the wait on
+   * Docker too. Errors: INVALID_ARGUMENT for an empty ID or an unknown condition; NOT_FOUND.
+   */
+  waitContainer(
+    request: WaitContainerRequest,
+    callback: (error: ServiceError | null, response: WaitContainerResponse) => void,
+  ): ClientUnaryCall;
+  waitContainer(
+    request: WaitContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WaitContainerResponse) => void,
+  ): ClientUnaryCall;
+  waitContainer(
+    request: WaitContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WaitContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * TopContainer lists the processes of a running container (Docker's top). Read-only. Errors:
+   * INVALID_ARGUMENT for an empty ID or `ps_args` over 256 bytes or with a character other than
+   * [A-Za-z0-9 ,=-]; NOT_FOUND; FAILED_PRECONDITION when the container is not running.
+   */
+  topContainer(
+    request: TopContainerRequest,
+    callback: (error: ServiceError | null, response: TopContainerResponse) => void,
+  ): ClientUnaryCall;
+  topContainer(
+    request: TopContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TopContainerResponse) => void,
+  ): ClientUnaryCall;
+  topContainer(
+    request: TopContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TopContainerResponse) => void,
   ): ClientUnaryCall;
   /**
    * InspectContainer answers a container and Docker's inspect document. Read-only, safe to retry.

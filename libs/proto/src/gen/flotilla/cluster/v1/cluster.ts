@@ -980,6 +980,121 @@ export interface RemoveContainerResponse {
   unsettled: boolean;
 }
 
+/** PauseContainerRequest names the container to pause. */
+export interface PauseContainerRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+}
+
+/** PauseContainerResponse says where the container was paused. */
+export interface PauseContainerResponse {
+  /** The engine the container is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** As in StopContainerResponse. */
+  unsettled: boolean;
+}
+
+/** UnpauseContainerRequest names the container to unpause. */
+export interface UnpauseContainerRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+}
+
+/** UnpauseContainerResponse says where the container was unpaused. */
+export interface UnpauseContainerResponse {
+  /** The engine the container is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** As in StopContainerResponse. */
+  unsettled: boolean;
+}
+
+/** RenameContainerRequest names the container and its new name. */
+export interface RenameContainerRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /**
+   * The new name: Docker's grammar `/?[a-zA-Z0-9][a-zA-Z0-9_.-]+` (a leading "/" is dropped), at
+   * most 255 bytes; required. Empty, malformed or the container's own name is INVALID_ARGUMENT;
+   * a name another container of the cluster has is ALREADY_EXISTS.
+   */
+  newName: string;
+}
+
+/** RenameContainerResponse says where the container was renamed. */
+export interface RenameContainerResponse {
+  /** The engine the container is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** The container's Docker ID (64 hex digits). */
+  id: string;
+  /**
+   * True when the manager answered before the engine's stream showed the new name (it waits a
+   * few seconds): the engine renamed it, but a call by the new name right after may not find it.
+   */
+  unsettled: boolean;
+}
+
+/** WaitContainerRequest names the container and what to wait for. */
+export interface WaitContainerRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /**
+   * What to wait for, as Docker's: "not-running" (empty means it too: answers at once for a
+   * container that is not running), "next-exit" (the next time it exits, even if it is not
+   * running now) or "removed" (until it is removed). Anything else is INVALID_ARGUMENT. At most
+   * 32 bytes.
+   */
+  condition: string;
+}
+
+/** WaitContainerResponse is how the container ended. */
+export interface WaitContainerResponse {
+  /**
+   * The container's exit code, as Docker reports it (e.g. 137 after SIGKILL; 0 for a container
+   * that never ran).
+   */
+  exitCode: string;
+  /**
+   * Docker's message when it could not wait properly (e.g. the container's exit status could not
+   * be read); empty otherwise.
+   */
+  error: string;
+  /** The engine the container is on. */
+  engine?: EngineRef | undefined;
+}
+
+/** TopContainerRequest names the container and the `ps` options. */
+export interface TopContainerRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /**
+   * Options for `ps`, e.g. "aux" or "-o pid,comm"; empty means Docker's default ("-ef"). At most
+   * 256 bytes of letters, digits, space, ",", "=" and "-"; anything else is INVALID_ARGUMENT.
+   */
+  psArgs: string;
+}
+
+/** TopProcess is one process of a container: one value per column title. */
+export interface TopProcess {
+  /** The process's values, in the order of TopContainerResponse.titles. */
+  values: string[];
+}
+
+/** TopContainerResponse is the container's processes, as `ps` printed them on its engine. */
+export interface TopContainerResponse {
+  /** The column titles, e.g. "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD". */
+  titles: string[];
+  /** One entry per process, in `ps` order. */
+  processes: TopProcess[];
+  /** The engine the container is on. */
+  engine?: EngineRef | undefined;
+}
+
 /** ClusterContainer is a container and the engine it is on. */
 export interface ClusterContainer {
   /**
@@ -6577,6 +6692,961 @@ export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
   },
 };
 
+function createBasePauseContainerRequest(): PauseContainerRequest {
+  return { container: "" };
+}
+
+export const PauseContainerRequest: MessageFns<PauseContainerRequest> = {
+  encode(message: PauseContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseContainerRequest {
+    return { container: isSet(object.container) ? globalThis.String(object.container) : "" };
+  },
+
+  toJSON(message: PauseContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseContainerRequest>): PauseContainerRequest {
+    return PauseContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseContainerRequest>): PauseContainerRequest {
+    const message = createBasePauseContainerRequest();
+    message.container = object.container ?? "";
+    return message;
+  },
+};
+
+function createBasePauseContainerResponse(): PauseContainerResponse {
+  return { engine: undefined, unsettled: false };
+}
+
+export const PauseContainerResponse: MessageFns<PauseContainerResponse> = {
+  encode(message: PauseContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(16).bool(message.unsettled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseContainerResponse {
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+    };
+  },
+
+  toJSON(message: PauseContainerResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseContainerResponse>): PauseContainerResponse {
+    return PauseContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseContainerResponse>): PauseContainerResponse {
+    const message = createBasePauseContainerResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.unsettled = object.unsettled ?? false;
+    return message;
+  },
+};
+
+function createBaseUnpauseContainerRequest(): UnpauseContainerRequest {
+  return { container: "" };
+}
+
+export const UnpauseContainerRequest: MessageFns<UnpauseContainerRequest> = {
+  encode(message: UnpauseContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpauseContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpauseContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnpauseContainerRequest {
+    return { container: isSet(object.container) ? globalThis.String(object.container) : "" };
+  },
+
+  toJSON(message: UnpauseContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnpauseContainerRequest>): UnpauseContainerRequest {
+    return UnpauseContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnpauseContainerRequest>): UnpauseContainerRequest {
+    const message = createBaseUnpauseContainerRequest();
+    message.container = object.container ?? "";
+    return message;
+  },
+};
+
+function createBaseUnpauseContainerResponse(): UnpauseContainerResponse {
+  return { engine: undefined, unsettled: false };
+}
+
+export const UnpauseContainerResponse: MessageFns<UnpauseContainerResponse> = {
+  encode(message: UnpauseContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(16).bool(message.unsettled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpauseContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpauseContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnpauseContainerResponse {
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+    };
+  },
+
+  toJSON(message: UnpauseContainerResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnpauseContainerResponse>): UnpauseContainerResponse {
+    return UnpauseContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnpauseContainerResponse>): UnpauseContainerResponse {
+    const message = createBaseUnpauseContainerResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.unsettled = object.unsettled ?? false;
+    return message;
+  },
+};
+
+function createBaseRenameContainerRequest(): RenameContainerRequest {
+  return { container: "", newName: "" };
+}
+
+export const RenameContainerRequest: MessageFns<RenameContainerRequest> = {
+  encode(message: RenameContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.newName !== "") {
+      writer.uint32(18).string(message.newName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenameContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenameContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenameContainerRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      newName: isSet(object.newName)
+        ? globalThis.String(object.newName)
+        : isSet(object.new_name)
+        ? globalThis.String(object.new_name)
+        : "",
+    };
+  },
+
+  toJSON(message: RenameContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.newName !== "") {
+      obj.newName = message.newName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenameContainerRequest>): RenameContainerRequest {
+    return RenameContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RenameContainerRequest>): RenameContainerRequest {
+    const message = createBaseRenameContainerRequest();
+    message.container = object.container ?? "";
+    message.newName = object.newName ?? "";
+    return message;
+  },
+};
+
+function createBaseRenameContainerResponse(): RenameContainerResponse {
+  return { engine: undefined, id: "", unsettled: false };
+}
+
+export const RenameContainerResponse: MessageFns<RenameContainerResponse> = {
+  encode(message: RenameContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(24).bool(message.unsettled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenameContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenameContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenameContainerResponse {
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+    };
+  },
+
+  toJSON(message: RenameContainerResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenameContainerResponse>): RenameContainerResponse {
+    return RenameContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RenameContainerResponse>): RenameContainerResponse {
+    const message = createBaseRenameContainerResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.id = object.id ?? "";
+    message.unsettled = object.unsettled ?? false;
+    return message;
+  },
+};
+
+function createBaseWaitContainerRequest(): WaitContainerRequest {
+  return { container: "", condition: "" };
+}
+
+export const WaitContainerRequest: MessageFns<WaitContainerRequest> = {
+  encode(message: WaitContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.condition !== "") {
+      writer.uint32(18).string(message.condition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.condition = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitContainerRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      condition: isSet(object.condition) ? globalThis.String(object.condition) : "",
+    };
+  },
+
+  toJSON(message: WaitContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.condition !== "") {
+      obj.condition = message.condition;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WaitContainerRequest>): WaitContainerRequest {
+    return WaitContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WaitContainerRequest>): WaitContainerRequest {
+    const message = createBaseWaitContainerRequest();
+    message.container = object.container ?? "";
+    message.condition = object.condition ?? "";
+    return message;
+  },
+};
+
+function createBaseWaitContainerResponse(): WaitContainerResponse {
+  return { exitCode: "0", error: "", engine: undefined };
+}
+
+export const WaitContainerResponse: MessageFns<WaitContainerResponse> = {
+  encode(message: WaitContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exitCode !== "0") {
+      writer.uint32(8).int64(message.exitCode);
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exitCode = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitContainerResponse {
+    return {
+      exitCode: isSet(object.exitCode)
+        ? globalThis.String(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.String(object.exit_code)
+        : "0",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+    };
+  },
+
+  toJSON(message: WaitContainerResponse): unknown {
+    const obj: any = {};
+    if (message.exitCode !== "0") {
+      obj.exitCode = message.exitCode;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WaitContainerResponse>): WaitContainerResponse {
+    return WaitContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WaitContainerResponse>): WaitContainerResponse {
+    const message = createBaseWaitContainerResponse();
+    message.exitCode = object.exitCode ?? "0";
+    message.error = object.error ?? "";
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTopContainerRequest(): TopContainerRequest {
+  return { container: "", psArgs: "" };
+}
+
+export const TopContainerRequest: MessageFns<TopContainerRequest> = {
+  encode(message: TopContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.psArgs !== "") {
+      writer.uint32(18).string(message.psArgs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.psArgs = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopContainerRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      psArgs: isSet(object.psArgs)
+        ? globalThis.String(object.psArgs)
+        : isSet(object.ps_args)
+        ? globalThis.String(object.ps_args)
+        : "",
+    };
+  },
+
+  toJSON(message: TopContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.psArgs !== "") {
+      obj.psArgs = message.psArgs;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TopContainerRequest>): TopContainerRequest {
+    return TopContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TopContainerRequest>): TopContainerRequest {
+    const message = createBaseTopContainerRequest();
+    message.container = object.container ?? "";
+    message.psArgs = object.psArgs ?? "";
+    return message;
+  },
+};
+
+function createBaseTopProcess(): TopProcess {
+  return { values: [] };
+}
+
+export const TopProcess: MessageFns<TopProcess> = {
+  encode(message: TopProcess, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.values) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopProcess {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopProcess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.values.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopProcess {
+    return {
+      values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: TopProcess): unknown {
+    const obj: any = {};
+    if (message.values?.length) {
+      obj.values = message.values;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TopProcess>): TopProcess {
+    return TopProcess.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TopProcess>): TopProcess {
+    const message = createBaseTopProcess();
+    message.values = object.values?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTopContainerResponse(): TopContainerResponse {
+  return { titles: [], processes: [], engine: undefined };
+}
+
+export const TopContainerResponse: MessageFns<TopContainerResponse> = {
+  encode(message: TopContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.titles) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.processes) {
+      TopProcess.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.titles.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.processes.push(TopProcess.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopContainerResponse {
+    return {
+      titles: globalThis.Array.isArray(object?.titles) ? object.titles.map((e: any) => globalThis.String(e)) : [],
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => TopProcess.fromJSON(e))
+        : [],
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+    };
+  },
+
+  toJSON(message: TopContainerResponse): unknown {
+    const obj: any = {};
+    if (message.titles?.length) {
+      obj.titles = message.titles;
+    }
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => TopProcess.toJSON(e));
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TopContainerResponse>): TopContainerResponse {
+    return TopContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TopContainerResponse>): TopContainerResponse {
+    const message = createBaseTopContainerResponse();
+    message.titles = object.titles?.map((e) => e) || [];
+    message.processes = object.processes?.map((e) => TopProcess.fromPartial(e)) || [];
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseClusterContainer(): ClusterContainer {
   return {
     container: undefined,
@@ -9443,8 +10513,8 @@ export const RemoveVolumeResponse: MessageFns<RemoveVolumeResponse> = {
  * Access: mutual TLS with a certificate from the cluster CA; the certificate's OU is the caller's
  * role. `operator` may call every method except SyncEngines; `reader` may call ListEngines,
  * GetEngine, GetInfo, WatchEvents, ExplainPlacement, InspectContainer, ListContainers,
- * ListVolumes and InspectVolume; `discovery` may call SyncEngines only. Any other call is
- * PERMISSION_DENIED.
+ * WaitContainer, TopContainer, ListVolumes and InspectVolume; `discovery` may call SyncEngines
+ * only. Any other call is PERMISSION_DENIED.
  *
  * Errors: every failure carries a google.rpc.Status in the `grpc-status-details-bin` trailer
  * with a google.rpc.ErrorInfo (domain "flotilla", a stable `reason`: INVALID_FIELD,
@@ -9709,6 +10779,98 @@ export const ClusterServiceService = {
     responseSerialize: (value: RemoveContainerResponse): Buffer =>
       Buffer.from(RemoveContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
+  },
+  /**
+   * PauseContainer freezes every process of a running container (Docker's pause, the cgroup
+   * freezer), found as for StartContainer. It answers once the engine's stream shows the container
+   * paused (or says `unsettled`). Not idempotent in its answer: pausing a paused container, or one
+   * that is not running, is FAILED_PRECONDITION naming the container and its state. Errors as for
+   * StartContainer. Role: operator.
+   */
+  pauseContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/PauseContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseContainerRequest): Buffer =>
+      Buffer.from(PauseContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseContainerRequest => PauseContainerRequest.decode(value),
+    responseSerialize: (value: PauseContainerResponse): Buffer =>
+      Buffer.from(PauseContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PauseContainerResponse => PauseContainerResponse.decode(value),
+  },
+  /**
+   * UnpauseContainer thaws a paused container (found as for StartContainer). It answers once the
+   * engine's stream shows it no longer paused (or says `unsettled`). Unpausing a container that is
+   * not paused is FAILED_PRECONDITION naming the container and its state. Errors as for
+   * StartContainer. Role: operator.
+   */
+  unpauseContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/UnpauseContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnpauseContainerRequest): Buffer =>
+      Buffer.from(UnpauseContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnpauseContainerRequest => UnpauseContainerRequest.decode(value),
+    responseSerialize: (value: UnpauseContainerResponse): Buffer =>
+      Buffer.from(UnpauseContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnpauseContainerResponse => UnpauseContainerResponse.decode(value),
+  },
+  /**
+   * RenameContainer gives a container (found as for StartContainer) a new name. The name is
+   * checked as CreateContainer checks one and held cluster-wide while the rename runs, so a create
+   * cannot take it meanwhile. It answers once the engine's stream shows the new name (or says
+   * `unsettled`), so a call by the new name right after finds the container. A retry after success
+   * finds the old name gone (NOT_FOUND). Errors as for StartContainer, and INVALID_ARGUMENT for a
+   * malformed `new_name` or the container's own name; ALREADY_EXISTS naming the name when a
+   * container of the cluster has it or is being created with it; UNAVAILABLE, worth retrying
+   * later, while an engine is being reached for the first time (its names are not known yet).
+   * Role: operator.
+   */
+  renameContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/RenameContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RenameContainerRequest): Buffer =>
+      Buffer.from(RenameContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RenameContainerRequest => RenameContainerRequest.decode(value),
+    responseSerialize: (value: RenameContainerResponse): Buffer =>
+      Buffer.from(RenameContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RenameContainerResponse => RenameContainerResponse.decode(value),
+  },
+  /**
+   * WaitContainer blocks until a container (found as for StartContainer) meets `condition`, then
+   * answers its exit code, as `docker wait` does. It waits as long as the caller lets it: give the
+   * call a deadline (DEADLINE_EXCEEDED when it passes) or cancel it (CANCELLED); either ends the
+   * wait on the engine too. Read-only, safe to retry. Errors as for StartContainer, and
+   * INVALID_ARGUMENT for an unknown condition; UNAVAILABLE when the engine's agent becomes
+   * unreachable during the wait. Role: operator or reader.
+   */
+  waitContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/WaitContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WaitContainerRequest): Buffer => Buffer.from(WaitContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WaitContainerRequest => WaitContainerRequest.decode(value),
+    responseSerialize: (value: WaitContainerResponse): Buffer =>
+      Buffer.from(WaitContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WaitContainerResponse => WaitContainerResponse.decode(value),
+  },
+  /**
+   * TopContainer lists the processes of a running container (found as for StartContainer), as
+   * `docker top` does: the column titles and one row per process, from `ps` on the engine's host.
+   * Read-only, safe to retry. Errors as for StartContainer, and INVALID_ARGUMENT for `ps_args`
+   * over 256 bytes or with a character other than letters, digits, space, ",", "=" and "-";
+   * FAILED_PRECONDITION when the container is not running. Role: operator or reader.
+   */
+  topContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/TopContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TopContainerRequest): Buffer => Buffer.from(TopContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TopContainerRequest => TopContainerRequest.decode(value),
+    responseSerialize: (value: TopContainerResponse): Buffer =>
+      Buffer.from(TopContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TopContainerResponse => TopContainerResponse.decode(value),
   },
   /**
    * InspectContainer answers a container (found as for StartContainer), Docker's inspect document
@@ -9999,6 +11161,50 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * removing a running container without `force` is FAILED_PRECONDITION. Role: operator.
    */
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
+  /**
+   * PauseContainer freezes every process of a running container (Docker's pause, the cgroup
+   * freezer), found as for StartContainer. It answers once the engine's stream shows the container
+   * paused (or says `unsettled`). Not idempotent in its answer: pausing a paused container, or one
+   * that is not running, is FAILED_PRECONDITION naming the container and its state. Errors as for
+   * StartContainer. Role: operator.
+   */
+  pauseContainer: handleUnaryCall<PauseContainerRequest, PauseContainerResponse>;
+  /**
+   * UnpauseContainer thaws a paused container (found as for StartContainer). It answers once the
+   * engine's stream shows it no longer paused (or says `unsettled`). Unpausing a container that is
+   * not paused is FAILED_PRECONDITION naming the container and its state. Errors as for
+   * StartContainer. Role: operator.
+   */
+  unpauseContainer: handleUnaryCall<UnpauseContainerRequest, UnpauseContainerResponse>;
+  /**
+   * RenameContainer gives a container (found as for StartContainer) a new name. The name is
+   * checked as CreateContainer checks one and held cluster-wide while the rename runs, so a create
+   * cannot take it meanwhile. It answers once the engine's stream shows the new name (or says
+   * `unsettled`), so a call by the new name right after finds the container. A retry after success
+   * finds the old name gone (NOT_FOUND). Errors as for StartContainer, and INVALID_ARGUMENT for a
+   * malformed `new_name` or the container's own name; ALREADY_EXISTS naming the name when a
+   * container of the cluster has it or is being created with it; UNAVAILABLE, worth retrying
+   * later, while an engine is being reached for the first time (its names are not known yet).
+   * Role: operator.
+   */
+  renameContainer: handleUnaryCall<RenameContainerRequest, RenameContainerResponse>;
+  /**
+   * WaitContainer blocks until a container (found as for StartContainer) meets `condition`, then
+   * answers its exit code, as `docker wait` does. It waits as long as the caller lets it: give the
+   * call a deadline (DEADLINE_EXCEEDED when it passes) or cancel it (CANCELLED); either ends the
+   * wait on the engine too. Read-only, safe to retry. Errors as for StartContainer, and
+   * INVALID_ARGUMENT for an unknown condition; UNAVAILABLE when the engine's agent becomes
+   * unreachable during the wait. Role: operator or reader.
+   */
+  waitContainer: handleUnaryCall<WaitContainerRequest, WaitContainerResponse>;
+  /**
+   * TopContainer lists the processes of a running container (found as for StartContainer), as
+   * `docker top` does: the column titles and one row per process, from `ps` on the engine's host.
+   * Read-only, safe to retry. Errors as for StartContainer, and INVALID_ARGUMENT for `ps_args`
+   * over 256 bytes or with a character other than letters, digits, space, ",", "=" and "-";
+   * FAILED_PRECONDITION when the container is not running. Role: operator or reader.
+   */
+  topContainer: handleUnaryCall<TopContainerRequest, TopContainerResponse>;
   /**
    * InspectContainer answers a container (found as for StartContainer), Docker's inspect document
    * and the engine it is on. On an engine that is not healthy it answers what the cluster last knew
@@ -10388,6 +11594,120 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * PauseContainer freezes every process of a running container (Docker's pause, the cgroup
+   * freezer), found as for StartContainer. It answers once the engine's stream shows the container
+   * paused (or says `unsettled`). Not idempotent in its answer: pausing a paused container, or one
+   * that is not running, is FAILED_PRECONDITION naming the container and its state. Errors as for
+   * StartContainer. Role: operator.
+   */
+  pauseContainer(
+    request: PauseContainerRequest,
+    callback: (error: ServiceError | null, response: PauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  pauseContainer(
+    request: PauseContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  pauseContainer(
+    request: PauseContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UnpauseContainer thaws a paused container (found as for StartContainer). It answers once the
+   * engine's stream shows it no longer paused (or says `unsettled`). Unpausing a container that is
+   * not paused is FAILED_PRECONDITION naming the container and its state. Errors as for
+   * StartContainer. Role: operator.
+   */
+  unpauseContainer(
+    request: UnpauseContainerRequest,
+    callback: (error: ServiceError | null, response: UnpauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  unpauseContainer(
+    request: UnpauseContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnpauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  unpauseContainer(
+    request: UnpauseContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnpauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RenameContainer gives a container (found as for StartContainer) a new name. The name is
+   * checked as CreateContainer checks one and held cluster-wide while the rename runs, so a create
+   * cannot take it meanwhile. It answers once the engine's stream shows the new name (or says
+   * `unsettled`), so a call by the new name right after finds the container. A retry after success
+   * finds the old name gone (NOT_FOUND). Errors as for StartContainer, and INVALID_ARGUMENT for a
+   * malformed `new_name` or the container's own name; ALREADY_EXISTS naming the name when a
+   * container of the cluster has it or is being created with it; UNAVAILABLE, worth retrying
+   * later, while an engine is being reached for the first time (its names are not known yet).
+   * Role: operator.
+   */
+  renameContainer(
+    request: RenameContainerRequest,
+    callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  renameContainer(
+    request: RenameContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  renameContainer(
+    request: RenameContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * WaitContainer blocks until a container (found as for StartContainer) meets `condition`, then
+   * answers its exit code, as `docker wait` does. It waits as long as the caller lets it: give the
+   * call a deadline (DEADLINE_EXCEEDED when it passes) or cancel it (CANCELLED); either ends the
+   * wait on the engine too. Read-only, safe to retry. Errors as for StartContainer, and
+   * INVALID_ARGUMENT for an unknown condition; UNAVAILABLE when the engine's agent becomes
+   * unreachable during the wait. Role: operator or reader.
+   */
+  waitContainer(
+    request: WaitContainerRequest,
+    callback: (error: ServiceError | null, response: WaitContainerResponse) => void,
+  ): ClientUnaryCall;
+  waitContainer(
+    request: WaitContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WaitContainerResponse) => void,
+  ): ClientUnaryCall;
+  waitContainer(
+    request: WaitContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WaitContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * TopContainer lists the processes of a running container (found as for StartContainer), as
+   * `docker top` does: the column titles and one row per process, from `ps` on the engine's host.
+   * Read-only, safe to retry. Errors as for StartContainer, and INVALID_ARGUMENT for `ps_args`
+   * over 256 bytes or with a character other than letters, digits, space, ",", "=" and "-";
+   * FAILED_PRECONDITION when the container is not running. Role: operator or reader.
+   */
+  topContainer(
+    request: TopContainerRequest,
+    callback: (error: ServiceError | null, response: TopContainerResponse) => void,
+  ): ClientUnaryCall;
+  topContainer(
+    request: TopContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TopContainerResponse) => void,
+  ): ClientUnaryCall;
+  topContainer(
+    request: TopContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TopContainerResponse) => void,
   ): ClientUnaryCall;
   /**
    * InspectContainer answers a container (found as for StartContainer), Docker's inspect document

@@ -1,0 +1,98 @@
+import { cleanupAll, removeTempDir } from '@flotilla/testing';
+import { configHome, runCli, startCluster, untilEnginesHealthy, type TestCluster } from './support';
+
+// The built CLI against three real engines, their agents and a manager of its own: pause,
+// unpause, rename, wait and top, as a docker user types them.
+
+let cluster: TestCluster;
+let manager: string;
+const flotilla = (...args: string[]) => runCli(['--manager', manager, ...args], { timeoutMs: 120_000 });
+const stateOf = async (name: string) => (await flotilla('ps', '-a', '--filter', `name=${name}`, '--format', '{{.State}}')).stdout.trim();
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  manager = cluster.manager.address;
+  await untilEnginesHealthy(flotilla);
+});
+
+afterAll(async () => {
+  await cleanupAll();
+  removeTempDir(configHome);
+});
+
+it('pause and unpause print each container, and say why a second pause is refused', async () => {
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-p', '--network', 'none', 'busybox:local', 'sleep', '300')).code).toBe(0);
+  expect(await flotilla('pause', 'e2e-ops-p')).toMatchObject({ code: 0, stdout: 'e2e-ops-p\n', stderr: '' });
+  expect(await stateOf('e2e-ops-p')).toBe('paused');
+  const again = await flotilla('pause', 'e2e-ops-p');
+  expect(again.code).toBe(5);
+  expect(again.stderr).toMatch(/"e2e-ops-p".*paused/);
+  expect(await flotilla('unpause', 'e2e-ops-p')).toMatchObject({ code: 0, stdout: 'e2e-ops-p\n', stderr: '' });
+  expect(await stateOf('e2e-ops-p')).toBe('running');
+  // One unknown among several: the others still work, the exit code says one failed.
+  const mixed = await flotilla('pause', 'e2e-ops-none', 'e2e-ops-p');
+  expect(mixed.code).toBe(4);
+  expect(mixed.stdout).toBe('e2e-ops-p\n');
+  expect(mixed.stderr).toContain('e2e-ops-none');
+  expect((await flotilla('rm', '-f', 'e2e-ops-p')).code).toBe(0);
+});
+
+it('rename gives a container a new name the cluster knows at once, and refuses a taken one', async () => {
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-a', '--network', 'none', 'busybox:local', 'sleep', '300')).code).toBe(0);
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-b', '--network', 'none', 'busybox:local', 'sleep', '300')).code).toBe(0);
+  expect(await flotilla('rename', 'e2e-ops-a', 'e2e-ops-c')).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  expect((await flotilla('inspect', '--format', '{{.Name}}', 'e2e-ops-c')).stdout).toBe('/e2e-ops-c\n');
+  const taken = await flotilla('rename', 'e2e-ops-c', 'e2e-ops-b');
+  expect(taken.code).toBe(6);
+  expect(taken.stderr).toContain('"e2e-ops-b"');
+  const bad = await flotilla('rename', 'e2e-ops-c', 'no way');
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('new_name');
+  expect((await flotilla('rename', 'e2e-ops-c')).code).toBe(2);
+  expect((await flotilla('rm', '-f', 'e2e-ops-c', 'e2e-ops-b')).code).toBe(0);
+});
+
+it('wait prints each exit code, as docker wait', async () => {
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-3', '--network', 'none', 'busybox:local', 'sh', '-c', 'exit 3')).code).toBe(0);
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-0', '--network', 'none', 'busybox:local', 'true')).code).toBe(0);
+  expect(await flotilla('wait', 'e2e-ops-3', 'e2e-ops-0')).toMatchObject({ code: 0, stdout: '3\n0\n', stderr: '' });
+  const bad = await flotilla('wait', '--condition', 'exited', 'e2e-ops-3');
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('--condition');
+  const unknown = await flotilla('wait', 'e2e-ops-none');
+  expect(unknown.code).toBe(4);
+  expect(unknown.stderr).toContain('e2e-ops-none');
+  expect((await flotilla('rm', '-f', 'e2e-ops-3', 'e2e-ops-0')).code).toBe(0);
+});
+
+it('top prints the processes as a table, passes ps options on, and refuses unsafe ones', async () => {
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-top', '--network', 'none', 'busybox:local', 'sleep', '300')).code).toBe(0);
+  const top = await flotilla('top', 'e2e-ops-top');
+  expect(top.code).toBe(0);
+  expect(top.stdout).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n/);
+  expect(top.stdout).toMatch(/sleep 300\n/);
+  // Everything after the container is ps's, flags included.
+  const custom = await flotilla('top', 'e2e-ops-top', '-o', 'pid,comm');
+  expect(custom.code).toBe(0);
+  expect(custom.stdout).toMatch(/^PID\s+COMMAND\n\d+\s+sleep\n$/);
+  const unsafe = await flotilla('top', 'e2e-ops-top', 'aux;id');
+  expect(unsafe.code).toBe(2);
+  expect(unsafe.stderr).toContain('ps_args');
+  expect((await flotilla('stop', '-t', '0', 'e2e-ops-top')).code).toBe(0);
+  const stopped = await flotilla('top', 'e2e-ops-top');
+  expect(stopped.code).toBe(5);
+  expect(stopped.stderr).toContain('e2e-ops-top');
+  expect((await flotilla('rm', '-f', 'e2e-ops-top')).code).toBe(0);
+});
+
+it('lists the commands in --help, explains each, and completes them', async () => {
+  const help = await flotilla('--help');
+  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top']) {
+    expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\s`, 'm'));
+    const own = await flotilla(command, '--help');
+    expect(own.code).toBe(0);
+    expect(own.stdout).toContain(`flotilla ${command}`);
+  }
+  const completion = await flotilla('completion', 'bash');
+  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top']) expect(completion.stdout).toContain(`'${command}')`);
+});

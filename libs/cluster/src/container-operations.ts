@@ -1,0 +1,72 @@
+import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
+import { checkNewContainerName, checkPsArgs, checkWaitCondition } from '@flotilla/policy';
+import type { Container } from '@flotilla/proto';
+import type { ClusterContainers } from './cluster-containers';
+
+/** A container for a message: its name and short ID. */
+function shown(container: Container): string {
+  const name = container.names[0];
+  return name ? `${JSON.stringify(name)} (${container.id.slice(0, 12)})` : container.id.slice(0, 12);
+}
+
+/**
+ * Docker refuses a pause or an unpause in the wrong state with its own words; the answer names
+ * the container and the state the cluster shows, and keeps Docker's message.
+ */
+async function inState<T>(verb: string, container: Container, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof FailedPreconditionError)) throw err;
+    throw new FailedPreconditionError(`cannot ${verb} container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
+  }
+}
+
+/**
+ * The container operations past start, stop, kill and remove, routed to the container's engine
+ * as those are (ClusterContainers.on): pause, unpause, rename, wait and top. The changes answer
+ * once the engine's stream shows them (or say `unsettled`), so the caller reads its own change.
+ */
+export class ContainerOperations {
+  constructor(private readonly containers: ClusterContainers) {}
+
+  pause(reference: string) {
+    return this.containers.on(reference, async (engine, id, agent, container) => {
+      await inState('pause', container, () => agent.pauseContainer(id));
+      return { unsettled: !(await this.containers.settle(engine, id, (c) => c === undefined || c.state === 'paused')) };
+    });
+  }
+
+  unpause(reference: string) {
+    return this.containers.on(reference, async (engine, id, agent, container) => {
+      await inState('unpause', container, () => agent.unpauseContainer(id));
+      return { unsettled: !(await this.containers.settle(engine, id, (c) => c?.state !== 'paused')) };
+    });
+  }
+
+  /** Renames; the new name is held cluster-wide until the engine's stream shows it (or the settle gives up). */
+  async rename(reference: string, newName: string) {
+    const name = checkNewContainerName('new_name', newName);
+    return this.containers.on(reference, async (engine, id, agent, container) => {
+      if (container.names.includes(name)) throw InvalidArgumentError.field('new_name', newName, `is already the name of container ${container.id.slice(0, 12)}`);
+      const release = this.containers.claimName(name);
+      try {
+        await agent.renameContainer(id, name);
+        return { id, unsettled: !(await this.containers.settle(engine, id, (c) => c === undefined || c.names.includes(name))) };
+      } finally {
+        release();
+      }
+    });
+  }
+
+  /** Waits as long as `signal` lets it (the caller's deadline or cancellation), on the agent too. */
+  async wait(reference: string, condition: string, signal: AbortSignal) {
+    const checked = checkWaitCondition('condition', condition);
+    return this.containers.on(reference, (_engine, id, agent) => agent.waitContainer(id, checked, signal));
+  }
+
+  async top(reference: string, psArgs: string) {
+    const args = checkPsArgs('ps_args', psArgs);
+    return this.containers.on(reference, (_engine, id, agent, container) => inState('list the processes of', container, () => agent.topContainer(id, args)));
+  }
+}

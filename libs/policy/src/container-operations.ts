@@ -1,0 +1,50 @@
+import { InvalidArgumentError } from '@flotilla/errors';
+
+/*
+ * The arguments of container operations that the manager and the agent both check (fields named
+ * as in their requests, which share the names): the manager before anything reaches an engine,
+ * the agent again as the last line before Docker.
+ */
+
+function checkBytes(field: string, value: string, limit: number): void {
+  const bytes = Buffer.byteLength(value);
+  if (bytes > limit) throw InvalidArgumentError.field(field, `${value.slice(0, 40)}…`, `value is ${bytes} bytes; at most ${limit}`);
+}
+
+/** Docker's container name grammar, with the optional leading slash Docker shows. */
+const containerNamePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** The longest container name taken, in bytes (ASCII only, by the grammar). */
+export const containerNameBytes = 255;
+
+/** A new container name (rename): required, Docker's grammar; answered without the leading "/". */
+export function checkNewContainerName(field: string, value: string): string {
+  if (!value) throw InvalidArgumentError.field(field, value, 'a new name is required');
+  checkBytes(field, value, containerNameBytes);
+  if (!containerNamePattern.test(value)) throw InvalidArgumentError.field(field, value, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters');
+  return value.replace(/^\//, '');
+}
+
+/** Docker's wait conditions; empty is "not-running", as in Docker. */
+export const waitConditions = ['not-running', 'next-exit', 'removed'] as const;
+export type WaitCondition = (typeof waitConditions)[number];
+
+export function checkWaitCondition(field: string, value: string): WaitCondition {
+  if (!value) return 'not-running';
+  const found = waitConditions.find((c) => c === value);
+  if (!found) throw InvalidArgumentError.field(field, value.slice(0, 40), `expected one of ${waitConditions.join(', ')} (empty: not-running)`);
+  return found;
+}
+
+/** The longest `ps` options taken, in bytes. */
+export const psArgsBytes = 256;
+/**
+ * `ps` options: Docker passes them to `ps` on the engine's host as separate words, so only what
+ * `ps` options are made of is let through (no quotes, paths, globs or shell characters).
+ */
+const psArgsPattern = /^[A-Za-z0-9 ,=-]*$/;
+
+export function checkPsArgs(field: string, value: string): string {
+  checkBytes(field, value, psArgsBytes);
+  if (!psArgsPattern.test(value)) throw InvalidArgumentError.field(field, value, 'only letters, digits, space, ",", "=" and "-" are allowed');
+  return value.trim();
+}
