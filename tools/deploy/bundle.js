@@ -95,6 +95,7 @@ const Module = require('node:module');
 
 const file = path.join(__dirname, '${bundle}');
 const build = 'cli-${id}-';
+const maxCaches = 64;
 const args = process.argv.slice(2);
 const command = args.find((a) => !a.startsWith('-')) ?? args[0] ?? 'help';
 let dir;
@@ -113,6 +114,10 @@ if (!process.env.NODE_DISABLE_COMPILE_CACHE && /^-{0,2}[a-z][a-z-]{0,30}$/.test(
         if (err.code !== 'EEXIST') throw err;
       }
     }
+    // V8's code cache is not for untrusted input: only a folder of this user's that no one else
+    // may write to.
+    const own = fs.statSync(dir);
+    if ((process.getuid && own.uid !== process.getuid()) || (own.mode & 0o022) !== 0) throw new Error('cache folder not private');
     cacheFile = path.join(dir, \`\${build}\${process.version}-\${process.arch}-\${command}.bin\`);
     cachedData = fs.readFileSync(cacheFile);
   } catch {
@@ -127,11 +132,15 @@ if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
   process.once('exit', (code) => {
     if (code !== 0) return;
     try {
+      // Caches of other builds of the CLI are never read again.
+      const names = fs.readdirSync(dir);
+      for (const name of names) if (name.startsWith('cli-') && !name.startsWith(build)) fs.rmSync(path.join(dir, name), { force: true });
+      // The first word is not always a command (\`--manager host ps\` gives "host"): a bounded
+      // number of caches per build, so words that vary cannot fill the disk.
+      if (names.filter((name) => name.startsWith(build)).length >= maxCaches) return;
       const tmp = \`\${cacheFile}.\${process.pid}.tmp\`;
       fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       fs.renameSync(tmp, cacheFile);
-      // Caches of other builds of the CLI are never read again.
-      for (const name of fs.readdirSync(dir)) if (name.startsWith('cli-') && !name.startsWith(build)) fs.rmSync(path.join(dir, name), { force: true });
     } catch {
       // a cache not written: the next run compiles again
     }

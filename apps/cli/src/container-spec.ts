@@ -52,6 +52,21 @@ function keyValue(text: string, flagName: string): [string, string] {
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
+/** `KEY=VALUE` entries of a repeated flag as a map; an entry without `=` has an empty value, as docker's `--label`. */
+export function keyValues(entries: string[], flagName: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of entries) {
+    if (!entry.includes('=')) {
+      if (!entry) throw new UsageError(`${flagName} "": expected KEY=VALUE`);
+      out[entry] = '';
+      continue;
+    }
+    const [k, v] = keyValue(entry, flagName);
+    out[k] = v;
+  }
+  return out;
+}
+
 /**
  * The container spec from the flags and `IMAGE [CMD...]`. `-e KEY` without a value takes KEY from
  * this environment, as docker does (and is left out when unset).
@@ -65,15 +80,7 @@ export function buildSpec(values: SpecValues & { rm?: boolean; detach?: boolean 
     if (entry.includes('=') || /^(constraint|affinity|reschedule):/.test(entry)) containerEnv.push(entry);
     else if (env[entry] !== undefined) containerEnv.push(`${entry}=${env[entry]}`);
   }
-  const labels: Record<string, string> = {};
-  for (const entry of values.label) {
-    if (entry.includes('=')) {
-      const [k, v] = keyValue(entry, '--label');
-      labels[k] = v;
-    } else {
-      labels[entry] = '';
-    }
-  }
+  const labels = keyValues(values.label, '--label');
   return {
     name: values.name ?? '',
     image,

@@ -21,7 +21,7 @@ export const managerFlags = {
     default: 2000,
     min: 0,
     max: 1_000_000,
-    description: "Heartbeats a second the manager takes from all its engines together: with more engines than this, each agent is asked for a longer interval than its own (engines ÷ rate seconds), which slows the detection of a frozen agent in proportion. 0: the agents' own intervals.",
+    description: "Heartbeats a second the manager takes from all its engines together: with more engines than this, each agent's stream, as it opens, asks for a longer interval than the agent's own (engines ÷ rate seconds; streams opened while the cluster was smaller keep theirs until they reopen), which slows the detection of a frozen agent in proportion. 0: the agents' own intervals.",
   }),
   'flap-window': flag('duration', { env: 'FLOTILLA_FLAP_WINDOW', default: 5 * 60_000, min: 1000, description: "How long an engine's failures (becoming unhealthy) count against its health; see --flap-threshold." }),
   'flap-threshold': flag('integer', {

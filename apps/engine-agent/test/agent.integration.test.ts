@@ -184,6 +184,11 @@ describe('container operations', () => {
     expect(await codeOf(call(c, c.createContainer, { ...base, image: '' }))).toMatchObject({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^image ""/) });
     expect(await codeOf(call(c, c.startContainer, { id: '' }))).toMatchObject({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^id ""/) });
     expect(await codeOf(call(c, c.killContainer, { id: 'err-running', signal: 'SIGNOPE' }))).toMatchObject({ code: status.INVALID_ARGUMENT });
+    // A volume name goes into Docker's URL: anything outside Docker's grammar is refused first.
+    for (const name of ['../containers/err-running', 'a?force=1', '']) {
+      expect(await codeOf(call(c, c.inspectVolume, { name }))).toMatchObject({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^name "/) });
+      expect(await codeOf(call(c, c.removeVolume, { name, force: true }))).toMatchObject({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^name "/) });
+    }
     await docker('rm', '-f', 'err-running');
   });
 

@@ -128,11 +128,15 @@ describe('retries after a lost answer', () => {
     // The first try added it; the retry found it known.
     expect(answer.added).toBe(false);
     expect(main.calls('AddEngine').length).toBe(before + 2);
+    // Both tries carried the one request ID the call was given.
+    const ids = main.calls('AddEngine').slice(before).map((line) => line.requestId);
+    expect(ids[0]).toEqual(expect.any(String));
+    expect(ids[1]).toBe(ids[0]);
     expect(c.activeManager).toBe(main.address);
     expect(main.manager.cluster.listEngines().filter((e) => e.address === engine)).toHaveLength(1);
   });
 
-  it('the tries of one call share its request ID', async () => {
+  it('a client-wide request ID, or a call\'s own, reaches the manager past a dead first address', async () => {
     const c = client({ managers: [await deadAddress(), main.address], requestId: 'client-wide.1' });
     await c.getInfo();
     expect(main.calls('GetInfo').at(-1)?.requestId).toBe('client-wide.1');
@@ -212,12 +216,15 @@ describe('streams', () => {
   });
 
   it('a stream refused at once fails with the manager\'s error, not tried elsewhere', async () => {
-    const c = client({ managers: [main.address] });
+    // The second address reaches the same manager: a second try would show as a second call.
+    const c = client({ managers: [main.address, proxy.address] });
+    const before = main.calls('ContainerLogs').length;
     const logs = c.containerLogs({ container: 'no-such-container' });
     await expect(logs.opened).rejects.toBeInstanceOf(NotFoundError);
     await expect((async () => {
       for await (const _ of logs) void _;
     })()).rejects.toBeInstanceOf(NotFoundError);
+    expect(main.calls('ContainerLogs').length).toBe(before + 1);
   });
 });
 

@@ -1,6 +1,6 @@
 import { Metadata, type CallOptions as GrpcCallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { FailedPreconditionError, InternalError, InvalidArgumentError } from '@flotilla/errors';
-import { call, currentRequestId, newRequestId, requestIdKey } from '@flotilla/grpc';
+import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
+import { call, currentRequestId, eachPage, newRequestId, requestIdKey } from '@flotilla/grpc';
 import {
   AddEngineRequest,
   ContainerLogsRequest,
@@ -89,6 +89,7 @@ type UnaryMethod<Req, Res> = (
  * request_id (a second container, or ALREADY_EXISTS). A call that never reached a manager (no
  * connection) goes to the next one whatever it is: nothing was sent.
  */
+/** Read by each method below, so the table and the behaviour cannot drift apart. */
 export const idempotency = {
   getInfo: true,
   listEngines: true,
@@ -161,32 +162,32 @@ export class ClusterClient {
 
   /** The cluster's settings, counts and totals. Read-only: retried. */
   getInfo(request: RequestOf<typeof GetInfoRequest> = {}, options?: CallOptions): Promise<GetInfoResponse> {
-    return this.unary(true, (c) => c.getInfo, GetInfoRequest.fromPartial(request), options);
+    return this.unary(idempotency.getInfo, (c) => c.getInfo, GetInfoRequest.fromPartial(request), options);
   }
 
   /** One page of engines; see `engines()` for all of them. Read-only: retried. */
   listEngines(request: RequestOf<typeof ListEnginesRequest> = {}, options?: CallOptions): Promise<ListEnginesResponse> {
-    return this.unary(true, (c) => c.listEngines, ListEnginesRequest.fromPartial(request), options);
+    return this.unary(idempotency.listEngines, (c) => c.listEngines, ListEnginesRequest.fromPartial(request), options);
   }
 
   /** One engine by address, Docker engine ID or name. Read-only: retried. */
   getEngine(request: RequestOf<typeof GetEngineRequest>, options?: CallOptions): Promise<GetEngineResponse> {
-    return this.unary(true, (c) => c.getEngine, GetEngineRequest.fromPartial(request), options);
+    return this.unary(idempotency.getEngine, (c) => c.getEngine, GetEngineRequest.fromPartial(request), options);
   }
 
   /** Adds an engine-agent address by hand. Idempotent (a known address changes nothing): retried. */
   addEngine(request: RequestOf<typeof AddEngineRequest>, options?: CallOptions): Promise<AddEngineResponse> {
-    return this.unary(true, (c) => c.addEngine, AddEngineRequest.fromPartial(request), options);
+    return this.unary(idempotency.addEngine, (c) => c.addEngine, AddEngineRequest.fromPartial(request), options);
   }
 
   /** Drops an engine. Not retried once sent: a second try would be NOT_FOUND. */
   removeEngine(request: RequestOf<typeof RemoveEngineRequest>, options?: CallOptions): Promise<RemoveEngineResponse> {
-    return this.unary(false, (c) => c.removeEngine, RemoveEngineRequest.fromPartial(request), options);
+    return this.unary(idempotency.removeEngine, (c) => c.removeEngine, RemoveEngineRequest.fromPartial(request), options);
   }
 
   /** Sets the engines one discovery source sees (role discovery). Idempotent by generation: retried. */
   syncEngines(request: RequestOf<typeof SyncEnginesRequest>, options?: CallOptions): Promise<SyncEnginesResponse> {
-    return this.unary(true, (c) => c.syncEngines, SyncEnginesRequest.fromPartial(request), options);
+    return this.unary(idempotency.syncEngines, (c) => c.syncEngines, SyncEnginesRequest.fromPartial(request), options);
   }
 
   // Containers.
@@ -204,42 +205,42 @@ export class ClusterClient {
 
   /** Where a container would go and why, without creating it. Read-only: retried. */
   explainPlacement(request: RequestOf<typeof ExplainPlacementRequest>, options?: CallOptions): Promise<ExplainPlacementResponse> {
-    return this.unary(true, (c) => c.explainPlacement, ExplainPlacementRequest.fromPartial(request), options);
+    return this.unary(idempotency.explainPlacement, (c) => c.explainPlacement, ExplainPlacementRequest.fromPartial(request), options);
   }
 
   /** Starts a container. Idempotent (already_running): retried. */
   startContainer(request: RequestOf<typeof StartContainerRequest>, options?: CallOptions): Promise<StartContainerResponse> {
-    return this.unary(true, (c) => c.startContainer, StartContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.startContainer, (c) => c.startContainer, StartContainerRequest.fromPartial(request), options);
   }
 
   /** Stops a container. Idempotent (already_stopped): retried. */
   stopContainer(request: RequestOf<typeof StopContainerRequest>, options?: CallOptions): Promise<StopContainerResponse> {
-    return this.unary(true, (c) => c.stopContainer, StopContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.stopContainer, (c) => c.stopContainer, StopContainerRequest.fromPartial(request), options);
   }
 
   /** Signals a container. Not retried once sent: each call sends the signal again. */
   killContainer(request: RequestOf<typeof KillContainerRequest>, options?: CallOptions): Promise<KillContainerResponse> {
-    return this.unary(false, (c) => c.killContainer, KillContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.killContainer, (c) => c.killContainer, KillContainerRequest.fromPartial(request), options);
   }
 
   /** Removes a container. Not retried once sent: a second try would be NOT_FOUND. */
   removeContainer(request: RequestOf<typeof RemoveContainerRequest>, options?: CallOptions): Promise<RemoveContainerResponse> {
-    return this.unary(false, (c) => c.removeContainer, RemoveContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.removeContainer, (c) => c.removeContainer, RemoveContainerRequest.fromPartial(request), options);
   }
 
   /** Pauses a container. Not retried once sent, as kill: a second try would be FAILED_PRECONDITION. */
   pauseContainer(request: RequestOf<typeof PauseContainerRequest>, options?: CallOptions): Promise<PauseContainerResponse> {
-    return this.unary(false, (c) => c.pauseContainer, PauseContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.pauseContainer, (c) => c.pauseContainer, PauseContainerRequest.fromPartial(request), options);
   }
 
   /** Unpauses a container. Not retried once sent, as kill: a second try would be FAILED_PRECONDITION. */
   unpauseContainer(request: RequestOf<typeof UnpauseContainerRequest>, options?: CallOptions): Promise<UnpauseContainerResponse> {
-    return this.unary(false, (c) => c.unpauseContainer, UnpauseContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.unpauseContainer, (c) => c.unpauseContainer, UnpauseContainerRequest.fromPartial(request), options);
   }
 
   /** Renames a container. Not retried once sent, as kill: a second try would be NOT_FOUND. */
   renameContainer(request: RequestOf<typeof RenameContainerRequest>, options?: CallOptions): Promise<RenameContainerResponse> {
-    return this.unary(false, (c) => c.renameContainer, RenameContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.renameContainer, (c) => c.renameContainer, RenameContainerRequest.fromPartial(request), options);
   }
 
   /**
@@ -248,44 +249,44 @@ export class ClusterClient {
    * may be Infinity for none) or signal ends it, on the manager and the engine too.
    */
   waitContainer(request: RequestOf<typeof WaitContainerRequest>, options?: CallOptions): Promise<WaitContainerResponse> {
-    return this.unary(false, (c) => c.waitContainer, WaitContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.waitContainer, (c) => c.waitContainer, WaitContainerRequest.fromPartial(request), options);
   }
 
   /** The processes of a running container. Read-only: retried. */
   topContainer(request: RequestOf<typeof TopContainerRequest>, options?: CallOptions): Promise<TopContainerResponse> {
-    return this.unary(true, (c) => c.topContainer, TopContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.topContainer, (c) => c.topContainer, TopContainerRequest.fromPartial(request), options);
   }
 
   /** A container in detail. Read-only: retried. */
   inspectContainer(request: RequestOf<typeof InspectContainerRequest>, options?: CallOptions): Promise<InspectContainerResponse> {
-    return this.unary(true, (c) => c.inspectContainer, InspectContainerRequest.fromPartial(request), options);
+    return this.unary(idempotency.inspectContainer, (c) => c.inspectContainer, InspectContainerRequest.fromPartial(request), options);
   }
 
   /** One page of containers; see `containers()` for all of them. Read-only: retried. */
   listContainers(request: RequestOf<typeof ListContainersRequest> = {}, options?: CallOptions): Promise<ListContainersResponse> {
-    return this.unary(true, (c) => c.listContainers, ListContainersRequest.fromPartial(request), options);
+    return this.unary(idempotency.listContainers, (c) => c.listContainers, ListContainersRequest.fromPartial(request), options);
   }
 
   // Volumes.
 
   /** One page of volumes, each with its engine; see `volumes()` for all of them. Read-only: retried. */
   listVolumes(request: RequestOf<typeof ListVolumesRequest> = {}, options?: CallOptions): Promise<ListVolumesResponse> {
-    return this.unary(true, (c) => c.listVolumes, ListVolumesRequest.fromPartial(request), options);
+    return this.unary(idempotency.listVolumes, (c) => c.listVolumes, ListVolumesRequest.fromPartial(request), options);
   }
 
   /** Creates a named volume on the engines named or on every healthy one, one result per engine. Retried: Docker answers a volume that exists. */
   createVolume(request: RequestOf<typeof CreateVolumeRequest>, options?: CallOptions): Promise<CreateVolumeResponse> {
-    return this.unary(true, (c) => c.createVolume, CreateVolumeRequest.fromPartial(request), options);
+    return this.unary(idempotency.createVolume, (c) => c.createVolume, CreateVolumeRequest.fromPartial(request), options);
   }
 
   /** A volume in detail, on the engine named or the one holding it. Read-only: retried. */
   inspectVolume(request: RequestOf<typeof InspectVolumeRequest>, options?: CallOptions): Promise<InspectVolumeResponse> {
-    return this.unary(true, (c) => c.inspectVolume, InspectVolumeRequest.fromPartial(request), options);
+    return this.unary(idempotency.inspectVolume, (c) => c.inspectVolume, InspectVolumeRequest.fromPartial(request), options);
   }
 
   /** Removes a volume from the engine named or every engine holding it. Not retried once sent: a second try would be NOT_FOUND. */
   removeVolume(request: RequestOf<typeof RemoveVolumeRequest>, options?: CallOptions): Promise<RemoveVolumeResponse> {
-    return this.unary(false, (c) => c.removeVolume, RemoveVolumeRequest.fromPartial(request), options);
+    return this.unary(idempotency.removeVolume, (c) => c.removeVolume, RemoveVolumeRequest.fromPartial(request), options);
   }
 
   // Listings, page after page.
@@ -370,16 +371,8 @@ export class ClusterClient {
     return stream;
   }
 
-  /** Every item of a paged listing; a page token the manager sent before would read forever, so it is an error. */
+  /** Every item of a paged listing (see eachPage). */
   private async *walk<Page extends { nextPageToken: string }, Item>(read: (pageToken: string) => Promise<Page>, itemsOf: (page: Page) => Item[]): AsyncGenerator<Item> {
-    const seen = new Set<string>();
-    let pageToken = '';
-    do {
-      const page = await read(pageToken);
-      yield* itemsOf(page);
-      pageToken = page.nextPageToken;
-      if (seen.has(pageToken)) throw new InternalError(`the manager sent page token ${JSON.stringify(pageToken.slice(0, 64))} twice: the listing is not moving on`);
-      seen.add(pageToken);
-    } while (pageToken);
+    for await (const page of eachPage(read)) yield* itemsOf(page);
   }
 }

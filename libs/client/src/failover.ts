@@ -54,8 +54,8 @@ export async function withFailover<T>(pool: ManagerPool, options: ResolvedOption
           failures.push({ address: channel.address, error });
           continue;
         }
-        if (kind === 'lost') pool.lost(channel);
-        else pool.answeredBy(channel);
+        // Lost or UNAVAILABLE: the retry, and later calls, start with the next manager.
+        pool.lost(channel);
         const failure = kind === 'lost' ? connectionLost(error, channel.address) : error;
         if (!plan.idempotent) throw failure;
         sentFailure = failure;

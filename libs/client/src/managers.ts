@@ -19,11 +19,6 @@ export class ManagerChannel {
     return this.client;
   }
 
-  /** True when a channel exists and is connected. */
-  get ready(): boolean {
-    return this.client?.getChannel().getConnectivityState(false) === connectivityState.READY;
-  }
-
   /**
    * Waits until the channel is connected, or has failed to connect (a call then fails at once,
    * with grpc-js's reason, and nothing is sent), or `until` passes (false). Starts connecting an
@@ -84,7 +79,7 @@ export class ManagerPool {
     this.answered = true;
   }
 
-  /** The connection to the manager broke: later calls try the next one first. */
+  /** The connection to the manager broke, or it answered UNAVAILABLE: later calls try the next one first. */
   lost(channel: ManagerChannel): void {
     if (this.channels[this.preferred] === channel) this.preferred = (this.preferred + 1) % this.channels.length;
   }

@@ -42,6 +42,9 @@ export class ServerStream<T> implements AsyncIterable<T> {
   private readonly stop = new AbortController();
   private consumed = false;
   private finished = false;
+  /** The caller's signal joined with `stop`, and its listener, removed when the stream finishes. */
+  private readonly signal: AbortSignal;
+  private readonly onAbort = (): void => this.cancelNow();
 
   constructor(
     pool: ManagerPool,
@@ -52,7 +55,8 @@ export class ServerStream<T> implements AsyncIterable<T> {
     private readonly onFinish: (stream: ServerStream<T>) => void,
   ) {
     const signal = plan.signal ? AbortSignal.any([plan.signal, this.stop.signal]) : this.stop.signal;
-    signal.addEventListener('abort', () => this.cancelNow(), { once: true });
+    this.signal = signal;
+    signal.addEventListener('abort', this.onAbort, { once: true });
     this.opened = withFailover(pool, options, { ...plan, signal, idempotent: true }, (channel) => this.attempt(channel, open, plan.deadline));
     this.opened.catch((err: unknown) => this.end(err));
   }
@@ -118,6 +122,9 @@ export class ServerStream<T> implements AsyncIterable<T> {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    // A joined signal with a listener lives as long as the caller's: a long-lived caller signal
+    // would otherwise keep every finished stream, its queue and its call.
+    this.signal.removeEventListener('abort', this.onAbort);
     this.onFinish(this);
   }
 

@@ -1,3 +1,5 @@
+import { filterNames } from '@flotilla/scheduler';
+
 /**
  * Running totals of what the cluster has done since it started: events it published, engine
  * streams it resynced, placements it decided. Metrics read them when scraped; nothing is pushed.
@@ -7,7 +9,7 @@
 /** The event types counted by name; Docker's own words plus the cluster's "engine". */
 const knownEventTypes = new Set(['engine', 'container', 'image', 'network', 'volume', 'daemon', 'plugin', 'node', 'service', 'secret', 'config']);
 /** The scheduler's filters, and "resources" (see EnginePlacement.filter in cluster.proto). */
-const knownFilters = new Set(['health', 'port', 'containerslots', 'dependency', 'volume', 'affinity', 'constraint', 'whitelist', 'resources']);
+const knownFilters = new Set([...filterNames, 'resources']);
 
 function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, FlotillaError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError, UnknownError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
-import { checkContainer, checkContainerOptions, defaultPolicy, namedVolumes, type ContainerPolicy } from '@flotilla/policy';
+import { checkContainer, checkContainerOptions, containerNamePattern, defaultPolicy, namedVolumes, type ContainerPolicy } from '@flotilla/policy';
 import { requestIdLabel, type Container, type PullProgress } from '@flotilla/proto';
 import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest } from '@flotilla/proto/agent';
 import { PlacementExplanation, placementExplanationType, type ClusterContainer, type ClusterEvent, type ClusterNode, type ContainerSpec, type EngineRef } from '@flotilla/proto/cluster';
@@ -10,7 +10,9 @@ import { addressIp, affinitiesLabel, constraintsLabel, labelList, placementReque
 import type { Clock, Timer } from '@flotilla/time';
 import type { AgentConnector, AgentOperations } from './agent-connector';
 import type { Cluster } from './cluster';
-import type { Engine, Observation, Reservation } from './engine';
+import type { Engine, Reservation } from './engine';
+import { labelsMatch } from './label-filter';
+import { StreamWaits } from './stream-waits';
 import { engineRef, engineStatusOf } from './engine-view';
 import { requestLimits } from './request-limits';
 
@@ -61,7 +63,7 @@ export interface CreateResult {
 }
 
 export interface CreateOptions {
-  /** The create's idempotency key (ClusterServiceCreateContainerRequest.request_id); empty for none. */
+  /** The create's idempotency key (CreateContainerRequest.request_id); empty for none. */
   requestId?: string;
   /** Aborts the create's work that can be aborted (pulling a missing image) when the caller goes. */
   signal?: AbortSignal;
@@ -89,7 +91,6 @@ function nodeOf(engine: Engine): ClusterNode {
   };
 }
 
-const namePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 /** The create's pull was cancelled: the create itself was never sent. */
 class PullCancelled extends CancelledError {}
@@ -162,8 +163,8 @@ export class ClusterContainers {
   private readonly policy: ContainerPolicy;
   /** Reservations waiting for their engine to report the container, with their expiry. */
   private readonly held = new Map<Reservation, Engine>();
-  /** Waits for engines' streams under way, cancelled by `shutdown`. */
-  private readonly observations = new Set<Observation>();
+  /** Waits for engines' streams under way, ended by `shutdown`. */
+  private readonly waits: StreamWaits;
   /** Aborts pulls of creates under way when the manager stops. */
   private readonly closing = new AbortController();
   /** Orphans seen, by engine ID and container ID, and when this manager first saw each. */
@@ -175,6 +176,7 @@ export class ClusterContainers {
   constructor(private readonly o: ClusterContainersOptions) {
     this.logger = o.logger ?? silentLogger;
     this.policy = o.containerPolicy ?? defaultPolicy('cluster-manager');
+    this.waits = new StreamWaits(o.clock, o.settleTimeoutMs ?? 5_000);
   }
 
   private get orphanGraceMs(): number {
@@ -200,7 +202,7 @@ export class ClusterContainers {
     this.sweep?.cancel();
     this.sweep = undefined;
     this.closing.abort();
-    for (const observation of [...this.observations]) observation.cancel();
+    this.waits.shutdown();
     for (const [reservation, engine] of [...this.held]) engine.release(reservation);
     this.orphansSeen.clear();
   }
@@ -213,12 +215,15 @@ export class ClusterContainers {
    */
   private request(spec: ContainerSpec): PlacementFromSpec {
     if (!spec.image.trim()) throw InvalidArgumentError.field('spec.image', spec.image, 'an image is required');
-    if (spec.name && !namePattern.test(spec.name)) throw InvalidArgumentError.field('spec.name', spec.name, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters');
+    if (spec.name && !containerNamePattern.test(spec.name)) throw InvalidArgumentError.field('spec.name', spec.name, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters');
     const placement = placementRequestFrom({ ...spec, name: spec.name.replace(/^\//, '') });
     checkContainerOptions(spec, 'spec.');
     // A named volume lives on one engine: one that exists places the container with it.
-    const engines = [...this.o.cluster.all()];
-    placement.request.volumes = namedVolumes(spec).filter((name) => engines.some((e) => e.hasVolume(name)));
+    const volumes = namedVolumes(spec);
+    if (volumes.length) {
+      const engines = [...this.o.cluster.all()];
+      placement.request.volumes = volumes.filter((name) => engines.some((e) => e.hasVolume(name)));
+    }
     // The expressions of every source together, as JSON: each is within its limit, but the
     // written label must be within a label's too (and the agent's cap on a container's labels).
     for (const key of [constraintsLabel, affinitiesLabel, reschedulePoliciesLabel]) {
@@ -547,7 +552,7 @@ export class ClusterContainers {
 
   /** The container carrying `label` once the engine's stream shows one (waiting as long as a settle), or undefined. */
   private async shownWithLabel(engine: Engine, label: { key: string; value: string }): Promise<Container | undefined> {
-    if (!(await this.wait(engine.observeLabel(label.key, label.value)))) return undefined;
+    if (!(await this.waits.wait(engine.observeLabel(label.key, label.value)))) return undefined;
     return engine.containerWithLabel(label.key, label.value);
   }
 
@@ -618,23 +623,9 @@ export class ClusterContainers {
    * (`unsettled`) rather than claim an effect the cluster does not show yet.
    */
   settle(engine: Engine, id: string, test: (c: Container | undefined) => boolean): Promise<boolean> {
-    return this.wait(engine.observe(id, test));
+    return this.waits.wait(engine.observe(id, test));
   }
 
-  private async wait(observation: Observation): Promise<boolean> {
-    if (this.stopped) {
-      observation.cancel();
-      return observation.settled;
-    }
-    this.observations.add(observation);
-    const timer = this.o.clock.setTimeout(() => observation.cancel(), this.o.settleTimeoutMs ?? 5_000);
-    try {
-      return await observation.settled;
-    } finally {
-      timer.cancel();
-      this.observations.delete(observation);
-    }
-  }
 
   // ---- orphans ----
 
@@ -807,7 +798,7 @@ export class ClusterContainers {
       for (const c of engine.containers.values()) {
         if (!filter.all && !states.size && c.state !== 'running') continue;
         if (states.size && !states.has(c.state)) continue;
-        if (labels.length && !labels.every(([k, v]) => (v === '*' ? k in c.labels : c.labels[k] === v))) continue;
+        if (!labelsMatch(c.labels, labels)) continue;
         if (filter.names.length && !filter.names.some((n) => c.names.some((cn) => cn.includes(n)))) continue;
         out.push(this.clusterContainer(engine, c));
       }

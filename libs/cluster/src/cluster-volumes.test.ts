@@ -38,6 +38,17 @@ describe('ClusterVolumes', () => {
     expect(volumes.list({ engines: ['ID2'], names: [], labels: {} }).map((v) => v.volume?.name)).toEqual(['all']);
   });
 
+  it('refuses all_engines when no engine is healthy, and a label filter matches own labels only', async () => {
+    const { volumes, agents, cluster } = setup();
+    await volumes.create(request({ name: 'tagged', engines: [addresses[0]], labels: { team: 'a' } }));
+    expect(volumes.list({ engines: [], names: [], labels: { constructor: '*' } })).toEqual([]);
+    for (const address of addresses) agents.end(address, new Error('agent gone'));
+    expect([...cluster.all()].every((e) => e.status !== 'healthy')).toBe(true);
+    const refused = await volumes.create(request({ name: 'nowhere', allEngines: true })).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(FailedPreconditionError);
+    expect((refused as Error).message).toContain('no healthy engine to create volume "nowhere" on');
+  });
+
   it('places a container that mounts the volume on the engine that holds it, right after the create', async () => {
     const { volumes, containers } = setup();
     await volumes.create(request({ name: 'home', engines: [addresses[2]] }));

@@ -5,20 +5,11 @@ import type { ClusterVolume, VolumeResult } from '@flotilla/proto/cluster';
 import type { Clock } from '@flotilla/time';
 import type { AgentConnector } from './agent-connector';
 import type { Cluster } from './cluster';
-import type { Engine, Observation } from './engine';
+import type { Engine } from './engine';
+import { labelsMatch } from './label-filter';
+import { StreamWaits } from './stream-waits';
 import { engineRef, engineStatusOf } from './engine-view';
-
-/** Docker's grammar for a volume name. */
-export const volumeNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-/** The longest volume name the cluster takes, in bytes (ASCII only, by the grammar). */
-export const volumeNameBytes = 255;
-
-/** A volume name, or INVALID_ARGUMENT naming the field. */
-export function checkVolumeName(field: string, value: string): string {
-  if (value.length > volumeNameBytes) throw InvalidArgumentError.field(field, `${value.slice(0, 40)}…`, `value is ${value.length} bytes; at most ${volumeNameBytes}`);
-  if (!volumeNamePattern.test(value)) throw InvalidArgumentError.field(field, value, 'a volume name is [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least two characters)');
-  return value;
-}
+import { checkVolumeName } from '@flotilla/policy';
 
 export interface ClusterVolumesOptions {
   cluster: Cluster;
@@ -61,17 +52,16 @@ function failure(err: unknown): string {
  */
 export class ClusterVolumes {
   private readonly logger: Logger;
-  private readonly observations = new Set<Observation>();
-  private stopped = false;
+  private readonly waits: StreamWaits;
 
   constructor(private readonly o: ClusterVolumesOptions) {
     this.logger = o.logger ?? silentLogger;
+    this.waits = new StreamWaits(o.clock, o.settleTimeoutMs ?? 5_000);
   }
 
   /** Ends the waits for engines' streams (they answer `unsettled`). */
   shutdown(): void {
-    this.stopped = true;
-    for (const observation of this.observations) observation.cancel();
+    this.waits.shutdown();
   }
 
   clusterVolume(engine: Engine, volume: Volume): ClusterVolume {
@@ -88,7 +78,7 @@ export class ClusterVolumes {
       const volumes = [...engine.volumes.values()].filter(
         (v) =>
           (!filter.names.length || filter.names.some((n) => v.name.includes(n))) &&
-          (!labels.length || labels.every(([k, value]) => (value === '*' ? k in v.labels : v.labels[k] === value))),
+          labelsMatch(v.labels, labels),
       );
       for (const volume of volumes.sort(byName)) out.push(this.clusterVolume(engine, volume));
     }
@@ -106,6 +96,7 @@ export class ClusterVolumes {
       throw InvalidArgumentError.field('engines', request.engines.slice(0, 3), request.allEngines ? 'give engines or all_engines, not both' : 'give the engines to create the volume on, or all_engines');
     }
     const engines = request.allEngines ? [...this.o.cluster.all()].filter((e) => e.status === 'healthy') : [...new Set(request.engines.map((e, i) => this.o.cluster.getEngine(e, `engines[${i}]`)))];
+    if (!engines.length) throw new FailedPreconditionError(`no healthy engine to create volume ${JSON.stringify(name)} on`);
     engines.sort(byAddress);
     return Promise.all(
       engines.map(async (engine): Promise<VolumeResult> => {
@@ -113,9 +104,10 @@ export class ClusterVolumes {
         if (engine.status !== 'healthy') return { engine: ref, volume: undefined, error: `FAILED_PRECONDITION: engine ${engine.address} is ${engine.status}`, unsettled: false };
         try {
           const answer = await this.o.connector.operations(engine.address).createVolume({ name, driver, labels: { ...request.labels }, driverOpts: {} });
-          const unsettled = !(await this.wait(engine.observeVolume(name, true)));
+          const unsettled = !(await this.waits.wait(engine.observeVolume(name, true)));
           this.logger.info('volume created', { name, engine: engine.address, unsettled });
-          return { engine: ref, volume: answer.volume ?? engine.volumes.get(name), error: '', unsettled };
+          // The stream's copy, checked as everything from an agent's stream is; the answer's only when unsettled.
+          return { engine: ref, volume: engine.volumes.get(name) ?? answer.volume, error: '', unsettled };
         } catch (err) {
           this.logger.info('volume create failed', { name, engine: engine.address, error: failure(err) });
           return { engine: ref, volume: undefined, error: failure(err), unsettled: false };
@@ -159,7 +151,7 @@ export class ClusterVolumes {
           this.logger.info('volume remove failed', { name, engine: engine.address, error: failure(err) });
           return { engine: ref, volume: undefined, error: failure(err), unsettled: false };
         }
-        const unsettled = !(await this.wait(engine.observeVolume(name, false)));
+        const unsettled = !(await this.waits.wait(engine.observeVolume(name, false)));
         this.logger.info('volume removed', { name, engine: engine.address, unsettled });
         return { engine: ref, volume: undefined, error: '', unsettled };
       }),
@@ -182,18 +174,4 @@ export class ClusterVolumes {
     return holders[0];
   }
 
-  private async wait(observation: Observation): Promise<boolean> {
-    if (this.stopped) {
-      observation.cancel();
-      return observation.settled;
-    }
-    this.observations.add(observation);
-    const timer = this.o.clock.setTimeout(() => observation.cancel(), this.o.settleTimeoutMs ?? 5_000);
-    try {
-      return await observation.settled;
-    } finally {
-      timer.cancel();
-      this.observations.delete(observation);
-    }
-  }
 }

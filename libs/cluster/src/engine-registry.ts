@@ -5,6 +5,7 @@ import { normaliseEngineAddress } from './engine-address';
 import type { EngineStream } from './engine-stream';
 import { forgetEngineView } from './engine-view';
 import { LabelIndex } from './label-index';
+import { labelsMatch } from './label-filter';
 
 export interface EngineFilter {
   statuses?: EngineStatusName[];
@@ -176,6 +177,6 @@ export class EngineRegistry {
     return (e) =>
       (!statuses || statuses.has(e.status)) &&
       (!validated || this.engines.get(e.id) === e) &&
-      labels.every(([k, v]) => (v === '*' ? Object.hasOwn(e.labels, k) : e.labels[k] === v));
+      labelsMatch(e.labels, labels);
   }
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@flotilla/errors';
+import { containerNamePattern } from '@flotilla/policy';
 
 /**
  * The checks request limits are made of. Each refusal is INVALID_ARGUMENT naming the field, the
@@ -86,11 +87,9 @@ export function checkRange(field: string, value: number, min: number, max: numbe
   if (!Number.isInteger(value) || value < min || value > max) throw InvalidArgumentError.field(field, value, `must be ${min} to ${max}`);
 }
 
-/** Docker's container name grammar, with the optional leading slash Docker shows. */
-const containerName = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 /** A container name: Docker's grammar, at most `limit` bytes; empty lets Docker pick one. */
 export function checkContainerName(field: string, name: string, limit: number): void {
   checkText(field, name, limit);
-  if (name && !containerName.test(name)) throw InvalidArgumentError.field(field, clip(name), 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters');
+  if (name && !containerNamePattern.test(name)) throw InvalidArgumentError.field(field, clip(name), 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters');
 }

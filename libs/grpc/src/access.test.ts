@@ -1,4 +1,4 @@
-import { jsonMethod } from '@flotilla/testing';
+import { jsonMethod, waitFor } from '@flotilla/testing';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,19 +13,25 @@ import type { TlsFiles } from './tls';
 import { dial, type ClientConstructor } from './client';
 
 // A tiny JSON service: Change (mutating, operator), Read (operator, reader), Follow (a stream,
-// operator and reader), behind real mutual TLS with certificates from a real CA.
+// operator and reader), Hold (unary, long-lived: answers when the test lets it), behind real mutual
+// TLS with certificates from a real CA.
 
 type Msg = Record<string, unknown>;
 const method = (name: string, responseStream: boolean) => jsonMethod('test.v1.Guarded', name, responseStream);
-const definition: ServiceDefinition = { Change: method('Change', false), Read: method('Read', false), Follow: method('Follow', true) };
+const definition: ServiceDefinition = { Change: method('Change', false), Read: method('Read', false), Follow: method('Follow', true), Hold: method('Hold', false) };
 interface GuardedClient extends Client {
   Change(request: Msg, callback: (err: ServiceError | null, response?: Msg) => void): unknown;
   Read(request: Msg, callback: (err: ServiceError | null, response?: Msg) => void): unknown;
   Follow(request: Msg): ClientReadableStream<Msg>;
+  Hold(request: Msg, callback: (err: ServiceError | null, response?: Msg) => void): { cancel(): void };
 }
 const GuardedClient = makeClientConstructor(definition, 'Guarded') as unknown as ClientConstructor<GuardedClient>;
 
-const access: MethodAccess = { Change: ['operator'], Read: ['operator', 'reader'], Follow: ['operator', 'reader'] };
+const access: MethodAccess = { Change: ['operator'], Read: ['operator', 'reader'], Follow: ['operator', 'reader'], Hold: ['operator', 'reader'] };
+/** Lets the Hold calls open on the server answer, oldest first. */
+const holds: Array<() => void> = [];
+/** One entry per Hold call the server saw cancelled. */
+const aborted: true[] = [];
 
 let dir: string;
 let ca: CertificateAuthority;
@@ -66,6 +72,7 @@ async function serve(options: { rate?: number; burst?: number; streams?: number 
         definition,
         access,
         mutating: ['Change'],
+        longLived: ['Hold'],
         implementation: {
           Change: unary<Msg, Msg>(async (_request, call) => {
             const caller = callerOf(call);
@@ -76,6 +83,20 @@ async function serve(options: { rate?: number; burst?: number; streams?: number 
           Follow: serverStream<Msg, Msg>(async (_request, call) => {
             call.write({ n: 1 });
             await new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
+          }),
+          Hold: unary<Msg, Msg>(async (_request, _call, signal) => {
+            await new Promise<void>((resolve) => {
+              holds.push(resolve);
+              signal.addEventListener(
+                'abort',
+                () => {
+                  aborted.push(true);
+                  resolve();
+                },
+                { once: true },
+              );
+            });
+            return { ok: true };
           }),
         },
       },
@@ -170,6 +191,39 @@ describe('caller limits', () => {
     // Another caller has its own budget.
     const second = client(running.port, { ...tls('operator'), ...(() => { const s = ca.issue({ role: 'operator', name: 'second' }); return { cert: s.cert, key: s.key }; })() });
     expect((await unaryCall(second, 'Change')).err).toBeNull();
+  });
+
+  it('counts a long-lived unary call as an open stream until it answers or is cancelled', async () => {
+    const { running } = await serve({ streams: 2 });
+    const reader = client(running.port, tls('reader'));
+    holds.splice(0);
+    aborted.splice(0);
+    const hold = () => {
+      let call: { cancel(): void } | undefined;
+      const answered = new Promise<ServiceError | null>((resolve) => (call = reader.Hold({}, (err) => resolve(err))));
+      return { answered, cancel: () => call?.cancel() };
+    };
+    const held = (n: number) => waitFor(() => holds.length === n || undefined, { what: `${n} Hold calls open on the server` });
+    const first = hold();
+    const second = hold();
+    await held(2);
+    const third = await hold().answered;
+    expect(third?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(third?.details).toContain('at most 2 open streams per caller');
+    // An answer frees its slot before it is sent.
+    holds.shift()?.();
+    expect(await first.answered).toBeNull();
+    const fourth = hold();
+    await held(2);
+    // So does a cancel, once the server has seen it (its handler then ends).
+    second.cancel();
+    expect((await second.answered)?.code).toBe(status.CANCELLED);
+    await waitFor(() => aborted.length === 1 || undefined, { what: 'the server to see the cancel' });
+    const fifth = hold();
+    await held(3);
+    for (const release of holds.splice(0)) release();
+    expect(await fourth.answered).toBeNull();
+    expect(await fifth.answered).toBeNull();
   });
 
   it('answers RESOURCE_EXHAUSTED past the open streams of one caller, and frees a slot when one ends', async () => {

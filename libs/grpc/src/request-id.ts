@@ -7,7 +7,7 @@ import type { Logger } from './logger';
  * A request ID follows one operation across the services: the CLI sends one per command, every
  * server reads it (or makes one) and puts it on each log line of the call, and the calls a server
  * makes while answering (the manager's to its agents) carry it on. It is for logs only: not the
- * idempotency key of a create (ClusterServiceCreateContainerRequest.request_id), and never trusted
+ * idempotency key of a create (CreateContainerRequest.request_id), and never trusted
  * for anything but correlation.
  */
 

@@ -35,6 +35,11 @@ export interface ServiceRegistration {
   access: MethodAccess;
   /** Methods that change state: each call takes from the caller's rate budget. */
   mutating?: readonly string[];
+  /**
+   * Unary methods that may stay open without end (a wait for a container to stop): each open call
+   * counts against the caller's stream limit, as a stream does.
+   */
+  longLived?: readonly string[];
 }
 
 export interface ServerOptions {
@@ -191,6 +196,7 @@ function guardService(
   closing: AbortSignal,
 ): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
   const mutating = new Set(service.mutating ?? []);
+  const longLived = new Set(service.longLived ?? []);
   const guarded: UntypedServiceImplementation = {};
   for (const [method, definition] of Object.entries(service.definition)) {
     const handler = service.implementation[method] as AnyHandler | undefined;
@@ -224,7 +230,7 @@ function guardService(
       let release: (() => void) | undefined;
       try {
         if (mutating.has(method)) limits.takeMutating(key, definition.path);
-        if (definition.responseStream || definition.requestStream) release = limits.openStream(key, definition.path);
+        if (definition.responseStream || definition.requestStream || longLived.has(method)) release = limits.openStream(key, definition.path);
       } catch (err) {
         log.warn('caller limit reached', { caller: caller.name, peer: caller.peer, error: (err as Error).message });
         refuse(err);
@@ -237,6 +243,14 @@ function guardService(
         emitter.once('finish', done);
         emitter.once('close', done);
         emitter.once('error', done);
+        // A unary call ends with its answer.
+        if (callback) {
+          const answer = callback;
+          callback = ((...args: Parameters<typeof answer>) => {
+            done();
+            answer(...args);
+          }) as typeof callback;
+        }
       }
       rememberCaller(call, caller);
       // Read by the call's scope, which `unary` and `serverStream` open.

@@ -12,7 +12,21 @@ function checkBytes(field: string, value: string, limit: number): void {
 }
 
 /** Docker's container name grammar, with the optional leading slash Docker shows. */
-const containerNamePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+export const containerNamePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** Docker's volume name grammar (at least two characters). */
+export const volumeNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** The longest volume name taken, in bytes (ASCII only, by the grammar). */
+export const volumeNameBytes = 255;
+
+/**
+ * A volume name, or INVALID_ARGUMENT naming the field. It goes into Docker's URL
+ * (/volumes/NAME), so nothing outside the grammar may pass.
+ */
+export function checkVolumeName(field: string, value: string): string {
+  checkBytes(field, value, volumeNameBytes);
+  if (!volumeNamePattern.test(value)) throw InvalidArgumentError.field(field, value, 'a volume name is [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least two characters)');
+  return value;
+}
 /** The longest container name taken, in bytes (ASCII only, by the grammar). */
 export const containerNameBytes = 255;
 

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { makeGenericClientConstructor, type Client, type ClientUnaryCall, type Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { errorCodeName, FlotillaError } from '@flotilla/errors';
-import { call, dial, dialTls, formatHostPort, type Security } from '@flotilla/grpc';
+import { call, dial, dialTls, formatHostPort, parseHostPort, type Security } from '@flotilla/grpc';
 import { service as healthService } from 'grpc-health-check';
 
 interface HealthCheckRequest {
@@ -42,11 +42,8 @@ export interface HealthCheckOptions {
  * address of its family; any other host as it is (its certificate names it).
  */
 export function dialAddress(listen: string): string {
-  const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(listen);
-  if (!match) throw new Error(`cannot dial listen address ${JSON.stringify(listen)}`);
-  const [, host, portText] = match;
-  const port = Number(portText);
-  if (port === 0) throw new Error(`the service listens on ${listen}: port 0 is picked at start; give the service a fixed --listen port to health-check it`);
+  if (/:0+$/.test(listen.trim())) throw new Error(`the service listens on ${listen}: port 0 is picked at start; give the service a fixed --listen port to health-check it`);
+  const { host, port } = parseHostPort('--listen', listen);
   if (host === '0.0.0.0') return formatHostPort({ host: '127.0.0.1', port });
   if (host === '::') return formatHostPort({ host: '::1', port });
   return formatHostPort({ host, port });

@@ -86,6 +86,29 @@ test("the caches of another build are removed when this build writes one; NODE_D
   expect(cacheFiles()).toHaveLength(1);
 });
 
+test('keeps at most 64 caches per build, so first words that vary (a flag value before the command) cannot fill the disk', () => {
+  const build = /const build = '(cli-[0-9a-f]{16}-)'/.exec(fs.readFileSync(cli, 'utf8'))?.[1];
+  expect(build).toBeDefined();
+  fs.mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
+  for (let i = 0; i < 64; i++) fs.writeFileSync(path.join(cacheDir(), `${build}${process.version}-${process.arch}-word${i}.bin`), 'x');
+  expect(flotilla(['--version']).status).toBe(0);
+  expect(cacheFiles()).toHaveLength(64);
+  expect(cacheFiles().some((f) => f.endsWith('---version.bin'))).toBe(false);
+  // One fewer, and the command writes its own.
+  fs.rmSync(path.join(cacheDir(), `${build}${process.version}-${process.arch}-word0.bin`));
+  expect(flotilla(['--version']).status).toBe(0);
+  expect(cacheOf('--version')).toBeTruthy();
+});
+
+test('reads and writes no cache in a folder others may write to', () => {
+  fs.mkdirSync(cacheDir(), { recursive: true });
+  fs.chmodSync(cacheDir(), 0o777);
+  const r = flotilla(['--version']);
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/^flotilla /);
+  expect(cacheFiles()).toEqual([]);
+});
+
 test('without a usable cache folder the CLI runs as well', () => {
   // XDG_CACHE_HOME is a file: no folder can be made under it.
   const file = path.join(home, 'not-a-folder');

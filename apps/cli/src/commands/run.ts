@@ -94,7 +94,8 @@ async function foreground(ctx: Context, id: string, label: string): Promise<numb
     // The output ended: the container has stopped (or is about to). Ask its engine, or hear it die.
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       const { container } = await ctx.cluster.call((c, o) => c.inspectContainer({ container: id }, o)).catch(async (err: unknown) => {
-        // --rm: Docker removed it once it exited; its die event carries the exit code.
+        // Removed by someone else once it exited (a foreground --rm is removed by this CLI, after
+        // this): its die event carries the exit code.
         if (!(err instanceof NotFoundError)) throw err;
         const code = await Promise.race([dead, delay(10_000, ctx.signal).then(() => undefined)]);
         if (code === undefined) throw new CliError(`${label} was removed before its exit code was seen`, ExitCode.error);

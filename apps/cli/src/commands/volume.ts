@@ -5,21 +5,10 @@ import { defineCommand, type CommandGroup } from '../command';
 import type { Cluster } from '../client';
 import type { Io } from '../io';
 import { UsageError } from '../errors';
+import { keyValues } from '../container-spec';
 import { formatOption, noTruncOption, parseFormat, printListing, printObject } from '../output/format';
 
 const volumeHints = { notFound: 'see flotilla volume ls' };
-
-/** `--label KEY=VALUE` entries as a map; a label without `=` has an empty value (as `docker volume create`). */
-function labelsOf(entries: string[]): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    const key = eq < 0 ? entry : entry.slice(0, eq);
-    if (!key) throw new UsageError(`--label ${JSON.stringify(entry)}: expected KEY=VALUE`);
-    labels[key] = eq < 0 ? '' : entry.slice(eq + 1);
-  }
-  return labels;
-}
 
 /** `--filter engine=E --filter name=N --filter label=KEY[=VALUE]` for volumes. */
 function volumeFilters(filters: string[]): { engines: string[]; names: string[]; labels: Record<string, string> } {
@@ -80,7 +69,7 @@ const create = defineCommand({
     const engines = options.engine;
     if (!engines.length && !options['all-engines']) throw new UsageError('give --engine ENGINE (repeatable) or --all-engines');
     if (engines.length && options['all-engines']) throw new UsageError('give --engine or --all-engines, not both');
-    const { results } = await ctx.cluster.call((c, o) => c.createVolume({ name, engines, allEngines: options['all-engines'], driver: options.driver ?? '', labels: labelsOf(options.label), driverOpts: labelsOf(options.opt) }, o));
+    const { results } = await ctx.cluster.call((c, o) => c.createVolume({ name, engines, allEngines: options['all-engines'], driver: options.driver ?? '', labels: keyValues(options.label, '--label'), driverOpts: keyValues(options.opt, '--opt') }, o));
     return printResults(ctx.io, name, results, 'created');
   },
 });

@@ -201,5 +201,5 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
 
   // Every request is checked against its size limits before its handler runs.
   const checked = checkedService(ClusterServiceService, implementation, clusterRequestChecks);
-  return { name: 'flotilla.cluster.v1.ClusterService', definition: ClusterServiceService, implementation: checked, access: clusterAccess, mutating: clusterMutating };
+  return { name: 'flotilla.cluster.v1.ClusterService', definition: ClusterServiceService, implementation: checked, access: clusterAccess, mutating: clusterMutating, longLived: ['waitContainer'] };
 }

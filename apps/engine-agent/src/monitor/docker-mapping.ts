@@ -12,7 +12,7 @@ import type {
   VolumeReply,
 } from '../docker/docker-backend';
 import { humanDuration } from '@flotilla/time';
-import { capabilityProblem, checkContainerOptions, normaliseCapability, parseBind, parseDevice, type ParsedMount } from '@flotilla/policy';
+import { capabilityProblem, checkContainerOptions, containerNamePattern, normaliseCapability, parseBind, parseDevice, type ParsedMount } from '@flotilla/policy';
 
 /** Thrown when an engine's reply lacks what the agent needs; the engine is then reported unreachable. */
 export class BadEngineReplyError extends Error {}
@@ -375,7 +375,7 @@ function nonNegative(field: string, value: string): number {
 /** Checks a create request and turns it into Docker's create body; bad fields are INVALID_ARGUMENT naming them. */
 export function createBodyFrom(request: CreateContainerRequest): DockerCreateBody {
   if (!request.image.trim()) throw InvalidArgumentError.field('image', request.image, 'an image is required');
-  if (request.name && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(request.name)) {
+  if (request.name && !containerNamePattern.test(request.name)) {
     throw InvalidArgumentError.field('name', request.name, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters');
   }
   request.env.forEach((entry, i) => {

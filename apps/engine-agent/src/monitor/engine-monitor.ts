@@ -248,12 +248,13 @@ export class EngineMonitor {
 
   /** Sends messages to every watcher, each watcher's in one run, so a snapshot's parts stay together. */
   private broadcastAll(messages: WatchMessage[]): void {
-    for (const sink of this.watchers.keys()) this.deliver(sink, messages);
+    const now = this.options.clock.now();
+    for (const sink of this.watchers.keys()) this.deliver(sink, messages, now);
   }
 
-  private deliver(sink: WatchSink, messages: WatchMessage[]): void {
+  private deliver(sink: WatchSink, messages: WatchMessage[], now = this.options.clock.now()): void {
     const watcher = this.watchers.get(sink);
-    if (watcher) watcher.lastSentAt = this.options.clock.now();
+    if (watcher) watcher.lastSentAt = now;
     try {
       for (const message of messages) sink.send(message);
     } catch (err) {

@@ -4,7 +4,7 @@ import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExh
 import { LogStream, type PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type EngineAgentServiceServer, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
-import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkPsArgs, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
+import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkPsArgs, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerBackend } from '../docker/docker-backend';
 import { pullFailure } from '../docker/docker-errors';
 import { containerFrom, createBodyFrom, volumeFrom } from '../monitor/docker-mapping';
@@ -29,13 +29,6 @@ function required(field: string, value: string): string {
   return value.trim();
 }
 
-/** Docker's grammar for a volume name, at most 255 bytes (as the cluster's own check). */
-const volumeNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-
-function volumeName(field: string, value: string): string {
-  if (!volumeNamePattern.test(value) || value.length > 255) throw InvalidArgumentError.field(field, value.slice(0, 64), 'expected [a-zA-Z0-9][a-zA-Z0-9_.-]+, at most 255 characters');
-  return value;
-}
 
 /**
  * A Docker stream read one chunk at a time, so it is read only as fast as the loop over it goes:
@@ -67,7 +60,7 @@ interface PullLine {
   errorDetail?: { message?: string };
 }
 
-/** The longest heartbeat interval a watcher may ask for (WatchRequest.heartbeat_interval_ms). */
+/** The longest heartbeat interval a watcher may ask for (WatchRequest.heartbeat_interval_ms; the manager's cap, maxAskedHeartbeatIntervalMs, is the same). */
 const maxHeartbeatIntervalMs = 600_000;
 
 export function createAgentService(options: AgentServiceOptions): ServiceRegistration {
@@ -241,7 +234,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
     }),
 
     createVolume: unary(async (request, call, _signal, { logger: log }) => {
-      const name = volumeName('name', request.name);
+      const name = checkVolumeName('name', request.name);
       const driver = request.driver.trim() || 'local';
       if (driver !== 'local') throw InvalidArgumentError.field('driver', request.driver, 'only the "local" driver is allowed');
       const options = Object.keys(request.driverOpts);
@@ -255,14 +248,14 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
     }),
 
     removeVolume: unary(async (request, _call, _signal, { logger: log }) => {
-      const name = required('name', request.name);
+      const name = checkVolumeName('name', request.name);
       await backend.removeVolume(name, request.force);
       log.info('volume removed', { name });
       return {};
     }),
 
     inspectVolume: unary(async (request) => {
-      const name = required('name', request.name);
+      const name = checkVolumeName('name', request.name);
       const reply = await backend.inspectVolume(name);
       const volume = volumeFrom(reply);
       if (!volume) throw new InternalError(`Docker answered an unreadable volume for ${JSON.stringify(name)}`);
@@ -274,6 +267,6 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
   const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'pullImage', 'createVolume', 'removeVolume'];
-  return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating };
+  return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating, longLived: ['waitContainer'] };
 }
 

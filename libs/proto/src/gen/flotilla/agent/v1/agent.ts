@@ -5859,7 +5859,8 @@ export const EngineAgentServiceService = {
   /**
    * WaitContainer blocks until the container meets `condition` and answers its exit code. It
    * waits as long as the caller lets it: the call's deadline or cancellation ends the wait on
-   * Docker too. Errors: INVALID_ARGUMENT for an empty ID or an unknown condition; NOT_FOUND.
+   * Docker too. Each open wait counts as one of the caller's open streams: past the limit,
+   * RESOURCE_EXHAUSTED. Errors: INVALID_ARGUMENT for an empty ID or an unknown condition; NOT_FOUND.
    */
   waitContainer: {
     path: "/flotilla.agent.v1.EngineAgentService/WaitContainer" as const,
@@ -6052,7 +6053,8 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
   /**
    * WaitContainer blocks until the container meets `condition` and answers its exit code. It
    * waits as long as the caller lets it: the call's deadline or cancellation ends the wait on
-   * Docker too. Errors: INVALID_ARGUMENT for an empty ID or an unknown condition; NOT_FOUND.
+   * Docker too. Each open wait counts as one of the caller's open streams: past the limit,
+   * RESOURCE_EXHAUSTED. Errors: INVALID_ARGUMENT for an empty ID or an unknown condition; NOT_FOUND.
    */
   waitContainer: handleUnaryCall<WaitContainerRequest, WaitContainerResponse>;
   /**
@@ -6290,7 +6292,8 @@ export interface EngineAgentServiceClient extends Client {
   /**
    * WaitContainer blocks until the container meets `condition` and answers its exit code. It
    * waits as long as the caller lets it: the call's deadline or cancellation ends the wait on
-   * Docker too. Errors: INVALID_ARGUMENT for an empty ID or an unknown condition; NOT_FOUND.
+   * Docker too. Each open wait counts as one of the caller's open streams: past the limit,
+   * RESOURCE_EXHAUSTED. Errors: INVALID_ARGUMENT for an empty ID or an unknown condition; NOT_FOUND.
    */
   waitContainer(
     request: WaitContainerRequest,

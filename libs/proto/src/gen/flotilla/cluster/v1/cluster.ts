@@ -10843,7 +10843,8 @@ export const ClusterServiceService = {
    * call a deadline (DEADLINE_EXCEEDED when it passes) or cancel it (CANCELLED); either ends the
    * wait on the engine too. Read-only, safe to retry. Errors as for StartContainer, and
    * INVALID_ARGUMENT for an unknown condition; UNAVAILABLE when the engine's agent becomes
-   * unreachable during the wait. Role: operator or reader.
+   * unreachable during the wait. Each open wait counts as one of the caller's open streams
+   * (--max-streams-per-caller): past it, RESOURCE_EXHAUSTED. Role: operator or reader.
    */
   waitContainer: {
     path: "/flotilla.cluster.v1.ClusterService/WaitContainer" as const,
@@ -11194,7 +11195,8 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * call a deadline (DEADLINE_EXCEEDED when it passes) or cancel it (CANCELLED); either ends the
    * wait on the engine too. Read-only, safe to retry. Errors as for StartContainer, and
    * INVALID_ARGUMENT for an unknown condition; UNAVAILABLE when the engine's agent becomes
-   * unreachable during the wait. Role: operator or reader.
+   * unreachable during the wait. Each open wait counts as one of the caller's open streams
+   * (--max-streams-per-caller): past it, RESOURCE_EXHAUSTED. Role: operator or reader.
    */
   waitContainer: handleUnaryCall<WaitContainerRequest, WaitContainerResponse>;
   /**
@@ -11670,7 +11672,8 @@ export interface ClusterServiceClient extends Client {
    * call a deadline (DEADLINE_EXCEEDED when it passes) or cancel it (CANCELLED); either ends the
    * wait on the engine too. Read-only, safe to retry. Errors as for StartContainer, and
    * INVALID_ARGUMENT for an unknown condition; UNAVAILABLE when the engine's agent becomes
-   * unreachable during the wait. Role: operator or reader.
+   * unreachable during the wait. Each open wait counts as one of the caller's open streams
+   * (--max-streams-per-caller): past it, RESOURCE_EXHAUSTED. Role: operator or reader.
    */
   waitContainer(
     request: WaitContainerRequest,
