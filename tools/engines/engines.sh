@@ -72,10 +72,17 @@ launch() {
   done
 }
 
+# The first engine of DIR imports the rootfs and saves the image; the others load that save, so
+# every engine of DIR holds the same image ID, as engines that pulled one image from a registry do.
 import_image() {
-  local edir=$1 tar=$2
-  if ! "$(docker_cli)" -H "unix://$edir/docker.sock" image inspect "$IMAGE" >/dev/null 2>&1; then
-    "$(docker_cli)" -H "unix://$edir/docker.sock" import "$tar" "$IMAGE" >/dev/null
+  local edir=$1 tar=$2 saved="$(dirname "$1")/busybox-local.image.tar"
+  local -a cli=("$(docker_cli)" -H "unix://$edir/docker.sock")
+  if "${cli[@]}" image inspect "$IMAGE" >/dev/null 2>&1; then return 0; fi
+  if [ -s "$saved" ]; then
+    "${cli[@]}" load -q -i "$saved" >/dev/null
+  else
+    "${cli[@]}" import "$tar" "$IMAGE" >/dev/null
+    "${cli[@]}" save -o "$saved.part" "$IMAGE" && mv "$saved.part" "$saved"
   fi
 }
 

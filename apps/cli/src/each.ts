@@ -14,13 +14,21 @@ export async function forEachContainer(ctx: Context, refs: string[], work: (ref:
       const printed = await work(ref);
       ctx.io.stdout.write(`${printed ?? ref}\n`);
     } catch (err) {
-      // Nothing more can work without the manager, or once interrupted.
-      if (err instanceof UnreachableError || err instanceof InterruptedError) throw err;
-      const failure = describeError(err, hints);
-      ctx.io.stderr.write(`flotilla: ${failure.message}\n`);
-      if (failure.more) ctx.io.stderr.write(failure.more);
-      code ||= failure.exitCode;
+      code ||= reportContainerFailure(ctx, err, hints);
     }
   }
   return code;
+}
+
+/**
+ * Reports one container's failure on its own line and answers its exit code; rethrows what ends
+ * the whole command (the manager unreachable, or Ctrl-C).
+ */
+export function reportContainerFailure(ctx: Context, err: unknown, hints: ErrorHints = containerHints): number {
+  // Nothing more can work without the manager, or once interrupted.
+  if (err instanceof UnreachableError || err instanceof InterruptedError) throw err;
+  const failure = describeError(err, hints);
+  ctx.io.stderr.write(`flotilla: ${failure.message}\n`);
+  if (failure.more) ctx.io.stderr.write(failure.more);
+  return failure.exitCode;
 }

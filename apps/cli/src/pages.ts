@@ -1,4 +1,4 @@
-import type { ClusterContainer, ClusterEngine, ListContainersRequest, ListEnginesRequest } from '@flotilla/proto/cluster';
+import type { ClusterContainer, ClusterEngine, ClusterImage, ClusterVolume, ListContainersRequest, ListEnginesRequest, ListImagesRequest, ListVolumesRequest } from '@flotilla/proto/cluster';
 import type { Cluster } from './client';
 import { readAllPages } from '@flotilla/grpc';
 
@@ -7,6 +7,8 @@ const pageSize = 1000;
 
 export type EngineQuery = Pick<ListEnginesRequest, 'statuses' | 'labels'>;
 export type ContainerQuery = Omit<ListContainersRequest, 'pageSize' | 'pageToken'>;
+export type VolumeQuery = Omit<ListVolumesRequest, 'pageSize' | 'pageToken'>;
+export type ImageQuery = Omit<ListImagesRequest, 'pageSize' | 'pageToken'>;
 
 /** Every item of a paged listing, over as many pages as it takes. */
 async function allPages<Page extends { nextPageToken: string }, T>(read: (pageToken: string) => Promise<Page>, itemsOf: (page: Page) => T[]): Promise<T[]> {
@@ -27,4 +29,14 @@ export async function allEngines(cluster: Cluster, query: EngineQuery = { status
 /** Every container that matches, over as many pages as it takes (by engine address, then ID). */
 export function allContainers(cluster: Cluster, query: ContainerQuery): Promise<ClusterContainer[]> {
   return allPages((pageToken) => cluster.call((c, o) => c.listContainers({ ...query, pageSize, pageToken }, o)), (page) => page.containers);
+}
+
+/** Every volume that matches, over as many pages as it takes (by engine address, then name). */
+export function allVolumes(cluster: Cluster, query: VolumeQuery): Promise<ClusterVolume[]> {
+  return allPages((pageToken) => cluster.call((c, o) => c.listVolumes({ ...query, pageSize, pageToken }, o)), (page) => page.volumes);
+}
+
+/** Every image that matches, one entry per engine holding it, over as many pages as it takes (by engine address, then ID). */
+export function allImages(cluster: Cluster, query: ImageQuery): Promise<ClusterImage[]> {
+  return allPages((pageToken) => cluster.call((c, o) => c.listImages({ ...query, pageSize, pageToken }, o)), (page) => page.images);
 }

@@ -1,8 +1,8 @@
 import { cleanupAll, removeTempDir } from '@flotilla/testing';
-import { configHome, runCli, startCluster, untilEnginesHealthy, type TestCluster } from './support';
+import { configHome, runCli, spawnCli, startCluster, untilEnginesHealthy, type TestCluster } from './support';
 
 // The built CLI against three real engines, their agents and a manager of its own: pause,
-// unpause, rename, wait and top, as a docker user types them.
+// unpause, rename, wait, top and stats, as a docker user types them.
 
 let cluster: TestCluster;
 let manager: string;
@@ -85,14 +85,44 @@ it('top prints the processes as a table, passes ps options on, and refuses unsaf
   expect((await flotilla('rm', '-f', 'e2e-ops-top')).code).toBe(0);
 });
 
+it('stats prints one sample as a table or JSON with --no-stream, and streams one JSON line per sample until Ctrl-C', async () => {
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-stats', '--network', 'none', 'busybox:local', 'sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=16; sleep 300')).code).toBe(0);
+  const once = await flotilla('stats', '--no-stream', 'e2e-ops-stats');
+  expect(once).toMatchObject({ code: 0, stderr: '' });
+  const [header, row, ...rest] = once.stdout.split('\n');
+  expect(header).toMatch(/^CONTAINER ID\s+NAME\s+ENGINE\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
+  expect(row).toMatch(/^[0-9a-f]{12}\s+e2e-ops-stats\s+\S+\s+\d+\.\d\d%\s+[\d.]+ \w+ \/ [\d.]+ \w+\s+\d+\.\d\d%/);
+  expect(rest).toEqual(['']);
+
+  const json = await flotilla('stats', '--no-stream', '--format', 'json', 'e2e-ops-stats');
+  const [sample] = JSON.parse(json.stdout) as Array<{ stats: { name: string; memoryUsageBytes: string; rawJson: string }; engine: { address: string } }>;
+  expect(sample.stats.name).toBe('e2e-ops-stats');
+  // The container wrote 16 MiB into its memory-backed /dev/shm before sleeping.
+  expect(Number(sample.stats.memoryUsageBytes)).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+  expect(cluster.agentAddresses).toContain(sample.engine.address);
+
+  const template = await flotilla('stats', '--no-stream', '--format', '{{.Name}} {{.Engine}}', 'e2e-ops-stats', 'e2e-ops-none');
+  expect(template.code).toBe(4);
+  expect(template.stdout).toMatch(/^e2e-ops-stats \S+\n$/);
+  expect(template.stderr).toContain('e2e-ops-none');
+
+  const streaming = spawnCli('stats-stream', ['--manager', manager, 'stats', '--format', '{{.Name}} {{.PIDs}}', 'e2e-ops-stats']);
+  await streaming.waitForLine(/^e2e-ops-stats \d+$/, 60_000);
+  const seen = streaming.totalLines;
+  await streaming.waitForLine(/^e2e-ops-stats \d+$/, 60_000, seen);
+  streaming.signal('SIGINT');
+  expect((await streaming.exited).code).toBe(130);
+  expect((await flotilla('rm', '-f', 'e2e-ops-stats')).code).toBe(0);
+});
+
 it('lists the commands in --help, explains each, and completes them', async () => {
   const help = await flotilla('--help');
-  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top']) {
+  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top', 'stats']) {
     expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\s`, 'm'));
     const own = await flotilla(command, '--help');
     expect(own.code).toBe(0);
     expect(own.stdout).toContain(`flotilla ${command}`);
   }
   const completion = await flotilla('completion', 'bash');
-  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top']) expect(completion.stdout).toContain(`'${command}')`);
+  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top', 'stats']) expect(completion.stdout).toContain(`'${command}')`);
 });

@@ -3,7 +3,7 @@ import { configHome, runCli, startCluster, untilEnginesHealthy, type TestCluster
 
 // The built CLI against three real engines, their agents and a manager of its own: a named
 // volume made on one engine, written by one container and read back by another that the volume
-// places on the same engine, then removed.
+// places on the same engine, then removed; and the images of the engines, tagged and removed.
 
 let cluster: TestCluster;
 let manager: string;
@@ -55,4 +55,39 @@ it('volume create, ls, inspect; run -v writes and a second run -v, placed by the
   const gone = await flotilla('volume', 'inspect', 'e2e-data');
   expect(gone.code).not.toBe(0);
   expect(gone.stderr).toContain('e2e-data');
+});
+
+it('images shows which engines have each image; tag, rmi and image inspect act on every engine holding it, or the one named', async () => {
+  const images = await flotilla('images');
+  expect(images.code).toBe(0);
+  const [header, ...rows] = images.stdout.trimEnd().split('\n');
+  expect(header).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\s+ENGINES$/);
+  // One row for busybox:local, held by all three engines.
+  expect(rows).toEqual([expect.stringMatching(/^busybox\s+local\s+[0-9a-f]{12}\s+.*\s3$/)]);
+
+  const tagged = await flotilla('tag', 'busybox:local', 'e2e/base:1');
+  expect(tagged.code).toBe(0);
+  expect(tagged.stdout.trimEnd().split('\n')).toHaveLength(3);
+  expect(tagged.stdout).toContain('Tagged busybox:local as e2e/base:1');
+  expect((await flotilla('images', '--format', '{{.Repository}}:{{.Tag}} {{.EngineCount}}', 'e2e/base')).stdout).toBe('e2e/base:1 3\n');
+
+  const one = cluster.agentAddresses[0];
+  const removed = await flotilla('rmi', '--engine', one, 'e2e/base:1');
+  expect(removed).toMatchObject({ code: 0, stderr: '' });
+  expect(removed.stdout).toMatch(new RegExp(`^.*${one.replace(/\./g, '\\.')}.*: Untagged: e2e/base:1\\n$`));
+  expect((await flotilla('images', '--format', '{{.Engines}}', 'e2e/base:1')).stdout.trim().split(',')).toHaveLength(2);
+
+  const inspected = await flotilla('image', 'inspect', '--format', '{{.Engine.address}} {{json .RepoTags}}', '--engine', cluster.agentAddresses[1], 'e2e/base:1');
+  expect(inspected.code).toBe(0);
+  const [address, tags] = inspected.stdout.trimEnd().split(' ');
+  expect({ address, tags: (JSON.parse(tags) as string[]).sort() }).toEqual({ address: cluster.agentAddresses[1], tags: ['busybox:local', 'e2e/base:1'] });
+
+  expect((await flotilla('image', 'rm', 'e2e/base:1')).stdout.trimEnd().split('\n')).toHaveLength(2);
+  expect((await flotilla('images', '-q', 'e2e/base')).stdout).toBe('');
+  const missing = await flotilla('rmi', 'e2e/base:1');
+  expect(missing.code).toBe(4);
+  expect(missing.stderr).toContain('e2e/base:1');
+  const bad = await flotilla('tag', 'busybox:local', 'Bad/Name');
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('tag');
 });

@@ -192,6 +192,11 @@ const checks: Record<string, Check> = {
     expect(ends.map((m) => m.engine.address).sort()).toEqual([...c().addresses].sort());
     for (const end of ends) expect(end.error).toBeUndefined();
   },
+  'list-images': async (e) => {
+    const page = json<{ images: Array<{ image: { id: string; repoTags: string[] }; engine: { address: string } }> }>(await run(e));
+    expect(page.images.map((i) => i.engine.address).sort()).toEqual([...c().addresses].sort());
+    for (const entry of page.images) expect(entry.image.repoTags).toContain('busybox:local');
+  },
   'remove-container': async (e) => {
     const removed = json<{ engine: { address: string } }>(await run(e));
     expect(removed.engine.address).toBe(c().addresses[1]);

@@ -333,6 +333,7 @@ rpc(
     }),
   (r) => streamOutcome(() => c.client.containerLogs(r)),
 );
+rpc('containerStats', () => fc.record({ container: containerRef(), stream: fc.constant(false) }), (r) => streamOutcome(() => c.client.containerStats(r)));
 rpc(
   'listContainers',
   () =>
@@ -374,6 +375,26 @@ rpc(
 );
 rpc('inspectVolume', () => fc.record({ name: volumeName(), engine: fc.oneof(fc.constant(''), engineRef()) }), (r) => unaryOutcome(() => call(c.client, c.client.inspectVolume, r)));
 rpc('removeVolume', () => fc.record({ name: volumeName(), engine: fc.oneof(fc.constant(''), engineRef()), force: fc.boolean() }), (r) => unaryOutcome(() => call(c.client, c.client.removeVolume, r)));
+
+// Never removes busybox:local itself: the other properties create containers from it.
+const imageRef = () => text(L.imageBytes, 'busybox:local', 'busybox', 'sha256:', 'fuzz/tagged:1', 'a/../../containers/json', 'x?force=1');
+const removableImage = () => text(L.imageBytes, 'fuzz/tagged:1', 'fuzz/none', 'a/../../containers/json', 'x?force=1').filter((ref) => !['busybox:local', 'busybox'].includes(ref) && !/^(sha256:)?[0-9a-f]+$/.test(ref));
+rpc(
+  'listImages',
+  () => fc.record({ engines: list(engineRef(), L.filterEntries, 'x'), references: list(imageRef(), L.filterEntries, 'x'), labels: labels(), pageSize, pageToken }),
+  (r) => unaryOutcome(() => call(c.client, c.client.listImages, r)),
+);
+rpc('inspectImage', () => fc.record({ image: imageRef(), engine: fc.oneof(fc.constant(''), engineRef()) }), (r) => unaryOutcome(() => call(c.client, c.client.inspectImage, r)));
+rpc(
+  'removeImage',
+  () => fc.record({ image: removableImage(), engine: fc.oneof(fc.constant(''), engineRef()), force: fc.boolean(), noPrune: fc.boolean() }),
+  (r) => unaryOutcome(() => call(c.client, c.client.removeImage, r)),
+);
+rpc(
+  'tagImage',
+  () => fc.record({ image: imageRef(), tag: text(L.imageBytes, 'fuzz/tagged:1', 'Bad/Name', 'x:-y', 'busybox:local'), engine: fc.oneof(fc.constant(''), engineRef()) }),
+  (r) => unaryOutcome(() => call(c.client, c.client.tagImage, r)),
+);
 
 it('has a property for every ClusterService RPC', () => {
   expect(cases.map((k) => k.method).sort()).toEqual(Object.keys(ClusterServiceService).sort());

@@ -1,10 +1,10 @@
-import { call, dial } from '@flotilla/grpc';
-import { ContainerSpec, ClusterServiceClient, type ClusterServiceClient as Client } from '@flotilla/proto/cluster';
-import { cleanupAll, failureOf, testTls, waitFor } from '@flotilla/testing';
-import { status } from '@grpc/grpc-js';
+import { call, dial, fromServiceError } from '@flotilla/grpc';
+import { ContainerSpec, ClusterServiceClient, type ClusterServiceClient as Client, type ContainerStatsResponse } from '@flotilla/proto/cluster';
+import { cleanupAll, failureOf, StreamRecorder, testTls, waitFor } from '@flotilla/testing';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { startRealCluster, type RealCluster } from './support';
 
-// Pause, unpause, rename, wait and top through the cluster API: two real engines, an agent
+// Pause, unpause, rename, wait, top and stats through the cluster API: two real engines, an agent
 // process beside each and a manager process, as a client of the cluster sees them.
 let cluster: RealCluster;
 let reader: Client | undefined;
@@ -118,6 +118,43 @@ it('lists the processes of a running container, with ps options, and refuses one
   await remove('ops-top');
 });
 
+/** Every sample of one stats call, once the stream has ended. */
+async function statsOf(client: Client, container: string): Promise<ContainerStatsResponse[]> {
+  const recorder = new StreamRecorder<ContainerStatsResponse>(client.containerStats({ container, stream: false }));
+  await waitFor(() => recorder.ended || recorder.error, { what: `the one-sample stats of ${container} to end` });
+  if (recorder.error) throw fromServiceError(recorder.error as ServiceError);
+  return recorder.items;
+}
+
+it('streams a container\'s resource use from its engine, memory moving as the container writes to its tmpfs', async () => {
+  const mib = 1024 * 1024;
+  const id = await run('ops-stats', 1, ['sh', '-c', 'sleep 2; dd if=/dev/zero of=/dev/shm/fill bs=1M count=32; sleep 300']);
+  const recorder = new StreamRecorder<ContainerStatsResponse>(m().containerStats({ container: 'ops-stats', stream: true }));
+  try {
+    const first = await recorder.nextMatching((r) => r.stats?.read !== undefined, 'a first sample');
+    expect(first.engine?.address).toBe(cluster.addresses[1]);
+    expect(first.stats).toMatchObject({ containerId: id, name: 'ops-stats' });
+    expect(Number(first.stats?.memoryLimitBytes)).toBeGreaterThan(0);
+    expect(first.stats?.onlineCpus).toBeGreaterThan(0);
+    expect(JSON.parse(first.stats!.rawJson)).toMatchObject({ id });
+    const before = Number(first.stats?.memoryUsageBytes);
+    // The dd writes 32 MiB into the container's memory-backed /dev/shm.
+    const grown = await recorder.nextMatching((r) => Number(r.stats?.memoryUsageBytes) >= before + 24 * mib, 'a sample with 24 MiB more memory in use', 0, 60_000);
+    expect(Number(grown.stats?.memoryPercent)).toBeGreaterThan(0);
+    expect(recorder.ended).toBe(false);
+  } finally {
+    recorder.cancel();
+  }
+  // One sample, then the stream ends; a stopped container answers one sample of zeros.
+  const [one, ...more] = await statsOf(m(), id.slice(0, 12));
+  expect(more).toEqual([]);
+  expect(Number(one.stats?.memoryUsageBytes)).toBeGreaterThanOrEqual(24 * mib);
+  await call(m(), m().stopContainer, { container: 'ops-stats', timeoutSeconds: 0 });
+  const [stopped] = await statsOf(m(), 'ops-stats');
+  expect(stopped.stats).toMatchObject({ containerId: id, read: undefined, memoryUsageBytes: '0' });
+  await remove('ops-stats');
+});
+
 it('refuses bad input naming the field and the value', async () => {
   await run('ops-input', 0);
   const cases: Array<[Promise<unknown>, number, string, string]> = [
@@ -131,6 +168,8 @@ it('refuses bad input naming the field and the value', async () => {
     [call(m(), m().pauseContainer, { container: 'ops-no-such' }), status.NOT_FOUND, 'ops-no-such', 'ops-no-such'],
     [call(m(), m().renameContainer, { container: 'ops-no-such', newName: 'ops-fine' }), status.NOT_FOUND, 'ops-no-such', 'ops-no-such'],
     [call(m(), m().waitContainer, { container: 'ops-no-such', condition: '' }), status.NOT_FOUND, 'ops-no-such', 'ops-no-such'],
+    [statsOf(m(), ''), status.INVALID_ARGUMENT, 'container', '""'],
+    [statsOf(m(), 'ops-no-such'), status.NOT_FOUND, 'ops-no-such', 'ops-no-such'],
   ];
   for (const [attempt, code, field, value] of cases) {
     const err = await failureOf(attempt);
@@ -142,11 +181,12 @@ it('refuses bad input naming the field and the value', async () => {
   await remove('ops-input');
 });
 
-it('lets a reader wait for and list the processes of a container, and refuses it pause, unpause and rename', async () => {
+it('lets a reader wait for, list the processes of and read the resource use of a container, and refuses it pause, unpause and rename', async () => {
   await run('ops-reader', 1);
   reader = dial(ClusterServiceClient, cluster.manager.address, { tls: testTls('reader'), defaultDeadlineMs: 20_000 });
   const r = reader;
   expect((await call(r, r.topContainer, { container: 'ops-reader', psArgs: '' })).processes.length).toBeGreaterThan(0);
+  expect((await statsOf(r, 'ops-reader'))[0]?.stats?.name).toBe('ops-reader');
   for (const attempt of [
     call(r, r.pauseContainer, { container: 'ops-reader' }),
     call(r, r.unpauseContainer, { container: 'ops-reader' }),

@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { DockerodeBackend } from '../src/docker/dockerode-backend';
 import { startAgentProcess, WatchRecorder, type AgentProcess } from './support';
 
-// Pause, unpause, rename, wait and top on one real Docker engine through one agent process.
+// Pause, unpause, rename, wait, top and the image operations on one real Docker engine through one agent process.
 let engines: TestEngines;
 let agent: AgentProcess;
 const docker = (...args: string[]) => engines.docker('engine-1', args);
@@ -107,4 +107,37 @@ it('lists processes, with ps options, and refuses a stopped container and unsafe
   await docker('stop', '-t', '0', id);
   expect((await failureOf(call(a(), a().topContainer, { id, psArgs: '' }))).code).toBe(status.FAILED_PRECONDITION);
   await docker('rm', '-f', id);
+});
+
+it('inspects, tags and removes images, streams each change, and refuses malformed references before Docker', async () => {
+  const id = await docker('image', 'inspect', '--format', '{{.Id}}', 'busybox:local');
+  const inspected = await call(a(), a().inspectImage, { image: id.slice(7, 19) });
+  expect(inspected.image).toMatchObject({ id, repoTags: ['busybox:local'] });
+  expect(inspected.image?.created).toBeInstanceOf(Date);
+  expect(JSON.parse(inspected.rawJson)).toMatchObject({ Id: id });
+
+  const watch = new WatchRecorder(a().watch({ heartbeatIntervalMs: 0 }));
+  await watch.next('snapshot');
+  await call(a(), a().tagImage, { image: 'busybox:local', tag: 'agent-test/base:2' });
+  expect((await watch.next('image', (d) => d.event?.action === 'tag' && (d.image?.repoTags ?? []).includes('agent-test/base:2'))).image?.id).toBe(id);
+  const removed = await call(a(), a().removeImage, { image: 'agent-test/base:2', force: false, noPrune: false });
+  expect(removed).toEqual({ untagged: ['agent-test/base:2'], deleted: [] });
+  expect((await watch.next('image', (d) => d.event?.action === 'untag' && !(d.image?.repoTags ?? []).includes('agent-test/base:2'))).image?.repoTags).toEqual(['busybox:local']);
+  watch.cancel();
+
+  // A container uses the image: Docker's refusal is FAILED_PRECONDITION, and the image stays.
+  await docker('create', '--network', 'none', '--name', 'agent-image-user', 'busybox:local', 'true');
+  expect((await failureOf(call(a(), a().removeImage, { image: id, force: false, noPrune: false }))).code).toBe(status.FAILED_PRECONDITION);
+  await docker('rm', 'agent-image-user');
+  expect((await failureOf(call(a(), a().removeImage, { image: 'agent-test/none:1', force: false, noPrune: false }))).code).toBe(status.NOT_FOUND);
+
+  for (const [attempt, field] of [
+    [call(a(), a().inspectImage, { image: '../../containers/json' }), 'image'],
+    [call(a(), a().removeImage, { image: 'busybox:local?force=1', force: false, noPrune: false }), 'image'],
+    [call(a(), a().tagImage, { image: 'busybox:local', tag: 'UPPER' }), 'tag'],
+  ] as const) {
+    const err = await failureOf(attempt);
+    expect({ code: err.code, field: err.violations[0]?.field }).toEqual({ code: status.INVALID_ARGUMENT, field });
+  }
+  expect(await docker('images', '--format', '{{.Repository}}:{{.Tag}}')).toBe('busybox:local');
 });

@@ -4,6 +4,11 @@ import { call, currentRequestId, eachPage, newRequestId, requestIdKey } from '@f
 import {
   AddEngineRequest,
   ContainerLogsRequest,
+  InspectImageRequest,
+  ListImagesRequest,
+  RemoveImageRequest,
+  TagImageRequest,
+  ContainerStatsRequest,
   CreateContainerRequest,
   ExplainPlacementRequest,
   GetEngineRequest,
@@ -38,6 +43,12 @@ import {
   type ClusterEngine,
   type ClusterServiceClient,
   type ContainerLogsResponse,
+  type ClusterImage,
+  type InspectImageResponse,
+  type ListImagesResponse,
+  type RemoveImageResponse,
+  type TagImageResponse,
+  type ContainerStatsResponse,
   type CreateContainerResponse,
   type ExplainPlacementResponse,
   type GetEngineResponse,
@@ -81,9 +92,10 @@ type UnaryMethod<Req, Res> = (
  * (proto/flotilla/cluster/v1/cluster.proto): reads; AddEngine (adding a known address changes
  * nothing); SyncEngines (a generation the manager holds changes nothing); StartContainer and
  * StopContainer (already_running, already_stopped); CreateContainer only with a request_id, its
- * idempotency key; CreateVolume (Docker answers a volume that exists already); TopContainer.
+ * idempotency key; CreateVolume (Docker answers a volume that exists already); TopContainer;
+ * TagImage (tagging again changes nothing).
  * Never: RemoveEngine, KillContainer (each sends the signal again), RemoveContainer,
- * RemoveVolume, PauseContainer and UnpauseContainer (a second try is FAILED_PRECONDITION),
+ * RemoveVolume, RemoveImage, PauseContainer and UnpauseContainer (a second try is FAILED_PRECONDITION),
  * RenameContainer (a second try is NOT_FOUND), WaitContainer (it waits until the caller gives
  * up: a retry would wait all over again past the caller's time), and CreateContainer without
  * request_id (a second container, or ALREADY_EXISTS). A call that never reached a manager (no
@@ -114,8 +126,13 @@ export const idempotency = {
   inspectVolume: true,
   createVolume: true,
   removeVolume: false,
+  listImages: true,
+  inspectImage: true,
+  tagImage: true,
+  removeImage: false,
   watchEvents: 'opening only',
   containerLogs: 'opening only',
+  containerStats: 'opening only',
   pullImage: 'opening only',
 } as const;
 
@@ -289,6 +306,28 @@ export class ClusterClient {
     return this.unary(idempotency.removeVolume, (c) => c.removeVolume, RemoveVolumeRequest.fromPartial(request), options);
   }
 
+  // Images.
+
+  /** One page of images, one entry per engine holding each; see `images()` for all of them. Read-only: retried. */
+  listImages(request: RequestOf<typeof ListImagesRequest> = {}, options?: CallOptions): Promise<ListImagesResponse> {
+    return this.unary(idempotency.listImages, (c) => c.listImages, ListImagesRequest.fromPartial(request), options);
+  }
+
+  /** An image in detail, on the engine named or the first healthy one holding it. Read-only: retried. */
+  inspectImage(request: RequestOf<typeof InspectImageRequest>, options?: CallOptions): Promise<InspectImageResponse> {
+    return this.unary(idempotency.inspectImage, (c) => c.inspectImage, InspectImageRequest.fromPartial(request), options);
+  }
+
+  /** `docker rmi` on the engine named or every engine holding the image. Not retried once sent: a second try would be NOT_FOUND. */
+  removeImage(request: RequestOf<typeof RemoveImageRequest>, options?: CallOptions): Promise<RemoveImageResponse> {
+    return this.unary(idempotency.removeImage, (c) => c.removeImage, RemoveImageRequest.fromPartial(request), options);
+  }
+
+  /** `docker tag` on the engine named or every engine holding the image. Retried: tagging again changes nothing. */
+  tagImage(request: RequestOf<typeof TagImageRequest>, options?: CallOptions): Promise<TagImageResponse> {
+    return this.unary(idempotency.tagImage, (c) => c.tagImage, TagImageRequest.fromPartial(request), options);
+  }
+
   // Listings, page after page.
 
   /** Every engine that matches, page after page (each page a call with its own deadline and tries). */
@@ -306,6 +345,11 @@ export class ClusterClient {
     return this.walk((pageToken) => this.listVolumes({ ...request, pageToken }, options), (page) => page.volumes);
   }
 
+  /** Every image that matches, one entry per engine, page after page (each page a call with its own deadline and tries). */
+  images(request: Omit<RequestOf<typeof ListImagesRequest>, 'pageToken'> = {}, options?: CallOptions): AsyncGenerator<ClusterImage> {
+    return this.walk((pageToken) => this.listImages({ ...request, pageToken }, options), (page) => page.images);
+  }
+
   // Streams: see ServerStream (opened at once, fail-over while opening, never resumed).
 
   /** The cluster's events from the moment the subscription is live (`opened`); no replay. */
@@ -318,6 +362,12 @@ export class ClusterClient {
   containerLogs(request: RequestOf<typeof ContainerLogsRequest>, options?: CallOptions): ServerStream<ContainerLogsResponse> {
     const message = ContainerLogsRequest.fromPartial(request);
     return this.stream((c, metadata, deadline) => c.raw.containerLogs(message, metadata, deadline === undefined ? {} : { deadline }), options);
+  }
+
+  /** A container's resource use: one sample, or with `stream` one about every second until it stops. */
+  containerStats(request: RequestOf<typeof ContainerStatsRequest>, options?: CallOptions): ServerStream<ContainerStatsResponse> {
+    const message = ContainerStatsRequest.fromPartial(request);
+    return this.stream((c, metadata, deadline) => c.raw.containerStats(message, metadata, deadline === undefined ? {} : { deadline }), options);
   }
 
   /** Pulls an image on every healthy engine (or those named), with each engine's progress. */

@@ -1,5 +1,5 @@
 import type { PullProgress } from '@flotilla/proto';
-import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
+import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 
 /** What the cluster hears from one engine-agent's Watch stream. */
@@ -66,9 +66,16 @@ export interface AgentOperations {
   inspectContainer(id: string): Promise<InspectContainerResponse>;
   /** Ends when the logs end; `signal` cancels the call on the agent too. */
   containerLogs(request: ContainerLogsRequest, signal: AbortSignal): AsyncIterable<ContainerLogsResponse>;
+  /** One sample, or with `stream` one about every second until the container stops; `signal` cancels the call on the agent too. */
+  containerStats(id: string, stream: boolean, signal: AbortSignal): AsyncIterable<ContainerStatsResponse>;
   pullImage(image: string, signal: AbortSignal): AsyncIterable<PullProgress>;
   /** Creates a named volume; an existing one is answered as it is. */
   createVolume(request: CreateVolumeRequest): Promise<CreateVolumeResponse>;
   removeVolume(name: string, force: boolean): Promise<void>;
   inspectVolume(name: string): Promise<InspectVolumeResponse>;
+  inspectImage(image: string): Promise<InspectImageResponse>;
+  /** Docker's image remove: what it untagged and what it deleted. */
+  removeImage(image: string, force: boolean, noPrune: boolean): Promise<{ untagged: string[]; deleted: string[] }>;
+  /** Tags the image as `target` (NAME:TAG). */
+  tagImage(image: string, target: string): Promise<void>;
 }

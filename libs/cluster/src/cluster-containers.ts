@@ -708,9 +708,15 @@ export class ClusterContainers {
    * healthy, with that engine's agent; the answer gets the engine.
    */
   async on<T>(reference: string, work: (engine: Engine, id: string, agent: AgentOperations, container: Container) => Promise<T>): Promise<T & { engine: EngineRef }> {
+    const { engine, container, agent } = this.onHealthyEngine(reference);
+    return { ...(await work(engine, container.id, agent, container)), engine: engineRef(engine) };
+  }
+
+  /** The container found by `reference` (see `find`) and its engine's agent; FAILED_PRECONDITION when that engine is not healthy. */
+  onHealthyEngine(reference: string): { engine: Engine; container: Container; agent: AgentOperations } {
     const { engine, container } = this.find(reference);
     if (engine.status !== 'healthy') throw new FailedPreconditionError(`container ${container.id.slice(0, 12)} is on engine ${engine.address}, which is ${engine.status}: ${engine.lastError}`);
-    return { ...(await work(engine, container.id, this.o.connector.operations(engine.address), container)), engine: engineRef(engine) };
+    return { engine, container, agent: this.o.connector.operations(engine.address) };
   }
 
   /**
@@ -769,10 +775,9 @@ export class ClusterContainers {
   }
 
   logs(request: Omit<ContainerLogsRequest, 'id'> & { container: string }, signal: AbortSignal): AsyncIterable<ContainerLogsResponse> {
-    const { engine, container } = this.find(request.container);
-    if (engine.status !== 'healthy') throw new FailedPreconditionError(`container ${container.id.slice(0, 12)} is on engine ${engine.address}, which is ${engine.status}`);
+    const { container, agent } = this.onHealthyEngine(request.container);
     const { container: _ref, ...rest } = request;
-    return this.o.connector.operations(engine.address).containerLogs({ ...rest, id: container.id }, signal);
+    return agent.containerLogs({ ...rest, id: container.id }, signal);
   }
 
   /** The container as the cluster shows it, with its placement read from its labels (also of containers made before a restart). */

@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from '@flotilla/grpc';
-import { errorCodeName, FailedPreconditionError, FlotillaError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@flotilla/errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@flotilla/errors';
 import type { Volume } from '@flotilla/proto';
 import type { ClusterVolume, VolumeResult } from '@flotilla/proto/cluster';
 import type { Clock } from '@flotilla/time';
@@ -7,6 +7,7 @@ import type { AgentConnector } from './agent-connector';
 import type { Cluster } from './cluster';
 import type { Engine } from './engine';
 import { labelsMatch } from './label-filter';
+import { byAddress, failure } from './per-engine';
 import { StreamWaits } from './stream-waits';
 import { engineRef, engineStatusOf } from './engine-view';
 import { checkVolumeName } from '@flotilla/policy';
@@ -35,14 +36,7 @@ export interface CreateVolume {
   driverOpts: Record<string, string>;
 }
 
-const byAddress = (a: Engine, b: Engine) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0);
 const byName = (a: Volume, b: Volume) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
-/** "STATUS: message", as a per-engine result carries a failure. */
-function failure(err: unknown): string {
-  if (err instanceof FlotillaError) return `${errorCodeName(err.code)}: ${err.message}`;
-  return `UNKNOWN: ${err instanceof Error ? err.message : String(err)}`;
-}
 
 /**
  * Named volumes across the cluster. Each engine holds volumes of its own (the same name on two

@@ -66,4 +66,19 @@ describe('ContainerOperations', () => {
     expect((await operations.top('web', '-o pid,comm')).titles).toEqual(['PID', 'CMD']);
     await expect(operations.top('web', 'aux; id')).rejects.toThrow(/ps_args "aux; id"/);
   });
+
+  it("reads a container's stats from its engine, each sample with the engine, and refuses while the engine is down", async () => {
+    const { agents, containers, operations } = setup();
+    const web = await containers.create(spec('web', 'b'), true);
+    const samples = [];
+    for await (const sample of operations.stats(web.id.slice(0, 12), false, new AbortController().signal)) samples.push(sample);
+    expect(samples).toMatchObject([{ stats: { containerId: web.id, name: 'web' }, engine: { address: addresses[1] } }]);
+    await expect(async () => {
+      for await (const _ of operations.stats('nope', false, new AbortController().signal));
+    }).rejects.toThrow(NotFoundError);
+    agents.end(addresses[1]);
+    await expect(async () => {
+      for await (const _ of operations.stats('web', true, new AbortController().signal));
+    }).rejects.toThrow(/on engine 10\.0\.0\.2:4250, which is unhealthy/);
+  });
 });

@@ -1,7 +1,9 @@
 import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
 import { checkNewContainerName, checkPsArgs, checkWaitCondition } from '@flotilla/policy';
-import type { Container } from '@flotilla/proto';
+import type { Container, ContainerStats } from '@flotilla/proto';
+import type { EngineRef } from '@flotilla/proto/cluster';
 import type { ClusterContainers } from './cluster-containers';
+import { engineRef } from './engine-view';
 
 /** A container for a message: its name and short ID. */
 function shown(container: Container): string {
@@ -63,6 +65,13 @@ export class ContainerOperations {
   async wait(reference: string, condition: string, signal: AbortSignal) {
     const checked = checkWaitCondition('condition', condition);
     return this.containers.on(reference, (_engine, id, agent) => agent.waitContainer(id, checked, signal));
+  }
+
+  /** Docker's samples, each with the container's engine; `signal` ends the stream on the agent too. */
+  async *stats(reference: string, stream: boolean, signal: AbortSignal): AsyncIterable<{ stats: ContainerStats | undefined; engine: EngineRef }> {
+    const { engine, container, agent } = this.containers.onHealthyEngine(reference);
+    const ref = engineRef(engine);
+    for await (const sample of agent.containerStats(container.id, stream, signal)) yield { stats: sample.stats, engine: ref };
   }
 
   async top(reference: string, psArgs: string) {

@@ -4,6 +4,7 @@ import { portKey, type PlacementEngine } from '@flotilla/scheduler';
 import type { AgentStream } from './agent-connector';
 import { containerProblem, deltaProblem, imageProblem, listOf, networkProblem, volumeProblem, type EngineDelta } from './agent-input';
 import type { SnapshotAssembly } from './snapshot-assembly';
+import { taggedReference } from './image-match';
 
 export type EngineStatusName = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -328,12 +329,22 @@ export class Engine implements PlacementEngine {
   }
 
   hasImage(ref: string): boolean {
-    const tagged = ref.includes(':') || ref.includes('@') ? ref : `${ref}:latest`;
+    return this.findImage(ref) !== undefined;
+  }
+
+  /** The image `ref` names on this engine, resolved as Docker does: ID (or a prefix of 12 or more), NAME[:TAG] (default latest), NAME@DIGEST. */
+  findImage(ref: string): Image | undefined {
+    const tagged = taggedReference(ref);
     for (const image of this.images.values()) {
-      if (image.id === ref || (ref.length >= 12 && image.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, '')))) return true;
-      if (image.repoTags.includes(tagged) || image.repoDigests.includes(ref)) return true;
+      if (image.id === ref || (ref.length >= 12 && image.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, '')))) return image;
+      if (image.repoTags.includes(tagged) || image.repoDigests.includes(ref)) return image;
     }
-    return false;
+    return undefined;
+  }
+
+  /** Resolves once `test` holds for this engine's images (a tag made, a reference gone). */
+  observeImages(test: () => boolean): Observation {
+    return this.watchFor(undefined, test);
   }
 
   *imageRefs(): Iterable<string> {
@@ -476,10 +487,11 @@ export class Engine implements PlacementEngine {
     this.name = snapshot.engine?.name ?? this.name;
     for (const c of [...this.containers.values()]) this.dropContainer(c.id);
     for (const c of containers) this.putContainer(c);
-    if (this.observers.size) this.notify(undefined);
     this.replace(this.images, images, (i) => i.id);
     this.replace(this.networks, networks, (n) => n.id);
     this.replace(this.volumes, volumes, (v) => v.name);
+    // After every kind is replaced: a wait for a volume or an image sees the snapshot's too.
+    if (this.observers.size) this.notify(undefined);
     return skipped;
   }
 
@@ -535,6 +547,7 @@ export class Engine implements PlacementEngine {
         const { event, image } = message.value;
         if (image && !message.value.removed) this.images.set(image.id, image);
         else if (event) this.images.delete(event.actorId);
+        if (this.observers.size) this.notify(undefined);
         if (event) this.handler?.handleEngineEvent(this, { docker: event });
         return;
       }

@@ -1,6 +1,6 @@
 import { type LogFields, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, NotFoundError } from '@flotilla/errors';
-import type { Container, Volume } from '@flotilla/proto';
+import { ContainerStats, type Container, type Image, type Volume } from '@flotilla/proto';
 import type { CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions } from './agent-connector';
@@ -9,6 +9,8 @@ import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener,
 export interface FakeEngineState {
   containers: Map<string, Container>;
   images: Set<string>;
+  /** The engine's images as Docker would list them, for image operations (see `addImage`). */
+  imageRecords: Map<string, Image>;
   volumes: Map<string, Volume>;
   /** The next creates fail with these errors, in order. */
   createFailures: Error[];
@@ -56,7 +58,7 @@ export class FakeAgents implements AgentConnector {
   /** The fake engine behind an address (created on first use, holding busybox:local). */
   engine(address: string): FakeEngineState {
     let e = this.engines.get(address);
-    if (!e) this.engines.set(address, (e = { containers: new Map(), volumes: new Map(), images: new Set(['busybox:local']), createFailures: [], lostAnswers: [], pullSignals: [], creates: [], actingRoles: [], inFlight: 0, maxInFlight: 0 }));
+    if (!e) this.engines.set(address, (e = { containers: new Map(), volumes: new Map(), images: new Set(['busybox:local']), imageRecords: new Map(), createFailures: [], lostAnswers: [], pullSignals: [], creates: [], actingRoles: [], inFlight: 0, maxInFlight: 0 }));
     return e;
   }
 
@@ -75,7 +77,40 @@ export class FakeAgents implements AgentConnector {
       if (engine.quiet || this.open(address).length !== 1) return;
       this.send(address, { $case: 'volume', value: { event: { type: 'volume', action, actorId: name, actorAttributes: {}, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, volume, removed: !volume } });
     };
+    const reportImage = (action: string, image: Image, removed: boolean) => {
+      if (engine.quiet || this.open(address).length !== 1) return;
+      this.send(address, { $case: 'image', value: { event: { type: 'image', action, actorId: image.id, actorAttributes: {}, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, image: removed ? undefined : { ...image }, removed } });
+    };
+    // As Docker resolves a reference: ID or prefix, NAME[:TAG] (default latest), NAME@DIGEST.
+    const findImage = (ref: string) => {
+      const tagged = ref.lastIndexOf(':') > ref.lastIndexOf('/') || ref.includes('@') ? ref : `${ref}:latest`;
+      const image = [...engine.imageRecords.values()].find((i) => i.id === ref || i.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, '')) || i.repoTags.includes(tagged) || i.repoDigests.includes(ref));
+      if (!image) throw new NotFoundError(`No such image: ${ref}`);
+      return { image, tag: image.repoTags.includes(tagged) ? tagged : undefined };
+    };
     return {
+      inspectImage: async (ref) => {
+        const { image } = findImage(ref);
+        return { image, rawJson: JSON.stringify({ Id: image.id, RepoTags: image.repoTags }) };
+      },
+      removeImage: async (ref, force) => {
+        const { image, tag } = findImage(ref);
+        if ([...engine.containers.values()].some((c) => c.imageId === image.id) && !force) throw new FailedPreconditionError(`conflict: unable to remove repository reference "${ref}" - container is using its referenced image`);
+        if (tag && image.repoTags.length > 1) {
+          image.repoTags = image.repoTags.filter((t) => t !== tag);
+          reportImage('untag', image, false);
+          return { untagged: [tag], deleted: [] };
+        }
+        engine.imageRecords.delete(image.id);
+        reportImage('delete', image, true);
+        return { untagged: [...image.repoTags], deleted: [image.id] };
+      },
+      tagImage: async (ref, target) => {
+        const { image } = findImage(ref);
+        for (const other of engine.imageRecords.values()) other.repoTags = other.repoTags.filter((t) => t !== target);
+        image.repoTags = [...image.repoTags, target];
+        reportImage('tag', image, false);
+      },
       createContainer: async (request, options) => {
         engine.creates.push(request);
         engine.actingRoles.push(options.actingRole);
@@ -160,6 +195,11 @@ export class FakeAgents implements AgentConnector {
       },
       containerLogs: async function* () {
         yield* [];
+      },
+      // One sample of zeros named after the container, as Docker answers for one that is not running.
+      containerStats: async function* (id: string) {
+        const c = find(id);
+        yield { stats: ContainerStats.fromPartial({ containerId: c.id, name: c.names[0] ?? '' }) };
       },
       pullImage: async function* (image: string, signal: AbortSignal) {
         engine.pullSignals.push(signal);
@@ -253,6 +293,12 @@ export class FakeAgents implements AgentConnector {
 
   snapshot(address: string, snapshot: Snapshot): void {
     this.send(address, { $case: 'snapshot', value: snapshot });
+  }
+
+  /** Gives the engine an image (as a pull would) and reports it on its stream. */
+  addImage(address: string, image: Image): void {
+    this.engine(address).imageRecords.set(image.id, { ...image });
+    this.send(address, { $case: 'image', value: { event: { type: 'image', action: 'pull', actorId: image.id, actorAttributes: {}, scope: 'local', timeNano: '0' }, image: { ...image }, removed: false } });
   }
 
   /** Sends a snapshot as an agent splits a large one: a Snapshot with the engine, then parts of `perPart` items. */

@@ -14,4 +14,5 @@ export * from './engine-limits';
 export * from './discovery-sources';
 export * from './cluster-activity';
 export * from './cluster-volumes';
+export * from './cluster-images';
 export * from './container-operations';

@@ -176,6 +176,7 @@ export const clusterRequestChecks: ClusterRequestChecks = {
     // A Timestamp beyond what a Date holds decodes to an invalid Date, which cannot be sent on.
     if (r.since !== undefined && !Number.isFinite(r.since.getTime())) throw InvalidArgumentError.field('since', String(r.since), 'not a time a log can have');
   },
+  containerStats: (r) => reference('container', r.container),
   listContainers: (r) => {
     checkList('engines', r.engines, references);
     checkList('states', r.states, filterValues);
@@ -206,6 +207,25 @@ export const clusterRequestChecks: ClusterRequestChecks = {
   },
   removeVolume: (r) => {
     checkText('name', r.name, L.nameBytes);
+    checkText('engine', r.engine, L.referenceBytes);
+  },
+  listImages: (r) => {
+    checkList('engines', r.engines, references);
+    checkList('references', r.references, references);
+    checkMap('labels', r.labels, labels);
+    checkText('page_token', r.pageToken, L.pageTokenBytes);
+  },
+  inspectImage: (r) => {
+    checkText('image', r.image, L.imageBytes);
+    checkText('engine', r.engine, L.referenceBytes);
+  },
+  removeImage: (r) => {
+    checkText('image', r.image, L.imageBytes);
+    checkText('engine', r.engine, L.referenceBytes);
+  },
+  tagImage: (r) => {
+    checkText('image', r.image, L.imageBytes);
+    checkText('tag', r.tag, L.imageBytes);
     checkText('engine', r.engine, L.referenceBytes);
   },
 };

@@ -51,6 +51,11 @@ it('negotiates, reads the engine and maps Docker errors as for a real engine', a
   expect(await backend.startContainer(id)).toBe(false);
   expect((await backend.inspectContainer('agent-web')).State?.Status).toBe('running');
   expect(await read(await backend.containerLogs(id, { follow: false, stdout: true, stderr: true, timestamps: false }))).toContain('hello\n');
+  // Stats come as Docker's line, one sample without stream.
+  const stats = JSON.parse(await read(await backend.containerStats(id, false))) as { id: string; preread: string };
+  expect(stats.id).toBe(id);
+  expect(Date.parse(stats.preread)).not.toBeNaN();
+  await expect(backend.containerStats('no-such', false)).rejects.toBeInstanceOf(NotFoundError);
   await expect(backend.removeContainer(id, false, false)).rejects.toBeInstanceOf(FailedPreconditionError);
   expect(await backend.stopContainer(id, 0)).toBe(true);
   expect(await backend.stopContainer(id, 0)).toBe(false);

@@ -221,6 +221,62 @@ describe('containers', () => {
   });
 });
 
+describe('stats', () => {
+  interface Sample {
+    read: string;
+    preread: string;
+    id: string;
+    name: string;
+    cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number; online_cpus?: number };
+    precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
+    memory_stats: { usage?: number; limit?: number; stats?: Record<string, number> };
+    networks?: Record<string, { rx_bytes: number }>;
+  }
+  const zeroTime = '0001-01-01T00:00:00Z';
+
+  it('answers one sample without stream: zeros for a container not running, primed CPU figures for a running one', async () => {
+    const c = await docker.createContainer({ name: 'stats-one', Image: 'busybox:local', Cmd: ['sleep', '300'], HostConfig: { Memory: 64 * 1024 * 1024 } });
+    const idle = (await c.stats({ stream: false })) as unknown as Sample;
+    expect(idle).toMatchObject({ read: zeroTime, preread: zeroTime, id: c.id, name: '/stats-one', memory_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0 } } });
+    await c.start();
+    const one = (await c.stats({ stream: false })) as unknown as Sample;
+    expect(one).toMatchObject({ id: c.id, name: '/stats-one', cpu_stats: { online_cpus: 8 }, memory_stats: { usage: 5 * 1024 * 1024, limit: 64 * 1024 * 1024, stats: { inactive_file: 1024 * 1024 } }, networks: { eth0: {} } });
+    expect(Date.parse(one.read) - Date.parse(one.preread)).toBe(1000);
+    expect(one.cpu_stats.cpu_usage.total_usage).toBeGreaterThan(one.precpu_stats.cpu_usage.total_usage);
+    expect(one.cpu_stats.system_cpu_usage).toBeGreaterThan(one.precpu_stats.system_cpu_usage ?? Infinity);
+    const oneShot = (await c.stats({ stream: false, 'one-shot': true })) as unknown as Sample;
+    expect(oneShot.preread).toBe(zeroTime);
+    expect((await failure(docker.getContainer('no-such').stats({ stream: false }))).statusCode).toBe(404);
+    await c.remove({ force: true });
+  });
+
+  it('streams a sample a second by default, each with the one before, and ends when the container is removed', async () => {
+    const c = await docker.createContainer({ name: 'stats-stream', Image: 'busybox:local', Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'none' } });
+    await c.start();
+    const stream = (await c.stats()) as unknown as Readable;
+    let removing: Promise<unknown> | undefined;
+    const lines = (await readLines(stream, (seen) => {
+      if (seen.length === 2) removing ??= c.remove({ force: true });
+      return false;
+    })) as unknown as Sample[];
+    await removing;
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    const [first, second] = lines;
+    expect(first.preread).toBe(zeroTime);
+    expect(first.precpu_stats.cpu_usage.total_usage).toBe(0);
+    expect(second.preread).toBe(first.read);
+    expect(second.precpu_stats).toEqual(first.cpu_stats);
+    expect(first.networks).toBeUndefined();
+  });
+
+  it('goes on streaming zeros for a container that is not running, as Docker does', async () => {
+    const c = await docker.createContainer({ name: 'stats-idle', Image: 'busybox:local', Cmd: ['sleep', '300'] });
+    const lines = (await readLines((await c.stats({ stream: true })) as unknown as Readable, (seen) => seen.length >= 2)) as unknown as Sample[];
+    expect(lines.map((l) => l.read)).toEqual([zeroTime, zeroTime]);
+    await c.remove();
+  });
+});
+
 describe('images', () => {
   it('pulls with progress lines and an image event; refuses bad and unknown references', async () => {
     const stream = (await docker.pull('alpine:3.19')) as Readable;

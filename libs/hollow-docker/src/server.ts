@@ -437,6 +437,7 @@ export class HollowDockerServer {
       r('POST', '/containers/{id}/wait', `/containers/${id}/wait`, (c) => this.wait(c)),
       r('DELETE', '/containers/{id}', `/containers/${id}`, (c) => void e.remove(c.params[0], bool(c.query.get('force')))),
       r('GET', '/containers/{id}/logs', `/containers/${id}/logs`, (c) => this.logs(c)),
+      r('GET', '/containers/{id}/stats', `/containers/${id}/stats`, (c) => this.stats(c)),
       r('GET', '/images/json', '/images/json', () => e.listImages()),
       r('POST', '/images/create', '/images/create', (c) => this.pull(c)),
       r('GET', '/images/{name}/json', '/images/(.+)/json', (c) => e.inspectImage(c.params[0])),
@@ -527,6 +528,47 @@ export class HollowDockerServer {
     };
     container.followers.add(follower);
     res.once('close', () => container.followers.delete(follower));
+    return handled;
+  }
+
+  /**
+   * Docker's stats: `stream` (default true) a sample now and one every second, for as long as
+   * the reader stays (zeros while the container is not running, as Docker does), ending when the
+   * container is removed; otherwise one sample, its CPU figures primed with one a second before
+   * (without the wait Docker has), or not with `one-shot`.
+   */
+  private stats(c: Ctx): typeof handled {
+    const container = this.engine.find(c.params[0]);
+    // Docker's BoolValueOrDefault: absent or empty is the default; "0", "no", "false", "none" are false.
+    const text = c.query.get('stream')?.trim().toLowerCase() ?? '';
+    const stream = text === '' || !['0', 'no', 'false', 'none'].includes(text);
+    const res = c.res;
+    res.writeHead(200, this.headers({ 'Content-Type': 'application/json' }));
+    if (!stream) {
+      const now = nowNano();
+      const primed = bool(c.query.get('one-shot')) ? undefined : this.engine.stats(container, undefined, now - 1_000_000_000n);
+      res.end(JSON.stringify(this.engine.stats(container, primed, now)) + '\n');
+      return handled;
+    }
+    res.flushHeaders();
+    let previous: Record<string, unknown> | undefined;
+    const sample = (): void => {
+      previous = this.engine.stats(container, previous);
+      res.write(JSON.stringify(previous) + '\n');
+      if (res.writableLength > (this.options.maxEventBacklogBytes ?? 4 * 1024 * 1024)) res.destroy();
+    };
+    const timer = setInterval(sample, 1000);
+    const unsubscribe = this.engine.subscribe((event) => {
+      if (event.actorId !== container.id || event.action !== 'destroy') return;
+      stop();
+      res.end();
+    });
+    const stop = (): void => {
+      clearInterval(timer);
+      unsubscribe();
+    };
+    res.once('close', stop);
+    sample();
     return handled;
   }
 

@@ -5,3 +5,4 @@ export * from './policy-file';
 export * from './acting-role';
 export * from './container-options';
 export * from './container-operations';
+export * from './image-reference';

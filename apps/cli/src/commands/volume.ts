@@ -1,12 +1,11 @@
 import { flag } from '@flotilla/config';
 import { ClusterVolume, type VolumeResult } from '@flotilla/proto/cluster';
-import { readAllPages } from '@flotilla/grpc';
 import { defineCommand, type CommandGroup } from '../command';
-import type { Cluster } from '../client';
+import { allVolumes } from '../pages';
 import type { Io } from '../io';
 import { UsageError } from '../errors';
 import { keyValues } from '../container-spec';
-import { formatOption, noTruncOption, parseFormat, printListing, printObject } from '../output/format';
+import { formatOption, noTruncOption, parseFormat, printDocuments, printListing } from '../output/format';
 
 const volumeHints = { notFound: 'see flotilla volume ls' };
 
@@ -27,11 +26,6 @@ function volumeFilters(filters: string[]): { engines: string[]; names: string[];
     } else throw new UsageError(`--filter ${JSON.stringify(filter)}: expected engine=ENGINE, name=NAME or label=KEY[=VALUE]`);
   }
   return { engines, names, labels };
-}
-
-/** Every volume that matches, over as many pages as it takes (by engine address, then name). */
-async function allVolumes(cluster: Cluster, query: { engines: string[]; names: string[]; labels: Record<string, string> }): Promise<ClusterVolume[]> {
-  return (await readAllPages((pageToken) => cluster.call((c, o) => c.listVolumes({ ...query, pageSize: 1000, pageToken }, o)), (page) => page.volumes)).items;
 }
 
 /** One line per engine: "NAME on ENGINE" (stdout), or "ENGINE: error" (stderr); 1 when any engine failed. */
@@ -145,8 +139,7 @@ const inspect = defineCommand({
       const docker: Record<string, unknown> = a.rawJson ? (JSON.parse(a.rawJson) as Record<string, unknown>) : { Name: a.volume?.volume?.name, Driver: a.volume?.volume?.driver, Mountpoint: a.volume?.volume?.mountpoint, Labels: a.volume?.volume?.labels };
       return { ...docker, Engine: a.volume?.engine ?? null };
     });
-    if (format.kind === 'template') for (const d of documents) printObject(ctx.io, format, d, d);
-    else printObject(ctx.io, format, documents);
+    printDocuments(ctx.io, format, documents);
     return 0;
   },
 });

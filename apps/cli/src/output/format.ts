@@ -59,6 +59,12 @@ export function printObject(io: Io, format: Format, json: unknown, fields: Recor
   else io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
 }
 
+/** Inspect documents: one JSON array (the default), or the template once per document. */
+export function printDocuments(io: Io, format: Format, documents: ReadonlyArray<Record<string, unknown>>): void {
+  if (format.kind === 'template') for (const d of documents) printObject(io, format, d, d);
+  else printObject(io, format, documents);
+}
+
 export function stdoutPalette(io: Io): Palette {
   return palette(colourEnabled(io.stdout, io.env));
 }

@@ -103,10 +103,14 @@ export class GrpcAgentConnector implements AgentConnector {
       topContainer: (id, psArgs) => call(client(), client().topContainer, { id, psArgs }),
       inspectContainer: (id) => call(client(), client().inspectContainer, { id }),
       containerLogs: (request, signal) => cancellable(client().containerLogs(request), signal),
+      containerStats: (id, stream, signal) => cancellable(client().containerStats({ id, stream }), signal),
       pullImage: (image, signal) => progressOf(cancellable(client().pullImage({ image }), signal)),
       createVolume: (request) => call(client(), client().createVolume, request),
       removeVolume: async (name, force) => void (await call(client(), client().removeVolume, { name, force })),
       inspectVolume: (name) => call(client(), client().inspectVolume, { name }),
+      inspectImage: (image) => call(client(), client().inspectImage, { image }),
+      removeImage: (image, force, noPrune) => call(client(), client().removeImage, { image, force, noPrune }),
+      tagImage: async (image, tag) => void (await call(client(), client().tagImage, { image, tag })),
     };
   }
 

@@ -1,17 +1,18 @@
-import { clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterVolumes } from '@flotilla/cluster';
+import { clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes } from '@flotilla/cluster';
 import { callerOf, drained, effectiveRole, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
-import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
+import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { checkedService } from './request-guard';
-import { containerListing, engineListing, volumeListing } from './listings';
+import { containerListing, engineListing, imageListing, volumeListing } from './listings';
 import { readPage } from './paging';
 
 export interface ClusterServiceOptions {
   cluster: Cluster;
   containers: ClusterContainers;
   volumes: ClusterVolumes;
+  images: ClusterImages;
   logger: Logger;
   /** Events a WatchEvents reader may fall behind before it is ended with RESOURCE_EXHAUSTED. */
   maxQueuedEvents?: number;
@@ -22,8 +23,8 @@ const anyReader: readonly Role[] = ['operator', 'reader'];
 
 /**
  * Who may call what (the README's "Security model" lists the same): operators run the cluster,
- * readers list, inspect, watch, explain, wait for containers and list their processes, and only
- * discovery pushes engine sets. Logs stay with operators: a container's output often carries
+ * readers list, inspect, watch, explain, wait for containers, list their processes and read their
+ * resource use, and only discovery pushes engine sets. Logs stay with operators: a container's output often carries
  * secrets.
  */
 export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> = {
@@ -47,12 +48,17 @@ export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> 
   topContainer: anyReader,
   inspectContainer: anyReader,
   containerLogs: operator,
+  containerStats: anyReader,
   listContainers: anyReader,
   pullImage: operator,
   listVolumes: anyReader,
   createVolume: operator,
   inspectVolume: anyReader,
   removeVolume: operator,
+  listImages: anyReader,
+  inspectImage: anyReader,
+  removeImage: operator,
+  tagImage: operator,
 };
 
 /** Calls that change the cluster: each takes from its caller's rate budget. */
@@ -71,6 +77,8 @@ export const clusterMutating: readonly string[] = [
   'pullImage',
   'createVolume',
   'removeVolume',
+  'removeImage',
+  'tagImage',
 ];
 
 /**
@@ -95,7 +103,7 @@ export async function relay<T>(source: AsyncIterable<T>, call: ServerWritableStr
 }
 
 export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {
-  const { cluster, containers, volumes, logger } = options;
+  const { cluster, containers, volumes, images, logger } = options;
   const operations = new ContainerOperations(containers);
   const spec = (value: ContainerSpec | undefined) => {
     if (!value) throw InvalidArgumentError.field('spec', null, 'a container spec is required');
@@ -163,6 +171,10 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
       await relay(containers.logs(request, signal), call, signal);
     }),
 
+    containerStats: serverStream<ContainerStatsRequest, ContainerStatsResponse>(async (request, call, signal) => {
+      await relay(operations.stats(request.container, request.stream, signal), call, signal);
+    }),
+
     pullImage: serverStream<PullImageRequest, PullImageResponse>(async (request, call, signal) => {
       await relay(containers.pull(request.image, request.engines, signal), call, signal);
     }),
@@ -178,6 +190,18 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     inspectVolume: unary(async (request) => volumes.inspect(request.name, request.engine)),
 
     removeVolume: unary(async (request) => ({ results: await volumes.remove(request.name, request.engine, request.force) })),
+
+    listImages: unary(async (request) => {
+      const { engines, references, labels } = request;
+      const page = readPage(request, imageListing(cluster, images, { engines, references, labels }));
+      return { images: page.items, nextPageToken: page.nextPageToken };
+    }),
+
+    inspectImage: unary(async (request) => images.inspect(request.image, request.engine)),
+
+    removeImage: unary(async (request) => ({ results: await images.remove(request.image, request.engine, request.force, request.noPrune) })),
+
+    tagImage: unary(async (request) => ({ results: await images.tag(request.image, request.tag, request.engine) })),
 
     watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call, signal) => {
       const subscription = cluster.subscribe(request, options.maxQueuedEvents);

@@ -1,5 +1,5 @@
-import { engineViewBytes, type Cluster, type ClusterContainers, type ClusterVolumes, type ContainerFilter, type Engine, type EngineFilter, type VolumeFilter } from '@flotilla/cluster';
-import { ClusterContainer, ClusterVolume, type ClusterEngine } from '@flotilla/proto/cluster';
+import { engineViewBytes, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes, type ContainerFilter, type Engine, type EngineFilter, type ImageFilter, type VolumeFilter } from '@flotilla/cluster';
+import { ClusterContainer, ClusterImage, ClusterVolume, type ClusterEngine } from '@flotilla/proto/cluster';
 import type { Listing } from './paging';
 
 // Code-unit order, as page keys compare (paging.ts).
@@ -68,23 +68,47 @@ export function containerListing(cluster: Cluster, containers: ClusterContainers
 }
 
 /**
- * Volumes by engine address, then volume name, read as containerListing reads containers: from
- * the token's engine on, one engine at a time, through the domain's own filter
- * (ClusterVolumes.list).
+ * Items kept per engine (volumes, images), by engine address and then the engine's own order,
+ * read as containerListing reads containers: from the token's engine on, one engine at a time,
+ * through the domain's own filter.
  */
-export function volumeListing(cluster: Cluster, volumes: ClusterVolumes, filter: VolumeFilter): Listing<ClusterVolume> {
-  const named = filter.engines.length ? new Set(filter.engines.map((ref, i) => cluster.getEngine(ref, `engines[${i}]`))) : undefined;
+function perEngineListing<T>(cluster: Cluster, engineRefs: readonly string[], name: string, listOn: (address: string) => Iterable<T>, key: (item: T) => string[], bytes: (item: T) => number): Listing<T> {
+  const named = engineRefs.length ? new Set(engineRefs.map((ref, i) => cluster.getEngine(ref, `engines[${i}]`))) : undefined;
   return {
-    name: 'ListVolumes',
+    name,
     arity: 2,
     *items(after) {
       const engines = named ? [...named].sort(byAddress) : enginesInOrder(cluster, { validated: true }, after && { from: after[0] });
       for (const engine of engines) {
         if (after && engine.address < after[0]) continue;
-        yield* volumes.list({ ...filter, engines: [engine.address] });
+        yield* listOn(engine.address);
       }
     },
-    key: (v) => [v.engine?.address ?? '', v.volume?.name ?? ''],
-    bytes: (v) => ClusterVolume.encode(v).finish().length,
+    key,
+    bytes,
   };
+}
+
+/** Volumes by engine address, then volume name (ClusterVolumes.list). */
+export function volumeListing(cluster: Cluster, volumes: ClusterVolumes, filter: VolumeFilter): Listing<ClusterVolume> {
+  return perEngineListing(
+    cluster,
+    filter.engines,
+    'ListVolumes',
+    (address) => volumes.list({ ...filter, engines: [address] }),
+    (v) => [v.engine?.address ?? '', v.volume?.name ?? ''],
+    (v) => ClusterVolume.encode(v).finish().length,
+  );
+}
+
+/** Images by engine address, then image ID (ClusterImages.list). */
+export function imageListing(cluster: Cluster, images: ClusterImages, filter: ImageFilter): Listing<ClusterImage> {
+  return perEngineListing(
+    cluster,
+    filter.engines,
+    'ListImages',
+    (address) => images.list({ ...filter, engines: [address] }),
+    (i) => [i.engine?.address ?? '', i.image?.id ?? ''],
+    (i) => ClusterImage.encode(i).finish().length,
+  );
 }

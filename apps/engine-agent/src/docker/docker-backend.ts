@@ -60,8 +60,20 @@ export interface ImageReply {
   RepoTags?: string[] | null;
   RepoDigests?: string[] | null;
   Size?: number;
-  Created?: number;
+  /** Unix seconds in a list, RFC 3339 in an inspect. */
+  Created?: number | string;
   Labels?: Record<string, string> | null;
+}
+
+/** Docker's image inspect: a listed image's fields, its labels under Config. */
+export interface ImageInspectReply extends Omit<ImageReply, 'Labels'> {
+  Config?: { Labels?: Record<string, string> | null } | null;
+}
+
+/** One line of Docker's image remove answer. */
+export interface ImageDeleteReply {
+  Untagged?: string;
+  Deleted?: string;
 }
 
 export interface NetworkReply {
@@ -157,6 +169,35 @@ export interface TopReply {
   Processes?: string[][] | null;
 }
 
+/**
+ * A count in Docker's stats: a number, or a bigint past 2^53, where a JSON number would lose
+ * digits (the host's CPU time in nanoseconds gets there; see `parseStatsLine`).
+ */
+export type DockerCount = number | bigint;
+
+export interface DockerCpuStats {
+  cpu_usage?: { total_usage?: DockerCount; percpu_usage?: DockerCount[] | null } | null;
+  system_cpu_usage?: DockerCount;
+  online_cpus?: DockerCount;
+}
+
+/** One sample of Docker's stats (`GET /containers/{id}/stats`): the Linux fields the agent reads. */
+export interface DockerStatsReply {
+  id?: string;
+  name?: string;
+  /** RFC 3339; Docker's zero time for a container that is not running. */
+  read?: string;
+  preread?: string;
+  pids_stats?: { current?: DockerCount } | null;
+  blkio_stats?: { io_service_bytes_recursive?: Array<{ op?: string; value?: DockerCount } | null> | null } | null;
+  cpu_stats?: DockerCpuStats | null;
+  precpu_stats?: DockerCpuStats | null;
+  /** `stats` holds cgroup v1's `total_inactive_file` or v2's `inactive_file`, among others. */
+  memory_stats?: { usage?: DockerCount; limit?: DockerCount; stats?: Record<string, DockerCount> | null } | null;
+  /** Absent without a network (`--network none`). */
+  networks?: Record<string, { rx_bytes?: DockerCount; tx_bytes?: DockerCount } | null> | null;
+}
+
 /** Docker's wait conditions. */
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -199,6 +240,9 @@ export interface DockerBackend {
   /** Creates a named volume (answers the existing one when it is there already) and inspects it. */
   createVolume(body: DockerVolumeCreateBody): Promise<VolumeReply>;
   removeVolume(name: string, force: boolean): Promise<void>;
+  inspectImage(reference: string): Promise<ImageInspectReply>;
+  removeImage(reference: string, force: boolean, noPrune: boolean): Promise<ImageDeleteReply[]>;
+  tagImage(reference: string, repo: string, tag: string): Promise<void>;
   /** Docker's event stream as raw newline-delimited JSON; `since` is `seconds.nanoseconds`. */
   events(since: string | undefined): Promise<Readable>;
   createContainer(body: DockerCreateBody): Promise<{ id: string; warnings: string[] }>;
@@ -217,6 +261,12 @@ export interface DockerBackend {
   topContainer(id: string, psArgs: string): Promise<TopReply>;
   /** Raw log stream: Docker's multiplexed frames, or plain bytes for a TTY container. */
   containerLogs(id: string, options: LogOptions): Promise<Readable>;
+  /**
+   * Docker's stats as newline-delimited JSON (`DockerStatsReply` lines): without `stream` one
+   * sample; with it, one about every second. A container that is not running gets samples of
+   * zeros with Docker's zero `read` time (Docker keeps sending them while streaming).
+   */
+  containerStats(id: string, stream: boolean): Promise<Readable>;
   /** Docker's pull progress as newline-delimited JSON. */
   pullImage(reference: string): Promise<Readable>;
 }

@@ -10,6 +10,8 @@ import type {
   DockerCreateBody,
   DockerInfoReply,
   DockerVersionReply,
+  ImageDeleteReply,
+  ImageInspectReply,
   ImageReply,
   LogOptions,
   NegotiatedApi,
@@ -127,6 +129,20 @@ export class DockerodeBackend implements DockerBackend {
     });
   }
 
+  inspectImage(reference: string): Promise<ImageInspectReply> {
+    return this.run(() => this.docker.getImage(reference).inspect() as Promise<ImageInspectReply>);
+  }
+
+  removeImage(reference: string, force: boolean, noPrune: boolean): Promise<ImageDeleteReply[]> {
+    return this.run(() => this.docker.getImage(reference).remove({ force, noprune: noPrune }) as Promise<ImageDeleteReply[]>);
+  }
+
+  tagImage(reference: string, repo: string, tag: string): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getImage(reference).tag({ repo, tag });
+    });
+  }
+
   events(since: string | undefined): Promise<Readable> {
     // dockerode types `since` as a number; Docker takes `seconds.nanoseconds`, which a number cannot hold exactly.
     const options = (since ? { since } : {}) as unknown as Docker.GetEventsOptions;
@@ -234,6 +250,26 @@ export class DockerodeBackend implements DockerBackend {
               method: 'GET',
               isStream: true,
               options: query,
+              statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+            },
+            (err, data) => (err ? reject(err) : resolve(data as Readable)),
+          );
+        }),
+    );
+  }
+
+  containerStats(id: string, stream: boolean): Promise<Readable> {
+    const modem = this.docker.modem as unknown as ModemDial;
+    // Dialled as logs are: dockerode's own stats() parses a one-sample answer, losing Docker's line.
+    return this.run(
+      () =>
+        new Promise<Readable>((resolve, reject) => {
+          modem.dial(
+            {
+              path: `/containers/${encodeURIComponent(id)}/stats?`,
+              method: 'GET',
+              isStream: true,
+              options: { stream },
               statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
             },
             (err, data) => (err ? reject(err) : resolve(data as Readable)),

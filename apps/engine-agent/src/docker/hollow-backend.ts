@@ -8,6 +8,9 @@ import type {
   DockerBackend,
   DockerCreateBody,
   DockerInfoReply,
+  DockerStatsReply,
+  ImageDeleteReply,
+  ImageInspectReply,
   ImageReply,
   LogOptions,
   NegotiatedApi,
@@ -47,6 +50,8 @@ export class HollowDockerBackend implements DockerBackend {
   private readonly images = new Map<string, ImageReply>();
   private readonly volumes = new Map<string, VolumeReply>();
   private readonly streams = new Set<PassThrough>();
+  /** Ends each open stats stream (when the engine goes down). */
+  private readonly statsStreams = new Set<() => void>();
   /** What `containerLogs` answers, per container ID; none: no output. */
   private readonly logs = new Map<string, (options: LogOptions) => Readable>();
   private readonly log: HollowEvent[] = [];
@@ -88,6 +93,7 @@ export class HollowDockerBackend implements DockerBackend {
     if (!reachable) {
       for (const s of this.streams) s.end();
       this.streams.clear();
+      for (const finish of [...this.statsStreams]) finish();
     }
   }
 
@@ -156,6 +162,46 @@ export class HollowDockerBackend implements DockerBackend {
 
   async inspectContainer(id: string): Promise<ContainerInspectReply> {
     return structuredClone(this.find(id));
+  }
+
+  /** As Docker resolves a reference: ID or a prefix of one, NAME[:TAG] (default latest). */
+  private findImage(reference: string): { image: ImageReply; tag: string | undefined } {
+    const tagged = reference.lastIndexOf(':') > reference.lastIndexOf('/') || reference.includes('@') ? reference : `${reference}:latest`;
+    const hex = reference.replace(/^sha256:/, '');
+    const image = [...this.images.values()].find((i) => i.RepoTags?.includes(tagged) || i.Id === reference || (hex.length >= 12 && i.Id?.slice(7).startsWith(hex)));
+    if (!image) throw new NotFoundError(`No such image: ${reference}`);
+    return { image, tag: image.RepoTags?.includes(tagged) ? tagged : undefined };
+  }
+
+  async inspectImage(reference: string): Promise<ImageInspectReply> {
+    this.check();
+    const { image } = this.findImage(reference);
+    const { Labels, ...rest } = image;
+    return { ...rest, Created: new Date(Number(image.Created ?? 0) * 1000).toISOString(), Config: { Labels } };
+  }
+
+  async removeImage(reference: string, force: boolean): Promise<ImageDeleteReply[]> {
+    this.check();
+    const { image, tag } = this.findImage(reference);
+    if (!force && [...this.containers.values()].some((c) => c.Image === image.Id)) throw new FailedPreconditionError(`conflict: unable to remove repository reference "${reference}" - container is using its referenced image`);
+    if (tag && (image.RepoTags?.length ?? 0) > 1) {
+      image.RepoTags = image.RepoTags!.filter((t) => t !== tag);
+      this.emit('image', 'untag', image.Id!);
+      return [{ Untagged: tag }];
+    }
+    this.images.delete(image.Id!);
+    this.emit('image', 'untag', image.Id!);
+    this.emit('image', 'delete', image.Id!);
+    return [...(image.RepoTags ?? []).map((t) => ({ Untagged: t })), { Deleted: image.Id }];
+  }
+
+  async tagImage(reference: string, repo: string, tag: string): Promise<void> {
+    this.check();
+    const { image } = this.findImage(reference);
+    const target = `${repo}:${tag}`;
+    for (const other of this.images.values()) other.RepoTags = other.RepoTags?.filter((t) => t !== target) ?? [];
+    image.RepoTags = [...(image.RepoTags ?? []), target];
+    this.emit('image', 'tag', image.Id!);
   }
 
   async listImages(): Promise<ImageReply[]> {
@@ -364,6 +410,70 @@ export class HollowDockerBackend implements DockerBackend {
   async containerLogs(idOrName: string, options: LogOptions): Promise<Readable> {
     const logs = this.logs.get(this.find(idOrName).Id!);
     return logs ? logs(options) : Readable.from([]);
+  }
+
+  /**
+   * One stats sample of `c` as Docker writes it (cgroup v2), made up from the container's age:
+   * about 1% of one CPU, 5 MiB of memory of which 1 MiB page cache. `previous` is the sample
+   * before; a container that is not running gets Docker's empty sample.
+   */
+  private statsSample(c: ContainerInspectReply, previous: DockerStatsReply | undefined, at: number): DockerStatsReply {
+    const zeroTime = '0001-01-01T00:00:00Z';
+    const empty = { cpu_usage: { total_usage: 0 } };
+    if (!c.State?.Running) {
+      return { read: zeroTime, preread: zeroTime, pids_stats: {}, blkio_stats: { io_service_bytes_recursive: null }, cpu_stats: empty, precpu_stats: empty, memory_stats: {}, name: c.Name, id: c.Id };
+    }
+    const cpus = this.infoReply.NCPU ?? 4;
+    const sinceStartMs = at - (Date.parse(c.State.StartedAt ?? '') || at);
+    const upMs = Math.max(0, sinceStartMs);
+    // 10 ms at the start: a sample a second before it still has less.
+    const total = Math.max(0, 10_000_000 + sinceStartMs * 10_000);
+    return {
+      read: new Date(at).toISOString(),
+      preread: previous?.read ?? zeroTime,
+      pids_stats: { current: 1 },
+      blkio_stats: { io_service_bytes_recursive: [{ op: 'read', value: 4096 }, { op: 'write', value: 0 }] },
+      cpu_stats: { cpu_usage: { total_usage: total, percpu_usage: Array.from({ length: cpus }, (_, i) => (i === 0 ? total : 0)) }, system_cpu_usage: at * 1_000_000 * cpus, online_cpus: cpus },
+      precpu_stats: previous?.cpu_stats ?? empty,
+      memory_stats: { usage: 5 * 1024 * 1024, stats: { inactive_file: 1024 * 1024, anon: 4 * 1024 * 1024 }, limit: c.HostConfig?.Memory || this.infoReply.MemTotal || 0 },
+      name: c.Name,
+      id: c.Id,
+      ...(c.HostConfig?.NetworkMode === 'none' ? {} : { networks: { eth0: { rx_bytes: 1_000 + Math.floor(upMs / 10), tx_bytes: 500 + Math.floor(upMs / 20) } } }),
+    };
+  }
+
+  /**
+   * Docker's stats for a container: without `stream` one sample (with CPU figures of a sample a
+   * second before, as Docker primes them); with it, one now and one every second of the engine's
+   * clock until the container stops (one empty sample, then the end), the engine goes down or
+   * the stream is destroyed. A container that is not running gets one empty sample.
+   */
+  async containerStats(idOrName: string, stream: boolean): Promise<Readable> {
+    const c = this.find(idOrName);
+    const line = (sample: DockerStatsReply) => JSON.stringify(sample) + '\n';
+    const now = this.clock.now();
+    if (!stream || !c.State?.Running) {
+      const before = c.State?.Running ? this.statsSample(c, undefined, now - 1000) : undefined;
+      return Readable.from([line(this.statsSample(c, before, now))]);
+    }
+    let previous: DockerStatsReply | undefined;
+    // Samples come on the clock, not on reads: a reader that falls behind misses some, as from Docker.
+    const source = new Readable({ read: () => undefined });
+    const finish = (): void => {
+      timer.cancel();
+      this.statsStreams.delete(finish);
+      if (!source.destroyed) source.push(null);
+    };
+    const sample = (): void => {
+      previous = this.statsSample(c, previous, this.clock.now());
+      if (source.readableLength < source.readableHighWaterMark) source.push(line(previous));
+      if (!c.State?.Running || this.containers.get(c.Id!) !== c) finish();
+    };
+    const timer = this.clock.setInterval(sample, 1000);
+    this.statsStreams.add(finish);
+    source.once('close', finish);
+    sample();
+    return source;
   }
 
   async pullImage(reference: string): Promise<Readable> {

@@ -2,12 +2,13 @@ import type { Readable } from 'node:stream';
 import { drained, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
 import { LogStream, type PullProgress } from '@flotilla/proto';
-import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type EngineAgentServiceServer, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
+import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
-import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkPsArgs, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
-import type { DockerBackend } from '../docker/docker-backend';
+import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkImageReference, checkNewImageTag, checkPsArgs, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
+import type { DockerBackend, DockerStatsReply } from '../docker/docker-backend';
 import { pullFailure } from '../docker/docker-errors';
-import { containerFrom, createBodyFrom, volumeFrom } from '../monitor/docker-mapping';
+import { containerStatsFrom, maxStatsLineChars, parseStatsLine } from '../docker/stats-mapping';
+import { containerFrom, createBodyFrom, imageFrom, volumeFrom } from '../monitor/docker-mapping';
 import { EventLineSplitter } from '../monitor/event-lines';
 import type { EngineMonitor, WatchMessage } from '../monitor/engine-monitor';
 import { CreateOnce } from './create-once';
@@ -39,6 +40,8 @@ function required(field: string, value: string): string {
 async function* chunksOf(source: Readable, signal: AbortSignal): AsyncGenerator<Buffer> {
   const stop = (): void => void source.destroy();
   signal.addEventListener('abort', stop, { once: true });
+  // The call may have ended while Docker was answering: the listener above would never fire.
+  if (signal.aborted) stop();
   try {
     // Docker answers bytes; a hollow engine may answer strings.
     for await (const chunk of source as AsyncIterable<Buffer | string>) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -194,6 +197,39 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
       }
     }),
 
+    containerStats: serverStream<ContainerStatsRequest, ContainerStatsResponse>(async (request, call, signal, { logger: log }) => {
+      const id = required('id', request.id);
+      const source = await backend.containerStats(id, request.stream);
+      const splitter = new EventLineSplitter(maxStatsLineChars);
+      let warnedLong = false;
+      /** Sends the samples of `lines`; false once the stream is over. */
+      const send = async (lines: string[]): Promise<boolean> => {
+        if (splitter.dropped > 0 && !warnedLong) {
+          warnedLong = true;
+          log.warn('skipping stats lines over the line cap', { id, maxLineChars: maxStatsLineChars });
+        }
+        for (const line of lines) {
+          let reply: DockerStatsReply;
+          try {
+            reply = parseStatsLine(line);
+          } catch {
+            log.warn('skipping a malformed stats line', { line: line.slice(0, 300) });
+            continue;
+          }
+          const stats = containerStatsFrom(reply, line);
+          if (signal.aborted) return false;
+          if (!call.write({ stats })) await drained(call, signal);
+          // Docker goes on sending empty samples for a container that is not running: one is the answer.
+          if (!stats.read) return false;
+        }
+        return true;
+      };
+      // Leaving the loop early closes Docker's stream (chunksOf's finally).
+      for await (const chunk of chunksOf(source, signal)) if (!(await send(splitter.push(chunk)))) return;
+      if (signal.aborted) return;
+      await send(splitter.end());
+    }),
+
     pullImage: serverStream<PullImageRequest, PullImageResponse>(async (request, call, signal) => {
       const image = required('image', request.image);
       if (/\s/.test(image)) throw InvalidArgumentError.field('image', request.image, 'must not contain spaces');
@@ -254,6 +290,31 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
       return {};
     }),
 
+    inspectImage: unary(async (request) => {
+      const reference = checkImageReference('image', request.image);
+      const reply = await backend.inspectImage(reference);
+      const image = imageFrom({ ...reply, Labels: reply.Config?.Labels });
+      if (!image) throw new InternalError(`Docker answered an unreadable image for ${JSON.stringify(reference)}`);
+      return { image, rawJson: JSON.stringify(reply) };
+    }),
+
+    removeImage: unary(async (request, _call, _signal, { logger: log }) => {
+      const reference = checkImageReference('image', request.image);
+      const reply = await backend.removeImage(reference, request.force, request.noPrune);
+      const lines = Array.isArray(reply) ? reply : [];
+      const answer = { untagged: lines.flatMap((l) => (typeof l.Untagged === 'string' ? [l.Untagged] : [])), deleted: lines.flatMap((l) => (typeof l.Deleted === 'string' ? [l.Deleted] : [])) };
+      log.info('image removed', { image: reference, untagged: answer.untagged.length, deleted: answer.deleted.length });
+      return answer;
+    }),
+
+    tagImage: unary(async (request, _call, _signal, { logger: log }) => {
+      const reference = checkImageReference('image', request.image);
+      const { repo, tag } = checkNewImageTag('tag', request.tag);
+      await backend.tagImage(reference, repo, tag);
+      log.info('image tagged', { image: reference, tag: `${repo}:${tag}` });
+      return {};
+    }),
+
     inspectVolume: unary(async (request) => {
       const name = checkVolumeName('name', request.name);
       const reply = await backend.inspectVolume(name);
@@ -266,7 +327,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   // An agent controls a Docker engine, which is root on its host: it obeys managers only.
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
-  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'pullImage', 'createVolume', 'removeVolume'];
+  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage'];
   return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating, longLived: ['waitContainer'] };
 }
 

@@ -23,6 +23,7 @@ import {
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import {
   Container,
+  ContainerStats,
   DockerEvent,
   EngineInfo,
   HealthCheck,
@@ -536,6 +537,20 @@ export interface ContainerLogsResponse {
   data: Buffer;
 }
 
+/** ContainerStatsRequest names the container and whether to keep sampling. */
+export interface ContainerStatsRequest {
+  /** As in StartContainerRequest.id. */
+  id: string;
+  /** Keep sending a sample about every second. Default false: one sample, then the stream ends. */
+  stream: boolean;
+}
+
+/** ContainerStatsResponse is one sample. */
+export interface ContainerStatsResponse {
+  /** The sample. */
+  stats?: ContainerStats | undefined;
+}
+
 /** PullImageRequest names the image to pull. */
 export interface PullImageRequest {
   /**
@@ -612,6 +627,60 @@ export interface InspectVolumeResponse {
     | undefined;
   /** Docker's full inspect document as JSON. */
   rawJson: string;
+}
+
+/** InspectImageRequest names the image to inspect. */
+export interface InspectImageRequest {
+  /**
+   * An image ID (or a unique prefix of one), NAME[:TAG] (without a tag, "latest") or
+   * NAME@DIGEST; at most 512 bytes of letters, digits and "._-/:@", with no empty, "." or ".."
+   * path segment (else INVALID_ARGUMENT).
+   */
+  image: string;
+}
+
+/** InspectImageResponse is an image in detail. */
+export interface InspectImageResponse {
+  /** The image, as Watch reports images. */
+  image?:
+    | Image
+    | undefined;
+  /** Docker's full inspect document as JSON. */
+  rawJson: string;
+}
+
+/** RemoveImageRequest names the image to remove. */
+export interface RemoveImageRequest {
+  /** As in InspectImageRequest.image. */
+  image: string;
+  /** Docker's force: remove an image that stopped containers use, or untag every tag of an ID. */
+  force: boolean;
+  /** Keep the untagged parent images Docker would otherwise delete with it. */
+  noPrune: boolean;
+}
+
+/** RemoveImageResponse is what Docker did. */
+export interface RemoveImageResponse {
+  /** The references untagged. */
+  untagged: string[];
+  /** The image IDs deleted. */
+  deleted: string[];
+}
+
+/** TagImageRequest names the image and its new tag. */
+export interface TagImageRequest {
+  /** As in InspectImageRequest.image. */
+  image: string;
+  /**
+   * The new reference, NAME[:TAG] (without a tag, "latest"): NAME is lower-case path components
+   * of [a-z0-9] separated by ".", "_", "__" or "-", optionally after a registry host[:port]; TAG
+   * is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. Anything else is INVALID_ARGUMENT.
+   */
+  tag: string;
+}
+
+/** TagImageResponse is empty: the tag is made. */
+export interface TagImageResponse {
 }
 
 function createBaseWatchRequest(): WatchRequest {
@@ -4826,6 +4895,160 @@ export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
   },
 };
 
+function createBaseContainerStatsRequest(): ContainerStatsRequest {
+  return { id: "", stream: false };
+}
+
+export const ContainerStatsRequest: MessageFns<ContainerStatsRequest> = {
+  encode(message: ContainerStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.stream !== false) {
+      writer.uint32(16).bool(message.stream);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stream = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStatsRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      stream: isSet(object.stream) ? globalThis.Boolean(object.stream) : false,
+    };
+  },
+
+  toJSON(message: ContainerStatsRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.stream !== false) {
+      obj.stream = message.stream;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerStatsRequest>): ContainerStatsRequest {
+    return ContainerStatsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerStatsRequest>): ContainerStatsRequest {
+    const message = createBaseContainerStatsRequest();
+    message.id = object.id ?? "";
+    message.stream = object.stream ?? false;
+    return message;
+  },
+};
+
+function createBaseContainerStatsResponse(): ContainerStatsResponse {
+  return { stats: undefined };
+}
+
+export const ContainerStatsResponse: MessageFns<ContainerStatsResponse> = {
+  encode(message: ContainerStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stats !== undefined) {
+      ContainerStats.encode(message.stats, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stats = ContainerStats.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStatsResponse {
+    return { stats: isSet(object.stats) ? ContainerStats.fromJSON(object.stats) : undefined };
+  },
+
+  toJSON(message: ContainerStatsResponse): unknown {
+    const obj: any = {};
+    if (message.stats !== undefined) {
+      obj.stats = ContainerStats.toJSON(message.stats);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerStatsResponse>): ContainerStatsResponse {
+    return ContainerStatsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerStatsResponse>): ContainerStatsResponse {
+    const message = createBaseContainerStatsResponse();
+    message.stats = (object.stats !== undefined && object.stats !== null)
+      ? ContainerStats.fromPartial(object.stats)
+      : undefined;
+    return message;
+  },
+};
+
 function createBasePullImageRequest(): PullImageRequest {
   return { image: "" };
 }
@@ -5686,6 +5909,489 @@ export const InspectVolumeResponse: MessageFns<InspectVolumeResponse> = {
   },
 };
 
+function createBaseInspectImageRequest(): InspectImageRequest {
+  return { image: "" };
+}
+
+export const InspectImageRequest: MessageFns<InspectImageRequest> = {
+  encode(message: InspectImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectImageRequest {
+    return { image: isSet(object.image) ? globalThis.String(object.image) : "" };
+  },
+
+  toJSON(message: InspectImageRequest): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectImageRequest>): InspectImageRequest {
+    return InspectImageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectImageRequest>): InspectImageRequest {
+    const message = createBaseInspectImageRequest();
+    message.image = object.image ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectImageResponse(): InspectImageResponse {
+  return { image: undefined, rawJson: "" };
+}
+
+export const InspectImageResponse: MessageFns<InspectImageResponse> = {
+  encode(message: InspectImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== undefined) {
+      Image.encode(message.image, writer.uint32(10).fork()).join();
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(18).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = Image.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectImageResponse {
+    return {
+      image: isSet(object.image) ? Image.fromJSON(object.image) : undefined,
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectImageResponse): unknown {
+    const obj: any = {};
+    if (message.image !== undefined) {
+      obj.image = Image.toJSON(message.image);
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectImageResponse>): InspectImageResponse {
+    return InspectImageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectImageResponse>): InspectImageResponse {
+    const message = createBaseInspectImageResponse();
+    message.image = (object.image !== undefined && object.image !== null) ? Image.fromPartial(object.image) : undefined;
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveImageRequest(): RemoveImageRequest {
+  return { image: "", force: false, noPrune: false };
+}
+
+export const RemoveImageRequest: MessageFns<RemoveImageRequest> = {
+  encode(message: RemoveImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
+    }
+    if (message.noPrune !== false) {
+      writer.uint32(24).bool(message.noPrune);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.noPrune = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageRequest {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      noPrune: isSet(object.noPrune)
+        ? globalThis.Boolean(object.noPrune)
+        : isSet(object.no_prune)
+        ? globalThis.Boolean(object.no_prune)
+        : false,
+    };
+  },
+
+  toJSON(message: RemoveImageRequest): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    if (message.noPrune !== false) {
+      obj.noPrune = message.noPrune;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveImageRequest>): RemoveImageRequest {
+    return RemoveImageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveImageRequest>): RemoveImageRequest {
+    const message = createBaseRemoveImageRequest();
+    message.image = object.image ?? "";
+    message.force = object.force ?? false;
+    message.noPrune = object.noPrune ?? false;
+    return message;
+  },
+};
+
+function createBaseRemoveImageResponse(): RemoveImageResponse {
+  return { untagged: [], deleted: [] };
+}
+
+export const RemoveImageResponse: MessageFns<RemoveImageResponse> = {
+  encode(message: RemoveImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.untagged) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.deleted) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.untagged.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deleted.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageResponse {
+    return {
+      untagged: globalThis.Array.isArray(object?.untagged) ? object.untagged.map((e: any) => globalThis.String(e)) : [],
+      deleted: globalThis.Array.isArray(object?.deleted) ? object.deleted.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: RemoveImageResponse): unknown {
+    const obj: any = {};
+    if (message.untagged?.length) {
+      obj.untagged = message.untagged;
+    }
+    if (message.deleted?.length) {
+      obj.deleted = message.deleted;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveImageResponse>): RemoveImageResponse {
+    return RemoveImageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveImageResponse>): RemoveImageResponse {
+    const message = createBaseRemoveImageResponse();
+    message.untagged = object.untagged?.map((e) => e) || [];
+    message.deleted = object.deleted?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTagImageRequest(): TagImageRequest {
+  return { image: "", tag: "" };
+}
+
+export const TagImageRequest: MessageFns<TagImageRequest> = {
+  encode(message: TagImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    if (message.tag !== "") {
+      writer.uint32(18).string(message.tag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TagImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTagImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TagImageRequest {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : "",
+    };
+  },
+
+  toJSON(message: TagImageRequest): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TagImageRequest>): TagImageRequest {
+    return TagImageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TagImageRequest>): TagImageRequest {
+    const message = createBaseTagImageRequest();
+    message.image = object.image ?? "";
+    message.tag = object.tag ?? "";
+    return message;
+  },
+};
+
+function createBaseTagImageResponse(): TagImageResponse {
+  return {};
+}
+
+export const TagImageResponse: MessageFns<TagImageResponse> = {
+  encode(_: TagImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TagImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTagImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): TagImageResponse {
+    return {};
+  },
+
+  toJSON(_: TagImageResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<TagImageResponse>): TagImageResponse {
+    return TagImageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<TagImageResponse>): TagImageResponse {
+    const message = createBaseTagImageResponse();
+    return message;
+  },
+};
+
 /**
  * EngineAgentService runs beside one Docker engine (default address 127.0.0.1:4250). It streams
  * the engine's state and runs container operations for the cluster-manager, which is its only
@@ -5919,6 +6625,24 @@ export const EngineAgentServiceService = {
     responseDeserialize: (value: Buffer): ContainerLogsResponse => ContainerLogsResponse.decode(value),
   },
   /**
+   * ContainerStats streams a container's resource use as Docker measures it. Without `stream`
+   * one sample, then the stream ends (OK); with it, a sample about every second until the
+   * container stops or the call is cancelled. A container that is not running gives one sample of
+   * zeros, then the stream ends. Each open stream counts as one of the caller's open streams.
+   * Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND.
+   */
+  containerStats: {
+    path: "/flotilla.agent.v1.EngineAgentService/ContainerStats" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ContainerStatsRequest): Buffer =>
+      Buffer.from(ContainerStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerStatsRequest => ContainerStatsRequest.decode(value),
+    responseSerialize: (value: ContainerStatsResponse): Buffer =>
+      Buffer.from(ContainerStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerStatsResponse => ContainerStatsResponse.decode(value),
+  },
+  /**
    * PullImage pulls an image onto the engine and streams Docker's progress; the stream ends (OK)
    * when the engine has the image. Safe to retry. Errors: INVALID_ARGUMENT for an empty reference,
    * one with spaces or one Docker finds invalid; NOT_FOUND when the registry has no such image or
@@ -5980,6 +6704,49 @@ export const EngineAgentServiceService = {
     responseSerialize: (value: InspectVolumeResponse): Buffer =>
       Buffer.from(InspectVolumeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InspectVolumeResponse => InspectVolumeResponse.decode(value),
+  },
+  /**
+   * InspectImage answers an image and Docker's inspect document. Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for a malformed reference; NOT_FOUND.
+   */
+  inspectImage: {
+    path: "/flotilla.agent.v1.EngineAgentService/InspectImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectImageRequest): Buffer => Buffer.from(InspectImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectImageRequest => InspectImageRequest.decode(value),
+    responseSerialize: (value: InspectImageResponse): Buffer =>
+      Buffer.from(InspectImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectImageResponse => InspectImageResponse.decode(value),
+  },
+  /**
+   * RemoveImage is Docker's image remove: it untags the reference, and deletes the image once no
+   * tag is left (or at once, by ID). The image's "untag" and "delete" Docker events follow on
+   * Watch. Errors: INVALID_ARGUMENT for a malformed reference; NOT_FOUND; FAILED_PRECONDITION
+   * when a container uses the image, or an ID names an image with several tags, and not `force`.
+   */
+  removeImage: {
+    path: "/flotilla.agent.v1.EngineAgentService/RemoveImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveImageRequest): Buffer => Buffer.from(RemoveImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveImageRequest => RemoveImageRequest.decode(value),
+    responseSerialize: (value: RemoveImageResponse): Buffer => Buffer.from(RemoveImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveImageResponse => RemoveImageResponse.decode(value),
+  },
+  /**
+   * TagImage gives an image a new tag (an existing tag of that name moves to it); its "tag" Docker
+   * event follows on Watch. Safe to retry. Errors: INVALID_ARGUMENT for a malformed reference or
+   * tag; NOT_FOUND when the engine has no such image.
+   */
+  tagImage: {
+    path: "/flotilla.agent.v1.EngineAgentService/TagImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagImageRequest): Buffer => Buffer.from(TagImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagImageRequest => TagImageRequest.decode(value),
+    responseSerialize: (value: TagImageResponse): Buffer => Buffer.from(TagImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TagImageResponse => TagImageResponse.decode(value),
   },
 } as const;
 
@@ -6076,6 +6843,14 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    */
   containerLogs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogsResponse>;
   /**
+   * ContainerStats streams a container's resource use as Docker measures it. Without `stream`
+   * one sample, then the stream ends (OK); with it, a sample about every second until the
+   * container stops or the call is cancelled. A container that is not running gives one sample of
+   * zeros, then the stream ends. Each open stream counts as one of the caller's open streams.
+   * Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND.
+   */
+  containerStats: handleServerStreamingCall<ContainerStatsRequest, ContainerStatsResponse>;
+  /**
    * PullImage pulls an image onto the engine and streams Docker's progress; the stream ends (OK)
    * when the engine has the image. Safe to retry. Errors: INVALID_ARGUMENT for an empty reference,
    * one with spaces or one Docker finds invalid; NOT_FOUND when the registry has no such image or
@@ -6103,6 +6878,24 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    * Errors: INVALID_ARGUMENT for an empty name; NOT_FOUND.
    */
   inspectVolume: handleUnaryCall<InspectVolumeRequest, InspectVolumeResponse>;
+  /**
+   * InspectImage answers an image and Docker's inspect document. Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for a malformed reference; NOT_FOUND.
+   */
+  inspectImage: handleUnaryCall<InspectImageRequest, InspectImageResponse>;
+  /**
+   * RemoveImage is Docker's image remove: it untags the reference, and deletes the image once no
+   * tag is left (or at once, by ID). The image's "untag" and "delete" Docker events follow on
+   * Watch. Errors: INVALID_ARGUMENT for a malformed reference; NOT_FOUND; FAILED_PRECONDITION
+   * when a container uses the image, or an ID names an image with several tags, and not `force`.
+   */
+  removeImage: handleUnaryCall<RemoveImageRequest, RemoveImageResponse>;
+  /**
+   * TagImage gives an image a new tag (an existing tag of that name moves to it); its "tag" Docker
+   * event follows on Watch. Safe to retry. Errors: INVALID_ARGUMENT for a malformed reference or
+   * tag; NOT_FOUND when the engine has no such image.
+   */
+  tagImage: handleUnaryCall<TagImageRequest, TagImageResponse>;
 }
 
 export interface EngineAgentServiceClient extends Client {
@@ -6365,6 +7158,22 @@ export interface EngineAgentServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ContainerLogsResponse>;
   /**
+   * ContainerStats streams a container's resource use as Docker measures it. Without `stream`
+   * one sample, then the stream ends (OK); with it, a sample about every second until the
+   * container stops or the call is cancelled. A container that is not running gives one sample of
+   * zeros, then the stream ends. Each open stream counts as one of the caller's open streams.
+   * Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND.
+   */
+  containerStats(
+    request: ContainerStatsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerStatsResponse>;
+  containerStats(
+    request: ContainerStatsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerStatsResponse>;
+  /**
    * PullImage pulls an image onto the engine and streams Docker's progress; the stream ends (OK)
    * when the engine has the image. Safe to retry. Errors: INVALID_ARGUMENT for an empty reference,
    * one with spaces or one Docker finds invalid; NOT_FOUND when the registry has no such image or
@@ -6438,6 +7247,66 @@ export interface EngineAgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InspectVolumeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * InspectImage answers an image and Docker's inspect document. Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for a malformed reference; NOT_FOUND.
+   */
+  inspectImage(
+    request: InspectImageRequest,
+    callback: (error: ServiceError | null, response: InspectImageResponse) => void,
+  ): ClientUnaryCall;
+  inspectImage(
+    request: InspectImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InspectImageResponse) => void,
+  ): ClientUnaryCall;
+  inspectImage(
+    request: InspectImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InspectImageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RemoveImage is Docker's image remove: it untags the reference, and deletes the image once no
+   * tag is left (or at once, by ID). The image's "untag" and "delete" Docker events follow on
+   * Watch. Errors: INVALID_ARGUMENT for a malformed reference; NOT_FOUND; FAILED_PRECONDITION
+   * when a container uses the image, or an ID names an image with several tags, and not `force`.
+   */
+  removeImage(
+    request: RemoveImageRequest,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * TagImage gives an image a new tag (an existing tag of that name moves to it); its "tag" Docker
+   * event follows on Watch. Safe to retry. Errors: INVALID_ARGUMENT for a malformed reference or
+   * tag; NOT_FOUND when the engine has no such image.
+   */
+  tagImage(
+    request: TagImageRequest,
+    callback: (error: ServiceError | null, response: TagImageResponse) => void,
+  ): ClientUnaryCall;
+  tagImage(
+    request: TagImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TagImageResponse) => void,
+  ): ClientUnaryCall;
+  tagImage(
+    request: TagImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TagImageResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -23,9 +23,11 @@ import {
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import {
   Container,
+  ContainerStats,
   DockerEvent,
   EngineInfo,
   HealthCheck,
+  Image,
   LogConfig,
   LogStream,
   logStreamFromJSON,
@@ -1205,6 +1207,24 @@ export interface ContainerLogsResponse {
   data: Buffer;
 }
 
+/** ContainerStatsRequest names the container and whether to keep sampling. */
+export interface ContainerStatsRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /** Keep sending a sample about every second. Default false: one sample, then the stream ends. */
+  stream: boolean;
+}
+
+/** ContainerStatsResponse is one sample of the container's resource use. */
+export interface ContainerStatsResponse {
+  /** The sample. */
+  stats?:
+    | ContainerStats
+    | undefined;
+  /** The engine the container is on. */
+  engine?: EngineRef | undefined;
+}
+
 /** ListContainersRequest filters and pages the containers. Every filter given must match. */
 export interface ListContainersRequest {
   /**
@@ -1448,6 +1468,156 @@ export interface RemoveVolumeRequest {
 export interface RemoveVolumeResponse {
   /** One per engine, ordered by engine address. */
   results: VolumeResult[];
+}
+
+/** ClusterImage is an image and the engine it is on. */
+export interface ClusterImage {
+  /** The image as its engine's stream last showed it. */
+  image?:
+    | Image
+    | undefined;
+  /** The engine the image is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** The status of that engine: HEALTHY, or UNHEALTHY when the image is shown as last known. */
+  engineStatus: EngineStatus;
+}
+
+/** ListImagesRequest filters and pages the images. Every filter given must match. */
+export interface ListImagesRequest {
+  /**
+   * Only images on these engines (address, Docker engine ID or name). An engine not in the
+   * cluster is NOT_FOUND. At most 1,000 entries of 512 bytes.
+   */
+  engines: string[];
+  /**
+   * Only images one of these names: a repository (every tag of it, as `docker images busybox`),
+   * NAME:TAG, NAME@DIGEST, or an image ID or a prefix of one. At most 1,000 entries of 512 bytes.
+   */
+  references: string[];
+  /**
+   * Only images with every one of these labels (value "*" matches any value of the key). At most
+   * 1,000 entries, keys of 1 KiB, values of 64 KiB, 256 KiB together.
+   */
+  labels: { [key: string]: string };
+  /**
+   * Images per page, ordered by engine address then image ID: 0 means 500; at most 1000 (more is
+   * INVALID_ARGUMENT). A page also stops before it would pass 2 MiB.
+   */
+  pageSize: number;
+  /**
+   * `next_page_token` of the previous page; empty for the first page. Opaque; at most 4 KiB. As
+   * in ListEnginesRequest.page_token; send the same filters with every page.
+   */
+  pageToken: string;
+}
+
+export interface ListImagesRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** ListImagesResponse is one page of images. */
+export interface ListImagesResponse {
+  /** The images of this page, by engine address, then image ID. */
+  images: ClusterImage[];
+  /** Pass as `page_token` for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** InspectImageRequest names the image and, optionally, its engine. */
+export interface InspectImageRequest {
+  /**
+   * An image ID (or a unique prefix of one), NAME[:TAG] (without a tag, "latest") or
+   * NAME@DIGEST; at most 512 bytes of letters, digits and "._-/:@", with no empty, "." or ".."
+   * path segment (else INVALID_ARGUMENT).
+   */
+  image: string;
+  /**
+   * The engine (address, Docker engine ID or name; at most 512 bytes); empty: the first healthy
+   * engine holding the image.
+   */
+  engine: string;
+}
+
+/** InspectImageResponse is an image in detail. */
+export interface InspectImageResponse {
+  /**
+   * The image and its engine, as the engine answers it now (as last known when it is not
+   * healthy).
+   */
+  image?:
+    | ClusterImage
+    | undefined;
+  /** Docker's inspect document as JSON; empty when the engine is not healthy. */
+  rawJson: string;
+}
+
+/** RemoveImageRequest names the image to remove and, optionally, its engine. */
+export interface RemoveImageRequest {
+  /** As in InspectImageRequest.image. */
+  image: string;
+  /**
+   * The engine (address, Docker engine ID or name; at most 512 bytes); empty: every engine the
+   * cluster knows to hold the image.
+   */
+  engine: string;
+  /** Docker's force: remove an image that stopped containers use, or every tag of an ID. */
+  force: boolean;
+  /** Keep the untagged parent images Docker would otherwise delete with it. */
+  noPrune: boolean;
+}
+
+/** ImageResult is what one engine did. */
+export interface ImageResult {
+  /** The engine. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** The references untagged (RemoveImage). */
+  untagged: string[];
+  /** The image IDs deleted (RemoveImage). */
+  deleted: string[];
+  /**
+   * Why the engine failed, with the status name first (e.g. "FAILED_PRECONDITION: image is being
+   * used by a container"); empty when it did what was asked.
+   */
+  error: string;
+  /**
+   * True when the manager answered before the engine's stream showed the effect (it waits a few
+   * seconds): a list right after may not show it yet.
+   */
+  unsettled: boolean;
+}
+
+/** RemoveImageResponse is one result per engine. */
+export interface RemoveImageResponse {
+  /** One per engine, ordered by engine address. */
+  results: ImageResult[];
+}
+
+/** TagImageRequest names the image, its new tag and, optionally, the engine. */
+export interface TagImageRequest {
+  /** As in InspectImageRequest.image. */
+  image: string;
+  /**
+   * The new reference, NAME[:TAG] (without a tag, "latest"): NAME is lower-case path components
+   * of [a-z0-9] separated by ".", "_", "__" or "-", optionally after a registry host[:port]; TAG
+   * is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. Anything else is INVALID_ARGUMENT.
+   */
+  tag: string;
+  /**
+   * The engine (address, Docker engine ID or name; at most 512 bytes); empty: every engine the
+   * cluster knows to hold the image.
+   */
+  engine: string;
+}
+
+/** TagImageResponse is one result per engine. */
+export interface TagImageResponse {
+  /** One per engine, ordered by engine address. */
+  results: ImageResult[];
 }
 
 function createBaseContainerCounts(): ContainerCounts {
@@ -8529,6 +8699,180 @@ export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
   },
 };
 
+function createBaseContainerStatsRequest(): ContainerStatsRequest {
+  return { container: "", stream: false };
+}
+
+export const ContainerStatsRequest: MessageFns<ContainerStatsRequest> = {
+  encode(message: ContainerStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.stream !== false) {
+      writer.uint32(16).bool(message.stream);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stream = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStatsRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      stream: isSet(object.stream) ? globalThis.Boolean(object.stream) : false,
+    };
+  },
+
+  toJSON(message: ContainerStatsRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.stream !== false) {
+      obj.stream = message.stream;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerStatsRequest>): ContainerStatsRequest {
+    return ContainerStatsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerStatsRequest>): ContainerStatsRequest {
+    const message = createBaseContainerStatsRequest();
+    message.container = object.container ?? "";
+    message.stream = object.stream ?? false;
+    return message;
+  },
+};
+
+function createBaseContainerStatsResponse(): ContainerStatsResponse {
+  return { stats: undefined, engine: undefined };
+}
+
+export const ContainerStatsResponse: MessageFns<ContainerStatsResponse> = {
+  encode(message: ContainerStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stats !== undefined) {
+      ContainerStats.encode(message.stats, writer.uint32(10).fork()).join();
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stats = ContainerStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStatsResponse {
+    return {
+      stats: isSet(object.stats) ? ContainerStats.fromJSON(object.stats) : undefined,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+    };
+  },
+
+  toJSON(message: ContainerStatsResponse): unknown {
+    const obj: any = {};
+    if (message.stats !== undefined) {
+      obj.stats = ContainerStats.toJSON(message.stats);
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerStatsResponse>): ContainerStatsResponse {
+    return ContainerStatsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerStatsResponse>): ContainerStatsResponse {
+    const message = createBaseContainerStatsResponse();
+    message.stats = (object.stats !== undefined && object.stats !== null)
+      ? ContainerStats.fromPartial(object.stats)
+      : undefined;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseListContainersRequest(): ListContainersRequest {
   return { all: false, engines: [], states: [], labels: {}, names: [], pageSize: 0, pageToken: "" };
 }
@@ -10506,6 +10850,1131 @@ export const RemoveVolumeResponse: MessageFns<RemoveVolumeResponse> = {
   },
 };
 
+function createBaseClusterImage(): ClusterImage {
+  return { image: undefined, engine: undefined, engineStatus: 0 };
+}
+
+export const ClusterImage: MessageFns<ClusterImage> = {
+  encode(message: ClusterImage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== undefined) {
+      Image.encode(message.image, writer.uint32(10).fork()).join();
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    if (message.engineStatus !== 0) {
+      writer.uint32(24).int32(message.engineStatus);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterImage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterImage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = Image.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.engineStatus = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterImage {
+    return {
+      image: isSet(object.image) ? Image.fromJSON(object.image) : undefined,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      engineStatus: isSet(object.engineStatus)
+        ? engineStatusFromJSON(object.engineStatus)
+        : isSet(object.engine_status)
+        ? engineStatusFromJSON(object.engine_status)
+        : 0,
+    };
+  },
+
+  toJSON(message: ClusterImage): unknown {
+    const obj: any = {};
+    if (message.image !== undefined) {
+      obj.image = Image.toJSON(message.image);
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.engineStatus !== 0) {
+      obj.engineStatus = engineStatusToJSON(message.engineStatus);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterImage>): ClusterImage {
+    return ClusterImage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterImage>): ClusterImage {
+    const message = createBaseClusterImage();
+    message.image = (object.image !== undefined && object.image !== null) ? Image.fromPartial(object.image) : undefined;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.engineStatus = object.engineStatus ?? 0;
+    return message;
+  },
+};
+
+function createBaseListImagesRequest(): ListImagesRequest {
+  return { engines: [], references: [], labels: {}, pageSize: 0, pageToken: "" };
+}
+
+export const ListImagesRequest: MessageFns<ListImagesRequest> = {
+  encode(message: ListImagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.engines) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.references) {
+      writer.uint32(18).string(v!);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      ListImagesRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    if (message.pageSize !== 0) {
+      writer.uint32(32).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(42).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engines.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.references.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = ListImagesRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.labels[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListImagesRequest {
+    return {
+      engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
+      references: globalThis.Array.isArray(object?.references)
+        ? object.references.map((e: any) => globalThis.String(e))
+        : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListImagesRequest): unknown {
+    const obj: any = {};
+    if (message.engines?.length) {
+      obj.engines = message.engines;
+    }
+    if (message.references?.length) {
+      obj.references = message.references;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListImagesRequest>): ListImagesRequest {
+    return ListImagesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListImagesRequest>): ListImagesRequest {
+    const message = createBaseListImagesRequest();
+    message.engines = object.engines?.map((e) => e) || [];
+    message.references = object.references?.map((e) => e) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListImagesRequest_LabelsEntry(): ListImagesRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ListImagesRequest_LabelsEntry: MessageFns<ListImagesRequest_LabelsEntry> = {
+  encode(message: ListImagesRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListImagesRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ListImagesRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListImagesRequest_LabelsEntry>): ListImagesRequest_LabelsEntry {
+    return ListImagesRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListImagesRequest_LabelsEntry>): ListImagesRequest_LabelsEntry {
+    const message = createBaseListImagesRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseListImagesResponse(): ListImagesResponse {
+  return { images: [], nextPageToken: "" };
+}
+
+export const ListImagesResponse: MessageFns<ListImagesResponse> = {
+  encode(message: ListImagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.images) {
+      ClusterImage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.images.push(ClusterImage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListImagesResponse {
+    return {
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => ClusterImage.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListImagesResponse): unknown {
+    const obj: any = {};
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => ClusterImage.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListImagesResponse>): ListImagesResponse {
+    return ListImagesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListImagesResponse>): ListImagesResponse {
+    const message = createBaseListImagesResponse();
+    message.images = object.images?.map((e) => ClusterImage.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectImageRequest(): InspectImageRequest {
+  return { image: "", engine: "" };
+}
+
+export const InspectImageRequest: MessageFns<InspectImageRequest> = {
+  encode(message: InspectImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    if (message.engine !== "") {
+      writer.uint32(18).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectImageRequest {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+    };
+  },
+
+  toJSON(message: InspectImageRequest): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectImageRequest>): InspectImageRequest {
+    return InspectImageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectImageRequest>): InspectImageRequest {
+    const message = createBaseInspectImageRequest();
+    message.image = object.image ?? "";
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectImageResponse(): InspectImageResponse {
+  return { image: undefined, rawJson: "" };
+}
+
+export const InspectImageResponse: MessageFns<InspectImageResponse> = {
+  encode(message: InspectImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== undefined) {
+      ClusterImage.encode(message.image, writer.uint32(10).fork()).join();
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(18).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = ClusterImage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectImageResponse {
+    return {
+      image: isSet(object.image) ? ClusterImage.fromJSON(object.image) : undefined,
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectImageResponse): unknown {
+    const obj: any = {};
+    if (message.image !== undefined) {
+      obj.image = ClusterImage.toJSON(message.image);
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectImageResponse>): InspectImageResponse {
+    return InspectImageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectImageResponse>): InspectImageResponse {
+    const message = createBaseInspectImageResponse();
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ClusterImage.fromPartial(object.image)
+      : undefined;
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveImageRequest(): RemoveImageRequest {
+  return { image: "", engine: "", force: false, noPrune: false };
+}
+
+export const RemoveImageRequest: MessageFns<RemoveImageRequest> = {
+  encode(message: RemoveImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    if (message.engine !== "") {
+      writer.uint32(18).string(message.engine);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
+    }
+    if (message.noPrune !== false) {
+      writer.uint32(32).bool(message.noPrune);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.noPrune = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageRequest {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      noPrune: isSet(object.noPrune)
+        ? globalThis.Boolean(object.noPrune)
+        : isSet(object.no_prune)
+        ? globalThis.Boolean(object.no_prune)
+        : false,
+    };
+  },
+
+  toJSON(message: RemoveImageRequest): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    if (message.noPrune !== false) {
+      obj.noPrune = message.noPrune;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveImageRequest>): RemoveImageRequest {
+    return RemoveImageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveImageRequest>): RemoveImageRequest {
+    const message = createBaseRemoveImageRequest();
+    message.image = object.image ?? "";
+    message.engine = object.engine ?? "";
+    message.force = object.force ?? false;
+    message.noPrune = object.noPrune ?? false;
+    return message;
+  },
+};
+
+function createBaseImageResult(): ImageResult {
+  return { engine: undefined, untagged: [], deleted: [], error: "", unsettled: false };
+}
+
+export const ImageResult: MessageFns<ImageResult> = {
+  encode(message: ImageResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.untagged) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.deleted) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(40).bool(message.unsettled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImageResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImageResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.untagged.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deleted.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImageResult {
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      untagged: globalThis.Array.isArray(object?.untagged) ? object.untagged.map((e: any) => globalThis.String(e)) : [],
+      deleted: globalThis.Array.isArray(object?.deleted) ? object.deleted.map((e: any) => globalThis.String(e)) : [],
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+    };
+  },
+
+  toJSON(message: ImageResult): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.untagged?.length) {
+      obj.untagged = message.untagged;
+    }
+    if (message.deleted?.length) {
+      obj.deleted = message.deleted;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ImageResult>): ImageResult {
+    return ImageResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ImageResult>): ImageResult {
+    const message = createBaseImageResult();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.untagged = object.untagged?.map((e) => e) || [];
+    message.deleted = object.deleted?.map((e) => e) || [];
+    message.error = object.error ?? "";
+    message.unsettled = object.unsettled ?? false;
+    return message;
+  },
+};
+
+function createBaseRemoveImageResponse(): RemoveImageResponse {
+  return { results: [] };
+}
+
+export const RemoveImageResponse: MessageFns<RemoveImageResponse> = {
+  encode(message: RemoveImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      ImageResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(ImageResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => ImageResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RemoveImageResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => ImageResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveImageResponse>): RemoveImageResponse {
+    return RemoveImageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveImageResponse>): RemoveImageResponse {
+    const message = createBaseRemoveImageResponse();
+    message.results = object.results?.map((e) => ImageResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTagImageRequest(): TagImageRequest {
+  return { image: "", tag: "", engine: "" };
+}
+
+export const TagImageRequest: MessageFns<TagImageRequest> = {
+  encode(message: TagImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    if (message.tag !== "") {
+      writer.uint32(18).string(message.tag);
+    }
+    if (message.engine !== "") {
+      writer.uint32(26).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TagImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTagImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TagImageRequest {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+    };
+  },
+
+  toJSON(message: TagImageRequest): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TagImageRequest>): TagImageRequest {
+    return TagImageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TagImageRequest>): TagImageRequest {
+    const message = createBaseTagImageRequest();
+    message.image = object.image ?? "";
+    message.tag = object.tag ?? "";
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseTagImageResponse(): TagImageResponse {
+  return { results: [] };
+}
+
+export const TagImageResponse: MessageFns<TagImageResponse> = {
+  encode(message: TagImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      ImageResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TagImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTagImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(ImageResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TagImageResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => ImageResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: TagImageResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => ImageResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TagImageResponse>): TagImageResponse {
+    return TagImageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TagImageResponse>): TagImageResponse {
+    const message = createBaseTagImageResponse();
+    message.results = object.results?.map((e) => ImageResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * ClusterService is the cluster-manager's API (default address 127.0.0.1:4240): the engines of
  * the cluster, its state, its event stream, and containers placed and run across its engines.
@@ -10912,6 +12381,27 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): ContainerLogsResponse => ContainerLogsResponse.decode(value),
   },
   /**
+   * ContainerStats streams the resource use of a container (found as for StartContainer) as its
+   * engine's Docker measures it (`docker stats`): CPU, memory, network and block I/O, processes.
+   * Without `stream`, one sample, then the stream ends (OK); with it, a sample about every second
+   * until the container stops (OK), the client cancels, or the engine's agent becomes unreachable
+   * (UNAVAILABLE). A container that is not running gives one sample of zeros. Read-only, safe to
+   * retry. Errors: INVALID_ARGUMENT for an empty or ambiguous reference; NOT_FOUND;
+   * FAILED_PRECONDITION when the container's engine is not healthy. Counts against the caller's
+   * open streams. Role: operator or reader.
+   */
+  containerStats: {
+    path: "/flotilla.cluster.v1.ClusterService/ContainerStats" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ContainerStatsRequest): Buffer =>
+      Buffer.from(ContainerStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerStatsRequest => ContainerStatsRequest.decode(value),
+    responseSerialize: (value: ContainerStatsResponse): Buffer =>
+      Buffer.from(ContainerStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerStatsResponse => ContainerStatsResponse.decode(value),
+  },
+  /**
    * ListContainers lists containers across the cluster, one page at a time, ordered by engine
    * address, then container ID. Containers of pending engines are not listed; those of an
    * unhealthy engine are, as last known, with `engine_status` UNHEALTHY and the status "Host Down".
@@ -11023,6 +12513,78 @@ export const ClusterServiceService = {
     responseSerialize: (value: RemoveVolumeResponse): Buffer =>
       Buffer.from(RemoveVolumeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveVolumeResponse => RemoveVolumeResponse.decode(value),
+  },
+  /**
+   * ListImages lists the images of every engine, one page at a time, ordered by engine address,
+   * then image ID, each with the engine it is on, as the engines' streams last showed them (the
+   * images of an unhealthy engine as last known; of pending engines, none). An image on several
+   * engines is one entry per engine, so the list says which engines have which image. Read-only,
+   * safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000, a page_token this listing
+   * did not make, or an empty or ambiguous engine reference; NOT_FOUND for an engine that is not
+   * in the cluster. Role: operator or reader.
+   */
+  listImages: {
+    path: "/flotilla.cluster.v1.ClusterService/ListImages" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListImagesRequest): Buffer => Buffer.from(ListImagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListImagesRequest => ListImagesRequest.decode(value),
+    responseSerialize: (value: ListImagesResponse): Buffer => Buffer.from(ListImagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListImagesResponse => ListImagesResponse.decode(value),
+  },
+  /**
+   * InspectImage answers an image, Docker's inspect document and its engine: on the engine named,
+   * else on the first healthy engine (by address) that holds it. On an engine that is not healthy
+   * it answers what the cluster last knew (with `raw_json` empty). Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for a malformed reference or an empty or ambiguous engine reference;
+   * NOT_FOUND naming the image when no engine (or not the one named) holds it. Role: operator or
+   * reader.
+   */
+  inspectImage: {
+    path: "/flotilla.cluster.v1.ClusterService/InspectImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectImageRequest): Buffer => Buffer.from(InspectImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectImageRequest => InspectImageRequest.decode(value),
+    responseSerialize: (value: InspectImageResponse): Buffer =>
+      Buffer.from(InspectImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectImageResponse => InspectImageResponse.decode(value),
+  },
+  /**
+   * RemoveImage is `docker rmi` on the engine named, or on every engine that holds the image, all
+   * at once: it untags the reference, and deletes the image once no tag is left (or at once, by
+   * ID). One result per engine, once each engine's stream shows the reference gone (or says
+   * `unsettled`); an engine whose Docker refused (a container uses the image) has `error` set. Not
+   * safe to retry blindly: a retry after success is NOT_FOUND. The "untag" and "delete" Docker
+   * events reach WatchEvents with their engine. Errors: INVALID_ARGUMENT for a malformed reference
+   * or an empty or ambiguous engine reference; NOT_FOUND naming the image when no engine (or not
+   * the one named) holds it. Role: operator.
+   */
+  removeImage: {
+    path: "/flotilla.cluster.v1.ClusterService/RemoveImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveImageRequest): Buffer => Buffer.from(RemoveImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveImageRequest => RemoveImageRequest.decode(value),
+    responseSerialize: (value: RemoveImageResponse): Buffer => Buffer.from(RemoveImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveImageResponse => RemoveImageResponse.decode(value),
+  },
+  /**
+   * TagImage gives an image a new tag on the engine named, or on every engine that holds it, all
+   * at once (`docker tag`), answering one result per engine once each engine's stream shows the
+   * tag (or says `unsettled`). Safe to retry. The "tag" Docker events reach WatchEvents with their
+   * engine. Errors: INVALID_ARGUMENT for a malformed reference or tag, or an empty or ambiguous
+   * engine reference; NOT_FOUND naming the image when no engine (or not the one named) holds it.
+   * Role: operator.
+   */
+  tagImage: {
+    path: "/flotilla.cluster.v1.ClusterService/TagImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagImageRequest): Buffer => Buffer.from(TagImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagImageRequest => TagImageRequest.decode(value),
+    responseSerialize: (value: TagImageResponse): Buffer => Buffer.from(TagImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TagImageResponse => TagImageResponse.decode(value),
   },
 } as const;
 
@@ -11227,6 +12789,17 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    */
   containerLogs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogsResponse>;
   /**
+   * ContainerStats streams the resource use of a container (found as for StartContainer) as its
+   * engine's Docker measures it (`docker stats`): CPU, memory, network and block I/O, processes.
+   * Without `stream`, one sample, then the stream ends (OK); with it, a sample about every second
+   * until the container stops (OK), the client cancels, or the engine's agent becomes unreachable
+   * (UNAVAILABLE). A container that is not running gives one sample of zeros. Read-only, safe to
+   * retry. Errors: INVALID_ARGUMENT for an empty or ambiguous reference; NOT_FOUND;
+   * FAILED_PRECONDITION when the container's engine is not healthy. Counts against the caller's
+   * open streams. Role: operator or reader.
+   */
+  containerStats: handleServerStreamingCall<ContainerStatsRequest, ContainerStatsResponse>;
+  /**
    * ListContainers lists containers across the cluster, one page at a time, ordered by engine
    * address, then container ID. Containers of pending engines are not listed; those of an
    * unhealthy engine are, as last known, with `engine_status` UNHEALTHY and the status "Host Down".
@@ -11286,6 +12859,45 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * NOT_FOUND naming the volume when no engine (or not the one named) holds it. Role: operator.
    */
   removeVolume: handleUnaryCall<RemoveVolumeRequest, RemoveVolumeResponse>;
+  /**
+   * ListImages lists the images of every engine, one page at a time, ordered by engine address,
+   * then image ID, each with the engine it is on, as the engines' streams last showed them (the
+   * images of an unhealthy engine as last known; of pending engines, none). An image on several
+   * engines is one entry per engine, so the list says which engines have which image. Read-only,
+   * safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000, a page_token this listing
+   * did not make, or an empty or ambiguous engine reference; NOT_FOUND for an engine that is not
+   * in the cluster. Role: operator or reader.
+   */
+  listImages: handleUnaryCall<ListImagesRequest, ListImagesResponse>;
+  /**
+   * InspectImage answers an image, Docker's inspect document and its engine: on the engine named,
+   * else on the first healthy engine (by address) that holds it. On an engine that is not healthy
+   * it answers what the cluster last knew (with `raw_json` empty). Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for a malformed reference or an empty or ambiguous engine reference;
+   * NOT_FOUND naming the image when no engine (or not the one named) holds it. Role: operator or
+   * reader.
+   */
+  inspectImage: handleUnaryCall<InspectImageRequest, InspectImageResponse>;
+  /**
+   * RemoveImage is `docker rmi` on the engine named, or on every engine that holds the image, all
+   * at once: it untags the reference, and deletes the image once no tag is left (or at once, by
+   * ID). One result per engine, once each engine's stream shows the reference gone (or says
+   * `unsettled`); an engine whose Docker refused (a container uses the image) has `error` set. Not
+   * safe to retry blindly: a retry after success is NOT_FOUND. The "untag" and "delete" Docker
+   * events reach WatchEvents with their engine. Errors: INVALID_ARGUMENT for a malformed reference
+   * or an empty or ambiguous engine reference; NOT_FOUND naming the image when no engine (or not
+   * the one named) holds it. Role: operator.
+   */
+  removeImage: handleUnaryCall<RemoveImageRequest, RemoveImageResponse>;
+  /**
+   * TagImage gives an image a new tag on the engine named, or on every engine that holds it, all
+   * at once (`docker tag`), answering one result per engine once each engine's stream shows the
+   * tag (or says `unsettled`). Safe to retry. The "tag" Docker events reach WatchEvents with their
+   * engine. Errors: INVALID_ARGUMENT for a malformed reference or tag, or an empty or ambiguous
+   * engine reference; NOT_FOUND naming the image when no engine (or not the one named) holds it.
+   * Role: operator.
+   */
+  tagImage: handleUnaryCall<TagImageRequest, TagImageResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -11754,6 +13366,25 @@ export interface ClusterServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ContainerLogsResponse>;
   /**
+   * ContainerStats streams the resource use of a container (found as for StartContainer) as its
+   * engine's Docker measures it (`docker stats`): CPU, memory, network and block I/O, processes.
+   * Without `stream`, one sample, then the stream ends (OK); with it, a sample about every second
+   * until the container stops (OK), the client cancels, or the engine's agent becomes unreachable
+   * (UNAVAILABLE). A container that is not running gives one sample of zeros. Read-only, safe to
+   * retry. Errors: INVALID_ARGUMENT for an empty or ambiguous reference; NOT_FOUND;
+   * FAILED_PRECONDITION when the container's engine is not healthy. Counts against the caller's
+   * open streams. Role: operator or reader.
+   */
+  containerStats(
+    request: ContainerStatsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerStatsResponse>;
+  containerStats(
+    request: ContainerStatsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerStatsResponse>;
+  /**
    * ListContainers lists containers across the cluster, one page at a time, ordered by engine
    * address, then container ID. Containers of pending engines are not listed; those of an
    * unhealthy engine are, as last known, with `engine_status` UNHEALTHY and the status "Host Down".
@@ -11887,6 +13518,101 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveVolumeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListImages lists the images of every engine, one page at a time, ordered by engine address,
+   * then image ID, each with the engine it is on, as the engines' streams last showed them (the
+   * images of an unhealthy engine as last known; of pending engines, none). An image on several
+   * engines is one entry per engine, so the list says which engines have which image. Read-only,
+   * safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000, a page_token this listing
+   * did not make, or an empty or ambiguous engine reference; NOT_FOUND for an engine that is not
+   * in the cluster. Role: operator or reader.
+   */
+  listImages(
+    request: ListImagesRequest,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * InspectImage answers an image, Docker's inspect document and its engine: on the engine named,
+   * else on the first healthy engine (by address) that holds it. On an engine that is not healthy
+   * it answers what the cluster last knew (with `raw_json` empty). Read-only, safe to retry.
+   * Errors: INVALID_ARGUMENT for a malformed reference or an empty or ambiguous engine reference;
+   * NOT_FOUND naming the image when no engine (or not the one named) holds it. Role: operator or
+   * reader.
+   */
+  inspectImage(
+    request: InspectImageRequest,
+    callback: (error: ServiceError | null, response: InspectImageResponse) => void,
+  ): ClientUnaryCall;
+  inspectImage(
+    request: InspectImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InspectImageResponse) => void,
+  ): ClientUnaryCall;
+  inspectImage(
+    request: InspectImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InspectImageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RemoveImage is `docker rmi` on the engine named, or on every engine that holds the image, all
+   * at once: it untags the reference, and deletes the image once no tag is left (or at once, by
+   * ID). One result per engine, once each engine's stream shows the reference gone (or says
+   * `unsettled`); an engine whose Docker refused (a container uses the image) has `error` set. Not
+   * safe to retry blindly: a retry after success is NOT_FOUND. The "untag" and "delete" Docker
+   * events reach WatchEvents with their engine. Errors: INVALID_ARGUMENT for a malformed reference
+   * or an empty or ambiguous engine reference; NOT_FOUND naming the image when no engine (or not
+   * the one named) holds it. Role: operator.
+   */
+  removeImage(
+    request: RemoveImageRequest,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * TagImage gives an image a new tag on the engine named, or on every engine that holds it, all
+   * at once (`docker tag`), answering one result per engine once each engine's stream shows the
+   * tag (or says `unsettled`). Safe to retry. The "tag" Docker events reach WatchEvents with their
+   * engine. Errors: INVALID_ARGUMENT for a malformed reference or tag, or an empty or ambiguous
+   * engine reference; NOT_FOUND naming the image when no engine (or not the one named) holds it.
+   * Role: operator.
+   */
+  tagImage(
+    request: TagImageRequest,
+    callback: (error: ServiceError | null, response: TagImageResponse) => void,
+  ): ClientUnaryCall;
+  tagImage(
+    request: TagImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TagImageResponse) => void,
+  ): ClientUnaryCall;
+  tagImage(
+    request: TagImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TagImageResponse) => void,
   ): ClientUnaryCall;
 }
 

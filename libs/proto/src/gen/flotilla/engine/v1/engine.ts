@@ -395,6 +395,66 @@ export interface LogConfig_OptionsEntry {
   value: string;
 }
 
+/**
+ * ContainerStats is one sample of a container's resource use, as its engine's Docker measured it
+ * (Docker's stats). Counters count from the container's start. The CPU counters come with those of
+ * the sample before, so that a rate needs no state. A container that is not running has one
+ * sample with every figure 0 and `read` unset.
+ */
+export interface ContainerStats {
+  /** The container's full ID. */
+  containerId: string;
+  /** The container's name, without Docker's leading "/". */
+  name: string;
+  /** When Docker took this sample. */
+  read?:
+    | Date
+    | undefined;
+  /** When Docker took the sample before; unset for the first one of a stream. */
+  previousRead?:
+    | Date
+    | undefined;
+  /** CPU time the container has used, in nanoseconds. */
+  cpuTotalNs: string;
+  /** The container's CPU time at the sample before. */
+  previousCpuTotalNs: string;
+  /** CPU time of the whole host (every CPU), in nanoseconds. */
+  systemCpuNs: string;
+  /** The host's CPU time at the sample before. */
+  previousSystemCpuNs: string;
+  /** CPUs the container could use. */
+  onlineCpus: number;
+  /**
+   * CPU used between the two samples as `docker stats` prints it: 100 is one whole CPU, so up to
+   * 100 × online_cpus. 0 without a sample before.
+   */
+  cpuPercent: number;
+  /**
+   * Memory in use, in bytes, without the page cache the kernel may reclaim (the inactive file
+   * pages), as `docker stats` prints it.
+   */
+  memoryUsageBytes: string;
+  /** The container's memory limit in bytes; the host's memory when it has none. */
+  memoryLimitBytes: string;
+  /** memory_usage_bytes as a percentage of memory_limit_bytes. */
+  memoryPercent: number;
+  /** Bytes received, summed over the container's network interfaces. */
+  networkRxBytes: string;
+  /** Bytes sent, summed over the container's network interfaces. */
+  networkTxBytes: string;
+  /** Bytes read from block devices. */
+  blockReadBytes: string;
+  /** Bytes written to block devices. */
+  blockWriteBytes: string;
+  /** Processes (and threads) in the container. */
+  pids: string;
+  /**
+   * Docker's whole stats document as JSON, for what the figures above leave out (per-CPU usage,
+   * throttling, the memory breakdown).
+   */
+  rawJson: string;
+}
+
 function createBaseEngineInfo(): EngineInfo {
   return {
     id: "",
@@ -3433,6 +3493,451 @@ export const LogConfig_OptionsEntry: MessageFns<LogConfig_OptionsEntry> = {
     return message;
   },
 };
+
+function createBaseContainerStats(): ContainerStats {
+  return {
+    containerId: "",
+    name: "",
+    read: undefined,
+    previousRead: undefined,
+    cpuTotalNs: "0",
+    previousCpuTotalNs: "0",
+    systemCpuNs: "0",
+    previousSystemCpuNs: "0",
+    onlineCpus: 0,
+    cpuPercent: 0,
+    memoryUsageBytes: "0",
+    memoryLimitBytes: "0",
+    memoryPercent: 0,
+    networkRxBytes: "0",
+    networkTxBytes: "0",
+    blockReadBytes: "0",
+    blockWriteBytes: "0",
+    pids: "0",
+    rawJson: "",
+  };
+}
+
+export const ContainerStats: MessageFns<ContainerStats> = {
+  encode(message: ContainerStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.read !== undefined) {
+      Timestamp.encode(toTimestamp(message.read), writer.uint32(26).fork()).join();
+    }
+    if (message.previousRead !== undefined) {
+      Timestamp.encode(toTimestamp(message.previousRead), writer.uint32(34).fork()).join();
+    }
+    if (message.cpuTotalNs !== "0") {
+      writer.uint32(40).uint64(message.cpuTotalNs);
+    }
+    if (message.previousCpuTotalNs !== "0") {
+      writer.uint32(48).uint64(message.previousCpuTotalNs);
+    }
+    if (message.systemCpuNs !== "0") {
+      writer.uint32(56).uint64(message.systemCpuNs);
+    }
+    if (message.previousSystemCpuNs !== "0") {
+      writer.uint32(64).uint64(message.previousSystemCpuNs);
+    }
+    if (message.onlineCpus !== 0) {
+      writer.uint32(72).uint32(message.onlineCpus);
+    }
+    if (message.cpuPercent !== 0) {
+      writer.uint32(81).double(message.cpuPercent);
+    }
+    if (message.memoryUsageBytes !== "0") {
+      writer.uint32(88).uint64(message.memoryUsageBytes);
+    }
+    if (message.memoryLimitBytes !== "0") {
+      writer.uint32(96).uint64(message.memoryLimitBytes);
+    }
+    if (message.memoryPercent !== 0) {
+      writer.uint32(105).double(message.memoryPercent);
+    }
+    if (message.networkRxBytes !== "0") {
+      writer.uint32(112).uint64(message.networkRxBytes);
+    }
+    if (message.networkTxBytes !== "0") {
+      writer.uint32(120).uint64(message.networkTxBytes);
+    }
+    if (message.blockReadBytes !== "0") {
+      writer.uint32(128).uint64(message.blockReadBytes);
+    }
+    if (message.blockWriteBytes !== "0") {
+      writer.uint32(136).uint64(message.blockWriteBytes);
+    }
+    if (message.pids !== "0") {
+      writer.uint32(144).uint64(message.pids);
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(154).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.read = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.previousRead = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.cpuTotalNs = reader.uint64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.previousCpuTotalNs = reader.uint64().toString();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.systemCpuNs = reader.uint64().toString();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.previousSystemCpuNs = reader.uint64().toString();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.onlineCpus = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.cpuPercent = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.memoryUsageBytes = reader.uint64().toString();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.memoryLimitBytes = reader.uint64().toString();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.memoryPercent = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.networkRxBytes = reader.uint64().toString();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.networkTxBytes = reader.uint64().toString();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.blockReadBytes = reader.uint64().toString();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.blockWriteBytes = reader.uint64().toString();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.pids = reader.uint64().toString();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStats {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      read: isSet(object.read) ? fromJsonTimestamp(object.read) : undefined,
+      previousRead: isSet(object.previousRead)
+        ? fromJsonTimestamp(object.previousRead)
+        : isSet(object.previous_read)
+        ? fromJsonTimestamp(object.previous_read)
+        : undefined,
+      cpuTotalNs: isSet(object.cpuTotalNs)
+        ? globalThis.String(object.cpuTotalNs)
+        : isSet(object.cpu_total_ns)
+        ? globalThis.String(object.cpu_total_ns)
+        : "0",
+      previousCpuTotalNs: isSet(object.previousCpuTotalNs)
+        ? globalThis.String(object.previousCpuTotalNs)
+        : isSet(object.previous_cpu_total_ns)
+        ? globalThis.String(object.previous_cpu_total_ns)
+        : "0",
+      systemCpuNs: isSet(object.systemCpuNs)
+        ? globalThis.String(object.systemCpuNs)
+        : isSet(object.system_cpu_ns)
+        ? globalThis.String(object.system_cpu_ns)
+        : "0",
+      previousSystemCpuNs: isSet(object.previousSystemCpuNs)
+        ? globalThis.String(object.previousSystemCpuNs)
+        : isSet(object.previous_system_cpu_ns)
+        ? globalThis.String(object.previous_system_cpu_ns)
+        : "0",
+      onlineCpus: isSet(object.onlineCpus)
+        ? globalThis.Number(object.onlineCpus)
+        : isSet(object.online_cpus)
+        ? globalThis.Number(object.online_cpus)
+        : 0,
+      cpuPercent: isSet(object.cpuPercent)
+        ? globalThis.Number(object.cpuPercent)
+        : isSet(object.cpu_percent)
+        ? globalThis.Number(object.cpu_percent)
+        : 0,
+      memoryUsageBytes: isSet(object.memoryUsageBytes)
+        ? globalThis.String(object.memoryUsageBytes)
+        : isSet(object.memory_usage_bytes)
+        ? globalThis.String(object.memory_usage_bytes)
+        : "0",
+      memoryLimitBytes: isSet(object.memoryLimitBytes)
+        ? globalThis.String(object.memoryLimitBytes)
+        : isSet(object.memory_limit_bytes)
+        ? globalThis.String(object.memory_limit_bytes)
+        : "0",
+      memoryPercent: isSet(object.memoryPercent)
+        ? globalThis.Number(object.memoryPercent)
+        : isSet(object.memory_percent)
+        ? globalThis.Number(object.memory_percent)
+        : 0,
+      networkRxBytes: isSet(object.networkRxBytes)
+        ? globalThis.String(object.networkRxBytes)
+        : isSet(object.network_rx_bytes)
+        ? globalThis.String(object.network_rx_bytes)
+        : "0",
+      networkTxBytes: isSet(object.networkTxBytes)
+        ? globalThis.String(object.networkTxBytes)
+        : isSet(object.network_tx_bytes)
+        ? globalThis.String(object.network_tx_bytes)
+        : "0",
+      blockReadBytes: isSet(object.blockReadBytes)
+        ? globalThis.String(object.blockReadBytes)
+        : isSet(object.block_read_bytes)
+        ? globalThis.String(object.block_read_bytes)
+        : "0",
+      blockWriteBytes: isSet(object.blockWriteBytes)
+        ? globalThis.String(object.blockWriteBytes)
+        : isSet(object.block_write_bytes)
+        ? globalThis.String(object.block_write_bytes)
+        : "0",
+      pids: isSet(object.pids) ? globalThis.String(object.pids) : "0",
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ContainerStats): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.read !== undefined) {
+      obj.read = message.read.toISOString();
+    }
+    if (message.previousRead !== undefined) {
+      obj.previousRead = message.previousRead.toISOString();
+    }
+    if (message.cpuTotalNs !== "0") {
+      obj.cpuTotalNs = message.cpuTotalNs;
+    }
+    if (message.previousCpuTotalNs !== "0") {
+      obj.previousCpuTotalNs = message.previousCpuTotalNs;
+    }
+    if (message.systemCpuNs !== "0") {
+      obj.systemCpuNs = message.systemCpuNs;
+    }
+    if (message.previousSystemCpuNs !== "0") {
+      obj.previousSystemCpuNs = message.previousSystemCpuNs;
+    }
+    if (message.onlineCpus !== 0) {
+      obj.onlineCpus = Math.round(message.onlineCpus);
+    }
+    if (message.cpuPercent !== 0) {
+      obj.cpuPercent = floatToJson(message.cpuPercent);
+    }
+    if (message.memoryUsageBytes !== "0") {
+      obj.memoryUsageBytes = message.memoryUsageBytes;
+    }
+    if (message.memoryLimitBytes !== "0") {
+      obj.memoryLimitBytes = message.memoryLimitBytes;
+    }
+    if (message.memoryPercent !== 0) {
+      obj.memoryPercent = floatToJson(message.memoryPercent);
+    }
+    if (message.networkRxBytes !== "0") {
+      obj.networkRxBytes = message.networkRxBytes;
+    }
+    if (message.networkTxBytes !== "0") {
+      obj.networkTxBytes = message.networkTxBytes;
+    }
+    if (message.blockReadBytes !== "0") {
+      obj.blockReadBytes = message.blockReadBytes;
+    }
+    if (message.blockWriteBytes !== "0") {
+      obj.blockWriteBytes = message.blockWriteBytes;
+    }
+    if (message.pids !== "0") {
+      obj.pids = message.pids;
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerStats>): ContainerStats {
+    return ContainerStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerStats>): ContainerStats {
+    const message = createBaseContainerStats();
+    message.containerId = object.containerId ?? "";
+    message.name = object.name ?? "";
+    message.read = object.read ?? undefined;
+    message.previousRead = object.previousRead ?? undefined;
+    message.cpuTotalNs = object.cpuTotalNs ?? "0";
+    message.previousCpuTotalNs = object.previousCpuTotalNs ?? "0";
+    message.systemCpuNs = object.systemCpuNs ?? "0";
+    message.previousSystemCpuNs = object.previousSystemCpuNs ?? "0";
+    message.onlineCpus = object.onlineCpus ?? 0;
+    message.cpuPercent = object.cpuPercent ?? 0;
+    message.memoryUsageBytes = object.memoryUsageBytes ?? "0";
+    message.memoryLimitBytes = object.memoryLimitBytes ?? "0";
+    message.memoryPercent = object.memoryPercent ?? 0;
+    message.networkRxBytes = object.networkRxBytes ?? "0";
+    message.networkTxBytes = object.networkTxBytes ?? "0";
+    message.blockReadBytes = object.blockReadBytes ?? "0";
+    message.blockWriteBytes = object.blockWriteBytes ?? "0";
+    message.pids = object.pids ?? "0";
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
