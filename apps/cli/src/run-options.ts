@@ -142,7 +142,7 @@ export function parseDuration(text: string, flagName: string): number {
   return whole;
 }
 
-function integer(text: string, flagName: string, min: number): string {
+export function integer(text: string, flagName: string, min: number): string {
   if (!/^-?\d+$/.test(text.trim()) || BigInt(text.trim()) < BigInt(min)) throw new UsageError(`${flagName} ${JSON.stringify(text)}: expected a whole number${min === 0 ? '' : ` of at least ${min}`}`);
   return BigInt(text.trim()).toString();
 }

@@ -2,7 +2,7 @@ import { cleanupAll, removeTempDir } from '@flotilla/testing';
 import { configHome, runCli, spawnCli, startCluster, untilEnginesHealthy, type TestCluster } from './support';
 
 // The built CLI against three real engines, their agents and a manager of its own: pause,
-// unpause, rename, wait, top and stats, as a docker user types them.
+// unpause, rename, update, wait, top and stats, as a docker user types them.
 
 let cluster: TestCluster;
 let manager: string;
@@ -85,6 +85,24 @@ it('top prints the processes as a table, passes ps options on, and refuses unsaf
   expect((await flotilla('rm', '-f', 'e2e-ops-top')).code).toBe(0);
 });
 
+it('update changes the limits docker update does, and says why a raise that does not fit is refused', async () => {
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-up', '--network', 'none', 'busybox:local', 'sleep', '300')).code).toBe(0);
+  const updated = await flotilla('update', '--memory', '48m', '--pids-limit', '64', '--restart', 'unless-stopped', 'e2e-ops-up');
+  expect(updated).toMatchObject({ code: 0, stdout: 'e2e-ops-up\n' });
+  // Docker's warnings, if any (e.g. that IPv4 forwarding is off here), each named by its container.
+  for (const line of updated.stderr.split('\n').filter(Boolean)) expect(line).toMatch(/^e2e-ops-up: /);
+  const inspected = await flotilla('inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}', 'e2e-ops-up');
+  expect(inspected.stdout).toBe(`${48 * 1024 * 1024} 64 unless-stopped\n`);
+  const tooMuch = await flotilla('update', '--memory', '4096g', 'e2e-ops-up');
+  expect(tooMuch.code).toBe(5);
+  expect(tooMuch.stderr).toMatch(/cannot take the update of container "e2e-ops-up".*free/);
+  const none = await flotilla('update', 'e2e-ops-up');
+  expect(none.code).toBe(2);
+  expect(none.stderr).toContain('give at least one limit');
+  expect((await flotilla('update', '--memory', 'lots', 'e2e-ops-up')).code).toBe(2);
+  expect((await flotilla('rm', '-f', 'e2e-ops-up')).code).toBe(0);
+});
+
 it('stats prints one sample as a table or JSON with --no-stream, and streams one JSON line per sample until Ctrl-C', async () => {
   expect((await flotilla('run', '-d', '--name', 'e2e-ops-stats', '--network', 'none', 'busybox:local', 'sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=16; sleep 300')).code).toBe(0);
   const once = await flotilla('stats', '--no-stream', 'e2e-ops-stats');
@@ -117,12 +135,12 @@ it('stats prints one sample as a table or JSON with --no-stream, and streams one
 
 it('lists the commands in --help, explains each, and completes them', async () => {
   const help = await flotilla('--help');
-  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top', 'stats']) {
+  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top', 'stats', 'update']) {
     expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\s`, 'm'));
     const own = await flotilla(command, '--help');
     expect(own.code).toBe(0);
     expect(own.stdout).toContain(`flotilla ${command}`);
   }
   const completion = await flotilla('completion', 'bash');
-  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top', 'stats']) expect(completion.stdout).toContain(`'${command}')`);
+  for (const command of ['pause', 'unpause', 'rename', 'wait', 'top', 'stats', 'update']) expect(completion.stdout).toContain(`'${command}')`);
 });

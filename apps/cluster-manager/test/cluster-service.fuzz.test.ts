@@ -308,6 +308,33 @@ rpc(
   () => fc.record({ container: containerRef(), newName: text(L.nameBytes, 'keep-1', 'keep-2', 'renamed-1', '/renamed-2', 'a', '-bad') }),
   (r) => unaryOutcome(() => call(c.client, c.client.renameContainer, r)),
 );
+const int64Text = () => fc.oneof(int64, fc.constantFrom('-2', String(6 * 1024 * 1024), String(64 * 1024 * 1024)));
+rpc(
+  'updateContainer',
+  () =>
+    fc.record({
+      container: containerRef(),
+      resources: fc.option(
+        fc.record(
+          {
+            nanoCpus: int64Text(),
+            memoryBytes: int64Text(),
+            cpuShares: int64Text(),
+            cpuQuota: int64Text(),
+            cpuPeriod: int64Text(),
+            cpusetCpus: text(L.cpusetBytes, '0', '0-1', '0,2', 'x'),
+            memoryReservationBytes: int64Text(),
+            memorySwapBytes: int64Text(),
+            pidsLimit: int64Text(),
+            restartPolicy: fc.record({ name: text(L.wordBytes, 'no', 'always', 'on-failure', 'sometimes'), maximumRetryCount: uint32 }),
+          },
+          { requiredKeys: [] },
+        ),
+        { nil: undefined },
+      ),
+    }),
+  (r) => unaryOutcome(() => call(c.client, c.client.updateContainer, r)),
+);
 rpc(
   'waitContainer',
   () => fc.record({ container: containerRef(), condition: text(L.waitConditionBytes, '', 'not-running', 'next-exit', 'removed', 'exited') }),

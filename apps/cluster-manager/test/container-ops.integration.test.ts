@@ -4,7 +4,7 @@ import { cleanupAll, failureOf, StreamRecorder, testTls, waitFor } from '@flotil
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { startRealCluster, type RealCluster } from './support';
 
-// Pause, unpause, rename, wait, top and stats through the cluster API: two real engines, an agent
+// Pause, unpause, rename, update, wait, top and stats through the cluster API: two real engines, an agent
 // process beside each and a manager process, as a client of the cluster sees them.
 let cluster: RealCluster;
 let reader: Client | undefined;
@@ -153,6 +153,26 @@ it('streams a container\'s resource use from its engine, memory moving as the co
   const [stopped] = await statsOf(m(), 'ops-stats');
   expect(stopped.stats).toMatchObject({ containerId: id, read: undefined, memoryUsageBytes: '0' });
   await remove('ops-stats');
+});
+
+it("updates a container's limits on its engine, and refuses a raise the engine has no room for", async () => {
+  const mib = 1024 * 1024;
+  const id = await run('ops-update', 0);
+  const updated = await call(m(), m().updateContainer, { container: 'ops-update', resources: { memoryBytes: String(64 * mib), pidsLimit: '100', restartPolicy: { name: 'on-failure', maximumRetryCount: 2 } } });
+  expect(updated).toMatchObject({ id, unsettled: false, engine: { address: cluster.addresses[0] } });
+  expect(await cluster.engines.docker('engine-1', ['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', id])).toBe(`${64 * mib} 100 on-failure:2`);
+  // Answered once the stream showed it: the cluster already counts the new limit.
+  expect((await call(m(), m().inspectContainer, { container: id })).container?.container?.memoryBytes).toBe(String(64 * mib));
+
+  const tooMuch = await failureOf(call(m(), m().updateContainer, { container: 'ops-update', resources: { memoryBytes: String(1024 * 1024 * mib) } }));
+  expect(tooMuch.code).toBe(status.FAILED_PRECONDITION);
+  expect(tooMuch.message).toMatch(/cannot take the update of container "ops-update".*needs \d+ MiB of memory; \d+ MiB of \d+ MiB free/);
+  const nothing = await failureOf(call(m(), m().updateContainer, { container: 'ops-update', resources: {} }));
+  expect({ code: nothing.code, field: nothing.violations[0]?.field }).toEqual({ code: status.INVALID_ARGUMENT, field: 'resources' });
+  const small = await failureOf(call(m(), m().updateContainer, { container: 'ops-update', resources: { memoryBytes: '1000' } }));
+  expect({ code: small.code, field: small.violations[0]?.field }).toEqual({ code: status.INVALID_ARGUMENT, field: 'resources.memory_bytes' });
+  expect(await cluster.engines.docker('engine-1', ['inspect', '--format', '{{.HostConfig.Memory}}', id])).toBe(String(64 * mib));
+  await remove('ops-update');
 });
 
 it('refuses bad input naming the field and the value', async () => {

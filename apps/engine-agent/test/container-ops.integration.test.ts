@@ -141,3 +141,28 @@ it('inspects, tags and removes images, streams each change, and refuses malforme
   }
   expect(await docker('images', '--format', '{{.Repository}}:{{.Tag}}')).toBe('busybox:local');
 });
+
+it('updates limits and the restart policy, streams the change, and refuses bad values naming the field', async () => {
+  const mib = 1024 * 1024;
+  const id = await sleeper('agent-update');
+  const watch = new WatchRecorder(a().watch({ heartbeatIntervalMs: 0 }));
+  await watch.next('snapshot');
+  const answer = await call(a(), a().updateContainer, { id, resources: { memoryBytes: String(32 * mib), nanoCpus: '500000000', restartPolicy: { name: 'always', maximumRetryCount: 0 } } });
+  expect(answer.warnings).toEqual(expect.any(Array));
+  const seen = await watch.next('container', (d) => d.event?.action === 'update' && d.container?.id === id);
+  expect(seen.container).toMatchObject({ memoryBytes: String(32 * mib), nanoCpus: '500000000', restartPolicy: 'always' });
+  watch.cancel();
+  expect(await docker('inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}', id)).toBe(`${32 * mib} 500000000 always`);
+
+  for (const [resources, field] of [
+    [{}, 'resources'],
+    [{ memoryBytes: '1000' }, 'resources.memory_bytes'],
+    [{ cpusetCpus: '0;1' }, 'resources.cpuset_cpus'],
+    [{ restartPolicy: { name: 'sometimes', maximumRetryCount: 0 } }, 'resources.restart_policy.name'],
+  ] as const) {
+    const err = await failureOf(call(a(), a().updateContainer, { id, resources }));
+    expect({ code: err.code, field: err.violations[0]?.field }).toEqual({ code: status.INVALID_ARGUMENT, field });
+  }
+  expect((await failureOf(call(a(), a().updateContainer, { id: 'agent-no-such', resources: { pidsLimit: '10' } }))).code).toBe(status.NOT_FOUND);
+  await docker('rm', '-f', id);
+});

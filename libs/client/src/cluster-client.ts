@@ -18,6 +18,7 @@ import {
   PauseContainerRequest,
   UnpauseContainerRequest,
   RenameContainerRequest,
+  UpdateContainerRequest,
   WaitContainerRequest,
   TopContainerRequest,
   ListContainersRequest,
@@ -67,6 +68,7 @@ import {
   type RemoveEngineResponse,
   type StartContainerResponse,
   type StopContainerResponse,
+  type UpdateContainerResponse,
   type SyncEnginesResponse,
   type WatchEventsResponse,
 } from '@flotilla/proto/cluster';
@@ -93,7 +95,7 @@ type UnaryMethod<Req, Res> = (
  * nothing); SyncEngines (a generation the manager holds changes nothing); StartContainer and
  * StopContainer (already_running, already_stopped); CreateContainer only with a request_id, its
  * idempotency key; CreateVolume (Docker answers a volume that exists already); TopContainer;
- * TagImage (tagging again changes nothing).
+ * TagImage (tagging again changes nothing); UpdateContainer (the same change again changes nothing).
  * Never: RemoveEngine, KillContainer (each sends the signal again), RemoveContainer,
  * RemoveVolume, RemoveImage, PauseContainer and UnpauseContainer (a second try is FAILED_PRECONDITION),
  * RenameContainer (a second try is NOT_FOUND), WaitContainer (it waits until the caller gives
@@ -120,6 +122,7 @@ export const idempotency = {
   pauseContainer: false,
   unpauseContainer: false,
   renameContainer: false,
+  updateContainer: true,
   waitContainer: false,
   topContainer: true,
   listVolumes: true,
@@ -258,6 +261,11 @@ export class ClusterClient {
   /** Renames a container. Not retried once sent, as kill: a second try would be NOT_FOUND. */
   renameContainer(request: RequestOf<typeof RenameContainerRequest>, options?: CallOptions): Promise<RenameContainerResponse> {
     return this.unary(idempotency.renameContainer, (c) => c.renameContainer, RenameContainerRequest.fromPartial(request), options);
+  }
+
+  /** Changes a container's resources or restart policy. Retried: the same change again changes nothing. */
+  updateContainer(request: RequestOf<typeof UpdateContainerRequest>, options?: CallOptions): Promise<UpdateContainerResponse> {
+    return this.unary(idempotency.updateContainer, (c) => c.updateContainer, UpdateContainerRequest.fromPartial(request), options);
   }
 
   /**

@@ -1,5 +1,5 @@
-import type { PullProgress } from '@flotilla/proto';
-import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
+import type { ContainerResources, PullProgress } from '@flotilla/proto';
+import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, UpdateContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 
 /** What the cluster hears from one engine-agent's Watch stream. */
@@ -60,6 +60,7 @@ export interface AgentOperations {
   pauseContainer(id: string): Promise<void>;
   unpauseContainer(id: string): Promise<void>;
   renameContainer(id: string, newName: string): Promise<void>;
+  updateContainer(id: string, resources: ContainerResources): Promise<UpdateContainerResponse>;
   /** Waits as long as it takes (no deadline of its own); `signal` cancels the call on the agent too. */
   waitContainer(id: string, condition: string, signal: AbortSignal): Promise<WaitContainerResponse>;
   topContainer(id: string, psArgs: string): Promise<TopContainerResponse>;

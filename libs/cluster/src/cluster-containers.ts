@@ -6,7 +6,7 @@ import { checkContainer, checkContainerOptions, containerNamePattern, defaultPol
 import { requestIdLabel, type Container, type PullProgress } from '@flotilla/proto';
 import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest } from '@flotilla/proto/agent';
 import { PlacementExplanation, placementExplanationType, type ClusterContainer, type ClusterEvent, type ClusterNode, type ContainerSpec, type EngineRef } from '@flotilla/proto/cluster';
-import { addressIp, affinitiesLabel, constraintsLabel, labelList, placementRequestFrom, portKey, reschedulePoliciesLabel, type Placement, type PlacementFromSpec, type PlacementRequest, type Scheduler } from '@flotilla/scheduler';
+import { addressIp, affinitiesLabel, constraintsLabel, labelList, placementRequestFrom, portKey, reschedulePoliciesLabel, resourceFit, type Placement, type PlacementFromSpec, type PlacementRequest, type Scheduler } from '@flotilla/scheduler';
 import type { Clock, Timer } from '@flotilla/time';
 import type { AgentConnector, AgentOperations } from './agent-connector';
 import type { Cluster } from './cluster';
@@ -622,6 +622,17 @@ export class ClusterContainers {
    * whether it did: false after the settle timeout (or `shutdown`), which the caller's answer says
    * (`unsettled`) rather than claim an effect the cluster does not show yet.
    */
+  /**
+   * Holds `nanoCpus` and `memoryBytes` more on the engine for a change under way (an update that
+   * raises a limit) when they fit as a placement would (with the overcommit ratio); else
+   * FAILED_PRECONDITION saying what is free. The caller releases it once the engine shows the change.
+   */
+  holdMore(engine: Engine, nanoCpus: number, memoryBytes: number, what: string): Reservation {
+    const fit = resourceFit(engine, nanoCpus, memoryBytes, this.o.scheduler.overcommitRatio);
+    if ('reason' in fit) throw new FailedPreconditionError(`engine ${engine.address} cannot take ${what}: it ${fit.reason}`);
+    return engine.reserve({ name: what, nanoCpus, memoryBytes, ports: [] });
+  }
+
   settle(engine: Engine, id: string, test: (c: Container | undefined) => boolean): Promise<boolean> {
     return this.waits.wait(engine.observe(id, test));
   }

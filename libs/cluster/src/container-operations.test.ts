@@ -67,6 +67,35 @@ describe('ContainerOperations', () => {
     await expect(operations.top('web', 'aux; id')).rejects.toThrow(/ps_args "aux; id"/);
   });
 
+  it('updates limits that fit the engine, holding a raise until the stream shows it, and refuses one that does not fit', async () => {
+    const { agents, containers, operations } = setup();
+    const GiB = 1024 ** 3;
+    const web = await containers.create(ContainerSpec.fromPartial({ ...spec('web', 'a'), memoryBytes: String(GiB) }), true);
+    const engine = containers.find('web').engine;
+    expect(engine.reservedMemoryBytes).toBe(GiB);
+    // The engine has 8 GiB, 1 reserved: 8 more do not fit (no overcommit here); the refusal says what is free.
+    const refused = operations.update('web', { memoryBytes: String(9 * GiB) });
+    await expect(refused).rejects.toThrow(FailedPreconditionError);
+    await expect(refused).rejects.toThrow(`engine ${addresses[0]} cannot take the update of container "web"`);
+    await expect(refused).rejects.toThrow('needs 8192 MiB of memory; 7168 MiB of 8192 MiB free');
+    expect(engine.reservedMemoryBytes).toBe(GiB);
+
+    // While the engine has not shown the raise, it is held: a placement cannot take it too.
+    agents.engine(addresses[0]).quiet = true;
+    const raising = operations.update('web', { memoryBytes: String(4 * GiB) });
+    await Promise.resolve();
+    expect(engine.reservedMemoryBytes).toBe(4 * GiB);
+    agents.engine(addresses[0]).quiet = false;
+    agents.send(addresses[0], { $case: 'container', value: { event: undefined, container: { ...containers.find('web').container, memoryBytes: String(4 * GiB) }, removed: false } });
+    expect(await raising).toMatchObject({ id: web.id, unsettled: false, engine: { address: addresses[0] } });
+    expect(engine.reservedMemoryBytes).toBe(4 * GiB);
+
+    // A lower limit needs no room; nothing to change is refused before any call.
+    expect(await operations.update('web', { memoryBytes: String(GiB), restartPolicy: { name: 'always', maximumRetryCount: 0 } })).toMatchObject({ unsettled: false });
+    expect(engine.reservedMemoryBytes).toBe(GiB);
+    await expect(operations.update('web', {})).rejects.toThrow(/resources .*nothing to change/);
+  });
+
   it("reads a container's stats from its engine, each sample with the engine, and refuses while the engine is down", async () => {
     const { agents, containers, operations } = setup();
     const web = await containers.create(spec('web', 'b'), true);

@@ -1,6 +1,6 @@
 import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
-import { checkNewContainerName, checkPsArgs, checkWaitCondition } from '@flotilla/policy';
-import type { Container, ContainerStats } from '@flotilla/proto';
+import { checkNewContainerName, checkPsArgs, checkResourceChange, checkWaitCondition } from '@flotilla/policy';
+import type { Container, ContainerResources, ContainerStats } from '@flotilla/proto';
 import type { EngineRef } from '@flotilla/proto/cluster';
 import type { ClusterContainers } from './cluster-containers';
 import { engineRef } from './engine-view';
@@ -57,6 +57,28 @@ export class ContainerOperations {
         return { id, unsettled: !(await this.containers.settle(engine, id, (c) => c === undefined || c.names.includes(name))) };
       } finally {
         release();
+      }
+    });
+  }
+
+  /**
+   * Changes the container's resources. A larger CPU or memory limit must fit its engine as a
+   * placement would, and is held there until the engine's stream shows it, so a placement made
+   * meanwhile cannot take the same capacity.
+   */
+  async update(reference: string, resources: ContainerResources | undefined) {
+    const change = checkResourceChange(resources);
+    return this.containers.on(reference, async (engine, id, agent, container) => {
+      const more = (asked: number | undefined, now: string) => Math.max(0, (asked ?? 0) - (Number(now) || 0));
+      const cpu = more(change.nanoCpus, container.nanoCpus);
+      const memory = more(change.memoryBytes, container.memoryBytes);
+      const held = cpu || memory ? this.containers.holdMore(engine, cpu, memory, `the update of container ${shown(container)}`) : undefined;
+      try {
+        const answer = await agent.updateContainer(id, resources!);
+        const shows = (c: Container | undefined) => c === undefined || ((change.nanoCpus === undefined || Number(c.nanoCpus) === change.nanoCpus) && (change.memoryBytes === undefined || Number(c.memoryBytes) === change.memoryBytes));
+        return { id, warnings: answer.warnings, unsettled: !(await this.containers.settle(engine, id, shows)) };
+      } finally {
+        if (held) engine.release(held);
       }
     });
   }

@@ -178,6 +178,13 @@ export class FakeAgents implements AgentConnector {
         c.names = [newName];
         report('rename', c);
       },
+      updateContainer: async (id, resources) => {
+        const c = find(id);
+        if (resources.nanoCpus !== undefined) c.nanoCpus = resources.nanoCpus;
+        if (resources.memoryBytes !== undefined) c.memoryBytes = resources.memoryBytes;
+        report('update', c);
+        return { warnings: [] };
+      },
       // Answers at once with the container's exit code: fake containers never run anything.
       waitContainer: async (id, _condition, signal) => {
         const c = find(id);

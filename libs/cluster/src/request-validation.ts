@@ -162,6 +162,11 @@ export const clusterRequestChecks: ClusterRequestChecks = {
     reference('container', r.container);
     checkText('new_name', r.newName, L.nameBytes);
   },
+  updateContainer: (r) => {
+    reference('container', r.container);
+    if (r.resources?.cpusetCpus !== undefined) checkText('resources.cpuset_cpus', r.resources.cpusetCpus, L.cpusetBytes);
+    if (r.resources?.restartPolicy) checkText('resources.restart_policy.name', r.resources.restartPolicy.name, L.wordBytes);
+  },
   waitContainer: (r) => {
     reference('container', r.container);
     checkText('condition', r.condition, L.waitConditionBytes);

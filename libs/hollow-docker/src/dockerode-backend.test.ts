@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { DockerodeBackend, EventLineSplitter, parseEventLine } from '@flotilla/engine-agent';
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError, UnavailableError } from '@flotilla/errors';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@flotilla/errors';
+import { failureOf } from '@flotilla/testing';
 import { HollowDockerServer } from './server';
 
 // The engine-agent's real Docker back end (dockerode) against a hollow engine: the agent's
@@ -88,4 +89,45 @@ it('negotiates, reads the engine and maps Docker errors as for a real engine', a
   await expect(backend.info()).rejects.toBeInstanceOf(UnavailableError);
   server.setReachable(true);
   expect((await backend.info()).Name).toBe('hollow-b');
+});
+
+it('inspects, tags and removes images and updates containers through the agent\'s calls, mapping Docker errors', async () => {
+  const MiB = 1024 * 1024;
+  const image = server.engine.addImage('registry.local:5000/team/app:v1', { labels: { team: 'a' } });
+  const inspected = await backend.inspectImage('registry.local:5000/team/app:v1');
+  expect(inspected).toMatchObject({ Id: image.id, RepoTags: ['registry.local:5000/team/app:v1'], Config: { Labels: { team: 'a' } } });
+  expect(Date.parse(String(inspected.Created))).not.toBeNaN();
+  await expect(backend.inspectImage('registry.local:5000/team/nope')).rejects.toBeInstanceOf(NotFoundError);
+  await expect(backend.inspectImage('Upper/Case')).rejects.toBeInstanceOf(InvalidArgumentError);
+
+  // An empty tag is `latest`, as for docker tag.
+  await backend.tagImage('registry.local:5000/team/app:v1', 'registry.local:5000/team/app', '');
+  await backend.tagImage(image.id, 'app-copy', 'v2');
+  expect((await backend.inspectImage('registry.local:5000/team/app')).RepoTags).toEqual(['app-copy:v2', 'registry.local:5000/team/app:latest', 'registry.local:5000/team/app:v1']);
+  await expect(backend.tagImage('nope:1', 'x', 'y')).rejects.toBeInstanceOf(NotFoundError);
+  await expect(backend.tagImage(image.id, 'Bad', 'y')).rejects.toBeInstanceOf(InvalidArgumentError);
+
+  const { id } = await backend.createContainer({ name: 'agent-upd', Image: 'app-copy:v2', Cmd: ['sleep', '300'], HostConfig: { Memory: 64 * MiB } });
+  expect(await backend.startContainer(id)).toBe(true);
+  expect(await backend.updateContainer(id, { NanoCpus: 250_000_000, Memory: 100 * MiB, CpuShares: 256, PidsLimit: 50, RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } })).toEqual({ Warnings: null });
+  expect((await backend.inspectContainer(id)).HostConfig).toMatchObject({ NanoCpus: 250_000_000, Memory: 100 * MiB, CpuShares: 256, RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } });
+  await expect(backend.updateContainer('no-such', { Memory: 64 * MiB })).rejects.toBeInstanceOf(NotFoundError);
+  const tooSmall = await failureOf(backend.updateContainer(id, { Memory: 1024 }));
+  expect([tooSmall instanceof InvalidArgumentError, tooSmall.message]).toEqual([true, 'Minimum memory limit allowed is 6MB']);
+  // Docker refuses a memory limit above the swap limit unless MemorySwap changes with it.
+  await expect(backend.updateContainer(id, { Memory: 512 * MiB })).rejects.toBeInstanceOf(FailedPreconditionError);
+
+  // The container's image has several tags: the ID needs force, a tag just goes.
+  await expect(backend.removeImage(image.id, false, false)).rejects.toBeInstanceOf(FailedPreconditionError);
+  expect(await backend.removeImage('registry.local:5000/team/app', false, false)).toEqual([{ Untagged: 'registry.local:5000/team/app:latest' }]);
+  expect(await backend.removeImage('registry.local:5000/team/app:v1', false, false)).toEqual([{ Untagged: 'registry.local:5000/team/app:v1' }, { Untagged: expect.stringMatching(/^registry\.local:5000\/team\/app@sha256:/) }]);
+  // The last tag of an image a container uses: 409 without force; running, its image cannot be deleted at all.
+  await expect(backend.removeImage('app-copy:v2', false, false)).rejects.toBeInstanceOf(FailedPreconditionError);
+  const running = await failureOf(backend.removeImage(image.id, true, false));
+  expect(running).toBeInstanceOf(FailedPreconditionError);
+  expect(running.message).toMatch(/\(cannot be forced\) - image is being used by running container/);
+  await backend.removeContainer(id, true, false);
+  expect(await backend.removeImage('app-copy:v2', false, true)).toEqual([{ Untagged: 'app-copy:v2' }, { Deleted: image.id }, { Deleted: expect.stringMatching(/^sha256:/) }]);
+  await expect(backend.removeImage('app-copy:v2', false, false)).rejects.toBeInstanceOf(NotFoundError);
+  expect((await backend.listImages()).map((i) => i.Id)).not.toContain(image.id);
 });

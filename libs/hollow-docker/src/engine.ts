@@ -59,9 +59,13 @@ export interface LogEntry {
 
 interface ImageRecord {
   id: string;
+  /** Familiar `name:tag` references (`busybox:latest`), kept in Docker's order (see `sortReferences`). */
   repoTags: string[];
+  /** Familiar `name@sha256:...` references. */
   repoDigests: string[];
   created: number;
+  /** When a tag was last added by `POST /images/{name}/tag` (ns; 0 never), Docker's `Metadata.LastTagTime`. */
+  lastTagTime: bigint;
   size: number;
   cmd: string[];
   entrypoint: string[] | null;
@@ -128,6 +132,81 @@ export function normalizeReference(ref: string): string {
   return ref.slice(lastSlash + 1).includes(':') ? ref : `${ref}:latest`;
 }
 
+/** One image reference as Docker's reference library reads it. */
+interface ImageReference {
+  /** `docker.io/library/busybox`, `registry.local:5000/team/app`. */
+  fullName: string;
+  /** The short form Docker answers with: `busybox`, `registry.local:5000/team/app`. */
+  name: string;
+  tag?: string;
+  digest?: string;
+}
+
+// Docker's reference grammar (distribution/reference), with `-+` for its `-*` separator: the same
+// language, without the nested quantifier that backtracks exponentially on a near miss.
+const nameComponent = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const domainComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const tagPattern = '[\\w][\\w.-]{0,127}';
+const namedReferenceRe = new RegExp(
+  `^(${domainComponent}(?:\\.${domainComponent})*(?::[0-9]+)?/${nameComponent}(?:/${nameComponent})*)(?::(${tagPattern}))?(?:@([A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$`,
+);
+const tagRe = new RegExp(`^${tagPattern}$`);
+const imageIdRe = /^(?:sha256:)?([a-f0-9]{64})$/;
+
+/** Docker's `ParseNormalizedNamed`: `busybox` is `docker.io/library/busybox`; 400 when malformed. */
+function parseImageReference(text: string): ImageReference {
+  if (/^[a-f0-9]{64}$/.test(text)) throw badRequest(`invalid repository name (${text}), cannot specify 64-byte hexadecimal strings`);
+  const slash = text.indexOf('/');
+  const first = text.slice(0, Math.max(0, slash));
+  let [domain, rest] = slash >= 0 && (/[.:]/.test(first) || first === 'localhost') ? [first, text.slice(slash + 1)] : ['docker.io', text];
+  if (domain === 'index.docker.io') domain = 'docker.io';
+  if (domain === 'docker.io' && !rest.includes('/')) rest = `library/${rest}`;
+  const remote = rest.includes(':') ? rest.slice(0, rest.indexOf(':')) : rest;
+  if (remote.toLowerCase() !== remote) throw badRequest('invalid reference format: repository name must be lowercase');
+  // Past Docker's 255-character name no reference is valid; the bound keeps the regex cheap.
+  const m = text.length <= 1024 ? namedReferenceRe.exec(`${domain}/${rest}`) : null;
+  if (!m) throw badRequest('invalid reference format');
+  if (m[1].length > 255) throw badRequest('repository name must not be more than 255 characters');
+  const path = m[1].slice(domain.length + 1);
+  const name = domain !== 'docker.io' ? m[1] : /^library\/[^/]+$/.test(path) ? path.slice('library/'.length) : path;
+  return { fullName: m[1], name, tag: m[2], digest: m[3] };
+}
+
+/** Docker's `FamiliarString`: `busybox:1.36`, `registry.local:5000/app@sha256:...`. */
+function familiarReference(ref: ImageReference): string {
+  return `${ref.name}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
+}
+
+/** Docker's `TagNameOnly`: a bare name means `NAME:latest`. */
+function withDefaultTag(ref: ImageReference): ImageReference {
+  return ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: 'latest' } : ref;
+}
+
+/** Docker's reference store lists an image's references sorted by their full form. */
+function sortReferences(refs: string[]): string[] {
+  const full = (text: string) => {
+    const r = parseImageReference(text);
+    return `${r.fullName}${r.tag !== undefined ? `:${r.tag}` : ''}${r.digest !== undefined ? `@${r.digest}` : ''}`;
+  };
+  return refs.map((text) => [full(text), text] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, text]) => text);
+}
+
+/** The one layer a hollow image has (`RootFS.Layers`). */
+function layerId(image: { id: string }): string {
+  return `sha256:${createHash('sha256').update(`layer:${image.id}`).digest('hex')}`;
+}
+
+/** Docker's `stringid.TruncateID`: 12 hex digits, without the algorithm. */
+function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** One line of `DELETE /images/{name}`. */
+export interface ImageDeleteItem {
+  Untagged?: string;
+  Deleted?: string;
+}
+
 function humanDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 1) return 'Less than a second';
@@ -159,6 +238,21 @@ function int(value: unknown, field: string): number {
   if (value === undefined || value === null) return 0;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw badRequest(`json: cannot unmarshal ${typeof value} into Go struct field ${field} of type int64`);
   return value;
+}
+
+/** Docker's ParseUintList (`0-2,4`) for a cpuset: the numbers, or what is wrong with the text. */
+function cpuList(text: string): number[] | string {
+  if (text === '') return [];
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) return `invalid format: ${text}`;
+    const [low, high] = [Number(m[1]), Number(m[2] ?? m[1])];
+    // 8192 is Linux's usual most CPUs; past it Docker refuses before looking at what is there.
+    if (high > 8192) return 'value of out range, maximum is 8192';
+    for (let n = low; n <= high; n++) out.push(n);
+  }
+  return out;
 }
 
 export class HollowEngine {
@@ -259,80 +353,238 @@ export class HollowEngine {
 
   // ---- images ----
 
+  /**
+   * Adds an image as pulling `reference` leaves it (start-up images, pulls, tests): its ID follows
+   * from the reference, so pulling it again finds the same image, and the tag moves to it from
+   * any image that held it. A reference Docker would refuse throws (400).
+   */
   addImage(reference: string, options: { cmd?: string[]; labels?: Record<string, string> } = {}): ImageRecord {
-    const ref = normalizeReference(reference);
-    for (const image of this.images.values()) if (image.repoTags.includes(ref)) return image;
-    const id = `sha256:${createHash('sha256').update(ref).digest('hex')}`;
-    const existing = this.images.get(id);
-    if (existing) return existing;
-    const [repo] = ref.split(/:(?=[^/:]*$)/);
-    const image: ImageRecord = {
-      id,
-      repoTags: [ref],
-      repoDigests: [`${repo}@sha256:${createHash('sha256').update(`digest:${ref}`).digest('hex')}`],
-      created: Math.floor(Date.now() / 1000),
-      size: 4_261_550,
-      cmd: options.cmd ?? ['sh'],
-      entrypoint: null,
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-      labels: options.labels ?? {},
-    };
-    this.images.set(id, image);
+    const ref = withDefaultTag(parseImageReference(reference));
+    const text = familiarReference(ref);
+    const id = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    let image = this.images.get(id);
+    if (!image) {
+      image = {
+        id,
+        repoTags: [],
+        repoDigests: [],
+        created: Math.floor(Date.now() / 1000),
+        lastTagTime: 0n,
+        size: 4_261_550,
+        cmd: options.cmd ?? ['sh'],
+        entrypoint: null,
+        env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        labels: options.labels ?? {},
+      };
+      this.images.set(id, image);
+    }
+    // A pull by digest leaves only the digest; a pull by tag the tag and the manifest's digest.
+    const digest = ref.digest !== undefined ? text : `${ref.name}@sha256:${createHash('sha256').update(`digest:${text}`).digest('hex')}`;
+    if (ref.digest === undefined) this.moveTag(text, image);
+    if (!image.repoDigests.includes(digest)) image.repoDigests = sortReferences([...image.repoDigests, digest]);
     return image;
   }
 
-  findImage(reference: string): ImageRecord | undefined {
-    const byId = this.images.get(reference) ?? this.images.get(`sha256:${reference}`);
-    if (byId) return byId;
-    const ref = normalizeReference(reference);
-    for (const image of this.images.values()) if (image.repoTags.includes(ref)) return image;
-    if (/^(sha256:)?[0-9a-f]{4,64}$/.test(reference)) {
-      const prefix = reference.startsWith('sha256:') ? reference : `sha256:${reference}`;
-      for (const image of this.images.values()) if (image.id.startsWith(prefix)) return image;
+  /** Puts the tag on `image`, taking it off any image that held it (which may be left untagged). */
+  private moveTag(tag: string, image: ImageRecord): void {
+    for (const other of this.images.values()) if (other !== image && other.repoTags.includes(tag)) other.repoTags = other.repoTags.filter((t) => t !== tag);
+    if (!image.repoTags.includes(tag)) image.repoTags = sortReferences([...image.repoTags, tag]);
+  }
+
+  /** Every tag and digest of the image, in Docker's order. */
+  private references(image: ImageRecord): string[] {
+    return sortReferences([...image.repoTags, ...image.repoDigests]);
+  }
+
+  private dropReference(image: ImageRecord, ref: string): void {
+    image.repoTags = image.repoTags.filter((t) => t !== ref);
+    image.repoDigests = image.repoDigests.filter((d) => d !== ref);
+  }
+
+  /**
+   * Docker's image lookup (`GetImage`): a full ID (`sha256:` optional) names only an image ID;
+   * anything else is first a reference (`NAME` meaning `NAME:latest`, `NAME:TAG`, `NAME@DIGEST`),
+   * then a unique ID prefix. 400 for a malformed reference, 404 when nothing matches.
+   */
+  resolveImage(text: string): ImageRecord {
+    const full = imageIdRe.exec(text);
+    if (full) {
+      const image = this.images.get(`sha256:${full[1]}`);
+      if (!image) throw notFound(`No such image: sha256:${full[1]}`);
+      return image;
     }
-    return undefined;
+    const ref = withDefaultTag(parseImageReference(text));
+    // Docker's reference store looks a digest up without any tag beside it.
+    const wanted = familiarReference(ref.digest !== undefined ? { ...ref, tag: undefined } : ref);
+    for (const image of this.images.values()) if ((ref.digest !== undefined ? image.repoDigests : image.repoTags).includes(wanted)) return image;
+    const prefix = /^(?:sha256:)?([a-f0-9]+)$/.exec(text);
+    if (prefix) {
+      const matches = [...this.images.keys()].filter((id) => id.startsWith(`sha256:${prefix[1]}`));
+      // An ambiguous prefix finds nothing, as in Docker's digest set.
+      if (matches.length === 1) return this.images.get(matches[0])!;
+    }
+    throw notFound(`No such image: ${familiarReference(ref)}`);
   }
 
-  listImages(): Json[] {
-    return [...this.images.values()].map((i) => ({
-      Containers: -1,
-      Created: i.created,
-      Id: i.id,
-      Labels: i.labels,
-      ParentId: '',
-      RepoDigests: i.repoDigests,
-      RepoTags: i.repoTags,
-      SharedSize: -1,
-      Size: i.size,
-    }));
+  /** `resolveImage`, with undefined where Docker would answer 400 or 404. */
+  findImage(reference: string): ImageRecord | undefined {
+    try {
+      return this.resolveImage(reference);
+    } catch (err) {
+      if (err instanceof DockerApiError) return undefined;
+      throw err;
+    }
   }
 
-  inspectImage(reference: string): Json {
-    const i = this.findImage(reference);
-    if (!i) throw notFound(`No such image: ${reference}`);
+  /** `GET /images/json`: an image without tags or digests as the API version lists it. */
+  listImages(apiVersion = this.apiVersion): Json[] {
+    // Docker 23+ answers [] for API 1.43 and later; older APIs (and Docker 20.10) null, or `<none>` for both.
+    const modern = compareVersions(apiVersion, '1.43') >= 0;
+    const none = (refs: string[]) => (refs.length > 0 ? [...refs] : modern ? [] : null);
+    return [...this.images.values()].map((i) => {
+      const dangling = !modern && i.repoTags.length === 0 && i.repoDigests.length === 0;
+      return {
+        Containers: -1,
+        Created: i.created,
+        Id: i.id,
+        Labels: i.labels,
+        ParentId: '',
+        RepoDigests: dangling ? ['<none>@<none>'] : none(i.repoDigests),
+        RepoTags: dangling ? ['<none>:<none>'] : none(i.repoTags),
+        SharedSize: -1,
+        Size: i.size,
+        ...(compareVersions(apiVersion, '1.44') < 0 ? { VirtualSize: i.size } : {}),
+      };
+    });
+  }
+
+  /** `GET /images/{name}/json`. */
+  inspectImage(reference: string, apiVersion = this.apiVersion): Json {
+    const i = this.resolveImage(reference);
     return {
       Id: i.id,
-      RepoTags: i.repoTags,
-      RepoDigests: i.repoDigests,
+      RepoTags: [...i.repoTags],
+      RepoDigests: [...i.repoDigests],
       Parent: '',
       Comment: '',
-      Created: new Date(i.created * 1000).toISOString(),
+      Created: rfc3339Nano(BigInt(i.created) * 1_000_000_000n),
       DockerVersion: '',
       Author: '',
       Config: { Env: i.env, Cmd: i.cmd, Entrypoint: i.entrypoint, Labels: i.labels, WorkingDir: '', OnBuild: null },
       Architecture: 'amd64',
       Os: 'linux',
       Size: i.size,
+      ...(compareVersions(apiVersion, '1.44') < 0 ? { VirtualSize: i.size } : {}),
       GraphDriver: { Data: null, Name: 'overlay2' },
-      RootFS: { Type: 'layers', Layers: [`sha256:${createHash('sha256').update(`layer:${i.id}`).digest('hex')}`] },
-      Metadata: { LastTagTime: zeroTime },
+      RootFS: { Type: 'layers', Layers: [layerId(i)] },
+      Metadata: { LastTagTime: rfc3339Nano(i.lastTagTime) },
     };
+  }
+
+  /**
+   * `POST /images/{name}/tag`: `repo` (with `tag`, default `latest`) moves to the image, as
+   * `docker tag` moves it, and an image `tag` event names it as given.
+   */
+  tagImage(source: string, repo: string, tag: string): void {
+    const image = this.resolveImage(source);
+    let ref = parseImageReference(repo);
+    if (tag !== '') {
+      if (!tagRe.test(tag)) throw badRequest('invalid tag format');
+      ref = { fullName: ref.fullName, name: ref.name, tag };
+    }
+    if (ref.digest !== undefined) throw badRequest('refusing to create a tag with a digest reference');
+    if (ref.fullName === 'docker.io/library/sha256') throw badRequest('refusing to create an ambiguous tag using digest algorithm as name');
+    this.moveTag(familiarReference(withDefaultTag(ref)), image);
+    image.lastTagTime = nowNano();
+    this.emitImage(image, 'tag', familiarReference(ref));
+  }
+
+  /**
+   * `DELETE /images/{name}`, as Docker's ImageDelete: a reference is untagged (its repository's
+   * digests too once its last tag there goes), and the image deleted when no reference is left;
+   * an ID deletes the image with its references. A container using the image refuses the last
+   * reference without `force`; a running one refuses deletion even with it.
+   */
+  removeImage(name: string, force: boolean): ImageDeleteItem[] {
+    if (name.trim() === '') throw badRequest('image name cannot be blank');
+    const image = this.resolveImage(name);
+    const records: ImageDeleteItem[] = [];
+    const untag = (ref: string, event: boolean) => {
+      this.dropReference(image, ref);
+      records.push({ Untagged: ref });
+      if (event) this.emitImage(image, 'untag', image.id);
+    };
+    let quiet = false;
+    if (!image.id.startsWith(name) && !image.id.slice('sha256:'.length).startsWith(name)) {
+      if (!force && this.singleReference(image)) {
+        const user = this.containerUsing(image, () => true);
+        if (user) throw conflict(`conflict: unable to remove repository reference ${JSON.stringify(name)} (must force) - container ${shortId(user.id)} is using its referenced image ${shortId(image.id)}`);
+      }
+      const ref = withDefaultTag(parseImageReference(name));
+      untag(familiarReference(ref.digest !== undefined ? { ...ref, tag: undefined } : ref), true);
+      const sameRepository = (text: string) => parseImageReference(text).fullName === ref.fullName;
+      // Docker drops these digests without an event of their own.
+      if (ref.digest === undefined && !image.repoTags.some(sameRepository)) for (const digest of image.repoDigests.filter(sameRepository)) untag(digest, false);
+      if (this.references(image).length > 0) return records;
+      // The last reference went: the image goes too unless something holds it, and then quietly stays.
+      quiet = true;
+    } else if (this.singleReference(image)) {
+      const refused = this.deleteConflict(image, { references: false, stopped: !force });
+      if (refused) throw conflict(refused.message);
+      for (const ref of this.references(image)) untag(ref, true);
+    }
+    const refused = this.deleteConflict(image, { references: !force, stopped: !force });
+    if (refused) {
+      if (quiet && (this.references(image).length > 0 || refused.used)) return records;
+      throw conflict(refused.message);
+    }
+    for (const ref of this.references(image)) untag(ref, true);
+    this.images.delete(image.id);
+    this.emitImage(image, 'delete', image.id);
+    records.push({ Deleted: image.id });
+    // Its layer goes with it unless a container's layer still sits on it.
+    if (!this.containerUsing(image, () => true)) records.push({ Deleted: layerId(image) });
+    return records;
+  }
+
+  /** Docker's isSingleReference: at most one tag, and every reference in one repository. */
+  private singleReference(image: ImageRecord): boolean {
+    const refs = this.references(image);
+    if (refs.length <= 1) return refs.length === 1;
+    return image.repoTags.length <= 1 && new Set(refs.map((r) => parseImageReference(r).fullName)).size === 1;
+  }
+
+  private containerUsing(image: ImageRecord, which: (c: ContainerRecord) => boolean): ContainerRecord | undefined {
+    for (const c of this.containers.values()) if (c.image.id === image.id && which(c)) return c;
+    return undefined;
+  }
+
+  /**
+   * Docker's checkImageDeleteConflict: a running container (hard: force does not help), then, as
+   * asked, references left and stopped containers (soft). `used` says a container holds it.
+   */
+  private deleteConflict(image: ImageRecord, check: { references: boolean; stopped: boolean }): { message: string; used: boolean } | undefined {
+    const refuse = (hard: boolean, used: boolean, why: string) => ({ used, message: `conflict: unable to delete ${shortId(image.id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${why}` });
+    const running = this.containerUsing(image, (c) => c.state.status === 'running');
+    if (running) return refuse(true, true, `image is being used by running container ${shortId(running.id)}`);
+    if (check.references && this.references(image).length > 0) return refuse(false, false, 'image is referenced in multiple repositories');
+    const stopped = check.stopped ? this.containerUsing(image, (c) => c.state.status !== 'running') : undefined;
+    if (stopped) return refuse(false, true, `image is being used by stopped container ${shortId(stopped.id)}`);
+    return undefined;
+  }
+
+  /** An image event as Docker logs it: the image's labels while it exists, and `name`. */
+  private emitImage(image: ImageRecord, action: string, name: string): void {
+    const labels = this.images.get(image.id) === image ? image.labels : {};
+    this.emit('image', action, image.id, { ...labels, name });
   }
 
   /** Validates a pull; the caller streams progress and then calls `completePull`. */
   checkPull(fromImage: string, tag: string | undefined): string {
     const reference = tag ? `${fromImage}:${tag}` : fromImage;
     if (!referenceRe.test(reference)) throw badRequest('invalid reference format');
+    // Refused here, before the progress stream starts, rather than by addImage at its end.
+    parseImageReference(reference);
     const normalized = normalizeReference(reference);
     if (!this.pullable(normalized)) {
       const repo = normalized.replace(/:[^/:]*$/, '');
@@ -615,6 +867,78 @@ export class HollowEngine {
     this.emitContainer(c, 'destroy');
   }
 
+  /**
+   * `POST /containers/{id}/update`, as Docker 20.10: the body's limits are checked as at create
+   * (400); then a change that conflicts with what the container has set refuses the whole update
+   * (409, nothing applied); otherwise the fields given (non-zero, as Docker reads them) replace the
+   * HostConfig's. Docker answers `Warnings: null` when it has none.
+   */
+  update(idOrName: string, body: unknown, apiVersion: string): { Warnings: string[] | null } {
+    const c = this.find(idOrName);
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+      throw badRequest(`json: cannot unmarshal ${Array.isArray(body) ? 'array' : typeof body} into Go value of type container.UpdateConfig`);
+    }
+    const b = (body ?? {}) as Json;
+    const field = (name: string) => int(b[name], `UpdateConfig.${name}`);
+    const text = (name: string): string => {
+      const value = b[name];
+      if (value === undefined || value === null) return '';
+      if (typeof value !== 'string') throw badRequest(`json: cannot unmarshal ${typeof value} into Go struct field UpdateConfig.${name} of type string`);
+      return value;
+    };
+    const [memory, memorySwap, memoryReservation, nanoCpus, cpuShares, cpuPeriod, cpuQuota, blkioWeight] = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'BlkioWeight'].map(field);
+    const [cpusetCpus, cpusetMems] = [text('CpusetCpus'), text('CpusetMems')];
+    // Both 0 and -1 (any negative) mean unlimited; clients before API 1.40 cannot set it.
+    const pids = b.PidsLimit === undefined || b.PidsLimit === null || compareVersions(apiVersion, '1.40') < 0 ? undefined : Math.max(0, field('PidsLimit'));
+    const restart = (typeof b.RestartPolicy === 'object' && b.RestartPolicy !== null ? b.RestartPolicy : {}) as Json;
+    const restartName = typeof restart.Name === 'string' ? restart.Name : '';
+    const retries = int(restart.MaximumRetryCount, 'UpdateConfig.RestartPolicy.MaximumRetryCount');
+
+    // Docker's validateRestartPolicy, then verifyPlatformContainerResources, in their order.
+    if (['always', 'unless-stopped', 'no'].includes(restartName) && retries !== 0) throw badRequest(`maximum retry count cannot be used with restart policy '${restartName}'`);
+    if (restartName === 'on-failure' && retries < 0) throw badRequest('maximum retry count cannot be negative');
+    if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(restartName)) throw badRequest(`invalid restart policy '${restartName}'`);
+    const minMemory = 6 * 1024 * 1024;
+    if (memory !== 0 && memory < minMemory) throw badRequest('Minimum memory limit allowed is 6MB');
+    if (memory > 0 && memorySwap > 0 && memorySwap < memory) throw badRequest('Minimum memoryswap limit should be larger than memory limit, see usage');
+    if (memoryReservation > 0 && memoryReservation < minMemory) throw badRequest('Minimum memory reservation allowed is 6MB');
+    if (memory > 0 && memoryReservation > 0 && memory < memoryReservation) throw badRequest('Minimum memory limit can not be less than memory reservation limit, see usage');
+    if (nanoCpus > 0 && cpuPeriod > 0) throw badRequest('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+    if (nanoCpus > 0 && cpuQuota > 0) throw badRequest('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
+    if (nanoCpus < 0 || nanoCpus > this.cpus * 1e9) throw badRequest(`Range of CPUs is from 0.01 to ${this.cpus}.00, as there are only ${this.cpus} CPUs available`);
+    if (cpuPeriod !== 0 && (cpuPeriod < 1000 || cpuPeriod > 1_000_000)) throw badRequest('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+    if (cpuQuota > 0 && cpuQuota < 1000) throw badRequest('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+    const online = this.cpus === 1 ? '0' : `0-${this.cpus - 1}`;
+    const cpuset = cpuList(cpusetCpus);
+    if (typeof cpuset === 'string') throw badRequest(`Invalid value ${cpusetCpus} for cpuset cpus: ${cpuset}`);
+    if (cpuset.some((n) => n >= this.cpus)) throw badRequest(`Requested CPUs are not available - requested ${cpusetCpus}, available: ${online}`);
+    const mems = cpuList(cpusetMems);
+    if (typeof mems === 'string') throw badRequest(`Invalid value ${cpusetMems} for cpuset mems: ${mems}`);
+    if (mems.some((n) => n > 0)) throw badRequest(`Requested memory nodes are not available - requested ${cpusetMems}, available: 0`);
+    if (blkioWeight > 0 && (blkioWeight < 10 || blkioWeight > 1000)) throw badRequest('Range of blkio weight is from 10 to 1000');
+
+    // Docker's Container.UpdateContainer: what conflicts with the settings already there.
+    const h = c.hostConfig;
+    const current = (name: string) => (typeof h[name] === 'number' ? (h[name] as number) : 0);
+    const refuse = (why: string) => conflict(`Cannot update container ${c.id}: ${why}`);
+    if (nanoCpus > 0 && current('CpuPeriod') > 0) throw refuse('Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set');
+    if (nanoCpus > 0 && current('CpuQuota') > 0) throw refuse('Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set');
+    if (cpuPeriod > 0 && current('NanoCpus') > 0) throw refuse('Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set');
+    if (cpuQuota > 0 && current('NanoCpus') > 0) throw refuse('Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set');
+    // A container without a memory limit has MemorySwap 0, so raising Memory alone is refused too (as Docker does).
+    if (memory !== 0 && memory > current('MemorySwap') && memorySwap === 0) throw refuse('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+    if (restartName !== '' && h.AutoRemove === true && restartName !== 'no') throw refuse('Restart policy cannot be updated because AutoRemove is enabled for the container');
+
+    const numbers: Array<[string, number]> = [['BlkioWeight', blkioWeight], ['CpuShares', cpuShares], ['NanoCpus', nanoCpus], ['CpuPeriod', cpuPeriod], ['CpuQuota', cpuQuota], ['Memory', memory], ['MemorySwap', memorySwap], ['MemoryReservation', memoryReservation]];
+    for (const [name, value] of numbers) if (value !== 0) h[name] = value;
+    if (cpusetCpus !== '') h.CpusetCpus = cpusetCpus;
+    if (cpusetMems !== '') h.CpusetMems = cpusetMems;
+    if (pids !== undefined) h.PidsLimit = pids;
+    if (restartName !== '') h.RestartPolicy = { Name: restartName, MaximumRetryCount: retries };
+    this.emitContainer(c, 'update');
+    return { Warnings: null };
+  }
+
   /** Adds output to a container's log (tests and benches); `stream` 1 stdout, 2 stderr. */
   appendLog(target: string | ContainerRecord, stream: 1 | 2, text: string | Buffer): void {
     const c = typeof target === 'string' ? this.find(target) : target;
@@ -633,14 +957,16 @@ export class HollowEngine {
   list(all: boolean, filters: Record<string, string[]>): Json[] {
     const now = Date.now();
     const out: Json[] = [];
+    // Docker resolves each ancestor to an image once; one it cannot resolve matches nothing.
+    const ancestors = new Set((filters.ancestor ?? []).map((ref) => this.findImage(ref)?.id));
     for (const c of this.containers.values()) {
       if (!all && c.state.status !== 'running' && !filters.status) continue;
-      if (!matchesContainerFilters(c, filters)) continue;
+      if (!matchesContainerFilters(c, filters, ancestors)) continue;
       const argv = this.argv(c);
       out.push({
         Id: c.id,
         Names: [`/${c.name}`],
-        Image: c.imageRef,
+        Image: this.listedImage(c),
         ImageID: c.image.id,
         Command: argv.join(' '),
         Created: Number(c.created / 1_000_000_000n),
@@ -655,6 +981,13 @@ export class HollowEngine {
     }
     // Newest first, as Docker.
     return out.reverse();
+  }
+
+  /** The image as the create named it while that name still finds the container's image, else its ID (Docker's refreshImage). */
+  private listedImage(c: ContainerRecord): string {
+    // A tag is on one image at most: still on this one, it still finds it (no lookup per container).
+    if (c.imageRef === c.image.id || c.image.repoTags.includes(c.imageRef)) return c.imageRef;
+    return this.findImage(c.imageRef)?.id === c.image.id ? c.imageRef : c.image.id;
   }
 
   private networkSettings(c: ContainerRecord): { Networks: Record<string, Json> } & Json {
@@ -896,7 +1229,7 @@ function statusText(c: ContainerRecord, now: number): string {
   return 'Created';
 }
 
-function matchesContainerFilters(c: ContainerRecord, filters: Record<string, string[]>): boolean {
+function matchesContainerFilters(c: ContainerRecord, filters: Record<string, string[]>, ancestors: Set<string | undefined>): boolean {
   for (const [key, values] of Object.entries(filters)) {
     if (values.length === 0) continue;
     const ok = values.some((v) => {
@@ -912,7 +1245,7 @@ function matchesContainerFilters(c: ContainerRecord, filters: Record<string, str
           return eq < 0 ? v in c.config.Labels : c.config.Labels[v.slice(0, eq)] === v.slice(eq + 1);
         }
         case 'ancestor':
-          return c.imageRef === v || c.image.id === v || c.image.repoTags.includes(normalizeReference(v));
+          return ancestors.has(c.image.id);
         case 'network':
           return c.hostConfig.NetworkMode === v;
         default:

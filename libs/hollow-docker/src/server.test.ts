@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { nowNano } from './engine';
 import { HollowDockerServer } from './server';
 
 let dir: string;
@@ -68,6 +70,32 @@ function collect(stream: Readable): Promise<Buffer> {
     stream.on('error', reject);
   });
 }
+
+/** One request as sent, with status and body as answered (for answers dockerode reads past). */
+function raw(method: string, urlPath: string): Promise<{ status: number; contentType: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: server.socketPath, method, path: urlPath }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Docker's `seconds.nanoseconds` for this moment, from the engines' clock: later than every event so far, earlier than any to come. */
+function now(): string {
+  const t = nowNano();
+  return `${t / 1_000_000_000n}.${(t % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
+
+/** The events from `since` to now, replayed with `filters` (a past `until` ends the stream). */
+async function replay(since: string, filters: Record<string, string[]>): Promise<Array<Record<string, unknown>>> {
+  return readLines((await docker.getEvents({ since, until: now(), filters: JSON.stringify(filters) } as never)) as unknown as Readable, () => false);
+}
+
+const MiB = 1024 * 1024;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'hollow-docker-'));
@@ -168,6 +196,45 @@ describe('containers', () => {
     const gone = await failure(c.inspect());
     expect(gone.statusCode).toBe(404);
     expect(gone.json?.message).toBe(`No such container: ${c.id}`);
+  });
+
+  it('updates limits and the restart policy as later inspected, with an update event; 404, 400 and 409 as Docker', async () => {
+    const c = await docker.createContainer({ name: 'upd', Image: 'busybox:local', Cmd: ['sleep', '300'], Labels: { app: 'u' }, HostConfig: { Memory: 64 * MiB } });
+    await c.start();
+    const since = now();
+    // Docker answers Warnings null when it has none.
+    expect(await c.update({ NanoCpus: 500_000_000, CpuShares: 512, Memory: 96 * MiB, MemoryReservation: 32 * MiB, CpusetCpus: '0-1', PidsLimit: 100, RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } })).toEqual({ Warnings: null });
+    const updated = { NanoCpus: 500_000_000, CpuShares: 512, Memory: 96 * MiB, MemoryReservation: 32 * MiB, MemorySwap: 128 * MiB, CpusetCpus: '0-1', PidsLimit: 100, RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } };
+    expect((await c.inspect()).HostConfig).toMatchObject(updated);
+    expect(((await c.stats({ stream: false })) as unknown as { memory_stats: { limit: number } }).memory_stats.limit).toBe(96 * MiB);
+    // Fields left out (or zero) stay; a PidsLimit of 0 or below means unlimited (0).
+    await c.update({ CpuShares: 256, PidsLimit: -1, Memory: 0 });
+    expect((await c.inspect()).HostConfig).toMatchObject({ ...updated, CpuShares: 256, PidsLimit: 0 });
+
+    const refused: Array<[Record<string, unknown>, number, string]> = [
+      [{ Memory: 1024 }, 400, 'Minimum memory limit allowed is 6MB'],
+      [{ RestartPolicy: { Name: 'sometimes' } }, 400, "invalid restart policy 'sometimes'"],
+      [{ NanoCpus: 64e9 }, 400, 'Range of CPUs is from 0.01 to 8.00, as there are only 8 CPUs available'],
+      [{ CpusetCpus: '0-99' }, 400, 'Requested CPUs are not available - requested 0-99, available: 0-7'],
+      // Against what is set: NanoCpus excludes a CFS quota; Memory above the swap limit needs MemorySwap too.
+      [{ CpuQuota: 50_000 }, 409, `Cannot update container ${c.id}: Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set`],
+      [{ Memory: 512 * MiB, CpuShares: 1024 }, 409, `Cannot update container ${c.id}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time`],
+    ];
+    for (const [body, status, message] of refused) {
+      const err = await failure(c.update(body));
+      expect([body, err.statusCode, err.json?.message]).toEqual([body, status, message]);
+    }
+    // A refused update changes nothing.
+    expect((await c.inspect()).HostConfig).toMatchObject({ ...updated, CpuShares: 256, PidsLimit: 0 });
+    await c.update({ Memory: 512 * MiB, MemorySwap: -1 });
+    expect((await c.inspect()).HostConfig).toMatchObject({ Memory: 512 * MiB, MemorySwap: -1 });
+    const missing = await failure(docker.getContainer('nope').update({ Memory: 64 * MiB }));
+    expect([missing.statusCode, missing.json?.message]).toEqual([404, 'No such container: nope']);
+
+    const events = await replay(since, { container: ['upd'], event: ['update'] });
+    expect(events).toHaveLength(3);
+    expect(events[0]).toMatchObject({ Type: 'container', Action: 'update', status: 'update', id: c.id, from: 'busybox:local', Actor: { ID: c.id, Attributes: { name: 'upd', image: 'busybox:local', app: 'u' } } });
+    await c.remove({ force: true });
   });
 
   it('finds containers by name and unique ID prefix', async () => {
@@ -302,6 +369,126 @@ describe('images', () => {
     } finally {
       await denied.close();
     }
+  });
+
+  it('inspects by ID, ID prefix, NAME:TAG or NAME (NAME:latest), names with slashes too; 404 and 400 as Docker', async () => {
+    const app = server.engine.addImage('registry.local:5000/team/app:v1', { labels: { team: 'a' } });
+    const latest = server.engine.addImage('registry.local:5000/team/app');
+    const info = await docker.getImage('registry.local:5000/team/app:v1').inspect();
+    expect(info).toMatchObject({ Id: app.id, RepoTags: ['registry.local:5000/team/app:v1'], Size: expect.any(Number), Config: { Labels: { team: 'a' } }, Metadata: { LastTagTime: '0001-01-01T00:00:00Z' } });
+    expect(info.RepoDigests).toEqual([expect.stringMatching(/^registry\.local:5000\/team\/app@sha256:[0-9a-f]{64}$/)]);
+    expect(info.Created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const hexId = app.id.slice('sha256:'.length);
+    for (const name of [app.id, hexId, hexId.slice(0, 12), `sha256:${hexId.slice(0, 12)}`]) expect([name, (await docker.getImage(name).inspect()).Id]).toEqual([name, app.id]);
+    expect((await docker.getImage('registry.local:5000/team/app').inspect()).Id).toBe(latest.id);
+    // `busybox` is short for docker.io/library/busybox.
+    expect((await docker.getImage('docker.io/library/busybox:local').inspect()).RepoTags).toEqual(['busybox:local']);
+
+    const missing = await failure(docker.getImage('registry.local:5000/team/nope').inspect());
+    expect([missing.statusCode, missing.json?.message]).toEqual([404, 'No such image: registry.local:5000/team/nope:latest']);
+    const unknownId = await failure(docker.getImage(`sha256:${'0'.repeat(64)}`).inspect());
+    expect([unknownId.statusCode, unknownId.json?.message]).toEqual([404, `No such image: sha256:${'0'.repeat(64)}`]);
+    const bad = await failure(docker.getImage('Team/App').inspect());
+    expect([bad.statusCode, bad.json?.message]).toEqual([400, 'invalid reference format: repository name must be lowercase']);
+  });
+
+  it('tags: 201 without a body, the tag moving from any image that had it, with an image tag event; 404 and 400 as Docker', async () => {
+    const one = server.engine.addImage('tag-one:1', { labels: { team: 't' } });
+    const two = server.engine.addImage('tag-two:1');
+    const since = now();
+    const reply = await raw('POST', `/v1.43/images/tag-one:1/tag?repo=${encodeURIComponent('registry.local:5000/team/tagged')}&tag=v2`);
+    expect(reply).toEqual({ status: 201, contentType: undefined, body: '' });
+    await docker.getImage('tag-one:1').tag({ repo: 'shared' });
+    const user = await docker.createContainer({ name: 'tag-user', Image: 'shared', Cmd: ['sleep', '300'] });
+    const inspected = await docker.getImage(one.id).inspect();
+    // Docker's order: by full name (docker.io/library/... before registry.local:5000/...).
+    expect(inspected.RepoTags).toEqual(['shared:latest', 'tag-one:1', 'registry.local:5000/team/tagged:v2']);
+    // Tagging sets the time of the last tag (dockerode's types lack Metadata).
+    expect(Date.parse((inspected as unknown as { Metadata: { LastTagTime: string } }).Metadata.LastTagTime)).toBeGreaterThan(0);
+
+    // Tagging another image moves the tag; the container made from `shared` is then listed by its image's ID.
+    await docker.getImage(two.id).tag({ repo: 'shared', tag: 'latest' });
+    await docker.getImage('tag-two:1').tag({ repo: 'registry.local:5000/team/tagged', tag: 'v2' });
+    const listed = new Map((await docker.listImages()).map((i) => [i.Id, i.RepoTags]));
+    expect(listed.get(one.id)).toEqual(['tag-one:1']);
+    expect(listed.get(two.id)).toEqual(['shared:latest', 'tag-two:1', 'registry.local:5000/team/tagged:v2']);
+    expect((await docker.listContainers({ all: true, filters: JSON.stringify({ name: ['tag-user'] }) }))[0]).toMatchObject({ Image: one.id, ImageID: one.id });
+    expect((await user.inspect()).Config.Image).toBe('shared');
+    expect(await docker.listContainers({ all: true, filters: JSON.stringify({ ancestor: ['shared'] }) })).toHaveLength(0);
+    expect((await docker.listContainers({ all: true, filters: JSON.stringify({ ancestor: ['tag-one:1'] }) })).map((c) => c.Id)).toEqual([user.id]);
+
+    const events = await replay(since, { type: ['image'] });
+    expect(events.map((e) => [e.Action, (e.Actor as { ID: string }).ID, (e.Actor as { Attributes: Record<string, string> }).Attributes.name])).toEqual([
+      ['tag', one.id, 'registry.local:5000/team/tagged:v2'],
+      ['tag', one.id, 'shared'],
+      ['tag', two.id, 'shared:latest'],
+      ['tag', two.id, 'registry.local:5000/team/tagged:v2'],
+    ]);
+    expect(events[0]).toMatchObject({ Type: 'image', status: 'tag', id: one.id, Actor: { Attributes: { team: 't' } } });
+
+    const refused: Array<[string, { repo: string; tag?: string }, number, string]> = [
+      ['nope', { repo: 'x' }, 404, 'No such image: nope:latest'],
+      ['tag-one:1', { repo: 'Upper' }, 400, 'invalid reference format: repository name must be lowercase'],
+      ['tag-one:1', { repo: 'bad repo' }, 400, 'invalid reference format'],
+      ['tag-one:1', { repo: 'ok', tag: '-x' }, 400, 'invalid tag format'],
+    ];
+    for (const [name, options, status, message] of refused) {
+      const err = await failure(docker.getImage(name).tag(options));
+      expect([name, options, err.statusCode, err.json?.message]).toEqual([name, options, status, message]);
+    }
+    await user.remove();
+  });
+
+  it('removes images as Docker does: untags while references remain, deletes with the last; refuses what containers or several tags hold', async () => {
+    const image = server.engine.addImage('rm-app:1', { labels: { team: 'r' } });
+    const short = image.id.slice('sha256:'.length, 'sha256:'.length + 12);
+    await docker.getImage('rm-app:1').tag({ repo: 'rm-app', tag: '2' });
+    await docker.getImage('rm-app:1').tag({ repo: 'registry.local:5000/rm/app', tag: 'v1' });
+    const since = now();
+
+    const several = await failure(docker.getImage(image.id).remove());
+    expect([several.statusCode, several.json?.message]).toEqual([409, `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`]);
+    expect(await docker.getImage('registry.local:5000/rm/app:v1').remove()).toEqual([{ Untagged: 'registry.local:5000/rm/app:v1' }]);
+    expect(await docker.getImage('rm-app:2').remove({ noprune: true })).toEqual([{ Untagged: 'rm-app:2' }]);
+    const gone = await failure(docker.getImage('rm-app:2').remove());
+    expect([gone.statusCode, gone.json?.message]).toEqual([404, 'No such image: rm-app:2']);
+
+    // A container holds the last reference: without force neither the tag nor the ID goes; running, not even with force by ID.
+    const c = await docker.createContainer({ name: 'rm-user', Image: 'rm-app:1', Cmd: ['sleep', '300'] });
+    const byTag = await failure(docker.getImage('rm-app:1').remove());
+    expect([byTag.statusCode, byTag.json?.message]).toEqual([409, `conflict: unable to remove repository reference "rm-app:1" (must force) - container ${c.id.slice(0, 12)} is using its referenced image ${short}`]);
+    const stopped = await failure(docker.getImage(short).remove());
+    expect([stopped.statusCode, stopped.json?.message]).toEqual([409, `conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${c.id.slice(0, 12)}`]);
+    await c.start();
+    const running = await failure(docker.getImage(image.id).remove({ force: true }));
+    expect([running.statusCode, running.json?.message]).toEqual([409, `conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${c.id.slice(0, 12)}`]);
+
+    // Forced by tag: the tag (and its repository's digest) go; the image stays for its container, untagged.
+    const forced = await docker.getImage('rm-app:1').remove({ force: true });
+    expect(forced).toEqual([{ Untagged: 'rm-app:1' }, { Untagged: expect.stringMatching(/^rm-app@sha256:[0-9a-f]{64}$/) }]);
+    expect((await docker.listImages()).find((i) => i.Id === image.id)).toMatchObject({ RepoTags: [], RepoDigests: [] });
+    // Clients before API 1.43 see Docker 20.10's `<none>`.
+    const old = new Docker({ socketPath: server.socketPath, version: 'v1.41' });
+    expect((await old.listImages()).find((i) => i.Id === image.id)).toMatchObject({ RepoTags: ['<none>:<none>'], RepoDigests: ['<none>@<none>'] });
+    expect((await docker.listContainers({ filters: JSON.stringify({ name: ['rm-user'] }) }))[0]).toMatchObject({ Image: image.id, ImageID: image.id });
+    expect((await c.inspect()).Image).toBe(image.id);
+
+    await c.remove({ force: true });
+    const deleted = await docker.getImage(short).remove();
+    expect(deleted).toEqual([{ Deleted: image.id }, { Deleted: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }]);
+    expect((await failure(docker.getImage(image.id).inspect())).statusCode).toBe(404);
+    expect((await docker.listImages()).map((i) => i.Id)).not.toContain(image.id);
+
+    // The usual case: the last tag deletes the image with it.
+    const solo = server.engine.addImage('rm-solo:1');
+    expect(await docker.getImage('rm-solo:1').remove()).toEqual([{ Untagged: 'rm-solo:1' }, { Untagged: expect.stringMatching(/^rm-solo@sha256:/) }, { Deleted: solo.id }, { Deleted: expect.stringMatching(/^sha256:/) }]);
+
+    const events = await replay(since, { image: [image.id] });
+    expect(events.map((e) => e.Action)).toEqual(['untag', 'untag', 'untag', 'delete']);
+    // Untag names the image ID, with its labels; delete comes after the image is gone, without them.
+    expect(events[0]).toMatchObject({ Type: 'image', id: image.id, Actor: { ID: image.id, Attributes: { name: image.id, team: 'r' } } });
+    expect(events[3]).toMatchObject({ Action: 'delete', Actor: { ID: image.id, Attributes: { name: image.id } } });
+    expect((events[3].Actor as { Attributes: Record<string, string> }).Attributes.team).toBeUndefined();
   });
 });
 

@@ -400,6 +400,12 @@ export class HollowDockerServer {
       }
       const status = result instanceof Reply ? result.status : 200;
       const json = result instanceof Reply ? result.json : result;
+      if (json === undefined) {
+        // A status without a body (201 of an image tag), as Docker writes it.
+        res.writeHead(status, this.headers());
+        res.end();
+        return;
+      }
       if (typeof json === 'string') {
         res.writeHead(status, this.headers({ 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' }));
         res.end(req.method === 'HEAD' ? undefined : json);
@@ -438,9 +444,18 @@ export class HollowDockerServer {
       r('DELETE', '/containers/{id}', `/containers/${id}`, (c) => void e.remove(c.params[0], bool(c.query.get('force')))),
       r('GET', '/containers/{id}/logs', `/containers/${id}/logs`, (c) => this.logs(c)),
       r('GET', '/containers/{id}/stats', `/containers/${id}/stats`, (c) => this.stats(c)),
-      r('GET', '/images/json', '/images/json', () => e.listImages()),
+      r('POST', '/containers/{id}/update', `/containers/${id}/update`, (c) => e.update(c.params[0], c.body, c.apiVersion)),
+      r('GET', '/images/json', '/images/json', (c) => e.listImages(c.apiVersion)),
       r('POST', '/images/create', '/images/create', (c) => this.pull(c)),
-      r('GET', '/images/{name}/json', '/images/(.+)/json', (c) => e.inspectImage(c.params[0])),
+      // An image name may hold slashes (`registry.local:5000/team/app:v1`): Docker's router takes
+      // everything between `/images/` and the action, and so do these.
+      r('GET', '/images/{name}/json', '/images/(.+)/json', (c) => e.inspectImage(c.params[0], c.apiVersion)),
+      r('POST', '/images/{name}/tag', '/images/(.+)/tag', (c) => {
+        e.tagImage(c.params[0], c.query.get('repo') ?? '', c.query.get('tag') ?? '');
+        return new Reply(201, undefined);
+      }),
+      // `noprune` changes nothing: hollow images have no parent images to prune.
+      r('DELETE', '/images/{name}', '/images/(.+?)', (c) => e.removeImage(c.params[0], bool(c.query.get('force')))),
       r('GET', '/networks', '/networks', () => e.listNetworks()),
       r('GET', '/networks/{id}', `/networks/${id}`, (c) => e.inspectNetwork(c.params[0])),
       r('GET', '/volumes', '/volumes', () => ({ Volumes: [], Warnings: null })),

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, PermissionDeniedError } from '@flotilla/errors';
 import { checkContainer } from './check-container';
-import { checkContainerOptions, signalProblem, tmpfsOptionsProblem, type ContainerOptionsInput } from './container-options';
+import { checkContainerOptions, checkResourceChange, signalProblem, tmpfsOptionsProblem, type ContainerOptionsInput } from './container-options';
 import { defaultPolicy, parsePolicy } from './container-policy';
 import { namedVolumes, parseByteSize, parseMount, type HostAccess, type MountInput } from './host-access';
 
@@ -173,5 +173,43 @@ describe('checkContainerOptions', () => {
 describe('namedVolumes', () => {
   it('lists named volumes of binds and mounts once, skipping host paths, anonymous volumes and tmpfs', () => {
     expect(namedVolumes({ binds: ['data:/data', '/srv:/srv', 'data:/again:ro'], mounts: [mount({ source: 'cache' }), mount({ type: 'volume', source: '' }), mount({ type: 'bind', source: '/x' }), mount({ type: 'tmpfs' })] })).toEqual(['data', 'cache']);
+  });
+});
+
+describe('checkResourceChange', () => {
+  it('keeps only the fields to change, as numbers', () => {
+    expect(checkResourceChange({ memoryBytes: String(64 * 1024 * 1024), pidsLimit: '-1', cpusetCpus: '0-1', restartPolicy: { name: 'on-failure', maximumRetryCount: 3 } })).toEqual({
+      memoryBytes: 64 * 1024 * 1024,
+      pidsLimit: -1,
+      cpusetCpus: '0-1',
+      restartPolicy: { name: 'on-failure', maximumRetryCount: 3 },
+    });
+    expect(checkResourceChange({ restartPolicy: { name: '', maximumRetryCount: 0 } })).toEqual({ restartPolicy: { name: 'no', maximumRetryCount: 0 } });
+  });
+
+  it.each([
+    [{}, 'resources', 'nothing to change'],
+    [undefined, 'resources', 'nothing to change'],
+    [{ nanoCpus: '0' }, 'resources.nano_cpus', 'at least 1'],
+    [{ memoryBytes: '1024' }, 'resources.memory_bytes', '6 MiB'],
+    [{ memoryBytes: 'lots' }, 'resources.memory_bytes', 'whole number'],
+    [{ cpuQuota: '10' }, 'resources.cpu_quota', 'at least 1000'],
+    [{ cpuPeriod: '5000000' }, 'resources.cpu_period', '1000 to 1000000'],
+    [{ cpusetCpus: '0-3;rm' }, 'resources.cpuset_cpus', 'CPU numbers'],
+    [{ memoryBytes: String(8 << 20), memoryReservationBytes: String(16 << 20) }, 'resources.memory_reservation_bytes', 'not be above'],
+    [{ memoryBytes: String(16 << 20), memorySwapBytes: String(8 << 20) }, 'resources.memory_swap_bytes', 'at least memory_bytes'],
+    [{ pidsLimit: '-2' }, 'resources.pids_limit', 'at least -1'],
+    [{ restartPolicy: { name: 'sometimes', maximumRetryCount: 0 } }, 'resources.restart_policy.name', 'expected one of'],
+    [{ restartPolicy: { name: 'always', maximumRetryCount: 2 } }, 'resources.restart_policy.maximum_retry_count', 'on-failure'],
+  ])('refuses %j naming %s', (input, field, why) => {
+    let caught: unknown;
+    try {
+      checkResourceChange(input);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InvalidArgumentError);
+    expect((caught as InvalidArgumentError).violations[0]?.field).toBe(field);
+    expect((caught as Error).message).toContain(why);
   });
 });

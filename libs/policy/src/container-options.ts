@@ -82,6 +82,89 @@ function int64Field(field: string, value: string, min: number): number {
   return Number(n);
 }
 
+/** CPU sets as Docker writes them: numbers and ranges, comma-separated. */
+const cpusetPattern = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+
+/** The smallest memory limit Docker takes. */
+export const minMemoryBytes = 6 * 1024 * 1024;
+
+/** A resource change as requested (ContainerResources: int64 as text, unset as undefined). */
+export interface ResourceChangeInput {
+  nanoCpus?: string;
+  memoryBytes?: string;
+  cpuShares?: string;
+  cpuQuota?: string;
+  cpuPeriod?: string;
+  cpusetCpus?: string;
+  memoryReservationBytes?: string;
+  memorySwapBytes?: string;
+  pidsLimit?: string;
+  restartPolicy?: { name: string; maximumRetryCount: number };
+}
+
+/** A checked resource change: only the fields to change. */
+export interface ResourceChange {
+  nanoCpus?: number;
+  memoryBytes?: number;
+  cpuShares?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpusetCpus?: string;
+  memoryReservationBytes?: number;
+  memorySwapBytes?: number;
+  pidsLimit?: number;
+  restartPolicy?: { name: string; maximumRetryCount: number };
+}
+
+const restartPolicies = ['no', 'always', 'unless-stopped', 'on-failure'];
+
+/**
+ * A resource change (UpdateContainer), each field under the rules a create uses, or
+ * INVALID_ARGUMENT naming the field (`resources.memory_bytes`). Nothing to change is refused too.
+ */
+export function checkResourceChange(input: ResourceChangeInput | undefined, prefix = 'resources'): ResourceChange {
+  const f = (name: string) => `${prefix}.${name}`;
+  const out: ResourceChange = {};
+  const r = input ?? {};
+  if (r.nanoCpus !== undefined) {
+    out.nanoCpus = int64Field(f('nano_cpus'), r.nanoCpus, 1);
+  }
+  if (r.memoryBytes !== undefined) {
+    out.memoryBytes = int64Field(f('memory_bytes'), r.memoryBytes, 0);
+    if (out.memoryBytes < minMemoryBytes) throw InvalidArgumentError.field(f('memory_bytes'), r.memoryBytes, `at least ${minMemoryBytes} (6 MiB), Docker's smallest memory limit`);
+  }
+  if (r.cpuShares !== undefined) out.cpuShares = int64Field(f('cpu_shares'), r.cpuShares, 0);
+  if (r.cpuQuota !== undefined) {
+    out.cpuQuota = int64Field(f('cpu_quota'), r.cpuQuota, 0);
+    if (out.cpuQuota > 0 && out.cpuQuota < 1000) throw InvalidArgumentError.field(f('cpu_quota'), r.cpuQuota, 'at least 1000 microseconds (or 0 for none)');
+  }
+  if (r.cpuPeriod !== undefined) {
+    out.cpuPeriod = int64Field(f('cpu_period'), r.cpuPeriod, 0);
+    if (out.cpuPeriod !== 0 && (out.cpuPeriod < 1000 || out.cpuPeriod > 1_000_000)) throw InvalidArgumentError.field(f('cpu_period'), r.cpuPeriod, 'must be 1000 to 1000000 microseconds (or 0 for the default)');
+  }
+  if (r.cpusetCpus !== undefined) {
+    if (r.cpusetCpus.length > 256 || !cpusetPattern.test(r.cpusetCpus)) throw InvalidArgumentError.field(f('cpuset_cpus'), r.cpusetCpus.slice(0, 40), 'expected CPU numbers and ranges, e.g. 0-3 or 0,2 (at most 256 bytes)');
+    out.cpusetCpus = r.cpusetCpus;
+  }
+  if (r.memoryReservationBytes !== undefined) {
+    out.memoryReservationBytes = int64Field(f('memory_reservation_bytes'), r.memoryReservationBytes, 0);
+    if (out.memoryBytes !== undefined && out.memoryReservationBytes > out.memoryBytes) throw InvalidArgumentError.field(f('memory_reservation_bytes'), r.memoryReservationBytes, `must not be above memory_bytes (${r.memoryBytes})`);
+  }
+  if (r.memorySwapBytes !== undefined) {
+    out.memorySwapBytes = int64Field(f('memory_swap_bytes'), r.memorySwapBytes, -1);
+    if (out.memorySwapBytes > 0 && out.memoryBytes !== undefined && out.memorySwapBytes < out.memoryBytes) throw InvalidArgumentError.field(f('memory_swap_bytes'), r.memorySwapBytes, `must be at least memory_bytes (${r.memoryBytes}), or -1 for unlimited swap`);
+  }
+  if (r.pidsLimit !== undefined) out.pidsLimit = int64Field(f('pids_limit'), r.pidsLimit, -1);
+  if (r.restartPolicy) {
+    const name = r.restartPolicy.name || 'no';
+    if (!restartPolicies.includes(name)) throw InvalidArgumentError.field(f('restart_policy.name'), r.restartPolicy.name.slice(0, 64), `expected one of ${restartPolicies.join(', ')}`);
+    if (r.restartPolicy.maximumRetryCount && name !== 'on-failure') throw InvalidArgumentError.field(f('restart_policy.maximum_retry_count'), r.restartPolicy.maximumRetryCount, 'only "on-failure" takes a retry count');
+    out.restartPolicy = { name, maximumRetryCount: r.restartPolicy.maximumRetryCount };
+  }
+  if (!Object.keys(out).length) throw InvalidArgumentError.field(prefix, {}, 'nothing to change: set at least one resource or the restart policy');
+  return out;
+}
+
 const hostnameLabel = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 
 /** RFC 1123: labels of letters, digits and "-" (not at either end) separated by "."; at most 63 bytes for a container. */
@@ -187,7 +270,7 @@ export function checkContainerOptions(request: ContainerOptionsInput, prefix = '
   if (cpuQuota > 0 && cpuQuota < 1000) throw InvalidArgumentError.field(f('cpu_quota'), request.cpuQuota, 'at least 1000 microseconds (or 0 for none)');
   const cpuPeriod = int64Field(f('cpu_period'), request.cpuPeriod, 0);
   if (cpuPeriod !== 0 && (cpuPeriod < 1000 || cpuPeriod > 1_000_000)) throw InvalidArgumentError.field(f('cpu_period'), request.cpuPeriod, 'must be 1000 to 1000000 microseconds (or 0 for the default)');
-  if (request.cpusetCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(request.cpusetCpus)) {
+  if (request.cpusetCpus && !cpusetPattern.test(request.cpusetCpus)) {
     throw InvalidArgumentError.field(f('cpuset_cpus'), request.cpusetCpus, 'expected CPU numbers and ranges, e.g. 0-3 or 0,2');
   }
   const memory = int64Field(f('memory_bytes'), request.memoryBytes, 0);

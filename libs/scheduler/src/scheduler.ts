@@ -59,6 +59,11 @@ export class Scheduler {
     return this.options.strategy.name;
   }
 
+  /** How far past its CPUs and memory an engine may be reserved (0.05 is 5 %). */
+  get overcommitRatio(): number {
+    return this.options.overcommitRatio;
+  }
+
   place(request: PlacementRequest, source: PlacementSource): Placement {
     return this.decide(request, source, false);
   }

@@ -19,10 +19,11 @@ import start from './start';
 import stats from './stats';
 import stop from './stop';
 import top from './top';
+import update from './update';
 import version from './version';
 import wait from './wait';
 import { volumeGroup } from './volume';
 
 /** Every command, in the order --help lists them. */
-export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, rm, inspect, logs, top, stats, events, explain, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, logs, top, stats, events, explain, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
 commands.push(completionCommand(() => commands));

@@ -97,6 +97,7 @@ export class GrpcAgentConnector implements AgentConnector {
       pauseContainer: async (id) => void (await call(client(), client().pauseContainer, { id })),
       unpauseContainer: async (id) => void (await call(client(), client().unpauseContainer, { id })),
       renameContainer: async (id, newName) => void (await call(client(), client().renameContainer, { id, newName })),
+      updateContainer: (id, resources) => call(client(), client().updateContainer, { id, resources }),
       // No deadline (grpc-js takes Infinity as none): the wait lasts as long as the manager's
       // caller lets it, whose call's signal cancels this one.
       waitContainer: (id, condition, signal) => call(client(), client().waitContainer, { id, condition }, { deadlineMs: Infinity, signal }),

@@ -44,6 +44,7 @@ export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> 
   pauseContainer: operator,
   unpauseContainer: operator,
   renameContainer: operator,
+  updateContainer: operator,
   waitContainer: anyReader,
   topContainer: anyReader,
   inspectContainer: anyReader,
@@ -74,6 +75,7 @@ export const clusterMutating: readonly string[] = [
   'pauseContainer',
   'unpauseContainer',
   'renameContainer',
+  'updateContainer',
   'pullImage',
   'createVolume',
   'removeVolume',
@@ -155,6 +157,8 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     renameContainer: unary(async (request) => operations.rename(request.container, request.newName)),
 
     // The call's signal (its deadline, or the caller cancelling) ends the wait on the agent too.
+    updateContainer: unary(async (request) => operations.update(request.container, request.resources)),
+
     waitContainer: unary(async (request, _call, signal) => operations.wait(request.container, request.condition, signal)),
 
     topContainer: unary(async (request) => operations.top(request.container, request.psArgs)),

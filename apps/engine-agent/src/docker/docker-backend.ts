@@ -49,6 +49,7 @@ export interface ContainerInspectReply {
     NanoCpus?: number;
     CpuShares?: number;
     Memory?: number;
+    MemorySwap?: number;
     NetworkMode?: string;
     PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
     RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
@@ -69,6 +70,12 @@ export interface ImageReply {
 export interface ImageInspectReply extends Omit<ImageReply, 'Labels'> {
   Config?: { Labels?: Record<string, string> | null } | null;
 }
+
+/** Docker's container update body: the resources of a create's HostConfig, only the fields to change. */
+export type DockerUpdateBody = Pick<
+  DockerCreateBody['HostConfig'],
+  'NanoCpus' | 'Memory' | 'CpuShares' | 'CpuQuota' | 'CpuPeriod' | 'CpusetCpus' | 'MemoryReservation' | 'MemorySwap' | 'PidsLimit' | 'RestartPolicy'
+>;
 
 /** One line of Docker's image remove answer. */
 export interface ImageDeleteReply {
@@ -255,6 +262,7 @@ export interface DockerBackend {
   pauseContainer(id: string): Promise<void>;
   unpauseContainer(id: string): Promise<void>;
   renameContainer(id: string, newName: string): Promise<void>;
+  updateContainer(id: string, body: DockerUpdateBody): Promise<{ Warnings?: string[] | null }>;
   /** Blocks until the container meets `condition`; `signal` ends the wait (and Docker's request). */
   waitContainer(id: string, condition: WaitCondition, signal: AbortSignal): Promise<WaitReply>;
   /** `psArgs` empty: Docker's default. */

@@ -18,6 +18,7 @@ import type {
   NetworkReply,
   VolumeReply,
   DockerVolumeCreateBody,
+  DockerUpdateBody,
   TopReply,
   WaitCondition,
   WaitReply,
@@ -219,6 +220,10 @@ export class DockerodeBackend implements DockerBackend {
     return this.run(async () => {
       await this.docker.getContainer(id).unpause();
     });
+  }
+
+  updateContainer(id: string, body: DockerUpdateBody): Promise<{ Warnings?: string[] | null }> {
+    return this.run(() => this.docker.getContainer(id).update(body) as Promise<{ Warnings?: string[] | null }>);
   }
 
   renameContainer(id: string, newName: string): Promise<void> {

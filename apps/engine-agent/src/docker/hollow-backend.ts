@@ -9,6 +9,7 @@ import type {
   DockerCreateBody,
   DockerInfoReply,
   DockerStatsReply,
+  DockerUpdateBody,
   ImageDeleteReply,
   ImageInspectReply,
   ImageReply,
@@ -171,6 +172,18 @@ export class HollowDockerBackend implements DockerBackend {
     const image = [...this.images.values()].find((i) => i.RepoTags?.includes(tagged) || i.Id === reference || (hex.length >= 12 && i.Id?.slice(7).startsWith(hex)));
     if (!image) throw new NotFoundError(`No such image: ${reference}`);
     return { image, tag: image.RepoTags?.includes(tagged) ? tagged : undefined };
+  }
+
+  async updateContainer(idOrName: string, body: DockerUpdateBody): Promise<{ Warnings?: string[] | null }> {
+    this.check();
+    const c = this.find(idOrName);
+    const host = (c.HostConfig ??= {});
+    if (body.NanoCpus !== undefined) host.NanoCpus = body.NanoCpus;
+    if (body.Memory !== undefined) host.Memory = body.Memory;
+    if (body.MemorySwap !== undefined) host.MemorySwap = body.MemorySwap;
+    if (body.RestartPolicy) host.RestartPolicy = body.RestartPolicy;
+    this.emit('container', 'update', c.Id!, { name: (c.Name ?? '').replace(/^\//, '') });
+    return { Warnings: [] };
   }
 
   async inspectImage(reference: string): Promise<ImageInspectReply> {

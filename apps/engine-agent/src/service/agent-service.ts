@@ -4,8 +4,9 @@ import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExh
 import { LogStream, type PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
-import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkImageReference, checkNewImageTag, checkPsArgs, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
+import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkImageReference, checkNewImageTag, checkPsArgs, checkResourceChange, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerBackend, DockerStatsReply } from '../docker/docker-backend';
+import { updateBodyFrom } from '../docker/update-body';
 import { pullFailure } from '../docker/docker-errors';
 import { containerStatsFrom, maxStatsLineChars, parseStatsLine } from '../docker/stats-mapping';
 import { containerFrom, createBodyFrom, imageFrom, volumeFrom } from '../monitor/docker-mapping';
@@ -154,6 +155,17 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
       await backend.renameContainer(id, name);
       log.info('container renamed', { id, name });
       return {};
+    }),
+
+    updateContainer: unary(async (request, _call, _signal, { logger: log }) => {
+      const id = required('id', request.id);
+      const change = checkResourceChange(request.resources);
+      // A memory limit alone needs the container's current swap (see updateBodyFrom).
+      const current = change.memoryBytes !== undefined && change.memorySwapBytes === undefined ? (await backend.inspectContainer(id)).HostConfig : undefined;
+      const body = updateBodyFrom(change, current);
+      const reply = await backend.updateContainer(id, body);
+      log.info('container updated', { id, change: Object.keys(body) });
+      return { warnings: Array.isArray(reply?.Warnings) ? reply.Warnings.filter((w): w is string => typeof w === 'string').slice(0, 16) : [] };
     }),
 
     // The call's signal reaches Docker's request: a caller that gives up ends the wait there too.
@@ -327,7 +339,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   // An agent controls a Docker engine, which is root on its host: it obeys managers only.
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
-  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage'];
+  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'updateContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage'];
   return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating, longLived: ['waitContainer'] };
 }
 

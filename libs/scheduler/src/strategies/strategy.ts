@@ -30,19 +30,29 @@ function mib(bytes: number): string {
  * (reserved + request)·100 / usable (100 when nothing is requested) and must be ≤ 100.
  */
 export function weighResources(engine: PlacementEngine, request: PlacementRequest, overcommitRatio: number, healthFactor: number): Fit {
+  const fit = resourceFit(engine, request.nanoCpus, request.memoryBytes, overcommitRatio);
+  if ('reason' in fit) return fit;
+  return { weight: fit.cpuScore + fit.memoryScore + healthFactor * engine.healthScore() };
+}
+
+/**
+ * Whether `nanoCpus` and `memoryBytes` more fit the engine: each score is (reserved + more)·100 /
+ * usable and must be ≤ 100 (100 when nothing more is asked); else why not, with what is free.
+ */
+export function resourceFit(engine: PlacementEngine, nanoCpus: number, memoryBytes: number, overcommitRatio: number): { cpuScore: number; memoryScore: number } | { reason: string } {
   const usableCpu = engine.totalNanoCpus * (1 + overcommitRatio);
   const usableMemory = engine.totalMemoryBytes * (1 + overcommitRatio);
   let cpuScore = 100;
   let memoryScore = 100;
-  if (request.nanoCpus > 0) {
-    cpuScore = ((engine.reservedNanoCpus + request.nanoCpus) * 100) / usableCpu;
-    if (!(cpuScore <= 100)) return { reason: `needs ${cpus(request.nanoCpus)}; ${cpus(Math.max(0, usableCpu - engine.reservedNanoCpus))} of ${cpus(usableCpu)} free` };
+  if (nanoCpus > 0) {
+    cpuScore = ((engine.reservedNanoCpus + nanoCpus) * 100) / usableCpu;
+    if (!(cpuScore <= 100)) return { reason: `needs ${cpus(nanoCpus)}; ${cpus(Math.max(0, usableCpu - engine.reservedNanoCpus))} of ${cpus(usableCpu)} free` };
   }
-  if (request.memoryBytes > 0) {
-    memoryScore = ((engine.reservedMemoryBytes + request.memoryBytes) * 100) / usableMemory;
-    if (!(memoryScore <= 100)) return { reason: `needs ${mib(request.memoryBytes)} of memory; ${mib(Math.max(0, usableMemory - engine.reservedMemoryBytes))} of ${mib(usableMemory)} free` };
+  if (memoryBytes > 0) {
+    memoryScore = ((engine.reservedMemoryBytes + memoryBytes) * 100) / usableMemory;
+    if (!(memoryScore <= 100)) return { reason: `needs ${mib(memoryBytes)} of memory; ${mib(Math.max(0, usableMemory - engine.reservedMemoryBytes))} of ${mib(usableMemory)} free` };
   }
-  return { weight: cpuScore + memoryScore + healthFactor * engine.healthScore() };
+  return { cpuScore, memoryScore };
 }
 
 /** Deterministic last resort between equals. */

@@ -23,6 +23,7 @@ import {
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import {
   Container,
+  ContainerResources,
   ContainerStats,
   DockerEvent,
   EngineInfo,
@@ -443,6 +444,20 @@ export interface RenameContainerRequest {
 
 /** RenameContainerResponse has no fields: the container is renamed. */
 export interface RenameContainerResponse {
+}
+
+/** UpdateContainerRequest names the container and the change. */
+export interface UpdateContainerRequest {
+  /** As in StartContainerRequest.id. */
+  id: string;
+  /** What to change; unset or empty is INVALID_ARGUMENT (nothing to change). */
+  resources?: ContainerResources | undefined;
+}
+
+/** UpdateContainerResponse is Docker's answer. */
+export interface UpdateContainerResponse {
+  /** Docker's warnings, e.g. that a limit cannot be enforced on this kernel. */
+  warnings: string[];
 }
 
 /** WaitContainerRequest names the container and what to wait for. */
@@ -4068,6 +4083,162 @@ export const RenameContainerResponse: MessageFns<RenameContainerResponse> = {
   },
 };
 
+function createBaseUpdateContainerRequest(): UpdateContainerRequest {
+  return { id: "", resources: undefined };
+}
+
+export const UpdateContainerRequest: MessageFns<UpdateContainerRequest> = {
+  encode(message: UpdateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.resources !== undefined) {
+      ContainerResources.encode(message.resources, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resources = ContainerResources.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      resources: isSet(object.resources) ? ContainerResources.fromJSON(object.resources) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateContainerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.resources !== undefined) {
+      obj.resources = ContainerResources.toJSON(message.resources);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateContainerRequest>): UpdateContainerRequest {
+    return UpdateContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateContainerRequest>): UpdateContainerRequest {
+    const message = createBaseUpdateContainerRequest();
+    message.id = object.id ?? "";
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? ContainerResources.fromPartial(object.resources)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateContainerResponse(): UpdateContainerResponse {
+  return { warnings: [] };
+}
+
+export const UpdateContainerResponse: MessageFns<UpdateContainerResponse> = {
+  encode(message: UpdateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.warnings) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerResponse {
+    return {
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: UpdateContainerResponse): unknown {
+    const obj: any = {};
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateContainerResponse>): UpdateContainerResponse {
+    return UpdateContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateContainerResponse>): UpdateContainerResponse {
+    const message = createBaseUpdateContainerResponse();
+    message.warnings = object.warnings?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseWaitContainerRequest(): WaitContainerRequest {
   return { id: "", condition: "" };
 }
@@ -6563,6 +6734,22 @@ export const EngineAgentServiceService = {
     responseDeserialize: (value: Buffer): RenameContainerResponse => RenameContainerResponse.decode(value),
   },
   /**
+   * UpdateContainer changes a container's resources and restart policy (Docker's update); its
+   * "update" Docker event follows on Watch. Errors: INVALID_ARGUMENT for an empty ID or a value
+   * outside its field's rules (ContainerResources), or one Docker refuses; NOT_FOUND.
+   */
+  updateContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/UpdateContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateContainerRequest): Buffer =>
+      Buffer.from(UpdateContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateContainerRequest => UpdateContainerRequest.decode(value),
+    responseSerialize: (value: UpdateContainerResponse): Buffer =>
+      Buffer.from(UpdateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateContainerResponse => UpdateContainerResponse.decode(value),
+  },
+  /**
    * WaitContainer blocks until the container meets `condition` and answers its exit code. It
    * waits as long as the caller lets it: the call's deadline or cancellation ends the wait on
    * Docker too. Each open wait counts as one of the caller's open streams: past the limit,
@@ -6817,6 +7004,12 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    * own); NOT_FOUND; ALREADY_EXISTS when another container of the engine has the name.
    */
   renameContainer: handleUnaryCall<RenameContainerRequest, RenameContainerResponse>;
+  /**
+   * UpdateContainer changes a container's resources and restart policy (Docker's update); its
+   * "update" Docker event follows on Watch. Errors: INVALID_ARGUMENT for an empty ID or a value
+   * outside its field's rules (ContainerResources), or one Docker refuses; NOT_FOUND.
+   */
+  updateContainer: handleUnaryCall<UpdateContainerRequest, UpdateContainerResponse>;
   /**
    * WaitContainer blocks until the container meets `condition` and answers its exit code. It
    * waits as long as the caller lets it: the call's deadline or cancellation ends the wait on
@@ -7081,6 +7274,26 @@ export interface EngineAgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UpdateContainer changes a container's resources and restart policy (Docker's update); its
+   * "update" Docker event follows on Watch. Errors: INVALID_ARGUMENT for an empty ID or a value
+   * outside its field's rules (ContainerResources), or one Docker refuses; NOT_FOUND.
+   */
+  updateContainer(
+    request: UpdateContainerRequest,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  updateContainer(
+    request: UpdateContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  updateContainer(
+    request: UpdateContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
   ): ClientUnaryCall;
   /**
    * WaitContainer blocks until the container meets `condition` and answers its exit code. It

@@ -23,6 +23,7 @@ import {
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import {
   Container,
+  ContainerResources,
   ContainerStats,
   DockerEvent,
   EngineInfo,
@@ -1037,6 +1038,31 @@ export interface RenameContainerResponse {
   /**
    * True when the manager answered before the engine's stream showed the new name (it waits a
    * few seconds): the engine renamed it, but a call by the new name right after may not find it.
+   */
+  unsettled: boolean;
+}
+
+/** UpdateContainerRequest names the container and the change. */
+export interface UpdateContainerRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /** What to change; unset or empty is INVALID_ARGUMENT (nothing to change). */
+  resources?: ContainerResources | undefined;
+}
+
+/** UpdateContainerResponse says where the change was made. */
+export interface UpdateContainerResponse {
+  /** The engine the container is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** The container's Docker ID (64 hex digits). */
+  id: string;
+  /** Docker's warnings. */
+  warnings: string[];
+  /**
+   * True when the manager answered before the engine's stream showed the new limits (it waits a
+   * few seconds): placement may count the old ones for a moment.
    */
   unsettled: boolean;
 }
@@ -7362,6 +7388,212 @@ export const RenameContainerResponse: MessageFns<RenameContainerResponse> = {
   },
 };
 
+function createBaseUpdateContainerRequest(): UpdateContainerRequest {
+  return { container: "", resources: undefined };
+}
+
+export const UpdateContainerRequest: MessageFns<UpdateContainerRequest> = {
+  encode(message: UpdateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.resources !== undefined) {
+      ContainerResources.encode(message.resources, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resources = ContainerResources.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      resources: isSet(object.resources) ? ContainerResources.fromJSON(object.resources) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.resources !== undefined) {
+      obj.resources = ContainerResources.toJSON(message.resources);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateContainerRequest>): UpdateContainerRequest {
+    return UpdateContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateContainerRequest>): UpdateContainerRequest {
+    const message = createBaseUpdateContainerRequest();
+    message.container = object.container ?? "";
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? ContainerResources.fromPartial(object.resources)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateContainerResponse(): UpdateContainerResponse {
+  return { engine: undefined, id: "", warnings: [], unsettled: false };
+}
+
+export const UpdateContainerResponse: MessageFns<UpdateContainerResponse> = {
+  encode(message: UpdateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(32).bool(message.unsettled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerResponse {
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+    };
+  },
+
+  toJSON(message: UpdateContainerResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateContainerResponse>): UpdateContainerResponse {
+    return UpdateContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateContainerResponse>): UpdateContainerResponse {
+    const message = createBaseUpdateContainerResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.id = object.id ?? "";
+    message.warnings = object.warnings?.map((e) => e) || [];
+    message.unsettled = object.unsettled ?? false;
+    return message;
+  },
+};
+
 function createBaseWaitContainerRequest(): WaitContainerRequest {
   return { container: "", condition: "" };
 }
@@ -12307,6 +12539,28 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): RenameContainerResponse => RenameContainerResponse.decode(value),
   },
   /**
+   * UpdateContainer changes the resources and restart policy of a container (found as for
+   * StartContainer), as `docker update` does. A larger CPU or memory limit is first checked
+   * against what its engine has free (with the overcommit ratio), as a placement would be, and held
+   * while the engine applies it; the call answers once the engine's stream shows the new limits (or
+   * says `unsettled`). Safe to retry: the same change again changes nothing. Errors as for
+   * StartContainer, and INVALID_ARGUMENT for nothing to change or a value outside its field's
+   * rules (ContainerResources), naming the field (`resources.memory_bytes`), or one Docker
+   * refuses; FAILED_PRECONDITION when the engine has not the CPU or memory free, saying how much
+   * it has. Role: operator.
+   */
+  updateContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/UpdateContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateContainerRequest): Buffer =>
+      Buffer.from(UpdateContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateContainerRequest => UpdateContainerRequest.decode(value),
+    responseSerialize: (value: UpdateContainerResponse): Buffer =>
+      Buffer.from(UpdateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateContainerResponse => UpdateContainerResponse.decode(value),
+  },
+  /**
    * WaitContainer blocks until a container (found as for StartContainer) meets `condition`, then
    * answers its exit code, as `docker wait` does. It waits as long as the caller lets it: give the
    * call a deadline (DEADLINE_EXCEEDED when it passes) or cancel it (CANCELLED); either ends the
@@ -12751,6 +13005,18 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * Role: operator.
    */
   renameContainer: handleUnaryCall<RenameContainerRequest, RenameContainerResponse>;
+  /**
+   * UpdateContainer changes the resources and restart policy of a container (found as for
+   * StartContainer), as `docker update` does. A larger CPU or memory limit is first checked
+   * against what its engine has free (with the overcommit ratio), as a placement would be, and held
+   * while the engine applies it; the call answers once the engine's stream shows the new limits (or
+   * says `unsettled`). Safe to retry: the same change again changes nothing. Errors as for
+   * StartContainer, and INVALID_ARGUMENT for nothing to change or a value outside its field's
+   * rules (ContainerResources), naming the field (`resources.memory_bytes`), or one Docker
+   * refuses; FAILED_PRECONDITION when the engine has not the CPU or memory free, saying how much
+   * it has. Role: operator.
+   */
+  updateContainer: handleUnaryCall<UpdateContainerRequest, UpdateContainerResponse>;
   /**
    * WaitContainer blocks until a container (found as for StartContainer) meets `condition`, then
    * answers its exit code, as `docker wait` does. It waits as long as the caller lets it: give the
@@ -13277,6 +13543,32 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UpdateContainer changes the resources and restart policy of a container (found as for
+   * StartContainer), as `docker update` does. A larger CPU or memory limit is first checked
+   * against what its engine has free (with the overcommit ratio), as a placement would be, and held
+   * while the engine applies it; the call answers once the engine's stream shows the new limits (or
+   * says `unsettled`). Safe to retry: the same change again changes nothing. Errors as for
+   * StartContainer, and INVALID_ARGUMENT for nothing to change or a value outside its field's
+   * rules (ContainerResources), naming the field (`resources.memory_bytes`), or one Docker
+   * refuses; FAILED_PRECONDITION when the engine has not the CPU or memory free, saying how much
+   * it has. Role: operator.
+   */
+  updateContainer(
+    request: UpdateContainerRequest,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  updateContainer(
+    request: UpdateContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  updateContainer(
+    request: UpdateContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
   ): ClientUnaryCall;
   /**
    * WaitContainer blocks until a container (found as for StartContainer) meets `condition`, then

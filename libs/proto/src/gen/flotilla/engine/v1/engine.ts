@@ -455,6 +455,59 @@ export interface ContainerStats {
   rawJson: string;
 }
 
+/**
+ * ContainerResources is a change to a running or stopped container's resources (Docker's
+ * update): each field that is set takes its new value; one left unset keeps the container's.
+ * Docker cannot lift a limit by an update: to remove one, re-create the container.
+ */
+export interface ContainerResources {
+  /** CPU limit in units of 1e-9 CPUs, above 0; Docker refuses more CPUs than its host has. */
+  nanoCpus?:
+    | string
+    | undefined;
+  /**
+   * Memory limit in bytes, at least 6 MiB. Without `memory_swap_bytes` the swap keeps its kind:
+   * unlimited stays unlimited, none stays none, and Docker's default (twice the memory) follows
+   * the new limit; an explicit memory+swap below the new limit is refused (FAILED_PRECONDITION).
+   */
+  memoryBytes?:
+    | string
+    | undefined;
+  /** Relative CPU weight; 0 is Docker's default (1024). Not negative. */
+  cpuShares?:
+    | string
+    | undefined;
+  /** CPU time in microseconds per `cpu_period`; 0 is no quota, else at least 1,000. */
+  cpuQuota?:
+    | string
+    | undefined;
+  /** The CPU period in microseconds, 1,000 to 1,000,000; 0 is Docker's default. */
+  cpuPeriod?:
+    | string
+    | undefined;
+  /** CPUs the container may run on, e.g. "0-3" or "0,2"; at most 256 bytes. */
+  cpusetCpus?:
+    | string
+    | undefined;
+  /** Soft memory limit in bytes; not negative, and not above `memory_bytes` when both are set. */
+  memoryReservationBytes?:
+    | string
+    | undefined;
+  /**
+   * Memory plus swap in bytes; -1 is unlimited swap; otherwise at least `memory_bytes` when both
+   * are set.
+   */
+  memorySwapBytes?:
+    | string
+    | undefined;
+  /** Most processes; -1 (or 0) is unlimited. Below -1 is INVALID_ARGUMENT. */
+  pidsLimit?:
+    | string
+    | undefined;
+  /** When Docker restarts the container; unset keeps the current policy. */
+  restartPolicy?: RestartPolicy | undefined;
+}
+
 function createBaseEngineInfo(): EngineInfo {
   return {
     id: "",
@@ -3931,6 +3984,272 @@ export const ContainerStats: MessageFns<ContainerStats> = {
     message.blockWriteBytes = object.blockWriteBytes ?? "0";
     message.pids = object.pids ?? "0";
     message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerResources(): ContainerResources {
+  return {
+    nanoCpus: undefined,
+    memoryBytes: undefined,
+    cpuShares: undefined,
+    cpuQuota: undefined,
+    cpuPeriod: undefined,
+    cpusetCpus: undefined,
+    memoryReservationBytes: undefined,
+    memorySwapBytes: undefined,
+    pidsLimit: undefined,
+    restartPolicy: undefined,
+  };
+}
+
+export const ContainerResources: MessageFns<ContainerResources> = {
+  encode(message: ContainerResources, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nanoCpus !== undefined) {
+      writer.uint32(8).int64(message.nanoCpus);
+    }
+    if (message.memoryBytes !== undefined) {
+      writer.uint32(16).int64(message.memoryBytes);
+    }
+    if (message.cpuShares !== undefined) {
+      writer.uint32(24).int64(message.cpuShares);
+    }
+    if (message.cpuQuota !== undefined) {
+      writer.uint32(32).int64(message.cpuQuota);
+    }
+    if (message.cpuPeriod !== undefined) {
+      writer.uint32(40).int64(message.cpuPeriod);
+    }
+    if (message.cpusetCpus !== undefined) {
+      writer.uint32(50).string(message.cpusetCpus);
+    }
+    if (message.memoryReservationBytes !== undefined) {
+      writer.uint32(56).int64(message.memoryReservationBytes);
+    }
+    if (message.memorySwapBytes !== undefined) {
+      writer.uint32(64).int64(message.memorySwapBytes);
+    }
+    if (message.pidsLimit !== undefined) {
+      writer.uint32(72).int64(message.pidsLimit);
+    }
+    if (message.restartPolicy !== undefined) {
+      RestartPolicy.encode(message.restartPolicy, writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerResources {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerResources();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nanoCpus = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.memoryBytes = reader.int64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.cpuShares = reader.int64().toString();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.cpuQuota = reader.int64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.cpuPeriod = reader.int64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.cpusetCpus = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.memoryReservationBytes = reader.int64().toString();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.memorySwapBytes = reader.int64().toString();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.pidsLimit = reader.int64().toString();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.restartPolicy = RestartPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerResources {
+    return {
+      nanoCpus: isSet(object.nanoCpus)
+        ? globalThis.String(object.nanoCpus)
+        : isSet(object.nano_cpus)
+        ? globalThis.String(object.nano_cpus)
+        : undefined,
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.String(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.String(object.memory_bytes)
+        : undefined,
+      cpuShares: isSet(object.cpuShares)
+        ? globalThis.String(object.cpuShares)
+        : isSet(object.cpu_shares)
+        ? globalThis.String(object.cpu_shares)
+        : undefined,
+      cpuQuota: isSet(object.cpuQuota)
+        ? globalThis.String(object.cpuQuota)
+        : isSet(object.cpu_quota)
+        ? globalThis.String(object.cpu_quota)
+        : undefined,
+      cpuPeriod: isSet(object.cpuPeriod)
+        ? globalThis.String(object.cpuPeriod)
+        : isSet(object.cpu_period)
+        ? globalThis.String(object.cpu_period)
+        : undefined,
+      cpusetCpus: isSet(object.cpusetCpus)
+        ? globalThis.String(object.cpusetCpus)
+        : isSet(object.cpuset_cpus)
+        ? globalThis.String(object.cpuset_cpus)
+        : undefined,
+      memoryReservationBytes: isSet(object.memoryReservationBytes)
+        ? globalThis.String(object.memoryReservationBytes)
+        : isSet(object.memory_reservation_bytes)
+        ? globalThis.String(object.memory_reservation_bytes)
+        : undefined,
+      memorySwapBytes: isSet(object.memorySwapBytes)
+        ? globalThis.String(object.memorySwapBytes)
+        : isSet(object.memory_swap_bytes)
+        ? globalThis.String(object.memory_swap_bytes)
+        : undefined,
+      pidsLimit: isSet(object.pidsLimit)
+        ? globalThis.String(object.pidsLimit)
+        : isSet(object.pids_limit)
+        ? globalThis.String(object.pids_limit)
+        : undefined,
+      restartPolicy: isSet(object.restartPolicy)
+        ? RestartPolicy.fromJSON(object.restartPolicy)
+        : isSet(object.restart_policy)
+        ? RestartPolicy.fromJSON(object.restart_policy)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ContainerResources): unknown {
+    const obj: any = {};
+    if (message.nanoCpus !== undefined) {
+      obj.nanoCpus = message.nanoCpus;
+    }
+    if (message.memoryBytes !== undefined) {
+      obj.memoryBytes = message.memoryBytes;
+    }
+    if (message.cpuShares !== undefined) {
+      obj.cpuShares = message.cpuShares;
+    }
+    if (message.cpuQuota !== undefined) {
+      obj.cpuQuota = message.cpuQuota;
+    }
+    if (message.cpuPeriod !== undefined) {
+      obj.cpuPeriod = message.cpuPeriod;
+    }
+    if (message.cpusetCpus !== undefined) {
+      obj.cpusetCpus = message.cpusetCpus;
+    }
+    if (message.memoryReservationBytes !== undefined) {
+      obj.memoryReservationBytes = message.memoryReservationBytes;
+    }
+    if (message.memorySwapBytes !== undefined) {
+      obj.memorySwapBytes = message.memorySwapBytes;
+    }
+    if (message.pidsLimit !== undefined) {
+      obj.pidsLimit = message.pidsLimit;
+    }
+    if (message.restartPolicy !== undefined) {
+      obj.restartPolicy = RestartPolicy.toJSON(message.restartPolicy);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerResources>): ContainerResources {
+    return ContainerResources.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerResources>): ContainerResources {
+    const message = createBaseContainerResources();
+    message.nanoCpus = object.nanoCpus ?? undefined;
+    message.memoryBytes = object.memoryBytes ?? undefined;
+    message.cpuShares = object.cpuShares ?? undefined;
+    message.cpuQuota = object.cpuQuota ?? undefined;
+    message.cpuPeriod = object.cpuPeriod ?? undefined;
+    message.cpusetCpus = object.cpusetCpus ?? undefined;
+    message.memoryReservationBytes = object.memoryReservationBytes ?? undefined;
+    message.memorySwapBytes = object.memorySwapBytes ?? undefined;
+    message.pidsLimit = object.pidsLimit ?? undefined;
+    message.restartPolicy = (object.restartPolicy !== undefined && object.restartPolicy !== null)
+      ? RestartPolicy.fromPartial(object.restartPolicy)
+      : undefined;
     return message;
   },
 };
