@@ -40,8 +40,11 @@ export interface TestEngines {
   startOne(name: string): Promise<void>;
   /** SIGKILLs the engine's dockerd (its containerd stays until startOne or stop). */
   killOne(name: string): Promise<void>;
-  /** Runs `docker -H unix://SOCK ...args`; resolves with trimmed stdout, rejects with stderr. */
-  docker(name: string, args: string[]): Promise<string>;
+  /**
+   * Runs `docker -H unix://SOCK ...args`; resolves with trimmed stdout, rejects with stderr. With
+   * `timeoutMs`, a call still running then is killed and rejects (a Docker that hangs on a call).
+   */
+  docker(name: string, args: string[], options?: { timeoutMs?: number }): Promise<string>;
   /** Re-reads `engines.sh list`. */
   list(): Promise<TestEngine[]>;
 }
@@ -284,8 +287,8 @@ export async function startEngines(opts: StartEnginesOptions): Promise<TestEngin
       find(name);
       await withLog(name, sh(['kill-one', dir, name], 30_000));
     },
-    async docker(name, args) {
-      const { stdout } = await run('docker', ['-H', find(name).dockerHost, ...args], { env });
+    async docker(name, args, options = {}) {
+      const { stdout } = await run('docker', ['-H', find(name).dockerHost, ...args], { env, timeoutMs: options.timeoutMs });
       return stdout.trim();
     },
     list,
