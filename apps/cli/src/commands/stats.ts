@@ -1,20 +1,21 @@
 import { flag } from '@flotilla/config';
 import { ContainerStats } from '@flotilla/proto';
 import { ContainerStatsResponse } from '@flotilla/proto/cluster';
-import { defineCommand, engineLabel, type Context } from '../command';
+import { ambiguousNames, defineCommand, engineLabel, type Context } from '../command';
 import { containerHints, reportContainerFailure } from '../each';
 import { formatOption, noTruncOption, parseFormat, printListing, type Format } from '../output/format';
 import type { Column } from '../output/table';
 import { formatBytes } from '../output/units';
+import { allEngines } from '../pages';
 
 /** Docker's stats columns, the engine added; each figure as `docker stats` prints it. */
-export function statsFields(sample: ContainerStatsResponse, noTrunc: boolean) {
+export function statsFields(sample: ContainerStatsResponse, noTrunc: boolean, ambiguous: ReadonlySet<string> = new Set()) {
   const s = sample.stats ?? ContainerStats.fromPartial({});
   const pair = (a: string, b: string) => `${formatBytes(a)} / ${formatBytes(b)}`;
   return {
     ID: noTrunc ? s.containerId : s.containerId.slice(0, 12),
     Name: s.name,
-    Engine: engineLabel(sample.engine),
+    Engine: engineLabel(sample.engine, ambiguous),
     CPUPerc: `${s.cpuPercent.toFixed(2)}%`,
     MemUsage: pair(s.memoryUsageBytes, s.memoryLimitBytes),
     MemPerc: `${s.memoryPercent.toFixed(2)}%`,
@@ -64,12 +65,15 @@ export default defineCommand({
   async run(ctx, options, refs) {
     const format = parseFormat(options.format);
     const noTrunc = options['no-trunc'];
+    // As ps shows engines: by name, or by address where engines share a name.
+    const ambiguous = ambiguousNames(await allEngines(ctx.cluster));
+    const fieldsOf = (sample: ContainerStatsResponse) => statsFields(sample, noTrunc, ambiguous);
     const latest = new Map<string, Row>();
     const rows = () => refs.flatMap((ref) => latest.get(ref) ?? []);
     const listing = (shown: readonly Row[]) => ({ rows: shown, columns, json: (r: Row) => ContainerStatsResponse.toJSON(r.sample), fields: (r: Row) => r.f });
 
     if (options['no-stream']) {
-      const code = await eachStream(ctx, refs, false, (ref, sample) => latest.set(ref, { sample, f: statsFields(sample, noTrunc) }));
+      const code = await eachStream(ctx, refs, false, (ref, sample) => latest.set(ref, { sample, f: fieldsOf(sample) }));
       printListing(ctx.io, format, listing(rows()), { noTrunc });
       return code;
     }
@@ -82,7 +86,7 @@ export default defineCommand({
     const timer = format.kind === 'table' ? setInterval(draw, redrawMs) : undefined;
     try {
       return await eachStream(ctx, refs, true, (ref, sample) => {
-        const row = { sample, f: statsFields(sample, noTrunc) };
+        const row = { sample, f: fieldsOf(sample) };
         const first = !latest.has(ref);
         latest.set(ref, row);
         if (format.kind !== 'table') printSample(ctx, format, row);
