@@ -2,7 +2,7 @@ import { call, dial, fromServiceError } from '@flotilla/grpc';
 import { ContainerSpec, ClusterServiceClient, type ClusterServiceClient as Client, type ContainerStatsResponse } from '@flotilla/proto/cluster';
 import { cleanupAll, failureOf, StreamRecorder, testTls, waitFor } from '@flotilla/testing';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { startRealCluster, type RealCluster } from './support';
+import { EventRecorder, startRealCluster, type RealCluster } from './support';
 
 // Pause, unpause, rename, update, wait, top and stats through the cluster API: two real engines, an agent
 // process beside each and a manager process, as a client of the cluster sees them.
@@ -158,11 +158,17 @@ it('streams a container\'s resource use from its engine, memory moving as the co
 it("updates a container's limits on its engine, and refuses a raise the engine has no room for", async () => {
   const mib = 1024 * 1024;
   const id = await run('ops-update', 0);
+  const seen = cluster.manager.process.totalLines;
+  const events = new EventRecorder(m().watchEvents({ types: ['container'], engines: [], containers: ['ops-update'] }));
+  await cluster.manager.process.waitForLine(/event subscriber connected/, 30_000, seen);
   const updated = await call(m(), m().updateContainer, { container: 'ops-update', resources: { memoryBytes: String(64 * mib), pidsLimit: '100', restartPolicy: { name: 'on-failure', maximumRetryCount: 2 } } });
   expect(updated).toMatchObject({ id, unsettled: false, engine: { address: cluster.addresses[0] } });
   expect(await cluster.engines.docker('engine-1', ['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', id])).toBe(`${64 * mib} 100 on-failure:2`);
   // Answered once the stream showed it: the cluster already counts the new limit.
   expect((await call(m(), m().inspectContainer, { container: id })).container?.container?.memoryBytes).toBe(String(64 * mib));
+  const event = await events.nextMatching((r) => r.event?.docker?.action === 'update', 'the update event');
+  expect(event.event?.engine?.address).toBe(cluster.addresses[0]);
+  events.cancel();
 
   const tooMuch = await failureOf(call(m(), m().updateContainer, { container: 'ops-update', resources: { memoryBytes: String(1024 * 1024 * mib) } }));
   expect(tooMuch.code).toBe(status.FAILED_PRECONDITION);

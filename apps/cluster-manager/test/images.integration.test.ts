@@ -2,7 +2,7 @@ import { call, dial } from '@flotilla/grpc';
 import { ClusterServiceClient, ContainerSpec, type ClusterServiceClient as Client } from '@flotilla/proto/cluster';
 import { cleanupAll, failureOf, testTls, waitFor } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
-import { startRealCluster, type RealCluster } from './support';
+import { EventRecorder, startRealCluster, type RealCluster } from './support';
 
 // Images through the cluster API: two real engines (each imported busybox:local), an agent
 // process beside each and a manager process. Tags and removals are made through the manager and
@@ -37,7 +37,10 @@ it('lists which engines have which image, one entry per engine, as docker images
   expect(JSON.parse(inspected.rawJson)).toMatchObject({ Id: id, RepoTags: ['busybox:local'] });
 });
 
-it('tags on every engine holding the image, then removes the tag from one engine only', async () => {
+it('tags on every engine holding the image, then removes the tag from one engine only; the Docker events reach WatchEvents with the engine', async () => {
+  const seen = cluster.manager.process.totalLines;
+  const events = new EventRecorder(m().watchEvents({ types: ['image'], engines: [], containers: [] }));
+  await cluster.manager.process.waitForLine(/event subscriber connected/, 30_000, seen);
   const tagged = await call(m(), m().tagImage, { image: 'busybox:local', tag: 'flotilla-test/base:1', engine: '' });
   expect(tagged.results.map((r) => [r.engine?.address, r.error, r.unsettled])).toEqual([...cluster.addresses].sort().map((a) => [a, '', false]));
   // Answered once the streams showed it: listed at once, and on the engines themselves.
@@ -49,6 +52,11 @@ it('tags on every engine holding the image, then removes the tag from one engine
   expect(await dockerTags('engine-1')).not.toContain('flotilla-test/base:1');
   expect(await dockerTags('engine-2')).toContain('flotilla-test/base:1');
   expect((await list(['flotilla-test/base'])).map((i) => i.engine?.address)).toEqual([cluster.addresses[1]]);
+  // Each engine's "tag", and the one engine's "untag", each annotated with its engine.
+  for (const address of cluster.addresses) await events.nextMatching((r) => r.event?.docker?.action === 'tag' && r.event.engine?.address === address, `the tag event of ${address}`);
+  const untag = await events.nextMatching((r) => r.event?.docker?.action === 'untag', 'the untag event');
+  expect(untag.event?.engine?.address).toBe(cluster.addresses[0]);
+  events.cancel();
 
   // Without an engine: every engine that still has it.
   const rest = await call(m(), m().removeImage, { image: 'flotilla-test/base:1', engine: '', force: false, noPrune: false });
