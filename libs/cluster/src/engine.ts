@@ -4,7 +4,7 @@ import { portKey, type PlacementEngine } from '@flotilla/scheduler';
 import type { AgentStream } from './agent-connector';
 import { containerProblem, deltaProblem, imageProblem, listOf, networkProblem, volumeProblem, type EngineDelta } from './agent-input';
 import type { SnapshotAssembly } from './snapshot-assembly';
-import { taggedReference } from './image-match';
+import { taggedReference } from '@flotilla/policy';
 
 export type EngineStatusName = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 

@@ -3,6 +3,7 @@ import { AlreadyExistsError, CancelledError, FailedPreconditionError, NotFoundEr
 import { ContainerStats, type Container, type Image, type Volume } from '@flotilla/proto';
 import type { CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
+import { taggedReference } from '@flotilla/policy';
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions } from './agent-connector';
 
 /** What a fake agent's engine holds, for container operations in unit tests. */
@@ -83,7 +84,7 @@ export class FakeAgents implements AgentConnector {
     };
     // As Docker resolves a reference: ID or prefix, NAME[:TAG] (default latest), NAME@DIGEST.
     const findImage = (ref: string) => {
-      const tagged = ref.lastIndexOf(':') > ref.lastIndexOf('/') || ref.includes('@') ? ref : `${ref}:latest`;
+      const tagged = taggedReference(ref);
       const image = [...engine.imageRecords.values()].find((i) => i.id === ref || i.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, '')) || i.repoTags.includes(tagged) || i.repoDigests.includes(ref));
       if (!image) throw new NotFoundError(`No such image: ${ref}`);
       return { image, tag: image.repoTags.includes(tagged) ? tagged : undefined };

@@ -1,12 +1,5 @@
 import type { Image } from '@flotilla/proto';
 
-/** NAME[:TAG] with Docker's default tag: `busybox` is `busybox:latest`; a digest or a tag is kept. */
-export function taggedReference(ref: string): string {
-  if (ref.includes('@')) return ref;
-  // A colon before the last "/" is a registry port, not a tag.
-  return ref.lastIndexOf(':') > ref.lastIndexOf('/') ? ref : `${ref}:latest`;
-}
-
 const repositoryOf = (tag: string) => {
   const colon = tag.lastIndexOf(':');
   return colon > tag.lastIndexOf('/') ? tag.slice(0, colon) : tag;

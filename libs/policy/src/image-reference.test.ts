@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import { checkImageReference, checkNewImageTag } from './image-reference';
+import { checkImageReference, checkNewImageTag, taggedReference } from './image-reference';
 
 describe('checkImageReference', () => {
   it.each(['busybox', 'busybox:1.36', 'registry.local:5000/team/app:v2', 'app@sha256:' + 'a'.repeat(64), 'sha256:' + 'b'.repeat(64), '3f57d9401f8d'])('takes %s', (reference) => {
@@ -51,4 +51,14 @@ describe('checkNewImageTag', () => {
     expect(() => checkNewImageTag('tag', `${'a-'.repeat(200)}!`)).toThrow(InvalidArgumentError);
     expect(() => checkNewImageTag('tag', `${'a_'.repeat(250)}`)).toThrow(InvalidArgumentError);
   });
+});
+
+describe('taggedReference', () => {
+  it.each([
+    ['busybox', 'busybox:latest'],
+    ['busybox:1.36', 'busybox:1.36'],
+    ['registry.local:5000/app', 'registry.local:5000/app:latest'],
+    ['registry.local:5000/app:v2', 'registry.local:5000/app:v2'],
+    ['app@sha256:abc', 'app@sha256:abc'],
+  ])('reads %s as %s', (ref, tagged) => expect(taggedReference(ref)).toBe(tagged));
 });

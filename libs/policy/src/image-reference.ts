@@ -21,6 +21,13 @@ export function checkImageReference(field: string, value: string): string {
   return value;
 }
 
+/** NAME[:TAG] with Docker's default tag: `busybox` is `busybox:latest`; a digest or a tag is kept. */
+export function taggedReference(ref: string): string {
+  if (ref.includes('@')) return ref;
+  // A colon before the last "/" is a registry port, not a tag.
+  return ref.lastIndexOf(':') > ref.lastIndexOf('/') ? ref : `${ref}:latest`;
+}
+
 // Docker's reference grammar (distribution/reference), without nested repetition: each
 // separator must be followed by a letter or digit, so matching is linear.
 const pathComponent = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@flotilla/errors';
+import { taggedReference } from '@flotilla/policy';
 import { systemClock, type Clock } from '@flotilla/time';
 import { negotiateApiVersion } from './api-version';
 import type {
@@ -167,7 +168,7 @@ export class HollowDockerBackend implements DockerBackend {
 
   /** As Docker resolves a reference: ID or a prefix of one, NAME[:TAG] (default latest). */
   private findImage(reference: string): { image: ImageReply; tag: string | undefined } {
-    const tagged = reference.lastIndexOf(':') > reference.lastIndexOf('/') || reference.includes('@') ? reference : `${reference}:latest`;
+    const tagged = taggedReference(reference);
     const hex = reference.replace(/^sha256:/, '');
     const image = [...this.images.values()].find((i) => i.RepoTags?.includes(tagged) || i.Id === reference || (hex.length >= 12 && i.Id?.slice(7).startsWith(hex)));
     if (!image) throw new NotFoundError(`No such image: ${reference}`);
