@@ -41,7 +41,7 @@ afterAll(async () => {
 
 it('a flapping engine is "flapping" in info, engine ls, explain and its events, and is still placed on', async () => {
   expect((await flotilla('engine', 'ls', '--format', '{{.Status}} {{.HealthText}}')).stdout).toBe('healthy 100\n');
-  const events = new StreamRecorder<WatchEventsResponse>(client.watchEvents({ types: ['engine'], engines: [], containers: [] }));
+  const events = await new StreamRecorder<WatchEventsResponse>(client.watchEvents({ types: ['engine'], engines: [], containers: [] })).live();
   try {
     // One failure: the Docker engine goes away and comes back.
     backend.setReachable(false);

@@ -50,7 +50,7 @@ it('validates all three engines, with their real IDs and labels', async () => {
 });
 
 it('shows a container started straight on an engine in ListEngines and as an annotated event', async () => {
-  const events = new EventRecorder(m().watchEvents({ types: ['container'], engines: [ids[2]], containers: [] }));
+  const events = await new EventRecorder(m().watchEvents({ types: ['container'], engines: [ids[2]], containers: [] })).live();
   const id = await engines.docker('engine-3', ['run', '-d', '--network', 'none', '--name', 'direct-web', '-m', '64m', 'busybox:local', 'sleep', '300']);
   const started = await events.nextMatching((r) => r.event?.action === 'start' && r.event.docker?.actorId === id, 'the container start event');
   expect(started.event?.engine).toEqual({ id: ids[2], name: expect.any(String), address: address(2), ip: '127.0.0.1' });
@@ -66,17 +66,22 @@ it('shows a container started straight on an engine in ListEngines and as an ann
 it('marks an engine whose agent is killed unhealthy, and a restarted agent heals it', async () => {
   await engines.docker('engine-1', ['run', '-d', '--network', 'none', '--name', 'on-engine-1', 'busybox:local', 'sleep', '300']);
   await waitFor(async () => (await allContainers(m(), { all: true, engines: [ids[0]] })).some((c) => c.container?.names.includes('on-engine-1')), { what: 'the container in the cluster' });
-  const events = new EventRecorder(m().watchEvents({ types: ['engine'], engines: [], containers: [] }));
-  agents[0].process.signal('SIGKILL');
-  const down = await engineIn(m(), address(0), EngineStatus.ENGINE_STATUS_UNHEALTHY, 'after kill -9 of its agent');
-  expect(down.lastError).not.toBe('');
-  const disconnect = await events.nextMatching((r) => r.event?.action === 'disconnect' && r.event.engine?.address === address(0), 'a disconnect event');
-  // Classic Swarm's name and the engine's IP, for scripts written against classic's events.
-  expect(disconnect.event).toMatchObject({ classicAction: 'engine_disconnect', engine: { ip: '127.0.0.1' } });
-  // Its containers show as classic showed them.
-  const onDown = (await allContainers(m(), { all: true, engines: [ids[0]] })).find((c) => c.container?.names.includes('on-engine-1'));
-  expect(onDown?.container?.status).toBe('Host Down');
-  agents[0] = await startAgentProcess(engines.engines[0], ports[0]);
+  const events = await new EventRecorder(m().watchEvents({ types: ['engine'], engines: [], containers: [] })).live();
+  const killed = agents[0];
+  killed.process.signal('SIGKILL');
+  try {
+    const down = await engineIn(m(), address(0), EngineStatus.ENGINE_STATUS_UNHEALTHY, 'after kill -9 of its agent');
+    expect(down.lastError).not.toBe('');
+    const disconnect = await events.nextMatching((r) => r.event?.action === 'disconnect' && r.event.engine?.address === address(0), 'a disconnect event');
+    // Classic Swarm's name and the engine's IP, for scripts written against classic's events.
+    expect(disconnect.event).toMatchObject({ classicAction: 'engine_disconnect', engine: { ip: '127.0.0.1' } });
+    // Its containers show as classic showed them.
+    const onDown = (await allContainers(m(), { all: true, engines: [ids[0]] })).find((c) => c.container?.names.includes('on-engine-1'));
+    expect(onDown?.container?.status).toBe('Host Down');
+  } finally {
+    // The next tests need three healthy engines, even when this one fails.
+    agents[0] = await startAgentProcess(engines.engines[0], ports[0]);
+  }
   const back = await engineIn(m(), address(0), EngineStatus.ENGINE_STATUS_HEALTHY, 'after the agent is back');
   expect(back.id).toBe(ids[0]);
   const reconnect = await events.nextMatching((r) => r.event?.action === 'reconnect' && r.event.engine?.address === address(0), 'a reconnect event');
@@ -89,11 +94,14 @@ it('marks an engine whose agent is killed unhealthy, and a restarted agent heals
 
 it('marks an engine whose Docker engine stops unhealthy, and healthy when it is back', async () => {
   await engines.stopOne('engine-2');
-  const down = await engineIn(m(), address(1), EngineStatus.ENGINE_STATUS_UNHEALTHY, 'with its Docker engine stopped');
-  expect(down.lastError).toMatch(/Docker engine unreachable/);
-  // Unhealthy engines stay in the cluster.
-  expect((await call(m(), m().getInfo, {})).engineCounts?.unhealthy).toBe(1);
-  await engines.startOne('engine-2');
+  try {
+    const down = await engineIn(m(), address(1), EngineStatus.ENGINE_STATUS_UNHEALTHY, 'with its Docker engine stopped');
+    expect(down.lastError).toMatch(/Docker engine unreachable/);
+    // Unhealthy engines stay in the cluster.
+    expect((await call(m(), m().getInfo, {})).engineCounts?.unhealthy).toBe(1);
+  } finally {
+    await engines.startOne('engine-2');
+  }
   await engineIn(m(), address(1), EngineStatus.ENGINE_STATUS_HEALTHY, 'with its Docker engine back');
 });
 

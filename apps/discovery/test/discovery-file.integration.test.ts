@@ -67,7 +67,7 @@ it('brings the engines listed in the file into the cluster, healthy, and reports
 });
 
 it('removes the engine whose line is removed, and adds it back when the line returns', async () => {
-  const events = new StreamRecorder<WatchEventsResponse>(m().watchEvents({ types: ['engine'], engines: [], containers: [] }));
+  const events = await new StreamRecorder<WatchEventsResponse>(m().watchEvents({ types: ['engine'], engines: [], containers: [] })).live();
   const watch = new StreamRecorder<WatchEntriesResponse>(d().watchEntries({}));
   await watch.nextMatching((r) => (r.state?.addresses.length ?? 0) === 3, 'the first WatchEntries state');
   const before = (await listEntries(d())).generation;

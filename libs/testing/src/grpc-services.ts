@@ -55,6 +55,7 @@ export interface ReadableCall<T> {
   on(event: 'data', listener: (item: T) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
+  on(event: 'metadata', listener: () => void): unknown;
   cancel(): void;
 }
 
@@ -63,8 +64,10 @@ export class StreamRecorder<T> {
   readonly items: T[] = [];
   error: Error | undefined;
   ended = false;
+  private headers = false;
 
   constructor(readonly call: ReadableCall<T>) {
+    call.on('metadata', () => (this.headers = true));
     call.on('data', (item: T) => this.items.push(item));
     call.on('error', (err: Error) => (this.error = err));
     call.on('end', () => (this.ended = true));
@@ -81,6 +84,21 @@ export class StreamRecorder<T> {
       },
       { timeoutMs, what },
     );
+  }
+
+  /**
+   * Waits for the server's headers: a WatchEvents subscription is live once they arrive, so what
+   * the test does next is seen (without this, a fast failure can come before the subscription).
+   */
+  async live(timeoutMs = 30_000): Promise<this> {
+    await waitFor(
+      () => {
+        if (this.error) throw this.error;
+        return this.headers || this.items.length > 0 || undefined;
+      },
+      { timeoutMs, what: 'the stream to be live (its headers)' },
+    );
+    return this;
   }
 
   /** Waits for the stream to end with an error, and returns it. */
