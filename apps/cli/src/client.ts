@@ -61,7 +61,7 @@ export class Cluster {
    * A server stream as an async iterable; Ctrl-C (or leaving the loop) cancels it on the manager
    * too. Aborting `until` ends the stream quietly.
    */
-  async *stream<Res>(open: (client: ClusterClient, options: CallOptions) => ServerStream<Res>, until?: AbortSignal): AsyncGenerator<Res> {
+  async *stream<Res>(open: (client: ClusterClient, options: CallOptions) => AsyncIterable<Res> & Pick<ServerStream<Res>, 'opened'>, until?: AbortSignal): AsyncGenerator<Res> {
     this.checkInterrupted();
     if (until?.aborted) return;
     try {

@@ -9,9 +9,31 @@ export interface Output {
   flush(): Promise<void>;
 }
 
+/** What a command reads: the bytes typed or piped in (exec -i). */
+export interface Input {
+  readonly stream: NodeJS.ReadableStream;
+  /** True when reading a terminal. */
+  readonly isTTY: boolean;
+  /** Puts a terminal in raw mode (keys as typed, Ctrl-C a byte, no echo); answers the undo. */
+  raw(): () => void;
+  /** Stops reading, so the process can exit. */
+  close(): void;
+}
+
+/** The terminal the command runs in, for programs given one (exec -t). */
+export interface Terminal {
+  /** Its size, when stdout is a terminal. */
+  size(): { rows: number; columns: number } | undefined;
+  /** Calls `listener` whenever it is resized; answers the unsubscribe. */
+  onResize(listener: () => void): () => void;
+}
+
 export interface Io {
   stdout: Output;
   stderr: Output;
+  /** Absent in tests that give no input. */
+  stdin?: Input;
+  terminal?: Terminal;
   env: NodeJS.ProcessEnv;
   /** Now, for "5 minutes ago". */
   now(): number;
@@ -34,8 +56,38 @@ function processOutput(stream: NodeJS.WriteStream): Output {
   };
 }
 
+function processInput(): Input {
+  const stdin = process.stdin;
+  return {
+    stream: stdin,
+    get isTTY() {
+      return Boolean(stdin.isTTY);
+    },
+    raw() {
+      if (!stdin.isTTY) return () => undefined;
+      stdin.setRawMode(true);
+      return () => stdin.setRawMode(false);
+    },
+    close() {
+      stdin.pause();
+      stdin.destroy();
+    },
+  };
+}
+
+function processTerminal(): Terminal {
+  const out = process.stdout;
+  return {
+    size: () => (out.isTTY && out.rows > 0 && out.columns > 0 ? { rows: out.rows, columns: out.columns } : undefined),
+    onResize(listener) {
+      out.on('resize', listener);
+      return () => void out.off('resize', listener);
+    },
+  };
+}
+
 export function processIo(): Io {
-  return { stdout: processOutput(process.stdout), stderr: processOutput(process.stderr), env: process.env, now: () => Date.now() };
+  return { stdout: processOutput(process.stdout), stderr: processOutput(process.stderr), stdin: processInput(), terminal: processTerminal(), env: process.env, now: () => Date.now() };
 }
 
 /** Colour only on a terminal, and never with NO_COLOR set (https://no-color.org) or TERM=dumb. */

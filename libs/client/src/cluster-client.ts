@@ -9,6 +9,7 @@ import {
   RemoveImageRequest,
   TagImageRequest,
   ContainerStatsRequest,
+  ExecStart,
   CreateContainerRequest,
   ExplainPlacementRequest,
   GetEngineRequest,
@@ -77,6 +78,7 @@ import { ClientReason } from './failures';
 import { ManagerPool, type ManagerChannel } from './managers';
 import { checkRequestId, resolveOptions, type CallOptions, type ClusterClientOptions, type ResolvedOptions } from './options';
 import { ServerStream, type OpenStream } from './server-stream';
+import { ExecSession } from './exec-session';
 
 /** A request as its message's `fromPartial` takes it: every field optional, defaults for the rest. */
 export type RequestOf<M extends { fromPartial: (object: never) => unknown }> = Parameters<M['fromPartial']>[0];
@@ -98,7 +100,7 @@ type UnaryMethod<Req, Res> = (
  * TagImage (tagging again changes nothing); UpdateContainer (the same change again changes nothing).
  * Never: RemoveEngine, KillContainer (each sends the signal again), RemoveContainer,
  * RemoveVolume, RemoveImage, PauseContainer and UnpauseContainer (a second try is FAILED_PRECONDITION),
- * RenameContainer (a second try is NOT_FOUND), WaitContainer (it waits until the caller gives
+ * RenameContainer (a second try is NOT_FOUND), ExecContainer (the program would run twice), WaitContainer (it waits until the caller gives
  * up: a retry would wait all over again past the caller's time), and CreateContainer without
  * request_id (a second container, or ALREADY_EXISTS). A call that never reached a manager (no
  * connection) goes to the next one whatever it is: nothing was sent.
@@ -137,6 +139,8 @@ export const idempotency = {
   containerLogs: 'opening only',
   containerStats: 'opening only',
   pullImage: 'opening only',
+  // A second try could run the program twice: only a try that never reached a manager is made again.
+  execContainer: false,
 } as const;
 
 /**
@@ -384,6 +388,17 @@ export class ClusterClient {
     return this.stream((c, metadata, deadline) => c.raw.pullImage(message, metadata, deadline === undefined ? {} : { deadline }), options);
   }
 
+  /**
+   * Runs a program in a running container (`docker exec`): the session's output, its stdin and
+   * resizes; see ExecSession. Not tried on another manager once sent: it could run twice.
+   */
+  exec(start: RequestOf<typeof ExecStart>, options?: CallOptions): ExecSession {
+    const message = ExecStart.fromPartial(start);
+    const session = new ExecSession((call) => call.write({ request: { $case: 'start', value: message } }));
+    session.attach(this.stream((c, metadata, deadline) => session.opening(c.raw.execContainer(metadata, deadline === undefined ? {} : { deadline })), options, idempotency.execContainer));
+    return session;
+  }
+
   /** Closes every channel and cancels the open streams; later calls fail with FailedPreconditionError (CLIENT_CLOSED). Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -413,7 +428,7 @@ export class ClusterClient {
     });
   }
 
-  private stream<T>(open: OpenStream<T>, options: CallOptions = {}): ServerStream<T> {
+  private stream<T>(open: OpenStream<T>, options: CallOptions = {}, idempotent = true): ServerStream<T> {
     this.checkOpen();
     const deadlineMs = options.deadlineMs;
     if (deadlineMs !== undefined && !(deadlineMs > 0)) throw InvalidArgumentError.field('deadlineMs', deadlineMs, 'must be more than 0');
@@ -424,7 +439,7 @@ export class ClusterClient {
       m.set(requestIdKey, requestId);
       return m;
     };
-    const stream: ServerStream<T> = new ServerStream<T>(this.pool, this.options, { deadline, deadlineMs, signal: options.signal, idempotent: true }, metadata, open, (s) => this.streams.delete(s as ServerStream<unknown>));
+    const stream: ServerStream<T> = new ServerStream<T>(this.pool, this.options, { deadline, deadlineMs, signal: options.signal, idempotent }, metadata, open, (s) => this.streams.delete(s as ServerStream<unknown>));
     this.streams.add(stream as ServerStream<unknown>);
     return stream;
   }

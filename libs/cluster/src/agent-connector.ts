@@ -1,4 +1,5 @@
-import type { ContainerResources, PullProgress } from '@flotilla/proto';
+import type { ContainerResources, ExecExit, ExecOptions, PullProgress } from '@flotilla/proto';
+import type { ExecInput } from '@flotilla/policy';
 import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, UpdateContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 
@@ -50,6 +51,9 @@ export interface CreateContainerOptions {
   actingRole: Role | undefined;
 }
 
+/** What an exec answers, in order: started, output, the exit (see ExecContainer in agent.proto). */
+export type ExecOutput = { $case: 'started'; value: { execId: string } } | { $case: 'stdout'; value: Buffer } | { $case: 'stderr'; value: Buffer } | { $case: 'exit'; value: ExecExit };
+
 /** Container operations on one engine, through its agent. Failures are the typed errors of @flotilla/grpc. */
 export interface AgentOperations {
   createContainer(request: CreateContainerRequest, options: CreateContainerOptions): Promise<CreateContainerResponse>;
@@ -79,4 +83,10 @@ export interface AgentOperations {
   removeImage(image: string, force: boolean, noPrune: boolean): Promise<{ untagged: string[]; deleted: string[] }>;
   /** Tags the image as `target` (NAME:TAG). */
   tagImage(image: string, target: string): Promise<void>;
+  /**
+   * Docker's exec in the container: `input` is the caller's stdin and resizes, taken only as fast
+   * as the agent takes them (its end closes the program's stdin); `signal` ends the exec's
+   * connection on the agent too.
+   */
+  execContainer(id: string, options: ExecOptions, input: AsyncIterable<ExecInput>, signal: AbortSignal): AsyncIterable<ExecOutput>;
 }

@@ -1,7 +1,8 @@
 import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
-import { checkNewContainerName, checkPsArgs, checkResourceChange, checkWaitCondition } from '@flotilla/policy';
-import type { Container, ContainerResources, ContainerStats } from '@flotilla/proto';
+import { checkExecInput, checkExecOptions, checkNewContainerName, checkPsArgs, checkResourceChange, checkWaitCondition, type ExecInput, type ExecRequestMessage } from '@flotilla/policy';
+import type { Container, ContainerResources, ContainerStats, ExecOptions } from '@flotilla/proto';
 import type { EngineRef } from '@flotilla/proto/cluster';
+import type { ExecOutput } from './agent-connector';
 import type { ClusterContainers } from './cluster-containers';
 import { engineRef } from './engine-view';
 
@@ -23,6 +24,9 @@ async function inState<T>(verb: string, container: Container, work: () => Promis
     throw new FailedPreconditionError(`cannot ${verb} container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
   }
 }
+
+/** An exec's answers through the cluster: its start names the container and the engine. */
+export type ClusterExecOutput = Exclude<ExecOutput, { $case: 'started' }> | { $case: 'started'; value: { execId: string; containerId: string; engine: EngineRef } };
 
 /**
  * The container operations past start, stop, kill and remove, routed to the container's engine
@@ -94,6 +98,33 @@ export class ContainerOperations {
     const { engine, container, agent } = this.containers.onHealthyEngine(reference);
     const ref = engineRef(engine);
     for await (const sample of agent.containerStats(container.id, stream, signal)) yield { stats: sample.stats, engine: ref };
+  }
+
+  /**
+   * Runs a program in the container on its engine (Docker's exec). The first answer names the
+   * exec, the container and its engine; the caller's messages after its start are checked as they
+   * come and reach the agent as fast as it takes them; `signal` ends the exec's connection on the
+   * agent too.
+   */
+  async *exec(reference: string, options: ExecOptions | undefined, requests: AsyncIterable<ExecRequestMessage>, signal: AbortSignal): AsyncIterable<ClusterExecOutput> {
+    const checked = checkExecOptions('start.options', options);
+    const { engine, container, agent } = this.containers.onHealthyEngine(reference);
+    const input = (async function* (): AsyncGenerator<ExecInput> {
+      for await (const request of requests) yield checkExecInput(checked, request);
+    })();
+    const outputs = agent.execContainer(container.id, checked, input, signal);
+    let started = false;
+    try {
+      for await (const output of outputs) {
+        if (output.$case !== 'started') yield output;
+        else yield { $case: 'started', value: { execId: output.value.execId, containerId: container.id, engine: engineRef(engine) } };
+        started ||= output.$case === 'started';
+      }
+    } catch (err) {
+      // Docker's refusal of a stopped or paused container, in the cluster's words.
+      if (started || !(err instanceof FailedPreconditionError)) throw err;
+      throw new FailedPreconditionError(`cannot run a program in container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
+    }
   }
 
   async top(reference: string, psArgs: string) {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { PortBinding } from '@flotilla/proto';
-import { ContainerSpec, type ClusterServiceService } from '@flotilla/proto/cluster';
+import { ContainerSpec, type ClusterServiceService, type ExecStart } from '@flotilla/proto/cluster';
 import { affinitiesLabel, constraintsLabel } from '@flotilla/scheduler';
 import { checkContainerName, checkCount, checkList, checkMap, checkRange, checkText, clip } from './request-checks';
 import { requestLimits as L } from './request-limits';
@@ -119,6 +119,17 @@ export function checkContainerSpec(spec: ContainerSpec | undefined): void {
   if (bytes > L.specBytes) throw InvalidArgumentError.field('spec', `${clip(spec.image)} (${bytes} bytes)`, `the spec is ${bytes} bytes encoded; at most ${L.specBytes}`);
 }
 
+/** The sizes of an exec's first message; the messages after it are checked as they come (checkExecInput). */
+export function checkExecStartSizes(start: ExecStart): void {
+  reference('start.container', start.container);
+  const options = start.options;
+  if (!options) return;
+  checkList('start.options.command', options.command, { entries: L.argvEntries, entryBytes: L.argBytes, totalBytes: L.argvTotalBytes });
+  checkList('start.options.env', options.env, { entries: L.envEntries, entryBytes: L.envEntryBytes, totalBytes: L.envTotalBytes });
+  checkText('start.options.user', options.user, L.userBytes);
+  checkText('start.options.working_dir', options.workingDir, L.pathBytes);
+}
+
 /** A discovery push's sizes; the generation and the engine limit are the cluster's to check. */
 export function checkSyncSizes(source: string, addresses: readonly string[]): void {
   checkText('source', source, L.sourceBytes);
@@ -233,4 +244,6 @@ export const clusterRequestChecks: ClusterRequestChecks = {
     checkText('tag', r.tag, L.imageBytes);
     checkText('engine', r.engine, L.referenceBytes);
   },
+  // A two-way stream has no single request: its first message is checked by checkExecStartSizes.
+  execContainer: () => undefined,
 };

@@ -1,4 +1,3 @@
-import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { silentLogger } from './logger';
 import { requestIdFrom, type CallContext, type CallIdentity } from './request-id';
 
@@ -41,7 +40,12 @@ const endings: ReadonlyArray<readonly [event: string, why: CallEnd]> = [
 ];
 
 /** What a scope needs of a server call, unary or streaming. */
-type ScopedCall = Pick<ServerUnaryCall<unknown, unknown>, 'cancelled' | 'on' | 'off'>;
+/** What a scope needs of a server call of any kind. */
+interface ScopedCall {
+  cancelled: boolean;
+  on(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
 
 const serverClosing = new WeakMap<object, AbortSignal>();
 const identities = new WeakMap<object, CallIdentity>();
@@ -111,13 +115,22 @@ export function callContextOf(call: object): CallContext | undefined {
   return scopes.get(call)?.context;
 }
 
+/** What `drained` needs of a server call that writes: a server stream, or either side of a two-way one. */
+interface WritableCall {
+  cancelled: boolean;
+  destroyed: boolean;
+  writableNeedDrain: boolean;
+  once(event: 'drain' | 'cancelled' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'cancelled' | 'close', listener: () => void): unknown;
+}
+
 /**
  * Resolves when a server stream's client has read enough for writes to go on, or the call is
  * over: cancelled, closed, or its signal aborted (which includes the server shutting down, so a
  * stream stuck behind a slow reader does not hold shutdown for the whole grace period). The
  * signal is the call's own scope unless another is given.
  */
-export function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal | undefined = callSignalOf(call)): Promise<void> {
+export function drained(call: WritableCall, signal: AbortSignal | undefined = callSignalOf(call)): Promise<void> {
   if (call.cancelled || call.destroyed || !call.writableNeedDrain || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {

@@ -14,3 +14,4 @@ export * from './call-observer';
 export * from './request-id';
 export * from './call-log';
 export * from './version-service';
+export * from './duplex';

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import {
   Server,
   status,
+  type ServerDuplexStream,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
@@ -25,6 +26,7 @@ import { bindCallIdentity, bindServerClosing, openCallScope } from './call-scope
 import { observingInterceptor, type CallObserver } from './call-observer';
 import { callLogInterceptor } from './call-log';
 import { requestIdFrom, runAsCall, type CallContext } from './request-id';
+import { UndecodableRequest } from './undecodable-request';
 
 export interface ServiceRegistration {
   /** Fully qualified name, as the health service reports it, e.g. `flotilla.agent.v1.EngineAgentService`. */
@@ -162,10 +164,6 @@ type AnyHandler = (call: ServerUnaryCall<unknown, unknown>, callback?: sendUnary
  * call must fit the caller's rate, a stream must fit the caller's stream limit. Refusals are
  * answered before the handler runs, and logged with the caller's identity.
  */
-/** The bytes of a request that did not decode as its method's message. */
-class UndecodableRequest {
-  constructor(readonly why: string) {}
-}
 
 /**
  * Decoding never throws: grpc-js would answer undecodable bytes with INTERNAL, blaming the
@@ -321,6 +319,27 @@ export function serverStream<Req, Res>(handler: (request: Req, call: ServerWrita
         scope.end('errored');
         if (call.cancelled || call.writableEnded) return;
         // grpc-js turns an 'error' event into the call's final status.
+        call.emit('error', toServiceError(err));
+      },
+    );
+  };
+}
+
+/**
+ * A bidirectional-streaming handler written as an async function, as `serverStream`: it reads the
+ * caller's messages with `requestsOf(call, signal)` and writes its own; resolving ends the call OK.
+ */
+export function duplexStream<Req, Res>(handler: (call: ServerDuplexStream<Req, Res>, signal: AbortSignal, context: CallContext) => Promise<void>) {
+  return (call: ServerDuplexStream<Req, Res>): void => {
+    const scope = openCallScope(call);
+    handler(call, scope.signal, scope.context).then(
+      () => {
+        scope.end('finished');
+        if (!call.cancelled && !call.writableEnded) call.end();
+      },
+      (err: unknown) => {
+        scope.end('errored');
+        if (call.cancelled || call.writableEnded) return;
         call.emit('error', toServiceError(err));
       },
     );

@@ -195,6 +195,16 @@ export function tmpfsOptionsProblem(text: string): string | undefined {
  * Checks the options (`prefix` is "spec." for the manager, "" for the agent) and reads them.
  * Every refusal is INVALID_ARGUMENT naming the field in the contract's spelling and the value.
  */
+/** A user to run as, USER[:GROUP] (empty: the image's or container's). */
+export function checkUser(field: string, value: string): void {
+  if (value && !/^[^\s:]+(:[^\s:]+)?$/.test(value)) throw InvalidArgumentError.field(field, value, 'expected USER[:GROUP], a name or number each, without spaces');
+}
+
+/** A working directory in the container (empty: the image's or container's). */
+export function checkWorkingDir(field: string, value: string): void {
+  if (value && (!value.startsWith('/') || value.includes('\0'))) throw InvalidArgumentError.field(field, value, 'must be an absolute path in the container');
+}
+
 export function checkContainerOptions(request: ContainerOptionsInput, prefix = ''): ContainerOptions {
   const f = (name: string) => `${prefix}${name}`;
   const mounts = request.mounts.map((m, i) => parseMount(f(`mounts[${i}]`), m));
@@ -211,10 +221,8 @@ export function checkContainerOptions(request: ContainerOptionsInput, prefix = '
     const problem = tmpfsOptionsProblem(options);
     if (problem) throw InvalidArgumentError.field(field, options, problem);
   }
-  if (request.user && !/^[^\s:]+(:[^\s:]+)?$/.test(request.user)) throw InvalidArgumentError.field(f('user'), request.user, 'expected USER[:GROUP], a name or number each, without spaces');
-  if (request.workingDir && (!request.workingDir.startsWith('/') || request.workingDir.includes('\0'))) {
-    throw InvalidArgumentError.field(f('working_dir'), request.workingDir, 'must be an absolute path in the container');
-  }
+  checkUser(f('user'), request.user);
+  checkWorkingDir(f('working_dir'), request.workingDir);
   if (request.hostname) {
     const problem = hostnameProblem(request.hostname);
     if (problem) throw InvalidArgumentError.field(f('hostname'), request.hostname, problem);

@@ -3,6 +3,7 @@ import { caGroup } from './ca';
 import { completionCommand } from './completion';
 import { engineGroup } from './engine';
 import events from './events';
+import exec from './exec';
 import explain from './explain';
 import { imageGroup, imagesCommand, rmiCommand, tagCommand } from './image';
 import info from './info';
@@ -25,5 +26,5 @@ import wait from './wait';
 import { volumeGroup } from './volume';
 
 /** Every command, in the order --help lists them. */
-export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, logs, top, stats, events, explain, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, exec, logs, top, stats, events, explain, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
 commands.push(completionCommand(() => commands));

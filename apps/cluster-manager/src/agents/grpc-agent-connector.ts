@@ -1,9 +1,11 @@
-import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions } from '@flotilla/cluster';
+import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions, ExecOutput } from '@flotilla/cluster';
 import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey } from '@flotilla/policy';
 import type { PullProgress } from '@flotilla/proto';
-import { EngineAgentServiceClient, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
-import { connectivityState, type ClientReadableStream } from '@grpc/grpc-js';
+import type { ExecOptions } from '@flotilla/proto';
+import type { ExecInput } from '@flotilla/policy';
+import { EngineAgentServiceClient, type ExecContainerRequest, type ExecContainerResponse, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
+import { connectivityState, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
 
 /** A server stream as an async iterable that the signal cancels. */
 async function* cancellable<T>(stream: ClientReadableStream<T>, signal: AbortSignal): AsyncGenerator<T> {
@@ -19,6 +21,52 @@ async function* cancellable<T>(stream: ClientReadableStream<T>, signal: AbortSig
 /** The progress lines of an agent's pull; a response without one (from a newer agent) is skipped. */
 async function* progressOf(responses: AsyncIterable<PullImageResponse>): AsyncGenerator<PullProgress> {
   for await (const response of responses) if (response.progress) yield response.progress;
+}
+
+/** Resolves when the call may take more writes, or is over. */
+function writable(call: ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>, signal: AbortSignal): Promise<void> {
+  if (!call.writableNeedDrain || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('close', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.once('drain', done);
+    call.once('close', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * An exec on the agent: the start, then `input` as fast as the agent takes it (its end is the
+ * half-close that closes the program's stdin), while the agent's answers are read. A failure of
+ * `input` (a bad message from the manager's caller) cancels the agent's call and is the error.
+ */
+async function* execThrough(call: ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>, id: string, options: ExecOptions, input: AsyncIterable<ExecInput>, signal: AbortSignal): AsyncGenerator<ExecOutput> {
+  const cancel = () => call.cancel();
+  signal.addEventListener('abort', cancel, { once: true });
+  let inputFailure: unknown;
+  call.write({ request: { $case: 'start', value: { id, options } } });
+  void (async () => {
+    for await (const item of input) {
+      if (signal.aborted || call.writableEnded || call.destroyed) return;
+      if (!call.write({ request: item })) await writable(call, signal);
+    }
+    if (!signal.aborted && !call.writableEnded) call.end();
+  })().catch((err: unknown) => {
+    inputFailure = err;
+    call.cancel();
+  });
+  try {
+    for await (const message of streamOf(call)) if (message.response) yield message.response;
+  } catch (err) {
+    throw inputFailure ?? err;
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
+  if (inputFailure) throw inputFailure;
 }
 
 export interface GrpcAgentConnectorOptions {
@@ -112,6 +160,7 @@ export class GrpcAgentConnector implements AgentConnector {
       inspectImage: (image) => call(client(), client().inspectImage, { image }),
       removeImage: (image, force, noPrune) => call(client(), client().removeImage, { image, force, noPrune }),
       tagImage: async (image, tag) => void (await call(client(), client().tagImage, { image, tag })),
+      execContainer: (id, options, input, signal) => execThrough(client().execContainer(), id, options, input, signal),
     };
   }
 

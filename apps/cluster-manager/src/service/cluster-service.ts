@@ -1,9 +1,9 @@
-import { clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes } from '@flotilla/cluster';
-import { callerOf, drained, effectiveRole, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { checkExecStartSizes, clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes } from '@flotilla/cluster';
+import { callerOf, drained, duplexStream, effectiveRole, requestsOf, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
-import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
-import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
+import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
+import { Metadata } from '@grpc/grpc-js';
 import { checkedService } from './request-guard';
 import { containerListing, engineListing, imageListing, volumeListing } from './listings';
 import { readPage } from './paging';
@@ -60,6 +60,7 @@ export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> 
   inspectImage: anyReader,
   removeImage: operator,
   tagImage: operator,
+  execContainer: operator,
 };
 
 /** Calls that change the cluster: each takes from its caller's rate budget. */
@@ -81,6 +82,7 @@ export const clusterMutating: readonly string[] = [
   'removeVolume',
   'removeImage',
   'tagImage',
+  'execContainer',
 ];
 
 /**
@@ -97,7 +99,7 @@ export function discoveryPusher(caller: Caller): string {
  * item only when the client has read the last: the agent's stream is pulled no faster than the
  * client reads, so a slow reader holds back the agent instead of filling the manager's memory.
  */
-export async function relay<T>(source: AsyncIterable<T>, call: ServerWritableStream<unknown, T>, signal: AbortSignal): Promise<void> {
+export async function relay<T>(source: AsyncIterable<T>, call: Parameters<typeof drained>[0] & { write(item: T): boolean }, signal: AbortSignal): Promise<void> {
   for await (const item of source) {
     if (signal.aborted) return;
     if (!call.write(item)) await drained(call, signal);
@@ -206,6 +208,22 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     removeImage: unary(async (request) => ({ results: await images.remove(request.image, request.engine, request.force, request.noPrune) })),
 
     tagImage: unary(async (request) => ({ results: await images.tag(request.image, request.tag, request.engine) })),
+
+    execContainer: duplexStream<ExecContainerRequest, ExecContainerResponse>(async (call, signal) => {
+      const requests = requestsOf<ExecContainerRequest>(call, signal);
+      const first = await requests.next();
+      if (first.done) return;
+      const start = first.value.request;
+      if (start?.$case !== 'start') throw InvalidArgumentError.field('start', start?.$case ?? 'empty', 'the first message must carry start');
+      checkExecStartSizes(start.value);
+      const rest = (async function* () {
+        for await (const { request } of requests) yield request;
+      })();
+      const outputs = operations.exec(start.value.container, start.value.options, rest, signal);
+      await relay((async function* () {
+        for await (const output of outputs) yield { response: output };
+      })(), call, signal);
+    }),
 
     watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call, signal) => {
       const subscription = cluster.subscribe(request, options.maxQueuedEvents);

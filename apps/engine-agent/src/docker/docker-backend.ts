@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 
 /*
  * What the agent needs from a Docker engine. The real back end talks to dockerd through dockerode;
@@ -205,6 +205,25 @@ export interface DockerStatsReply {
   networks?: Record<string, { rx_bytes?: DockerCount; tx_bytes?: DockerCount } | null> | null;
 }
 
+/** Docker's exec-create body (`POST /containers/{id}/exec`). */
+export interface DockerExecBody {
+  Cmd: string[];
+  AttachStdin: boolean;
+  AttachStdout: true;
+  AttachStderr: true;
+  Tty: boolean;
+  Env?: string[];
+  User?: string;
+  WorkingDir?: string;
+}
+
+/** What the agent reads of Docker's exec inspect. */
+export interface ExecInspectReply {
+  Running?: boolean;
+  /** Null while the program runs. */
+  ExitCode?: number | null;
+}
+
 /** Docker's wait conditions. */
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -275,6 +294,16 @@ export interface DockerBackend {
    * zeros with Docker's zero `read` time (Docker keeps sending them while streaming).
    */
   containerStats(id: string, stream: boolean): Promise<Readable>;
+  /** Makes an exec in a running container; answers its ID. */
+  createExec(containerId: string, body: DockerExecBody): Promise<string>;
+  /**
+   * Starts an exec and answers Docker's hijacked connection: reading it gives the program's output
+   * (Docker's multiplexed frames, or plain bytes with a TTY) until the program's output closes;
+   * writing it feeds the program's stdin, and ending it closes that stdin.
+   */
+  startExec(execId: string, tty: boolean): Promise<Duplex>;
+  resizeExec(execId: string, rows: number, columns: number): Promise<void>;
+  inspectExec(execId: string): Promise<ExecInspectReply>;
   /** Docker's pull progress as newline-delimited JSON. */
   pullImage(reference: string): Promise<Readable>;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { type TlsFiles } from '@flotilla/grpc';
 import { UnavailableError } from '@flotilla/errors';
@@ -8,6 +8,8 @@ import type {
   ContainerInspectReply,
   DockerBackend,
   DockerCreateBody,
+  DockerExecBody,
+  ExecInspectReply,
   DockerInfoReply,
   DockerVersionReply,
   ImageDeleteReply,
@@ -281,6 +283,26 @@ export class DockerodeBackend implements DockerBackend {
           );
         }),
     );
+  }
+
+  createExec(containerId: string, body: DockerExecBody): Promise<string> {
+    return this.run(async () => (await this.docker.getContainer(containerId).exec(body)).id);
+  }
+
+  startExec(execId: string, tty: boolean): Promise<Duplex> {
+    // Hijacked with stdin open whether or not the program reads it, as the docker CLI does: the
+    // connection is then one socket both ways, and ending it is Docker's sign that stdin closed.
+    return this.run(() => this.docker.getExec(execId).start({ hijack: true, stdin: true, Detach: false, Tty: tty }) as Promise<Duplex>);
+  }
+
+  resizeExec(execId: string, rows: number, columns: number): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getExec(execId).resize({ h: rows, w: columns });
+    });
+  }
+
+  inspectExec(execId: string): Promise<ExecInspectReply> {
+    return this.run(() => this.docker.getExec(execId).inspect() as Promise<ExecInspectReply>);
   }
 
   async pullImage(reference: string): Promise<Readable> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@flotilla/errors';
 import { taggedReference } from '@flotilla/policy';
 import { systemClock, type Clock } from '@flotilla/time';
@@ -8,6 +8,8 @@ import type {
   ContainerInspectReply,
   DockerBackend,
   DockerCreateBody,
+  DockerExecBody,
+  ExecInspectReply,
   DockerInfoReply,
   DockerStatsReply,
   DockerUpdateBody,
@@ -488,6 +490,24 @@ export class HollowDockerBackend implements DockerBackend {
     source.once('close', finish);
     sample();
     return source;
+  }
+
+  // A hollow engine has no processes to run a program beside (benchmarks measure the cluster, not exec).
+  async createExec(containerId: string, _body: DockerExecBody): Promise<string> {
+    this.find(containerId);
+    throw new FailedPreconditionError('a hollow engine runs no programs: exec needs a real Docker engine');
+  }
+
+  async startExec(execId: string, _tty: boolean): Promise<Duplex> {
+    throw new NotFoundError(`No such exec instance: ${execId}`);
+  }
+
+  async resizeExec(execId: string): Promise<void> {
+    throw new NotFoundError(`No such exec instance: ${execId}`);
+  }
+
+  async inspectExec(execId: string): Promise<ExecInspectReply> {
+    throw new NotFoundError(`No such exec instance: ${execId}`);
   }
 
   async pullImage(reference: string): Promise<Readable> {

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import { drained, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { drained, duplexStream, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
 import { LogStream, type PullProgress } from '@flotilla/proto';
-import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
+import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkImageReference, checkNewImageTag, checkPsArgs, checkResourceChange, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerBackend, DockerStatsReply } from '../docker/docker-backend';
@@ -14,6 +14,8 @@ import { EventLineSplitter } from '../monitor/event-lines';
 import type { EngineMonitor, WatchMessage } from '../monitor/engine-monitor';
 import { CreateOnce } from './create-once';
 import { LogFrameDecoder } from './log-frames';
+import { chunksOf } from './docker-chunks';
+import { execSession } from './exec-session';
 
 export interface AgentServiceOptions {
   backend: DockerBackend;
@@ -31,29 +33,6 @@ function required(field: string, value: string): string {
   return value.trim();
 }
 
-
-/**
- * A Docker stream read one chunk at a time, so it is read only as fast as the loop over it goes:
- * while the loop waits for its gRPC client, the stream stays paused (Node stops reading the
- * socket once the stream's buffer is full). Ends quietly when the call's signal aborts; the
- * stream is destroyed whichever way the loop ends.
- */
-async function* chunksOf(source: Readable, signal: AbortSignal): AsyncGenerator<Buffer> {
-  const stop = (): void => void source.destroy();
-  signal.addEventListener('abort', stop, { once: true });
-  // The call may have ended while Docker was answering: the listener above would never fire.
-  if (signal.aborted) stop();
-  try {
-    // Docker answers bytes; a hollow engine may answer strings.
-    for await (const chunk of source as AsyncIterable<Buffer | string>) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-  } catch (err) {
-    // Destroyed because the call ended: not a failure of the stream.
-    if (!signal.aborted) throw err;
-  } finally {
-    signal.removeEventListener('abort', stop);
-    source.destroy();
-  }
-}
 
 interface PullLine {
   status?: string;
@@ -334,12 +313,14 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
       if (!volume) throw new InternalError(`Docker answered an unreadable volume for ${JSON.stringify(name)}`);
       return { volume, rawJson: JSON.stringify(reply) };
     }),
+
+    execContainer: duplexStream<ExecContainerRequest, ExecContainerResponse>((call, signal, context) => execSession(backend, call, signal, context)),
   };
 
   // An agent controls a Docker engine, which is root on its host: it obeys managers only.
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
-  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'updateContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage'];
+  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'updateContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage', 'execContainer'];
   return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating, longLived: ['waitContainer'] };
 }
 

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -27,6 +29,8 @@ import {
   ContainerStats,
   DockerEvent,
   EngineInfo,
+  ExecExit,
+  ExecOptions,
   HealthCheck,
   Image,
   LogConfig,
@@ -38,9 +42,59 @@ import {
   PortBinding,
   PullProgress,
   RestartPolicy,
+  TerminalSize,
   Ulimit,
   Volume,
 } from "../../engine/v1/engine";
+
+/** ExecContainerRequest is one message of the caller's side of an exec. */
+export interface ExecContainerRequest {
+  /** Exactly one of the fields below. */
+  request?:
+    | //
+    /** The first message, and only the first: what to run, and where. */
+    { $case: "start"; value: ExecStart }
+    | //
+    /** Bytes for the program's standard input, at most 1 MiB per message. */
+    { $case: "stdin"; value: Buffer }
+    | //
+    /** The terminal's new size (with `options.tty` only). */
+    { $case: "resize"; value: TerminalSize }
+    | undefined;
+}
+
+/** ExecStart names the container and the program. */
+export interface ExecStart {
+  /** The container's ID. Required. */
+  id: string;
+  /** What to run. Required. */
+  options?: ExecOptions | undefined;
+}
+
+/** ExecContainerResponse is one message of the agent's side of an exec. */
+export interface ExecContainerResponse {
+  /** Exactly one of the fields below. */
+  response?:
+    | //
+    /** The first message: Docker made and started the exec. */
+    { $case: "started"; value: ExecStarted }
+    | //
+    /** Bytes the program wrote to its standard output (everything, with a TTY). */
+    { $case: "stdout"; value: Buffer }
+    | //
+    /** Bytes the program wrote to its standard error. */
+    { $case: "stderr"; value: Buffer }
+    | //
+    /** The last message: how the program ended. */
+    { $case: "exit"; value: ExecExit }
+    | undefined;
+}
+
+/** ExecStarted says that the exec runs. */
+export interface ExecStarted {
+  /** Docker's exec ID. */
+  execId: string;
+}
 
 /** WatchRequest says how the caller wants the stream. */
 export interface WatchRequest {
@@ -697,6 +751,431 @@ export interface TagImageRequest {
 /** TagImageResponse is empty: the tag is made. */
 export interface TagImageResponse {
 }
+
+function createBaseExecContainerRequest(): ExecContainerRequest {
+  return { request: undefined };
+}
+
+export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
+  encode(message: ExecContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.request?.$case) {
+      case "start":
+        ExecStart.encode(message.request.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdin":
+        writer.uint32(18).bytes(message.request.value);
+        break;
+      case "resize":
+        TerminalSize.encode(message.request.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = { $case: "start", value: ExecStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.request = { $case: "resize", value: TerminalSize.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerRequest {
+    return {
+      request: isSet(object.start)
+        ? { $case: "start", value: ExecStart.fromJSON(object.start) }
+        : isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecContainerRequest): unknown {
+    const obj: any = {};
+    if (message.request?.$case === "start") {
+      obj.start = ExecStart.toJSON(message.request.value);
+    } else if (message.request?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.request.value);
+    } else if (message.request?.$case === "resize") {
+      obj.resize = TerminalSize.toJSON(message.request.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecContainerRequest>): ExecContainerRequest {
+    return ExecContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecContainerRequest>): ExecContainerRequest {
+    const message = createBaseExecContainerRequest();
+    switch (object.request?.$case) {
+      case "start": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "start", value: ExecStart.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "stdin": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "stdin", value: object.request.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "resize", value: TerminalSize.fromPartial(object.request.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStart(): ExecStart {
+  return { id: "", options: undefined };
+}
+
+export const ExecStart: MessageFns<ExecStart> = {
+  encode(message: ExecStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.options !== undefined) {
+      ExecOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = ExecOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecStart {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      options: isSet(object.options) ? ExecOptions.fromJSON(object.options) : undefined,
+    };
+  },
+
+  toJSON(message: ExecStart): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.options !== undefined) {
+      obj.options = ExecOptions.toJSON(message.options);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecStart>): ExecStart {
+    return ExecStart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecStart>): ExecStart {
+    const message = createBaseExecStart();
+    message.id = object.id ?? "";
+    message.options = (object.options !== undefined && object.options !== null)
+      ? ExecOptions.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExecContainerResponse(): ExecContainerResponse {
+  return { response: undefined };
+}
+
+export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
+  encode(message: ExecContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.response?.$case) {
+      case "started":
+        ExecStarted.encode(message.response.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdout":
+        writer.uint32(18).bytes(message.response.value);
+        break;
+      case "stderr":
+        writer.uint32(26).bytes(message.response.value);
+        break;
+      case "exit":
+        ExecExit.encode(message.response.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = { $case: "started", value: ExecStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.response = { $case: "stdout", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.response = { $case: "stderr", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.response = { $case: "exit", value: ExecExit.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerResponse {
+    return {
+      response: isSet(object.started)
+        ? { $case: "started", value: ExecStarted.fromJSON(object.started) }
+        : isSet(object.stdout)
+        ? { $case: "stdout", value: Buffer.from(bytesFromBase64(object.stdout)) }
+        : isSet(object.stderr)
+        ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
+        : isSet(object.exit)
+        ? { $case: "exit", value: ExecExit.fromJSON(object.exit) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecContainerResponse): unknown {
+    const obj: any = {};
+    if (message.response?.$case === "started") {
+      obj.started = ExecStarted.toJSON(message.response.value);
+    } else if (message.response?.$case === "stdout") {
+      obj.stdout = base64FromBytes(message.response.value);
+    } else if (message.response?.$case === "stderr") {
+      obj.stderr = base64FromBytes(message.response.value);
+    } else if (message.response?.$case === "exit") {
+      obj.exit = ExecExit.toJSON(message.response.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecContainerResponse>): ExecContainerResponse {
+    return ExecContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecContainerResponse>): ExecContainerResponse {
+    const message = createBaseExecContainerResponse();
+    switch (object.response?.$case) {
+      case "started": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "started", value: ExecStarted.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "stdout": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "stdout", value: object.response.value };
+        }
+        break;
+      }
+      case "stderr": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "stderr", value: object.response.value };
+        }
+        break;
+      }
+      case "exit": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "exit", value: ExecExit.fromPartial(object.response.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStarted(): ExecStarted {
+  return { execId: "" };
+}
+
+export const ExecStarted: MessageFns<ExecStarted> = {
+  encode(message: ExecStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecStarted {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ExecStarted): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecStarted>): ExecStarted {
+    return ExecStarted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecStarted>): ExecStarted {
+    const message = createBaseExecStarted();
+    message.execId = object.execId ?? "";
+    return message;
+  },
+};
 
 function createBaseWatchRequest(): WatchRequest {
   return { heartbeatIntervalMs: 0 };
@@ -6935,6 +7414,28 @@ export const EngineAgentServiceService = {
     responseSerialize: (value: TagImageResponse): Buffer => Buffer.from(TagImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TagImageResponse => TagImageResponse.decode(value),
   },
+  /**
+   * ExecContainer runs a program in a running container (Docker's exec) over a two-way stream.
+   * The first request carries `start`; later ones carry stdin bytes (with `options.stdin`) and
+   * terminal resizes; the caller's half-close closes the program's standard input. The answers
+   * are `started` first, then the program's output as Docker sends it, then `exit` last, and the
+   * stream ends (OK). A program with a TTY whose stdin the caller closed keeps running while
+   * Docker closes its output: the stream then ends (OK) without `exit`. Output is read from Docker only as fast as the caller reads it. Cancelling
+   * the call closes Docker's connection; the program itself goes on, as with Docker. Errors:
+   * INVALID_ARGUMENT for a first request without `start`, a second `start`, stdin without
+   * `options.stdin`, or bad options (the field named); NOT_FOUND; FAILED_PRECONDITION when the
+   * container is not running or is paused.
+   */
+  execContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/ExecContainer" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExecContainerRequest): Buffer => Buffer.from(ExecContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecContainerRequest => ExecContainerRequest.decode(value),
+    responseSerialize: (value: ExecContainerResponse): Buffer =>
+      Buffer.from(ExecContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecContainerResponse => ExecContainerResponse.decode(value),
+  },
 } as const;
 
 export interface EngineAgentServiceServer extends UntypedServiceImplementation {
@@ -7089,6 +7590,19 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    * tag; NOT_FOUND when the engine has no such image.
    */
   tagImage: handleUnaryCall<TagImageRequest, TagImageResponse>;
+  /**
+   * ExecContainer runs a program in a running container (Docker's exec) over a two-way stream.
+   * The first request carries `start`; later ones carry stdin bytes (with `options.stdin`) and
+   * terminal resizes; the caller's half-close closes the program's standard input. The answers
+   * are `started` first, then the program's output as Docker sends it, then `exit` last, and the
+   * stream ends (OK). A program with a TTY whose stdin the caller closed keeps running while
+   * Docker closes its output: the stream then ends (OK) without `exit`. Output is read from Docker only as fast as the caller reads it. Cancelling
+   * the call closes Docker's connection; the program itself goes on, as with Docker. Errors:
+   * INVALID_ARGUMENT for a first request without `start`, a second `start`, stdin without
+   * `options.stdin`, or bad options (the field named); NOT_FOUND; FAILED_PRECONDITION when the
+   * container is not running or is paused.
+   */
+  execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
 }
 
 export interface EngineAgentServiceClient extends Client {
@@ -7521,6 +8035,24 @@ export interface EngineAgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TagImageResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * ExecContainer runs a program in a running container (Docker's exec) over a two-way stream.
+   * The first request carries `start`; later ones carry stdin bytes (with `options.stdin`) and
+   * terminal resizes; the caller's half-close closes the program's standard input. The answers
+   * are `started` first, then the program's output as Docker sends it, then `exit` last, and the
+   * stream ends (OK). A program with a TTY whose stdin the caller closed keeps running while
+   * Docker closes its output: the stream then ends (OK) without `exit`. Output is read from Docker only as fast as the caller reads it. Cancelling
+   * the call closes Docker's connection; the program itself goes on, as with Docker. Errors:
+   * INVALID_ARGUMENT for a first request without `start`, a second `start`, stdin without
+   * `options.stdin`, or bad options (the field named); NOT_FOUND; FAILED_PRECONDITION when the
+   * container is not running or is paused.
+   */
+  execContainer(): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  execContainer(options: Partial<CallOptions>): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  execContainer(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
 }
 
 export const EngineAgentServiceClient = makeGenericClientConstructor(

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -27,6 +29,8 @@ import {
   ContainerStats,
   DockerEvent,
   EngineInfo,
+  ExecExit,
+  ExecOptions,
   HealthCheck,
   Image,
   LogConfig,
@@ -37,6 +41,7 @@ import {
   PortBinding,
   PullProgress,
   RestartPolicy,
+  TerminalSize,
   Ulimit,
   Volume,
 } from "../../engine/v1/engine";
@@ -1644,6 +1649,59 @@ export interface TagImageRequest {
 export interface TagImageResponse {
   /** One per engine, ordered by engine address. */
   results: ImageResult[];
+}
+
+/** ExecContainerRequest is one message of the caller's side of an exec. */
+export interface ExecContainerRequest {
+  /** Exactly one of the fields below. */
+  request?:
+    | //
+    /** The first message, and only the first: what to run, and in which container. */
+    { $case: "start"; value: ExecStart }
+    | //
+    /** Bytes for the program's standard input, at most 1 MiB per message. */
+    { $case: "stdin"; value: Buffer }
+    | //
+    /** The terminal's new size (with `options.tty` only). */
+    { $case: "resize"; value: TerminalSize }
+    | undefined;
+}
+
+/** ExecStart names the container and the program. */
+export interface ExecStart {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /** What to run. Required. */
+  options?: ExecOptions | undefined;
+}
+
+/** ExecContainerResponse is one message of the cluster's side of an exec. */
+export interface ExecContainerResponse {
+  /** Exactly one of the fields below. */
+  response?:
+    | //
+    /** The first message: the exec runs. */
+    { $case: "started"; value: ExecStarted }
+    | //
+    /** Bytes the program wrote to its standard output (everything, with a TTY). */
+    { $case: "stdout"; value: Buffer }
+    | //
+    /** Bytes the program wrote to its standard error. */
+    { $case: "stderr"; value: Buffer }
+    | //
+    /** The last message: how the program ended. */
+    { $case: "exit"; value: ExecExit }
+    | undefined;
+}
+
+/** ExecStarted says where the exec runs. */
+export interface ExecStarted {
+  /** Docker's exec ID. */
+  execId: string;
+  /** The container's full ID. */
+  containerId: string;
+  /** The engine the container is on. */
+  engine?: EngineRef | undefined;
 }
 
 function createBaseContainerCounts(): ContainerCounts {
@@ -12207,6 +12265,469 @@ export const TagImageResponse: MessageFns<TagImageResponse> = {
   },
 };
 
+function createBaseExecContainerRequest(): ExecContainerRequest {
+  return { request: undefined };
+}
+
+export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
+  encode(message: ExecContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.request?.$case) {
+      case "start":
+        ExecStart.encode(message.request.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdin":
+        writer.uint32(18).bytes(message.request.value);
+        break;
+      case "resize":
+        TerminalSize.encode(message.request.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = { $case: "start", value: ExecStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.request = { $case: "resize", value: TerminalSize.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerRequest {
+    return {
+      request: isSet(object.start)
+        ? { $case: "start", value: ExecStart.fromJSON(object.start) }
+        : isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecContainerRequest): unknown {
+    const obj: any = {};
+    if (message.request?.$case === "start") {
+      obj.start = ExecStart.toJSON(message.request.value);
+    } else if (message.request?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.request.value);
+    } else if (message.request?.$case === "resize") {
+      obj.resize = TerminalSize.toJSON(message.request.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecContainerRequest>): ExecContainerRequest {
+    return ExecContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecContainerRequest>): ExecContainerRequest {
+    const message = createBaseExecContainerRequest();
+    switch (object.request?.$case) {
+      case "start": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "start", value: ExecStart.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "stdin": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "stdin", value: object.request.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "resize", value: TerminalSize.fromPartial(object.request.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStart(): ExecStart {
+  return { container: "", options: undefined };
+}
+
+export const ExecStart: MessageFns<ExecStart> = {
+  encode(message: ExecStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.options !== undefined) {
+      ExecOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = ExecOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecStart {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      options: isSet(object.options) ? ExecOptions.fromJSON(object.options) : undefined,
+    };
+  },
+
+  toJSON(message: ExecStart): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.options !== undefined) {
+      obj.options = ExecOptions.toJSON(message.options);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecStart>): ExecStart {
+    return ExecStart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecStart>): ExecStart {
+    const message = createBaseExecStart();
+    message.container = object.container ?? "";
+    message.options = (object.options !== undefined && object.options !== null)
+      ? ExecOptions.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExecContainerResponse(): ExecContainerResponse {
+  return { response: undefined };
+}
+
+export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
+  encode(message: ExecContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.response?.$case) {
+      case "started":
+        ExecStarted.encode(message.response.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdout":
+        writer.uint32(18).bytes(message.response.value);
+        break;
+      case "stderr":
+        writer.uint32(26).bytes(message.response.value);
+        break;
+      case "exit":
+        ExecExit.encode(message.response.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = { $case: "started", value: ExecStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.response = { $case: "stdout", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.response = { $case: "stderr", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.response = { $case: "exit", value: ExecExit.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerResponse {
+    return {
+      response: isSet(object.started)
+        ? { $case: "started", value: ExecStarted.fromJSON(object.started) }
+        : isSet(object.stdout)
+        ? { $case: "stdout", value: Buffer.from(bytesFromBase64(object.stdout)) }
+        : isSet(object.stderr)
+        ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
+        : isSet(object.exit)
+        ? { $case: "exit", value: ExecExit.fromJSON(object.exit) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecContainerResponse): unknown {
+    const obj: any = {};
+    if (message.response?.$case === "started") {
+      obj.started = ExecStarted.toJSON(message.response.value);
+    } else if (message.response?.$case === "stdout") {
+      obj.stdout = base64FromBytes(message.response.value);
+    } else if (message.response?.$case === "stderr") {
+      obj.stderr = base64FromBytes(message.response.value);
+    } else if (message.response?.$case === "exit") {
+      obj.exit = ExecExit.toJSON(message.response.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecContainerResponse>): ExecContainerResponse {
+    return ExecContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecContainerResponse>): ExecContainerResponse {
+    const message = createBaseExecContainerResponse();
+    switch (object.response?.$case) {
+      case "started": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "started", value: ExecStarted.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "stdout": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "stdout", value: object.response.value };
+        }
+        break;
+      }
+      case "stderr": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "stderr", value: object.response.value };
+        }
+        break;
+      }
+      case "exit": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "exit", value: ExecExit.fromPartial(object.response.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStarted(): ExecStarted {
+  return { execId: "", containerId: "", engine: undefined };
+}
+
+export const ExecStarted: MessageFns<ExecStarted> = {
+  encode(message: ExecStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.containerId !== "") {
+      writer.uint32(18).string(message.containerId);
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecStarted {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+    };
+  },
+
+  toJSON(message: ExecStarted): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecStarted>): ExecStarted {
+    return ExecStarted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecStarted>): ExecStarted {
+    const message = createBaseExecStarted();
+    message.execId = object.execId ?? "";
+    message.containerId = object.containerId ?? "";
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * ClusterService is the cluster-manager's API (default address 127.0.0.1:4240): the engines of
  * the cluster, its state, its event stream, and containers placed and run across its engines.
@@ -12840,6 +13361,32 @@ export const ClusterServiceService = {
     responseSerialize: (value: TagImageResponse): Buffer => Buffer.from(TagImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TagImageResponse => TagImageResponse.decode(value),
   },
+  /**
+   * ExecContainer runs a program in a running container (found as for StartContainer) on its
+   * engine, as `docker exec` does, over a two-way stream. The first request carries `start`;
+   * later ones carry stdin bytes (with `options.stdin`) and terminal resizes (with
+   * `options.tty`); the caller's half-close closes the program's standard input. The answers are
+   * `started` first (the exec ID and the engine), then the program's output, then `exit` with
+   * its exit code, and the stream ends (OK). A program with a TTY whose stdin the caller closed
+   * keeps running while Docker closes its output: the stream then ends (OK) without `exit`. Output is read from the engine only as fast as the
+   * caller reads it, and stdin is taken only as fast as the engine takes it. Cancelling the call
+   * (Ctrl-C of a client, a lost connection) ends the exec's connection on the engine; the program
+   * itself goes on, as with Docker. Errors: INVALID_ARGUMENT for a first request without `start`,
+   * a second `start`, stdin without `options.stdin`, a resize without `options.tty`, or bad
+   * options (the field named); NOT_FOUND; FAILED_PRECONDITION when the container is not running,
+   * is paused, or its engine is not healthy; UNAVAILABLE when the engine's agent becomes
+   * unreachable. Counts against the caller's open streams. Role: operator only.
+   */
+  execContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/ExecContainer" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExecContainerRequest): Buffer => Buffer.from(ExecContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecContainerRequest => ExecContainerRequest.decode(value),
+    responseSerialize: (value: ExecContainerResponse): Buffer =>
+      Buffer.from(ExecContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecContainerResponse => ExecContainerResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -13164,6 +13711,23 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * Role: operator.
    */
   tagImage: handleUnaryCall<TagImageRequest, TagImageResponse>;
+  /**
+   * ExecContainer runs a program in a running container (found as for StartContainer) on its
+   * engine, as `docker exec` does, over a two-way stream. The first request carries `start`;
+   * later ones carry stdin bytes (with `options.stdin`) and terminal resizes (with
+   * `options.tty`); the caller's half-close closes the program's standard input. The answers are
+   * `started` first (the exec ID and the engine), then the program's output, then `exit` with
+   * its exit code, and the stream ends (OK). A program with a TTY whose stdin the caller closed
+   * keeps running while Docker closes its output: the stream then ends (OK) without `exit`. Output is read from the engine only as fast as the
+   * caller reads it, and stdin is taken only as fast as the engine takes it. Cancelling the call
+   * (Ctrl-C of a client, a lost connection) ends the exec's connection on the engine; the program
+   * itself goes on, as with Docker. Errors: INVALID_ARGUMENT for a first request without `start`,
+   * a second `start`, stdin without `options.stdin`, a resize without `options.tty`, or bad
+   * options (the field named); NOT_FOUND; FAILED_PRECONDITION when the container is not running,
+   * is paused, or its engine is not healthy; UNAVAILABLE when the engine's agent becomes
+   * unreachable. Counts against the caller's open streams. Role: operator only.
+   */
+  execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -13906,6 +14470,28 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TagImageResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * ExecContainer runs a program in a running container (found as for StartContainer) on its
+   * engine, as `docker exec` does, over a two-way stream. The first request carries `start`;
+   * later ones carry stdin bytes (with `options.stdin`) and terminal resizes (with
+   * `options.tty`); the caller's half-close closes the program's standard input. The answers are
+   * `started` first (the exec ID and the engine), then the program's output, then `exit` with
+   * its exit code, and the stream ends (OK). A program with a TTY whose stdin the caller closed
+   * keeps running while Docker closes its output: the stream then ends (OK) without `exit`. Output is read from the engine only as fast as the
+   * caller reads it, and stdin is taken only as fast as the engine takes it. Cancelling the call
+   * (Ctrl-C of a client, a lost connection) ends the exec's connection on the engine; the program
+   * itself goes on, as with Docker. Errors: INVALID_ARGUMENT for a first request without `start`,
+   * a second `start`, stdin without `options.stdin`, a resize without `options.tty`, or bad
+   * options (the field named); NOT_FOUND; FAILED_PRECONDITION when the container is not running,
+   * is paused, or its engine is not healthy; UNAVAILABLE when the engine's agent becomes
+   * unreachable. Counts against the caller's open streams. Role: operator only.
+   */
+  execContainer(): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  execContainer(options: Partial<CallOptions>): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  execContainer(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(

@@ -508,6 +508,47 @@ export interface ContainerResources {
   restartPolicy?: RestartPolicy | undefined;
 }
 
+/**
+ * ExecOptions is a program to run in a running container, as `docker exec` runs it. It runs with
+ * the container's own privileges: there is no privileged exec.
+ */
+export interface ExecOptions {
+  /**
+   * The program and its arguments. Required: at least one entry, at most 4,096, each at most
+   * 128 KiB, 1 MiB together.
+   */
+  command: string[];
+  /** Give the program a pseudo-terminal: its output comes as stdout only, and `resize` applies. */
+  tty: boolean;
+  /**
+   * Connect the program's standard input to the stream's `stdin` messages; the client closing
+   * its side of the stream (half-close) closes it. Default false: the program reads nothing.
+   */
+  stdin: boolean;
+  /** More environment, each "NAME=value". At most 1,000 entries, 256 KiB together. */
+  env: string[];
+  /** The user to run as, USER[:GROUP] by name or number; empty: the container's user. */
+  user: string;
+  /** The working directory, an absolute path in the container; empty: the container's. */
+  workingDir: string;
+  /** The terminal's size at the start (with `tty` only); unset: Docker's default, 80 by 24. */
+  terminalSize?: TerminalSize | undefined;
+}
+
+/** TerminalSize is the size of a pseudo-terminal in character cells, each 1 to 65,535. */
+export interface TerminalSize {
+  /** Lines. */
+  rows: number;
+  /** Columns. */
+  columns: number;
+}
+
+/** ExecExit is how an exec'd program ended. */
+export interface ExecExit {
+  /** The program's exit code, as `docker exec` answers it (126: not executable, 127: not found). */
+  exitCode: number;
+}
+
 function createBaseEngineInfo(): EngineInfo {
   return {
     id: "",
@@ -4250,6 +4291,339 @@ export const ContainerResources: MessageFns<ContainerResources> = {
     message.restartPolicy = (object.restartPolicy !== undefined && object.restartPolicy !== null)
       ? RestartPolicy.fromPartial(object.restartPolicy)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseExecOptions(): ExecOptions {
+  return { command: [], tty: false, stdin: false, env: [], user: "", workingDir: "", terminalSize: undefined };
+}
+
+export const ExecOptions: MessageFns<ExecOptions> = {
+  encode(message: ExecOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.command) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.tty !== false) {
+      writer.uint32(16).bool(message.tty);
+    }
+    if (message.stdin !== false) {
+      writer.uint32(24).bool(message.stdin);
+    }
+    for (const v of message.env) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.user !== "") {
+      writer.uint32(42).string(message.user);
+    }
+    if (message.workingDir !== "") {
+      writer.uint32(50).string(message.workingDir);
+    }
+    if (message.terminalSize !== undefined) {
+      TerminalSize.encode(message.terminalSize, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.command.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.stdin = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.env.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.workingDir = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.terminalSize = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecOptions {
+    return {
+      command: globalThis.Array.isArray(object?.command) ? object.command.map((e: any) => globalThis.String(e)) : [],
+      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
+      stdin: isSet(object.stdin) ? globalThis.Boolean(object.stdin) : false,
+      env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      workingDir: isSet(object.workingDir)
+        ? globalThis.String(object.workingDir)
+        : isSet(object.working_dir)
+        ? globalThis.String(object.working_dir)
+        : "",
+      terminalSize: isSet(object.terminalSize)
+        ? TerminalSize.fromJSON(object.terminalSize)
+        : isSet(object.terminal_size)
+        ? TerminalSize.fromJSON(object.terminal_size)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecOptions): unknown {
+    const obj: any = {};
+    if (message.command?.length) {
+      obj.command = message.command;
+    }
+    if (message.tty !== false) {
+      obj.tty = message.tty;
+    }
+    if (message.stdin !== false) {
+      obj.stdin = message.stdin;
+    }
+    if (message.env?.length) {
+      obj.env = message.env;
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.workingDir !== "") {
+      obj.workingDir = message.workingDir;
+    }
+    if (message.terminalSize !== undefined) {
+      obj.terminalSize = TerminalSize.toJSON(message.terminalSize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecOptions>): ExecOptions {
+    return ExecOptions.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecOptions>): ExecOptions {
+    const message = createBaseExecOptions();
+    message.command = object.command?.map((e) => e) || [];
+    message.tty = object.tty ?? false;
+    message.stdin = object.stdin ?? false;
+    message.env = object.env?.map((e) => e) || [];
+    message.user = object.user ?? "";
+    message.workingDir = object.workingDir ?? "";
+    message.terminalSize = (object.terminalSize !== undefined && object.terminalSize !== null)
+      ? TerminalSize.fromPartial(object.terminalSize)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTerminalSize(): TerminalSize {
+  return { rows: 0, columns: 0 };
+}
+
+export const TerminalSize: MessageFns<TerminalSize> = {
+  encode(message: TerminalSize, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rows !== 0) {
+      writer.uint32(8).uint32(message.rows);
+    }
+    if (message.columns !== 0) {
+      writer.uint32(16).uint32(message.columns);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TerminalSize {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTerminalSize();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.columns = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TerminalSize {
+    return {
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+      columns: isSet(object.columns) ? globalThis.Number(object.columns) : 0,
+    };
+  },
+
+  toJSON(message: TerminalSize): unknown {
+    const obj: any = {};
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    if (message.columns !== 0) {
+      obj.columns = Math.round(message.columns);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TerminalSize>): TerminalSize {
+    return TerminalSize.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TerminalSize>): TerminalSize {
+    const message = createBaseTerminalSize();
+    message.rows = object.rows ?? 0;
+    message.columns = object.columns ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecExit(): ExecExit {
+  return { exitCode: 0 };
+}
+
+export const ExecExit: MessageFns<ExecExit> = {
+  encode(message: ExecExit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exitCode !== 0) {
+      writer.uint32(8).int32(message.exitCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecExit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecExit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecExit {
+    return {
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExecExit): unknown {
+    const obj: any = {};
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecExit>): ExecExit {
+    return ExecExit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecExit>): ExecExit {
+    const message = createBaseExecExit();
+    message.exitCode = object.exitCode ?? 0;
     return message;
   },
 };

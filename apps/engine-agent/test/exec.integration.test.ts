@@ -1,0 +1,147 @@
+import { streamOf } from '@flotilla/grpc';
+import { ExecOptions } from '@flotilla/proto';
+import type { ExecContainerRequest, ExecContainerResponse } from '@flotilla/proto/agent';
+import { cleanupAll, failureOf, startEngines, type TestEngines } from '@flotilla/testing';
+import { status } from '@grpc/grpc-js';
+import { startAgentProcess, type AgentProcess } from './support';
+
+// ExecContainer on one real Docker engine through one agent process; every container has its own name.
+let engines: TestEngines;
+let agent: AgentProcess;
+let running = '';
+const docker = (...args: string[]) => engines.docker('engine-1', args);
+
+beforeAll(async () => {
+  engines = await startEngines({ count: 1 });
+  agent = await startAgentProcess(engines.engines[0]);
+  running = await docker('run', '-d', '--network', 'none', '--name', 'exec-target', 'busybox:local', 'sleep', '600');
+});
+
+afterAll(async () => {
+  await agent?.close();
+  await cleanupAll();
+});
+
+interface ExecResult {
+  execId: string;
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number | undefined;
+  /** The kinds of message in order, e.g. started, stdout, exit. */
+  order: string[];
+}
+
+/** Runs one exec: the start, then `input`, then the half-close (unless `keepOpen`); answers what came back. */
+async function exec(id: string, options: Partial<ExecOptions>, input: ExecContainerRequest['request'][] = []): Promise<ExecResult> {
+  const call = agent.client.execContainer();
+  call.write({ request: { $case: 'start', value: { id, options: ExecOptions.fromPartial(options) } } });
+  for (const request of input) call.write({ request });
+  call.end();
+  const result: ExecResult = { execId: '', stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: undefined, order: [] };
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  for await (const { response } of streamOf<ExecContainerResponse>(call)) {
+    if (result.order.at(-1) !== response?.$case) result.order.push(response?.$case ?? 'empty');
+    if (response?.$case === 'started') result.execId = response.value.execId;
+    if (response?.$case === 'stdout') stdout.push(response.value);
+    if (response?.$case === 'stderr') stderr.push(response.value);
+    if (response?.$case === 'exit') result.exitCode = response.value.exitCode;
+  }
+  return { ...result, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+}
+
+const stdin = (text: string | Buffer) => ({ $case: 'stdin' as const, value: Buffer.from(text) });
+
+it('runs a program: started, its stdout and stderr apart, and its exit code last', async () => {
+  const result = await exec(running, { command: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
+  expect(result.execId).toMatch(/^[0-9a-f]{64}$/);
+  expect(result.stdout.toString()).toBe('out\n');
+  expect(result.stderr.toString()).toBe('err\n');
+  expect(result.exitCode).toBe(3);
+  expect(result.order[0]).toBe('started');
+  expect(result.order.at(-1)).toBe('exit');
+  // Env, user and working directory reach the program.
+  const shaped = await exec(running, { command: ['sh', '-c', 'echo "$GREETING $(id -u) $(pwd)"'], env: ['GREETING=hello'], user: '1234', workingDir: '/tmp' });
+  expect(shaped.stdout.toString()).toBe('hello 1234 /tmp\n');
+});
+
+it('feeds stdin as it comes, and the half-close closes it', async () => {
+  const result = await exec(running, { command: ['sh', '-c', 'cat; echo end'], stdin: true }, [stdin('one '), stdin('two '), stdin('three')]);
+  expect(result.stdout.toString()).toBe('one two threeend\n');
+  expect(result.exitCode).toBe(0);
+});
+
+it('gives a program with a TTY one stream and the terminal size asked', async () => {
+  // Docker 20.10 (API 1.41) takes the size only once the program runs: the program waits for it (60 s at most).
+  const waitForSize = 'i=0; while [ "$(stty size 2>/dev/null)" != "33 101" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; stty size; echo err >&2';
+  const result = await exec(running, { command: ['sh', '-c', waitForSize], tty: true, terminalSize: { rows: 33, columns: 101 } });
+  expect(result.stdout.toString()).toMatch(/^33 101\r\nerr\r\n$/);
+  expect(result.stderr.length).toBe(0);
+  expect(result.exitCode).toBe(0);
+});
+
+it('moves megabytes both ways, all of them', async () => {
+  const out = await exec(running, { command: ['head', '-c', String(16 * 1024 * 1024), '/dev/zero'] });
+  expect(out.stdout.length).toBe(16 * 1024 * 1024);
+  const chunk = Buffer.alloc(512 * 1024, 'x');
+  const counted = await exec(running, { command: ['wc', '-c'], stdin: true }, Array.from({ length: 16 }, () => stdin(chunk)));
+  expect(counted.stdout.toString().trim()).toBe(String(16 * chunk.length));
+});
+
+it('answers the program not found as Docker does, with its exit code', async () => {
+  const result = await exec(running, { command: ['no-such-program'] });
+  expect(result.exitCode).toBeGreaterThanOrEqual(126);
+  expect(result.stdout.toString()).toMatch(/no-such-program/);
+});
+
+it('refuses bad streams with INVALID_ARGUMENT naming the field, a stopped container with FAILED_PRECONDITION, an unknown one with NOT_FOUND', async () => {
+  const run = async (first: ExecContainerRequest['request'], ...rest: ExecContainerRequest['request'][]) => {
+    const call = agent.client.execContainer();
+    call.write({ request: first });
+    for (const request of rest) call.write({ request });
+    call.end();
+    return failureOf((async () => {
+      for await (const _ of streamOf(call)) continue;
+    })());
+  };
+  const noStart = await run(stdin('hi'));
+  expect(noStart.code).toBe(status.INVALID_ARGUMENT);
+  expect(noStart.message).toMatch(/^start /);
+  const noCommand = await run({ $case: 'start', value: { id: running, options: ExecOptions.fromPartial({ command: [] }) } });
+  expect(noCommand.message).toMatch(/^start\.options\.command /);
+  const badEnv = await run({ $case: 'start', value: { id: running, options: ExecOptions.fromPartial({ command: ['true'], env: ['NOEQUALS'] }) } });
+  expect(badEnv.message).toMatch(/^start\.options\.env\[0\] "NOEQUALS"/);
+  const sizeWithoutTty = await run({ $case: 'start', value: { id: running, options: ExecOptions.fromPartial({ command: ['true'], terminalSize: { rows: 10, columns: 10 } }) } });
+  expect(sizeWithoutTty.message).toMatch(/^start\.options\.terminal_size /);
+  const unread = await run({ $case: 'start', value: { id: running, options: ExecOptions.fromPartial({ command: ['sleep', '30'] }) } }, stdin('not wanted'));
+  expect(unread.code).toBe(status.INVALID_ARGUMENT);
+  expect(unread.message).toMatch(/^stdin .*without options\.stdin/);
+  const badResize = await run({ $case: 'start', value: { id: running, options: ExecOptions.fromPartial({ command: ['sleep', '30'], tty: true }) } }, { $case: 'resize', value: { rows: 0, columns: 80 } });
+  expect(badResize.message).toMatch(/^resize\.rows 0/);
+
+  const stopped = await docker('create', '--network', 'none', '--name', 'exec-stopped', 'busybox:local', 'true');
+  const notRunning = await run({ $case: 'start', value: { id: stopped, options: ExecOptions.fromPartial({ command: ['true'] }) } });
+  expect(notRunning.code).toBe(status.FAILED_PRECONDITION);
+  const unknown = await run({ $case: 'start', value: { id: 'no-such-container', options: ExecOptions.fromPartial({ command: ['true'] }) } });
+  expect(unknown.code).toBe(status.NOT_FOUND);
+  // The agent goes on serving.
+  expect((await exec(running, { command: ['echo', 'still here'] })).stdout.toString()).toBe('still here\n');
+});
+
+it('ends the exec connection when the caller cancels, and goes on serving', async () => {
+  const call = agent.client.execContainer();
+  call.write({ request: { $case: 'start', value: { id: running, options: ExecOptions.fromPartial({ command: ['sh', '-c', 'echo ready; exec sleep 600'], stdin: true }) } } });
+  const seen: string[] = [];
+  const ended = failureOf((async () => {
+    for await (const { response } of streamOf<ExecContainerResponse>(call)) {
+      if (response?.$case === 'stdout') {
+        seen.push(response.value.toString());
+        call.cancel();
+      }
+    }
+  })());
+  expect((await ended).code).toBe(status.CANCELLED);
+  expect(seen.join('')).toBe('ready\n');
+  await agent.process.waitForLine(/"msg":"exec started"/, 30_000);
+  expect((await exec(running, { command: ['echo', 'after'] })).stdout.toString()).toBe('after\n');
+});

@@ -1,0 +1,38 @@
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError } from '@flotilla/errors';
+import { UndecodableRequest } from './undecodable-request';
+
+/**
+ * The caller's messages of a client- or bidirectional-streaming call, one at a time: grpc-js
+ * reads the next message off the connection only when this asks for it, so a caller that sends
+ * faster than the handler takes is held back by HTTP/2 flow control, not buffered. Ends when the
+ * caller half-closes or `signal` aborts; a message that does not decode throws INVALID_ARGUMENT.
+ * Leaving the loop early leaves the call open (unlike a Readable's own iterator, which destroys it).
+ */
+export async function* requestsOf<Req>(call: Readable, signal: AbortSignal): AsyncGenerator<Req> {
+  for (;;) {
+    if (signal.aborted) return;
+    const message = call.read() as Req | UndecodableRequest | null;
+    if (message instanceof UndecodableRequest) {
+      throw InvalidArgumentError.fields([{ field: 'request', description: `a message of the stream is not its request message (${message.why})` }]);
+    }
+    if (message !== null) {
+      yield message;
+      continue;
+    }
+    if (call.readableEnded || call.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        call.off('readable', done);
+        call.off('end', done);
+        call.off('close', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      call.once('readable', done);
+      call.once('end', done);
+      call.once('close', done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
