@@ -1,5 +1,5 @@
 import { cleanupAll, removeTempDir } from '@flotilla/testing';
-import { configHome, runCli, spawnCli, startCluster, untilEnginesHealthy, type TestCluster } from './support';
+import { configHome, runCli, runInTerminal, spawnCli, startCluster, untilEnginesHealthy, type TestCluster } from './support';
 
 // The built CLI against three real engines, their agents and a manager of its own: pause,
 // unpause, rename, update, wait, top and stats, as a docker user types them.
@@ -143,4 +143,43 @@ it('lists the commands in --help, explains each, and completes them', async () =
   }
   const completion = await flotilla('completion', 'bash');
   for (const command of ['pause', 'unpause', 'rename', 'wait', 'top', 'stats', 'update']) expect(completion.stdout).toContain(`'${command}')`);
+});
+
+it('exec runs a command in the container: its output, stdin piped in, flags after the command its own, its exit code', async () => {
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-x', '--network', 'none', 'busybox:local', 'sleep', '300')).code).toBe(0);
+  expect(await flotilla('exec', 'e2e-ops-x', 'sh', '-c', 'echo out; echo err >&2; exit 3')).toMatchObject({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+  const piped = await runCli(['--manager', manager, 'exec', '-i', 'e2e-ops-x', 'sh', '-c', 'cat; echo end'], { input: 'piped in\n' });
+  expect(piped).toMatchObject({ code: 0, stdout: 'piped in\nend\n', stderr: '' });
+  expect(await flotilla('exec', '-e', 'GREETING=hi', '-u', '1000', '-w', '/tmp', 'e2e-ops-x', 'sh', '-c', 'echo "$GREETING $(id -u) $(pwd)"')).toMatchObject({ code: 0, stdout: 'hi 1000 /tmp\n' });
+  // -l is ls's, not flotilla's.
+  expect((await flotilla('exec', 'e2e-ops-x', 'ls', '-l', '/bin/sh')).stdout).toMatch(/\/bin\/sh -> busybox/);
+
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-y', '--network', 'none', 'busybox:local', 'true')).code).toBe(0);
+  expect((await flotilla('wait', 'e2e-ops-y')).code).toBe(0);
+  const stopped = await flotilla('exec', 'e2e-ops-y', 'true');
+  expect(stopped.code).toBe(5);
+  expect(stopped.stderr).toMatch(/cannot run a program in container "e2e-ops-y".*exited/);
+  const noTerminal = await flotilla('exec', '-it', 'e2e-ops-x', 'sh');
+  expect(noTerminal.code).toBe(2);
+  expect(noTerminal.stderr).toMatch(/not a terminal/);
+  expect((await flotilla('exec', 'e2e-ops-x')).code).toBe(2);
+  expect((await flotilla('rm', '-f', 'e2e-ops-y', 'e2e-ops-x')).code).toBe(0);
+});
+
+it("exec -it runs a shell on a terminal that follows this one's size, and exits with the shell's code", async () => {
+  expect((await flotilla('run', '-d', '--name', 'e2e-ops-t', '--network', 'none', 'busybox:local', 'sleep', '300')).code).toBe(0);
+  // What the shell prints is told apart from the echo of what was typed: $((1+1)) is 2 only once run.
+  const session = await runInTerminal(['--manager', manager, 'exec', '-it', 'e2e-ops-t', 'sh'], [
+    { expect: '# ' },
+    { send: 'busybox stty size; echo size-$((1+1))\r' },
+    { expect: '30 100\\s+size-2' },
+    { resize: [40, 120] },
+    // The new size reaches the engine a moment later: the shell waits for it.
+    { send: 'until [ "$(busybox stty size)" = "40 120" ]; do sleep 0.1; done; echo resized-$((1+1))\r' },
+    { expect: 'resized-2' },
+    { send: 'exit 7\r' },
+  ], 30, 100);
+  // The transcript shows in the failure message.
+  expect({ code: session.code, transcript: session.stdout }).toEqual({ code: 7, transcript: expect.not.stringContaining('[pty-session]') });
+  expect((await flotilla('rm', '-f', 'e2e-ops-t')).code).toBe(0);
 });

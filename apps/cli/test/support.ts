@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import {
   deployedScript,
   freePort,
@@ -37,9 +38,9 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs the built CLI as its own process, output piped; never rejects on a non-zero exit. */
-export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; input?: string | Buffer } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [cliScript(), ...args],
       { env: cliEnv(options.env), encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
@@ -51,6 +52,8 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
         resolve({ code: typeof e.code === 'number' ? e.code : null, stdout, stderr });
       },
     );
+    // What is piped in (exec -i); without it, stdin is an empty pipe.
+    child.stdin?.end(options.input ?? '');
   });
 }
 
@@ -78,6 +81,30 @@ export function runOnTerminal(args: string[], columns: number, options: { env?: 
         if (err && (err as { killed?: boolean }).killed) return reject(new Error(`script ${command} timed out; output: ${stdout}`));
         const code = (err as { code?: unknown } | null)?.code;
         resolve({ code: err ? (typeof code === 'number' ? code : null) : 0, stdout: stdout.replace(/\r\n/g, '\n'), stderr });
+      },
+    );
+  });
+}
+
+/** A step of a terminal session (see pty-session.py): wait for output, type, or resize the terminal. */
+export type TerminalStep = { expect: string } | { send: string } | { resize: [rows: number, columns: number] };
+
+/**
+ * Runs the built CLI on a pseudo-terminal of `rows` x `columns` (python3's pty, which can resize
+ * it as a user would), through `steps`; returns everything the terminal showed and the exit code
+ * (99 when a step's expectation was not met within 60 s).
+ */
+export function runInTerminal(args: string[], steps: TerminalStep[], rows = 24, columns = 80, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  const session = path.join(__dirname, 'pty-session.py');
+  return new Promise((resolve, reject) => {
+    execFile(
+      'python3',
+      [session, JSON.stringify(steps), String(rows), String(columns), '--', process.execPath, cliScript(), ...args],
+      { env: cliEnv(options.env), encoding: 'utf8', timeout: options.timeoutMs ?? 240_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && (err as { killed?: boolean }).killed) return reject(new Error(`the terminal session of flotilla ${args.join(' ')} timed out; output: ${stdout}`));
+        const code = (err as { code?: unknown } | null)?.code;
+        resolve({ code: err ? (typeof code === 'number' ? code : null) : 0, stdout, stderr });
       },
     );
   });

@@ -197,6 +197,14 @@ const checks: Record<string, Check> = {
     expect(page.images.map((i) => i.engine.address).sort()).toEqual([...c().addresses].sort());
     for (const entry of page.images) expect(entry.image.repoTags).toContain('busybox:local');
   },
+  'exec-container': async (e) => {
+    const outcome = await run(e);
+    expect(outcome.code).toBe(0);
+    const answers = messages<{ started?: { engine: { address: string } }; stdout?: string; exit?: { exitCode: number } }>(outcome.stdout);
+    expect(answers[0].started?.engine.address).toBe(c().addresses[1]);
+    expect(Buffer.from(answers.map((a) => a.stdout ?? '').join(''), 'base64').toString()).toBe('hello from web\n');
+    expect(answers.at(-1)?.exit?.exitCode).toBe(3);
+  },
   'remove-container': async (e) => {
     const removed = json<{ engine: { address: string } }>(await run(e));
     expect(removed.engine.address).toBe(c().addresses[1]);

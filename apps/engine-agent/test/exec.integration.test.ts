@@ -1,7 +1,7 @@
 import { streamOf } from '@flotilla/grpc';
 import { ExecOptions } from '@flotilla/proto';
 import type { ExecContainerRequest, ExecContainerResponse } from '@flotilla/proto/agent';
-import { cleanupAll, failureOf, startEngines, type TestEngines } from '@flotilla/testing';
+import { cleanupAll, failureOf, runExecCall, startEngines, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startAgentProcess, type AgentProcess } from './support';
 
@@ -22,32 +22,11 @@ afterAll(async () => {
   await cleanupAll();
 });
 
-interface ExecResult {
-  execId: string;
-  stdout: Buffer;
-  stderr: Buffer;
-  exitCode: number | undefined;
-  /** The kinds of message in order, e.g. started, stdout, exit. */
-  order: string[];
-}
-
-/** Runs one exec: the start, then `input`, then the half-close (unless `keepOpen`); answers what came back. */
-async function exec(id: string, options: Partial<ExecOptions>, input: ExecContainerRequest['request'][] = []): Promise<ExecResult> {
-  const call = agent.client.execContainer();
-  call.write({ request: { $case: 'start', value: { id, options: ExecOptions.fromPartial(options) } } });
-  for (const request of input) call.write({ request });
-  call.end();
-  const result: ExecResult = { execId: '', stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: undefined, order: [] };
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  for await (const { response } of streamOf<ExecContainerResponse>(call)) {
-    if (result.order.at(-1) !== response?.$case) result.order.push(response?.$case ?? 'empty');
-    if (response?.$case === 'started') result.execId = response.value.execId;
-    if (response?.$case === 'stdout') stdout.push(response.value);
-    if (response?.$case === 'stderr') stderr.push(response.value);
-    if (response?.$case === 'exit') result.exitCode = response.value.exitCode;
-  }
-  return { ...result, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+/** Runs one exec: the start, then `input`, then the half-close; answers what came back. */
+async function exec(id: string, options: Partial<ExecOptions>, input: ExecContainerRequest['request'][] = []) {
+  const messages: ExecContainerRequest[] = [{ request: { $case: 'start', value: { id, options: ExecOptions.fromPartial(options) } } }, ...input.map((request) => ({ request }))];
+  const result = await runExecCall(agent.client.execContainer(), messages);
+  return { ...result, execId: (result.started as { execId: string }).execId };
 }
 
 const stdin = (text: string | Buffer) => ({ $case: 'stdin' as const, value: Buffer.from(text) });

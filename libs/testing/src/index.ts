@@ -15,3 +15,4 @@ export * from './json-service';
 export * from './version-line';
 export * from './deployed';
 export * from './failure-of';
+export * from './exec-calls';

@@ -7415,16 +7415,16 @@ export const EngineAgentServiceService = {
     responseDeserialize: (value: Buffer): TagImageResponse => TagImageResponse.decode(value),
   },
   /**
-   * ExecContainer runs a program in a running container (Docker's exec) over a two-way stream.
-   * The first request carries `start`; later ones carry stdin bytes (with `options.stdin`) and
-   * terminal resizes; the caller's half-close closes the program's standard input. The answers
-   * are `started` first, then the program's output as Docker sends it, then `exit` last, and the
-   * stream ends (OK). A program with a TTY whose stdin the caller closed keeps running while
-   * Docker closes its output: the stream then ends (OK) without `exit`. Output is read from Docker only as fast as the caller reads it. Cancelling
-   * the call closes Docker's connection; the program itself goes on, as with Docker. Errors:
-   * INVALID_ARGUMENT for a first request without `start`, a second `start`, stdin without
-   * `options.stdin`, or bad options (the field named); NOT_FOUND; FAILED_PRECONDITION when the
-   * container is not running or is paused.
+   * ExecContainer runs a program in a running container (Docker's exec) over a two-way stream. The
+   * first request carries `start`; later ones carry stdin bytes (with `options.stdin`) and terminal
+   * resizes; the caller's half-close closes the program's standard input. The answers are `started`
+   * first, then the program's output as Docker sends it, then `exit` last, and the stream ends
+   * (OK). A program with a TTY whose stdin the caller closed keeps running while Docker closes its
+   * output: the stream then ends (OK) without `exit`. Output is read from Docker only as fast as
+   * the caller reads it. Cancelling the call closes Docker's connection; the program itself goes
+   * on, as with Docker. Errors: INVALID_ARGUMENT for a first request without `start`, a second
+   * `start`, stdin without `options.stdin`, or bad options (the field named); NOT_FOUND;
+   * FAILED_PRECONDITION when the container is not running or is paused.
    */
   execContainer: {
     path: "/flotilla.agent.v1.EngineAgentService/ExecContainer" as const,
@@ -7591,16 +7591,16 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    */
   tagImage: handleUnaryCall<TagImageRequest, TagImageResponse>;
   /**
-   * ExecContainer runs a program in a running container (Docker's exec) over a two-way stream.
-   * The first request carries `start`; later ones carry stdin bytes (with `options.stdin`) and
-   * terminal resizes; the caller's half-close closes the program's standard input. The answers
-   * are `started` first, then the program's output as Docker sends it, then `exit` last, and the
-   * stream ends (OK). A program with a TTY whose stdin the caller closed keeps running while
-   * Docker closes its output: the stream then ends (OK) without `exit`. Output is read from Docker only as fast as the caller reads it. Cancelling
-   * the call closes Docker's connection; the program itself goes on, as with Docker. Errors:
-   * INVALID_ARGUMENT for a first request without `start`, a second `start`, stdin without
-   * `options.stdin`, or bad options (the field named); NOT_FOUND; FAILED_PRECONDITION when the
-   * container is not running or is paused.
+   * ExecContainer runs a program in a running container (Docker's exec) over a two-way stream. The
+   * first request carries `start`; later ones carry stdin bytes (with `options.stdin`) and terminal
+   * resizes; the caller's half-close closes the program's standard input. The answers are `started`
+   * first, then the program's output as Docker sends it, then `exit` last, and the stream ends
+   * (OK). A program with a TTY whose stdin the caller closed keeps running while Docker closes its
+   * output: the stream then ends (OK) without `exit`. Output is read from Docker only as fast as
+   * the caller reads it. Cancelling the call closes Docker's connection; the program itself goes
+   * on, as with Docker. Errors: INVALID_ARGUMENT for a first request without `start`, a second
+   * `start`, stdin without `options.stdin`, or bad options (the field named); NOT_FOUND;
+   * FAILED_PRECONDITION when the container is not running or is paused.
    */
   execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
 }
@@ -8036,16 +8036,16 @@ export interface EngineAgentServiceClient extends Client {
     callback: (error: ServiceError | null, response: TagImageResponse) => void,
   ): ClientUnaryCall;
   /**
-   * ExecContainer runs a program in a running container (Docker's exec) over a two-way stream.
-   * The first request carries `start`; later ones carry stdin bytes (with `options.stdin`) and
-   * terminal resizes; the caller's half-close closes the program's standard input. The answers
-   * are `started` first, then the program's output as Docker sends it, then `exit` last, and the
-   * stream ends (OK). A program with a TTY whose stdin the caller closed keeps running while
-   * Docker closes its output: the stream then ends (OK) without `exit`. Output is read from Docker only as fast as the caller reads it. Cancelling
-   * the call closes Docker's connection; the program itself goes on, as with Docker. Errors:
-   * INVALID_ARGUMENT for a first request without `start`, a second `start`, stdin without
-   * `options.stdin`, or bad options (the field named); NOT_FOUND; FAILED_PRECONDITION when the
-   * container is not running or is paused.
+   * ExecContainer runs a program in a running container (Docker's exec) over a two-way stream. The
+   * first request carries `start`; later ones carry stdin bytes (with `options.stdin`) and terminal
+   * resizes; the caller's half-close closes the program's standard input. The answers are `started`
+   * first, then the program's output as Docker sends it, then `exit` last, and the stream ends
+   * (OK). A program with a TTY whose stdin the caller closed keeps running while Docker closes its
+   * output: the stream then ends (OK) without `exit`. Output is read from Docker only as fast as
+   * the caller reads it. Cancelling the call closes Docker's connection; the program itself goes
+   * on, as with Docker. Errors: INVALID_ARGUMENT for a first request without `start`, a second
+   * `start`, stdin without `options.stdin`, or bad options (the field named); NOT_FOUND;
+   * FAILED_PRECONDITION when the container is not running or is paused.
    */
   execContainer(): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   execContainer(options: Partial<CallOptions>): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;

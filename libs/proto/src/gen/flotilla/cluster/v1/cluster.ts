@@ -13363,19 +13363,20 @@ export const ClusterServiceService = {
   },
   /**
    * ExecContainer runs a program in a running container (found as for StartContainer) on its
-   * engine, as `docker exec` does, over a two-way stream. The first request carries `start`;
-   * later ones carry stdin bytes (with `options.stdin`) and terminal resizes (with
-   * `options.tty`); the caller's half-close closes the program's standard input. The answers are
-   * `started` first (the exec ID and the engine), then the program's output, then `exit` with
-   * its exit code, and the stream ends (OK). A program with a TTY whose stdin the caller closed
-   * keeps running while Docker closes its output: the stream then ends (OK) without `exit`. Output is read from the engine only as fast as the
-   * caller reads it, and stdin is taken only as fast as the engine takes it. Cancelling the call
-   * (Ctrl-C of a client, a lost connection) ends the exec's connection on the engine; the program
-   * itself goes on, as with Docker. Errors: INVALID_ARGUMENT for a first request without `start`,
-   * a second `start`, stdin without `options.stdin`, a resize without `options.tty`, or bad
-   * options (the field named); NOT_FOUND; FAILED_PRECONDITION when the container is not running,
-   * is paused, or its engine is not healthy; UNAVAILABLE when the engine's agent becomes
-   * unreachable. Counts against the caller's open streams. Role: operator only.
+   * engine, as `docker exec` does, over a two-way stream. The first request carries `start`; later
+   * ones carry stdin bytes (with `options.stdin`) and terminal resizes (with `options.tty`); the
+   * caller's half-close closes the program's standard input. The answers are `started` first (the
+   * exec ID and the engine), then the program's output, then `exit` with its exit code, and the
+   * stream ends (OK). A program with a TTY whose stdin the caller closed keeps running while Docker
+   * closes its output: the stream then ends (OK) without `exit`. Output is read from the engine
+   * only as fast as the caller reads it, and stdin is taken only as fast as the engine takes it.
+   * Cancelling the call (Ctrl-C of a client, a lost connection) ends the exec's connection on the
+   * engine; the program itself goes on, as with Docker. Errors: INVALID_ARGUMENT for a first
+   * request without `start`, a second `start`, stdin without `options.stdin`, a resize without
+   * `options.tty`, or bad options (the field named); NOT_FOUND; FAILED_PRECONDITION when the
+   * container is not running, is paused, or its engine is not healthy; UNAVAILABLE when the
+   * engine's agent becomes unreachable. Counts against the caller's open streams. Role: operator
+   * only.
    */
   execContainer: {
     path: "/flotilla.cluster.v1.ClusterService/ExecContainer" as const,
@@ -13713,19 +13714,20 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
   tagImage: handleUnaryCall<TagImageRequest, TagImageResponse>;
   /**
    * ExecContainer runs a program in a running container (found as for StartContainer) on its
-   * engine, as `docker exec` does, over a two-way stream. The first request carries `start`;
-   * later ones carry stdin bytes (with `options.stdin`) and terminal resizes (with
-   * `options.tty`); the caller's half-close closes the program's standard input. The answers are
-   * `started` first (the exec ID and the engine), then the program's output, then `exit` with
-   * its exit code, and the stream ends (OK). A program with a TTY whose stdin the caller closed
-   * keeps running while Docker closes its output: the stream then ends (OK) without `exit`. Output is read from the engine only as fast as the
-   * caller reads it, and stdin is taken only as fast as the engine takes it. Cancelling the call
-   * (Ctrl-C of a client, a lost connection) ends the exec's connection on the engine; the program
-   * itself goes on, as with Docker. Errors: INVALID_ARGUMENT for a first request without `start`,
-   * a second `start`, stdin without `options.stdin`, a resize without `options.tty`, or bad
-   * options (the field named); NOT_FOUND; FAILED_PRECONDITION when the container is not running,
-   * is paused, or its engine is not healthy; UNAVAILABLE when the engine's agent becomes
-   * unreachable. Counts against the caller's open streams. Role: operator only.
+   * engine, as `docker exec` does, over a two-way stream. The first request carries `start`; later
+   * ones carry stdin bytes (with `options.stdin`) and terminal resizes (with `options.tty`); the
+   * caller's half-close closes the program's standard input. The answers are `started` first (the
+   * exec ID and the engine), then the program's output, then `exit` with its exit code, and the
+   * stream ends (OK). A program with a TTY whose stdin the caller closed keeps running while Docker
+   * closes its output: the stream then ends (OK) without `exit`. Output is read from the engine
+   * only as fast as the caller reads it, and stdin is taken only as fast as the engine takes it.
+   * Cancelling the call (Ctrl-C of a client, a lost connection) ends the exec's connection on the
+   * engine; the program itself goes on, as with Docker. Errors: INVALID_ARGUMENT for a first
+   * request without `start`, a second `start`, stdin without `options.stdin`, a resize without
+   * `options.tty`, or bad options (the field named); NOT_FOUND; FAILED_PRECONDITION when the
+   * container is not running, is paused, or its engine is not healthy; UNAVAILABLE when the
+   * engine's agent becomes unreachable. Counts against the caller's open streams. Role: operator
+   * only.
    */
   execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
 }
@@ -14472,19 +14474,20 @@ export interface ClusterServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * ExecContainer runs a program in a running container (found as for StartContainer) on its
-   * engine, as `docker exec` does, over a two-way stream. The first request carries `start`;
-   * later ones carry stdin bytes (with `options.stdin`) and terminal resizes (with
-   * `options.tty`); the caller's half-close closes the program's standard input. The answers are
-   * `started` first (the exec ID and the engine), then the program's output, then `exit` with
-   * its exit code, and the stream ends (OK). A program with a TTY whose stdin the caller closed
-   * keeps running while Docker closes its output: the stream then ends (OK) without `exit`. Output is read from the engine only as fast as the
-   * caller reads it, and stdin is taken only as fast as the engine takes it. Cancelling the call
-   * (Ctrl-C of a client, a lost connection) ends the exec's connection on the engine; the program
-   * itself goes on, as with Docker. Errors: INVALID_ARGUMENT for a first request without `start`,
-   * a second `start`, stdin without `options.stdin`, a resize without `options.tty`, or bad
-   * options (the field named); NOT_FOUND; FAILED_PRECONDITION when the container is not running,
-   * is paused, or its engine is not healthy; UNAVAILABLE when the engine's agent becomes
-   * unreachable. Counts against the caller's open streams. Role: operator only.
+   * engine, as `docker exec` does, over a two-way stream. The first request carries `start`; later
+   * ones carry stdin bytes (with `options.stdin`) and terminal resizes (with `options.tty`); the
+   * caller's half-close closes the program's standard input. The answers are `started` first (the
+   * exec ID and the engine), then the program's output, then `exit` with its exit code, and the
+   * stream ends (OK). A program with a TTY whose stdin the caller closed keeps running while Docker
+   * closes its output: the stream then ends (OK) without `exit`. Output is read from the engine
+   * only as fast as the caller reads it, and stdin is taken only as fast as the engine takes it.
+   * Cancelling the call (Ctrl-C of a client, a lost connection) ends the exec's connection on the
+   * engine; the program itself goes on, as with Docker. Errors: INVALID_ARGUMENT for a first
+   * request without `start`, a second `start`, stdin without `options.stdin`, a resize without
+   * `options.tty`, or bad options (the field named); NOT_FOUND; FAILED_PRECONDITION when the
+   * container is not running, is paused, or its engine is not healthy; UNAVAILABLE when the
+   * engine's agent becomes unreachable. Counts against the caller's open streams. Role: operator
+   * only.
    */
   execContainer(): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   execContainer(options: Partial<CallOptions>): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;

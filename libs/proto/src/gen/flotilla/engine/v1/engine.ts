@@ -525,7 +525,7 @@ export interface ExecOptions {
    * its side of the stream (half-close) closes it. Default false: the program reads nothing.
    */
   stdin: boolean;
-  /** More environment, each "NAME=value". At most 1,000 entries, 256 KiB together. */
+  /** More environment, each "NAME=value". At most 1,000 entries of 32 KiB, 1 MiB together. */
   env: string[];
   /** The user to run as, USER[:GROUP] by name or number; empty: the container's user. */
   user: string;

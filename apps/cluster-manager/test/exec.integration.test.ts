@@ -1,0 +1,87 @@
+import { call, dial, streamOf } from '@flotilla/grpc';
+import { ExecOptions } from '@flotilla/proto';
+import { ContainerSpec, ClusterServiceClient, type ClusterServiceClient as Client, type ExecContainerRequest, type ExecContainerResponse, type ExecStarted } from '@flotilla/proto/cluster';
+import { cleanupAll, failureOf, runExecCall, testTls, waitFor } from '@flotilla/testing';
+import { status } from '@grpc/grpc-js';
+import { startRealCluster, type RealCluster } from './support';
+
+// ExecContainer through the cluster API: two real engines, an agent process beside each and a
+// manager process, as a client of the cluster sees them.
+let cluster: RealCluster;
+let reader: Client | undefined;
+
+beforeAll(async () => {
+  cluster = await startRealCluster({ count: 2, engineLabels: { 1: { zone: 'a' }, 2: { zone: 'b' } } });
+  for (const [name, zone] of [['exec-a', 'a'], ['exec-b', 'b']]) {
+    const spec = ContainerSpec.fromPartial({ name, image: 'busybox:local', command: ['sleep', '600'], networkMode: 'none', constraints: [`zone==${zone}`] });
+    await call(m(), m().createContainer, { spec, start: true, requestId: '' });
+  }
+});
+
+afterAll(async () => {
+  reader?.close();
+  await cluster?.manager.close();
+  await cleanupAll();
+});
+
+const m = (): Client => cluster.manager.client;
+const start = (container: string, options: Partial<ExecOptions>): ExecContainerRequest => ({ request: { $case: 'start', value: { container, options: ExecOptions.fromPartial(options) } } });
+const stdin = (text: string): ExecContainerRequest => ({ request: { $case: 'stdin', value: Buffer.from(text) } });
+
+it("runs a program on the container's engine: started names it, then the output apart, then the exit code", async () => {
+  const result = await runExecCall(m().execContainer(), [start('exec-b', { command: ['sh', '-c', 'echo out; echo err >&2; exit 4'] })]);
+  const started = result.started as ExecStarted;
+  expect(started.engine).toMatchObject({ id: cluster.ids[1], address: cluster.addresses[1] });
+  expect(started.containerId).toBe(await cluster.engines.docker('engine-2', ['inspect', '--format', '{{.Id}}', 'exec-b']));
+  expect(started.execId).toMatch(/^[0-9a-f]{64}$/);
+  expect(result).toMatchObject({ stdout: Buffer.from('out\n'), stderr: Buffer.from('err\n'), exitCode: 4 });
+  expect(result.order[0]).toBe('started');
+  expect(result.order.at(-1)).toBe('exit');
+});
+
+it('feeds stdin through the manager, and the half-close closes it; megabytes come back whole', async () => {
+  const fed = await runExecCall(m().execContainer(), [start('exec-a', { command: ['sh', '-c', 'cat; echo " end"'], stdin: true }), stdin('through '), stdin('the manager')]);
+  expect(fed.stdout.toString()).toBe('through the manager end\n');
+  expect(fed.exitCode).toBe(0);
+  const big = await runExecCall(m().execContainer(), [start('exec-a', { command: ['head', '-c', String(16 * 1024 * 1024), '/dev/zero'] })]);
+  expect(big.stdout.length).toBe(16 * 1024 * 1024);
+});
+
+it("a cancelled call (Ctrl-C, a lost client) closes the exec's connection on the engine", async () => {
+  // Docker closes the program's stdin when the exec's connection closes: cat then ends and the
+  // program leaves a mark, so the cancel is seen to reach the engine.
+  const exec = m().execContainer();
+  exec.write(start('exec-a', { command: ['sh', '-c', 'echo ready; cat; echo gone > /tmp/cancelled'], stdin: true }));
+  const reading = failureOf((async () => {
+    for await (const { response } of streamOf<ExecContainerResponse>(exec)) if (response?.$case === 'stdout') exec.cancel();
+  })());
+  expect((await reading).code).toBe(status.CANCELLED);
+  await waitFor(async () => (await cluster.engines.docker('engine-1', ['exec', 'exec-a', 'cat', '/tmp/cancelled']).catch(() => '')) === 'gone', { what: 'the program to see its stdin closed', timeoutMs: 60_000 });
+});
+
+it('answers bad streams INVALID_ARGUMENT naming the field, a stopped container FAILED_PRECONDITION, and a reader PERMISSION_DENIED', async () => {
+  const failure = (...messages: ExecContainerRequest[]) => failureOf(runExecCall(m().execContainer(), messages));
+  const noStart = await failure(stdin('hi'));
+  expect(noStart.code).toBe(status.INVALID_ARGUMENT);
+  expect(noStart.message).toMatch(/^start "stdin"/);
+  expect((await failure(start('exec-a', { command: [] }))).message).toMatch(/^start\.options\.command /);
+  expect((await failure(start('exec-a', { command: ['sleep', '30'] }), stdin('unwanted'))).message).toMatch(/^stdin .*without options\.stdin/);
+  const resize = await failure(start('exec-a', { command: ['sleep', '30'] }), { request: { $case: 'resize', value: { rows: 40, columns: 120 } } });
+  expect(resize.message).toMatch(/^resize "40x120".*without options\.tty/);
+  const twice = await failure(start('exec-a', { command: ['sleep', '30'], stdin: true }), start('exec-a', { command: ['true'] }));
+  expect(twice.message).toMatch(/^request "start"/);
+  const long = await failure(start('exec-a', { command: ['echo', 'x'.repeat(200 * 1024)] }));
+  expect(long.message).toMatch(/^start\.options\.command\[1\]/);
+  expect((await failure(start('no-such-container', { command: ['true'] }))).code).toBe(status.NOT_FOUND);
+
+  await call(m(), m().createContainer, { spec: ContainerSpec.fromPartial({ name: 'exec-stopped', image: 'busybox:local', command: ['true'], networkMode: 'none' }), start: false, requestId: '' });
+  const stopped = await failure(start('exec-stopped', { command: ['true'] }));
+  expect(stopped.code).toBe(status.FAILED_PRECONDITION);
+  expect(stopped.message).toMatch(/^cannot run a program in container "exec-stopped" \([0-9a-f]{12}\): it is created/);
+
+  reader = dial(ClusterServiceClient, cluster.manager.address, { tls: testTls('reader'), defaultDeadlineMs: 20_000 });
+  const denied = await failureOf(runExecCall(reader.execContainer(), [start('exec-a', { command: ['true'] })]));
+  expect(denied.code).toBe(status.PERMISSION_DENIED);
+  // The cluster goes on serving.
+  expect((await runExecCall(m().execContainer(), [start('exec-a', { command: ['echo', 'still here'] })])).stdout.toString()).toBe('still here\n');
+});
