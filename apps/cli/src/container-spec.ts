@@ -84,6 +84,8 @@ export function buildSpec(values: SpecValues & { rm?: boolean; detach?: boolean 
   return {
     name: values.name ?? '',
     image,
+    // Set by run for an attached -i (docker run's StdinOnce): the end of stdin ends the container's.
+    stdinOnce: false,
     command,
     entrypoint: values.entrypoint !== undefined ? [values.entrypoint] : [],
     env: containerEnv,

@@ -41,7 +41,7 @@ export const runSpecOptions = {
 /** Flags of `run` only (`explain` keeps -h for help): what does not change placement. */
 export const runOnlyOptions = {
   tty: flag('boolean', { short: 't', description: 'Give the container a terminal (its output is then one stream)' }),
-  interactive: flag('boolean', { short: 'i', description: 'Keep the container\'s stdin open; attaching to it comes later, so nothing is sent to it yet' }),
+  interactive: flag('boolean', { short: 'i', description: 'Keep the container\'s stdin open; in the foreground, send this input to it (its end closes the container\'s)' }),
   hostname: flag('string', { short: 'h', placeholder: 'NAME', description: 'Container host name (in run, -h is this, as in docker; --help shows help)' }),
 };
 

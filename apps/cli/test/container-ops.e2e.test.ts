@@ -183,3 +183,33 @@ it("exec -it runs a shell on a terminal that follows this one's size, and exits 
   expect({ code: session.code, transcript: session.stdout }).toEqual({ code: 7, transcript: expect.not.stringContaining('[pty-session]') });
   expect((await flotilla('rm', '-f', 'e2e-ops-t')).code).toBe(0);
 });
+
+it('run -i sends stdin to the container (its end closes the container\'s) and exits with its code; run -it gives it this terminal', async () => {
+  const piped = await runCli(['--manager', manager, 'run', '-i', '--rm', '--network', 'none', 'busybox:local', 'sh', '-c', 'cat; exit 4'], { input: 'into run\n' });
+  expect(piped).toMatchObject({ code: 4, stdout: 'into run\n' });
+  const session = await runInTerminal(['--manager', manager, 'run', '-it', '--rm', '--name', 'e2e-ops-it', '--network', 'none', 'busybox:local', 'sh'], [
+    { expect: '# ' },
+    { send: 'busybox stty size; echo size-$((1+1))\r' },
+    { expect: '30 100\\s+size-2' },
+    { send: 'exit 6\r' },
+  ], 30, 100);
+  expect({ code: session.code, transcript: session.stdout }).toEqual({ code: 6, transcript: expect.not.stringContaining('[pty-session]') });
+  expect((await flotilla('ps', '-a', '--filter', 'name=e2e-ops-it', '-q')).stdout).toBe('');
+});
+
+it('attach connects this terminal to a running container with a TTY, and exits with its code', async () => {
+  expect((await flotilla('run', '-d', '-it', '--name', 'e2e-ops-at', '--network', 'none', 'busybox:local', 'sh')).code).toBe(0);
+  const session = await runInTerminal(['--manager', manager, 'attach', 'e2e-ops-at'], [
+    // The shell printed its prompt before the attach: a new line brings another.
+    { send: '\r' },
+    { expect: '# ' },
+    { send: 'echo attached-$((1+1))\r' },
+    { expect: 'attached-2' },
+    { send: 'exit 3\r' },
+  ]);
+  expect({ code: session.code, transcript: session.stdout }).toEqual({ code: 3, transcript: expect.not.stringContaining('[pty-session]') });
+  expect((await flotilla('wait', 'e2e-ops-at')).stdout).toBe('3\n');
+  const plain = await flotilla('attach', 'e2e-ops-nope');
+  expect(plain.code).toBe(4);
+  expect((await flotilla('rm', '-f', 'e2e-ops-at')).code).toBe(0);
+});

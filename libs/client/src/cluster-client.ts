@@ -10,6 +10,9 @@ import {
   TagImageRequest,
   ContainerStatsRequest,
   ExecStart,
+  AttachStart,
+  type AttachContainerResponse,
+  type ExecContainerResponse,
   CreateContainerRequest,
   ExplainPlacementRequest,
   GetEngineRequest,
@@ -78,7 +81,7 @@ import { ClientReason } from './failures';
 import { ManagerPool, type ManagerChannel } from './managers';
 import { checkRequestId, resolveOptions, type CallOptions, type ClusterClientOptions, type ResolvedOptions } from './options';
 import { ServerStream, type OpenStream } from './server-stream';
-import { ExecSession } from './exec-session';
+import { ContainerSession, type AttachSession, type ExecSession } from './container-session';
 
 /** A request as its message's `fromPartial` takes it: every field optional, defaults for the rest. */
 export type RequestOf<M extends { fromPartial: (object: never) => unknown }> = Parameters<M['fromPartial']>[0];
@@ -141,6 +144,8 @@ export const idempotency = {
   pullImage: 'opening only',
   // A second try could run the program twice: only a try that never reached a manager is made again.
   execContainer: false,
+  // A second try would attach twice (and a stdin_once container's input would be closed by the first).
+  attachContainer: false,
 } as const;
 
 /**
@@ -394,8 +399,40 @@ export class ClusterClient {
    */
   exec(start: RequestOf<typeof ExecStart>, options?: CallOptions): ExecSession {
     const message = ExecStart.fromPartial(start);
-    const session = new ExecSession((call) => call.write({ request: { $case: 'start', value: message } }));
-    session.attach(this.stream((c, metadata, deadline) => session.opening(c.raw.execContainer(metadata, deadline === undefined ? {} : { deadline })), options, idempotency.execContainer));
+    const session = new ContainerSession<ExecContainerResponse>();
+    session.attach(
+      this.stream(
+        (c, metadata, deadline) => {
+          const call = c.raw.execContainer(metadata, deadline === undefined ? {} : { deadline });
+          call.write({ request: { $case: 'start', value: message } });
+          return session.opening(call);
+        },
+        options,
+        idempotency.execContainer,
+      ),
+    );
+    return session;
+  }
+
+  /**
+   * Attaches to a container's main process (`docker attach`), as `exec` runs a program: the
+   * container's output from now on (or from its start with `options.logs`), its stdin and resizes,
+   * and its exit code when it stops. For `docker run -it`: create, attach, wait for `started`, start.
+   */
+  attach(start: RequestOf<typeof AttachStart>, options?: CallOptions): AttachSession {
+    const message = AttachStart.fromPartial(start);
+    const session = new ContainerSession<AttachContainerResponse>();
+    session.attach(
+      this.stream(
+        (c, metadata, deadline) => {
+          const call = c.raw.attachContainer(metadata, deadline === undefined ? {} : { deadline });
+          call.write({ request: { $case: 'start', value: message } });
+          return session.opening(call);
+        },
+        options,
+        idempotency.attachContainer,
+      ),
+    );
     return session;
   }
 

@@ -1,5 +1,5 @@
-import type { ContainerResources, ExecExit, ExecOptions, PullProgress } from '@flotilla/proto';
-import type { ExecInput } from '@flotilla/policy';
+import type { AttachOptions, ContainerResources, ExitStatus, ExecOptions, PullProgress } from '@flotilla/proto';
+import type { SessionInput } from '@flotilla/policy';
 import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, UpdateContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 
@@ -51,8 +51,14 @@ export interface CreateContainerOptions {
   actingRole: Role | undefined;
 }
 
+/** What an exec or an attach answers after its start: output, then the exit. */
+export type SessionOutput = { $case: 'stdout'; value: Buffer } | { $case: 'stderr'; value: Buffer } | { $case: 'exit'; value: ExitStatus };
+
 /** What an exec answers, in order: started, output, the exit (see ExecContainer in agent.proto). */
-export type ExecOutput = { $case: 'started'; value: { execId: string } } | { $case: 'stdout'; value: Buffer } | { $case: 'stderr'; value: Buffer } | { $case: 'exit'; value: ExecExit };
+export type ExecOutput = { $case: 'started'; value: { execId: string } } | SessionOutput;
+
+/** What an attach answers, in order: started, output, the exit (see AttachContainer in agent.proto). */
+export type AttachOutput = { $case: 'started'; value: { tty: boolean } } | SessionOutput;
 
 /** Container operations on one engine, through its agent. Failures are the typed errors of @flotilla/grpc. */
 export interface AgentOperations {
@@ -88,5 +94,7 @@ export interface AgentOperations {
    * as the agent takes them (its end closes the program's stdin); `signal` ends the exec's
    * connection on the agent too.
    */
-  execContainer(id: string, options: ExecOptions, input: AsyncIterable<ExecInput>, signal: AbortSignal): AsyncIterable<ExecOutput>;
+  execContainer(id: string, options: ExecOptions, input: AsyncIterable<SessionInput>, signal: AbortSignal): AsyncIterable<ExecOutput>;
+  /** Docker's attach to the container's main process, streamed as `execContainer` is. */
+  attachContainer(id: string, options: AttachOptions, input: AsyncIterable<SessionInput>, signal: AbortSignal): AsyncIterable<AttachOutput>;
 }

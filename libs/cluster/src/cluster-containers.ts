@@ -532,6 +532,7 @@ export class ClusterContainers {
       workingDir: spec.workingDir,
       tty: spec.tty,
       openStdin: spec.openStdin,
+      stdinOnce: spec.stdinOnce,
       hostname: spec.hostname,
       dns: spec.dns,
       extraHosts: spec.extraHosts,

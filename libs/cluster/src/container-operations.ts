@@ -1,8 +1,8 @@
 import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
-import { checkExecInput, checkExecOptions, checkNewContainerName, checkPsArgs, checkResourceChange, checkWaitCondition, type ExecInput, type ExecRequestMessage } from '@flotilla/policy';
-import type { Container, ContainerResources, ContainerStats, ExecOptions } from '@flotilla/proto';
+import { checkAttachOptions, checkSessionInput, checkExecOptions, checkNewContainerName, checkPsArgs, checkResourceChange, checkWaitCondition, type SessionInput, type SessionRequestMessage } from '@flotilla/policy';
+import type { AttachOptions, Container, ContainerResources, ContainerStats, ExecOptions } from '@flotilla/proto';
 import type { EngineRef } from '@flotilla/proto/cluster';
-import type { ExecOutput } from './agent-connector';
+import type { AgentOperations, AttachOutput, ExecOutput, SessionOutput } from './agent-connector';
 import type { ClusterContainers } from './cluster-containers';
 import { engineRef } from './engine-view';
 
@@ -26,7 +26,10 @@ async function inState<T>(verb: string, container: Container, work: () => Promis
 }
 
 /** An exec's answers through the cluster: its start names the container and the engine. */
-export type ClusterExecOutput = Exclude<ExecOutput, { $case: 'started' }> | { $case: 'started'; value: { execId: string; containerId: string; engine: EngineRef } };
+export type ClusterExecOutput = SessionOutput | { $case: 'started'; value: { execId: string; containerId: string; engine: EngineRef } };
+
+/** An attach's answers through the cluster: its start names the container and the engine. */
+export type ClusterAttachOutput = SessionOutput | { $case: 'started'; value: { tty: boolean; containerId: string; engine: EngineRef } };
 
 /**
  * The container operations past start, stop, kill and remove, routed to the container's engine
@@ -106,24 +109,51 @@ export class ContainerOperations {
    * come and reach the agent as fast as it takes them; `signal` ends the exec's connection on the
    * agent too.
    */
-  async *exec(reference: string, options: ExecOptions | undefined, requests: AsyncIterable<ExecRequestMessage>, signal: AbortSignal): AsyncIterable<ClusterExecOutput> {
+  exec(reference: string, options: ExecOptions | undefined, requests: AsyncIterable<SessionRequestMessage>, signal: AbortSignal): AsyncIterable<ClusterExecOutput> {
     const checked = checkExecOptions('start.options', options);
+    return this.session<ExecOutput, ClusterExecOutput>(reference, 'run a program in', checked, requests, (agent, id, input) => agent.execContainer(id, checked, input, signal), (started, containerId, engine) => ({ ...started, containerId, engine }));
+  }
+
+  /**
+   * Attaches to the container's main process on its engine (Docker's attach), streamed as `exec`
+   * is; the first answer says whether the container has a TTY.
+   */
+  attach(reference: string, options: AttachOptions | undefined, requests: AsyncIterable<SessionRequestMessage>, signal: AbortSignal): AsyncIterable<ClusterAttachOutput> {
+    const checked = checkAttachOptions('start.options', options);
+    let tty = false;
+    return this.session<AttachOutput, ClusterAttachOutput>(reference, 'attach to', { stdin: checked.stdin, tty: () => tty }, requests, (agent, id, input) => agent.attachContainer(id, checked, input, signal), (started, containerId, engine) => {
+      tty = started.tty;
+      return { ...started, containerId, engine };
+    });
+  }
+
+  /**
+   * An exec or an attach on the container's healthy engine: the caller's messages checked as they
+   * come (`tty` may be known only once the agent answered), the agent's start answer given the
+   * container and its engine, and Docker's refusal of a stopped or paused container put in the
+   * cluster's words.
+   */
+  private async *session<Out extends { $case: string; value: unknown }, ClusterOut>(
+    reference: string,
+    verb: string,
+    shape: { stdin: boolean; tty: boolean | (() => boolean) },
+    requests: AsyncIterable<SessionRequestMessage>,
+    open: (agent: AgentOperations, id: string, input: AsyncIterable<SessionInput>) => AsyncIterable<Out>,
+    started: (value: Extract<Out, { $case: 'started' }>['value'], containerId: string, engine: EngineRef) => unknown,
+  ): AsyncGenerator<ClusterOut> {
     const { engine, container, agent } = this.containers.onHealthyEngine(reference);
-    const input = (async function* (): AsyncGenerator<ExecInput> {
-      for await (const request of requests) yield checkExecInput(checked, request);
+    const input = (async function* (): AsyncGenerator<SessionInput> {
+      for await (const request of requests) yield checkSessionInput({ stdin: shape.stdin, tty: typeof shape.tty === 'function' ? shape.tty() : shape.tty }, request, verb === 'attach to' ? 'attach' : 'exec');
     })();
-    const outputs = agent.execContainer(container.id, checked, input, signal);
-    let started = false;
+    let answered = false;
     try {
-      for await (const output of outputs) {
-        if (output.$case !== 'started') yield output;
-        else yield { $case: 'started', value: { execId: output.value.execId, containerId: container.id, engine: engineRef(engine) } };
-        started ||= output.$case === 'started';
+      for await (const output of open(agent, container.id, input)) {
+        answered = true;
+        yield (output.$case === 'started' ? { $case: 'started', value: started(output.value as Extract<Out, { $case: 'started' }>['value'], container.id, engineRef(engine)) } : output) as ClusterOut;
       }
     } catch (err) {
-      // Docker's refusal of a stopped or paused container, in the cluster's words.
-      if (started || !(err instanceof FailedPreconditionError)) throw err;
-      throw new FailedPreconditionError(`cannot run a program in container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
+      if (answered || !(err instanceof FailedPreconditionError)) throw err;
+      throw new FailedPreconditionError(`cannot ${verb} container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
     }
   }
 

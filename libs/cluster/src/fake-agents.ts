@@ -1,9 +1,9 @@
 import { type LogFields, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, NotFoundError } from '@flotilla/errors';
-import { ContainerStats, type Container, type ExecOptions, type Image, type Volume } from '@flotilla/proto';
+import { ContainerStats, type AttachOptions, type Container, type ExecOptions, type Image, type Volume } from '@flotilla/proto';
 import type { CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
-import { taggedReference, type ExecInput } from '@flotilla/policy';
+import { taggedReference, type SessionInput } from '@flotilla/policy';
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions } from './agent-connector';
 
 /** What a fake agent's engine holds, for container operations in unit tests. */
@@ -210,13 +210,20 @@ export class FakeAgents implements AgentConnector {
         yield { stats: ContainerStats.fromPartial({ containerId: c.id, name: c.names[0] ?? '' }) };
       },
       // A fake engine runs no programs: an exec echoes its command line and its stdin, then exits 0.
-      execContainer: async function* (id: string, options: ExecOptions, input: AsyncIterable<ExecInput>) {
+      execContainer: async function* (id: string, options: ExecOptions, input: AsyncIterable<SessionInput>) {
         const c = find(id);
         if (c.state !== 'running') throw new FailedPreconditionError(`Container ${c.id} is not running`);
         yield { $case: 'started' as const, value: { execId: `exec-${c.id.slice(0, 12)}` } };
         yield { $case: 'stdout' as const, value: Buffer.from(`${options.command.join(' ')}\n`) };
         for await (const item of input) if (item.$case === 'stdin') yield { $case: 'stdout' as const, value: item.value };
         yield { $case: 'exit' as const, value: { exitCode: 0 } };
+      },
+      // Attached to a fake engine: its stdin echoed back, then the container's exit code (0 while it runs).
+      attachContainer: async function* (id: string, options: AttachOptions, input: AsyncIterable<SessionInput>) {
+        const c = find(id);
+        yield { $case: 'started' as const, value: { tty: false } };
+        if (options.stdin) for await (const item of input) if (item.$case === 'stdin') yield { $case: 'stdout' as const, value: item.value };
+        yield { $case: 'exit' as const, value: { exitCode: c.exitCode } };
       },
       pullImage: async function* (image: string, signal: AbortSignal) {
         engine.pullSignals.push(signal);

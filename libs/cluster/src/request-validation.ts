@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { PortBinding } from '@flotilla/proto';
-import { ContainerSpec, type ClusterServiceService, type ExecStart } from '@flotilla/proto/cluster';
+import { ContainerSpec, type AttachStart, type ClusterServiceService, type ExecStart } from '@flotilla/proto/cluster';
 import { affinitiesLabel, constraintsLabel } from '@flotilla/scheduler';
 import { checkContainerName, checkCount, checkList, checkMap, checkRange, checkText, clip } from './request-checks';
 import { requestLimits as L } from './request-limits';
@@ -119,7 +119,7 @@ export function checkContainerSpec(spec: ContainerSpec | undefined): void {
   if (bytes > L.specBytes) throw InvalidArgumentError.field('spec', `${clip(spec.image)} (${bytes} bytes)`, `the spec is ${bytes} bytes encoded; at most ${L.specBytes}`);
 }
 
-/** The sizes of an exec's first message; the messages after it are checked as they come (checkExecInput). */
+/** The sizes of an exec's first message; the messages after it are checked as they come (checkSessionInput). */
 export function checkExecStartSizes(start: ExecStart): void {
   reference('start.container', start.container);
   const options = start.options;
@@ -128,6 +128,11 @@ export function checkExecStartSizes(start: ExecStart): void {
   checkList('start.options.env', options.env, { entries: L.envEntries, entryBytes: L.envEntryBytes, totalBytes: L.envTotalBytes });
   checkText('start.options.user', options.user, L.userBytes);
   checkText('start.options.working_dir', options.workingDir, L.pathBytes);
+}
+
+/** The sizes of an attach's first message; the messages after it are checked as they come (checkSessionInput). */
+export function checkAttachStartSizes(start: AttachStart): void {
+  reference('start.container', start.container);
 }
 
 /** A discovery push's sizes; the generation and the engine limit are the cluster's to check. */
@@ -246,4 +251,5 @@ export const clusterRequestChecks: ClusterRequestChecks = {
   },
   // A two-way stream has no single request: its first message is checked by checkExecStartSizes.
   execContainer: () => undefined,
+  attachContainer: () => undefined,
 };

@@ -36,3 +36,16 @@ export async function* requestsOf<Req>(call: Readable, signal: AbortSignal): Asy
     });
   }
 }
+
+/**
+ * The first message of a two-way call whose protocol opens with a `start` (ExecContainer,
+ * AttachContainer): what `pick` finds in it, else INVALID_ARGUMENT naming `start`. Undefined when
+ * the caller closed its side without sending anything.
+ */
+export async function firstStart<T extends { request?: { $case: string; value: unknown } }, S>(requests: AsyncIterator<T>, pick: (request: T['request']) => S | undefined): Promise<S | undefined> {
+  const first = await requests.next();
+  if (first.done) return undefined;
+  const start = pick(first.value.request);
+  if (start === undefined) throw InvalidArgumentError.field('start', first.value.request?.$case ?? 'empty', 'the first message must carry start');
+  return start;
+}

@@ -6,4 +6,4 @@ export * from './acting-role';
 export * from './container-options';
 export * from './container-operations';
 export * from './image-reference';
-export * from './exec-options';
+export * from './session-options';

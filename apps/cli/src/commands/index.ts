@@ -1,4 +1,5 @@
 import type { AnyCommand } from '../command';
+import attach from './attach';
 import { caGroup } from './ca';
 import { completionCommand } from './completion';
 import { engineGroup } from './engine';
@@ -26,5 +27,5 @@ import wait from './wait';
 import { volumeGroup } from './volume';
 
 /** Every command, in the order --help lists them. */
-export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, exec, logs, top, stats, events, explain, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, exec, attach, logs, top, stats, events, explain, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
 commands.push(completionCommand(() => commands));

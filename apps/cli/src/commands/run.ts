@@ -9,6 +9,7 @@ import { colourEnabled } from '../io';
 import { formatOption, parseFormat, printObject } from '../output/format';
 import { decodeExplanation, placementTable } from '../output/placement';
 import { spinner } from '../output/progress';
+import { checkInteractive, runSession } from '../session-io';
 
 /** How long a create may take: it may pull the image on the chosen engine first. */
 const createDeadlineMs = 15 * 60_000;
@@ -118,6 +119,24 @@ async function foreground(ctx: Context, id: string, label: string): Promise<numb
   }
 }
 
+/**
+ * docker run -i/-t in the foreground: attaches before the start (nothing the container writes is
+ * missed), starts it once attached, and answers its exit code. Without an exit code (a terminal
+ * whose input closed while the container runs) it answers 0, as docker does.
+ */
+async function attached(ctx: Context, id: string, label: string, stdin: boolean, tty: boolean): Promise<number> {
+  try {
+    const start = { container: id, options: { stdin, logs: false, terminalSize: undefined } };
+    const code = await runSession(ctx, (c, o) => c.attach(start, o), { stdin, tty, onStarted: async () => void (await ctx.cluster.call((c, o) => c.startContainer({ container: id }, o))) });
+    return code ?? 0;
+  } catch (err) {
+    if (err instanceof InterruptedError) {
+      throw new InterruptedError(ctx.interruptedBy(), `detached from ${label}, which keeps running; see flotilla logs -f ${label}, stop it with flotilla stop ${label}`);
+    }
+    throw err;
+  }
+}
+
 export default defineCommand({
   name: 'run',
   summary: 'Run a container where the scheduler places it (-d: in the background)',
@@ -143,7 +162,12 @@ Without -d the output is followed until the container exits; Ctrl-C stops follow
     'flotilla run -d -m 64m -c 0.5 -p 8080:80 --affinity container==web nginx',
   ],
   async run(ctx, options, args) {
+    const interactive = options.interactive ?? false;
+    const tty = options.tty ?? false;
+    if (!options.detach) checkInteractive(ctx, interactive, tty);
     const spec = buildSpec(options, args, ctx.io.env);
+    // docker run -i in the foreground: the end of this input ends the container's.
+    spec.stdinOnce = interactive && !options.detach;
     const format = parseFormat(options.format);
     const created = await create(ctx, spec, options.detach, requestIdFor(options['request-id']));
     for (const warning of created.warnings) ctx.io.stderr.write(`flotilla: warning: ${warning}\n`);
@@ -165,6 +189,7 @@ Without -d the output is followed until the container exits; Ctrl-C stops follow
     }
     let interrupted = false;
     try {
+      if (interactive || tty) return await attached(ctx, created.id, label, interactive, tty);
       return await foreground(ctx, created.id, label);
     } catch (err) {
       interrupted = err instanceof InterruptedError;

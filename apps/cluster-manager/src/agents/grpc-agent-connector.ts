@@ -1,10 +1,8 @@
-import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions, ExecOutput } from '@flotilla/cluster';
+import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions, AttachOutput, ExecOutput } from '@flotilla/cluster';
 import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
-import { actingRoleKey } from '@flotilla/policy';
+import { actingRoleKey, type SessionInput } from '@flotilla/policy';
 import type { PullProgress } from '@flotilla/proto';
-import type { ExecOptions } from '@flotilla/proto';
-import type { ExecInput } from '@flotilla/policy';
-import { EngineAgentServiceClient, type ExecContainerRequest, type ExecContainerResponse, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
+import { EngineAgentServiceClient, type AttachContainerRequest, type ExecContainerRequest, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
 import { connectivityState, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
 
 /** A server stream as an async iterable that the signal cancels. */
@@ -23,8 +21,11 @@ async function* progressOf(responses: AsyncIterable<PullImageResponse>): AsyncGe
   for await (const response of responses) if (response.progress) yield response.progress;
 }
 
+/** A two-way call of the agent's, as far as relaying it goes. */
+type TwoWayCall<Req, Res> = ClientDuplexStream<Req, Res>;
+
 /** Resolves when the call may take more writes, or is over. */
-function writable(call: ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>, signal: AbortSignal): Promise<void> {
+function writable(call: TwoWayCall<unknown, unknown>, signal: AbortSignal): Promise<void> {
   if (!call.writableNeedDrain || signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
@@ -40,19 +41,20 @@ function writable(call: ClientDuplexStream<ExecContainerRequest, ExecContainerRe
 }
 
 /**
- * An exec on the agent: the start, then `input` as fast as the agent takes it (its end is the
- * half-close that closes the program's stdin), while the agent's answers are read. A failure of
- * `input` (a bad message from the manager's caller) cancels the agent's call and is the error.
+ * An exec or an attach on the agent: the start, then `input` as fast as the agent takes it (its
+ * end is the half-close that closes the program's stdin), while the agent's answers are read. A
+ * failure of `input` (a bad message from the manager's caller) cancels the agent's call and is the
+ * error.
  */
-async function* execThrough(call: ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>, id: string, options: ExecOptions, input: AsyncIterable<ExecInput>, signal: AbortSignal): AsyncGenerator<ExecOutput> {
+async function* twoWay<Req, Out>(call: TwoWayCall<Req, { response?: Out }>, start: Req, message: (input: SessionInput) => Req, input: AsyncIterable<SessionInput>, signal: AbortSignal): AsyncGenerator<Out> {
   const cancel = () => call.cancel();
   signal.addEventListener('abort', cancel, { once: true });
   let inputFailure: unknown;
-  call.write({ request: { $case: 'start', value: { id, options } } });
+  call.write(start);
   void (async () => {
     for await (const item of input) {
       if (signal.aborted || call.writableEnded || call.destroyed) return;
-      if (!call.write({ request: item })) await writable(call, signal);
+      if (!call.write(message(item))) await writable(call as TwoWayCall<unknown, unknown>, signal);
     }
     if (!signal.aborted && !call.writableEnded) call.end();
   })().catch((err: unknown) => {
@@ -60,7 +62,7 @@ async function* execThrough(call: ClientDuplexStream<ExecContainerRequest, ExecC
     call.cancel();
   });
   try {
-    for await (const message of streamOf(call)) if (message.response) yield message.response;
+    for await (const answer of streamOf(call)) if (answer.response) yield answer.response;
   } catch (err) {
     throw inputFailure ?? err;
   } finally {
@@ -160,7 +162,10 @@ export class GrpcAgentConnector implements AgentConnector {
       inspectImage: (image) => call(client(), client().inspectImage, { image }),
       removeImage: (image, force, noPrune) => call(client(), client().removeImage, { image, force, noPrune }),
       tagImage: async (image, tag) => void (await call(client(), client().tagImage, { image, tag })),
-      execContainer: (id, options, input, signal) => execThrough(client().execContainer(), id, options, input, signal),
+      execContainer: (id, options, input, signal) =>
+        twoWay<ExecContainerRequest, ExecOutput>(client().execContainer(), { request: { $case: 'start', value: { id, options } } }, (request) => ({ request }), input, signal),
+      attachContainer: (id, options, input, signal) =>
+        twoWay<AttachContainerRequest, AttachOutput>(client().attachContainer(), { request: { $case: 'start', value: { id, options } } }, (request) => ({ request }), input, signal),
     };
   }
 

@@ -1,8 +1,8 @@
-import { checkExecStartSizes, clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes } from '@flotilla/cluster';
-import { callerOf, drained, duplexStream, effectiveRole, requestsOf, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { checkAttachStartSizes, checkExecStartSizes, clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes } from '@flotilla/cluster';
+import { callerOf, drained, duplexStream, effectiveRole, firstStart, requestsOf, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
-import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
+import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type AttachContainerRequest, type AttachContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { Metadata } from '@grpc/grpc-js';
 import { checkedService } from './request-guard';
 import { containerListing, engineListing, imageListing, volumeListing } from './listings';
@@ -61,6 +61,7 @@ export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> 
   removeImage: operator,
   tagImage: operator,
   execContainer: operator,
+  attachContainer: operator,
 };
 
 /** Calls that change the cluster: each takes from its caller's rate budget. */
@@ -83,6 +84,7 @@ export const clusterMutating: readonly string[] = [
   'removeImage',
   'tagImage',
   'execContainer',
+  'attachContainer',
 ];
 
 /**
@@ -104,6 +106,16 @@ export async function relay<T>(source: AsyncIterable<T>, call: Parameters<typeof
     if (signal.aborted) return;
     if (!call.write(item)) await drained(call, signal);
   }
+}
+
+/** A two-way call's messages after its start, as the domain takes them. */
+async function* requestsAfterStart<T extends { request?: R }, R>(requests: AsyncIterable<T>): AsyncGenerator<R | undefined> {
+  for await (const { request } of requests) yield request;
+}
+
+/** The domain's answers as a two-way call's response messages. */
+async function* responses<R>(outputs: AsyncIterable<R>): AsyncGenerator<{ response: R }> {
+  for await (const response of outputs) yield { response };
 }
 
 export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {
@@ -211,18 +223,18 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
 
     execContainer: duplexStream<ExecContainerRequest, ExecContainerResponse>(async (call, signal) => {
       const requests = requestsOf<ExecContainerRequest>(call, signal);
-      const first = await requests.next();
-      if (first.done) return;
-      const start = first.value.request;
-      if (start?.$case !== 'start') throw InvalidArgumentError.field('start', start?.$case ?? 'empty', 'the first message must carry start');
-      checkExecStartSizes(start.value);
-      const rest = (async function* () {
-        for await (const { request } of requests) yield request;
-      })();
-      const outputs = operations.exec(start.value.container, start.value.options, rest, signal);
-      await relay((async function* () {
-        for await (const output of outputs) yield { response: output };
-      })(), call, signal);
+      const start = await firstStart(requests, (r) => (r?.$case === 'start' ? r.value : undefined));
+      if (!start) return;
+      checkExecStartSizes(start);
+      await relay(responses(operations.exec(start.container, start.options, requestsAfterStart(requests), signal)), call, signal);
+    }),
+
+    attachContainer: duplexStream<AttachContainerRequest, AttachContainerResponse>(async (call, signal) => {
+      const requests = requestsOf<AttachContainerRequest>(call, signal);
+      const start = await firstStart(requests, (r) => (r?.$case === 'start' ? r.value : undefined));
+      if (!start) return;
+      checkAttachStartSizes(start);
+      await relay(responses(operations.attach(start.container, start.options, requestsAfterStart(requests), signal)), call, signal);
     }),
 
     watchEvents: serverStream<WatchEventsRequest, WatchEventsResponse>(async (request, call, signal) => {

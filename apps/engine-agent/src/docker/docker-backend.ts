@@ -44,7 +44,7 @@ export interface ContainerInspectReply {
     FinishedAt?: string;
     Health?: { Status?: string } | null;
   };
-  Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean };
+  Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean; OpenStdin?: boolean };
   HostConfig?: {
     NanoCpus?: number;
     CpuShares?: number;
@@ -129,6 +129,7 @@ export interface DockerCreateBody {
   WorkingDir?: string;
   Tty?: boolean;
   OpenStdin?: boolean;
+  StdinOnce?: boolean;
   Hostname?: string;
   /** Durations in nanoseconds. */
   Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
@@ -303,6 +304,12 @@ export interface DockerBackend {
    */
   startExec(execId: string, tty: boolean): Promise<Duplex>;
   resizeExec(execId: string, rows: number, columns: number): Promise<void>;
+  /**
+   * Attaches to a container's main process and answers Docker's hijacked connection, as
+   * `startExec` does; `logs` sends the output so far first.
+   */
+  attachContainer(id: string, stdin: boolean, logs: boolean): Promise<Duplex>;
+  resizeContainer(id: string, rows: number, columns: number): Promise<void>;
   inspectExec(execId: string): Promise<ExecInspectReply>;
   /** Docker's pull progress as newline-delimited JSON. */
   pullImage(reference: string): Promise<Readable>;

@@ -301,6 +301,17 @@ export class DockerodeBackend implements DockerBackend {
     });
   }
 
+  attachContainer(id: string, stdin: boolean, logs: boolean): Promise<Duplex> {
+    // Hijacked as an exec is; stdout and stderr always, so the caller sees everything.
+    return this.run(() => this.docker.getContainer(id).attach({ stream: true, stdin, stdout: true, stderr: true, logs, hijack: true }) as Promise<Duplex>);
+  }
+
+  resizeContainer(id: string, rows: number, columns: number): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getContainer(id).resize({ h: rows, w: columns });
+    });
+  }
+
   inspectExec(execId: string): Promise<ExecInspectReply> {
     return this.run(() => this.docker.getExec(execId).inspect() as Promise<ExecInspectReply>);
   }

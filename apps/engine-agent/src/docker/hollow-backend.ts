@@ -506,6 +506,16 @@ export class HollowDockerBackend implements DockerBackend {
     throw new NotFoundError(`No such exec instance: ${execId}`);
   }
 
+  async attachContainer(id: string): Promise<Duplex> {
+    this.find(id);
+    throw new FailedPreconditionError('a hollow engine runs no programs: attach needs a real Docker engine');
+  }
+
+  async resizeContainer(id: string): Promise<void> {
+    this.find(id);
+    throw new FailedPreconditionError('a hollow engine has no terminals');
+  }
+
   async inspectExec(execId: string): Promise<ExecInspectReply> {
     throw new NotFoundError(`No such exec instance: ${execId}`);
   }

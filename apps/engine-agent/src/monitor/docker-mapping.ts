@@ -414,6 +414,7 @@ export function createBodyFrom(request: CreateContainerRequest): DockerCreateBod
     ...(request.workingDir ? { WorkingDir: request.workingDir } : {}),
     ...(request.tty ? { Tty: true } : {}),
     ...(request.openStdin ? { OpenStdin: true } : {}),
+    ...(request.openStdin && request.stdinOnce ? { StdinOnce: true } : {}),
     ...(request.hostname ? { Hostname: request.hostname } : {}),
     ...(request.healthCheck ? { Healthcheck: healthcheckFrom(request.healthCheck) } : {}),
     ...(request.stopSignal ? { StopSignal: request.stopSignal } : {}),

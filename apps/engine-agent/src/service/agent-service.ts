@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { drained, duplexStream, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
 import { LogStream, type PullProgress } from '@flotilla/proto';
-import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
+import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type AttachContainerRequest, type AttachContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkImageReference, checkNewImageTag, checkPsArgs, checkResourceChange, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerBackend, DockerStatsReply } from '../docker/docker-backend';
@@ -15,6 +15,7 @@ import type { EngineMonitor, WatchMessage } from '../monitor/engine-monitor';
 import { CreateOnce } from './create-once';
 import { LogFrameDecoder } from './log-frames';
 import { chunksOf } from './docker-chunks';
+import { attachSession } from './attach-session';
 import { execSession } from './exec-session';
 
 export interface AgentServiceOptions {
@@ -315,12 +316,14 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
     }),
 
     execContainer: duplexStream<ExecContainerRequest, ExecContainerResponse>((call, signal, context) => execSession(backend, call, signal, context)),
+
+    attachContainer: duplexStream<AttachContainerRequest, AttachContainerResponse>((call, signal, context) => attachSession(backend, call, signal, context)),
   };
 
   // An agent controls a Docker engine, which is root on its host: it obeys managers only.
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
-  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'updateContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage', 'execContainer'];
+  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'updateContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage', 'execContainer', 'attachContainer'];
   return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating, longLived: ['waitContainer'] };
 }
 

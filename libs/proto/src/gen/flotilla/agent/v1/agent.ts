@@ -24,13 +24,14 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import {
+  AttachOptions,
   Container,
   ContainerResources,
   ContainerStats,
   DockerEvent,
   EngineInfo,
-  ExecExit,
   ExecOptions,
+  ExitStatus,
   HealthCheck,
   Image,
   LogConfig,
@@ -46,6 +47,55 @@ import {
   Ulimit,
   Volume,
 } from "../../engine/v1/engine";
+
+/** AttachContainerRequest is one message of the caller's side of an attach. */
+export interface AttachContainerRequest {
+  /** Exactly one of the fields below. */
+  request?:
+    | //
+    /** The first message, and only the first: which container, and how. */
+    { $case: "start"; value: AttachStart }
+    | //
+    /** Bytes for the container's standard input, at most 1 MiB per message. */
+    { $case: "stdin"; value: Buffer }
+    | //
+    /** The terminal's new size (a container with a TTY only). */
+    { $case: "resize"; value: TerminalSize }
+    | undefined;
+}
+
+/** AttachStart names the container. */
+export interface AttachStart {
+  /** The container's ID. Required. */
+  id: string;
+  /** How to attach. */
+  options?: AttachOptions | undefined;
+}
+
+/** AttachContainerResponse is one message of the agent's side of an attach. */
+export interface AttachContainerResponse {
+  /** Exactly one of the fields below. */
+  response?:
+    | //
+    /** The first message: Docker's connection is up. */
+    { $case: "started"; value: AttachStarted }
+    | //
+    /** Bytes the container wrote to its standard output (everything, with a TTY). */
+    { $case: "stdout"; value: Buffer }
+    | //
+    /** Bytes the container wrote to its standard error. */
+    { $case: "stderr"; value: Buffer }
+    | //
+    /** The last message: how the container's main process ended. */
+    { $case: "exit"; value: ExitStatus }
+    | undefined;
+}
+
+/** AttachStarted says that the attach is connected. */
+export interface AttachStarted {
+  /** The container has a TTY: its output is one stream, and resizes apply. */
+  tty: boolean;
+}
 
 /** ExecContainerRequest is one message of the caller's side of an exec. */
 export interface ExecContainerRequest {
@@ -86,7 +136,7 @@ export interface ExecContainerResponse {
     { $case: "stderr"; value: Buffer }
     | //
     /** The last message: how the program ended. */
-    { $case: "exit"; value: ExecExit }
+    { $case: "exit"; value: ExitStatus }
     | undefined;
 }
 
@@ -390,6 +440,11 @@ export interface CreateContainerRequest {
   memorySwapBytes: string;
   /** Most processes; 0 is the engine's default, -1 unlimited. */
   pidsLimit: string;
+  /**
+   * Close standard input when the first attached client closes its side (Docker's StdinOnce, as
+   * `docker run -i` sets it): a piped input's end then ends the container's.
+   */
+  stdinOnce: boolean;
 }
 
 export interface CreateContainerRequest_LabelsEntry {
@@ -752,6 +807,425 @@ export interface TagImageRequest {
 export interface TagImageResponse {
 }
 
+function createBaseAttachContainerRequest(): AttachContainerRequest {
+  return { request: undefined };
+}
+
+export const AttachContainerRequest: MessageFns<AttachContainerRequest> = {
+  encode(message: AttachContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.request?.$case) {
+      case "start":
+        AttachStart.encode(message.request.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdin":
+        writer.uint32(18).bytes(message.request.value);
+        break;
+      case "resize":
+        TerminalSize.encode(message.request.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = { $case: "start", value: AttachStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.request = { $case: "resize", value: TerminalSize.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachContainerRequest {
+    return {
+      request: isSet(object.start)
+        ? { $case: "start", value: AttachStart.fromJSON(object.start) }
+        : isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AttachContainerRequest): unknown {
+    const obj: any = {};
+    if (message.request?.$case === "start") {
+      obj.start = AttachStart.toJSON(message.request.value);
+    } else if (message.request?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.request.value);
+    } else if (message.request?.$case === "resize") {
+      obj.resize = TerminalSize.toJSON(message.request.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachContainerRequest>): AttachContainerRequest {
+    return AttachContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachContainerRequest>): AttachContainerRequest {
+    const message = createBaseAttachContainerRequest();
+    switch (object.request?.$case) {
+      case "start": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "start", value: AttachStart.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "stdin": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "stdin", value: object.request.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "resize", value: TerminalSize.fromPartial(object.request.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseAttachStart(): AttachStart {
+  return { id: "", options: undefined };
+}
+
+export const AttachStart: MessageFns<AttachStart> = {
+  encode(message: AttachStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.options !== undefined) {
+      AttachOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = AttachOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachStart {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      options: isSet(object.options) ? AttachOptions.fromJSON(object.options) : undefined,
+    };
+  },
+
+  toJSON(message: AttachStart): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.options !== undefined) {
+      obj.options = AttachOptions.toJSON(message.options);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachStart>): AttachStart {
+    return AttachStart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachStart>): AttachStart {
+    const message = createBaseAttachStart();
+    message.id = object.id ?? "";
+    message.options = (object.options !== undefined && object.options !== null)
+      ? AttachOptions.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAttachContainerResponse(): AttachContainerResponse {
+  return { response: undefined };
+}
+
+export const AttachContainerResponse: MessageFns<AttachContainerResponse> = {
+  encode(message: AttachContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.response?.$case) {
+      case "started":
+        AttachStarted.encode(message.response.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdout":
+        writer.uint32(18).bytes(message.response.value);
+        break;
+      case "stderr":
+        writer.uint32(26).bytes(message.response.value);
+        break;
+      case "exit":
+        ExitStatus.encode(message.response.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = { $case: "started", value: AttachStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.response = { $case: "stdout", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.response = { $case: "stderr", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.response = { $case: "exit", value: ExitStatus.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachContainerResponse {
+    return {
+      response: isSet(object.started)
+        ? { $case: "started", value: AttachStarted.fromJSON(object.started) }
+        : isSet(object.stdout)
+        ? { $case: "stdout", value: Buffer.from(bytesFromBase64(object.stdout)) }
+        : isSet(object.stderr)
+        ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
+        : isSet(object.exit)
+        ? { $case: "exit", value: ExitStatus.fromJSON(object.exit) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AttachContainerResponse): unknown {
+    const obj: any = {};
+    if (message.response?.$case === "started") {
+      obj.started = AttachStarted.toJSON(message.response.value);
+    } else if (message.response?.$case === "stdout") {
+      obj.stdout = base64FromBytes(message.response.value);
+    } else if (message.response?.$case === "stderr") {
+      obj.stderr = base64FromBytes(message.response.value);
+    } else if (message.response?.$case === "exit") {
+      obj.exit = ExitStatus.toJSON(message.response.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachContainerResponse>): AttachContainerResponse {
+    return AttachContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachContainerResponse>): AttachContainerResponse {
+    const message = createBaseAttachContainerResponse();
+    switch (object.response?.$case) {
+      case "started": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "started", value: AttachStarted.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "stdout": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "stdout", value: object.response.value };
+        }
+        break;
+      }
+      case "stderr": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "stderr", value: object.response.value };
+        }
+        break;
+      }
+      case "exit": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "exit", value: ExitStatus.fromPartial(object.response.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseAttachStarted(): AttachStarted {
+  return { tty: false };
+}
+
+export const AttachStarted: MessageFns<AttachStarted> = {
+  encode(message: AttachStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tty !== false) {
+      writer.uint32(8).bool(message.tty);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachStarted {
+    return { tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false };
+  },
+
+  toJSON(message: AttachStarted): unknown {
+    const obj: any = {};
+    if (message.tty !== false) {
+      obj.tty = message.tty;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachStarted>): AttachStarted {
+    return AttachStarted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachStarted>): AttachStarted {
+    const message = createBaseAttachStarted();
+    message.tty = object.tty ?? false;
+    return message;
+  },
+};
+
 function createBaseExecContainerRequest(): ExecContainerRequest {
   return { request: undefined };
 }
@@ -978,7 +1452,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
         writer.uint32(26).bytes(message.response.value);
         break;
       case "exit":
-        ExecExit.encode(message.response.value, writer.uint32(34).fork()).join();
+        ExitStatus.encode(message.response.value, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -1026,7 +1500,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
               break;
             }
 
-            message.response = { $case: "exit", value: ExecExit.decode(reader, reader.uint32()) };
+            message.response = { $case: "exit", value: ExitStatus.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -1050,7 +1524,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
         : isSet(object.stderr)
         ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
         : isSet(object.exit)
-        ? { $case: "exit", value: ExecExit.fromJSON(object.exit) }
+        ? { $case: "exit", value: ExitStatus.fromJSON(object.exit) }
         : undefined,
     };
   },
@@ -1064,7 +1538,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
     } else if (message.response?.$case === "stderr") {
       obj.stderr = base64FromBytes(message.response.value);
     } else if (message.response?.$case === "exit") {
-      obj.exit = ExecExit.toJSON(message.response.value);
+      obj.exit = ExitStatus.toJSON(message.response.value);
     }
     return obj;
   },
@@ -1095,7 +1569,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
       }
       case "exit": {
         if (object.response?.value !== undefined && object.response?.value !== null) {
-          message.response = { $case: "exit", value: ExecExit.fromPartial(object.response.value) };
+          message.response = { $case: "exit", value: ExitStatus.fromPartial(object.response.value) };
         }
         break;
       }
@@ -2474,6 +2948,7 @@ function createBaseCreateContainerRequest(): CreateContainerRequest {
     memoryReservationBytes: "0",
     memorySwapBytes: "0",
     pidsLimit: "0",
+    stdinOnce: false,
   };
 }
 
@@ -2598,6 +3073,9 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     }
     if (message.pidsLimit !== "0") {
       writer.uint32(320).int64(message.pidsLimit);
+    }
+    if (message.stdinOnce !== false) {
+      writer.uint32(328).bool(message.stdinOnce);
     }
     return writer;
   },
@@ -2941,6 +3419,14 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
             message.pidsLimit = reader.int64().toString();
             continue;
           }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.stdinOnce = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3125,6 +3611,11 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
         : isSet(object.pids_limit)
         ? globalThis.String(object.pids_limit)
         : "0",
+      stdinOnce: isSet(object.stdinOnce)
+        ? globalThis.Boolean(object.stdinOnce)
+        : isSet(object.stdin_once)
+        ? globalThis.Boolean(object.stdin_once)
+        : false,
     };
   },
 
@@ -3262,6 +3753,9 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     if (message.pidsLimit !== "0") {
       obj.pidsLimit = message.pidsLimit;
     }
+    if (message.stdinOnce !== false) {
+      obj.stdinOnce = message.stdinOnce;
+    }
     return obj;
   },
 
@@ -3332,6 +3826,7 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     message.memoryReservationBytes = object.memoryReservationBytes ?? "0";
     message.memorySwapBytes = object.memorySwapBytes ?? "0";
     message.pidsLimit = object.pidsLimit ?? "0";
+    message.stdinOnce = object.stdinOnce ?? false;
     return message;
   },
 };
@@ -7436,6 +7931,28 @@ export const EngineAgentServiceService = {
       Buffer.from(ExecContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExecContainerResponse => ExecContainerResponse.decode(value),
   },
+  /**
+   * AttachContainer connects to a container's main process (Docker's attach) over a two-way
+   * stream, as ExecContainer does: `start` first, then stdin bytes (with `options.stdin`) and
+   * terminal resizes (a container with a TTY); the caller's half-close ends its stdin. The answers
+   * are `started` once Docker's connection is up (a start after it loses no output), the output,
+   * and `exit` with the container's exit code when it stops; the stream then ends (OK). When the
+   * output closes while the container runs (stdin closed on a TTY), it ends without `exit`.
+   * Cancelling the call detaches; the container goes on. Errors: INVALID_ARGUMENT as for
+   * ExecContainer; NOT_FOUND; FAILED_PRECONDITION for `options.stdin` on a container made without
+   * `open_stdin`, or a paused container.
+   */
+  attachContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/AttachContainer" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: AttachContainerRequest): Buffer =>
+      Buffer.from(AttachContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AttachContainerRequest => AttachContainerRequest.decode(value),
+    responseSerialize: (value: AttachContainerResponse): Buffer =>
+      Buffer.from(AttachContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AttachContainerResponse => AttachContainerResponse.decode(value),
+  },
 } as const;
 
 export interface EngineAgentServiceServer extends UntypedServiceImplementation {
@@ -7603,6 +8120,18 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    * FAILED_PRECONDITION when the container is not running or is paused.
    */
   execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
+  /**
+   * AttachContainer connects to a container's main process (Docker's attach) over a two-way
+   * stream, as ExecContainer does: `start` first, then stdin bytes (with `options.stdin`) and
+   * terminal resizes (a container with a TTY); the caller's half-close ends its stdin. The answers
+   * are `started` once Docker's connection is up (a start after it loses no output), the output,
+   * and `exit` with the container's exit code when it stops; the stream then ends (OK). When the
+   * output closes while the container runs (stdin closed on a TTY), it ends without `exit`.
+   * Cancelling the call detaches; the container goes on. Errors: INVALID_ARGUMENT as for
+   * ExecContainer; NOT_FOUND; FAILED_PRECONDITION for `options.stdin` on a container made without
+   * `open_stdin`, or a paused container.
+   */
+  attachContainer: handleBidiStreamingCall<AttachContainerRequest, AttachContainerResponse>;
 }
 
 export interface EngineAgentServiceClient extends Client {
@@ -8053,6 +8582,23 @@ export interface EngineAgentServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  /**
+   * AttachContainer connects to a container's main process (Docker's attach) over a two-way
+   * stream, as ExecContainer does: `start` first, then stdin bytes (with `options.stdin`) and
+   * terminal resizes (a container with a TTY); the caller's half-close ends its stdin. The answers
+   * are `started` once Docker's connection is up (a start after it loses no output), the output,
+   * and `exit` with the container's exit code when it stops; the stream then ends (OK). When the
+   * output closes while the container runs (stdin closed on a TTY), it ends without `exit`.
+   * Cancelling the call detaches; the container goes on. Errors: INVALID_ARGUMENT as for
+   * ExecContainer; NOT_FOUND; FAILED_PRECONDITION for `options.stdin` on a container made without
+   * `open_stdin`, or a paused container.
+   */
+  attachContainer(): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
+  attachContainer(options: Partial<CallOptions>): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
+  attachContainer(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
 }
 
 export const EngineAgentServiceClient = makeGenericClientConstructor(

@@ -24,13 +24,14 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import {
+  AttachOptions,
   Container,
   ContainerResources,
   ContainerStats,
   DockerEvent,
   EngineInfo,
-  ExecExit,
   ExecOptions,
+  ExitStatus,
   HealthCheck,
   Image,
   LogConfig,
@@ -664,8 +665,8 @@ export interface ContainerSpec {
    */
   tty: boolean;
   /**
-   * Keep the container's standard input open (Docker's `-i`). The cluster does not attach to
-   * containers yet, so nothing writes to it. Default false.
+   * Keep the container's standard input open (Docker's `-i`), for AttachContainer to write to.
+   * Default false.
    */
   openStdin: boolean;
   /**
@@ -761,6 +762,12 @@ export interface ContainerSpec {
    * -1 is unlimited. Below -1 is INVALID_ARGUMENT.
    */
   pidsLimit: string;
+  /**
+   * With `open_stdin`: close standard input when the first attached client closes its side
+   * (Docker's StdinOnce, as `docker run -i` sets it), so the end of a piped input ends the
+   * container's. Default false: stdin stays open for the next attach.
+   */
+  stdinOnce: boolean;
 }
 
 export interface ContainerSpec_LabelsEntry {
@@ -1690,7 +1697,7 @@ export interface ExecContainerResponse {
     { $case: "stderr"; value: Buffer }
     | //
     /** The last message: how the program ended. */
-    { $case: "exit"; value: ExecExit }
+    { $case: "exit"; value: ExitStatus }
     | undefined;
 }
 
@@ -1702,6 +1709,61 @@ export interface ExecStarted {
   containerId: string;
   /** The engine the container is on. */
   engine?: EngineRef | undefined;
+}
+
+/** AttachContainerRequest is one message of the caller's side of an attach. */
+export interface AttachContainerRequest {
+  /** Exactly one of the fields below. */
+  request?:
+    | //
+    /** The first message, and only the first: which container, and how. */
+    { $case: "start"; value: AttachStart }
+    | //
+    /** Bytes for the container's standard input, at most 1 MiB per message. */
+    { $case: "stdin"; value: Buffer }
+    | //
+    /** The terminal's new size (a container with a TTY only). */
+    { $case: "resize"; value: TerminalSize }
+    | undefined;
+}
+
+/** AttachStart names the container. */
+export interface AttachStart {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /** How to attach. */
+  options?: AttachOptions | undefined;
+}
+
+/** AttachContainerResponse is one message of the cluster's side of an attach. */
+export interface AttachContainerResponse {
+  /** Exactly one of the fields below. */
+  response?:
+    | //
+    /** The first message: the attach is connected. */
+    { $case: "started"; value: AttachStarted }
+    | //
+    /** Bytes the container wrote to its standard output (everything, with a TTY). */
+    { $case: "stdout"; value: Buffer }
+    | //
+    /** Bytes the container wrote to its standard error. */
+    { $case: "stderr"; value: Buffer }
+    | //
+    /** The last message: how the container's main process ended. */
+    { $case: "exit"; value: ExitStatus }
+    | undefined;
+}
+
+/** AttachStarted says where the attach is connected. */
+export interface AttachStarted {
+  /** The container's full ID. */
+  containerId: string;
+  /** The engine the container is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** The container has a TTY: its output is one stream, and resizes apply. */
+  tty: boolean;
 }
 
 function createBaseContainerCounts(): ContainerCounts {
@@ -4362,6 +4424,7 @@ function createBaseContainerSpec(): ContainerSpec {
     memoryReservationBytes: "0",
     memorySwapBytes: "0",
     pidsLimit: "0",
+    stdinOnce: false,
   };
 }
 
@@ -4495,6 +4558,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     }
     if (message.pidsLimit !== "0") {
       writer.uint32(344).int64(message.pidsLimit);
+    }
+    if (message.stdinOnce !== false) {
+      writer.uint32(352).bool(message.stdinOnce);
     }
     return writer;
   },
@@ -4862,6 +4928,14 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.pidsLimit = reader.int64().toString();
             continue;
           }
+          case 44: {
+            if (tag !== 352) {
+              break;
+            }
+
+            message.stdinOnce = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5051,6 +5125,11 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         : isSet(object.pids_limit)
         ? globalThis.String(object.pids_limit)
         : "0",
+      stdinOnce: isSet(object.stdinOnce)
+        ? globalThis.Boolean(object.stdinOnce)
+        : isSet(object.stdin_once)
+        ? globalThis.Boolean(object.stdin_once)
+        : false,
     };
   },
 
@@ -5197,6 +5276,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.pidsLimit !== "0") {
       obj.pidsLimit = message.pidsLimit;
     }
+    if (message.stdinOnce !== false) {
+      obj.stdinOnce = message.stdinOnce;
+    }
     return obj;
   },
 
@@ -5270,6 +5352,7 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     message.memoryReservationBytes = object.memoryReservationBytes ?? "0";
     message.memorySwapBytes = object.memorySwapBytes ?? "0";
     message.pidsLimit = object.pidsLimit ?? "0";
+    message.stdinOnce = object.stdinOnce ?? false;
     return message;
   },
 };
@@ -12491,7 +12574,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
         writer.uint32(26).bytes(message.response.value);
         break;
       case "exit":
-        ExecExit.encode(message.response.value, writer.uint32(34).fork()).join();
+        ExitStatus.encode(message.response.value, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -12539,7 +12622,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
               break;
             }
 
-            message.response = { $case: "exit", value: ExecExit.decode(reader, reader.uint32()) };
+            message.response = { $case: "exit", value: ExitStatus.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -12563,7 +12646,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
         : isSet(object.stderr)
         ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
         : isSet(object.exit)
-        ? { $case: "exit", value: ExecExit.fromJSON(object.exit) }
+        ? { $case: "exit", value: ExitStatus.fromJSON(object.exit) }
         : undefined,
     };
   },
@@ -12577,7 +12660,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
     } else if (message.response?.$case === "stderr") {
       obj.stderr = base64FromBytes(message.response.value);
     } else if (message.response?.$case === "exit") {
-      obj.exit = ExecExit.toJSON(message.response.value);
+      obj.exit = ExitStatus.toJSON(message.response.value);
     }
     return obj;
   },
@@ -12608,7 +12691,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
       }
       case "exit": {
         if (object.response?.value !== undefined && object.response?.value !== null) {
-          message.response = { $case: "exit", value: ExecExit.fromPartial(object.response.value) };
+          message.response = { $case: "exit", value: ExitStatus.fromPartial(object.response.value) };
         }
         break;
       }
@@ -12724,6 +12807,465 @@ export const ExecStarted: MessageFns<ExecStarted> = {
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineRef.fromPartial(object.engine)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseAttachContainerRequest(): AttachContainerRequest {
+  return { request: undefined };
+}
+
+export const AttachContainerRequest: MessageFns<AttachContainerRequest> = {
+  encode(message: AttachContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.request?.$case) {
+      case "start":
+        AttachStart.encode(message.request.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdin":
+        writer.uint32(18).bytes(message.request.value);
+        break;
+      case "resize":
+        TerminalSize.encode(message.request.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = { $case: "start", value: AttachStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.request = { $case: "resize", value: TerminalSize.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachContainerRequest {
+    return {
+      request: isSet(object.start)
+        ? { $case: "start", value: AttachStart.fromJSON(object.start) }
+        : isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AttachContainerRequest): unknown {
+    const obj: any = {};
+    if (message.request?.$case === "start") {
+      obj.start = AttachStart.toJSON(message.request.value);
+    } else if (message.request?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.request.value);
+    } else if (message.request?.$case === "resize") {
+      obj.resize = TerminalSize.toJSON(message.request.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachContainerRequest>): AttachContainerRequest {
+    return AttachContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachContainerRequest>): AttachContainerRequest {
+    const message = createBaseAttachContainerRequest();
+    switch (object.request?.$case) {
+      case "start": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "start", value: AttachStart.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "stdin": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "stdin", value: object.request.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "resize", value: TerminalSize.fromPartial(object.request.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseAttachStart(): AttachStart {
+  return { container: "", options: undefined };
+}
+
+export const AttachStart: MessageFns<AttachStart> = {
+  encode(message: AttachStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.options !== undefined) {
+      AttachOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = AttachOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachStart {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      options: isSet(object.options) ? AttachOptions.fromJSON(object.options) : undefined,
+    };
+  },
+
+  toJSON(message: AttachStart): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.options !== undefined) {
+      obj.options = AttachOptions.toJSON(message.options);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachStart>): AttachStart {
+    return AttachStart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachStart>): AttachStart {
+    const message = createBaseAttachStart();
+    message.container = object.container ?? "";
+    message.options = (object.options !== undefined && object.options !== null)
+      ? AttachOptions.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAttachContainerResponse(): AttachContainerResponse {
+  return { response: undefined };
+}
+
+export const AttachContainerResponse: MessageFns<AttachContainerResponse> = {
+  encode(message: AttachContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.response?.$case) {
+      case "started":
+        AttachStarted.encode(message.response.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdout":
+        writer.uint32(18).bytes(message.response.value);
+        break;
+      case "stderr":
+        writer.uint32(26).bytes(message.response.value);
+        break;
+      case "exit":
+        ExitStatus.encode(message.response.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = { $case: "started", value: AttachStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.response = { $case: "stdout", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.response = { $case: "stderr", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.response = { $case: "exit", value: ExitStatus.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachContainerResponse {
+    return {
+      response: isSet(object.started)
+        ? { $case: "started", value: AttachStarted.fromJSON(object.started) }
+        : isSet(object.stdout)
+        ? { $case: "stdout", value: Buffer.from(bytesFromBase64(object.stdout)) }
+        : isSet(object.stderr)
+        ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
+        : isSet(object.exit)
+        ? { $case: "exit", value: ExitStatus.fromJSON(object.exit) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AttachContainerResponse): unknown {
+    const obj: any = {};
+    if (message.response?.$case === "started") {
+      obj.started = AttachStarted.toJSON(message.response.value);
+    } else if (message.response?.$case === "stdout") {
+      obj.stdout = base64FromBytes(message.response.value);
+    } else if (message.response?.$case === "stderr") {
+      obj.stderr = base64FromBytes(message.response.value);
+    } else if (message.response?.$case === "exit") {
+      obj.exit = ExitStatus.toJSON(message.response.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachContainerResponse>): AttachContainerResponse {
+    return AttachContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachContainerResponse>): AttachContainerResponse {
+    const message = createBaseAttachContainerResponse();
+    switch (object.response?.$case) {
+      case "started": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "started", value: AttachStarted.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "stdout": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "stdout", value: object.response.value };
+        }
+        break;
+      }
+      case "stderr": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "stderr", value: object.response.value };
+        }
+        break;
+      }
+      case "exit": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "exit", value: ExitStatus.fromPartial(object.response.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseAttachStarted(): AttachStarted {
+  return { containerId: "", engine: undefined, tty: false };
+}
+
+export const AttachStarted: MessageFns<AttachStarted> = {
+  encode(message: AttachStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    if (message.tty !== false) {
+      writer.uint32(24).bool(message.tty);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachStarted {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
+    };
+  },
+
+  toJSON(message: AttachStarted): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.tty !== false) {
+      obj.tty = message.tty;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachStarted>): AttachStarted {
+    return AttachStarted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachStarted>): AttachStarted {
+    const message = createBaseAttachStarted();
+    message.containerId = object.containerId ?? "";
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.tty = object.tty ?? false;
     return message;
   },
 };
@@ -13388,6 +13930,33 @@ export const ClusterServiceService = {
       Buffer.from(ExecContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExecContainerResponse => ExecContainerResponse.decode(value),
   },
+  /**
+   * AttachContainer connects to a container's main process (found as for StartContainer) on its
+   * engine, as `docker attach` does, over a two-way stream: `start` first, then stdin bytes (with
+   * `options.stdin`, on a container made with `open_stdin`) and terminal resizes (a container with
+   * a TTY); the caller's half-close ends its stdin (and closes the container's with
+   * `stdin_once`). The answers are `started` once the engine's connection is up, so a
+   * StartContainer sent after it loses no output (as `docker run -it` does: create, attach,
+   * start), then the output, then `exit` with the container's exit code when it stops, and the
+   * stream ends (OK). When the output closes while the container runs (its stdin closed on a
+   * TTY) the stream ends without `exit`. Flow control as for ExecContainer. Cancelling the call
+   * (Ctrl-C of a client, a lost connection) detaches; the container goes on. Errors:
+   * INVALID_ARGUMENT as for ExecContainer; NOT_FOUND; FAILED_PRECONDITION for `options.stdin` on a
+   * container made without `open_stdin`, a paused container, or an engine that is not healthy;
+   * UNAVAILABLE when the engine's agent becomes unreachable. Counts against the caller's open
+   * streams. Role: operator only.
+   */
+  attachContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/AttachContainer" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: AttachContainerRequest): Buffer =>
+      Buffer.from(AttachContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AttachContainerRequest => AttachContainerRequest.decode(value),
+    responseSerialize: (value: AttachContainerResponse): Buffer =>
+      Buffer.from(AttachContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AttachContainerResponse => AttachContainerResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -13730,6 +14299,23 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * only.
    */
   execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
+  /**
+   * AttachContainer connects to a container's main process (found as for StartContainer) on its
+   * engine, as `docker attach` does, over a two-way stream: `start` first, then stdin bytes (with
+   * `options.stdin`, on a container made with `open_stdin`) and terminal resizes (a container with
+   * a TTY); the caller's half-close ends its stdin (and closes the container's with
+   * `stdin_once`). The answers are `started` once the engine's connection is up, so a
+   * StartContainer sent after it loses no output (as `docker run -it` does: create, attach,
+   * start), then the output, then `exit` with the container's exit code when it stops, and the
+   * stream ends (OK). When the output closes while the container runs (its stdin closed on a
+   * TTY) the stream ends without `exit`. Flow control as for ExecContainer. Cancelling the call
+   * (Ctrl-C of a client, a lost connection) detaches; the container goes on. Errors:
+   * INVALID_ARGUMENT as for ExecContainer; NOT_FOUND; FAILED_PRECONDITION for `options.stdin` on a
+   * container made without `open_stdin`, a paused container, or an engine that is not healthy;
+   * UNAVAILABLE when the engine's agent becomes unreachable. Counts against the caller's open
+   * streams. Role: operator only.
+   */
+  attachContainer: handleBidiStreamingCall<AttachContainerRequest, AttachContainerResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -14495,6 +15081,28 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  /**
+   * AttachContainer connects to a container's main process (found as for StartContainer) on its
+   * engine, as `docker attach` does, over a two-way stream: `start` first, then stdin bytes (with
+   * `options.stdin`, on a container made with `open_stdin`) and terminal resizes (a container with
+   * a TTY); the caller's half-close ends its stdin (and closes the container's with
+   * `stdin_once`). The answers are `started` once the engine's connection is up, so a
+   * StartContainer sent after it loses no output (as `docker run -it` does: create, attach,
+   * start), then the output, then `exit` with the container's exit code when it stops, and the
+   * stream ends (OK). When the output closes while the container runs (its stdin closed on a
+   * TTY) the stream ends without `exit`. Flow control as for ExecContainer. Cancelling the call
+   * (Ctrl-C of a client, a lost connection) detaches; the container goes on. Errors:
+   * INVALID_ARGUMENT as for ExecContainer; NOT_FOUND; FAILED_PRECONDITION for `options.stdin` on a
+   * container made without `open_stdin`, a paused container, or an engine that is not healthy;
+   * UNAVAILABLE when the engine's agent becomes unreachable. Counts against the caller's open
+   * streams. Role: operator only.
+   */
+  attachContainer(): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
+  attachContainer(options: Partial<CallOptions>): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
+  attachContainer(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(

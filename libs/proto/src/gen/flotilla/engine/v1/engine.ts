@@ -543,10 +543,31 @@ export interface TerminalSize {
   columns: number;
 }
 
-/** ExecExit is how an exec'd program ended. */
-export interface ExecExit {
-  /** The program's exit code, as `docker exec` answers it (126: not executable, 127: not found). */
+/** ExitStatus is how a program ended: an exec'd one, or a container's main process. */
+export interface ExitStatus {
+  /**
+   * The exit code, as Docker answers it (126: not executable, 127: not found; 128+N: killed by
+   * signal N).
+   */
   exitCode: number;
+}
+
+/** AttachOptions is how to connect to a container's main process, as `docker attach` does. */
+export interface AttachOptions {
+  /**
+   * Connect the container's standard input to the stream's `stdin` messages. The container must
+   * have been created with `open_stdin`; with `stdin_once` too, the caller's half-close closes it.
+   */
+  stdin: boolean;
+  /** The terminal's size to set at the start (a container with a TTY only); unset leaves it. */
+  terminalSize?:
+    | TerminalSize
+    | undefined;
+  /**
+   * Send the output the container has written so far first (Docker's `logs=1`). Default false:
+   * only what it writes from now on.
+   */
+  logs: boolean;
 }
 
 function createBaseEngineInfo(): EngineInfo {
@@ -4555,19 +4576,19 @@ export const TerminalSize: MessageFns<TerminalSize> = {
   },
 };
 
-function createBaseExecExit(): ExecExit {
+function createBaseExitStatus(): ExitStatus {
   return { exitCode: 0 };
 }
 
-export const ExecExit: MessageFns<ExecExit> = {
-  encode(message: ExecExit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ExitStatus: MessageFns<ExitStatus> = {
+  encode(message: ExitStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.exitCode !== 0) {
       writer.uint32(8).int32(message.exitCode);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ExecExit {
+  decode(input: BinaryReader | Uint8Array, length?: number): ExitStatus {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -4576,7 +4597,7 @@ export const ExecExit: MessageFns<ExecExit> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseExecExit();
+      const message = createBaseExitStatus();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -4600,7 +4621,7 @@ export const ExecExit: MessageFns<ExecExit> = {
     }
   },
 
-  fromJSON(object: any): ExecExit {
+  fromJSON(object: any): ExitStatus {
     return {
       exitCode: isSet(object.exitCode)
         ? globalThis.Number(object.exitCode)
@@ -4610,7 +4631,7 @@ export const ExecExit: MessageFns<ExecExit> = {
     };
   },
 
-  toJSON(message: ExecExit): unknown {
+  toJSON(message: ExitStatus): unknown {
     const obj: any = {};
     if (message.exitCode !== 0) {
       obj.exitCode = Math.round(message.exitCode);
@@ -4618,12 +4639,119 @@ export const ExecExit: MessageFns<ExecExit> = {
     return obj;
   },
 
-  create(base?: DeepPartial<ExecExit>): ExecExit {
-    return ExecExit.fromPartial(base ?? {});
+  create(base?: DeepPartial<ExitStatus>): ExitStatus {
+    return ExitStatus.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ExecExit>): ExecExit {
-    const message = createBaseExecExit();
+  fromPartial(object: DeepPartial<ExitStatus>): ExitStatus {
+    const message = createBaseExitStatus();
     message.exitCode = object.exitCode ?? 0;
+    return message;
+  },
+};
+
+function createBaseAttachOptions(): AttachOptions {
+  return { stdin: false, terminalSize: undefined, logs: false };
+}
+
+export const AttachOptions: MessageFns<AttachOptions> = {
+  encode(message: AttachOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stdin !== false) {
+      writer.uint32(8).bool(message.stdin);
+    }
+    if (message.terminalSize !== undefined) {
+      TerminalSize.encode(message.terminalSize, writer.uint32(18).fork()).join();
+    }
+    if (message.logs !== false) {
+      writer.uint32(24).bool(message.logs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stdin = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.terminalSize = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.logs = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachOptions {
+    return {
+      stdin: isSet(object.stdin) ? globalThis.Boolean(object.stdin) : false,
+      terminalSize: isSet(object.terminalSize)
+        ? TerminalSize.fromJSON(object.terminalSize)
+        : isSet(object.terminal_size)
+        ? TerminalSize.fromJSON(object.terminal_size)
+        : undefined,
+      logs: isSet(object.logs) ? globalThis.Boolean(object.logs) : false,
+    };
+  },
+
+  toJSON(message: AttachOptions): unknown {
+    const obj: any = {};
+    if (message.stdin !== false) {
+      obj.stdin = message.stdin;
+    }
+    if (message.terminalSize !== undefined) {
+      obj.terminalSize = TerminalSize.toJSON(message.terminalSize);
+    }
+    if (message.logs !== false) {
+      obj.logs = message.logs;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachOptions>): AttachOptions {
+    return AttachOptions.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachOptions>): AttachOptions {
+    const message = createBaseAttachOptions();
+    message.stdin = object.stdin ?? false;
+    message.terminalSize = (object.terminalSize !== undefined && object.terminalSize !== null)
+      ? TerminalSize.fromPartial(object.terminalSize)
+      : undefined;
+    message.logs = object.logs ?? false;
     return message;
   },
 };

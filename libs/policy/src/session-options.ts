@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import type { ExecOptions, TerminalSize } from '@flotilla/proto';
+import type { AttachOptions, ExecOptions, TerminalSize } from '@flotilla/proto';
 import { checkUser, checkWorkingDir } from './container-options';
 
 /** Docker keeps a terminal's size in 16 bits. */
@@ -37,26 +37,33 @@ export function checkExecOptions(field: string, options: ExecOptions | undefined
   return options;
 }
 
-/** The most stdin one exec message may carry (the proto's contract). */
+/** The most stdin one exec or attach message may carry (the proto's contract). */
 export const maxStdinMessageBytes = 1024 * 1024;
 
-/** What an exec's caller sends after its start: stdin bytes, or the terminal's new size. */
-export type ExecInput = { $case: 'stdin'; value: Buffer } | { $case: 'resize'; value: TerminalSize };
+/** What an exec's or attach's caller sends after its start: stdin bytes, or the terminal's new size. */
+export type SessionInput = { $case: 'stdin'; value: Buffer } | { $case: 'resize'; value: TerminalSize };
 
-/** A message of an exec's caller after the start (the manager's and the agent's requests share this shape). */
-export type ExecRequestMessage = { $case: 'start'; value: unknown } | ExecInput | undefined;
+/** A message of an exec's or attach's caller after the start (the manager's and the agent's requests share this shape). */
+export type SessionRequestMessage = { $case: 'start'; value: unknown } | SessionInput | undefined;
 
-/** A message after the start: stdin only when the exec reads it, resizes only with a TTY. */
-export function checkExecInput(options: ExecOptions, request: ExecRequestMessage): ExecInput {
+/** A message after the start: stdin only when the session reads it, resizes only with a TTY. */
+export function checkSessionInput(options: { stdin: boolean; tty: boolean }, request: SessionRequestMessage, what = 'exec'): SessionInput {
   if (request?.$case === 'stdin') {
     const size = `${request.value.length} bytes`;
-    if (!options.stdin) throw InvalidArgumentError.field('stdin', size, 'the exec was started without options.stdin');
+    if (!options.stdin) throw InvalidArgumentError.field('stdin', size, `the ${what} was started without options.stdin`);
     if (request.value.length > maxStdinMessageBytes) throw InvalidArgumentError.field('stdin', size, `at most ${maxStdinMessageBytes} bytes per message`);
     return request;
   }
   if (request?.$case === 'resize') {
-    if (!options.tty) throw InvalidArgumentError.field('resize', `${request.value.rows}x${request.value.columns}`, 'the exec was started without options.tty');
+    if (!options.tty) throw InvalidArgumentError.field('resize', `${request.value.rows}x${request.value.columns}`, what === 'exec' ? 'the exec was started without options.tty' : 'the container has no TTY');
     return { $case: 'resize', value: checkTerminalSize('resize', request.value) };
   }
   throw InvalidArgumentError.field('request', request?.$case ?? 'empty', 'after the start, only stdin and resize messages');
+}
+
+/** How to attach: the terminal size, when given, within bounds. */
+export function checkAttachOptions(field: string, options: AttachOptions | undefined): AttachOptions {
+  const checked = options ?? { stdin: false, logs: false, terminalSize: undefined };
+  if (checked.terminalSize) checkTerminalSize(`${field}.terminal_size`, checked.terminalSize);
+  return checked;
 }

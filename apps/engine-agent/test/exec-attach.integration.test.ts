@@ -1,11 +1,11 @@
-import { streamOf } from '@flotilla/grpc';
-import { ExecOptions } from '@flotilla/proto';
-import type { ExecContainerRequest, ExecContainerResponse } from '@flotilla/proto/agent';
-import { cleanupAll, failureOf, runExecCall, startEngines, type TestEngines } from '@flotilla/testing';
+import { call, streamOf } from '@flotilla/grpc';
+import { AttachOptions, ExecOptions } from '@flotilla/proto';
+import { CreateContainerRequest, type AttachContainerRequest, type AttachContainerResponse, type ExecContainerRequest, type ExecContainerResponse } from '@flotilla/proto/agent';
+import { cleanupAll, failureOf, runExecCall, startEngines, waitFor, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startAgentProcess, type AgentProcess } from './support';
 
-// ExecContainer on one real Docker engine through one agent process; every container has its own name.
+// ExecContainer and AttachContainer on one real Docker engine through one agent process; every container has its own name.
 let engines: TestEngines;
 let agent: AgentProcess;
 let running = '';
@@ -123,4 +123,44 @@ it('ends the exec connection when the caller cancels, and goes on serving', asyn
   expect(seen.join('')).toBe('ready\n');
   await agent.process.waitForLine(/"msg":"exec started"/, 30_000);
   expect((await exec(running, { command: ['echo', 'after'] })).stdout.toString()).toBe('after\n');
+});
+
+describe('AttachContainer', () => {
+  const attachStart = (id: string, options: Partial<AttachOptions>): AttachContainerRequest => ({ request: { $case: 'start', value: { id, options: AttachOptions.fromPartial(options) } } });
+
+  it('attached before the start, sees all the output, feeds stdin (StdinOnce: the half-close closes it), and answers the exit code', async () => {
+    // Made by the agent, as the manager makes it for docker run -i: open stdin, closed by the first attach's end.
+    const { id } = await call(agent.client, agent.client.createContainer, CreateContainerRequest.fromPartial({ name: 'attach-first', image: 'busybox:local', command: ['sh', '-c', 'echo before; cat; echo after >&2; exit 5'], networkMode: 'none', openStdin: true, stdinOnce: true }));
+    const attach = agent.client.attachContainer();
+    attach.write(attachStart(id, { stdin: true }));
+    const answers: AttachContainerResponse['response'][] = [];
+    const reading = (async () => {
+      for await (const { response } of streamOf<AttachContainerResponse>(attach)) answers.push(response);
+    })();
+    await waitFor(() => answers.some((a) => a?.$case === 'started'), { what: 'the attach to be connected' });
+    expect(answers[0]).toEqual({ $case: 'started', value: { tty: false } });
+    await docker('start', id);
+    attach.write({ request: { $case: 'stdin', value: Buffer.from('fed in\n') } });
+    await waitFor(() => Buffer.concat(answers.flatMap((a) => (a?.$case === 'stdout' ? [a.value] : []))).toString() === 'before\nfed in\n', { what: 'the fed line echoed' });
+    attach.end();
+    await reading;
+    expect(answers.flatMap((a) => (a?.$case === 'stderr' ? [a.value.toString()] : []))).toEqual(['after\n']);
+    expect(answers.at(-1)).toEqual({ $case: 'exit', value: { exitCode: 5 } });
+  });
+
+  it('refuses stdin on a container made without -i, a resize without a TTY, and a paused container', async () => {
+    const id = await docker('run', '-d', '--network', 'none', '--name', 'attach-plain', 'busybox:local', 'sleep', '600');
+    const run = (...messages: AttachContainerRequest[]) => failureOf(runExecCall(agent.client.attachContainer(), messages));
+    const noStdin = await run(attachStart(id, { stdin: true }));
+    expect(noStdin.code).toBe(status.FAILED_PRECONDITION);
+    expect(noStdin.message).toMatch(/without open_stdin/);
+    const resize = await run(attachStart(id, {}), { request: { $case: 'resize', value: { rows: 10, columns: 10 } } });
+    expect(resize.code).toBe(status.INVALID_ARGUMENT);
+    expect(resize.message).toMatch(/^resize "10x10": the container has no TTY/);
+    await docker('pause', id);
+    const paused = await run(attachStart(id, {}));
+    expect(paused.code).toBe(status.FAILED_PRECONDITION);
+    expect(paused.message).toMatch(/paused/);
+    await docker('unpause', id);
+  });
 });

@@ -1,11 +1,11 @@
 import { call, dial, streamOf } from '@flotilla/grpc';
-import { ExecOptions } from '@flotilla/proto';
-import { ContainerSpec, ClusterServiceClient, type ClusterServiceClient as Client, type ExecContainerRequest, type ExecContainerResponse, type ExecStarted } from '@flotilla/proto/cluster';
+import { AttachOptions, ExecOptions } from '@flotilla/proto';
+import { ContainerSpec, ClusterServiceClient, type AttachContainerRequest, type AttachContainerResponse, type ClusterServiceClient as Client, type ExecContainerRequest, type ExecContainerResponse, type ExecStarted } from '@flotilla/proto/cluster';
 import { cleanupAll, failureOf, runExecCall, testTls, waitFor } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startRealCluster, type RealCluster } from './support';
 
-// ExecContainer through the cluster API: two real engines, an agent process beside each and a
+// ExecContainer and AttachContainer through the cluster API: two real engines, an agent process beside each and a
 // manager process, as a client of the cluster sees them.
 let cluster: RealCluster;
 let reader: Client | undefined;
@@ -25,6 +25,7 @@ afterAll(async () => {
 });
 
 const m = (): Client => cluster.manager.client;
+const readerClient = (): Client => (reader ??= dial(ClusterServiceClient, cluster.manager.address, { tls: testTls('reader'), defaultDeadlineMs: 20_000 }));
 const start = (container: string, options: Partial<ExecOptions>): ExecContainerRequest => ({ request: { $case: 'start', value: { container, options: ExecOptions.fromPartial(options) } } });
 const stdin = (text: string): ExecContainerRequest => ({ request: { $case: 'stdin', value: Buffer.from(text) } });
 
@@ -79,9 +80,44 @@ it('answers bad streams INVALID_ARGUMENT naming the field, a stopped container F
   expect(stopped.code).toBe(status.FAILED_PRECONDITION);
   expect(stopped.message).toMatch(/^cannot run a program in container "exec-stopped" \([0-9a-f]{12}\): it is created/);
 
-  reader = dial(ClusterServiceClient, cluster.manager.address, { tls: testTls('reader'), defaultDeadlineMs: 20_000 });
-  const denied = await failureOf(runExecCall(reader.execContainer(), [start('exec-a', { command: ['true'] })]));
+  const denied = await failureOf(runExecCall(readerClient().execContainer(), [start('exec-a', { command: ['true'] })]));
   expect(denied.code).toBe(status.PERMISSION_DENIED);
   // The cluster goes on serving.
   expect((await runExecCall(m().execContainer(), [start('exec-a', { command: ['echo', 'still here'] })])).stdout.toString()).toBe('still here\n');
+});
+
+describe('AttachContainer', () => {
+  const attachStart = (container: string, options: Partial<AttachOptions>): AttachContainerRequest => ({ request: { $case: 'start', value: { container, options: AttachOptions.fromPartial(options) } } });
+
+  it('docker run -i through the cluster: create, attach, start once attached, stdin in, all output and the exit code out', async () => {
+    const spec = ContainerSpec.fromPartial({ name: 'attach-run', image: 'busybox:local', command: ['sh', '-c', 'echo before; cat; exit 6'], networkMode: 'none', openStdin: true, stdinOnce: true, constraints: ['zone==b'] });
+    await call(m(), m().createContainer, { spec, start: false, requestId: '' });
+    const attach = m().attachContainer();
+    attach.write(attachStart('attach-run', { stdin: true }));
+    const answers: AttachContainerResponse['response'][] = [];
+    const reading = (async () => {
+      for await (const { response } of streamOf<AttachContainerResponse>(attach)) answers.push(response);
+    })();
+    await waitFor(() => answers.some((a) => a?.$case === 'started'), { what: 'the attach to be connected' });
+    expect(answers[0]).toMatchObject({ $case: 'started', value: { tty: false, engine: { address: cluster.addresses[1] } } });
+    await call(m(), m().startContainer, { container: 'attach-run' });
+    attach.write({ request: { $case: 'stdin', value: Buffer.from('through the cluster\n') } });
+    attach.end();
+    await reading;
+    expect(Buffer.concat(answers.flatMap((a) => (a?.$case === 'stdout' ? [a.value] : []))).toString()).toBe('before\nthrough the cluster\n');
+    expect(answers.at(-1)).toEqual({ $case: 'exit', value: { exitCode: 6 } });
+  });
+
+  it('answers bad attaches with the field or the reason', async () => {
+    const failure = (...messages: AttachContainerRequest[]) => failureOf(runExecCall(m().attachContainer(), messages));
+    const noStdin = await failure(attachStart('exec-a', { stdin: true }));
+    expect(noStdin.code).toBe(status.FAILED_PRECONDITION);
+    expect(noStdin.message).toMatch(/^cannot attach to container "exec-a".*without open_stdin/);
+    const resize = await failure(attachStart('exec-a', { terminalSize: { rows: 0, columns: 80 } }));
+    expect(resize.code).toBe(status.INVALID_ARGUMENT);
+    expect(resize.message).toMatch(/^start\.options\.terminal_size\.rows 0/);
+    expect((await failure(attachStart('no-such-container', {}))).code).toBe(status.NOT_FOUND);
+    const denied = await failureOf(runExecCall(readerClient().attachContainer(), [attachStart('exec-a', {})]));
+    expect(denied.code).toBe(status.PERMISSION_DENIED);
+  });
 });

@@ -1,32 +1,39 @@
-import type { ClientDuplexStream } from '@grpc/grpc-js';
-import type { ExecContainerRequest, ExecContainerResponse } from '@flotilla/proto/cluster';
+import type { TerminalSize } from '@flotilla/proto';
+import type { AttachContainerResponse, ExecContainerResponse } from '@flotilla/proto/cluster';
 import type { ServerStream } from './server-stream';
 
-type ExecCall = ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+/** What a session writes after its start (ExecContainerRequest and AttachContainerRequest share it). */
+type SessionRequest = { request?: { $case: 'stdin'; value: Buffer } | { $case: 'resize'; value: TerminalSize } };
+
+/** What the session needs of its two-way call (either method's: their messages after the start are the same). */
+interface SessionCall {
+  write(message: SessionRequest): boolean;
+  end(): void;
+  readonly writableEnded: boolean;
+  readonly destroyed: boolean;
+  once(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
+  off(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
+}
 
 /**
- * One ExecContainer call: read it for the program's answers (started, stdout, stderr, exit), and
+ * One ExecContainer or AttachContainer call: read it for the answers (started, stdout, stderr, exit), and
  * feed it stdin and resizes. Writes wait until the manager has answered the start, and each
  * resolves when the call can take more, so a fast stdin never fills memory; `closeStdin` is the
  * half-close that closes the program's stdin. Leaving the loop early or `cancel()` ends the exec's
  * connection on the engine (the program itself goes on, as with Docker).
  */
-export class ExecSession implements AsyncIterable<ExecContainerResponse> {
-  private call: ExecCall | undefined;
-  private stream: ServerStream<ExecContainerResponse> | undefined;
+export class ContainerSession<Res> implements AsyncIterable<Res> {
+  private call: SessionCall | undefined;
+  private stream: ServerStream<Res> | undefined;
 
-  /** `start` writes the first message on each new call. */
-  constructor(private readonly start: (call: ExecCall) => void) {}
-
-  /** @internal The client opens a call, here a two-way one, and the session writes its start. */
-  opening(call: ExecCall): ExecCall {
+  /** @internal The client opens each try's call (its start written) and hands it here. */
+  opening<C extends SessionCall>(call: C): C {
     this.call = call;
-    this.start(call);
     return call;
   }
 
   /** @internal */
-  attach(stream: ServerStream<ExecContainerResponse>): void {
+  attach(stream: ServerStream<Res>): void {
     this.stream = stream;
   }
 
@@ -55,11 +62,11 @@ export class ExecSession implements AsyncIterable<ExecContainerResponse> {
     this.stream?.cancel();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<ExecContainerResponse> {
+  [Symbol.asyncIterator](): AsyncIterator<Res> {
     return this.stream![Symbol.asyncIterator]();
   }
 
-  private async send(message: ExecContainerRequest): Promise<void> {
+  private async send(message: SessionRequest): Promise<void> {
     await this.opened;
     const call = this.call;
     if (!call || call.writableEnded || call.destroyed) return;
@@ -77,3 +84,8 @@ export class ExecSession implements AsyncIterable<ExecContainerResponse> {
     });
   }
 }
+
+/** An ExecContainer call (see ContainerSession). */
+export type ExecSession = ContainerSession<ExecContainerResponse>;
+/** An AttachContainer call (see ContainerSession). */
+export type AttachSession = ContainerSession<AttachContainerResponse>;
