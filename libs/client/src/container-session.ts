@@ -1,3 +1,4 @@
+import { firstEvent } from '@flotilla/grpc';
 import type { TerminalSize } from '@flotilla/proto';
 import type { AttachContainerResponse, ExecContainerResponse } from '@flotilla/proto/cluster';
 import type { ServerStream } from './server-stream';
@@ -11,8 +12,8 @@ interface SessionCall {
   end(): void;
   readonly writableEnded: boolean;
   readonly destroyed: boolean;
-  once(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
-  off(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
+  once(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
 }
 
 /**
@@ -71,17 +72,7 @@ export class ContainerSession<Res> implements AsyncIterable<Res> {
     const call = this.call;
     if (!call || call.writableEnded || call.destroyed) return;
     if (call.write(message)) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        call.off('drain', done);
-        call.off('close', done);
-        call.off('error', done);
-        resolve();
-      };
-      call.once('drain', done);
-      call.once('close', done);
-      call.once('error', done);
-    });
+    await firstEvent(call, ['drain', 'close', 'error']);
   }
 }
 

@@ -1,3 +1,4 @@
+import { firstEvent } from './first-event';
 import { silentLogger } from './logger';
 import { requestIdFrom, type CallContext, type CallIdentity } from './request-id';
 
@@ -120,8 +121,8 @@ interface WritableCall {
   cancelled: boolean;
   destroyed: boolean;
   writableNeedDrain: boolean;
-  once(event: 'drain' | 'cancelled' | 'close', listener: () => void): unknown;
-  off(event: 'drain' | 'cancelled' | 'close', listener: () => void): unknown;
+  once(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
 }
 
 /**
@@ -132,19 +133,7 @@ interface WritableCall {
  */
 export function drained(call: WritableCall, signal: AbortSignal | undefined = callSignalOf(call)): Promise<void> {
   if (call.cancelled || call.destroyed || !call.writableNeedDrain || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    call.once('drain', done);
-    call.once('cancelled', done);
-    call.once('close', done);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  return firstEvent(call, ['drain', 'cancelled', 'close'], signal);
 }
 
 /** Resolves when the signal aborts. Meant for a call's own signal, which always aborts when the call ends. */

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '@flotilla/errors';
+import { firstEvent } from './first-event';
 import { UndecodableRequest } from './undecodable-request';
 
 /**
@@ -21,19 +22,7 @@ export async function* requestsOf<Req>(call: Readable, signal: AbortSignal): Asy
       continue;
     }
     if (call.readableEnded || call.destroyed) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        call.off('readable', done);
-        call.off('end', done);
-        call.off('close', done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      call.once('readable', done);
-      call.once('end', done);
-      call.once('close', done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    await firstEvent(call, ['readable', 'end', 'close'], signal);
   }
 }
 

@@ -15,3 +15,4 @@ export * from './request-id';
 export * from './call-log';
 export * from './version-service';
 export * from './duplex';
+export * from './first-event';

@@ -1,5 +1,5 @@
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions, AttachOutput, ExecOutput } from '@flotilla/cluster';
-import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
+import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, firstEvent, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey, type SessionInput } from '@flotilla/policy';
 import type { PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceClient, type AttachContainerRequest, type ExecContainerRequest, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
@@ -21,32 +21,13 @@ async function* progressOf(responses: AsyncIterable<PullImageResponse>): AsyncGe
   for await (const response of responses) if (response.progress) yield response.progress;
 }
 
-/** A two-way call of the agent's, as far as relaying it goes. */
-type TwoWayCall<Req, Res> = ClientDuplexStream<Req, Res>;
-
-/** Resolves when the call may take more writes, or is over. */
-function writable(call: TwoWayCall<unknown, unknown>, signal: AbortSignal): Promise<void> {
-  if (!call.writableNeedDrain || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      call.off('drain', done);
-      call.off('close', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    call.once('drain', done);
-    call.once('close', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /**
  * An exec or an attach on the agent: the start, then `input` as fast as the agent takes it (its
  * end is the half-close that closes the program's stdin), while the agent's answers are read. A
  * failure of `input` (a bad message from the manager's caller) cancels the agent's call and is the
  * error.
  */
-async function* twoWay<Req, Out>(call: TwoWayCall<Req, { response?: Out }>, start: Req, message: (input: SessionInput) => Req, input: AsyncIterable<SessionInput>, signal: AbortSignal): AsyncGenerator<Out> {
+async function* twoWay<Req, Out>(call: ClientDuplexStream<Req, { response?: Out }>, start: Req, message: (input: SessionInput) => Req, input: AsyncIterable<SessionInput>, signal: AbortSignal): AsyncGenerator<Out> {
   const cancel = () => call.cancel();
   signal.addEventListener('abort', cancel, { once: true });
   let inputFailure: unknown;
@@ -54,7 +35,7 @@ async function* twoWay<Req, Out>(call: TwoWayCall<Req, { response?: Out }>, star
   void (async () => {
     for await (const item of input) {
       if (signal.aborted || call.writableEnded || call.destroyed) return;
-      if (!call.write(message(item))) await writable(call as TwoWayCall<unknown, unknown>, signal);
+      if (!call.write(message(item))) await firstEvent(call, ['drain', 'close'], signal);
     }
     if (!signal.aborted && !call.writableEnded) call.end();
   })().catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Logger } from '@flotilla/grpc';
+import { firstEvent, type Logger } from '@flotilla/grpc';
 import { checkSessionInput, type SessionRequestMessage } from '@flotilla/policy';
 import { chunksOf } from './docker-chunks';
 import { LogFrameDecoder } from './log-frames';
@@ -31,17 +31,7 @@ const exitCodePollMs = 100;
 async function feed(connection: Duplex, bytes: Buffer, signal: AbortSignal): Promise<void> {
   if (connection.destroyed || connection.writableEnded) return;
   if (connection.write(bytes)) return;
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      connection.off('drain', done);
-      connection.off('close', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    connection.once('drain', done);
-    connection.once('close', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
+  await firstEvent(connection, ['drain', 'close'], signal);
 }
 
 /**
