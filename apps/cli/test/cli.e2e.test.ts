@@ -341,3 +341,40 @@ describe('settings', () => {
     }
   });
 });
+
+describe('login, logout and pulls with credentials', () => {
+  it('keeps credentials in a file of the docker CLI\'s format, readable by its owner only, and pulls with them on every engine', async () => {
+    const private_ = await startTestRegistry([{ repository: 'team/private', tag: '1', rootfsTar: busyboxRootfsTar() }], { auth: { username: 'bob', password: 's3cret-pw' } });
+    try {
+      const image = private_.reference('team/private', '1');
+      const refused = await flotilla('pull', image);
+      expect(refused.code).toBe(7);
+      expect(refused.stderr).toContain(`log in first: flotilla login ${private_.host}`);
+
+      const login = await runCli(['login', '-u', 'bob', '--password-stdin', private_.host], { input: 'wrong\n' });
+      expect(login).toMatchObject({ code: 0, stdout: expect.stringContaining(`Saved credentials for ${private_.host}`) });
+      const file = path.join(configHome, 'flotilla', 'auth.json');
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      const wrong = await flotilla('pull', image);
+      expect(wrong.code).toBe(7);
+      expect(wrong.stderr).toContain(`the credentials kept for ${private_.host} were refused`);
+
+      expect((await runCli(['login', '-u', 'bob', '--password-stdin', `http://${private_.host}/`], { input: 's3cret-pw\n' })).code).toBe(0);
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ auths: { [private_.host]: { auth: Buffer.from('bob:s3cret-pw').toString('base64') } } });
+      const pulled = await flotilla('pull', image);
+      expect(pulled).toMatchObject({ code: 0, stdout: expect.stringContaining(`${image} is on 3 engines`) });
+      // run pulls with them too, on the engine it picks.
+      const removed = await cluster.engines.docker('engine-1', ['rmi', image]);
+      expect(removed).toContain('Untagged');
+      expect((await flotilla('run', '--rm', '--network', 'none', '--constraint', `node==${cluster.agentAddresses[0]}`, image, 'echo', 'from the private image')).stdout).toBe('from the private image\n');
+
+      expect((await flotilla('logout', private_.host)).stdout).toBe(`Removed the credentials for ${private_.host}\n`);
+      expect((await flotilla('logout', private_.host)).stdout).toBe(`No credentials kept for ${private_.host}\n`);
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ auths: {} });
+      const bad = await flotilla('login', '-u', 'bob', '--password-stdin', 'not a registry!');
+      expect(bad.code).toBe(2);
+    } finally {
+      await private_.close();
+    }
+  });
+});

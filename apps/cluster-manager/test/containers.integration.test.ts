@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { call, streamOf } from '@flotilla/grpc';
 import { FlotillaError } from '@flotilla/errors';
+import { RegistryAuth } from '@flotilla/proto';
 import { ContainerSpec, EngineStatus, PlacementExplanation, placementExplanationType, type ClusterServiceClient } from '@flotilla/proto/cluster';
 import { bufCurlArgs, busyboxRootfsTar, cleanupAll, hostNetworkPolicy, freePort, repoRoot, startEngines, startTestRegistry, waitFor, type RunningService, type TestEngines, failureOf } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
@@ -202,6 +203,45 @@ it('pulls a missing image on the chosen engine, or explains why it could not', a
     expect(err.code).toBe(status.FAILED_PRECONDITION);
     expect(err.message).toMatch(/could not be pulled: .*connection refused/);
     await removeAll(['pulled']);
+  } finally {
+    await registry.close();
+  }
+});
+
+it('pulls from a registry that wants credentials with the ones given, on every engine, and says so when they are wrong; never logs them', async () => {
+  const password = 'pass-9f3c7e1d';
+  const registry = await startTestRegistry(
+    [
+      { repository: 'private/app', tag: '1', rootfsTar: busyboxRootfsTar() },
+      { repository: 'private/app', tag: '2', rootfsTar: busyboxRootfsTar(), cmd: ['echo', 'two'] },
+    ],
+    { auth: { username: 'alice', password } },
+  );
+  try {
+    const image = registry.reference('private/app', '1');
+    const pull = async (auth?: { username: string; password: string }) => {
+      const ends: Array<{ address: string; error: string }> = [];
+      for await (const r of streamOf(m().pullImage({ image, engines: [], auth: auth && RegistryAuth.fromPartial(auth) }))) if (r.done) ends.push({ address: r.engine!.address, error: r.error });
+      return ends.sort((x, y) => x.address.localeCompare(y.address));
+    };
+    for (const ends of [await pull(), await pull({ username: 'alice', password: 'wrong' })]) {
+      expect(ends.map((e) => e.address)).toEqual([...addresses].sort());
+      for (const end of ends) expect(end.error).toMatch(/the registry refused the pull/);
+    }
+    const pulled = await pull({ username: 'alice', password });
+    expect(pulled).toEqual([...addresses].sort().map((address) => ({ address, error: '' })));
+    for (const engine of engines.engines) expect(await engines.docker(engine.name, ['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain(image);
+
+    // A create that pulls takes them too; without them it says why it could not.
+    const second = registry.reference('private/app', '2');
+    const refused = await failureOf(create({ name: 'private-refused', image: second, constraints: ['zone==a'] }));
+    expect(refused.code).toBe(status.FAILED_PRECONDITION);
+    expect(refused.message).toMatch(/could not be pulled: the registry refused the pull/);
+    const created = await call(m(), m().createContainer, { spec: spec({ name: 'private-2', image: second, constraints: ['zone==a'] }), start: false, requestId: '', registryAuth: RegistryAuth.fromPartial({ username: 'alice', password }) });
+    expect(created.pulled).toBe(true);
+    await removeAll(['private-2']);
+    // Neither the manager nor an agent wrote the password anywhere in its log.
+    for (const proc of [manager.process, ...agents.map((a) => a.process)]) expect(proc.lines.join('\n')).not.toContain(password);
   } finally {
     await registry.close();
   }

@@ -1,4 +1,4 @@
-import type { AttachOptions, ContainerResources, ExitStatus, ExecOptions, PullProgress } from '@flotilla/proto';
+import type { AttachOptions, ContainerResources, ExitStatus, ExecOptions, PullProgress, RegistryAuth } from '@flotilla/proto';
 import type { SessionInput } from '@flotilla/policy';
 import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, UpdateContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
@@ -79,7 +79,8 @@ export interface AgentOperations {
   containerLogs(request: ContainerLogsRequest, signal: AbortSignal): AsyncIterable<ContainerLogsResponse>;
   /** One sample, or with `stream` one about every second until the container stops; `signal` cancels the call on the agent too. */
   containerStats(id: string, stream: boolean, signal: AbortSignal): AsyncIterable<ContainerStatsResponse>;
-  pullImage(image: string, signal: AbortSignal): AsyncIterable<PullProgress>;
+  /** `auth` goes to the engine's Docker for this pull only. */
+  pullImage(image: string, signal: AbortSignal, auth?: RegistryAuth): AsyncIterable<PullProgress>;
   /** Creates a named volume; an existing one is answered as it is. */
   createVolume(request: CreateVolumeRequest): Promise<CreateVolumeResponse>;
   removeVolume(name: string, force: boolean): Promise<void>;

@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, FlotillaError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError, UnknownError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
 import { checkContainer, checkContainerOptions, containerNamePattern, defaultPolicy, namedVolumes, type ContainerPolicy } from '@flotilla/policy';
-import { requestIdLabel, type Container, type PullProgress } from '@flotilla/proto';
+import { requestIdLabel, type Container, type PullProgress, type RegistryAuth } from '@flotilla/proto';
 import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest } from '@flotilla/proto/agent';
 import { PlacementExplanation, placementExplanationType, type ClusterContainer, type ClusterEvent, type ClusterNode, type ContainerSpec, type EngineRef } from '@flotilla/proto/cluster';
 import { addressIp, affinitiesLabel, constraintsLabel, labelList, placementRequestFrom, portKey, reschedulePoliciesLabel, resourceFit, type Placement, type PlacementFromSpec, type PlacementRequest, type Scheduler } from '@flotilla/scheduler';
@@ -67,6 +67,8 @@ export interface CreateOptions {
   requestId?: string;
   /** Aborts the create's work that can be aborted (pulling a missing image) when the caller goes. */
   signal?: AbortSignal;
+  /** Credentials for a pull the create makes; passed to the engine, never logged or kept. */
+  registryAuth?: RegistryAuth;
 }
 
 export interface ContainerFilter {
@@ -362,7 +364,7 @@ export class ClusterContainers {
     else {
       if (requestId) this.checkNotInDoubt(requestId);
       if (name && this.nameTaken(name)) throw new AlreadyExistsError(`a container named ${JSON.stringify(name)} already exists in the cluster (or is being created)`);
-      work = this.place({ ...spec, labels }, request, env, start, role, requestId, options.signal);
+      work = this.place({ ...spec, labels }, request, env, start, role, requestId, options.signal, options.registryAuth);
     }
     if (!requestId) return work;
     this.requests.set(requestId, work);
@@ -414,7 +416,7 @@ export class ClusterContainers {
   }
 
   /** Places and creates a new container, trying other engines as the create-retry rule allows (see `createdNothing`). */
-  private async place(spec: ContainerSpec, request: PlacementRequest, env: string[], start: boolean, role: Role | undefined, requestId: string, callerSignal: AbortSignal | undefined): Promise<CreateResult> {
+  private async place(spec: ContainerSpec, request: PlacementRequest, env: string[], start: boolean, role: Role | undefined, requestId: string, callerSignal: AbortSignal | undefined, registryAuth: RegistryAuth | undefined): Promise<CreateResult> {
     const name = request.name;
     if (name) this.pendingNames.add(name);
     const clusterId = randomBytes(32).toString('hex');
@@ -440,7 +442,7 @@ export class ClusterContainers {
         let created: { id: string; warnings: string[]; pulled: boolean };
         let earlier = false;
         try {
-          created = await this.createOn(engine, body, role, signal);
+          created = await this.createOn(engine, body, role, signal, registryAuth);
         } catch (err) {
           const why = messageOf(err);
           // The name may be taken by this request's own container: made by a create still under
@@ -582,7 +584,7 @@ export class ClusterContainers {
   }
 
   /** Creates on one engine, pulling the image there first when the engine lacks it. */
-  private async createOn(engine: Engine, body: CreateContainerRequest, actingRole: Role | undefined, signal: AbortSignal): Promise<{ id: string; warnings: string[]; pulled: boolean }> {
+  private async createOn(engine: Engine, body: CreateContainerRequest, actingRole: Role | undefined, signal: AbortSignal, registryAuth: RegistryAuth | undefined): Promise<{ id: string; warnings: string[]; pulled: boolean }> {
     const agent = this.o.connector.operations(engine.address);
     try {
       return { ...(await agent.createContainer(body, { actingRole })), pulled: false };
@@ -590,7 +592,7 @@ export class ClusterContainers {
       if (!(err instanceof NotFoundError) || !/no such image/i.test(err.message)) throw err;
     }
     try {
-      for await (const progress of agent.pullImage(body.image, signal)) {
+      for await (const progress of agent.pullImage(body.image, signal, registryAuth)) {
         if (signal.aborted) break;
         this.publishPull(engine, body.image, progress);
       }
@@ -824,7 +826,7 @@ export class ClusterContainers {
   }
 
   /** Pulls an image on engines (every healthy one by default), each reporting its progress. */
-  async *pull(image: string, engineRefs: string[], signal: AbortSignal): AsyncGenerator<{ engine: EngineRef; progress?: PullProgress; done: boolean; error: string }> {
+  async *pull(image: string, engineRefs: string[], signal: AbortSignal, auth?: RegistryAuth): AsyncGenerator<{ engine: EngineRef; progress?: PullProgress; done: boolean; error: string }> {
     if (!image.trim()) throw InvalidArgumentError.field('image', image, 'an image is required');
     const engines = engineRefs.length ? engineRefs.map((e, i) => this.o.cluster.getEngine(e, `engines[${i}]`)) : [...this.o.cluster.all()].filter((e) => e.status === 'healthy');
     // Every engine pulls at once; their progress lines are merged as they come.
@@ -839,7 +841,7 @@ export class ClusterContainers {
     for (const engine of engines) {
       void (async () => {
         try {
-          for await (const progress of this.o.connector.operations(engine.address).pullImage(image, signal)) push({ engine: engineRef(engine), progress, done: false, error: '' });
+          for await (const progress of this.o.connector.operations(engine.address).pullImage(image, signal, auth)) push({ engine: engineRef(engine), progress, done: false, error: '' });
           push({ engine: engineRef(engine), done: true, error: '' });
         } catch (err) {
           push({ engine: engineRef(engine), done: true, error: err instanceof FlotillaError || err instanceof Error ? err.message : String(err) });

@@ -52,6 +52,10 @@ export const requestLimits = {
   requestIdBytes: 128,
   /** An image reference: repository (Docker allows 255), tag (128) and digest (71). Also PullImage. */
   imageBytes: 512,
+  /** A registry user name or server address (RegistryAuth). PullImage, CreateContainer. */
+  registryNameBytes: 1024,
+  /** A registry password or identity token (RegistryAuth). */
+  registrySecretBytes: 8 * 1024,
   /** Entries of command, and of entrypoint. */
   argvEntries: 4096,
   /** One argument: Linux's MAX_ARG_STRLEN. */

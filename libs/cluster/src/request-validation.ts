@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import type { PortBinding } from '@flotilla/proto';
+import type { PortBinding, RegistryAuth } from '@flotilla/proto';
 import { ContainerSpec, type AttachStart, type ClusterServiceService, type ExecStart } from '@flotilla/proto/cluster';
 import { affinitiesLabel, constraintsLabel } from '@flotilla/scheduler';
 import { checkContainerName, checkCount, checkList, checkMap, checkRange, checkText, clip } from './request-checks';
@@ -135,6 +135,20 @@ export function checkAttachStartSizes(start: AttachStart): void {
   reference('start.container', start.container);
 }
 
+/** Registry credentials' sizes; the values are never put in a message (they are secrets). */
+function checkRegistryAuthSizes(field: string, auth: RegistryAuth | undefined): void {
+  if (!auth) return;
+  for (const [name, value, limit] of [
+    ['username', auth.username, L.registryNameBytes],
+    ['password', auth.password, L.registrySecretBytes],
+    ['identity_token', auth.identityToken, L.registrySecretBytes],
+    ['server_address', auth.serverAddress, L.registryNameBytes],
+  ] as const) {
+    const bytes = Buffer.byteLength(value);
+    if (bytes > limit) throw InvalidArgumentError.field(`${field}.${name}`, `(${bytes} bytes)`, `at most ${limit} bytes`);
+  }
+}
+
 /** A discovery push's sizes; the generation and the engine limit are the cluster's to check. */
 export function checkSyncSizes(source: string, addresses: readonly string[]): void {
   checkText('source', source, L.sourceBytes);
@@ -160,6 +174,7 @@ export const clusterRequestChecks: ClusterRequestChecks = {
   createContainer: (r) => {
     checkContainerSpec(r.spec);
     checkText('request_id', r.requestId, L.requestIdBytes);
+    checkRegistryAuthSizes('registry_auth', r.registryAuth);
   },
   explainPlacement: (r) => checkContainerSpec(r.spec),
   startContainer: (r) => reference('container', r.container),
@@ -208,6 +223,7 @@ export const clusterRequestChecks: ClusterRequestChecks = {
   pullImage: (r) => {
     checkText('image', r.image, L.imageBytes);
     checkList('engines', r.engines, references);
+    checkRegistryAuthSizes('auth', r.auth);
   },
   listVolumes: (r) => {
     checkList('engines', r.engines, references);

@@ -87,7 +87,7 @@ function buildImage(image: TestImage): { manifest: Buffer; manifestDigest: strin
 }
 
 interface RegistryError {
-  code: 'NAME_UNKNOWN' | 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'UNSUPPORTED';
+  code: 'NAME_UNKNOWN' | 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'UNSUPPORTED' | 'UNAUTHORIZED';
   message: string;
   detail?: unknown;
 }
@@ -96,7 +96,15 @@ interface RegistryError {
  * Starts a registry on 127.0.0.1 (a free port) serving `images`; every manifest and blob is built
  * once, here. Registered for cleanupAll(); close() it when done.
  */
-export async function startTestRegistry(images: TestImage[]): Promise<TestRegistry> {
+export interface TestRegistryOptions {
+  /**
+   * Answer only requests with these credentials (HTTP Basic, as Docker sends them after the
+   * registry's 401 challenge); others get 401 UNAUTHORIZED.
+   */
+  auth?: { username: string; password: string };
+}
+
+export async function startTestRegistry(images: TestImage[], options: TestRegistryOptions = {}): Promise<TestRegistry> {
   const repos = new Map<string, Repository>();
   for (const image of images) {
     if (!NAME_RE.test(image.repository)) throw new Error(`startTestRegistry: invalid repository name ${JSON.stringify(image.repository)}`);
@@ -137,6 +145,13 @@ export async function startTestRegistry(images: TestImage[]): Promise<TestRegist
     const url = (req.url ?? '/').split('?')[0];
     requests.push(`${method} ${url}`);
 
+    if (options.auth) {
+      const expected = `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
+      if (req.headers.authorization !== expected) {
+        res.setHeader('WWW-Authenticate', 'Basic realm="flotilla test registry"');
+        return fail(req, res, 401, { code: 'UNAUTHORIZED', message: 'authentication required', detail: null });
+      }
+    }
     if (method !== 'GET' && method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return fail(req, res, 405, { code: 'UNSUPPORTED', message: 'the operation is unsupported', detail: { method } });

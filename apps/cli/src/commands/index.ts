@@ -10,6 +10,7 @@ import { imageGroup, imagesCommand, rmiCommand, tagCommand } from './image';
 import info from './info';
 import inspect from './inspect';
 import kill from './kill';
+import { login, logout } from './login';
 import logs from './logs';
 import { pause, unpause } from './pause';
 import ps from './ps';
@@ -27,5 +28,5 @@ import wait from './wait';
 import { volumeGroup } from './volume';
 
 /** Every command, in the order --help lists them. */
-export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, exec, attach, logs, top, stats, events, explain, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, exec, attach, logs, top, stats, events, explain, login, logout, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
 commands.push(completionCommand(() => commands));

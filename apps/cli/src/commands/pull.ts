@@ -2,6 +2,7 @@ import { flag } from '@flotilla/config';
 import { PullImageResponse, EngineStatus } from '@flotilla/proto/cluster';
 import { ambiguousNames, defineCommand, engineLabel } from '../command';
 import { CliError, ExitCode } from '../errors';
+import { credentialsFor, registryOf } from '../registry-auth';
 import { PullDisplay } from '../output/progress';
 import { allEngines } from '../pages';
 import { formatOption, parseFormat, templateData } from '../output/format';
@@ -19,6 +20,7 @@ export default defineCommand({
   examples: ['flotilla pull busybox:latest', 'flotilla pull --engine 127.0.0.1:4250 registry.example:5000/app:1.2'],
   async run(ctx, options, args) {
     const image = args[0];
+    const auth = credentialsFor(ctx.io.env, image);
     const format = parseFormat(options.format);
     const engines = await allEngines(ctx.cluster);
     const ambiguous = ambiguousNames(engines);
@@ -29,7 +31,7 @@ export default defineCommand({
     const failed: string[] = [];
     const succeeded = new Set<string>();
     try {
-      for await (const item of ctx.cluster.stream((c, o) => c.pullImage({ image, engines: options.engine }, o))) {
+      for await (const item of ctx.cluster.stream((c, o) => c.pullImage({ image, engines: options.engine, auth }, o))) {
         const key = item.engine?.address ?? '';
         const label = engineLabel(item.engine, ambiguous);
         if (format.kind === 'json') ctx.io.stdout.write(`${JSON.stringify(PullImageResponse.toJSON(item))}\n`);
@@ -47,7 +49,13 @@ export default defineCommand({
     }
     if (failed.length) {
       const more = failed.length > 1 ? ` and ${failed.length - 1} more, above` : '';
-      throw new CliError(`${image} could not be pulled on ${failed.length} of ${failed.length + succeeded.size} engines (${failed[0]}${more}); check the image name and that the engines can reach its registry`, ExitCode.error);
+      const what = `${image} could not be pulled on ${failed.length} of ${failed.length + succeeded.size} engines (${failed[0]}${more})`;
+      // Every engine was refused by the registry: the credentials are what to fix.
+      if (failed.every((f) => f.includes('the registry refused the pull'))) {
+        const registry = registryOf(image);
+        throw new CliError(`${what}; ${auth ? `the credentials kept for ${registry} were refused: log in again with flotilla login ${registry}` : `log in first: flotilla login ${registry}`}`, ExitCode.notAllowed);
+      }
+      throw new CliError(`${what}; check the image name and that the engines can reach its registry`, ExitCode.error);
     }
     if (!succeeded.size) throw new CliError('no healthy engine to pull on; see flotilla engine ls', ExitCode.precondition);
     if (format.kind === 'table') ctx.io.stdout.write(`${image} is on ${succeeded.size} engine${succeeded.size === 1 ? '' : 's'}\n`);

@@ -10,6 +10,7 @@ import { formatOption, parseFormat, printObject } from '../output/format';
 import { decodeExplanation, placementTable } from '../output/placement';
 import { spinner } from '../output/progress';
 import { checkInteractive, runSession } from '../session-io';
+import { credentialsFor } from '../registry-auth';
 
 /** How long a create may take: it may pull the image on the chosen engine first. */
 const createDeadlineMs = 15 * 60_000;
@@ -42,7 +43,7 @@ async function create(ctx: Context, spec: ContainerSpec, start: boolean, request
     })().catch(() => undefined);
   }
   try {
-    return await ctx.cluster.call((c, o) => c.createContainer({ spec, start, requestId }, o), Math.max(ctx.settings.timeoutMs, createDeadlineMs));
+    return await ctx.cluster.call((c, o) => c.createContainer({ spec, start, requestId, registryAuth: credentialsFor(ctx.io.env, spec.image) }, o), Math.max(ctx.settings.timeoutMs, createDeadlineMs));
   } catch (err) {
     throw placementFailure(ctx, err);
   } finally {

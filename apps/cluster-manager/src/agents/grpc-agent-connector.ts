@@ -136,7 +136,7 @@ export class GrpcAgentConnector implements AgentConnector {
       inspectContainer: (id) => call(client(), client().inspectContainer, { id }),
       containerLogs: (request, signal) => cancellable(client().containerLogs(request), signal),
       containerStats: (id, stream, signal) => cancellable(client().containerStats({ id, stream }), signal),
-      pullImage: (image, signal) => progressOf(cancellable(client().pullImage({ image }), signal)),
+      pullImage: (image, signal, auth) => progressOf(cancellable(client().pullImage({ image, auth }), signal)),
       createVolume: (request) => call(client(), client().createVolume, request),
       removeVolume: async (name, force) => void (await call(client(), client().removeVolume, { name, force })),
       inspectVolume: (name) => call(client(), client().inspectVolume, { name }),

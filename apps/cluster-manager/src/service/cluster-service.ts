@@ -152,7 +152,7 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
 
     // The container policy is decided for the caller's role (insecure callers act as operators).
     // The call's signal cancels a pull the create waits on when the caller goes.
-    createContainer: unary(async (request, call, signal) => containers.create(spec(request.spec), request.start, effectiveRole(callerOf(call)), { requestId: request.requestId, signal })),
+    createContainer: unary(async (request, call, signal) => containers.create(spec(request.spec), request.start, effectiveRole(callerOf(call)), { requestId: request.requestId, signal, registryAuth: request.registryAuth })),
 
     explainPlacement: unary(async (request, call) => containers.explain(spec(request.spec), effectiveRole(callerOf(call)))),
 
@@ -194,7 +194,7 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     }),
 
     pullImage: serverStream<PullImageRequest, PullImageResponse>(async (request, call, signal) => {
-      await relay(containers.pull(request.image, request.engines, signal), call, signal);
+      await relay(containers.pull(request.image, request.engines, signal, request.auth), call, signal);
     }),
 
     listVolumes: unary(async (request) => {

@@ -206,6 +206,14 @@ export interface DockerStatsReply {
   networks?: Record<string, { rx_bytes?: DockerCount; tx_bytes?: DockerCount } | null> | null;
 }
 
+/** Docker's X-Registry-Auth document (its AuthConfig). */
+export interface DockerAuthConfig {
+  username?: string;
+  password?: string;
+  identitytoken?: string;
+  serveraddress?: string;
+}
+
 /** Docker's exec-create body (`POST /containers/{id}/exec`). */
 export interface DockerExecBody {
   Cmd: string[];
@@ -311,6 +319,6 @@ export interface DockerBackend {
   attachContainer(id: string, stdin: boolean, logs: boolean): Promise<Duplex>;
   resizeContainer(id: string, rows: number, columns: number): Promise<void>;
   inspectExec(execId: string): Promise<ExecInspectReply>;
-  /** Docker's pull progress as newline-delimited JSON. */
-  pullImage(reference: string): Promise<Readable>;
+  /** Docker's pull progress as newline-delimited JSON; `auth` goes to Docker for this pull only. */
+  pullImage(reference: string, auth?: DockerAuthConfig): Promise<Readable>;
 }

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, FailedPreconditionError, FlotillaError, InternalError, InvalidArgumentError, NotFoundError, UnavailableError } from '@flotilla/errors';
+import { AlreadyExistsError, FailedPreconditionError, FlotillaError, InternalError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnavailableError } from '@flotilla/errors';
 
 /** The parts of a dockerode / Node error the mapping reads. */
 interface DockerErrorLike {
@@ -55,6 +55,10 @@ export function mapDockerError(err: unknown, endpoint: string): FlotillaError {
 /** A pull failure, from Docker's answer or from inside its progress stream, by what the message says. */
 export function pullFailure(message: string, cause?: unknown): FlotillaError {
   if (/invalid reference|invalid tag|invalid repository|must be lowercase/i.test(message)) return new InvalidArgumentError(message, { cause });
+  // The registry wants credentials, or refused the ones given: the caller's to fix, not a missing image.
+  if (/unauthorized|no basic auth credentials|authentication required|incorrect username or password/i.test(message)) {
+    return new PermissionDeniedError(`the registry refused the pull: ${message} (give credentials with the pull: flotilla login REGISTRY, or RegistryAuth in the API)`, { cause });
+  }
   if (/not found|manifest unknown|does not exist|pull access denied/i.test(message)) return new NotFoundError(message, { cause });
   if (/connection refused|no such host|i\/o timeout|timeout|dial tcp|network is unreachable|TLS handshake/i.test(message)) return new UnavailableError(message, { cause });
   return new InternalError(message, { cause });

@@ -7,6 +7,7 @@ import { negotiateApiVersion } from './api-version';
 import type {
   ContainerInspectReply,
   DockerBackend,
+  DockerAuthConfig,
   DockerCreateBody,
   DockerExecBody,
   ExecInspectReply,
@@ -316,9 +317,9 @@ export class DockerodeBackend implements DockerBackend {
     return this.run(() => this.docker.getExec(execId).inspect() as Promise<ExecInspectReply>);
   }
 
-  async pullImage(reference: string): Promise<Readable> {
+  async pullImage(reference: string, auth?: DockerAuthConfig): Promise<Readable> {
     try {
-      const stream = (await this.docker.pull(reference)) as Readable;
+      const stream = (await this.docker.pull(reference, auth ? { authconfig: auth } : {})) as Readable;
       return stream.pipe(new PassThrough());
     } catch (err) {
       const mapped = mapDockerError(err, this.endpoint);

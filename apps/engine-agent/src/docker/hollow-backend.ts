@@ -520,7 +520,7 @@ export class HollowDockerBackend implements DockerBackend {
     throw new NotFoundError(`No such exec instance: ${execId}`);
   }
 
-  async pullImage(reference: string): Promise<Readable> {
+  async pullImage(reference: string, _auth?: unknown): Promise<Readable> {
     this.check();
     const image = this.addImage(reference.includes(':') ? reference : `${reference}:latest`);
     this.emit('image', 'pull', reference);

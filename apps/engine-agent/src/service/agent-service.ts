@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import { drained, duplexStream, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
-import { LogStream, type PullProgress } from '@flotilla/proto';
+import { LogStream, type PullProgress, type RegistryAuth } from '@flotilla/proto';
 import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type AttachContainerRequest, type AttachContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkImageReference, checkNewImageTag, checkPsArgs, checkResourceChange, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
-import type { DockerBackend, DockerStatsReply } from '../docker/docker-backend';
+import type { DockerAuthConfig, DockerBackend, DockerStatsReply } from '../docker/docker-backend';
 import { updateBodyFrom } from '../docker/update-body';
 import { pullFailure } from '../docker/docker-errors';
 import { containerStatsFrom, maxStatsLineChars, parseStatsLine } from '../docker/stats-mapping';
@@ -34,6 +34,17 @@ function required(field: string, value: string): string {
   return value.trim();
 }
 
+
+/** A pull's credentials as Docker takes them; none when nothing was given. */
+function authConfigFrom(auth: RegistryAuth | undefined): DockerAuthConfig | undefined {
+  if (!auth || (!auth.username && !auth.password && !auth.identityToken)) return undefined;
+  return {
+    ...(auth.username ? { username: auth.username } : {}),
+    ...(auth.password ? { password: auth.password } : {}),
+    ...(auth.identityToken ? { identitytoken: auth.identityToken } : {}),
+    ...(auth.serverAddress ? { serveraddress: auth.serverAddress } : {}),
+  };
+}
 
 interface PullLine {
   status?: string;
@@ -225,7 +236,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
     pullImage: serverStream<PullImageRequest, PullImageResponse>(async (request, call, signal) => {
       const image = required('image', request.image);
       if (/\s/.test(image)) throw InvalidArgumentError.field('image', request.image, 'must not contain spaces');
-      const source = await backend.pullImage(image);
+      const source = await backend.pullImage(image, authConfigFrom(request.auth));
       const splitter = new EventLineSplitter();
       let failure: FlotillaError | undefined;
       const send = async (lines: string[]): Promise<void> => {

@@ -42,6 +42,7 @@ import {
   Network,
   PortBinding,
   PullProgress,
+  RegistryAuth,
   RestartPolicy,
   TerminalSize,
   Ulimit,
@@ -682,6 +683,8 @@ export interface PullImageRequest {
    * "latest". Required; spaces are INVALID_ARGUMENT.
    */
   image: string;
+  /** Credentials for the registry, for this pull only: passed to Docker, never logged or kept. */
+  auth?: RegistryAuth | undefined;
 }
 
 /** PullImageResponse is one progress line from Docker. */
@@ -6195,13 +6198,16 @@ export const ContainerStatsResponse: MessageFns<ContainerStatsResponse> = {
 };
 
 function createBasePullImageRequest(): PullImageRequest {
-  return { image: "" };
+  return { image: "", auth: undefined };
 }
 
 export const PullImageRequest: MessageFns<PullImageRequest> = {
   encode(message: PullImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.image !== "") {
       writer.uint32(10).string(message.image);
+    }
+    if (message.auth !== undefined) {
+      RegistryAuth.encode(message.auth, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -6227,6 +6233,14 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
             message.image = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.auth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6240,13 +6254,19 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
   },
 
   fromJSON(object: any): PullImageRequest {
-    return { image: isSet(object.image) ? globalThis.String(object.image) : "" };
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      auth: isSet(object.auth) ? RegistryAuth.fromJSON(object.auth) : undefined,
+    };
   },
 
   toJSON(message: PullImageRequest): unknown {
     const obj: any = {};
     if (message.image !== "") {
       obj.image = message.image;
+    }
+    if (message.auth !== undefined) {
+      obj.auth = RegistryAuth.toJSON(message.auth);
     }
     return obj;
   },
@@ -6257,6 +6277,9 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
   fromPartial(object: DeepPartial<PullImageRequest>): PullImageRequest {
     const message = createBasePullImageRequest();
     message.image = object.image ?? "";
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? RegistryAuth.fromPartial(object.auth)
+      : undefined;
     return message;
   },
 };

@@ -41,6 +41,7 @@ import {
   Mount,
   PortBinding,
   PullProgress,
+  RegistryAuth,
   RestartPolicy,
   TerminalSize,
   Ulimit,
@@ -800,6 +801,11 @@ export interface CreateContainerRequest {
    * request ID and `start` that never started is removed after --orphan-grace (default 10m).
    */
   requestId: string;
+  /**
+   * Credentials for the image's registry, used only when the chosen engine lacks the image and
+   * pulls it; never logged or kept.
+   */
+  registryAuth?: RegistryAuth | undefined;
 }
 
 /** CreateContainerResponse is the container created (or found by its request ID). */
@@ -1326,6 +1332,12 @@ export interface PullImageRequest {
    * NOT_FOUND. At most 1,000 entries of 512 bytes.
    */
   engines: string[];
+  /**
+   * Credentials for the registry, for this pull only: each engine's Docker gets them for its pull;
+   * the cluster never logs or keeps them. A registry that refuses them ends each engine with an
+   * `error` saying so.
+   */
+  auth?: RegistryAuth | undefined;
 }
 
 /** PullImageResponse is one progress line, or the end, of one engine's pull. */
@@ -5528,7 +5540,7 @@ export const ContainerSpec_TmpfsEntry: MessageFns<ContainerSpec_TmpfsEntry> = {
 };
 
 function createBaseCreateContainerRequest(): CreateContainerRequest {
-  return { spec: undefined, start: false, requestId: "" };
+  return { spec: undefined, start: false, requestId: "", registryAuth: undefined };
 }
 
 export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
@@ -5541,6 +5553,9 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     }
     if (message.requestId !== "") {
       writer.uint32(26).string(message.requestId);
+    }
+    if (message.registryAuth !== undefined) {
+      RegistryAuth.encode(message.registryAuth, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -5582,6 +5597,14 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
             message.requestId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5603,6 +5626,11 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      registryAuth: isSet(object.registryAuth)
+        ? RegistryAuth.fromJSON(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? RegistryAuth.fromJSON(object.registry_auth)
+        : undefined,
     };
   },
 
@@ -5617,6 +5645,9 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.registryAuth !== undefined) {
+      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
+    }
     return obj;
   },
 
@@ -5630,6 +5661,9 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
       : undefined;
     message.start = object.start ?? false;
     message.requestId = object.requestId ?? "";
+    message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
+      ? RegistryAuth.fromPartial(object.registryAuth)
+      : undefined;
     return message;
   },
 };
@@ -9626,7 +9660,7 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
 };
 
 function createBasePullImageRequest(): PullImageRequest {
-  return { image: "", engines: [] };
+  return { image: "", engines: [], auth: undefined };
 }
 
 export const PullImageRequest: MessageFns<PullImageRequest> = {
@@ -9636,6 +9670,9 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
     }
     for (const v of message.engines) {
       writer.uint32(18).string(v!);
+    }
+    if (message.auth !== undefined) {
+      RegistryAuth.encode(message.auth, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -9669,6 +9706,14 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
             message.engines.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.auth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9685,6 +9730,7 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
     return {
       image: isSet(object.image) ? globalThis.String(object.image) : "",
       engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
+      auth: isSet(object.auth) ? RegistryAuth.fromJSON(object.auth) : undefined,
     };
   },
 
@@ -9696,6 +9742,9 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
     if (message.engines?.length) {
       obj.engines = message.engines;
     }
+    if (message.auth !== undefined) {
+      obj.auth = RegistryAuth.toJSON(message.auth);
+    }
     return obj;
   },
 
@@ -9706,6 +9755,9 @@ export const PullImageRequest: MessageFns<PullImageRequest> = {
     const message = createBasePullImageRequest();
     message.image = object.image ?? "";
     message.engines = object.engines?.map((e) => e) || [];
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? RegistryAuth.fromPartial(object.auth)
+      : undefined;
     return message;
   },
 };

@@ -570,6 +570,28 @@ export interface AttachOptions {
   logs: boolean;
 }
 
+/**
+ * RegistryAuth is what a registry asks of a pull, given per call: the cluster passes it to the
+ * engine's Docker for that one pull and neither logs nor keeps it. Send it only over the cluster's
+ * mutual TLS.
+ */
+export interface RegistryAuth {
+  /** The user name; with `password`. At most 1 KiB. */
+  username: string;
+  /** The password or access token; with `username`. At most 8 KiB. */
+  password: string;
+  /**
+   * An OAuth identity token instead of `username` and `password` (Docker's `identitytoken`). At
+   * most 8 KiB.
+   */
+  identityToken: string;
+  /**
+   * The registry these credentials are for, as Docker names it (host[:port]); empty: the image's.
+   * At most 1 KiB.
+   */
+  serverAddress: string;
+}
+
 function createBaseEngineInfo(): EngineInfo {
   return {
     id: "",
@@ -4752,6 +4774,131 @@ export const AttachOptions: MessageFns<AttachOptions> = {
       ? TerminalSize.fromPartial(object.terminalSize)
       : undefined;
     message.logs = object.logs ?? false;
+    return message;
+  },
+};
+
+function createBaseRegistryAuth(): RegistryAuth {
+  return { username: "", password: "", identityToken: "", serverAddress: "" };
+}
+
+export const RegistryAuth: MessageFns<RegistryAuth> = {
+  encode(message: RegistryAuth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    if (message.identityToken !== "") {
+      writer.uint32(26).string(message.identityToken);
+    }
+    if (message.serverAddress !== "") {
+      writer.uint32(34).string(message.serverAddress);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryAuth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryAuth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.identityToken = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.serverAddress = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegistryAuth {
+    return {
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+      identityToken: isSet(object.identityToken)
+        ? globalThis.String(object.identityToken)
+        : isSet(object.identity_token)
+        ? globalThis.String(object.identity_token)
+        : "",
+      serverAddress: isSet(object.serverAddress)
+        ? globalThis.String(object.serverAddress)
+        : isSet(object.server_address)
+        ? globalThis.String(object.server_address)
+        : "",
+    };
+  },
+
+  toJSON(message: RegistryAuth): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    if (message.identityToken !== "") {
+      obj.identityToken = message.identityToken;
+    }
+    if (message.serverAddress !== "") {
+      obj.serverAddress = message.serverAddress;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegistryAuth>): RegistryAuth {
+    return RegistryAuth.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegistryAuth>): RegistryAuth {
+    const message = createBaseRegistryAuth();
+    message.username = object.username ?? "";
+    message.password = object.password ?? "";
+    message.identityToken = object.identityToken ?? "";
+    message.serverAddress = object.serverAddress ?? "";
     return message;
   },
 };
