@@ -12,7 +12,9 @@
 # so `flotilla` works with no flags. --insecure runs every service in plaintext on loopback instead.
 #
 # Ports: discovery on 127.0.0.1:4230, the manager on 127.0.0.1:4240, agents on 127.0.0.1:4250...;
-# each service's Prometheus /metrics on its gRPC port + 1000 (5230, 5240, 5250...).
+# each service's Prometheus /metrics on its gRPC port + 1000 (5230, 5240, 5250...). A demo
+# registry on 127.0.0.1:4229 serves demo/app:1 to the user "demo" with the password in
+# DIR/registry-password, to try `flotilla login` and pulls with credentials.
 # Everything it started is stopped by PID on exit; state lives in DIR (default .flotilla/cluster);
 # with file discovery the agents are listed in DIR/discovery.txt.
 set -euo pipefail
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
     --dir) dir=$2; shift 2 ;;
     --discovery) mode=$2; shift 2 ;;
     --insecure) insecure=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "local-cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +41,7 @@ done
 
 bash tools/setup.sh
 
+registry_port=4229
 discovery_port=4230
 manager_port=4240
 agent_port=4250
@@ -109,6 +112,11 @@ node apps/discovery/dist/main.js --listen "127.0.0.1:$discovery_port" --metrics-
   --manager "127.0.0.1:$manager_port" >"$dir/logs/discovery.log" 2>&1 &
 agent_pids+=($!)
 
+# The demo registry, with a password of its own (made once, kept with the cluster's state).
+[ -s "$dir/registry-password" ] || (umask 077 && head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/registry-password")
+node tools/registry/serve.js "$registry_port" "$dir/registry-password" >"$dir/logs/registry.log" 2>&1 &
+agent_pids+=($!)
+
 # By name, not by glob: a background job opens its log in the child, maybe after we look.
 for name in $(awk '{print $1}' "$dir/agents.txt"); do
   log=$dir/logs/agent-$name.log
@@ -126,6 +134,7 @@ cat <<TEXT
 
 Flotilla local cluster is up: the cluster-manager at 127.0.0.1:$manager_port, $count engines found by
 discovery at 127.0.0.1:$discovery_port ($discovery_uri).
+A demo registry at 127.0.0.1:$registry_port: user demo, password in $dir/registry-password (image 127.0.0.1:$registry_port/demo/app:1).
 Prometheus metrics: curl http://127.0.0.1:$((manager_port + 1000))/metrics (discovery $((discovery_port + 1000)), agents from $((agent_port + 1000))).
 Ctrl-C stops everything.
 
@@ -137,6 +146,7 @@ $([ "$insecure" = 1 ] && echo "INSECURE: plaintext, no certificates: any local u
 Try:
   alias flotilla="$(command -v node) $root/apps/cli/dist/main.js"
   flotilla info
+  flotilla login -u demo --password-stdin 127.0.0.1:$registry_port <$dir/registry-password && flotilla pull 127.0.0.1:$registry_port/demo/app:1
 $(if [ "$insecure" = 1 ]; then
   echo "  npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$manager_port/flotilla.cluster.v1.ClusterService/GetInfo"
 else

@@ -102,6 +102,8 @@ export interface TestRegistryOptions {
    * registry's 401 challenge); others get 401 UNAUTHORIZED.
    */
   auth?: { username: string; password: string };
+  /** The port on 127.0.0.1; default a free one. */
+  port?: number;
 }
 
 export async function startTestRegistry(images: TestImage[], options: TestRegistryOptions = {}): Promise<TestRegistry> {
@@ -195,7 +197,7 @@ export async function startTestRegistry(images: TestImage[], options: TestRegist
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       server.removeListener('error', reject);
       resolve();
     });

@@ -51,9 +51,11 @@ export default defineCommand({
       const more = failed.length > 1 ? ` and ${failed.length - 1} more, above` : '';
       const what = `${image} could not be pulled on ${failed.length} of ${failed.length + succeeded.size} engines (${failed[0]}${more})`;
       // Every engine was refused by the registry: the credentials are what to fix.
-      if (failed.every((f) => f.includes('the registry refused the pull'))) {
+      const refusals = failed.map((f) => /the registry refused the pull \(([^)]*)\)/.exec(f)?.[1]);
+      if (refusals.every((reason) => reason !== undefined)) {
         const registry = registryOf(image);
-        throw new CliError(`${what}; ${auth ? `the credentials kept for ${registry} were refused: log in again with flotilla login ${registry}` : `log in first: flotilla login ${registry}`}`, ExitCode.notAllowed);
+        const fix = auth ? `the credentials kept for ${registry} were refused: log in again with flotilla login ${registry}` : `log in first: flotilla login ${registry}`;
+        throw new CliError(`${image}: the registry refused the pull on ${failed.length} of ${failed.length + succeeded.size} engines (${refusals[0]}); ${fix}`, ExitCode.notAllowed);
       }
       throw new CliError(`${what}; check the image name and that the engines can reach its registry`, ExitCode.error);
     }

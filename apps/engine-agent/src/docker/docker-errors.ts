@@ -57,7 +57,9 @@ export function pullFailure(message: string, cause?: unknown): FlotillaError {
   if (/invalid reference|invalid tag|invalid repository|must be lowercase/i.test(message)) return new InvalidArgumentError(message, { cause });
   // The registry wants credentials, or refused the ones given: the caller's to fix, not a missing image.
   if (/unauthorized|no basic auth credentials|authentication required|incorrect username or password/i.test(message)) {
-    return new PermissionDeniedError(`the registry refused the pull: ${message} (give credentials with the pull: flotilla login REGISTRY, or RegistryAuth in the API)`, { cause });
+    // Docker's own reason comes last ("...: no basic auth credentials"); the whole message follows it.
+    const reason = message.slice(message.lastIndexOf(': ') + 2);
+    return new PermissionDeniedError(`the registry refused the pull (${reason}); send its credentials with the pull (RegistryAuth; flotilla login). ${message}`, { cause });
   }
   if (/not found|manifest unknown|does not exist|pull access denied/i.test(message)) return new NotFoundError(message, { cause });
   if (/connection refused|no such host|i\/o timeout|timeout|dial tcp|network is unreachable|TLS handshake/i.test(message)) return new UnavailableError(message, { cause });
