@@ -1,4 +1,6 @@
-import { cleanupAll, removeTempDir } from '@flotilla/testing';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cleanupAll, makeTempDir, removeTempDir } from '@flotilla/testing';
 import { configHome, runCli, runInTerminal, spawnCli, startCluster, untilEnginesHealthy, type TestCluster } from './support';
 
 // The built CLI against three real engines, their agents and a manager of its own: pause,
@@ -212,4 +214,36 @@ it('attach connects this terminal to a running container with a TTY, and exits w
   const plain = await flotilla('attach', 'e2e-ops-nope');
   expect(plain.code).toBe(4);
   expect((await flotilla('rm', '-f', 'e2e-ops-at')).code).toBe(0);
+});
+
+it('cp round-trips a file and a directory as docker cp does: into a directory, under a new name, and as a tar stream', async () => {
+  const here = makeTempDir('flotilla-cp-');
+  try {
+    fs.mkdirSync(path.join(here, 'site', 'css'), { recursive: true });
+    fs.writeFileSync(path.join(here, 'site', 'index.html'), '<h1>hi</h1>\n');
+    fs.writeFileSync(path.join(here, 'site', 'css', 'a.css'), 'body{}\n');
+    fs.writeFileSync(path.join(here, 'note.txt'), 'a note\n');
+    expect((await flotilla('run', '-d', '--name', 'e2e-ops-cp', '--network', 'none', 'busybox:local', 'sleep', '300')).code).toBe(0);
+    // In: a file into an existing directory keeps its name; a directory to a new path takes that name.
+    expect(await flotilla('cp', path.join(here, 'note.txt'), 'e2e-ops-cp:/tmp')).toMatchObject({ code: 0, stderr: '' });
+    expect((await flotilla('cp', path.join(here, 'site'), 'e2e-ops-cp:/srv')).code).toBe(0);
+    expect((await flotilla('exec', 'e2e-ops-cp', 'sh', '-c', 'cat /tmp/note.txt /srv/index.html /srv/css/a.css')).stdout).toBe('a note\n<h1>hi</h1>\nbody{}\n');
+    // Out: the directory back under a new name, a file into a directory, and a tar stream.
+    expect((await flotilla('cp', 'e2e-ops-cp:/srv', path.join(here, 'back'))).code).toBe(0);
+    expect(fs.readFileSync(path.join(here, 'back', 'css', 'a.css'), 'utf8')).toBe('body{}\n');
+    expect((await flotilla('cp', 'e2e-ops-cp:/tmp/note.txt', path.join(here, 'site'))).code).toBe(0);
+    expect(fs.readFileSync(path.join(here, 'site', 'note.txt'), 'utf8')).toBe('a note\n');
+    const tarred = await flotilla('cp', 'e2e-ops-cp:/srv/css', '-');
+    expect(tarred.code).toBe(0);
+    expect(tarred.stdout).toContain('css/a.css');
+    // Bad input: a path that is not there, two local paths, a copy out into a missing directory.
+    const missing = await flotilla('cp', 'e2e-ops-cp:/nope', here);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('no such file or directory in container');
+    expect((await flotilla('cp', path.join(here, 'note.txt'), path.join(here, 'other'))).code).toBe(2);
+    expect((await flotilla('cp', 'e2e-ops-cp:/tmp/note.txt', path.join(here, 'no', 'such', 'dir') + '/')).code).toBe(4);
+    expect((await flotilla('rm', '-f', 'e2e-ops-cp')).code).toBe(0);
+  } finally {
+    removeTempDir(here);
+  }
 });

@@ -1,11 +1,11 @@
-import { call, dial, streamOf } from '@flotilla/grpc';
+import { call, dial, fromServiceError, streamOf } from '@flotilla/grpc';
 import { AttachOptions, ExecOptions } from '@flotilla/proto';
-import { ContainerSpec, ClusterServiceClient, type AttachContainerRequest, type AttachContainerResponse, type ClusterServiceClient as Client, type ExecContainerRequest, type ExecContainerResponse, type ExecStarted } from '@flotilla/proto/cluster';
+import { ContainerSpec, ClusterServiceClient, type AttachContainerRequest, type AttachContainerResponse, type ClusterServiceClient as Client, type CopyFromContainerResponse, type CopyToContainerRequest, type ExecContainerRequest, type ExecContainerResponse, type ExecStarted } from '@flotilla/proto/cluster';
 import { cleanupAll, failureOf, runExecCall, testTls, waitFor } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startRealCluster, type RealCluster } from './support';
 
-// ExecContainer and AttachContainer through the cluster API: two real engines, an agent process beside each and a
+// ExecContainer, AttachContainer and the copies through the cluster API: two real engines, an agent process beside each and a
 // manager process, as a client of the cluster sees them.
 let cluster: RealCluster;
 let reader: Client | undefined;
@@ -119,5 +119,34 @@ describe('AttachContainer', () => {
     expect((await failure(attachStart('no-such-container', {}))).code).toBe(status.NOT_FOUND);
     const denied = await failureOf(runExecCall(readerClient().attachContainer(), [attachStart('exec-a', {})]));
     expect(denied.code).toBe(status.PERMISSION_DENIED);
+  });
+});
+
+describe('copies (docker cp)', () => {
+  it('names the engine, lets a reader stat but not copy, and refuses a copy without start or with an empty path', async () => {
+    const stat = await call(m(), m().statContainerPath, { container: 'exec-a', path: '/etc/passwd' });
+    expect(stat).toMatchObject({ stat: { name: 'passwd' }, engine: { address: cluster.addresses[0] } });
+    expect((await call(readerClient(), readerClient().statContainerPath, { container: 'exec-a', path: '/etc' })).stat?.name).toBe('etc');
+    const pieces: Buffer[] = [];
+    for await (const { response } of streamOf<CopyFromContainerResponse>(m().copyFromContainer({ container: 'exec-a', path: '/etc/passwd' }))) {
+      if (response?.$case === 'source') expect(response.value.engine?.address).toBe(cluster.addresses[0]);
+      if (response?.$case === 'data') pieces.push(response.value);
+    }
+    expect(Buffer.concat(pieces).includes(Buffer.from('root:x:0:0'))).toBe(true);
+    const denied = await failureOf((async () => {
+      for await (const _ of streamOf(readerClient().copyFromContainer({ container: 'exec-a', path: '/etc/passwd' }))) continue;
+    })());
+    expect(denied.code).toBe(status.PERMISSION_DENIED);
+    const upload = (...messages: CopyToContainerRequest[]) =>
+      failureOf(
+        new Promise<void>((resolve, reject) => {
+          const c = m().copyToContainer((err) => (err ? reject(fromServiceError(err)) : resolve()));
+          for (const message of messages) c.write(message);
+          c.end();
+        }),
+      );
+    expect((await upload({ request: { $case: 'data', value: Buffer.from('x') } })).message).toMatch(/^start "data"/);
+    expect((await upload({ request: { $case: 'start', value: { container: 'exec-a', path: '', noOverwriteDirNonDir: false } } })).message).toMatch(/^start\.path "": a path in the container is required/);
+    expect((await failureOf(call(m(), m().statContainerPath, { container: 'exec-a', path: '/nope' }))).message).toMatch(/^no such file or directory in container [0-9a-f]{12}: \/nope/);
   });
 });

@@ -1,11 +1,11 @@
-import { call, streamOf } from '@flotilla/grpc';
+import { call, fromServiceError, streamOf } from '@flotilla/grpc';
 import { AttachOptions, ExecOptions } from '@flotilla/proto';
-import { CreateContainerRequest, type AttachContainerRequest, type AttachContainerResponse, type ExecContainerRequest, type ExecContainerResponse } from '@flotilla/proto/agent';
+import { CreateContainerRequest, type AttachContainerRequest, type AttachContainerResponse, type CopyFromContainerResponse, type ExecContainerRequest, type ExecContainerResponse } from '@flotilla/proto/agent';
 import { cleanupAll, failureOf, runExecCall, startEngines, waitFor, type TestEngines } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
 import { startAgentProcess, type AgentProcess } from './support';
 
-// ExecContainer and AttachContainer on one real Docker engine through one agent process; every container has its own name.
+// ExecContainer, AttachContainer and the copies on one real Docker engine through one agent process; every container has its own name.
 let engines: TestEngines;
 let agent: AgentProcess;
 let running = '';
@@ -162,5 +162,64 @@ describe('AttachContainer', () => {
     expect(paused.code).toBe(status.FAILED_PRECONDITION);
     expect(paused.message).toMatch(/paused/);
     await docker('unpause', id);
+  });
+});
+
+describe('copies (docker cp)', () => {
+  it('archives a path out, extracts an archive in, and tells a missing path from a missing container', async () => {
+    const id = await docker('run', '-d', '--network', 'none', '--name', 'copy-target', 'busybox:local', 'sh', '-c', 'mkdir -p /data/sub && echo hello > /data/sub/greeting && sleep 600');
+    await waitFor(async () => (await docker('exec', id, 'cat', '/data/sub/greeting').catch(() => '')) === 'hello', { what: 'the file in the container' });
+    const { stat } = await call(agent.client, agent.client.statContainerPath, { id, path: '/data' });
+    expect(stat).toMatchObject({ name: 'data', linkTarget: '' });
+    expect((stat!.mode & 0x80000000) >>> 0).toBe(0x80000000);
+    expect(stat!.modified).toBeInstanceOf(Date);
+
+    // Out: the stat, then a tar archive whose entries are data/, data/sub/, data/sub/greeting.
+    const pieces: Buffer[] = [];
+    let first: unknown;
+    for await (const { response } of streamOf<CopyFromContainerResponse>(agent.client.copyFromContainer({ id, path: '/data' }))) {
+      if (response?.$case === 'stat') first ??= response.value;
+      if (response?.$case === 'data') pieces.push(response.value);
+    }
+    expect(first).toMatchObject({ name: 'data' });
+    const archive = Buffer.concat(pieces);
+    expect(archive.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '')).toBe('data/');
+    expect(archive.includes(Buffer.from('hello\n'))).toBe(true);
+
+    // In: the same archive, extracted into /tmp, sent in small pieces.
+    const upload = new Promise<void>((resolve, reject) => {
+      const call = agent.client.copyToContainer((err) => (err ? reject(err) : resolve()));
+      call.write({ request: { $case: 'start', value: { id, path: '/tmp', noOverwriteDirNonDir: false } } });
+      for (let at = 0; at < archive.length; at += 700) call.write({ request: { $case: 'data', value: archive.subarray(at, at + 700) } });
+      call.end();
+    });
+    await upload;
+    expect(await docker('exec', id, 'cat', '/tmp/data/sub/greeting')).toBe('hello');
+
+    const missingPath = await failureOf(call(agent.client, agent.client.statContainerPath, { id, path: '/nope' }));
+    expect(missingPath.code).toBe(status.NOT_FOUND);
+    expect(missingPath.message).toBe(`no such file or directory in container ${id.slice(0, 12)}: /nope`);
+    const missingContainer = await failureOf(call(agent.client, agent.client.statContainerPath, { id: 'no-such-container', path: '/' }));
+    expect(missingContainer.code).toBe(status.NOT_FOUND);
+    expect(missingContainer.message).not.toMatch(/no such file or directory/);
+    const noPath = await failureOf(call(agent.client, agent.client.statContainerPath, { id, path: '' }));
+    expect(noPath.message).toMatch(/^path "": a path in the container is required/);
+    const badStart = await failureOf(
+      new Promise<void>((resolve, reject) => {
+        const c = agent.client.copyToContainer((err) => (err ? reject(fromServiceError(err)) : resolve()));
+        c.write({ request: { $case: 'data', value: Buffer.from('x') } });
+        c.end();
+      }),
+    );
+    expect(badStart.message).toMatch(/^start "data"/);
+    const notTar = await failureOf(
+      new Promise<void>((resolve, reject) => {
+        const c = agent.client.copyToContainer((err) => (err ? reject(fromServiceError(err)) : resolve()));
+        c.write({ request: { $case: 'start', value: { id, path: '/tmp', noOverwriteDirNonDir: false } } });
+        c.write({ request: { $case: 'data', value: Buffer.alloc(4096, 'x') } });
+        c.end();
+      }),
+    );
+    expect([status.INVALID_ARGUMENT, status.INTERNAL]).toContain(notTar.code);
   });
 });

@@ -1,6 +1,6 @@
 import { Metadata, type CallOptions as GrpcCallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
-import { call, currentRequestId, eachPage, newRequestId, requestIdKey } from '@flotilla/grpc';
+import { call, currentRequestId, eachPage, firstEvent, fromServiceError, newRequestId, requestIdKey } from '@flotilla/grpc';
 import {
   AddEngineRequest,
   ContainerLogsRequest,
@@ -10,6 +10,12 @@ import {
   TagImageRequest,
   ContainerStatsRequest,
   ExecStart,
+  CopyFromContainerRequest,
+  CopyToStart,
+  StatContainerPathRequest,
+  type CopyFromContainerResponse,
+  type CopyToContainerResponse,
+  type StatContainerPathResponse,
   AttachStart,
   type AttachContainerResponse,
   type ExecContainerResponse,
@@ -144,6 +150,10 @@ export const idempotency = {
   pullImage: 'opening only',
   // A second try could run the program twice: only a try that never reached a manager is made again.
   execContainer: false,
+  statContainerPath: true,
+  copyFromContainer: 'opening only',
+  // A second try would extract again, and the archive is read once.
+  copyToContainer: false,
   // A second try would attach twice (and a stdin_once container's input would be closed by the first).
   attachContainer: false,
 } as const;
@@ -287,6 +297,11 @@ export class ClusterClient {
   }
 
   /** The processes of a running container. Read-only: retried. */
+  /** What a path in a container is (docker cp asks first). Read-only: retried. */
+  statContainerPath(request: RequestOf<typeof StatContainerPathRequest>, options?: CallOptions): Promise<StatContainerPathResponse> {
+    return this.unary(idempotency.statContainerPath, (c) => c.statContainerPath, StatContainerPathRequest.fromPartial(request), options);
+  }
+
   topContainer(request: RequestOf<typeof TopContainerRequest>, options?: CallOptions): Promise<TopContainerResponse> {
     return this.unary(idempotency.topContainer, (c) => c.topContainer, TopContainerRequest.fromPartial(request), options);
   }
@@ -385,6 +400,53 @@ export class ClusterClient {
   containerStats(request: RequestOf<typeof ContainerStatsRequest>, options?: CallOptions): ServerStream<ContainerStatsResponse> {
     const message = ContainerStatsRequest.fromPartial(request);
     return this.stream((c, metadata, deadline) => c.raw.containerStats(message, metadata, deadline === undefined ? {} : { deadline }), options);
+  }
+
+  /** A path of a container as a tar archive: `source` (its stat and engine), then `data` pieces. */
+  copyFromContainer(request: RequestOf<typeof CopyFromContainerRequest>, options?: CallOptions): ServerStream<CopyFromContainerResponse> {
+    const message = CopyFromContainerRequest.fromPartial(request);
+    return this.stream((c, metadata, deadline) => c.raw.copyFromContainer(message, metadata, deadline === undefined ? {} : { deadline }), options);
+  }
+
+  /**
+   * Extracts a tar archive into a directory of a container: `archive`'s pieces (at most 1 MiB
+   * each) are sent as fast as the manager takes them, and the promise settles with the answer once
+   * Docker extracted them. Never tried again once a piece was read: the archive is read once.
+   */
+  async copyToContainer(start: RequestOf<typeof CopyToStart>, archive: AsyncIterable<Buffer>, options: CallOptions = {}): Promise<CopyToContainerResponse> {
+    this.checkOpen();
+    const message = CopyToStart.fromPartial(start);
+    const requestId = this.requestIdOf(options);
+    let reading = false;
+    const deadline = options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs;
+    return withFailover(this.pool, this.options, { deadline, deadlineMs: options.deadlineMs, signal: options.signal, idempotent: false }, (channel) => {
+      if (reading) throw new FailedPreconditionError('the archive was already being read by an earlier try; copy again');
+      return new Promise<CopyToContainerResponse>((resolve, reject) => {
+        const metadata = new Metadata();
+        metadata.set(requestIdKey, requestId);
+        let archiveFailure: unknown;
+        const upload = channel.raw.copyToContainer(metadata, deadline === undefined ? {} : { deadline }, (err, response) => {
+          options.signal?.removeEventListener('abort', cancel);
+          if (archiveFailure) reject(archiveFailure);
+          else if (err) reject(fromServiceError(err));
+          else resolve(response!);
+        });
+        const cancel = (): void => upload.cancel();
+        options.signal?.addEventListener('abort', cancel, { once: true });
+        upload.write({ request: { $case: 'start', value: message } });
+        void (async () => {
+          reading = true;
+          for await (const piece of archive) {
+            if (upload.writableEnded || upload.destroyed) return;
+            if (!upload.write({ request: { $case: 'data', value: piece } })) await firstEvent(upload, ['drain', 'close', 'error']);
+          }
+          if (!upload.writableEnded) upload.end();
+        })().catch((err: unknown) => {
+          archiveFailure = err;
+          upload.cancel();
+        });
+      });
+    });
   }
 
   /** Pulls an image on every healthy engine (or those named), with each engine's progress. */

@@ -1,4 +1,4 @@
-import type { AttachOptions, ContainerResources, ExitStatus, ExecOptions, PullProgress, RegistryAuth } from '@flotilla/proto';
+import type { AttachOptions, ContainerResources, ExitStatus, ExecOptions, PathStat, PullProgress, RegistryAuth } from '@flotilla/proto';
 import type { SessionInput } from '@flotilla/policy';
 import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, UpdateContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
@@ -96,6 +96,11 @@ export interface AgentOperations {
    * connection on the agent too.
    */
   execContainer(id: string, options: ExecOptions, input: AsyncIterable<SessionInput>, signal: AbortSignal): AsyncIterable<ExecOutput>;
+  statContainerPath(id: string, path: string): Promise<PathStat | undefined>;
+  /** The path's stat, then its tar archive in pieces; `signal` ends the call on the agent too. */
+  copyFromContainer(id: string, path: string, signal: AbortSignal): AsyncIterable<{ $case: 'stat'; value: PathStat } | { $case: 'data'; value: Buffer }>;
+  /** Extracts `archive` into the directory `path`, sent as fast as the agent takes it; resolves once Docker extracted it. */
+  copyToContainer(id: string, path: string, noOverwriteDirNonDir: boolean, archive: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void>;
   /** Docker's attach to the container's main process, streamed as `execContainer` is. */
   attachContainer(id: string, options: AttachOptions, input: AsyncIterable<SessionInput>, signal: AbortSignal): AsyncIterable<AttachOutput>;
 }

@@ -1,6 +1,6 @@
 import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
-import { checkAttachOptions, checkSessionInput, checkExecOptions, checkNewContainerName, checkPsArgs, checkResourceChange, checkWaitCondition, type SessionInput, type SessionRequestMessage } from '@flotilla/policy';
-import type { AttachOptions, Container, ContainerResources, ContainerStats, ExecOptions } from '@flotilla/proto';
+import { checkArchivePiece, checkAttachOptions, checkContainerPath, type ArchiveMessage, checkSessionInput, checkExecOptions, checkNewContainerName, checkPsArgs, checkResourceChange, checkWaitCondition, type SessionInput, type SessionRequestMessage } from '@flotilla/policy';
+import type { AttachOptions, Container, ContainerResources, ContainerStats, ExecOptions, PathStat } from '@flotilla/proto';
 import type { EngineRef } from '@flotilla/proto/cluster';
 import type { AgentOperations, AttachOutput, ExecOutput, SessionOutput } from './agent-connector';
 import type { ClusterContainers } from './cluster-containers';
@@ -155,6 +155,35 @@ export class ContainerOperations {
       if (answered || !(err instanceof FailedPreconditionError)) throw err;
       throw new FailedPreconditionError(`cannot ${verb} container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
     }
+  }
+
+  /** What a path in the container is (docker cp asks before it copies). */
+  async statPath(reference: string, path: string) {
+    const checked = checkContainerPath('path', path);
+    return this.containers.on(reference, async (_engine, id, agent) => ({ stat: await agent.statContainerPath(id, checked) }));
+  }
+
+  /** A path of the container as a tar archive: its stat and engine first, then the archive's pieces; `signal` ends it on the agent too. */
+  async *copyFrom(reference: string, path: string, signal: AbortSignal): AsyncIterable<{ $case: 'source'; value: { stat: PathStat; engine: EngineRef } } | { $case: 'data'; value: Buffer }> {
+    const checked = checkContainerPath('path', path);
+    const { engine, container, agent } = this.containers.onHealthyEngine(reference);
+    for await (const piece of agent.copyFromContainer(container.id, checked, signal)) {
+      yield piece.$case === 'stat' ? { $case: 'source', value: { stat: piece.value, engine: engineRef(engine) } } : piece;
+    }
+  }
+
+  /**
+   * Extracts an archive into a directory of the container: the caller's messages after its start
+   * are checked as they come (archive pieces only) and reach the agent as fast as it takes them.
+   */
+  async copyTo(reference: string, path: string, noOverwriteDirNonDir: boolean, requests: AsyncIterable<ArchiveMessage>, signal: AbortSignal) {
+    const checked = checkContainerPath('start.path', path);
+    const { engine, container, agent } = this.containers.onHealthyEngine(reference);
+    const archive = (async function* (): AsyncGenerator<Buffer> {
+      for await (const request of requests) yield checkArchivePiece(request);
+    })();
+    await agent.copyToContainer(container.id, checked, noOverwriteDirNonDir, archive, signal);
+    return { engine: engineRef(engine) };
   }
 
   async top(reference: string, psArgs: string) {

@@ -218,6 +218,22 @@ export class FakeAgents implements AgentConnector {
         for await (const item of input) if (item.$case === 'stdin') yield { $case: 'stdout' as const, value: item.value };
         yield { $case: 'exit' as const, value: { exitCode: 0 } };
       },
+      // A fake engine's containers hold one file each, /hello, whose archive is its bytes as they are.
+      statContainerPath: async (id: string, path: string) => {
+        find(id);
+        if (path !== '/hello') throw new NotFoundError(`Could not find the file ${path} in container ${id}`);
+        return { name: 'hello', size: '5', mode: 0o644, modified: undefined, linkTarget: '' };
+      },
+      copyFromContainer: async function* (id: string, path: string) {
+        find(id);
+        if (path !== '/hello') throw new NotFoundError(`Could not find the file ${path} in container ${id}`);
+        yield { $case: 'stat' as const, value: { name: 'hello', size: '5', mode: 0o644, modified: undefined, linkTarget: '' } };
+        yield { $case: 'data' as const, value: Buffer.from('hello') };
+      },
+      copyToContainer: async (id: string, _path: string, _noOverwrite: boolean, archive: AsyncIterable<Buffer>) => {
+        find(id);
+        for await (const _piece of archive) continue;
+      },
       // Attached to a fake engine: its stdin echoed back, then the container's exit code (0 while it runs).
       attachContainer: async function* (id: string, options: AttachOptions, input: AsyncIterable<SessionInput>) {
         const c = find(id);

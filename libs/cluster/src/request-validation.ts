@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { PortBinding, RegistryAuth } from '@flotilla/proto';
-import { ContainerSpec, type AttachStart, type ClusterServiceService, type ExecStart } from '@flotilla/proto/cluster';
+import { ContainerSpec, type AttachStart, type ClusterServiceService, type CopyToStart, type ExecStart } from '@flotilla/proto/cluster';
 import { affinitiesLabel, constraintsLabel } from '@flotilla/scheduler';
 import { checkContainerName, checkCount, checkList, checkMap, checkRange, checkText, clip } from './request-checks';
 import { requestLimits as L } from './request-limits';
@@ -149,6 +149,12 @@ function checkRegistryAuthSizes(field: string, auth: RegistryAuth | undefined): 
   }
 }
 
+/** The sizes of a copy's first message; its data messages are checked as they come. */
+export function checkCopyToStartSizes(start: CopyToStart): void {
+  reference('start.container', start.container);
+  checkText('start.path', start.path, L.pathBytes);
+}
+
 /** A discovery push's sizes; the generation and the engine limit are the cluster's to check. */
 export function checkSyncSizes(source: string, addresses: readonly string[]): void {
   checkText('source', source, L.sourceBytes);
@@ -268,4 +274,14 @@ export const clusterRequestChecks: ClusterRequestChecks = {
   // A two-way stream has no single request: its first message is checked by checkExecStartSizes.
   execContainer: () => undefined,
   attachContainer: () => undefined,
+  statContainerPath: (r) => {
+    reference('container', r.container);
+    checkText('path', r.path, L.pathBytes);
+  },
+  copyFromContainer: (r) => {
+    reference('container', r.container);
+    checkText('path', r.path, L.pathBytes);
+  },
+  // A client stream: its start is checked by checkCopyToStartSizes.
+  copyToContainer: () => undefined,
 };

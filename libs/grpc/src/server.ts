@@ -4,6 +4,7 @@ import {
   Server,
   status,
   type ServerDuplexStream,
+  type ServerReadableStream,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
@@ -320,6 +321,26 @@ export function serverStream<Req, Res>(handler: (request: Req, call: ServerWrita
         if (call.cancelled || call.writableEnded) return;
         // grpc-js turns an 'error' event into the call's final status.
         call.emit('error', toServiceError(err));
+      },
+    );
+  };
+}
+
+/**
+ * A client-streaming handler written as an async function, as `unary`: it reads the caller's
+ * messages with `requestsOf(call, signal)` and resolves with the one answer.
+ */
+export function clientStream<Req, Res>(handler: (call: ServerReadableStream<Req, Res>, signal: AbortSignal, context: CallContext) => Promise<Res>) {
+  return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>): void => {
+    const scope = openCallScope(call);
+    handler(call, scope.signal, scope.context).then(
+      (response) => {
+        scope.end('finished');
+        callback(null, response);
+      },
+      (err: unknown) => {
+        scope.end('errored');
+        callback(toServiceError(err));
       },
     );
   };

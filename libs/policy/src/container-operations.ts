@@ -49,6 +49,29 @@ export function checkWaitCondition(field: string, value: string): WaitCondition 
   return found;
 }
 
+/** The longest path in a container taken (Linux's PATH_MAX). */
+export const containerPathBytes = 4096;
+
+/** A path in a container for a copy: required, at most PATH_MAX, no NUL (it goes into Docker's query string). */
+export function checkContainerPath(field: string, value: string): string {
+  if (!value) throw InvalidArgumentError.field(field, value, 'a path in the container is required');
+  checkBytes(field, value, containerPathBytes);
+  if (value.includes('\0')) throw InvalidArgumentError.field(field, value.slice(0, 40), 'must not contain a NUL byte');
+  return value;
+}
+
+/** The most archive one CopyToContainer message may carry (the proto's contract). */
+export const maxArchiveMessageBytes = 1024 * 1024;
+
+/** A copy's message after its start (the manager's and the agent's share this shape): a piece of the archive, within the cap. */
+export type ArchiveMessage = { $case: 'start'; value: unknown } | { $case: 'data'; value: Buffer } | undefined;
+
+export function checkArchivePiece(request: ArchiveMessage): Buffer {
+  if (request?.$case !== 'data') throw InvalidArgumentError.field('request', request?.$case ?? 'empty', 'after the start, only data messages');
+  if (request.value.length > maxArchiveMessageBytes) throw InvalidArgumentError.field('data', `${request.value.length} bytes`, `at most ${maxArchiveMessageBytes} bytes per message`);
+  return request.value;
+}
+
 /** The longest `ps` options taken, in bytes. */
 export const psArgsBytes = 256;
 /**

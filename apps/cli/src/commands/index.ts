@@ -1,5 +1,6 @@
 import type { AnyCommand } from '../command';
 import attach from './attach';
+import cp from './cp';
 import { caGroup } from './ca';
 import { completionCommand } from './completion';
 import { engineGroup } from './engine';
@@ -28,5 +29,5 @@ import wait from './wait';
 import { volumeGroup } from './volume';
 
 /** Every command, in the order --help lists them. */
-export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, exec, attach, logs, top, stats, events, explain, login, logout, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, exec, attach, cp, logs, top, stats, events, explain, login, logout, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
 commands.push(completionCommand(() => commands));

@@ -1,9 +1,9 @@
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions, AttachOutput, ExecOutput } from '@flotilla/cluster';
-import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, firstEvent, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
+import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, firstEvent, fromServiceError, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey, type SessionInput } from '@flotilla/policy';
 import type { PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceClient, type AttachContainerRequest, type ExecContainerRequest, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
-import { connectivityState, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
+import { connectivityState, Metadata, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
 
 /** A server stream as an async iterable that the signal cancels. */
 async function* cancellable<T>(stream: ClientReadableStream<T>, signal: AbortSignal): AsyncGenerator<T> {
@@ -14,6 +14,41 @@ async function* cancellable<T>(stream: ClientReadableStream<T>, signal: AbortSig
   } finally {
     signal.removeEventListener('abort', cancel);
   }
+}
+
+/** The `response` of each message of a stream whose messages are a oneof (one without, from a newer agent, is skipped). */
+async function* responsesOf<T>(messages: AsyncIterable<{ response?: T }>): AsyncGenerator<T> {
+  for await (const message of messages) if (message.response) yield message.response;
+}
+
+/**
+ * A copy into a container on the agent: the start, then the archive's pieces as fast as the agent
+ * takes them, then the half-close; resolves with the agent's answer. A failure of the archive
+ * (the manager's caller) cancels the agent's call and is the error.
+ */
+function copyThrough(client: EngineAgentServiceClient, start: { id: string; path: string; noOverwriteDirNonDir: boolean }, archive: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let archiveFailure: unknown;
+    const upload = client.copyToContainer(new Metadata(), {}, (err) => {
+      signal.removeEventListener('abort', cancel);
+      if (archiveFailure) reject(archiveFailure);
+      else if (err) reject(fromServiceError(err));
+      else resolve();
+    });
+    const cancel = (): void => upload.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    upload.write({ request: { $case: 'start', value: start } });
+    void (async () => {
+      for await (const piece of archive) {
+        if (signal.aborted || upload.writableEnded || upload.destroyed) return;
+        if (!upload.write({ request: { $case: 'data', value: piece } })) await firstEvent(upload, ['drain', 'close'], signal);
+      }
+      if (!signal.aborted && !upload.writableEnded) upload.end();
+    })().catch((err: unknown) => {
+      archiveFailure = err;
+      upload.cancel();
+    });
+  });
 }
 
 /** The progress lines of an agent's pull; a response without one (from a newer agent) is skipped. */
@@ -145,6 +180,9 @@ export class GrpcAgentConnector implements AgentConnector {
       tagImage: async (image, tag) => void (await call(client(), client().tagImage, { image, tag })),
       execContainer: (id, options, input, signal) =>
         twoWay<ExecContainerRequest, ExecOutput>(client().execContainer(), { request: { $case: 'start', value: { id, options } } }, (request) => ({ request }), input, signal),
+      statContainerPath: async (id, path) => (await call(client(), client().statContainerPath, { id, path })).stat,
+      copyFromContainer: (id, path, signal) => responsesOf(cancellable(client().copyFromContainer({ id, path }), signal)),
+      copyToContainer: (id, path, noOverwriteDirNonDir, archive, signal) => copyThrough(client(), { id, path, noOverwriteDirNonDir }, archive, signal),
       attachContainer: (id, options, input, signal) =>
         twoWay<AttachContainerRequest, AttachOutput>(client().attachContainer(), { request: { $case: 'start', value: { id, options } } }, (request) => ({ request }), input, signal),
     };

@@ -1,8 +1,8 @@
-import { checkAttachStartSizes, checkExecStartSizes, clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes } from '@flotilla/cluster';
-import { callerOf, drained, duplexStream, effectiveRole, firstStart, requestsOf, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { checkAttachStartSizes, checkCopyToStartSizes, checkExecStartSizes, clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes } from '@flotilla/cluster';
+import { callerOf, clientStream, drained, duplexStream, effectiveRole, firstStart, requestsOf, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
-import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type AttachContainerRequest, type AttachContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
+import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type AttachContainerRequest, type AttachContainerResponse, type CopyFromContainerRequest, type CopyFromContainerResponse, type CopyToContainerRequest, type CopyToContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { Metadata } from '@grpc/grpc-js';
 import { checkedService } from './request-guard';
 import { containerListing, engineListing, imageListing, volumeListing } from './listings';
@@ -62,6 +62,9 @@ export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> 
   tagImage: operator,
   execContainer: operator,
   attachContainer: operator,
+  statContainerPath: anyReader,
+  copyFromContainer: operator,
+  copyToContainer: operator,
 };
 
 /** Calls that change the cluster: each takes from its caller's rate budget. */
@@ -85,6 +88,7 @@ export const clusterMutating: readonly string[] = [
   'tagImage',
   'execContainer',
   'attachContainer',
+  'copyToContainer',
 ];
 
 /**
@@ -112,6 +116,7 @@ export async function relay<T>(source: AsyncIterable<T>, call: Parameters<typeof
 async function* requestsAfterStart<T extends { request?: R }, R>(requests: AsyncIterable<T>): AsyncGenerator<R | undefined> {
   for await (const { request } of requests) yield request;
 }
+
 
 /** The domain's answers as a two-way call's response messages. */
 async function* responses<R>(outputs: AsyncIterable<R>): AsyncGenerator<{ response: R }> {
@@ -227,6 +232,20 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
       if (!start) return;
       checkExecStartSizes(start);
       await relay(responses(operations.exec(start.container, start.options, requestsAfterStart(requests), signal)), call, signal);
+    }),
+
+    statContainerPath: unary(async (request) => operations.statPath(request.container, request.path)),
+
+    copyFromContainer: serverStream<CopyFromContainerRequest, CopyFromContainerResponse>(async (request, call, signal) => {
+      await relay(responses(operations.copyFrom(request.container, request.path, signal)), call, signal);
+    }),
+
+    copyToContainer: clientStream<CopyToContainerRequest, CopyToContainerResponse>(async (call, signal) => {
+      const requests = requestsOf<CopyToContainerRequest>(call, signal);
+      const start = await firstStart(requests, (r) => (r?.$case === 'start' ? r.value : undefined));
+      if (!start) throw InvalidArgumentError.field('start', 'empty', 'the first message must carry start');
+      checkCopyToStartSizes(start);
+      return operations.copyTo(start.container, start.path, start.noOverwriteDirNonDir, requestsAfterStart(requests), signal);
     }),
 
     attachContainer: duplexStream<AttachContainerRequest, AttachContainerResponse>(async (call, signal) => {

@@ -206,6 +206,16 @@ export interface DockerStatsReply {
   networks?: Record<string, { rx_bytes?: DockerCount; tx_bytes?: DockerCount } | null> | null;
 }
 
+/** Docker's X-Docker-Container-Path-Stat document (its ContainerPathStat). */
+export interface PathStatReply {
+  name?: string;
+  size?: number;
+  mode?: number;
+  /** RFC 3339. */
+  mtime?: string;
+  linkTarget?: string;
+}
+
 /** Docker's X-Registry-Auth document (its AuthConfig). */
 export interface DockerAuthConfig {
   username?: string;
@@ -319,6 +329,12 @@ export interface DockerBackend {
   attachContainer(id: string, stdin: boolean, logs: boolean): Promise<Duplex>;
   resizeContainer(id: string, rows: number, columns: number): Promise<void>;
   inspectExec(execId: string): Promise<ExecInspectReply>;
+  /** Describes a path in a container (Docker's HEAD archive). */
+  statPath(id: string, path: string): Promise<PathStatReply>;
+  /** A path of a container as a tar archive, and its stat (Docker's GET archive). */
+  getArchive(id: string, path: string): Promise<{ stat: PathStatReply; archive: Readable }>;
+  /** Extracts the tar archive `archive` into the directory `path` of a container (Docker's PUT archive); resolves once Docker did. */
+  putArchive(id: string, path: string, noOverwriteDirNonDir: boolean, archive: Readable): Promise<void>;
   /** Docker's pull progress as newline-delimited JSON; `auth` goes to Docker for this pull only. */
   pullImage(reference: string, auth?: DockerAuthConfig): Promise<Readable>;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { type TlsFiles } from '@flotilla/grpc';
@@ -8,6 +9,7 @@ import type {
   ContainerInspectReply,
   DockerBackend,
   DockerAuthConfig,
+  PathStatReply,
   DockerCreateBody,
   DockerExecBody,
   ExecInspectReply,
@@ -31,6 +33,17 @@ import { mapDockerError, pullFailure } from './docker-errors';
 
 interface ModemDial {
   dial(options: Record<string, unknown>, callback: (err: unknown, data: unknown) => void): void;
+}
+
+/** Docker's stat of an archived path, from its X-Docker-Container-Path-Stat header (base64 JSON). */
+function pathStatOf(response: IncomingMessage): PathStatReply {
+  const header = response.headers['x-docker-container-path-stat'];
+  if (typeof header !== 'string') return {};
+  try {
+    return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PathStatReply;
+  } catch {
+    return {};
+  }
 }
 
 function isNotModified(err: unknown): boolean {
@@ -284,6 +297,24 @@ export class DockerodeBackend implements DockerBackend {
           );
         }),
     );
+  }
+
+  statPath(id: string, path: string): Promise<PathStatReply> {
+    return this.run(async () => pathStatOf((await this.docker.getContainer(id).infoArchive({ path })) as unknown as IncomingMessage));
+  }
+
+  getArchive(id: string, path: string): Promise<{ stat: PathStatReply; archive: Readable }> {
+    return this.run(async () => {
+      const response = (await this.docker.getContainer(id).getArchive({ path })) as unknown as IncomingMessage;
+      return { stat: pathStatOf(response), archive: response };
+    });
+  }
+
+  putArchive(id: string, path: string, noOverwriteDirNonDir: boolean, archive: Readable): Promise<void> {
+    // Piped, so the archive is read only as fast as Docker takes it.
+    return this.run(async () => {
+      await this.docker.getContainer(id).putArchive(archive, { path, noOverwriteDirNonDir });
+    });
   }
 
   createExec(containerId: string, body: DockerExecBody): Promise<string> {

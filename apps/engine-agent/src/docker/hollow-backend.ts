@@ -506,6 +506,20 @@ export class HollowDockerBackend implements DockerBackend {
     throw new NotFoundError(`No such exec instance: ${execId}`);
   }
 
+  // A hollow engine has no file systems to copy from or into.
+  async statPath(id: string): Promise<never> {
+    this.find(id);
+    throw new FailedPreconditionError('a hollow engine has no files: copying needs a real Docker engine');
+  }
+
+  async getArchive(id: string): Promise<never> {
+    return this.statPath(id);
+  }
+
+  async putArchive(id: string): Promise<void> {
+    await this.statPath(id);
+  }
+
   async attachContainer(id: string): Promise<Duplex> {
     this.find(id);
     throw new FailedPreconditionError('a hollow engine runs no programs: attach needs a real Docker engine');

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import type { Container, EngineInfo, Image, Network, PortBinding, Volume } from '@flotilla/proto';
+import type { Container, EngineInfo, Image, Network, PathStat, PortBinding, Volume } from '@flotilla/proto';
 import type { CreateContainerRequest } from '@flotilla/proto/agent';
 import type {
   ContainerInspectReply,
@@ -9,6 +9,7 @@ import type {
   ImageReply,
   NegotiatedApi,
   NetworkReply,
+  PathStatReply,
   VolumeReply,
 } from '../docker/docker-backend';
 import { humanDuration } from '@flotilla/time';
@@ -345,6 +346,19 @@ export function networkFrom(reply: NetworkReply): Network | null {
   const network: Network = { id: reply.Id, name: cuts.text(reply.Name), driver: cuts.text(reply.Driver), scope: cuts.text(reply.Scope), labels: cuts.labels('labels', reply.Labels) };
   cuts.mark(network.labels);
   return network;
+}
+
+/** Docker's stat of a path in a container; fields it got wrong are left at their zero values. */
+export function pathStatFrom(reply: PathStatReply): PathStat {
+  const size = Number(reply.size);
+  const mode = Number(reply.mode);
+  return {
+    name: typeof reply.name === 'string' ? reply.name : '',
+    size: Number.isSafeInteger(size) && size >= 0 ? String(size) : '0',
+    mode: Number.isInteger(mode) && mode >= 0 && mode <= 0xffffffff ? mode : 0,
+    modified: time(reply.mtime),
+    linkTarget: typeof reply.linkTarget === 'string' ? reply.linkTarget : '',
+  };
 }
 
 export function volumeFrom(reply: VolumeReply): Volume | null {

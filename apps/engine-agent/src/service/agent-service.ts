@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import { drained, duplexStream, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
+import { clientStream, drained, duplexStream, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
 import { LogStream, type PullProgress, type RegistryAuth } from '@flotilla/proto';
-import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type AttachContainerRequest, type AttachContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
+import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type AttachContainerRequest, type AttachContainerResponse, type CopyFromContainerRequest, type CopyFromContainerResponse, type CopyToContainerRequest, type CopyToContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkImageReference, checkNewImageTag, checkPsArgs, checkResourceChange, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerAuthConfig, DockerBackend, DockerStatsReply } from '../docker/docker-backend';
@@ -15,6 +15,7 @@ import type { EngineMonitor, WatchMessage } from '../monitor/engine-monitor';
 import { CreateOnce } from './create-once';
 import { LogFrameDecoder } from './log-frames';
 import { chunksOf } from './docker-chunks';
+import { copyFromContainer, copyToContainer, statContainerPath } from './archive-copies';
 import { attachSession } from './attach-session';
 import { execSession } from './exec-session';
 
@@ -329,12 +330,18 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
     execContainer: duplexStream<ExecContainerRequest, ExecContainerResponse>((call, signal, context) => execSession(backend, call, signal, context)),
 
     attachContainer: duplexStream<AttachContainerRequest, AttachContainerResponse>((call, signal, context) => attachSession(backend, call, signal, context)),
+
+    statContainerPath: unary((request) => statContainerPath(backend, request)),
+
+    copyFromContainer: serverStream<CopyFromContainerRequest, CopyFromContainerResponse>((request, call, signal) => copyFromContainer(backend, request, call, signal)),
+
+    copyToContainer: clientStream<CopyToContainerRequest, CopyToContainerResponse>((call, signal, context) => copyToContainer(backend, call, signal, context)),
   };
 
   // An agent controls a Docker engine, which is root on its host: it obeys managers only.
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
-  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'updateContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage', 'execContainer', 'attachContainer'];
+  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'updateContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage', 'execContainer', 'attachContainer', 'copyToContainer'];
   return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating, longLived: ['waitContainer'] };
 }
 

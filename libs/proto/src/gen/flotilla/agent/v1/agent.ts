@@ -14,7 +14,9 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -40,6 +42,7 @@ import {
   logStreamToJSON,
   Mount,
   Network,
+  PathStat,
   PortBinding,
   PullProgress,
   RegistryAuth,
@@ -48,6 +51,71 @@ import {
   Ulimit,
   Volume,
 } from "../../engine/v1/engine";
+
+/** StatContainerPathRequest names the container and the path. */
+export interface StatContainerPathRequest {
+  /** The container's ID. Required. */
+  id: string;
+  /** A path in the container (relative ones are from its root). Required, at most 4,096 bytes. */
+  path: string;
+}
+
+/** StatContainerPathResponse describes the path. */
+export interface StatContainerPathResponse {
+  /** What Docker says of the path. */
+  stat?: PathStat | undefined;
+}
+
+/** CopyFromContainerRequest names the container and the path to archive. */
+export interface CopyFromContainerRequest {
+  /** The container's ID. Required. */
+  id: string;
+  /** As in StatContainerPathRequest.path. */
+  path: string;
+}
+
+/** CopyFromContainerResponse is the path's stat, or a piece of its archive. */
+export interface CopyFromContainerResponse {
+  /** Exactly one of the fields below. */
+  response?:
+    | //
+    /** The first message: what the path is. */
+    { $case: "stat"; value: PathStat }
+    | //
+    /** A piece of the tar archive, in order. */
+    { $case: "data"; value: Buffer }
+    | undefined;
+}
+
+/** CopyToContainerRequest is the start, or a piece of the archive. */
+export interface CopyToContainerRequest {
+  /** Exactly one of the fields below. */
+  request?:
+    | //
+    /** The first message, and only the first. */
+    { $case: "start"; value: CopyToStart }
+    | //
+    /** A piece of the tar archive, in order; at most 1 MiB per message. */
+    { $case: "data"; value: Buffer }
+    | undefined;
+}
+
+/** CopyToStart names the container and the directory to extract into. */
+export interface CopyToStart {
+  /** The container's ID. Required. */
+  id: string;
+  /** An existing directory in the container. Required, at most 4,096 bytes. */
+  path: string;
+  /**
+   * Refuse to replace a directory with a non-directory or the other way round (Docker's
+   * noOverwriteDirNonDir).
+   */
+  noOverwriteDirNonDir: boolean;
+}
+
+/** CopyToContainerResponse says the archive was extracted. */
+export interface CopyToContainerResponse {
+}
 
 /** AttachContainerRequest is one message of the caller's side of an attach. */
 export interface AttachContainerRequest {
@@ -809,6 +877,602 @@ export interface TagImageRequest {
 /** TagImageResponse is empty: the tag is made. */
 export interface TagImageResponse {
 }
+
+function createBaseStatContainerPathRequest(): StatContainerPathRequest {
+  return { id: "", path: "" };
+}
+
+export const StatContainerPathRequest: MessageFns<StatContainerPathRequest> = {
+  encode(message: StatContainerPathRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatContainerPathRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatContainerPathRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatContainerPathRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: StatContainerPathRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatContainerPathRequest>): StatContainerPathRequest {
+    return StatContainerPathRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatContainerPathRequest>): StatContainerPathRequest {
+    const message = createBaseStatContainerPathRequest();
+    message.id = object.id ?? "";
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseStatContainerPathResponse(): StatContainerPathResponse {
+  return { stat: undefined };
+}
+
+export const StatContainerPathResponse: MessageFns<StatContainerPathResponse> = {
+  encode(message: StatContainerPathResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stat !== undefined) {
+      PathStat.encode(message.stat, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatContainerPathResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatContainerPathResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stat = PathStat.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatContainerPathResponse {
+    return { stat: isSet(object.stat) ? PathStat.fromJSON(object.stat) : undefined };
+  },
+
+  toJSON(message: StatContainerPathResponse): unknown {
+    const obj: any = {};
+    if (message.stat !== undefined) {
+      obj.stat = PathStat.toJSON(message.stat);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatContainerPathResponse>): StatContainerPathResponse {
+    return StatContainerPathResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatContainerPathResponse>): StatContainerPathResponse {
+    const message = createBaseStatContainerPathResponse();
+    message.stat = (object.stat !== undefined && object.stat !== null) ? PathStat.fromPartial(object.stat) : undefined;
+    return message;
+  },
+};
+
+function createBaseCopyFromContainerRequest(): CopyFromContainerRequest {
+  return { id: "", path: "" };
+}
+
+export const CopyFromContainerRequest: MessageFns<CopyFromContainerRequest> = {
+  encode(message: CopyFromContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyFromContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyFromContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyFromContainerRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: CopyFromContainerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyFromContainerRequest>): CopyFromContainerRequest {
+    return CopyFromContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyFromContainerRequest>): CopyFromContainerRequest {
+    const message = createBaseCopyFromContainerRequest();
+    message.id = object.id ?? "";
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseCopyFromContainerResponse(): CopyFromContainerResponse {
+  return { response: undefined };
+}
+
+export const CopyFromContainerResponse: MessageFns<CopyFromContainerResponse> = {
+  encode(message: CopyFromContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.response?.$case) {
+      case "stat":
+        PathStat.encode(message.response.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.response.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyFromContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyFromContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = { $case: "stat", value: PathStat.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.response = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyFromContainerResponse {
+    return {
+      response: isSet(object.stat)
+        ? { $case: "stat", value: PathStat.fromJSON(object.stat) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CopyFromContainerResponse): unknown {
+    const obj: any = {};
+    if (message.response?.$case === "stat") {
+      obj.stat = PathStat.toJSON(message.response.value);
+    } else if (message.response?.$case === "data") {
+      obj.data = base64FromBytes(message.response.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyFromContainerResponse>): CopyFromContainerResponse {
+    return CopyFromContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyFromContainerResponse>): CopyFromContainerResponse {
+    const message = createBaseCopyFromContainerResponse();
+    switch (object.response?.$case) {
+      case "stat": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "stat", value: PathStat.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "data", value: object.response.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseCopyToContainerRequest(): CopyToContainerRequest {
+  return { request: undefined };
+}
+
+export const CopyToContainerRequest: MessageFns<CopyToContainerRequest> = {
+  encode(message: CopyToContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.request?.$case) {
+      case "start":
+        CopyToStart.encode(message.request.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.request.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = { $case: "start", value: CopyToStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToContainerRequest {
+    return {
+      request: isSet(object.start)
+        ? { $case: "start", value: CopyToStart.fromJSON(object.start) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CopyToContainerRequest): unknown {
+    const obj: any = {};
+    if (message.request?.$case === "start") {
+      obj.start = CopyToStart.toJSON(message.request.value);
+    } else if (message.request?.$case === "data") {
+      obj.data = base64FromBytes(message.request.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyToContainerRequest>): CopyToContainerRequest {
+    return CopyToContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyToContainerRequest>): CopyToContainerRequest {
+    const message = createBaseCopyToContainerRequest();
+    switch (object.request?.$case) {
+      case "start": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "start", value: CopyToStart.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "data", value: object.request.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseCopyToStart(): CopyToStart {
+  return { id: "", path: "", noOverwriteDirNonDir: false };
+}
+
+export const CopyToStart: MessageFns<CopyToStart> = {
+  encode(message: CopyToStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.noOverwriteDirNonDir !== false) {
+      writer.uint32(24).bool(message.noOverwriteDirNonDir);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.noOverwriteDirNonDir = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToStart {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      noOverwriteDirNonDir: isSet(object.noOverwriteDirNonDir)
+        ? globalThis.Boolean(object.noOverwriteDirNonDir)
+        : isSet(object.no_overwrite_dir_non_dir)
+        ? globalThis.Boolean(object.no_overwrite_dir_non_dir)
+        : false,
+    };
+  },
+
+  toJSON(message: CopyToStart): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.noOverwriteDirNonDir !== false) {
+      obj.noOverwriteDirNonDir = message.noOverwriteDirNonDir;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyToStart>): CopyToStart {
+    return CopyToStart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyToStart>): CopyToStart {
+    const message = createBaseCopyToStart();
+    message.id = object.id ?? "";
+    message.path = object.path ?? "";
+    message.noOverwriteDirNonDir = object.noOverwriteDirNonDir ?? false;
+    return message;
+  },
+};
+
+function createBaseCopyToContainerResponse(): CopyToContainerResponse {
+  return {};
+}
+
+export const CopyToContainerResponse: MessageFns<CopyToContainerResponse> = {
+  encode(_: CopyToContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CopyToContainerResponse {
+    return {};
+  },
+
+  toJSON(_: CopyToContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyToContainerResponse>): CopyToContainerResponse {
+    return CopyToContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CopyToContainerResponse>): CopyToContainerResponse {
+    const message = createBaseCopyToContainerResponse();
+    return message;
+  },
+};
 
 function createBaseAttachContainerRequest(): AttachContainerRequest {
   return { request: undefined };
@@ -7976,6 +8640,56 @@ export const EngineAgentServiceService = {
       Buffer.from(AttachContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AttachContainerResponse => AttachContainerResponse.decode(value),
   },
+  /**
+   * StatContainerPath describes a path in a container (Docker's HEAD archive). Read-only. Errors:
+   * INVALID_ARGUMENT for an empty path; NOT_FOUND for no such container or path.
+   */
+  statContainerPath: {
+    path: "/flotilla.agent.v1.EngineAgentService/StatContainerPath" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatContainerPathRequest): Buffer =>
+      Buffer.from(StatContainerPathRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatContainerPathRequest => StatContainerPathRequest.decode(value),
+    responseSerialize: (value: StatContainerPathResponse): Buffer =>
+      Buffer.from(StatContainerPathResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatContainerPathResponse => StatContainerPathResponse.decode(value),
+  },
+  /**
+   * CopyFromContainer streams a path of a container as a tar archive (Docker's GET archive): the
+   * path's stat first, then the archive's bytes, read from Docker only as fast as the caller reads
+   * them. Errors as for StatContainerPath.
+   */
+  copyFromContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/CopyFromContainer" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: CopyFromContainerRequest): Buffer =>
+      Buffer.from(CopyFromContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyFromContainerRequest => CopyFromContainerRequest.decode(value),
+    responseSerialize: (value: CopyFromContainerResponse): Buffer =>
+      Buffer.from(CopyFromContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyFromContainerResponse => CopyFromContainerResponse.decode(value),
+  },
+  /**
+   * CopyToContainer extracts a tar archive into a directory of a container (Docker's PUT
+   * archive): `start` first, then the archive's bytes, written to Docker only as fast as it takes
+   * them; the caller's half-close ends the archive, and the answer comes once Docker extracted it.
+   * Errors: INVALID_ARGUMENT for a first message without `start` or an empty path, or an archive
+   * Docker cannot read; NOT_FOUND for no such container or directory; PERMISSION_DENIED for a
+   * read-only path.
+   */
+  copyToContainer: {
+    path: "/flotilla.agent.v1.EngineAgentService/CopyToContainer" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: CopyToContainerRequest): Buffer =>
+      Buffer.from(CopyToContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyToContainerRequest => CopyToContainerRequest.decode(value),
+    responseSerialize: (value: CopyToContainerResponse): Buffer =>
+      Buffer.from(CopyToContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyToContainerResponse => CopyToContainerResponse.decode(value),
+  },
 } as const;
 
 export interface EngineAgentServiceServer extends UntypedServiceImplementation {
@@ -8155,6 +8869,26 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    * `open_stdin`, or a paused container.
    */
   attachContainer: handleBidiStreamingCall<AttachContainerRequest, AttachContainerResponse>;
+  /**
+   * StatContainerPath describes a path in a container (Docker's HEAD archive). Read-only. Errors:
+   * INVALID_ARGUMENT for an empty path; NOT_FOUND for no such container or path.
+   */
+  statContainerPath: handleUnaryCall<StatContainerPathRequest, StatContainerPathResponse>;
+  /**
+   * CopyFromContainer streams a path of a container as a tar archive (Docker's GET archive): the
+   * path's stat first, then the archive's bytes, read from Docker only as fast as the caller reads
+   * them. Errors as for StatContainerPath.
+   */
+  copyFromContainer: handleServerStreamingCall<CopyFromContainerRequest, CopyFromContainerResponse>;
+  /**
+   * CopyToContainer extracts a tar archive into a directory of a container (Docker's PUT
+   * archive): `start` first, then the archive's bytes, written to Docker only as fast as it takes
+   * them; the caller's half-close ends the archive, and the answer comes once Docker extracted it.
+   * Errors: INVALID_ARGUMENT for a first message without `start` or an empty path, or an archive
+   * Docker cannot read; NOT_FOUND for no such container or directory; PERMISSION_DENIED for a
+   * read-only path.
+   */
+  copyToContainer: handleClientStreamingCall<CopyToContainerRequest, CopyToContainerResponse>;
 }
 
 export interface EngineAgentServiceClient extends Client {
@@ -8622,6 +9356,63 @@ export interface EngineAgentServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
+  /**
+   * StatContainerPath describes a path in a container (Docker's HEAD archive). Read-only. Errors:
+   * INVALID_ARGUMENT for an empty path; NOT_FOUND for no such container or path.
+   */
+  statContainerPath(
+    request: StatContainerPathRequest,
+    callback: (error: ServiceError | null, response: StatContainerPathResponse) => void,
+  ): ClientUnaryCall;
+  statContainerPath(
+    request: StatContainerPathRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatContainerPathResponse) => void,
+  ): ClientUnaryCall;
+  statContainerPath(
+    request: StatContainerPathRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatContainerPathResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CopyFromContainer streams a path of a container as a tar archive (Docker's GET archive): the
+   * path's stat first, then the archive's bytes, read from Docker only as fast as the caller reads
+   * them. Errors as for StatContainerPath.
+   */
+  copyFromContainer(
+    request: CopyFromContainerRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyFromContainerResponse>;
+  copyFromContainer(
+    request: CopyFromContainerRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyFromContainerResponse>;
+  /**
+   * CopyToContainer extracts a tar archive into a directory of a container (Docker's PUT
+   * archive): `start` first, then the archive's bytes, written to Docker only as fast as it takes
+   * them; the caller's half-close ends the archive, and the answer comes once Docker extracted it.
+   * Errors: INVALID_ARGUMENT for a first message without `start` or an empty path, or an archive
+   * Docker cannot read; NOT_FOUND for no such container or directory; PERMISSION_DENIED for a
+   * read-only path.
+   */
+  copyToContainer(
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyToContainer(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyToContainer(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyToContainer(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
 }
 
 export const EngineAgentServiceClient = makeGenericClientConstructor(

@@ -14,7 +14,9 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -39,6 +41,7 @@ import {
   logStreamFromJSON,
   logStreamToJSON,
   Mount,
+  PathStat,
   PortBinding,
   PullProgress,
   RegistryAuth,
@@ -1776,6 +1779,87 @@ export interface AttachStarted {
     | undefined;
   /** The container has a TTY: its output is one stream, and resizes apply. */
   tty: boolean;
+}
+
+/** StatContainerPathRequest names the container and the path. */
+export interface StatContainerPathRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /** A path in the container (relative ones are from its root). Required, at most 4,096 bytes. */
+  path: string;
+}
+
+/** StatContainerPathResponse describes the path. */
+export interface StatContainerPathResponse {
+  /** What Docker says of the path. */
+  stat?:
+    | PathStat
+    | undefined;
+  /** The engine the container is on. */
+  engine?: EngineRef | undefined;
+}
+
+/** CopyFromContainerRequest names the container and the path to archive. */
+export interface CopyFromContainerRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /** As in StatContainerPathRequest.path. */
+  path: string;
+}
+
+/** CopyFromContainerResponse is the path's stat, or a piece of its archive. */
+export interface CopyFromContainerResponse {
+  /** Exactly one of the fields below. */
+  response?:
+    | //
+    /** The first message: what the path is, and where. */
+    { $case: "source"; value: CopySource }
+    | //
+    /** A piece of the tar archive, in order. */
+    { $case: "data"; value: Buffer }
+    | undefined;
+}
+
+/** CopySource is what a copy out of a container reads. */
+export interface CopySource {
+  /** What Docker says of the path. */
+  stat?:
+    | PathStat
+    | undefined;
+  /** The engine the container is on. */
+  engine?: EngineRef | undefined;
+}
+
+/** CopyToContainerRequest is the start, or a piece of the archive. */
+export interface CopyToContainerRequest {
+  /** Exactly one of the fields below. */
+  request?:
+    | //
+    /** The first message, and only the first. */
+    { $case: "start"; value: CopyToStart }
+    | //
+    /** A piece of the tar archive, in order; at most 1 MiB per message. */
+    { $case: "data"; value: Buffer }
+    | undefined;
+}
+
+/** CopyToStart names the container and the directory to extract into. */
+export interface CopyToStart {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /** An existing directory in the container. Required, at most 4,096 bytes. */
+  path: string;
+  /**
+   * Refuse to replace a directory with a non-directory or the other way round (Docker's
+   * noOverwriteDirNonDir).
+   */
+  noOverwriteDirNonDir: boolean;
+}
+
+/** CopyToContainerResponse says the archive was extracted. */
+export interface CopyToContainerResponse {
+  /** The engine the container is on. */
+  engine?: EngineRef | undefined;
 }
 
 function createBaseContainerCounts(): ContainerCounts {
@@ -13322,6 +13406,726 @@ export const AttachStarted: MessageFns<AttachStarted> = {
   },
 };
 
+function createBaseStatContainerPathRequest(): StatContainerPathRequest {
+  return { container: "", path: "" };
+}
+
+export const StatContainerPathRequest: MessageFns<StatContainerPathRequest> = {
+  encode(message: StatContainerPathRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatContainerPathRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatContainerPathRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatContainerPathRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: StatContainerPathRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatContainerPathRequest>): StatContainerPathRequest {
+    return StatContainerPathRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatContainerPathRequest>): StatContainerPathRequest {
+    const message = createBaseStatContainerPathRequest();
+    message.container = object.container ?? "";
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseStatContainerPathResponse(): StatContainerPathResponse {
+  return { stat: undefined, engine: undefined };
+}
+
+export const StatContainerPathResponse: MessageFns<StatContainerPathResponse> = {
+  encode(message: StatContainerPathResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stat !== undefined) {
+      PathStat.encode(message.stat, writer.uint32(10).fork()).join();
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatContainerPathResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatContainerPathResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stat = PathStat.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatContainerPathResponse {
+    return {
+      stat: isSet(object.stat) ? PathStat.fromJSON(object.stat) : undefined,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+    };
+  },
+
+  toJSON(message: StatContainerPathResponse): unknown {
+    const obj: any = {};
+    if (message.stat !== undefined) {
+      obj.stat = PathStat.toJSON(message.stat);
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatContainerPathResponse>): StatContainerPathResponse {
+    return StatContainerPathResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatContainerPathResponse>): StatContainerPathResponse {
+    const message = createBaseStatContainerPathResponse();
+    message.stat = (object.stat !== undefined && object.stat !== null) ? PathStat.fromPartial(object.stat) : undefined;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCopyFromContainerRequest(): CopyFromContainerRequest {
+  return { container: "", path: "" };
+}
+
+export const CopyFromContainerRequest: MessageFns<CopyFromContainerRequest> = {
+  encode(message: CopyFromContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyFromContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyFromContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyFromContainerRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: CopyFromContainerRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyFromContainerRequest>): CopyFromContainerRequest {
+    return CopyFromContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyFromContainerRequest>): CopyFromContainerRequest {
+    const message = createBaseCopyFromContainerRequest();
+    message.container = object.container ?? "";
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseCopyFromContainerResponse(): CopyFromContainerResponse {
+  return { response: undefined };
+}
+
+export const CopyFromContainerResponse: MessageFns<CopyFromContainerResponse> = {
+  encode(message: CopyFromContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.response?.$case) {
+      case "source":
+        CopySource.encode(message.response.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.response.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyFromContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyFromContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = { $case: "source", value: CopySource.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.response = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyFromContainerResponse {
+    return {
+      response: isSet(object.source)
+        ? { $case: "source", value: CopySource.fromJSON(object.source) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CopyFromContainerResponse): unknown {
+    const obj: any = {};
+    if (message.response?.$case === "source") {
+      obj.source = CopySource.toJSON(message.response.value);
+    } else if (message.response?.$case === "data") {
+      obj.data = base64FromBytes(message.response.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyFromContainerResponse>): CopyFromContainerResponse {
+    return CopyFromContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyFromContainerResponse>): CopyFromContainerResponse {
+    const message = createBaseCopyFromContainerResponse();
+    switch (object.response?.$case) {
+      case "source": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "source", value: CopySource.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "data", value: object.response.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseCopySource(): CopySource {
+  return { stat: undefined, engine: undefined };
+}
+
+export const CopySource: MessageFns<CopySource> = {
+  encode(message: CopySource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stat !== undefined) {
+      PathStat.encode(message.stat, writer.uint32(10).fork()).join();
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopySource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopySource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stat = PathStat.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopySource {
+    return {
+      stat: isSet(object.stat) ? PathStat.fromJSON(object.stat) : undefined,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+    };
+  },
+
+  toJSON(message: CopySource): unknown {
+    const obj: any = {};
+    if (message.stat !== undefined) {
+      obj.stat = PathStat.toJSON(message.stat);
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopySource>): CopySource {
+    return CopySource.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopySource>): CopySource {
+    const message = createBaseCopySource();
+    message.stat = (object.stat !== undefined && object.stat !== null) ? PathStat.fromPartial(object.stat) : undefined;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCopyToContainerRequest(): CopyToContainerRequest {
+  return { request: undefined };
+}
+
+export const CopyToContainerRequest: MessageFns<CopyToContainerRequest> = {
+  encode(message: CopyToContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.request?.$case) {
+      case "start":
+        CopyToStart.encode(message.request.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.request.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = { $case: "start", value: CopyToStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToContainerRequest {
+    return {
+      request: isSet(object.start)
+        ? { $case: "start", value: CopyToStart.fromJSON(object.start) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CopyToContainerRequest): unknown {
+    const obj: any = {};
+    if (message.request?.$case === "start") {
+      obj.start = CopyToStart.toJSON(message.request.value);
+    } else if (message.request?.$case === "data") {
+      obj.data = base64FromBytes(message.request.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyToContainerRequest>): CopyToContainerRequest {
+    return CopyToContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyToContainerRequest>): CopyToContainerRequest {
+    const message = createBaseCopyToContainerRequest();
+    switch (object.request?.$case) {
+      case "start": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "start", value: CopyToStart.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "data", value: object.request.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseCopyToStart(): CopyToStart {
+  return { container: "", path: "", noOverwriteDirNonDir: false };
+}
+
+export const CopyToStart: MessageFns<CopyToStart> = {
+  encode(message: CopyToStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.noOverwriteDirNonDir !== false) {
+      writer.uint32(24).bool(message.noOverwriteDirNonDir);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.noOverwriteDirNonDir = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToStart {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      noOverwriteDirNonDir: isSet(object.noOverwriteDirNonDir)
+        ? globalThis.Boolean(object.noOverwriteDirNonDir)
+        : isSet(object.no_overwrite_dir_non_dir)
+        ? globalThis.Boolean(object.no_overwrite_dir_non_dir)
+        : false,
+    };
+  },
+
+  toJSON(message: CopyToStart): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.noOverwriteDirNonDir !== false) {
+      obj.noOverwriteDirNonDir = message.noOverwriteDirNonDir;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyToStart>): CopyToStart {
+    return CopyToStart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyToStart>): CopyToStart {
+    const message = createBaseCopyToStart();
+    message.container = object.container ?? "";
+    message.path = object.path ?? "";
+    message.noOverwriteDirNonDir = object.noOverwriteDirNonDir ?? false;
+    return message;
+  },
+};
+
+function createBaseCopyToContainerResponse(): CopyToContainerResponse {
+  return { engine: undefined };
+}
+
+export const CopyToContainerResponse: MessageFns<CopyToContainerResponse> = {
+  encode(message: CopyToContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToContainerResponse {
+    return { engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: CopyToContainerResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyToContainerResponse>): CopyToContainerResponse {
+    return CopyToContainerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyToContainerResponse>): CopyToContainerResponse {
+    const message = createBaseCopyToContainerResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * ClusterService is the cluster-manager's API (default address 127.0.0.1:4240): the engines of
  * the cluster, its state, its event stream, and containers placed and run across its engines.
@@ -14009,6 +14813,63 @@ export const ClusterServiceService = {
       Buffer.from(AttachContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AttachContainerResponse => AttachContainerResponse.decode(value),
   },
+  /**
+   * StatContainerPath describes a path in a container (found as for StartContainer) on its
+   * engine, as `docker cp` asks before it copies. Read-only, safe to retry. Errors:
+   * INVALID_ARGUMENT for an empty path or one over 4,096 bytes; NOT_FOUND for no such container or
+   * path; FAILED_PRECONDITION when the container's engine is not healthy. Role: operator or reader.
+   */
+  statContainerPath: {
+    path: "/flotilla.cluster.v1.ClusterService/StatContainerPath" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatContainerPathRequest): Buffer =>
+      Buffer.from(StatContainerPathRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatContainerPathRequest => StatContainerPathRequest.decode(value),
+    responseSerialize: (value: StatContainerPathResponse): Buffer =>
+      Buffer.from(StatContainerPathResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatContainerPathResponse => StatContainerPathResponse.decode(value),
+  },
+  /**
+   * CopyFromContainer streams a path of a container (found as for StartContainer) as a tar
+   * archive, as `docker cp CONTAINER:PATH` reads it: the path's stat and engine first, then the
+   * archive's bytes, read from the engine only as fast as the caller reads them. Read-only.
+   * Errors as for StatContainerPath; UNAVAILABLE when the engine's agent becomes unreachable.
+   * Counts against the caller's open streams. Role: operator only (files often hold secrets).
+   */
+  copyFromContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/CopyFromContainer" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: CopyFromContainerRequest): Buffer =>
+      Buffer.from(CopyFromContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyFromContainerRequest => CopyFromContainerRequest.decode(value),
+    responseSerialize: (value: CopyFromContainerResponse): Buffer =>
+      Buffer.from(CopyFromContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyFromContainerResponse => CopyFromContainerResponse.decode(value),
+  },
+  /**
+   * CopyToContainer extracts a tar archive into a directory of a container (found as for
+   * StartContainer), as `docker cp ... CONTAINER:PATH` writes it: `start` first, then the
+   * archive's bytes (at most 1 MiB per message), passed to the engine only as fast as it takes
+   * them; the caller's half-close ends the archive, and the answer (with the engine) comes once
+   * Docker extracted it. Not safe to retry blindly: a retry extracts again. Errors:
+   * INVALID_ARGUMENT for a first message without `start`, an empty path, or an archive Docker
+   * cannot read; NOT_FOUND for no such container or directory; PERMISSION_DENIED for a read-only
+   * path; FAILED_PRECONDITION when the container's engine is not healthy. Counts against the
+   * caller's open streams. Role: operator only.
+   */
+  copyToContainer: {
+    path: "/flotilla.cluster.v1.ClusterService/CopyToContainer" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: CopyToContainerRequest): Buffer =>
+      Buffer.from(CopyToContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyToContainerRequest => CopyToContainerRequest.decode(value),
+    responseSerialize: (value: CopyToContainerResponse): Buffer =>
+      Buffer.from(CopyToContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyToContainerResponse => CopyToContainerResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -14368,6 +15229,33 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * streams. Role: operator only.
    */
   attachContainer: handleBidiStreamingCall<AttachContainerRequest, AttachContainerResponse>;
+  /**
+   * StatContainerPath describes a path in a container (found as for StartContainer) on its
+   * engine, as `docker cp` asks before it copies. Read-only, safe to retry. Errors:
+   * INVALID_ARGUMENT for an empty path or one over 4,096 bytes; NOT_FOUND for no such container or
+   * path; FAILED_PRECONDITION when the container's engine is not healthy. Role: operator or reader.
+   */
+  statContainerPath: handleUnaryCall<StatContainerPathRequest, StatContainerPathResponse>;
+  /**
+   * CopyFromContainer streams a path of a container (found as for StartContainer) as a tar
+   * archive, as `docker cp CONTAINER:PATH` reads it: the path's stat and engine first, then the
+   * archive's bytes, read from the engine only as fast as the caller reads them. Read-only.
+   * Errors as for StatContainerPath; UNAVAILABLE when the engine's agent becomes unreachable.
+   * Counts against the caller's open streams. Role: operator only (files often hold secrets).
+   */
+  copyFromContainer: handleServerStreamingCall<CopyFromContainerRequest, CopyFromContainerResponse>;
+  /**
+   * CopyToContainer extracts a tar archive into a directory of a container (found as for
+   * StartContainer), as `docker cp ... CONTAINER:PATH` writes it: `start` first, then the
+   * archive's bytes (at most 1 MiB per message), passed to the engine only as fast as it takes
+   * them; the caller's half-close ends the archive, and the answer (with the engine) comes once
+   * Docker extracted it. Not safe to retry blindly: a retry extracts again. Errors:
+   * INVALID_ARGUMENT for a first message without `start`, an empty path, or an archive Docker
+   * cannot read; NOT_FOUND for no such container or directory; PERMISSION_DENIED for a read-only
+   * path; FAILED_PRECONDITION when the container's engine is not healthy. Counts against the
+   * caller's open streams. Role: operator only.
+   */
+  copyToContainer: handleClientStreamingCall<CopyToContainerRequest, CopyToContainerResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -15155,6 +16043,70 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
+  /**
+   * StatContainerPath describes a path in a container (found as for StartContainer) on its
+   * engine, as `docker cp` asks before it copies. Read-only, safe to retry. Errors:
+   * INVALID_ARGUMENT for an empty path or one over 4,096 bytes; NOT_FOUND for no such container or
+   * path; FAILED_PRECONDITION when the container's engine is not healthy. Role: operator or reader.
+   */
+  statContainerPath(
+    request: StatContainerPathRequest,
+    callback: (error: ServiceError | null, response: StatContainerPathResponse) => void,
+  ): ClientUnaryCall;
+  statContainerPath(
+    request: StatContainerPathRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatContainerPathResponse) => void,
+  ): ClientUnaryCall;
+  statContainerPath(
+    request: StatContainerPathRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatContainerPathResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CopyFromContainer streams a path of a container (found as for StartContainer) as a tar
+   * archive, as `docker cp CONTAINER:PATH` reads it: the path's stat and engine first, then the
+   * archive's bytes, read from the engine only as fast as the caller reads them. Read-only.
+   * Errors as for StatContainerPath; UNAVAILABLE when the engine's agent becomes unreachable.
+   * Counts against the caller's open streams. Role: operator only (files often hold secrets).
+   */
+  copyFromContainer(
+    request: CopyFromContainerRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyFromContainerResponse>;
+  copyFromContainer(
+    request: CopyFromContainerRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyFromContainerResponse>;
+  /**
+   * CopyToContainer extracts a tar archive into a directory of a container (found as for
+   * StartContainer), as `docker cp ... CONTAINER:PATH` writes it: `start` first, then the
+   * archive's bytes (at most 1 MiB per message), passed to the engine only as fast as it takes
+   * them; the caller's half-close ends the archive, and the answer (with the engine) comes once
+   * Docker extracted it. Not safe to retry blindly: a retry extracts again. Errors:
+   * INVALID_ARGUMENT for a first message without `start`, an empty path, or an archive Docker
+   * cannot read; NOT_FOUND for no such container or directory; PERMISSION_DENIED for a read-only
+   * path; FAILED_PRECONDITION when the container's engine is not healthy. Counts against the
+   * caller's open streams. Role: operator only.
+   */
+  copyToContainer(
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyToContainer(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyToContainer(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyToContainer(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(

@@ -592,6 +592,25 @@ export interface RegistryAuth {
   serverAddress: string;
 }
 
+/** PathStat is a file or directory in a container, as Docker's archive endpoint describes it. */
+export interface PathStat {
+  /** The base name. */
+  name: string;
+  /** Size in bytes. */
+  size: string;
+  /**
+   * Go's os.FileMode bits, as Docker sends them: the permission bits, plus 1<<31 for a directory
+   * and 1<<27 for a symbolic link.
+   */
+  mode: number;
+  /** Last modification. */
+  modified?:
+    | Date
+    | undefined;
+  /** Where a symbolic link points; empty otherwise. */
+  linkTarget: string;
+}
+
 function createBaseEngineInfo(): EngineInfo {
   return {
     id: "",
@@ -4899,6 +4918,143 @@ export const RegistryAuth: MessageFns<RegistryAuth> = {
     message.password = object.password ?? "";
     message.identityToken = object.identityToken ?? "";
     message.serverAddress = object.serverAddress ?? "";
+    return message;
+  },
+};
+
+function createBasePathStat(): PathStat {
+  return { name: "", size: "0", mode: 0, modified: undefined, linkTarget: "" };
+}
+
+export const PathStat: MessageFns<PathStat> = {
+  encode(message: PathStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.size !== "0") {
+      writer.uint32(16).int64(message.size);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).uint32(message.mode);
+    }
+    if (message.modified !== undefined) {
+      Timestamp.encode(toTimestamp(message.modified), writer.uint32(34).fork()).join();
+    }
+    if (message.linkTarget !== "") {
+      writer.uint32(42).string(message.linkTarget);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PathStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePathStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.int64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.modified = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.linkTarget = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PathStat {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      size: isSet(object.size) ? globalThis.String(object.size) : "0",
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+      modified: isSet(object.modified) ? fromJsonTimestamp(object.modified) : undefined,
+      linkTarget: isSet(object.linkTarget)
+        ? globalThis.String(object.linkTarget)
+        : isSet(object.link_target)
+        ? globalThis.String(object.link_target)
+        : "",
+    };
+  },
+
+  toJSON(message: PathStat): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.size !== "0") {
+      obj.size = message.size;
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    if (message.modified !== undefined) {
+      obj.modified = message.modified.toISOString();
+    }
+    if (message.linkTarget !== "") {
+      obj.linkTarget = message.linkTarget;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PathStat>): PathStat {
+    return PathStat.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PathStat>): PathStat {
+    const message = createBasePathStat();
+    message.name = object.name ?? "";
+    message.size = object.size ?? "0";
+    message.mode = object.mode ?? 0;
+    message.modified = object.modified ?? undefined;
+    message.linkTarget = object.linkTarget ?? "";
     return message;
   },
 };
