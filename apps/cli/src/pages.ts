@@ -1,4 +1,4 @@
-import type { ClusterContainer, ClusterEngine, ClusterImage, ClusterVolume, ListContainersRequest, ListEnginesRequest, ListImagesRequest, ListVolumesRequest } from '@flotilla/proto/cluster';
+import type { ClusterContainer, ClusterEngine, ClusterImage, ClusterNetwork, ClusterVolume, ListContainersRequest, ListEnginesRequest, ListImagesRequest, ListNetworksRequest, ListVolumesRequest } from '@flotilla/proto/cluster';
 import type { Cluster } from './client';
 import { readAllPages } from '@flotilla/grpc';
 
@@ -8,6 +8,7 @@ const pageSize = 1000;
 export type EngineQuery = Pick<ListEnginesRequest, 'statuses' | 'labels'>;
 export type ContainerQuery = Omit<ListContainersRequest, 'pageSize' | 'pageToken'>;
 export type VolumeQuery = Omit<ListVolumesRequest, 'pageSize' | 'pageToken'>;
+export type NetworkQuery = Omit<ListNetworksRequest, 'pageSize' | 'pageToken'>;
 export type ImageQuery = Omit<ListImagesRequest, 'pageSize' | 'pageToken'>;
 
 /** Every item of a paged listing, over as many pages as it takes. */
@@ -34,6 +35,11 @@ export function allContainers(cluster: Cluster, query: ContainerQuery): Promise<
 /** Every volume that matches, over as many pages as it takes (by engine address, then name). */
 export function allVolumes(cluster: Cluster, query: VolumeQuery): Promise<ClusterVolume[]> {
   return allPages((pageToken) => cluster.call((c, o) => c.listVolumes({ ...query, pageSize, pageToken }, o)), (page) => page.volumes);
+}
+
+/** Every network that matches, one entry per engine holding it, over as many pages as it takes (by engine address, then name). */
+export function allNetworks(cluster: Cluster, query: NetworkQuery): Promise<ClusterNetwork[]> {
+  return allPages((pageToken) => cluster.call((c, o) => c.listNetworks({ ...query, pageSize, pageToken }, o)), (page) => page.networks);
 }
 
 /** Every image that matches, one entry per engine holding it, over as many pages as it takes (by engine address, then ID). */

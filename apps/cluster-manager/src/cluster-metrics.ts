@@ -91,7 +91,7 @@ export function registerClusterMetrics(metrics: MetricsRegistry, cluster: Cluste
     ],
   );
   metrics.counterFrom(
-    { name: 'flotilla_placement_refusals_by_filter_total', help: 'Refused placements, counted once under each filter that rejected at least one engine (health, port, containerslots, dependency, volume, affinity, constraint, whitelist, resources); a count of refusals.', labelNames: ['filter'] },
+    { name: 'flotilla_placement_refusals_by_filter_total', help: 'Refused placements, counted once under each filter that rejected at least one engine (health, port, containerslots, dependency, volume, network, affinity, constraint, whitelist, resources); a count of refusals.', labelNames: ['filter'] },
     () => byLabel('filter', activity.refusalsByFilter),
   );
   const placementSeconds = metrics.histogram({

@@ -1,5 +1,5 @@
 import { buildInfo } from '@flotilla/config';
-import { Cluster, ClusterContainers, ClusterImages, ClusterVolumes } from '@flotilla/cluster';
+import { Cluster, ClusterContainers, ClusterImages, ClusterNetworks, ClusterVolumes } from '@flotilla/cluster';
 import { filtersByName, Scheduler, strategyByName } from '@flotilla/scheduler';
 import { startServer, versionService, type Logger, type RunningServer } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
@@ -63,8 +63,9 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
   });
   const volumes = new ClusterVolumes({ cluster, connector, clock, logger });
   const images = new ClusterImages({ cluster, connector, clock, logger });
+  const networks = new ClusterNetworks({ cluster, connector, clock, logger });
   // Streams end on shutdown through each call's signal (libs/grpc call-scope.ts).
-  const service = createClusterService({ cluster, containers, volumes, images, logger, maxQueuedEvents: config.maxQueuedEvents });
+  const service = createClusterService({ cluster, containers, volumes, images, networks, logger, maxQueuedEvents: config.maxQueuedEvents });
   const server = await startServer({ address: config.listen, services: [service, versionService({ program: 'flotilla-cluster-manager', ...buildInfo(__dirname, '@flotilla/cluster-manager') })], security: config.security, callerLimits: config.callerLimits, descriptorSetPath, logger, observeCall: metrics && grpcCallMetrics(metrics) });
   let endpoint: MetricsEndpoint | undefined;
   if (metrics && config.metricsAddress) {
@@ -88,6 +89,7 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
       containers.shutdown();
       volumes.shutdown();
       images.shutdown();
+      networks.shutdown();
       cluster.stop();
       connector.closeAll();
     },

@@ -10,6 +10,15 @@ import {
   TagImageRequest,
   ContainerStatsRequest,
   ExecStart,
+  ListNetworksRequest,
+  CreateNetworkRequest,
+  InspectNetworkRequest,
+  RemoveNetworkRequest,
+  type ClusterNetwork,
+  type ListNetworksResponse,
+  type CreateNetworkResponse,
+  type InspectNetworkResponse,
+  type RemoveNetworkResponse,
   CopyFromContainerRequest,
   CopyToStart,
   StatContainerPathRequest,
@@ -154,6 +163,10 @@ export const idempotency = {
   copyFromContainer: 'opening only',
   // A second try would extract again, and the archive is read once.
   copyToContainer: false,
+  listNetworks: true,
+  inspectNetwork: true,
+  createNetwork: false,
+  removeNetwork: false,
   // A second try would attach twice (and a stdin_once container's input would be closed by the first).
   attachContainer: false,
 } as const;
@@ -338,6 +351,26 @@ export class ClusterClient {
     return this.unary(idempotency.removeVolume, (c) => c.removeVolume, RemoveVolumeRequest.fromPartial(request), options);
   }
 
+  /** One page of networks, one entry per engine and network. Read-only: retried. */
+  listNetworks(request: RequestOf<typeof ListNetworksRequest> = {}, options?: CallOptions): Promise<ListNetworksResponse> {
+    return this.unary(idempotency.listNetworks, (c) => c.listNetworks, ListNetworksRequest.fromPartial(request), options);
+  }
+
+  /** Creates a bridge network on the engines named or every healthy one; a result per engine. Not retried: a second try finds it there (ALREADY_EXISTS). */
+  createNetwork(request: RequestOf<typeof CreateNetworkRequest>, options?: CallOptions): Promise<CreateNetworkResponse> {
+    return this.unary(idempotency.createNetwork, (c) => c.createNetwork, CreateNetworkRequest.fromPartial(request), options);
+  }
+
+  /** A network and Docker's document. Read-only: retried. */
+  inspectNetwork(request: RequestOf<typeof InspectNetworkRequest>, options?: CallOptions): Promise<InspectNetworkResponse> {
+    return this.unary(idempotency.inspectNetwork, (c) => c.inspectNetwork, InspectNetworkRequest.fromPartial(request), options);
+  }
+
+  /** Removes a network from the engine named or every engine holding it. Not retried. */
+  removeNetwork(request: RequestOf<typeof RemoveNetworkRequest>, options?: CallOptions): Promise<RemoveNetworkResponse> {
+    return this.unary(idempotency.removeNetwork, (c) => c.removeNetwork, RemoveNetworkRequest.fromPartial(request), options);
+  }
+
   // Images.
 
   /** One page of images, one entry per engine holding each; see `images()` for all of them. Read-only: retried. */
@@ -375,6 +408,11 @@ export class ClusterClient {
   /** Every volume that matches, page after page (each page a call with its own deadline and tries). */
   volumes(request: Omit<RequestOf<typeof ListVolumesRequest>, 'pageToken'> = {}, options?: CallOptions): AsyncGenerator<ClusterVolume> {
     return this.walk((pageToken) => this.listVolumes({ ...request, pageToken }, options), (page) => page.volumes);
+  }
+
+  /** Every network that matches, one entry per engine, page after page (each page a call with its own deadline and tries). */
+  networks(request: Omit<RequestOf<typeof ListNetworksRequest>, 'pageToken'> = {}, options?: CallOptions): AsyncGenerator<ClusterNetwork> {
+    return this.walk((pageToken) => this.listNetworks({ ...request, pageToken }, options), (page) => page.networks);
   }
 
   /** Every image that matches, one entry per engine, page after page (each page a call with its own deadline and tries). */

@@ -1,6 +1,6 @@
 import type { AttachOptions, ContainerResources, ExitStatus, ExecOptions, PathStat, PullProgress, RegistryAuth } from '@flotilla/proto';
 import type { SessionInput } from '@flotilla/policy';
-import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, UpdateContainerResponse, WaitContainerResponse, WatchResponse } from '@flotilla/proto/agent';
+import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, UpdateContainerResponse, WaitContainerResponse, WatchResponse, CreateNetworkRequest, CreateNetworkResponse, InspectNetworkResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 
 /** What the cluster hears from one engine-agent's Watch stream. */
@@ -86,6 +86,9 @@ export interface AgentOperations {
   removeVolume(name: string, force: boolean): Promise<void>;
   inspectVolume(name: string): Promise<InspectVolumeResponse>;
   inspectImage(image: string): Promise<InspectImageResponse>;
+  createNetwork(request: CreateNetworkRequest): Promise<CreateNetworkResponse>;
+  removeNetwork(network: string): Promise<void>;
+  inspectNetwork(network: string): Promise<InspectNetworkResponse>;
   /** Docker's image remove: what it untagged and what it deleted. */
   removeImage(image: string, force: boolean, noPrune: boolean): Promise<{ untagged: string[]; deleted: string[] }>;
   /** Tags the image as `target` (NAME:TAG). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, FlotillaError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError, UnknownError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
-import { checkContainer, checkContainerOptions, containerNamePattern, defaultPolicy, namedVolumes, type ContainerPolicy } from '@flotilla/policy';
+import { checkContainer, checkContainerOptions, containerNamePattern, defaultPolicy, namedVolumes, predefinedNetworks, type ContainerPolicy } from '@flotilla/policy';
 import { requestIdLabel, type Container, type PullProgress, type RegistryAuth } from '@flotilla/proto';
 import type { ContainerLogsRequest, ContainerLogsResponse, CreateContainerRequest } from '@flotilla/proto/agent';
 import { PlacementExplanation, placementExplanationType, type ClusterContainer, type ClusterEvent, type ClusterNode, type ContainerSpec, type EngineRef } from '@flotilla/proto/cluster';
@@ -93,6 +93,13 @@ function nodeOf(engine: Engine): ClusterNode {
   };
 }
 
+
+/** The user-defined network a network mode names; none for Docker's own modes and networks. */
+function userNetworkOf(networkMode: string): string | undefined {
+  const mode = networkMode.trim();
+  if (!mode || mode === 'default' || mode.includes(':') || predefinedNetworks.includes(mode)) return undefined;
+  return mode;
+}
 
 /** The create's pull was cancelled: the create itself was never sent. */
 class PullCancelled extends CancelledError {}
@@ -226,6 +233,9 @@ export class ClusterContainers {
       const engines = [...this.o.cluster.all()];
       placement.request.volumes = volumes.filter((name) => engines.some((e) => e.hasVolume(name)));
     }
+    // So does a user-defined network: the container joins it where it exists.
+    const network = userNetworkOf(spec.networkMode);
+    if (network && [...this.o.cluster.all()].some((e) => e.hasNetwork(network))) placement.request.networks = [network];
     // The expressions of every source together, as JSON: each is within its limit, but the
     // written label must be within a label's too (and the agent's cap on a container's labels).
     for (const key of [constraintsLabel, affinitiesLabel, reschedulePoliciesLabel]) {

@@ -323,6 +323,22 @@ export class Engine implements PlacementEngine {
     return this.volumes.has(name);
   }
 
+  /** The network with this name, ID, or unique ID prefix of 12 or more characters. */
+  findNetwork(ref: string): Network | undefined {
+    const byId = this.networks.get(ref);
+    if (byId) return byId;
+    let found: Network | undefined;
+    for (const network of this.networks.values()) {
+      if (network.name === ref) return network;
+      if (ref.length >= 12 && network.id.startsWith(ref)) found = found ? undefined : network;
+    }
+    return found;
+  }
+
+  hasNetwork(ref: string): boolean {
+    return this.findNetwork(ref) !== undefined;
+  }
+
   hasContainer(ref: string): boolean {
     if (this.containers.has(ref) || this.names.has(ref)) return true;
     return ref.length >= 12 && this.findContainer(ref) !== undefined;
@@ -377,6 +393,10 @@ export class Engine implements PlacementEngine {
   }
 
   /** Resolves once the engine reports volume `name` present (or, with `present` false, gone). */
+  observeNetwork(ref: string, present: boolean): Observation {
+    return this.watchFor(undefined, () => this.hasNetwork(ref) === present);
+  }
+
   observeVolume(name: string, present: boolean): Observation {
     return this.watchFor(undefined, () => this.volumes.has(name) === present);
   }

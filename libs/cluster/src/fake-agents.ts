@@ -1,6 +1,6 @@
 import { type LogFields, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, NotFoundError } from '@flotilla/errors';
-import { ContainerStats, type AttachOptions, type Container, type ExecOptions, type Image, type Volume } from '@flotilla/proto';
+import { ContainerStats, type AttachOptions, type Container, type ExecOptions, type Image, type Network, type Volume } from '@flotilla/proto';
 import type { CreateContainerRequest, Snapshot, SnapshotPart, WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 import { taggedReference, type SessionInput } from '@flotilla/policy';
@@ -13,6 +13,8 @@ export interface FakeEngineState {
   /** The engine's images as Docker would list them, for image operations (see `addImage`). */
   imageRecords: Map<string, Image>;
   volumes: Map<string, Volume>;
+  /** User-defined networks made through the fake agent, by name. */
+  networks: Map<string, Network>;
   /** The next creates fail with these errors, in order. */
   createFailures: Error[];
   /** The next creates make their container, then fail with these errors, as if the answer was lost. */
@@ -59,7 +61,7 @@ export class FakeAgents implements AgentConnector {
   /** The fake engine behind an address (created on first use, holding busybox:local). */
   engine(address: string): FakeEngineState {
     let e = this.engines.get(address);
-    if (!e) this.engines.set(address, (e = { containers: new Map(), volumes: new Map(), images: new Set(['busybox:local']), imageRecords: new Map(), createFailures: [], lostAnswers: [], pullSignals: [], creates: [], actingRoles: [], inFlight: 0, maxInFlight: 0 }));
+    if (!e) this.engines.set(address, (e = { containers: new Map(), volumes: new Map(), networks: new Map(), images: new Set(['busybox:local']), imageRecords: new Map(), createFailures: [], lostAnswers: [], pullSignals: [], creates: [], actingRoles: [], inFlight: 0, maxInFlight: 0 }));
     return e;
   }
 
@@ -77,6 +79,10 @@ export class FakeAgents implements AgentConnector {
     const reportVolume = (action: string, name: string, volume: Volume | undefined) => {
       if (engine.quiet || this.open(address).length !== 1) return;
       this.send(address, { $case: 'volume', value: { event: { type: 'volume', action, actorId: name, actorAttributes: {}, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, volume, removed: !volume } });
+    };
+    const reportNetwork = (action: string, id: string, network: Network | undefined) => {
+      if (engine.quiet || this.open(address).length !== 1) return;
+      this.send(address, { $case: 'network', value: { event: { type: 'network', action, actorId: id, actorAttributes: {}, scope: 'local', timeNano: String(BigInt(Date.now()) * 1_000_000n) }, network, removed: !network } });
     };
     const reportImage = (action: string, image: Image, removed: boolean) => {
       if (engine.quiet || this.open(address).length !== 1) return;
@@ -265,6 +271,24 @@ export class FakeAgents implements AgentConnector {
       removeVolume: async (name) => {
         if (!engine.volumes.delete(name)) throw new NotFoundError(`get ${name}: no such volume`);
         reportVolume('destroy', name, undefined);
+      },
+      createNetwork: async (request) => {
+        if (engine.networks.has(request.name)) throw new AlreadyExistsError(`network with name ${request.name} already exists`);
+        const network: Network = { id: (this.nextId++).toString(16).padStart(64, 'e'), name: request.name, driver: request.driver || 'bridge', scope: 'local', labels: { ...request.labels } };
+        engine.networks.set(network.name, network);
+        reportNetwork('create', network.id, network);
+        return { network };
+      },
+      removeNetwork: async (ref) => {
+        const network = [...engine.networks.values()].find((n) => n.name === ref || n.id === ref);
+        if (!network) throw new NotFoundError(`network ${ref} not found`);
+        engine.networks.delete(network.name);
+        reportNetwork('destroy', network.id, undefined);
+      },
+      inspectNetwork: async (ref) => {
+        const network = [...engine.networks.values()].find((n) => n.name === ref || n.id === ref);
+        if (!network) throw new NotFoundError(`network ${ref} not found`);
+        return { network, rawJson: JSON.stringify({ Id: network.id, Name: network.name }) };
       },
       inspectVolume: async (name) => {
         const volume = engine.volumes.get(name);

@@ -16,3 +16,4 @@ export * from './cluster-activity';
 export * from './cluster-volumes';
 export * from './cluster-images';
 export * from './container-operations';
+export * from './cluster-networks';

@@ -252,6 +252,28 @@ export const clusterRequestChecks: ClusterRequestChecks = {
     checkText('name', r.name, L.nameBytes);
     checkText('engine', r.engine, L.referenceBytes);
   },
+  listNetworks: (r) => {
+    checkList('engines', r.engines, references);
+    checkList('names', r.names, references);
+    checkMap('labels', r.labels, labels);
+    checkText('page_token', r.pageToken, L.pageTokenBytes);
+  },
+  createNetwork: (r) => {
+    checkText('name', r.name, L.nameBytes);
+    checkList('engines', r.engines, references);
+    checkText('driver', r.driver, L.filterValueBytes);
+    checkMap('labels', r.labels, labels);
+    checkText('subnet', r.subnet, L.hostIpBytes);
+    checkText('gateway', r.gateway, L.hostIpBytes);
+  },
+  inspectNetwork: (r) => {
+    checkText('network', r.network, L.referenceBytes);
+    checkText('engine', r.engine, L.referenceBytes);
+  },
+  removeNetwork: (r) => {
+    checkText('network', r.network, L.referenceBytes);
+    checkText('engine', r.engine, L.referenceBytes);
+  },
   listImages: (r) => {
     checkList('engines', r.engines, references);
     checkList('references', r.references, references);

@@ -7,3 +7,4 @@ export * from './container-options';
 export * from './container-operations';
 export * from './image-reference';
 export * from './session-options';
+export * from './network-options';

@@ -39,6 +39,8 @@ export interface PlacementEngine {
   hasContainer(ref: string): boolean;
   /** Whether the engine holds a volume with this name. */
   hasVolume(name: string): boolean;
+  /** Whether the engine holds a network with this name or ID. */
+  hasNetwork(ref: string): boolean;
   /** Whether the engine holds this image (by ID, ID prefix, or repo:tag; a bare repo means :latest). */
   hasImage(ref: string): boolean;
   /** Image IDs and repo:tags on the engine, for image affinities with globs. */

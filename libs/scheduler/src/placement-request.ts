@@ -20,6 +20,12 @@ export interface PlacementRequest {
    * creates it on the chosen engine. The cluster fills this in; placementRequestFrom leaves it empty.
    */
   volumes?: readonly string[];
+  /**
+   * The user-defined network the container joins (its network mode), when some engine of the
+   * cluster holds it: the chosen engine must hold it too (the "network" filter). The cluster fills
+   * this in.
+   */
+  networks?: readonly string[];
   /** Set by the cluster for create-retry: only these engine IDs. */
   whitelist?: ReadonlySet<string>;
   /** Engines already tried, by ID, with why they failed. */

@@ -24,6 +24,8 @@ export class StaticEngine implements PlacementEngine {
   readonly containers: StaticContainer[] = [];
   readonly images = new Set<string>();
   readonly volumes = new Set<string>();
+  /** Network names and IDs. */
+  readonly networks = new Set<string>();
   private readonly ports = new Map<string, string[]>();
 
   constructor(
@@ -67,6 +69,10 @@ export class StaticEngine implements PlacementEngine {
 
   hasVolume(name: string): boolean {
     return this.volumes.has(name);
+  }
+
+  hasNetwork(ref: string): boolean {
+    return this.networks.has(ref);
   }
 
   hasImage(ref: string): boolean {

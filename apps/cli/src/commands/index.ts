@@ -26,8 +26,9 @@ import top from './top';
 import update from './update';
 import version from './version';
 import wait from './wait';
+import { networkGroup } from './network';
 import { volumeGroup } from './volume';
 
 /** Every command, in the order --help lists them. */
-export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, exec, attach, cp, logs, top, stats, events, explain, login, logout, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, version, caGroup];
+export const commands: AnyCommand[] = [info, engineGroup, run, ps, start, stop, kill, pause, unpause, wait, rename, update, rm, inspect, exec, attach, cp, logs, top, stats, events, explain, login, logout, pull, imagesCommand, rmiCommand, tagCommand, imageGroup, volumeGroup, networkGroup, version, caGroup];
 commands.push(completionCommand(() => commands));

@@ -1,48 +1,13 @@
 import { flag } from '@flotilla/config';
-import { ClusterVolume, type VolumeResult } from '@flotilla/proto/cluster';
+import { ClusterVolume } from '@flotilla/proto/cluster';
 import { defineCommand, type CommandGroup } from '../command';
 import { allVolumes } from '../pages';
-import type { Io } from '../io';
+import { perEngineFilters, printPerEngineResults } from '../per-engine';
 import { UsageError } from '../errors';
 import { keyValues } from '../container-spec';
 import { formatOption, noTruncOption, parseFormat, printDocuments, printListing } from '../output/format';
 
 const volumeHints = { notFound: 'see flotilla volume ls' };
-
-/** `--filter engine=E --filter name=N --filter label=KEY[=VALUE]` for volumes. */
-function volumeFilters(filters: string[]): { engines: string[]; names: string[]; labels: Record<string, string> } {
-  const engines: string[] = [];
-  const names: string[] = [];
-  const labels: Record<string, string> = {};
-  for (const filter of filters) {
-    const eq = filter.indexOf('=');
-    const key = eq < 0 ? filter : filter.slice(0, eq);
-    const value = eq < 0 ? '' : filter.slice(eq + 1);
-    if (key === 'engine' && value) engines.push(value);
-    else if (key === 'name' && value) names.push(value);
-    else if (key === 'label' && value) {
-      const e = value.indexOf('=');
-      labels[e < 0 ? value : value.slice(0, e)] = e < 0 ? '*' : value.slice(e + 1);
-    } else throw new UsageError(`--filter ${JSON.stringify(filter)}: expected engine=ENGINE, name=NAME or label=KEY[=VALUE]`);
-  }
-  return { engines, names, labels };
-}
-
-/** One line per engine: "NAME on ENGINE" (stdout), or "ENGINE: error" (stderr); 1 when any engine failed. */
-function printResults(io: Io, name: string, results: VolumeResult[], done: string): number {
-  let failed = 0;
-  for (const r of results) {
-    const engine = r.engine?.name ? `${r.engine.name} (${r.engine.address})` : (r.engine?.address ?? '?');
-    if (r.error) {
-      failed++;
-      io.stderr.write(`${engine}: ${r.error}\n`);
-    } else {
-      io.stdout.write(`${name} ${done} on ${engine}${r.unsettled ? ' (not yet seen by the manager)' : ''}\n`);
-    }
-  }
-  if (!results.length) io.stderr.write('no engine to act on (no healthy engine)\n');
-  return failed || !results.length ? 1 : 0;
-}
 
 const create = defineCommand({
   name: 'create',
@@ -64,7 +29,7 @@ const create = defineCommand({
     if (!engines.length && !options['all-engines']) throw new UsageError('give --engine ENGINE (repeatable) or --all-engines');
     if (engines.length && options['all-engines']) throw new UsageError('give --engine or --all-engines, not both');
     const { results } = await ctx.cluster.call((c, o) => c.createVolume({ name, engines, allEngines: options['all-engines'], driver: options.driver ?? '', labels: keyValues(options.label, '--label'), driverOpts: keyValues(options.opt, '--opt') }, o));
-    return printResults(ctx.io, name, results, 'created');
+    return printPerEngineResults(ctx.io, name, results, 'created');
   },
 });
 
@@ -82,7 +47,7 @@ const ls = defineCommand({
   args: { max: 0 },
   examples: ['flotilla volume ls', 'flotilla volume ls --filter engine=node-1 -q'],
   async run(ctx, options) {
-    const volumes = await allVolumes(ctx.cluster, volumeFilters(options.filter));
+    const volumes = await allVolumes(ctx.cluster, perEngineFilters(options.filter));
     if (options.quiet) {
       for (const v of volumes) ctx.io.stdout.write(`${v.volume?.name ?? ''}\n`);
       return 0;
@@ -159,7 +124,7 @@ const rm = defineCommand({
     let code = 0;
     for (const name of args) {
       const { results } = await ctx.cluster.call((c, o) => c.removeVolume({ name, engine: options.engine ?? '', force: options.force }, o));
-      code = Math.max(code, printResults(ctx.io, name, results, 'removed'));
+      code = Math.max(code, printPerEngineResults(ctx.io, name, results, 'removed'));
     }
     return code;
   },

@@ -176,6 +176,9 @@ export class GrpcAgentConnector implements AgentConnector {
       removeVolume: async (name, force) => void (await call(client(), client().removeVolume, { name, force })),
       inspectVolume: (name) => call(client(), client().inspectVolume, { name }),
       inspectImage: (image) => call(client(), client().inspectImage, { image }),
+      createNetwork: (request) => call(client(), client().createNetwork, request),
+      removeNetwork: async (network) => void (await call(client(), client().removeNetwork, { network })),
+      inspectNetwork: (network) => call(client(), client().inspectNetwork, { network }),
       removeImage: (image, force, noPrune) => call(client(), client().removeImage, { image, force, noPrune }),
       tagImage: async (image, tag) => void (await call(client(), client().tagImage, { image, tag })),
       execContainer: (id, options, input, signal) =>

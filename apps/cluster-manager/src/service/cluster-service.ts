@@ -1,11 +1,11 @@
-import { checkAttachStartSizes, checkCopyToStartSizes, checkExecStartSizes, clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes } from '@flotilla/cluster';
+import { checkAttachStartSizes, checkCopyToStartSizes, checkExecStartSizes, clusterRequestChecks, ContainerOperations, engineStatusName, normaliseEngineAddress, type Cluster, type ClusterContainers, type ClusterImages, type ClusterNetworks, type ClusterVolumes } from '@flotilla/cluster';
 import { callerOf, clientStream, drained, duplexStream, effectiveRole, firstStart, requestsOf, serverStream, unary, type Caller, type Logger, type ServiceRegistration } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
 import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type AttachContainerRequest, type AttachContainerResponse, type CopyFromContainerRequest, type CopyFromContainerResponse, type CopyToContainerRequest, type CopyToContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { Metadata } from '@grpc/grpc-js';
 import { checkedService } from './request-guard';
-import { containerListing, engineListing, imageListing, volumeListing } from './listings';
+import { containerListing, engineListing, imageListing, networkListing, volumeListing } from './listings';
 import { readPage } from './paging';
 
 export interface ClusterServiceOptions {
@@ -13,6 +13,7 @@ export interface ClusterServiceOptions {
   containers: ClusterContainers;
   volumes: ClusterVolumes;
   images: ClusterImages;
+  networks: ClusterNetworks;
   logger: Logger;
   /** Events a WatchEvents reader may fall behind before it is ended with RESOURCE_EXHAUSTED. */
   maxQueuedEvents?: number;
@@ -65,6 +66,10 @@ export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> 
   statContainerPath: anyReader,
   copyFromContainer: operator,
   copyToContainer: operator,
+  listNetworks: anyReader,
+  createNetwork: operator,
+  inspectNetwork: anyReader,
+  removeNetwork: operator,
 };
 
 /** Calls that change the cluster: each takes from its caller's rate budget. */
@@ -89,6 +94,8 @@ export const clusterMutating: readonly string[] = [
   'execContainer',
   'attachContainer',
   'copyToContainer',
+  'createNetwork',
+  'removeNetwork',
 ];
 
 /**
@@ -124,7 +131,7 @@ async function* responses<R>(outputs: AsyncIterable<R>): AsyncGenerator<{ respon
 }
 
 export function createClusterService(options: ClusterServiceOptions): ServiceRegistration {
-  const { cluster, containers, volumes, images, logger } = options;
+  const { cluster, containers, volumes, images, networks, logger } = options;
   const operations = new ContainerOperations(containers);
   const spec = (value: ContainerSpec | undefined) => {
     if (!value) throw InvalidArgumentError.field('spec', null, 'a container spec is required');
@@ -233,6 +240,18 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
       checkExecStartSizes(start);
       await relay(responses(operations.exec(start.container, start.options, requestsAfterStart(requests), signal)), call, signal);
     }),
+
+    listNetworks: unary(async (request) => {
+      const { engines, names, labels } = request;
+      const page = readPage(request, networkListing(cluster, networks, { engines, names, labels }));
+      return { networks: page.items, nextPageToken: page.nextPageToken };
+    }),
+
+    createNetwork: unary(async (request) => ({ results: await networks.create(request) })),
+
+    inspectNetwork: unary(async (request) => networks.inspect(request.network, request.engine)),
+
+    removeNetwork: unary(async (request) => ({ results: await networks.remove(request.network, request.engine) })),
 
     statContainerPath: unary(async (request) => operations.statPath(request.container, request.path)),
 

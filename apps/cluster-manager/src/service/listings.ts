@@ -1,5 +1,5 @@
-import { engineViewBytes, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes, type ContainerFilter, type Engine, type EngineFilter, type ImageFilter, type VolumeFilter } from '@flotilla/cluster';
-import { ClusterContainer, ClusterImage, ClusterVolume, type ClusterEngine } from '@flotilla/proto/cluster';
+import { engineViewBytes, type Cluster, type ClusterContainers, type ClusterImages, type ClusterVolumes, type ClusterNetworks, type NetworkFilter, type ContainerFilter, type Engine, type EngineFilter, type ImageFilter, type VolumeFilter } from '@flotilla/cluster';
+import { ClusterContainer, ClusterImage, ClusterNetwork, ClusterVolume, type ClusterEngine } from '@flotilla/proto/cluster';
 import type { Listing } from './paging';
 
 // Code-unit order, as page keys compare (paging.ts).
@@ -98,6 +98,18 @@ export function volumeListing(cluster: Cluster, volumes: ClusterVolumes, filter:
     (address) => volumes.list({ ...filter, engines: [address] }),
     (v) => [v.engine?.address ?? '', v.volume?.name ?? ''],
     (v) => ClusterVolume.encode(v).finish().length,
+  );
+}
+
+/** Networks by engine address, then network name (ClusterNetworks.list). */
+export function networkListing(cluster: Cluster, networks: ClusterNetworks, filter: NetworkFilter): Listing<ClusterNetwork> {
+  return perEngineListing(
+    cluster,
+    filter.engines,
+    'ListNetworks',
+    (address) => networks.list({ ...filter, engines: [address] }),
+    (n) => [n.engine?.address ?? '', `${n.network?.name ?? ''}\0${n.network?.id ?? ''}`],
+    (n) => ClusterNetwork.encode(n).finish().length,
   );
 }
 

@@ -98,6 +98,16 @@ export interface VolumeReply {
   Labels?: Record<string, string> | null;
 }
 
+/** Docker's network-create body (the fields the agent sets: never driver options). */
+export interface DockerNetworkCreateBody {
+  Name: string;
+  Driver: 'bridge';
+  Labels: Record<string, string>;
+  Internal: boolean;
+  CheckDuplicate: true;
+  IPAM?: { Config: Array<{ Subnet: string; Gateway?: string }> };
+}
+
 /** Docker's volume-create body (the fields the agent sets: never driver options). */
 export interface DockerVolumeCreateBody {
   Name: string;
@@ -280,6 +290,9 @@ export interface DockerBackend {
   listImages(): Promise<ImageReply[]>;
   listNetworks(): Promise<NetworkReply[]>;
   inspectNetwork(id: string): Promise<NetworkReply>;
+  /** Creates a network and inspects it. */
+  createNetwork(body: DockerNetworkCreateBody): Promise<NetworkReply>;
+  removeNetwork(idOrName: string): Promise<void>;
   listVolumes(): Promise<VolumeReply[]>;
   inspectVolume(name: string): Promise<VolumeReply>;
   /** Creates a named volume (answers the existing one when it is there already) and inspects it. */

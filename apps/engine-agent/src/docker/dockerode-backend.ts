@@ -23,6 +23,7 @@ import type {
   NetworkReply,
   VolumeReply,
   DockerVolumeCreateBody,
+  DockerNetworkCreateBody,
   DockerUpdateBody,
   TopReply,
   WaitCondition,
@@ -123,6 +124,19 @@ export class DockerodeBackend implements DockerBackend {
 
   inspectNetwork(id: string): Promise<NetworkReply> {
     return this.run(() => this.docker.getNetwork(id).inspect() as Promise<NetworkReply>);
+  }
+
+  createNetwork(body: DockerNetworkCreateBody): Promise<NetworkReply> {
+    return this.run(async () => {
+      const network = await this.docker.createNetwork(body);
+      return (await network.inspect()) as NetworkReply;
+    });
+  }
+
+  removeNetwork(idOrName: string): Promise<void> {
+    return this.run(async () => {
+      await this.docker.getNetwork(idOrName).remove();
+    });
   }
 
   listVolumes(): Promise<VolumeReply[]> {

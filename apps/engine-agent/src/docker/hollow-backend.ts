@@ -21,6 +21,7 @@ import type {
   NetworkReply,
   VolumeReply,
   DockerVolumeCreateBody,
+  DockerNetworkCreateBody,
   TopReply,
   WaitCondition,
   WaitReply,
@@ -227,16 +228,33 @@ export class HollowDockerBackend implements DockerBackend {
 
   async listNetworks(): Promise<NetworkReply[]> {
     this.check();
-    return [
-      { Id: 'hollow-none', Name: 'none', Driver: 'null', Scope: 'local' },
-      { Id: 'hollow-host', Name: 'host', Driver: 'host', Scope: 'local' },
-    ];
+    return [{ Id: 'hollow-none', Name: 'none', Driver: 'null', Scope: 'local' }, { Id: 'hollow-host', Name: 'host', Driver: 'host', Scope: 'local' }, ...this.userNetworks];
   }
+
+  /** Networks made through the API (create, remove). */
+  private readonly userNetworks: NetworkReply[] = [];
 
   async inspectNetwork(id: string): Promise<NetworkReply> {
     const found = (await this.listNetworks()).find((n) => n.Id === id || n.Name === id);
     if (!found) throw new NotFoundError(`network ${id} not found`);
     return found;
+  }
+
+  async createNetwork(body: DockerNetworkCreateBody): Promise<NetworkReply> {
+    this.check();
+    if ((await this.listNetworks()).some((n) => n.Name === body.Name)) throw new AlreadyExistsError(`network with name ${body.Name} already exists`);
+    const network: NetworkReply = { Id: randomBytes(32).toString('hex'), Name: body.Name, Driver: body.Driver, Scope: 'local', Labels: { ...body.Labels } };
+    this.userNetworks.push(network);
+    this.emit('network', 'create', network.Id!, { name: body.Name, type: body.Driver });
+    return network;
+  }
+
+  async removeNetwork(idOrName: string): Promise<void> {
+    this.check();
+    const at = this.userNetworks.findIndex((n) => n.Id === idOrName || n.Name === idOrName);
+    if (at < 0) throw new NotFoundError(`network ${idOrName} not found`);
+    const [network] = this.userNetworks.splice(at, 1);
+    this.emit('network', 'destroy', network.Id!, { name: network.Name ?? '', type: network.Driver ?? '' });
   }
 
   async listVolumes(): Promise<VolumeReply[]> {

@@ -1,15 +1,15 @@
 import type { Readable } from 'node:stream';
 import { clientStream, drained, duplexStream, serverStream, unary, whenAborted, type Logger, type ServiceRegistration } from '@flotilla/grpc';
-import { InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
+import { FailedPreconditionError, InternalError, InvalidArgumentError, PermissionDeniedError, ResourceExhaustedError, type FlotillaError } from '@flotilla/errors';
 import { LogStream, type PullProgress, type RegistryAuth } from '@flotilla/proto';
 import { EngineAgentServiceService, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type EngineAgentServiceServer, type AttachContainerRequest, type AttachContainerResponse, type CopyFromContainerRequest, type CopyFromContainerResponse, type CopyToContainerRequest, type CopyToContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type WatchRequest, type WatchResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
-import { actingRoleFrom, actingRoleKey, checkContainer, checkNewContainerName, checkImageReference, checkNewImageTag, checkPsArgs, checkResourceChange, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
+import { actingRoleFrom, actingRoleKey, checkNetworkName, checkNetworkReference, checkNetworkShape, predefinedNetworks, checkContainer, checkNewContainerName, checkImageReference, checkNewImageTag, checkPsArgs, checkResourceChange, checkVolumeName, checkWaitCondition, defaultPolicy, type ContainerPolicy } from '@flotilla/policy';
 import type { DockerAuthConfig, DockerBackend, DockerStatsReply } from '../docker/docker-backend';
 import { updateBodyFrom } from '../docker/update-body';
 import { pullFailure } from '../docker/docker-errors';
 import { containerStatsFrom, maxStatsLineChars, parseStatsLine } from '../docker/stats-mapping';
-import { containerFrom, createBodyFrom, imageFrom, volumeFrom } from '../monitor/docker-mapping';
+import { containerFrom, createBodyFrom, imageFrom, networkFrom, volumeFrom } from '../monitor/docker-mapping';
 import { EventLineSplitter } from '../monitor/event-lines';
 import type { EngineMonitor, WatchMessage } from '../monitor/engine-monitor';
 import { CreateOnce } from './create-once';
@@ -287,6 +287,38 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
       return { volume: volumeFrom(reply) ?? { name, driver, mountpoint: '', labels: { ...request.labels } } };
     }),
 
+    createNetwork: unary(async (request, _call, _signal, { logger: log }) => {
+      const name = checkNetworkName('name', request.name);
+      const { driver, subnet, gateway } = checkNetworkShape(request);
+      const reply = await backend.createNetwork({
+        Name: name,
+        Driver: driver,
+        Labels: { ...request.labels },
+        Internal: request.internal,
+        CheckDuplicate: true,
+        ...(subnet ? { IPAM: { Config: [{ Subnet: subnet, ...(gateway ? { Gateway: gateway } : {}) }] } } : {}),
+      });
+      log.info('network created', { name, subnet: subnet || null });
+      const network = networkFrom(reply);
+      if (!network) throw new InternalError(`Docker answered an unreadable network for ${JSON.stringify(name)}`);
+      return { network };
+    }),
+
+    removeNetwork: unary(async (request, _call, _signal, { logger: log }) => {
+      const reference = checkNetworkReference('network', request.network);
+      if (predefinedNetworks.includes(reference)) throw new FailedPreconditionError(`${reference} is one of Docker's own networks; it cannot be removed`);
+      await backend.removeNetwork(reference);
+      log.info('network removed', { network: reference });
+      return {};
+    }),
+
+    inspectNetwork: unary(async (request) => {
+      const reply = await backend.inspectNetwork(checkNetworkReference('network', request.network));
+      const network = networkFrom(reply);
+      if (!network) throw new InternalError(`Docker answered an unreadable network for ${JSON.stringify(request.network)}`);
+      return { network, rawJson: JSON.stringify(reply) };
+    }),
+
     removeVolume: unary(async (request, _call, _signal, { logger: log }) => {
       const name = checkVolumeName('name', request.name);
       await backend.removeVolume(name, request.force);
@@ -341,7 +373,7 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
   // An agent controls a Docker engine, which is root on its host: it obeys managers only.
   const managerOnly: readonly Role[] = ['manager'];
   const access = Object.fromEntries(Object.keys(implementation).map((method) => [method, managerOnly]));
-  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'updateContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage', 'execContainer', 'attachContainer', 'copyToContainer'];
+  const mutating = ['createContainer', 'startContainer', 'stopContainer', 'killContainer', 'removeContainer', 'pauseContainer', 'unpauseContainer', 'renameContainer', 'updateContainer', 'pullImage', 'createVolume', 'removeVolume', 'removeImage', 'tagImage', 'execContainer', 'attachContainer', 'copyToContainer', 'createNetwork', 'removeNetwork'];
   return { name: 'flotilla.agent.v1.EngineAgentService', definition: EngineAgentServiceService, implementation, access, mutating, longLived: ['waitContainer'] };
 }
 

@@ -24,7 +24,7 @@ function container(name: string, extra: Partial<StaticContainer> = {}): StaticCo
 
 describe('filter registry', () => {
   it('keeps classic order', () => {
-    expect(filterNames).toEqual(['health', 'port', 'containerslots', 'dependency', 'volume', 'affinity', 'constraint', 'whitelist']);
+    expect(filterNames).toEqual(['health', 'port', 'containerslots', 'dependency', 'volume', 'network', 'affinity', 'constraint', 'whitelist']);
     expect(filtersByName(['constraint', 'health'])).toEqual([allFilters[6], allFilters[0]]);
   });
 

@@ -6,16 +6,17 @@ import { dependencyFilter } from './dependency-filter';
 import type { Filter } from './filter';
 import { healthFilter } from './health-filter';
 import { portFilter } from './port-filter';
+import { networkFilter } from './network-filter';
 import { volumeFilter } from './volume-filter';
 import { whitelistFilter } from './whitelist-filter';
 
 export * from './filter';
-export { affinityFilter, constraintFilter, containerSlotsFilter, dependencyFilter, healthFilter, portFilter, volumeFilter, whitelistFilter };
+export { affinityFilter, constraintFilter, containerSlotsFilter, dependencyFilter, healthFilter, networkFilter, portFilter, volumeFilter, whitelistFilter };
 export { addressIp, constraintHolds, constraintValues, nodeIdentities } from './constraint-filter';
 export { containerSlotsLabel } from './container-slots-filter';
 
-/** Every filter, in classic Swarm's default order; "volume" (Flotilla's) beside "dependency". */
-export const allFilters: readonly Filter[] = [healthFilter, portFilter, containerSlotsFilter, dependencyFilter, volumeFilter, affinityFilter, constraintFilter, whitelistFilter];
+/** Every filter, in classic Swarm's default order; "volume" and "network" (Flotilla's) beside "dependency". */
+export const allFilters: readonly Filter[] = [healthFilter, portFilter, containerSlotsFilter, dependencyFilter, volumeFilter, networkFilter, affinityFilter, constraintFilter, whitelistFilter];
 export const filterNames = allFilters.map((f) => f.name);
 
 export function filtersByName(names: readonly string[], field = 'filters'): Filter[] {

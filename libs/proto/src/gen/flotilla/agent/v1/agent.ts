@@ -52,6 +52,59 @@ import {
   Volume,
 } from "../../engine/v1/engine";
 
+/** CreateNetworkRequest is the network to create. */
+export interface CreateNetworkRequest {
+  /** As in the cluster's CreateNetworkRequest.name. */
+  name: string;
+  /** "bridge" or empty (the same). */
+  driver: string;
+  /** The network's labels. */
+  labels: { [key: string]: string };
+  /** No route out of the network (Docker's --internal). */
+  internal: boolean;
+  /** Its subnet in CIDR notation, e.g. "10.20.0.0/24"; empty: Docker picks one. */
+  subnet: string;
+  /** Its gateway, an address in `subnet`; empty: Docker picks one. */
+  gateway: string;
+}
+
+export interface CreateNetworkRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** CreateNetworkResponse is the network made. */
+export interface CreateNetworkResponse {
+  /** The network as Docker made it. */
+  network?: Network | undefined;
+}
+
+/** RemoveNetworkRequest names the network. */
+export interface RemoveNetworkRequest {
+  /** The network's name or ID. Required. */
+  network: string;
+}
+
+/** RemoveNetworkResponse says the network was removed. */
+export interface RemoveNetworkResponse {
+}
+
+/** InspectNetworkRequest names the network. */
+export interface InspectNetworkRequest {
+  /** The network's name or ID. Required. */
+  network: string;
+}
+
+/** InspectNetworkResponse is the network and Docker's document. */
+export interface InspectNetworkResponse {
+  /** The network. */
+  network?:
+    | Network
+    | undefined;
+  /** Docker's inspect document, as JSON. */
+  rawJson: string;
+}
+
 /** StatContainerPathRequest names the container and the path. */
 export interface StatContainerPathRequest {
   /** The container's ID. Required. */
@@ -877,6 +930,616 @@ export interface TagImageRequest {
 /** TagImageResponse is empty: the tag is made. */
 export interface TagImageResponse {
 }
+
+function createBaseCreateNetworkRequest(): CreateNetworkRequest {
+  return { name: "", driver: "", labels: {}, internal: false, subnet: "", gateway: "" };
+}
+
+export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
+  encode(message: CreateNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.driver !== "") {
+      writer.uint32(18).string(message.driver);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      CreateNetworkRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    if (message.internal !== false) {
+      writer.uint32(32).bool(message.internal);
+    }
+    if (message.subnet !== "") {
+      writer.uint32(42).string(message.subnet);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(50).string(message.gateway);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = CreateNetworkRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.labels[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.internal = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.subnet = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateNetworkRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      internal: isSet(object.internal) ? globalThis.Boolean(object.internal) : false,
+      subnet: isSet(object.subnet) ? globalThis.String(object.subnet) : "",
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+    };
+  },
+
+  toJSON(message: CreateNetworkRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.internal !== false) {
+      obj.internal = message.internal;
+    }
+    if (message.subnet !== "") {
+      obj.subnet = message.subnet;
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateNetworkRequest>): CreateNetworkRequest {
+    return CreateNetworkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateNetworkRequest>): CreateNetworkRequest {
+    const message = createBaseCreateNetworkRequest();
+    message.name = object.name ?? "";
+    message.driver = object.driver ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.internal = object.internal ?? false;
+    message.subnet = object.subnet ?? "";
+    message.gateway = object.gateway ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateNetworkRequest_LabelsEntry(): CreateNetworkRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateNetworkRequest_LabelsEntry: MessageFns<CreateNetworkRequest_LabelsEntry> = {
+  encode(message: CreateNetworkRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateNetworkRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateNetworkRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateNetworkRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateNetworkRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateNetworkRequest_LabelsEntry>): CreateNetworkRequest_LabelsEntry {
+    return CreateNetworkRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateNetworkRequest_LabelsEntry>): CreateNetworkRequest_LabelsEntry {
+    const message = createBaseCreateNetworkRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateNetworkResponse(): CreateNetworkResponse {
+  return { network: undefined };
+}
+
+export const CreateNetworkResponse: MessageFns<CreateNetworkResponse> = {
+  encode(message: CreateNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== undefined) {
+      Network.encode(message.network, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = Network.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateNetworkResponse {
+    return { network: isSet(object.network) ? Network.fromJSON(object.network) : undefined };
+  },
+
+  toJSON(message: CreateNetworkResponse): unknown {
+    const obj: any = {};
+    if (message.network !== undefined) {
+      obj.network = Network.toJSON(message.network);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateNetworkResponse>): CreateNetworkResponse {
+    return CreateNetworkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateNetworkResponse>): CreateNetworkResponse {
+    const message = createBaseCreateNetworkResponse();
+    message.network = (object.network !== undefined && object.network !== null)
+      ? Network.fromPartial(object.network)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveNetworkRequest(): RemoveNetworkRequest {
+  return { network: "" };
+}
+
+export const RemoveNetworkRequest: MessageFns<RemoveNetworkRequest> = {
+  encode(message: RemoveNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== "") {
+      writer.uint32(10).string(message.network);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveNetworkRequest {
+    return { network: isSet(object.network) ? globalThis.String(object.network) : "" };
+  },
+
+  toJSON(message: RemoveNetworkRequest): unknown {
+    const obj: any = {};
+    if (message.network !== "") {
+      obj.network = message.network;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveNetworkRequest>): RemoveNetworkRequest {
+    return RemoveNetworkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveNetworkRequest>): RemoveNetworkRequest {
+    const message = createBaseRemoveNetworkRequest();
+    message.network = object.network ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveNetworkResponse(): RemoveNetworkResponse {
+  return {};
+}
+
+export const RemoveNetworkResponse: MessageFns<RemoveNetworkResponse> = {
+  encode(_: RemoveNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveNetworkResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveNetworkResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveNetworkResponse>): RemoveNetworkResponse {
+    return RemoveNetworkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<RemoveNetworkResponse>): RemoveNetworkResponse {
+    const message = createBaseRemoveNetworkResponse();
+    return message;
+  },
+};
+
+function createBaseInspectNetworkRequest(): InspectNetworkRequest {
+  return { network: "" };
+}
+
+export const InspectNetworkRequest: MessageFns<InspectNetworkRequest> = {
+  encode(message: InspectNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== "") {
+      writer.uint32(10).string(message.network);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectNetworkRequest {
+    return { network: isSet(object.network) ? globalThis.String(object.network) : "" };
+  },
+
+  toJSON(message: InspectNetworkRequest): unknown {
+    const obj: any = {};
+    if (message.network !== "") {
+      obj.network = message.network;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectNetworkRequest>): InspectNetworkRequest {
+    return InspectNetworkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectNetworkRequest>): InspectNetworkRequest {
+    const message = createBaseInspectNetworkRequest();
+    message.network = object.network ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectNetworkResponse(): InspectNetworkResponse {
+  return { network: undefined, rawJson: "" };
+}
+
+export const InspectNetworkResponse: MessageFns<InspectNetworkResponse> = {
+  encode(message: InspectNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== undefined) {
+      Network.encode(message.network, writer.uint32(10).fork()).join();
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(18).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = Network.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectNetworkResponse {
+    return {
+      network: isSet(object.network) ? Network.fromJSON(object.network) : undefined,
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectNetworkResponse): unknown {
+    const obj: any = {};
+    if (message.network !== undefined) {
+      obj.network = Network.toJSON(message.network);
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectNetworkResponse>): InspectNetworkResponse {
+    return InspectNetworkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectNetworkResponse>): InspectNetworkResponse {
+    const message = createBaseInspectNetworkResponse();
+    message.network = (object.network !== undefined && object.network !== null)
+      ? Network.fromPartial(object.network)
+      : undefined;
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
 
 function createBaseStatContainerPathRequest(): StatContainerPathRequest {
   return { id: "", path: "" };
@@ -8690,6 +9353,52 @@ export const EngineAgentServiceService = {
       Buffer.from(CopyToContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CopyToContainerResponse => CopyToContainerResponse.decode(value),
   },
+  /**
+   * CreateNetwork creates a user-defined network with the "bridge" driver (the only one the agent
+   * makes: other drivers reach the host's interfaces). Its "create" Docker event follows on Watch.
+   * Errors: INVALID_ARGUMENT for a name outside Docker's grammar, a predefined name (bridge, host,
+   * none), a driver other than "bridge", or a malformed subnet or gateway; ALREADY_EXISTS when
+   * the engine has a network of that name.
+   */
+  createNetwork: {
+    path: "/flotilla.agent.v1.EngineAgentService/CreateNetwork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateNetworkRequest): Buffer => Buffer.from(CreateNetworkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateNetworkRequest => CreateNetworkRequest.decode(value),
+    responseSerialize: (value: CreateNetworkResponse): Buffer =>
+      Buffer.from(CreateNetworkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateNetworkResponse => CreateNetworkResponse.decode(value),
+  },
+  /**
+   * RemoveNetwork removes a user-defined network (by name or ID); its "destroy" event follows.
+   * Errors: NOT_FOUND; FAILED_PRECONDITION when a container uses it or it is predefined.
+   */
+  removeNetwork: {
+    path: "/flotilla.agent.v1.EngineAgentService/RemoveNetwork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveNetworkRequest): Buffer => Buffer.from(RemoveNetworkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveNetworkRequest => RemoveNetworkRequest.decode(value),
+    responseSerialize: (value: RemoveNetworkResponse): Buffer =>
+      Buffer.from(RemoveNetworkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveNetworkResponse => RemoveNetworkResponse.decode(value),
+  },
+  /**
+   * InspectNetwork answers a network (by name or ID) and Docker's inspect document. Read-only.
+   * Errors: INVALID_ARGUMENT for an empty reference; NOT_FOUND.
+   */
+  inspectNetwork: {
+    path: "/flotilla.agent.v1.EngineAgentService/InspectNetwork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectNetworkRequest): Buffer =>
+      Buffer.from(InspectNetworkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectNetworkRequest => InspectNetworkRequest.decode(value),
+    responseSerialize: (value: InspectNetworkResponse): Buffer =>
+      Buffer.from(InspectNetworkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectNetworkResponse => InspectNetworkResponse.decode(value),
+  },
 } as const;
 
 export interface EngineAgentServiceServer extends UntypedServiceImplementation {
@@ -8889,6 +9598,24 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    * read-only path.
    */
   copyToContainer: handleClientStreamingCall<CopyToContainerRequest, CopyToContainerResponse>;
+  /**
+   * CreateNetwork creates a user-defined network with the "bridge" driver (the only one the agent
+   * makes: other drivers reach the host's interfaces). Its "create" Docker event follows on Watch.
+   * Errors: INVALID_ARGUMENT for a name outside Docker's grammar, a predefined name (bridge, host,
+   * none), a driver other than "bridge", or a malformed subnet or gateway; ALREADY_EXISTS when
+   * the engine has a network of that name.
+   */
+  createNetwork: handleUnaryCall<CreateNetworkRequest, CreateNetworkResponse>;
+  /**
+   * RemoveNetwork removes a user-defined network (by name or ID); its "destroy" event follows.
+   * Errors: NOT_FOUND; FAILED_PRECONDITION when a container uses it or it is predefined.
+   */
+  removeNetwork: handleUnaryCall<RemoveNetworkRequest, RemoveNetworkResponse>;
+  /**
+   * InspectNetwork answers a network (by name or ID) and Docker's inspect document. Read-only.
+   * Errors: INVALID_ARGUMENT for an empty reference; NOT_FOUND.
+   */
+  inspectNetwork: handleUnaryCall<InspectNetworkRequest, InspectNetworkResponse>;
 }
 
 export interface EngineAgentServiceClient extends Client {
@@ -9413,6 +10140,66 @@ export interface EngineAgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
   ): ClientWritableStream<CopyToContainerRequest>;
+  /**
+   * CreateNetwork creates a user-defined network with the "bridge" driver (the only one the agent
+   * makes: other drivers reach the host's interfaces). Its "create" Docker event follows on Watch.
+   * Errors: INVALID_ARGUMENT for a name outside Docker's grammar, a predefined name (bridge, host,
+   * none), a driver other than "bridge", or a malformed subnet or gateway; ALREADY_EXISTS when
+   * the engine has a network of that name.
+   */
+  createNetwork(
+    request: CreateNetworkRequest,
+    callback: (error: ServiceError | null, response: CreateNetworkResponse) => void,
+  ): ClientUnaryCall;
+  createNetwork(
+    request: CreateNetworkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateNetworkResponse) => void,
+  ): ClientUnaryCall;
+  createNetwork(
+    request: CreateNetworkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateNetworkResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RemoveNetwork removes a user-defined network (by name or ID); its "destroy" event follows.
+   * Errors: NOT_FOUND; FAILED_PRECONDITION when a container uses it or it is predefined.
+   */
+  removeNetwork(
+    request: RemoveNetworkRequest,
+    callback: (error: ServiceError | null, response: RemoveNetworkResponse) => void,
+  ): ClientUnaryCall;
+  removeNetwork(
+    request: RemoveNetworkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveNetworkResponse) => void,
+  ): ClientUnaryCall;
+  removeNetwork(
+    request: RemoveNetworkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveNetworkResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * InspectNetwork answers a network (by name or ID) and Docker's inspect document. Read-only.
+   * Errors: INVALID_ARGUMENT for an empty reference; NOT_FOUND.
+   */
+  inspectNetwork(
+    request: InspectNetworkRequest,
+    callback: (error: ServiceError | null, response: InspectNetworkResponse) => void,
+  ): ClientUnaryCall;
+  inspectNetwork(
+    request: InspectNetworkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InspectNetworkResponse) => void,
+  ): ClientUnaryCall;
+  inspectNetwork(
+    request: InspectNetworkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InspectNetworkResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const EngineAgentServiceClient = makeGenericClientConstructor(

@@ -41,6 +41,7 @@ import {
   logStreamFromJSON,
   logStreamToJSON,
   Mount,
+  Network,
   PathStat,
   PortBinding,
   PullProgress,
@@ -1860,6 +1861,157 @@ export interface CopyToStart {
 export interface CopyToContainerResponse {
   /** The engine the container is on. */
   engine?: EngineRef | undefined;
+}
+
+/**
+ * ClusterNetwork is a network and the engine it is on. Engines hold networks of their own: the
+ * same name on two engines is two networks.
+ */
+export interface ClusterNetwork {
+  /** The network. */
+  network?:
+    | Network
+    | undefined;
+  /** The engine that holds it. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** That engine's status; an unhealthy engine's networks are as last known. */
+  engineStatus: EngineStatus;
+}
+
+/** ListNetworksRequest filters and pages the networks. Every filter given must match. */
+export interface ListNetworksRequest {
+  /**
+   * Only networks on these engines (address, Docker engine ID or name). An engine not in the
+   * cluster is NOT_FOUND. At most 1,000 entries of 512 bytes.
+   */
+  engines: string[];
+  /** Only networks whose name contains one of these. At most 1,000 entries of 512 bytes. */
+  names: string[];
+  /**
+   * Only networks with every one of these labels (value "*" matches any value of the key). At
+   * most 1,000 entries, keys of 1 KiB, values of 64 KiB, 256 KiB together.
+   */
+  labels: { [key: string]: string };
+  /**
+   * Networks per page, ordered by engine address then network name: 0 means 500; at most 1000
+   * (more is INVALID_ARGUMENT).
+   */
+  pageSize: number;
+  /**
+   * `next_page_token` of the previous page; empty for the first page. As in
+   * ListEnginesRequest.page_token; send the same filters with every page.
+   */
+  pageToken: string;
+}
+
+export interface ListNetworksRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** ListNetworksResponse is one page of networks. */
+export interface ListNetworksResponse {
+  /** The networks of this page, by engine address, then network name. */
+  networks: ClusterNetwork[];
+  /** Pass as `page_token` for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** CreateNetworkRequest is the network to create and where. */
+export interface CreateNetworkRequest {
+  /** `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, at most 255 bytes, not bridge, host or none; required. */
+  name: string;
+  /**
+   * The engines to create it on (address, Docker engine ID or name), healthy or not (one that is
+   * not healthy answers an `error`). Exactly one of `engines` and `all_engines` is required. At
+   * most 1,000 entries of 512 bytes.
+   */
+  engines: string[];
+  /** Create it on every healthy engine. */
+  allEngines: boolean;
+  /** "bridge" or empty (the same); anything else is INVALID_ARGUMENT. At most 256 bytes. */
+  driver: string;
+  /** The network's labels. Limits as in CreateVolumeRequest.labels. */
+  labels: { [key: string]: string };
+  /** No route out of the network (Docker's --internal). */
+  internal: boolean;
+  /**
+   * Its subnet in CIDR notation, e.g. "10.20.0.0/24"; empty: each engine's Docker picks one. The
+   * same subnet on every engine is fine: each engine's network is its own. At most 64 bytes.
+   */
+  subnet: string;
+  /**
+   * Its gateway, an address in `subnet` (only with `subnet`); empty: Docker picks one. At most 64
+   * bytes.
+   */
+  gateway: string;
+}
+
+export interface CreateNetworkRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** NetworkResult is what one engine made of a network call. */
+export interface NetworkResult {
+  /** The engine. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** The network on that engine (CreateNetwork); unset when `error` is set, and in RemoveNetwork. */
+  network?:
+    | Network
+    | undefined;
+  /** Why the engine failed, with the status name first; empty when it did what was asked. */
+  error: string;
+  /** True when the manager answered before the engine's stream showed the effect. */
+  unsettled: boolean;
+}
+
+/** CreateNetworkResponse is one result per engine. */
+export interface CreateNetworkResponse {
+  /** One per engine, ordered by engine address. */
+  results: NetworkResult[];
+}
+
+/** InspectNetworkRequest names the network and, optionally, its engine. */
+export interface InspectNetworkRequest {
+  /** The network's name or ID (a unique prefix of 12 or more hex digits). At most 512 bytes. */
+  network: string;
+  /**
+   * The engine (address, Docker engine ID or name; at most 512 bytes); empty: the one engine that
+   * holds the network.
+   */
+  engine: string;
+}
+
+/** InspectNetworkResponse is the network, its engine and Docker's document. */
+export interface InspectNetworkResponse {
+  /** The network and its engine. */
+  network?:
+    | ClusterNetwork
+    | undefined;
+  /**
+   * Docker's inspect document, as JSON; empty when the engine is not healthy (then `network` is as
+   * last known).
+   */
+  rawJson: string;
+}
+
+/** RemoveNetworkRequest names the network and, optionally, its engine. */
+export interface RemoveNetworkRequest {
+  /** As in InspectNetworkRequest.network. */
+  network: string;
+  /** The engine; empty: every engine holding it. */
+  engine: string;
+}
+
+/** RemoveNetworkResponse is one result per engine. */
+export interface RemoveNetworkResponse {
+  /** One per engine, ordered by engine address. */
+  results: NetworkResult[];
 }
 
 function createBaseContainerCounts(): ContainerCounts {
@@ -14126,6 +14278,1286 @@ export const CopyToContainerResponse: MessageFns<CopyToContainerResponse> = {
   },
 };
 
+function createBaseClusterNetwork(): ClusterNetwork {
+  return { network: undefined, engine: undefined, engineStatus: 0 };
+}
+
+export const ClusterNetwork: MessageFns<ClusterNetwork> = {
+  encode(message: ClusterNetwork, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== undefined) {
+      Network.encode(message.network, writer.uint32(10).fork()).join();
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    if (message.engineStatus !== 0) {
+      writer.uint32(24).int32(message.engineStatus);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterNetwork {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterNetwork();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = Network.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.engineStatus = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterNetwork {
+    return {
+      network: isSet(object.network) ? Network.fromJSON(object.network) : undefined,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      engineStatus: isSet(object.engineStatus)
+        ? engineStatusFromJSON(object.engineStatus)
+        : isSet(object.engine_status)
+        ? engineStatusFromJSON(object.engine_status)
+        : 0,
+    };
+  },
+
+  toJSON(message: ClusterNetwork): unknown {
+    const obj: any = {};
+    if (message.network !== undefined) {
+      obj.network = Network.toJSON(message.network);
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.engineStatus !== 0) {
+      obj.engineStatus = engineStatusToJSON(message.engineStatus);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterNetwork>): ClusterNetwork {
+    return ClusterNetwork.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterNetwork>): ClusterNetwork {
+    const message = createBaseClusterNetwork();
+    message.network = (object.network !== undefined && object.network !== null)
+      ? Network.fromPartial(object.network)
+      : undefined;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.engineStatus = object.engineStatus ?? 0;
+    return message;
+  },
+};
+
+function createBaseListNetworksRequest(): ListNetworksRequest {
+  return { engines: [], names: [], labels: {}, pageSize: 0, pageToken: "" };
+}
+
+export const ListNetworksRequest: MessageFns<ListNetworksRequest> = {
+  encode(message: ListNetworksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.engines) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.names) {
+      writer.uint32(18).string(v!);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      ListNetworksRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    if (message.pageSize !== 0) {
+      writer.uint32(32).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(42).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNetworksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNetworksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engines.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = ListNetworksRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.labels[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNetworksRequest {
+    return {
+      engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
+      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListNetworksRequest): unknown {
+    const obj: any = {};
+    if (message.engines?.length) {
+      obj.engines = message.engines;
+    }
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListNetworksRequest>): ListNetworksRequest {
+    return ListNetworksRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListNetworksRequest>): ListNetworksRequest {
+    const message = createBaseListNetworksRequest();
+    message.engines = object.engines?.map((e) => e) || [];
+    message.names = object.names?.map((e) => e) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListNetworksRequest_LabelsEntry(): ListNetworksRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ListNetworksRequest_LabelsEntry: MessageFns<ListNetworksRequest_LabelsEntry> = {
+  encode(message: ListNetworksRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNetworksRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNetworksRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNetworksRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ListNetworksRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListNetworksRequest_LabelsEntry>): ListNetworksRequest_LabelsEntry {
+    return ListNetworksRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListNetworksRequest_LabelsEntry>): ListNetworksRequest_LabelsEntry {
+    const message = createBaseListNetworksRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseListNetworksResponse(): ListNetworksResponse {
+  return { networks: [], nextPageToken: "" };
+}
+
+export const ListNetworksResponse: MessageFns<ListNetworksResponse> = {
+  encode(message: ListNetworksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.networks) {
+      ClusterNetwork.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNetworksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNetworksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.networks.push(ClusterNetwork.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNetworksResponse {
+    return {
+      networks: globalThis.Array.isArray(object?.networks)
+        ? object.networks.map((e: any) => ClusterNetwork.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListNetworksResponse): unknown {
+    const obj: any = {};
+    if (message.networks?.length) {
+      obj.networks = message.networks.map((e) => ClusterNetwork.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListNetworksResponse>): ListNetworksResponse {
+    return ListNetworksResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListNetworksResponse>): ListNetworksResponse {
+    const message = createBaseListNetworksResponse();
+    message.networks = object.networks?.map((e) => ClusterNetwork.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateNetworkRequest(): CreateNetworkRequest {
+  return { name: "", engines: [], allEngines: false, driver: "", labels: {}, internal: false, subnet: "", gateway: "" };
+}
+
+export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
+  encode(message: CreateNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.engines) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.allEngines !== false) {
+      writer.uint32(24).bool(message.allEngines);
+    }
+    if (message.driver !== "") {
+      writer.uint32(34).string(message.driver);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      CreateNetworkRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    if (message.internal !== false) {
+      writer.uint32(48).bool(message.internal);
+    }
+    if (message.subnet !== "") {
+      writer.uint32(58).string(message.subnet);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(66).string(message.gateway);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engines.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allEngines = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = CreateNetworkRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.labels[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.internal = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.subnet = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateNetworkRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
+      allEngines: isSet(object.allEngines)
+        ? globalThis.Boolean(object.allEngines)
+        : isSet(object.all_engines)
+        ? globalThis.Boolean(object.all_engines)
+        : false,
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      internal: isSet(object.internal) ? globalThis.Boolean(object.internal) : false,
+      subnet: isSet(object.subnet) ? globalThis.String(object.subnet) : "",
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+    };
+  },
+
+  toJSON(message: CreateNetworkRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.engines?.length) {
+      obj.engines = message.engines;
+    }
+    if (message.allEngines !== false) {
+      obj.allEngines = message.allEngines;
+    }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.internal !== false) {
+      obj.internal = message.internal;
+    }
+    if (message.subnet !== "") {
+      obj.subnet = message.subnet;
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateNetworkRequest>): CreateNetworkRequest {
+    return CreateNetworkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateNetworkRequest>): CreateNetworkRequest {
+    const message = createBaseCreateNetworkRequest();
+    message.name = object.name ?? "";
+    message.engines = object.engines?.map((e) => e) || [];
+    message.allEngines = object.allEngines ?? false;
+    message.driver = object.driver ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.internal = object.internal ?? false;
+    message.subnet = object.subnet ?? "";
+    message.gateway = object.gateway ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateNetworkRequest_LabelsEntry(): CreateNetworkRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateNetworkRequest_LabelsEntry: MessageFns<CreateNetworkRequest_LabelsEntry> = {
+  encode(message: CreateNetworkRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateNetworkRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateNetworkRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateNetworkRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateNetworkRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateNetworkRequest_LabelsEntry>): CreateNetworkRequest_LabelsEntry {
+    return CreateNetworkRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateNetworkRequest_LabelsEntry>): CreateNetworkRequest_LabelsEntry {
+    const message = createBaseCreateNetworkRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseNetworkResult(): NetworkResult {
+  return { engine: undefined, network: undefined, error: "", unsettled: false };
+}
+
+export const NetworkResult: MessageFns<NetworkResult> = {
+  encode(message: NetworkResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    if (message.network !== undefined) {
+      Network.encode(message.network, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    if (message.unsettled !== false) {
+      writer.uint32(32).bool(message.unsettled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetworkResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetworkResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.network = Network.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.unsettled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetworkResult {
+    return {
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      network: isSet(object.network) ? Network.fromJSON(object.network) : undefined,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      unsettled: isSet(object.unsettled) ? globalThis.Boolean(object.unsettled) : false,
+    };
+  },
+
+  toJSON(message: NetworkResult): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.network !== undefined) {
+      obj.network = Network.toJSON(message.network);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.unsettled !== false) {
+      obj.unsettled = message.unsettled;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NetworkResult>): NetworkResult {
+    return NetworkResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NetworkResult>): NetworkResult {
+    const message = createBaseNetworkResult();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.network = (object.network !== undefined && object.network !== null)
+      ? Network.fromPartial(object.network)
+      : undefined;
+    message.error = object.error ?? "";
+    message.unsettled = object.unsettled ?? false;
+    return message;
+  },
+};
+
+function createBaseCreateNetworkResponse(): CreateNetworkResponse {
+  return { results: [] };
+}
+
+export const CreateNetworkResponse: MessageFns<CreateNetworkResponse> = {
+  encode(message: CreateNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      NetworkResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(NetworkResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateNetworkResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => NetworkResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CreateNetworkResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => NetworkResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateNetworkResponse>): CreateNetworkResponse {
+    return CreateNetworkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateNetworkResponse>): CreateNetworkResponse {
+    const message = createBaseCreateNetworkResponse();
+    message.results = object.results?.map((e) => NetworkResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseInspectNetworkRequest(): InspectNetworkRequest {
+  return { network: "", engine: "" };
+}
+
+export const InspectNetworkRequest: MessageFns<InspectNetworkRequest> = {
+  encode(message: InspectNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== "") {
+      writer.uint32(10).string(message.network);
+    }
+    if (message.engine !== "") {
+      writer.uint32(18).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectNetworkRequest {
+    return {
+      network: isSet(object.network) ? globalThis.String(object.network) : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+    };
+  },
+
+  toJSON(message: InspectNetworkRequest): unknown {
+    const obj: any = {};
+    if (message.network !== "") {
+      obj.network = message.network;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectNetworkRequest>): InspectNetworkRequest {
+    return InspectNetworkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectNetworkRequest>): InspectNetworkRequest {
+    const message = createBaseInspectNetworkRequest();
+    message.network = object.network ?? "";
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectNetworkResponse(): InspectNetworkResponse {
+  return { network: undefined, rawJson: "" };
+}
+
+export const InspectNetworkResponse: MessageFns<InspectNetworkResponse> = {
+  encode(message: InspectNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== undefined) {
+      ClusterNetwork.encode(message.network, writer.uint32(10).fork()).join();
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(18).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = ClusterNetwork.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectNetworkResponse {
+    return {
+      network: isSet(object.network) ? ClusterNetwork.fromJSON(object.network) : undefined,
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectNetworkResponse): unknown {
+    const obj: any = {};
+    if (message.network !== undefined) {
+      obj.network = ClusterNetwork.toJSON(message.network);
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectNetworkResponse>): InspectNetworkResponse {
+    return InspectNetworkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectNetworkResponse>): InspectNetworkResponse {
+    const message = createBaseInspectNetworkResponse();
+    message.network = (object.network !== undefined && object.network !== null)
+      ? ClusterNetwork.fromPartial(object.network)
+      : undefined;
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveNetworkRequest(): RemoveNetworkRequest {
+  return { network: "", engine: "" };
+}
+
+export const RemoveNetworkRequest: MessageFns<RemoveNetworkRequest> = {
+  encode(message: RemoveNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== "") {
+      writer.uint32(10).string(message.network);
+    }
+    if (message.engine !== "") {
+      writer.uint32(18).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveNetworkRequest {
+    return {
+      network: isSet(object.network) ? globalThis.String(object.network) : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+    };
+  },
+
+  toJSON(message: RemoveNetworkRequest): unknown {
+    const obj: any = {};
+    if (message.network !== "") {
+      obj.network = message.network;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveNetworkRequest>): RemoveNetworkRequest {
+    return RemoveNetworkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveNetworkRequest>): RemoveNetworkRequest {
+    const message = createBaseRemoveNetworkRequest();
+    message.network = object.network ?? "";
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveNetworkResponse(): RemoveNetworkResponse {
+  return { results: [] };
+}
+
+export const RemoveNetworkResponse: MessageFns<RemoveNetworkResponse> = {
+  encode(message: RemoveNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      NetworkResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(NetworkResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveNetworkResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => NetworkResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RemoveNetworkResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => NetworkResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveNetworkResponse>): RemoveNetworkResponse {
+    return RemoveNetworkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveNetworkResponse>): RemoveNetworkResponse {
+    const message = createBaseRemoveNetworkResponse();
+    message.results = object.results?.map((e) => NetworkResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * ClusterService is the cluster-manager's API (default address 127.0.0.1:4240): the engines of
  * the cluster, its state, its event stream, and containers placed and run across its engines.
@@ -14870,6 +16302,75 @@ export const ClusterServiceService = {
       Buffer.from(CopyToContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CopyToContainerResponse => CopyToContainerResponse.decode(value),
   },
+  /**
+   * ListNetworks lists the networks of the cluster's engines, one entry per engine and network
+   * (the predefined bridge, host and none too), ordered by engine address, then network name.
+   * Read-only, safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000 or a page_token
+   * this listing did not make; NOT_FOUND for an engine not in the cluster. Role: operator or reader.
+   */
+  listNetworks: {
+    path: "/flotilla.cluster.v1.ClusterService/ListNetworks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListNetworksRequest): Buffer => Buffer.from(ListNetworksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListNetworksRequest => ListNetworksRequest.decode(value),
+    responseSerialize: (value: ListNetworksResponse): Buffer =>
+      Buffer.from(ListNetworksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListNetworksResponse => ListNetworksResponse.decode(value),
+  },
+  /**
+   * CreateNetwork creates a user-defined network on the engines named or on every healthy engine,
+   * all at once, and answers one result per engine once each engine's stream shows the network, so
+   * a CreateContainer right after that names it (`network_mode`) is placed on an engine holding it
+   * (the "network" filter). Only the "bridge" driver: others reach the host's interfaces. Errors:
+   * INVALID_ARGUMENT for a name outside Docker's grammar or a predefined one (bridge, host, none),
+   * another driver, a malformed subnet or gateway, or neither or both of `engines` and
+   * `all_engines`; NOT_FOUND for an engine not in the cluster; FAILED_PRECONDITION when no engine
+   * is healthy. A network that exists on an engine is that engine's `error` (ALREADY_EXISTS).
+   * Role: operator.
+   */
+  createNetwork: {
+    path: "/flotilla.cluster.v1.ClusterService/CreateNetwork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateNetworkRequest): Buffer => Buffer.from(CreateNetworkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateNetworkRequest => CreateNetworkRequest.decode(value),
+    responseSerialize: (value: CreateNetworkResponse): Buffer =>
+      Buffer.from(CreateNetworkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateNetworkResponse => CreateNetworkResponse.decode(value),
+  },
+  /**
+   * InspectNetwork answers a network (by name or ID) on the engine named, else on the one engine
+   * that holds it, with Docker's document. Read-only, safe to retry. Errors: NOT_FOUND;
+   * FAILED_PRECONDITION when several engines hold it and none is named. Role: operator or reader.
+   */
+  inspectNetwork: {
+    path: "/flotilla.cluster.v1.ClusterService/InspectNetwork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectNetworkRequest): Buffer =>
+      Buffer.from(InspectNetworkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectNetworkRequest => InspectNetworkRequest.decode(value),
+    responseSerialize: (value: InspectNetworkResponse): Buffer =>
+      Buffer.from(InspectNetworkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectNetworkResponse => InspectNetworkResponse.decode(value),
+  },
+  /**
+   * RemoveNetwork removes a network from the engine named, or from every engine holding it, one
+   * result per engine (Docker refuses a network in use, as that engine's `error`). Errors:
+   * NOT_FOUND when no engine holds it (or the one named does not); INVALID_ARGUMENT for a
+   * predefined network. Role: operator.
+   */
+  removeNetwork: {
+    path: "/flotilla.cluster.v1.ClusterService/RemoveNetwork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveNetworkRequest): Buffer => Buffer.from(RemoveNetworkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveNetworkRequest => RemoveNetworkRequest.decode(value),
+    responseSerialize: (value: RemoveNetworkResponse): Buffer =>
+      Buffer.from(RemoveNetworkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveNetworkResponse => RemoveNetworkResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -15256,6 +16757,38 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * caller's open streams. Role: operator only.
    */
   copyToContainer: handleClientStreamingCall<CopyToContainerRequest, CopyToContainerResponse>;
+  /**
+   * ListNetworks lists the networks of the cluster's engines, one entry per engine and network
+   * (the predefined bridge, host and none too), ordered by engine address, then network name.
+   * Read-only, safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000 or a page_token
+   * this listing did not make; NOT_FOUND for an engine not in the cluster. Role: operator or reader.
+   */
+  listNetworks: handleUnaryCall<ListNetworksRequest, ListNetworksResponse>;
+  /**
+   * CreateNetwork creates a user-defined network on the engines named or on every healthy engine,
+   * all at once, and answers one result per engine once each engine's stream shows the network, so
+   * a CreateContainer right after that names it (`network_mode`) is placed on an engine holding it
+   * (the "network" filter). Only the "bridge" driver: others reach the host's interfaces. Errors:
+   * INVALID_ARGUMENT for a name outside Docker's grammar or a predefined one (bridge, host, none),
+   * another driver, a malformed subnet or gateway, or neither or both of `engines` and
+   * `all_engines`; NOT_FOUND for an engine not in the cluster; FAILED_PRECONDITION when no engine
+   * is healthy. A network that exists on an engine is that engine's `error` (ALREADY_EXISTS).
+   * Role: operator.
+   */
+  createNetwork: handleUnaryCall<CreateNetworkRequest, CreateNetworkResponse>;
+  /**
+   * InspectNetwork answers a network (by name or ID) on the engine named, else on the one engine
+   * that holds it, with Docker's document. Read-only, safe to retry. Errors: NOT_FOUND;
+   * FAILED_PRECONDITION when several engines hold it and none is named. Role: operator or reader.
+   */
+  inspectNetwork: handleUnaryCall<InspectNetworkRequest, InspectNetworkResponse>;
+  /**
+   * RemoveNetwork removes a network from the engine named, or from every engine holding it, one
+   * result per engine (Docker refuses a network in use, as that engine's `error`). Errors:
+   * NOT_FOUND when no engine holds it (or the one named does not); INVALID_ARGUMENT for a
+   * predefined network. Role: operator.
+   */
+  removeNetwork: handleUnaryCall<RemoveNetworkRequest, RemoveNetworkResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -16107,6 +17640,94 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
   ): ClientWritableStream<CopyToContainerRequest>;
+  /**
+   * ListNetworks lists the networks of the cluster's engines, one entry per engine and network
+   * (the predefined bridge, host and none too), ordered by engine address, then network name.
+   * Read-only, safe to retry. Errors: INVALID_ARGUMENT for a page_size over 1000 or a page_token
+   * this listing did not make; NOT_FOUND for an engine not in the cluster. Role: operator or reader.
+   */
+  listNetworks(
+    request: ListNetworksRequest,
+    callback: (error: ServiceError | null, response: ListNetworksResponse) => void,
+  ): ClientUnaryCall;
+  listNetworks(
+    request: ListNetworksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNetworksResponse) => void,
+  ): ClientUnaryCall;
+  listNetworks(
+    request: ListNetworksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNetworksResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CreateNetwork creates a user-defined network on the engines named or on every healthy engine,
+   * all at once, and answers one result per engine once each engine's stream shows the network, so
+   * a CreateContainer right after that names it (`network_mode`) is placed on an engine holding it
+   * (the "network" filter). Only the "bridge" driver: others reach the host's interfaces. Errors:
+   * INVALID_ARGUMENT for a name outside Docker's grammar or a predefined one (bridge, host, none),
+   * another driver, a malformed subnet or gateway, or neither or both of `engines` and
+   * `all_engines`; NOT_FOUND for an engine not in the cluster; FAILED_PRECONDITION when no engine
+   * is healthy. A network that exists on an engine is that engine's `error` (ALREADY_EXISTS).
+   * Role: operator.
+   */
+  createNetwork(
+    request: CreateNetworkRequest,
+    callback: (error: ServiceError | null, response: CreateNetworkResponse) => void,
+  ): ClientUnaryCall;
+  createNetwork(
+    request: CreateNetworkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateNetworkResponse) => void,
+  ): ClientUnaryCall;
+  createNetwork(
+    request: CreateNetworkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateNetworkResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * InspectNetwork answers a network (by name or ID) on the engine named, else on the one engine
+   * that holds it, with Docker's document. Read-only, safe to retry. Errors: NOT_FOUND;
+   * FAILED_PRECONDITION when several engines hold it and none is named. Role: operator or reader.
+   */
+  inspectNetwork(
+    request: InspectNetworkRequest,
+    callback: (error: ServiceError | null, response: InspectNetworkResponse) => void,
+  ): ClientUnaryCall;
+  inspectNetwork(
+    request: InspectNetworkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InspectNetworkResponse) => void,
+  ): ClientUnaryCall;
+  inspectNetwork(
+    request: InspectNetworkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InspectNetworkResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RemoveNetwork removes a network from the engine named, or from every engine holding it, one
+   * result per engine (Docker refuses a network in use, as that engine's `error`). Errors:
+   * NOT_FOUND when no engine holds it (or the one named does not); INVALID_ARGUMENT for a
+   * predefined network. Role: operator.
+   */
+  removeNetwork(
+    request: RemoveNetworkRequest,
+    callback: (error: ServiceError | null, response: RemoveNetworkResponse) => void,
+  ): ClientUnaryCall;
+  removeNetwork(
+    request: RemoveNetworkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveNetworkResponse) => void,
+  ): ClientUnaryCall;
+  removeNetwork(
+    request: RemoveNetworkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveNetworkResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(
