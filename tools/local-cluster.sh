@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Brings up a local Flotilla cluster on embedded defaults and keeps it running until Ctrl-C:
-# N real Docker engines (loopback only, no bridge), one engine-agent beside each, the
-# cluster-manager (started with no engine), and discovery, which finds the agents in a file (or a
-# static list) and pushes them to the manager.
+# Brings up a local Flotilla cluster on embedded defaults and keeps it running until Ctrl-C: N real
+# Docker engines (no default bridge; each in a network namespace of its own, so `flotilla network
+# create` is safe and published ports live there, not on the host), one engine-agent beside each,
+# the cluster-manager (started empty), and discovery, which feeds it the agents it finds.
 #
 #   bash tools/local-cluster.sh [--engines N] [--dir DIR] [--discovery file|nodes] [--insecure]
 #
@@ -13,8 +13,8 @@
 #
 # Ports: discovery on 127.0.0.1:4230, the manager on 127.0.0.1:4240, agents on 127.0.0.1:4250...;
 # each service's Prometheus /metrics on its gRPC port + 1000 (5230, 5240, 5250...). A demo
-# registry on 127.0.0.1:4229 serves demo/app:1 to the user "demo" with the password in
-# DIR/registry-password, to try `flotilla login` and pulls with credentials.
+# registry on 127.0.0.1:4229 (relayed into each engine's namespace) serves demo/app:1 to the user
+# "demo" with the password in DIR/registry-password, to try `flotilla login` and pulls.
 # Everything it started is stopped by PID on exit; state lives in DIR (default .flotilla/cluster);
 # with file discovery the agents are listed in DIR/discovery.txt.
 set -euo pipefail
@@ -63,7 +63,7 @@ trap cleanup EXIT INT TERM
 bash tools/engines/engines.sh stop "$dir/engines" >/dev/null 2>&1 || true
 mkdir -p "$dir/logs"
 echo "local-cluster: starting $count Docker engines"
-bash tools/engines/engines.sh start "$dir/engines" "$count" "${labels[@]}" >"$dir/engines.txt"
+bash tools/engines/engines.sh start "$dir/engines" "$count" "${labels[@]}" --netns --netns-forward "$registry_port" >"$dir/engines.txt"
 
 flotilla() { node apps/cli/dist/main.js "$@" </dev/null; }
 pki=$dir/pki

@@ -128,8 +128,9 @@ export interface TestCluster {
  * Three real engines labelled zone=a/b/c, an engine-agent process beside each, and the
  * cluster-manager process with all three (debug logs, so tests can see event subscribers come and go).
  */
-export async function startCluster(): Promise<TestCluster> {
-  const engines = await startEngines({ count: 3, engineLabels: { 1: { zone: 'a' }, 2: { zone: 'b' }, 3: { zone: 'c' } } });
+/** `netns`: each engine in a network namespace of its own, so networks can be made on it (startEngines). */
+export async function startCluster(options: { netns?: boolean } = {}): Promise<TestCluster> {
+  const engines = await startEngines({ count: 3, engineLabels: { 1: { zone: 'a' }, 2: { zone: 'b' }, 3: { zone: 'c' } }, netns: options.netns });
   const agents: RunningService[] = [];
   const agentAddresses: string[] = [];
   for (const engine of engines.engines) {

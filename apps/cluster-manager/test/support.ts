@@ -60,8 +60,8 @@ export interface RealCluster {
  * Real engines, an engine-agent process beside each and a manager process that has them all
  * healthy: the set-up most integration tests share.
  */
-export async function startRealCluster(options: { count: number; engineLabels?: Record<number, Record<string, string>>; agentArgs?: string[]; managerArgs?: string[] }): Promise<RealCluster> {
-  const engines = await startEngines({ count: options.count, engineLabels: options.engineLabels });
+export async function startRealCluster(options: { count: number; engineLabels?: Record<number, Record<string, string>>; agentArgs?: string[]; managerArgs?: string[]; netns?: boolean }): Promise<RealCluster> {
+  const engines = await startEngines({ count: options.count, engineLabels: options.engineLabels, netns: options.netns });
   const agents: RunningService[] = [];
   const addresses: string[] = [];
   const ids: string[] = [];

@@ -575,6 +575,7 @@ export class Engine implements PlacementEngine {
         const { event, network } = message.value;
         if (network && !message.value.removed) this.networks.set(network.id, network);
         else if (event) this.networks.delete(event.actorId);
+        if (this.observers.size) this.notify(undefined);
         if (event) this.handler?.handleEngineEvent(this, { docker: event });
         return;
       }

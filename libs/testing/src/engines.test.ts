@@ -1,9 +1,16 @@
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { cleanupAll } from './processes';
 import { parseEngineList, startEngines } from './engines';
 import { listeningTcpPorts, processesMentioning, processName } from './sockets';
 import { makeTempDir, removeTempDir } from './temp-dir';
+import { waitFor } from './wait-for';
+
+async function ip(...args: string[]): Promise<string> {
+  return (await promisify(execFile)('ip', args, { encoding: 'utf8' })).stdout;
+}
 
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;
@@ -84,6 +91,53 @@ describe('startEngines (real dockerd)', () => {
     expect(ids[0]).not.toBe('');
     expect(ids[1]).toBe(ids[0]);
     // Left running on purpose: cleanupAll() in afterAll must stop it.
+  });
+
+  it('with netns, runs each engine in a namespace of its own, where bridge networks stay', async () => {
+    // A subnet of this test only; the bridge must show up in the engine's namespace, not the host's.
+    const subnet = '10.213.201.';
+    const set = await startEngines({ count: 1, netns: true });
+    const ns = set.engine('engine-1').netns;
+    expect(ns).toMatch(/^flotilla-[0-9a-f]{12}$/);
+    expect(fs.readFileSync(path.join(set.dir, 'engine-1', 'netns'), 'utf8').trim()).toBe(ns);
+    expect((await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0])).toContain(ns);
+    // dockerd itself runs in that namespace, not the host's.
+    const pid = set.engine('engine-1').pid;
+    expect(fs.statSync(`/proc/${pid}/ns/net`).ino).toBe(fs.statSync(`/run/netns/${ns}`).ino);
+    expect(fs.statSync(`/proc/${pid}/ns/net`).ino).not.toBe(fs.statSync('/proc/self/ns/net').ino);
+
+    const netId = await set.docker('engine-1', ['network', 'create', '--driver', 'bridge', '--subnet', `${subnet}0/24`, 'nstest']);
+    const bridge = `br-${netId.slice(0, 12)}`;
+    const id = await set.docker('engine-1', ['run', '-d', '--network', 'nstest', 'busybox:local', 'sleep', '300']);
+    const address = await waitFor(
+      async () => (await set.docker('engine-1', ['inspect', '--format', '{{.NetworkSettings.Networks.nstest.IPAddress}}', id])) || undefined,
+      { what: 'the container address on nstest' },
+    );
+    expect(address.startsWith(subnet)).toBe(true);
+    // The container sees that address on its own interface.
+    expect(await set.docker('engine-1', ['exec', id, 'busybox', 'ip', '-4', '-o', 'addr'])).toContain(`inet ${address}/24`);
+
+    const inNs = await ip('-n', ns!, '-br', 'addr');
+    expect(inNs).toContain(bridge);
+    expect(inNs).toContain(`${subnet}1/24`);
+    const hostAddrs = await ip('-br', 'addr');
+    const hostLinks = await ip('-br', 'link');
+    expect(hostAddrs).not.toContain(subnet);
+    expect(hostLinks).not.toContain(bridge);
+
+    // stopOne deletes the namespace; startOne brings it back, bridge and all.
+    await set.stopOne('engine-1');
+    expect(fs.existsSync(`/run/netns/${ns}`)).toBe(false);
+    await set.startOne('engine-1');
+    expect(fs.existsSync(`/run/netns/${ns}`)).toBe(true);
+    const again = await set.docker('engine-1', ['run', '--rm', '--network', 'nstest', 'busybox:local', 'busybox', 'ip', '-4', '-o', 'addr']);
+    expect(again).toContain(`inet ${subnet}`);
+    expect(await ip('-br', 'addr')).not.toContain(subnet);
+
+    await set.stop();
+    expect((await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0])).not.toContain(ns);
+    expect(fs.existsSync(`/run/netns/${ns}`)).toBe(false);
+    expect(fs.existsSync(set.dir)).toBe(false);
   });
 
   it('reports a failed start with the engine log and stops what it started', async () => {

@@ -15,6 +15,12 @@ export interface StartEnginesOptions {
   sharedKey?: boolean;
   /** Where the engines live; by default a fresh temp dir, removed again by stop(). */
   dir?: string;
+  /**
+   * Each engine in a network namespace of its own (`--netns`): user-defined networks can be
+   * created on it; host networking and published ports then live in that namespace, not on the
+   * host's loopback. The namespace's name is in DIR/NAME/netns; stopping the engine deletes it.
+   */
+  netns?: boolean;
 }
 
 export interface TestEngine {
@@ -26,6 +32,8 @@ export interface TestEngine {
   dockerHost: string;
   /** PID of the engine's dockerd as last listed (updated by startOne). */
   pid: number | undefined;
+  /** With `netns`: the name of the engine's network namespace (`ip -n NAME ...`). */
+  netns?: string;
 }
 
 export interface TestEngines {
@@ -169,6 +177,7 @@ function labelArgs(opts: StartEnginesOptions): string[] {
     for (const [k, v] of Object.entries(labels)) args.push(`--label@${i}`, check(k, v));
   }
   if (opts.sharedKey) args.push('--shared-key');
+  if (opts.netns) args.push('--netns');
   return args;
 }
 
@@ -176,6 +185,16 @@ function readPid(file: string): number | undefined {
   try {
     const pid = Number(fs.readFileSync(file, 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The network namespace of an engine started with `netns` (its DIR/NAME/netns), if any. */
+export function readNetns(engineDir: string): string | undefined {
+  try {
+    const ns = fs.readFileSync(path.join(engineDir, 'netns'), 'utf8').trim();
+    return /^flotilla-[0-9a-f]{12}$/.test(ns) ? ns : undefined;
   } catch {
     return undefined;
   }
@@ -224,6 +243,9 @@ export async function startEngines(opts: StartEnginesOptions): Promise<TestEngin
       for (const name of names) {
         killPid(readPid(path.join(dir, name, 'launcher.pid')), 'SIGKILL');
         killPid(readPid(path.join(dir, name, 'exec', 'containerd', 'containerd.pid')), 'SIGKILL');
+        killPid(readPid(path.join(dir, name, 'forward.pid')), 'SIGKILL');
+        const ns = readNetns(path.join(dir, name));
+        if (ns) runSyncQuietly('ip', ['netns', 'del', ns], 10_000);
       }
       if (ownsDir) removeTempDir(dir);
     },
@@ -236,6 +258,12 @@ export async function startEngines(opts: StartEnginesOptions): Promise<TestEngin
     engines = parseEngineList(stdout);
     if (engines.length !== opts.count) {
       throw new Error(`engines.sh start listed ${engines.length} engines, expected ${opts.count}:\n${stdout}`);
+    }
+    if (opts.netns) {
+      for (const e of engines) {
+        e.netns = readNetns(path.join(dir, e.name));
+        if (!e.netns) throw new Error(`engines.sh start with --netns recorded no namespace for ${e.name}`);
+      }
     }
   } catch (err) {
     const logs = engineLogs(dir);

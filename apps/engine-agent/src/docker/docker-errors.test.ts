@@ -14,6 +14,8 @@ describe('mapDockerError', () => {
     [dockerError(500, 'Invalid signal: SIGFOO'), status.INVALID_ARGUMENT, 'Invalid signal: SIGFOO'],
     [dockerError(500, 'driver failed programming external connectivity'), status.INTERNAL, 'driver failed'],
     [dockerError(500, 'Container 0123abcd is not paused'), status.FAILED_PRECONDITION, 'is not paused'],
+    [dockerError(409, 'network with name backend already exists'), status.ALREADY_EXISTS, 'network with name backend'],
+    [dockerError(403, 'error while removing network: network backend id 0123 has active endpoints'), status.FAILED_PRECONDITION, 'has active endpoints'],
     [Object.assign(new Error('connect ECONNREFUSED /x.sock'), { code: 'ECONNREFUSED' }), status.UNAVAILABLE, 'unreachable'],
     [Object.assign(new Error('connect ENOENT /x.sock'), { code: 'ENOENT' }), status.UNAVAILABLE, 'unreachable'],
   ])('maps %p', (err, code, text) => {

@@ -20,7 +20,7 @@ export function dockerMessage(err: DockerErrorLike): string {
 
 /**
  * Maps an error from the Docker engine onto the typed error for its gRPC status, keeping Docker's
- * message: 404 NOT_FOUND; 409 on a name ALREADY_EXISTS, other 409 FAILED_PRECONDITION; 400
+ * message: 403 FAILED_PRECONDITION; 404 NOT_FOUND; 409 on a name ALREADY_EXISTS, other 409 FAILED_PRECONDITION; 400
  * INVALID_ARGUMENT; a refused or broken connection UNAVAILABLE.
  */
 export function mapDockerError(err: unknown, endpoint: string): FlotillaError {
@@ -33,10 +33,13 @@ export function mapDockerError(err: unknown, endpoint: string): FlotillaError {
   switch (e.statusCode) {
     case 400:
       return new InvalidArgumentError(message, { cause: err });
+    case 403:
+      // Docker's "forbidden": a network with active endpoints, a predefined network.
+      return new FailedPreconditionError(message, { cause: err });
     case 404:
       return new NotFoundError(message, { cause: err });
     case 409:
-      return /name .* is already in use|Conflict\. The container name/i.test(message)
+      return /name .* is already in use|Conflict\. The container name|network with name .* already exists/i.test(message)
         ? new AlreadyExistsError(message, { cause: err })
         : new FailedPreconditionError(message, { cause: err });
     case 500:
