@@ -101,6 +101,21 @@ function streamOutcome(open: () => ClientReadableStream<unknown>): Promise<Outco
   });
 }
 
+/**
+ * A call whose caller streams (ExecContainer, AttachContainer: two-way; CopyToContainer: client
+ * stream): its messages, the half-close, then its status. Against the hollow engine a well-formed
+ * exec, attach or copy ends FAILED_PRECONDITION (it runs no programs and holds no files).
+ */
+function callerStreamOutcome(open: (done: (s: StatusObject) => void) => { write(message: unknown): boolean; end(): void; on(event: string, listener: (...args: never[]) => void): unknown }, messages: unknown[]): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
+    const call = open((s) => resolve({ code: s.code, details: s.details }));
+    call.on('data', () => undefined);
+    call.on('error', () => undefined);
+    for (const message of messages) call.write(message);
+    call.end();
+  });
+}
+
 /** Statuses seen by the current property, for its summary line. */
 let seen = new Map<string, number>();
 
@@ -403,6 +418,84 @@ rpc(
 rpc('inspectVolume', () => fc.record({ name: volumeName(), engine: fc.oneof(fc.constant(''), engineRef()) }), (r) => unaryOutcome(() => call(c.client, c.client.inspectVolume, r)));
 rpc('removeVolume', () => fc.record({ name: volumeName(), engine: fc.oneof(fc.constant(''), engineRef()), force: fc.boolean() }), (r) => unaryOutcome(() => call(c.client, c.client.removeVolume, r)));
 
+const networkName = () => text(L.nameBytes, 'fuzz-net', 'fuzz.net-2', 'bridge', 'host', '-bad', 'a', 'x/y');
+rpc(
+  'listNetworks',
+  () => fc.record({ engines: list(engineRef(), L.filterEntries, 'x'), names: list(containerRef(), L.filterEntries, 'x'), labels: labels(), pageSize, pageToken }),
+  (r) => unaryOutcome(() => call(c.client, c.client.listNetworks, r)),
+);
+rpc(
+  'createNetwork',
+  () =>
+    fc.record({
+      name: networkName(),
+      engines: list(engineRef(), L.filterEntries, 'x'),
+      allEngines: fc.boolean(),
+      driver: text(L.filterValueBytes, '', 'bridge', 'macvlan', 'host'),
+      labels: labels(),
+      internal: fc.boolean(),
+      subnet: text(L.hostIpBytes, '', '10.20.0.0/24', '10.20.0.0', 'fe80::/64', '10.0.0.0/33'),
+      gateway: text(L.hostIpBytes, '', '10.20.0.1', 'fe80::1', 'x'),
+    }),
+  (r) => unaryOutcome(() => call(c.client, c.client.createNetwork, r)),
+);
+rpc('inspectNetwork', () => fc.record({ network: networkName(), engine: fc.oneof(fc.constant(''), engineRef()) }), (r) => unaryOutcome(() => call(c.client, c.client.inspectNetwork, r)));
+rpc('removeNetwork', () => fc.record({ network: networkName(), engine: fc.oneof(fc.constant(''), engineRef()) }), (r) => unaryOutcome(() => call(c.client, c.client.removeNetwork, r)));
+
+// ---- the calls whose caller streams: one fuzzed message (a start or not), then a stdin piece ----
+const terminalSize = fc.option(fc.record({ rows: uint32, columns: uint32 }), { nil: undefined });
+const stdinPiece = fc.oneof({ arbitrary: fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)), weight: 4 }, { arbitrary: fc.constant(Buffer.alloc(1024 * 1024 + 1)), weight: 1 });
+const execStart = () =>
+  fc.record({
+    container: containerRef(),
+    options: fc.option(
+      fc.record({
+        command: list(text(L.argBytes, 'true', 'sh', ''), L.argvEntries, 'x'),
+        tty: fc.boolean(),
+        stdin: fc.boolean(),
+        env: list(text(L.envEntryBytes, 'A=1', 'NOEQUALS', '=x'), L.envEntries, 'A=1'),
+        user: text(L.userBytes, '', 'root', '1000:1000', 'a b'),
+        workingDir: text(L.pathBytes, '', '/', '/tmp', 'relative'),
+        terminalSize,
+      }),
+      { nil: undefined },
+    ),
+  });
+const firstMessage = <S>(start: fc.Arbitrary<S>) =>
+  fc.oneof(
+    { arbitrary: start.map((value) => ({ request: { $case: 'start' as const, value } })), weight: 6 },
+    { arbitrary: stdinPiece.map((value) => ({ request: { $case: 'stdin' as const, value } })), weight: 1 },
+    { arbitrary: fc.record({ rows: uint32, columns: uint32 }).map((value) => ({ request: { $case: 'resize' as const, value } })), weight: 1 },
+    { arbitrary: fc.constant({ request: undefined }), weight: 1 },
+  );
+const thenStdin = { request: { $case: 'stdin' as const, value: Buffer.from('fuzz\n') } };
+rpc('execContainer', () => firstMessage(execStart()), (r) => callerStreamOutcome((done) => c.client.execContainer().on('status', done) as never, [r, thenStdin]));
+rpc(
+  'attachContainer',
+  () => firstMessage(fc.record({ container: containerRef(), options: fc.option(fc.record({ stdin: fc.boolean(), logs: fc.boolean(), terminalSize }), { nil: undefined }) })),
+  (r) => callerStreamOutcome((done) => c.client.attachContainer().on('status', done) as never, [r, thenStdin]),
+);
+const containerPath = () => text(L.pathBytes, '/', '/etc', '/tmp/x', '', 'relative', '/a\u0000b');
+rpc('statContainerPath', () => fc.record({ container: containerRef(), path: containerPath() }), (r) => unaryOutcome(() => call(c.client, c.client.statContainerPath, r)));
+rpc('copyFromContainer', () => fc.record({ container: containerRef(), path: containerPath() }), (r) => streamOutcome(() => c.client.copyFromContainer(r)));
+rpc(
+  'copyToContainer',
+  () =>
+    fc.oneof(
+      { arbitrary: fc.record({ container: containerRef(), path: containerPath(), noOverwriteDirNonDir: fc.boolean() }).map((value) => ({ request: { $case: 'start' as const, value } })), weight: 6 },
+      { arbitrary: stdinPiece.map((value) => ({ request: { $case: 'data' as const, value } })), weight: 1 },
+      { arbitrary: fc.constant({ request: undefined }), weight: 1 },
+    ),
+  (r) =>
+    callerStreamOutcome(
+      (done) => {
+        const upload = c.client.copyToContainer((err) => done(err ? { code: err.code, details: err.details, metadata: new Metadata() } : { code: status.OK, details: '', metadata: new Metadata() }));
+        return upload as never;
+      },
+      [r, { request: { $case: 'data' as const, value: Buffer.alloc(512) } }],
+    ),
+);
+
 // Never removes busybox:local itself: the other properties create containers from it.
 const imageRef = () => text(L.imageBytes, 'busybox:local', 'busybox', 'sha256:', 'fuzz/tagged:1', 'a/../../containers/json', 'x?force=1');
 const removableImage = () => text(L.imageBytes, 'fuzz/tagged:1', 'fuzz/none', 'a/../../containers/json', 'x?force=1').filter((ref) => !['busybox:local', 'busybox'].includes(ref) && !/^(sha256:)?[0-9a-f]+$/.test(ref));
@@ -462,6 +555,10 @@ function bytesFor(k: TypedCase<never>): fc.Arbitrary<Buffer> {
 
 function rawOutcome(method: Method, bytes: Buffer): Promise<Outcome> {
   const definition = ClusterServiceService[method];
+  if (definition.requestStream && definition.responseStream) return callerStreamOutcome((done) => raw.makeBidiStreamRequest(definition.path, identity, identity, new Metadata(), {}).on('status', done) as never, [bytes]);
+  if (definition.requestStream) {
+    return callerStreamOutcome((done) => raw.makeClientStreamRequest(definition.path, identity, identity, new Metadata(), {}, (err: ServiceError | null) => done(err ? { code: err.code, details: err.details, metadata: new Metadata() } : { code: status.OK, details: '', metadata: new Metadata() })) as never, [bytes]);
+  }
   if (definition.responseStream) return streamOutcome(() => raw.makeServerStreamRequest(definition.path, identity, identity, bytes, new Metadata(), {}));
   const outcome = new Promise<Outcome>((resolve) => {
     raw.makeUnaryRequest(definition.path, identity, identity, bytes, new Metadata(), method === 'waitContainer' ? { deadline: Date.now() + waitDeadlineMs } : {}, (err: ServiceError | null) =>

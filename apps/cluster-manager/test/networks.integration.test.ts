@@ -61,6 +61,12 @@ it('creates on every engine, each its own; answers a name taken per engine, bad 
   const all = (await create({ name: 'everywhere', allEngines: true, internal: true })).results;
   expect(all.map((r) => [r.engine?.address, r.error, r.unsettled])).toEqual([...cluster.addresses].sort().map((a) => [a, '', false]));
   expect(new Set(all.map((r) => r.network?.id)).size).toBe(2);
+  // Used by a container wherever it lands: every engine holds it.
+  const joined = await call(m(), m().createContainer, { spec: ContainerSpec.fromPartial({ name: 'joins-everywhere', image: 'busybox:local', command: ['sleep', '300'], networkMode: 'everywhere' }), start: true, requestId: '' });
+  const settings = JSON.parse((await call(m(), m().inspectContainer, { container: 'joins-everywhere' })).rawJson) as { NetworkSettings: { Networks: Record<string, { IPAddress: string; NetworkID: string }> } };
+  expect(settings.NetworkSettings.Networks.everywhere.NetworkID).toBe(all.find((r) => r.engine?.address === joined.engine?.address)?.network?.id);
+  expect(settings.NetworkSettings.Networks.everywhere.IPAddress).not.toBe('');
+  await call(m(), m().removeContainer, { container: 'joins-everywhere', force: true, volumes: false });
   const again = (await create({ name: 'everywhere', engines: [cluster.addresses[0]] })).results;
   expect(again[0].error).toMatch(/^ALREADY_EXISTS: /);
   const ambiguous = await failureOf(call(m(), m().inspectNetwork, { network: 'everywhere', engine: '' }));

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { PlacementRequest } from '../placement-request';
 import { placementRequestFrom } from '../placement-request';
 import { StaticEngine, type StaticContainer } from '../static-engine';
-import { allFilters, containerSlotsFilter, dependencyFilter, filterNames, filtersByName, healthFilter, portFilter, volumeFilter, whitelistFilter } from './index';
+import { allFilters, containerSlotsFilter, dependencyFilter, filterNames, filtersByName, healthFilter, networkFilter, portFilter, volumeFilter, whitelistFilter } from './index';
 
 const hard = { soft: false };
 
@@ -25,7 +25,7 @@ function container(name: string, extra: Partial<StaticContainer> = {}): StaticCo
 describe('filter registry', () => {
   it('keeps classic order', () => {
     expect(filterNames).toEqual(['health', 'port', 'containerslots', 'dependency', 'volume', 'network', 'affinity', 'constraint', 'whitelist']);
-    expect(filtersByName(['constraint', 'health'])).toEqual([allFilters[6], allFilters[0]]);
+    expect(filtersByName(['constraint', 'health'])).toEqual([allFilters[7], allFilters[0]]);
   });
 
   it('rejects an unknown filter naming its index', () => {
@@ -242,5 +242,24 @@ describe('volume filter', () => {
   it('keeps engines that hold every such volume and names what the others lack', () => {
     expect(volumeFilter.reject(withVolumes(['data', 'logs']), request({ volumes: ['data', 'logs'] }), hard)).toBeNull();
     expect(volumeFilter.reject(withVolumes(['data']), request({ volumes: ['data', 'logs'] }), hard)).toBe('does not hold volume "logs", which the container mounts and another engine holds');
+  });
+});
+
+describe('network filter', () => {
+  const withNetworks = (networks: string[]) => {
+    const e = engine();
+    networks.forEach((n) => e.networks.add(n));
+    return e;
+  };
+
+  it('applies only when the request joins a network some engine holds', () => {
+    expect(networkFilter.applies(request())).toBe(false);
+    expect(networkFilter.applies(request({ networks: [] }))).toBe(false);
+    expect(networkFilter.applies(request({ networks: ['backend'] }))).toBe(true);
+  });
+
+  it('keeps engines that hold the network and names what the others lack', () => {
+    expect(networkFilter.reject(withNetworks(['backend']), request({ networks: ['backend'] }), hard)).toBeNull();
+    expect(networkFilter.reject(withNetworks(['frontend']), request({ networks: ['backend'] }), hard)).toBe('does not hold network "backend", which the container joins and another engine holds');
   });
 });
