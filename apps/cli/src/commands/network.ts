@@ -1,6 +1,6 @@
 import { flag } from '@flotilla/config';
 import { ClusterNetwork } from '@flotilla/proto/cluster';
-import { defineCommand, type CommandGroup } from '../command';
+import { ambiguousNames, defineCommand, engineLabel, type CommandGroup } from '../command';
 import { keyValues } from '../container-spec';
 import { UsageError } from '../errors';
 import { formatOption, noTruncOption, parseFormat, printDocuments, printListing } from '../output/format';
@@ -56,6 +56,7 @@ const ls = defineCommand({
       for (const n of networks) ctx.io.stdout.write(`${(n.network?.id ?? '').slice(0, options['no-trunc'] ? undefined : 12)}\n`);
       return 0;
     }
+    const ambiguous = ambiguousNames(networks.map((n) => n.engine));
     const rows = networks.map((n) => ({
       n,
       f: {
@@ -63,7 +64,7 @@ const ls = defineCommand({
         Name: n.network?.name ?? '',
         Driver: n.network?.driver ?? '',
         Scope: n.network?.scope ?? '',
-        Engine: n.engine?.name || n.engine?.address || '',
+        Engine: engineLabel(n.engine, ambiguous),
         Address: n.engine?.address ?? '',
         Labels: Object.entries(n.network?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
       },

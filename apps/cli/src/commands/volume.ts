@@ -1,6 +1,6 @@
 import { flag } from '@flotilla/config';
 import { ClusterVolume } from '@flotilla/proto/cluster';
-import { defineCommand, type CommandGroup } from '../command';
+import { ambiguousNames, defineCommand, engineLabel, type CommandGroup } from '../command';
 import { allVolumes } from '../pages';
 import { perEngineFilters, printPerEngineResults } from '../per-engine';
 import { UsageError } from '../errors';
@@ -52,12 +52,13 @@ const ls = defineCommand({
       for (const v of volumes) ctx.io.stdout.write(`${v.volume?.name ?? ''}\n`);
       return 0;
     }
+    const ambiguous = ambiguousNames(volumes.map((v) => v.engine));
     const rows = volumes.map((v) => ({
       v,
       f: {
         Name: v.volume?.name ?? '',
         Driver: v.volume?.driver ?? '',
-        Engine: v.engine?.name || v.engine?.address || '',
+        Engine: engineLabel(v.engine, ambiguous),
         Address: v.engine?.address ?? '',
         Mountpoint: v.volume?.mountpoint ?? '',
         Labels: Object.entries(v.volume?.labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','),
