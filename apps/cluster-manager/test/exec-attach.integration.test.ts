@@ -3,7 +3,7 @@ import { AttachOptions, ExecOptions } from '@flotilla/proto';
 import { ContainerSpec, ClusterServiceClient, type AttachContainerRequest, type AttachContainerResponse, type ClusterServiceClient as Client, type CopyFromContainerResponse, type CopyToContainerRequest, type ExecContainerRequest, type ExecContainerResponse, type ExecStarted } from '@flotilla/proto/cluster';
 import { cleanupAll, failureOf, runExecCall, testTls, waitFor } from '@flotilla/testing';
 import { status } from '@grpc/grpc-js';
-import { startRealCluster, type RealCluster } from './support';
+import { EventRecorder, startRealCluster, type RealCluster } from './support';
 
 // ExecContainer, AttachContainer and the copies through the cluster API: two real engines, an agent process beside each and a
 // manager process, as a client of the cluster sees them.
@@ -29,7 +29,8 @@ const readerClient = (): Client => (reader ??= dial(ClusterServiceClient, cluste
 const start = (container: string, options: Partial<ExecOptions>): ExecContainerRequest => ({ request: { $case: 'start', value: { container, options: ExecOptions.fromPartial(options) } } });
 const stdin = (text: string): ExecContainerRequest => ({ request: { $case: 'stdin', value: Buffer.from(text) } });
 
-it("runs a program on the container's engine: started names it, then the output apart, then the exit code", async () => {
+it("runs a program on the container's engine: started names it, then the output apart, then the exit code, and Docker's exec events reach WatchEvents with the engine", async () => {
+  const events = await new EventRecorder(m().watchEvents({ types: ['container'], engines: [], containers: ['exec-b'] })).live();
   const result = await runExecCall(m().execContainer(), [start('exec-b', { command: ['sh', '-c', 'echo out; echo err >&2; exit 4'] })]);
   const started = result.started as ExecStarted;
   expect(started.engine).toMatchObject({ id: cluster.ids[1], address: cluster.addresses[1] });
@@ -38,6 +39,9 @@ it("runs a program on the container's engine: started names it, then the output 
   expect(result).toMatchObject({ stdout: Buffer.from('out\n'), stderr: Buffer.from('err\n'), exitCode: 4 });
   expect(result.order[0]).toBe('started');
   expect(result.order.at(-1)).toBe('exit');
+  const died = await events.nextMatching((r) => r.event?.action === 'exec_die', 'the exec_die event');
+  expect(died.event).toMatchObject({ engine: { address: cluster.addresses[1] }, docker: { actorAttributes: expect.objectContaining({ execID: started.execId, exitCode: '4' }) } });
+  events.cancel();
 });
 
 it('feeds stdin through the manager, and the half-close closes it; megabytes come back whole', async () => {
