@@ -15,13 +15,29 @@ describe('LogFrameDecoder', () => {
       const decoder = new LogFrameDecoder();
       const frames = [];
       for (let i = 0; i < all.length; i += size) frames.push(...decoder.push(all.subarray(i, i + size)));
-      expect(frames.map((f) => [f.stream, f.data.toString()])).toEqual([
+      // Pieces of one stream may come split; in order, they are the frames' payloads.
+      const joined: Array<[string, string]> = [];
+      for (const f of frames) {
+        const last = joined.at(-1);
+        if (last && last[0] === f.stream) last[1] += f.data.toString();
+        else joined.push([f.stream, f.data.toString()]);
+      }
+      expect(joined).toEqual([
         ['stdout', 'hello\n'],
         ['stderr', 'oops\n'],
-        ['stdout', ''],
       ]);
       expect(decoder.pendingBytes).toBe(0);
     }
+  });
+
+  it('passes a frame on as it comes, without gathering the length its header claims', () => {
+    const decoder = new LogFrameDecoder();
+    const header = Buffer.alloc(8);
+    header[0] = 1;
+    header.writeUInt32BE(0xffffffff, 4);
+    expect(decoder.push(Buffer.concat([header, Buffer.from('first')]))).toEqual([{ stream: 'stdout', data: Buffer.from('first') }]);
+    expect(decoder.push(Buffer.from('second'))).toEqual([{ stream: 'stdout', data: Buffer.from('second') }]);
+    expect(decoder.pendingBytes).toBe(0xffffffff - 11);
   });
 
   it('refuses a stream that is not multiplexed', () => {

@@ -5,30 +5,50 @@ export interface LogFrame {
 }
 
 /**
- * Splits Docker's multiplexed log stream: each frame is an 8-byte header (stream type, three zero
- * bytes, big-endian length) and the payload. Chunks may end anywhere, so partial frames wait.
+ * Splits Docker's multiplexed stream (logs, and exec and attach without a TTY): each frame is an
+ * 8-byte header (stream type, three zero bytes, big-endian length) and the payload. The payload is
+ * passed on as it comes, in pieces, never gathered: a frame's length comes from the engine, and a
+ * header claiming gigabytes must not make the agent hold them. Chunks may end anywhere; only a
+ * partial header (under 8 bytes) waits.
  */
 export class LogFrameDecoder {
-  private buffer: Buffer = Buffer.alloc(0);
+  private header: Buffer = Buffer.alloc(0);
+  private stream: LogFrame['stream'] = 'stdout';
+  /** Payload bytes of the current frame still to come. */
+  private remaining = 0;
 
   push(chunk: Buffer): LogFrame[] {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    const frames: LogFrame[] = [];
-    while (this.buffer.length >= 8) {
-      const type = this.buffer[0];
-      const length = this.buffer.readUInt32BE(4);
-      if (type > 2 || this.buffer[1] !== 0 || this.buffer[2] !== 0 || this.buffer[3] !== 0) {
-        throw new Error(`not a multiplexed log stream (header ${this.buffer.subarray(0, 8).toString('hex')})`);
+    const out: LogFrame[] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, chunk.length - at);
+        const data = Buffer.from(chunk.subarray(at, at + take));
+        // Consecutive pieces of one stream go out as one.
+        const last = out.at(-1);
+        if (last && last.stream === this.stream) last.data = Buffer.concat([last.data, data]);
+        else out.push({ stream: this.stream, data });
+        this.remaining -= take;
+        at += take;
+        continue;
       }
-      if (this.buffer.length < 8 + length) break;
-      frames.push({ stream: type === 2 ? 'stderr' : 'stdout', data: Buffer.from(this.buffer.subarray(8, 8 + length)) });
-      this.buffer = this.buffer.subarray(8 + length);
+      const need = 8 - this.header.length;
+      this.header = Buffer.concat([this.header, chunk.subarray(at, at + need)]);
+      at += Math.min(need, chunk.length - at);
+      if (this.header.length < 8) break;
+      const type = this.header[0];
+      if (type > 2 || this.header[1] !== 0 || this.header[2] !== 0 || this.header[3] !== 0) {
+        throw new Error(`not a multiplexed log stream (header ${this.header.toString('hex')})`);
+      }
+      this.stream = type === 2 ? 'stderr' : 'stdout';
+      this.remaining = this.header.readUInt32BE(4);
+      this.header = Buffer.alloc(0);
     }
-    return frames;
+    return out;
   }
 
-  /** Bytes of an unfinished frame left when the stream ended. */
+  /** Bytes of an unfinished frame (its header, or payload still owed) when the stream ended. */
   get pendingBytes(): number {
-    return this.buffer.length;
+    return this.header.length + this.remaining;
   }
 }
