@@ -146,6 +146,7 @@ export default defineCommand({
   async run(ctx, _options, args) {
     const [from, to] = args.map(parseSide);
     let done: string;
+    if (from.kind === 'container' && to.kind === 'stream' && ctx.io.stdout.isTTY) throw new UsageError('-: a tar archive is not for a terminal; redirect it to a file or a pipe', ctx.command);
     if (from.kind === 'container' && to.kind !== 'container') done = await copyOut(ctx, from, to);
     else if (to.kind === 'container' && from.kind !== 'container') done = await copyIn(ctx, from, to);
     else throw new UsageError('exactly one side of cp is a path in a container (CONTAINER:PATH), as in docker cp', ctx.command);

@@ -77,6 +77,12 @@ export async function copyToContainer(backend: DockerBackend, call: ServerReadab
     await put;
     throw err;
   }
+  if (signal.aborted) {
+    // The caller went before the end of the archive: Docker must not extract what came of it.
+    archive.destroy(new Error('the copy was cancelled'));
+    await put;
+    return {};
+  }
   archive.end();
   await put;
   if (putFailure) throw putFailure;
