@@ -475,6 +475,11 @@ rpc(
   () => firstMessage(fc.record({ container: containerRef(), options: fc.option(fc.record({ stdin: fc.boolean(), logs: fc.boolean(), terminalSize }), { nil: undefined }) })),
   (r) => callerStreamOutcome((done) => c.client.attachContainer().on('status', done) as never, [r, thenStdin]),
 );
+rpc(
+  'inspectExec',
+  () => fc.record({ container: containerRef(), execId: text(L.referenceBytes, '', 'exec-1', '0123456789abcdef'.repeat(4), '../x') }),
+  (r) => unaryOutcome(() => call(c.client, c.client.inspectExec, r)),
+);
 const containerPath = () => text(L.pathBytes, '/', '/etc', '/tmp/x', '', 'relative', '/a\u0000b');
 rpc('statContainerPath', () => fc.record({ container: containerRef(), path: containerPath() }), (r) => unaryOutcome(() => call(c.client, c.client.statContainerPath, r)));
 rpc('copyFromContainer', () => fc.record({ container: containerRef(), path: containerPath() }), (r) => streamOutcome(() => c.client.copyFromContainer(r)));

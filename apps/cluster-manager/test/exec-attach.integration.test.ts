@@ -39,6 +39,12 @@ it("runs a program on the container's engine: started names it, then the output 
   expect(result).toMatchObject({ stdout: Buffer.from('out\n'), stderr: Buffer.from('err\n'), exitCode: 4 });
   expect(result.order[0]).toBe('started');
   expect(result.order.at(-1)).toBe('exit');
+  // The exec stays known to Docker for a while: inspected through the cluster, with its container only.
+  const inspected = await call(m(), m().inspectExec, { container: 'exec-b', execId: started.execId });
+  expect(inspected).toMatchObject({ exec: { execId: started.execId, containerId: started.containerId, running: false, exitCode: 4 }, engine: { address: cluster.addresses[1] } });
+  expect(JSON.parse(inspected.rawJson)).toMatchObject({ ID: started.execId, ExitCode: 4 });
+  expect((await failureOf(call(m(), m().inspectExec, { container: 'exec-a', execId: started.execId }))).code).toBe(status.NOT_FOUND);
+  expect((await failureOf(call(m(), m().inspectExec, { container: 'exec-b', execId: ' ' }))).message).toMatch(/^exec_id " "/);
   const died = await events.nextMatching((r) => r.event?.action === 'exec_die', 'the exec_die event');
   expect(died.event).toMatchObject({ engine: { address: cluster.addresses[1] }, docker: { actorAttributes: expect.objectContaining({ execID: started.execId, exitCode: '4' }) } });
   events.cancel();

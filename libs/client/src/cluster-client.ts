@@ -22,6 +22,8 @@ import {
   CopyFromContainerRequest,
   CopyToStart,
   StatContainerPathRequest,
+  InspectExecRequest,
+  type InspectExecResponse,
   type CopyFromContainerResponse,
   type CopyToContainerResponse,
   type StatContainerPathResponse,
@@ -160,6 +162,7 @@ export const idempotency = {
   // A second try could run the program twice: only a try that never reached a manager is made again.
   execContainer: false,
   statContainerPath: true,
+  inspectExec: true,
   copyFromContainer: 'opening only',
   // A second try would extract again, and the archive is read once.
   copyToContainer: false,
@@ -310,6 +313,11 @@ export class ClusterClient {
   }
 
   /** The processes of a running container. Read-only: retried. */
+  /** An exec of a container: whether its program runs, and its exit code once it ended. Read-only: retried. */
+  inspectExec(request: RequestOf<typeof InspectExecRequest>, options?: CallOptions): Promise<InspectExecResponse> {
+    return this.unary(idempotency.inspectExec, (c) => c.inspectExec, InspectExecRequest.fromPartial(request), options);
+  }
+
   /** What a path in a container is (docker cp asks first). Read-only: retried. */
   statContainerPath(request: RequestOf<typeof StatContainerPathRequest>, options?: CallOptions): Promise<StatContainerPathResponse> {
     return this.unary(idempotency.statContainerPath, (c) => c.statContainerPath, StatContainerPathRequest.fromPartial(request), options);

@@ -1,6 +1,6 @@
 import type { AttachOptions, ContainerResources, ExitStatus, ExecOptions, PathStat, PullProgress, RegistryAuth } from '@flotilla/proto';
 import type { SessionInput } from '@flotilla/policy';
-import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, UpdateContainerResponse, WaitContainerResponse, WatchResponse, CreateNetworkRequest, CreateNetworkResponse, InspectNetworkResponse } from '@flotilla/proto/agent';
+import type { ContainerLogsRequest, ContainerLogsResponse, ContainerStatsResponse, CreateContainerRequest, CreateContainerResponse, CreateVolumeRequest, CreateVolumeResponse, InspectContainerResponse, InspectImageResponse, InspectVolumeResponse, StartContainerResponse, StopContainerResponse, TopContainerResponse, UpdateContainerResponse, WaitContainerResponse, WatchResponse, CreateNetworkRequest, CreateNetworkResponse, InspectExecResponse, InspectNetworkResponse } from '@flotilla/proto/agent';
 import type { Role } from '@flotilla/pki';
 
 /** What the cluster hears from one engine-agent's Watch stream. */
@@ -100,6 +100,7 @@ export interface AgentOperations {
    */
   execContainer(id: string, options: ExecOptions, input: AsyncIterable<SessionInput>, signal: AbortSignal): AsyncIterable<ExecOutput>;
   statContainerPath(id: string, path: string): Promise<PathStat | undefined>;
+  inspectExec(execId: string): Promise<InspectExecResponse>;
   /** The path's stat, then its tar archive in pieces; `signal` ends the call on the agent too. */
   copyFromContainer(id: string, path: string, signal: AbortSignal): AsyncIterable<{ $case: 'stat'; value: PathStat } | { $case: 'data'; value: Buffer }>;
   /** Extracts `archive` into the directory `path`, sent as fast as the agent takes it; resolves once Docker extracted it. */

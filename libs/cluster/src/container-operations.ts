@@ -1,4 +1,4 @@
-import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@flotilla/errors';
 import { checkArchivePiece, checkAttachOptions, checkContainerPath, type ArchiveMessage, checkSessionInput, checkExecOptions, checkNewContainerName, checkPsArgs, checkResourceChange, checkWaitCondition, type SessionInput, type SessionRequestMessage } from '@flotilla/policy';
 import type { AttachOptions, Container, ContainerResources, ContainerStats, ExecOptions, PathStat } from '@flotilla/proto';
 import type { EngineRef } from '@flotilla/proto/cluster';
@@ -155,6 +155,16 @@ export class ContainerOperations {
       if (answered || !(err instanceof FailedPreconditionError)) throw err;
       throw new FailedPreconditionError(`cannot ${verb} container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
     }
+  }
+
+  /** An exec of the container: Docker's exec of another container is NOT_FOUND here, as one that does not exist. */
+  async inspectExec(reference: string, execId: string) {
+    if (!execId.trim()) throw InvalidArgumentError.field('exec_id', execId, 'is required');
+    return this.containers.on(reference, async (_engine, id, agent, container) => {
+      const answer = await agent.inspectExec(execId.trim());
+      if (answer.exec?.containerId !== id) throw new NotFoundError(`no exec ${JSON.stringify(execId.slice(0, 80))} of container ${shown(container)}`);
+      return answer;
+    });
   }
 
   /** What a path in the container is (docker cp asks before it copies). */

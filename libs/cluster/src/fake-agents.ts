@@ -224,6 +224,11 @@ export class FakeAgents implements AgentConnector {
         for await (const item of input) if (item.$case === 'stdin') yield { $case: 'stdout' as const, value: item.value };
         yield { $case: 'exit' as const, value: { exitCode: 0 } };
       },
+      inspectExec: async (execId: string) => {
+        const id = [...engine.containers.keys()].find((c) => execId === `exec-${c.slice(0, 12)}`);
+        if (!id) throw new NotFoundError(`No such exec instance: ${execId}`);
+        return { exec: { execId, containerId: id, running: false, exitCode: 0, pid: '0' }, rawJson: JSON.stringify({ ID: execId, ContainerID: id }) };
+      },
       // A fake engine's containers hold one file each, /hello, whose archive is its bytes as they are.
       statContainerPath: async (id: string, path: string) => {
         find(id);

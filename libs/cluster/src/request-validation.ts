@@ -296,6 +296,10 @@ export const clusterRequestChecks: ClusterRequestChecks = {
   // A two-way stream has no single request: its first message is checked by checkExecStartSizes.
   execContainer: () => undefined,
   attachContainer: () => undefined,
+  inspectExec: (r) => {
+    reference('container', r.container);
+    checkText('exec_id', r.execId, L.referenceBytes);
+  },
   statContainerPath: (r) => {
     reference('container', r.container);
     checkText('path', r.path, L.pathBytes);

@@ -183,6 +183,7 @@ export class GrpcAgentConnector implements AgentConnector {
       tagImage: async (image, tag) => void (await call(client(), client().tagImage, { image, tag })),
       execContainer: (id, options, input, signal) =>
         twoWay<ExecContainerRequest, ExecOutput>(client().execContainer(), { request: { $case: 'start', value: { id, options } } }, (request) => ({ request }), input, signal),
+      inspectExec: (execId) => call(client(), client().inspectExec, { execId }),
       statContainerPath: async (id, path) => (await call(client(), client().statContainerPath, { id, path })).stat,
       copyFromContainer: (id, path, signal) => responsesOf(cancellable(client().copyFromContainer({ id, path }), signal)),
       copyToContainer: (id, path, noOverwriteDirNonDir, archive, signal) => copyThrough(client(), { id, path, noOverwriteDirNonDir }, archive, signal),

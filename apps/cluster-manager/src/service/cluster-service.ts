@@ -64,6 +64,7 @@ export const clusterAccess: Record<keyof ClusterServiceServer, readonly Role[]> 
   execContainer: operator,
   attachContainer: operator,
   statContainerPath: anyReader,
+  inspectExec: anyReader,
   copyFromContainer: operator,
   copyToContainer: operator,
   listNetworks: anyReader,
@@ -252,6 +253,8 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
     inspectNetwork: unary(async (request) => networks.inspect(request.network, request.engine)),
 
     removeNetwork: unary(async (request) => ({ results: await networks.remove(request.network, request.engine) })),
+
+    inspectExec: unary(async (request) => operations.inspectExec(request.container, request.execId)),
 
     statContainerPath: unary(async (request) => operations.statPath(request.container, request.path)),
 

@@ -248,6 +248,9 @@ export interface DockerExecBody {
 
 /** What the agent reads of Docker's exec inspect. */
 export interface ExecInspectReply {
+  ID?: string;
+  ContainerID?: string;
+  Pid?: number;
   Running?: boolean;
   /** Null while the program runs. */
   ExitCode?: number | null;

@@ -1,11 +1,12 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import type { Container, EngineInfo, Image, Network, PathStat, PortBinding, Volume } from '@flotilla/proto';
+import type { Container, EngineInfo, ExecState, Image, Network, PathStat, PortBinding, Volume } from '@flotilla/proto';
 import type { CreateContainerRequest } from '@flotilla/proto/agent';
 import type {
   ContainerInspectReply,
   DockerCreateBody,
   DockerMount,
   DockerInfoReply,
+  ExecInspectReply,
   ImageReply,
   NegotiatedApi,
   NetworkReply,
@@ -346,6 +347,18 @@ export function networkFrom(reply: NetworkReply): Network | null {
   const network: Network = { id: reply.Id, name: cuts.text(reply.Name), driver: cuts.text(reply.Driver), scope: cuts.text(reply.Scope), labels: cuts.labels('labels', reply.Labels) };
   cuts.mark(network.labels);
   return network;
+}
+
+/** Docker's exec inspect; fields it got wrong are left at their zero values. */
+export function execStateFrom(reply: ExecInspectReply, execId: string): ExecState {
+  const pid = Number(reply.Pid);
+  return {
+    execId: typeof reply.ID === 'string' ? reply.ID : execId,
+    containerId: typeof reply.ContainerID === 'string' ? reply.ContainerID : '',
+    running: reply.Running === true,
+    exitCode: reply.Running !== true && typeof reply.ExitCode === 'number' && Number.isInteger(reply.ExitCode) ? reply.ExitCode : undefined,
+    pid: Number.isSafeInteger(pid) && pid > 0 ? String(pid) : '0',
+  };
 }
 
 /** Docker's stat of a path in a container; fields it got wrong are left at their zero values. */

@@ -9,7 +9,7 @@ import type { DockerAuthConfig, DockerBackend, DockerStatsReply } from '../docke
 import { updateBodyFrom } from '../docker/update-body';
 import { pullFailure } from '../docker/docker-errors';
 import { containerStatsFrom, maxStatsLineChars, parseStatsLine } from '../docker/stats-mapping';
-import { containerFrom, createBodyFrom, imageFrom, networkFrom, volumeFrom } from '../monitor/docker-mapping';
+import { containerFrom, createBodyFrom, execStateFrom, imageFrom, networkFrom, volumeFrom } from '../monitor/docker-mapping';
 import { EventLineSplitter } from '../monitor/event-lines';
 import type { EngineMonitor, WatchMessage } from '../monitor/engine-monitor';
 import { CreateOnce } from './create-once';
@@ -362,6 +362,11 @@ export function createAgentService(options: AgentServiceOptions): ServiceRegistr
     execContainer: duplexStream<ExecContainerRequest, ExecContainerResponse>((call, signal, context) => execSession(backend, call, signal, context)),
 
     attachContainer: duplexStream<AttachContainerRequest, AttachContainerResponse>((call, signal, context) => attachSession(backend, call, signal, context)),
+
+    inspectExec: unary(async (request) => {
+      const reply = await backend.inspectExec(required('exec_id', request.execId));
+      return { exec: execStateFrom(reply, request.execId), rawJson: JSON.stringify(reply) };
+    }),
 
     statContainerPath: unary((request) => statContainerPath(backend, request)),
 

@@ -33,6 +33,7 @@ import {
   DockerEvent,
   EngineInfo,
   ExecOptions,
+  ExecState,
   ExitStatus,
   HealthCheck,
   Image,
@@ -929,6 +930,22 @@ export interface TagImageRequest {
 
 /** TagImageResponse is empty: the tag is made. */
 export interface TagImageResponse {
+}
+
+/** InspectExecRequest names the exec. */
+export interface InspectExecRequest {
+  /** Docker's exec ID. Required. */
+  execId: string;
+}
+
+/** InspectExecResponse is the exec as Docker knows it. */
+export interface InspectExecResponse {
+  /** What Docker says of the exec. */
+  exec?:
+    | ExecState
+    | undefined;
+  /** Docker's inspect document, as JSON. */
+  rawJson: string;
 }
 
 function createBaseCreateNetworkRequest(): CreateNetworkRequest {
@@ -8887,6 +8904,168 @@ export const TagImageResponse: MessageFns<TagImageResponse> = {
   },
 };
 
+function createBaseInspectExecRequest(): InspectExecRequest {
+  return { execId: "" };
+}
+
+export const InspectExecRequest: MessageFns<InspectExecRequest> = {
+  encode(message: InspectExecRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectExecRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectExecRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectExecRequest {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectExecRequest): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectExecRequest>): InspectExecRequest {
+    return InspectExecRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectExecRequest>): InspectExecRequest {
+    const message = createBaseInspectExecRequest();
+    message.execId = object.execId ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectExecResponse(): InspectExecResponse {
+  return { exec: undefined, rawJson: "" };
+}
+
+export const InspectExecResponse: MessageFns<InspectExecResponse> = {
+  encode(message: InspectExecResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exec !== undefined) {
+      ExecState.encode(message.exec, writer.uint32(10).fork()).join();
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(18).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectExecResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectExecResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exec = ExecState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectExecResponse {
+    return {
+      exec: isSet(object.exec) ? ExecState.fromJSON(object.exec) : undefined,
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectExecResponse): unknown {
+    const obj: any = {};
+    if (message.exec !== undefined) {
+      obj.exec = ExecState.toJSON(message.exec);
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectExecResponse>): InspectExecResponse {
+    return InspectExecResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectExecResponse>): InspectExecResponse {
+    const message = createBaseInspectExecResponse();
+    message.exec = (object.exec !== undefined && object.exec !== null) ? ExecState.fromPartial(object.exec) : undefined;
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
 /**
  * EngineAgentService runs beside one Docker engine (default address 127.0.0.1:4250). It streams
  * the engine's state and runs container operations for the cluster-manager, which is its only
@@ -9304,6 +9483,20 @@ export const EngineAgentServiceService = {
     responseDeserialize: (value: Buffer): AttachContainerResponse => AttachContainerResponse.decode(value),
   },
   /**
+   * InspectExec answers an exec: whether its program runs, and its exit code once it ended.
+   * Read-only. Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND (Docker forgets an exec some
+   * time after its program ends, and when its container is removed).
+   */
+  inspectExec: {
+    path: "/flotilla.agent.v1.EngineAgentService/InspectExec" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectExecRequest): Buffer => Buffer.from(InspectExecRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectExecRequest => InspectExecRequest.decode(value),
+    responseSerialize: (value: InspectExecResponse): Buffer => Buffer.from(InspectExecResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectExecResponse => InspectExecResponse.decode(value),
+  },
+  /**
    * StatContainerPath describes a path in a container (Docker's HEAD archive). Read-only. Errors:
    * INVALID_ARGUMENT for an empty path; NOT_FOUND for no such container or path.
    */
@@ -9578,6 +9771,12 @@ export interface EngineAgentServiceServer extends UntypedServiceImplementation {
    * `open_stdin`, or a paused container.
    */
   attachContainer: handleBidiStreamingCall<AttachContainerRequest, AttachContainerResponse>;
+  /**
+   * InspectExec answers an exec: whether its program runs, and its exit code once it ended.
+   * Read-only. Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND (Docker forgets an exec some
+   * time after its program ends, and when its container is removed).
+   */
+  inspectExec: handleUnaryCall<InspectExecRequest, InspectExecResponse>;
   /**
    * StatContainerPath describes a path in a container (Docker's HEAD archive). Read-only. Errors:
    * INVALID_ARGUMENT for an empty path; NOT_FOUND for no such container or path.
@@ -10083,6 +10282,26 @@ export interface EngineAgentServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
+  /**
+   * InspectExec answers an exec: whether its program runs, and its exit code once it ended.
+   * Read-only. Errors: INVALID_ARGUMENT for an empty ID; NOT_FOUND (Docker forgets an exec some
+   * time after its program ends, and when its container is removed).
+   */
+  inspectExec(
+    request: InspectExecRequest,
+    callback: (error: ServiceError | null, response: InspectExecResponse) => void,
+  ): ClientUnaryCall;
+  inspectExec(
+    request: InspectExecRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InspectExecResponse) => void,
+  ): ClientUnaryCall;
+  inspectExec(
+    request: InspectExecRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InspectExecResponse) => void,
+  ): ClientUnaryCall;
   /**
    * StatContainerPath describes a path in a container (Docker's HEAD archive). Read-only. Errors:
    * INVALID_ARGUMENT for an empty path; NOT_FOUND for no such container or path.

@@ -33,6 +33,7 @@ import {
   DockerEvent,
   EngineInfo,
   ExecOptions,
+  ExecState,
   ExitStatus,
   HealthCheck,
   Image,
@@ -2012,6 +2013,28 @@ export interface RemoveNetworkRequest {
 export interface RemoveNetworkResponse {
   /** One per engine, ordered by engine address. */
   results: NetworkResult[];
+}
+
+/** InspectExecRequest names the container and the exec. */
+export interface InspectExecRequest {
+  /** As in StartContainerRequest.container. */
+  container: string;
+  /** Docker's exec ID, as ExecStarted.exec_id gave it. Required, at most 512 bytes. */
+  execId: string;
+}
+
+/** InspectExecResponse is the exec, its engine and Docker's document. */
+export interface InspectExecResponse {
+  /** What Docker says of the exec. */
+  exec?:
+    | ExecState
+    | undefined;
+  /** The engine the container is on. */
+  engine?:
+    | EngineRef
+    | undefined;
+  /** Docker's inspect document, as JSON. */
+  rawJson: string;
 }
 
 function createBaseContainerCounts(): ContainerCounts {
@@ -15558,6 +15581,202 @@ export const RemoveNetworkResponse: MessageFns<RemoveNetworkResponse> = {
   },
 };
 
+function createBaseInspectExecRequest(): InspectExecRequest {
+  return { container: "", execId: "" };
+}
+
+export const InspectExecRequest: MessageFns<InspectExecRequest> = {
+  encode(message: InspectExecRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.execId !== "") {
+      writer.uint32(18).string(message.execId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectExecRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectExecRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectExecRequest {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectExecRequest): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectExecRequest>): InspectExecRequest {
+    return InspectExecRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectExecRequest>): InspectExecRequest {
+    const message = createBaseInspectExecRequest();
+    message.container = object.container ?? "";
+    message.execId = object.execId ?? "";
+    return message;
+  },
+};
+
+function createBaseInspectExecResponse(): InspectExecResponse {
+  return { exec: undefined, engine: undefined, rawJson: "" };
+}
+
+export const InspectExecResponse: MessageFns<InspectExecResponse> = {
+  encode(message: InspectExecResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exec !== undefined) {
+      ExecState.encode(message.exec, writer.uint32(10).fork()).join();
+    }
+    if (message.engine !== undefined) {
+      EngineRef.encode(message.engine, writer.uint32(18).fork()).join();
+    }
+    if (message.rawJson !== "") {
+      writer.uint32(26).string(message.rawJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectExecResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectExecResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exec = ExecState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engine = EngineRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rawJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectExecResponse {
+    return {
+      exec: isSet(object.exec) ? ExecState.fromJSON(object.exec) : undefined,
+      engine: isSet(object.engine) ? EngineRef.fromJSON(object.engine) : undefined,
+      rawJson: isSet(object.rawJson)
+        ? globalThis.String(object.rawJson)
+        : isSet(object.raw_json)
+        ? globalThis.String(object.raw_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectExecResponse): unknown {
+    const obj: any = {};
+    if (message.exec !== undefined) {
+      obj.exec = ExecState.toJSON(message.exec);
+    }
+    if (message.engine !== undefined) {
+      obj.engine = EngineRef.toJSON(message.engine);
+    }
+    if (message.rawJson !== "") {
+      obj.rawJson = message.rawJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectExecResponse>): InspectExecResponse {
+    return InspectExecResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectExecResponse>): InspectExecResponse {
+    const message = createBaseInspectExecResponse();
+    message.exec = (object.exec !== undefined && object.exec !== null) ? ExecState.fromPartial(object.exec) : undefined;
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineRef.fromPartial(object.engine)
+      : undefined;
+    message.rawJson = object.rawJson ?? "";
+    return message;
+  },
+};
+
 /**
  * ClusterService is the cluster-manager's API (default address 127.0.0.1:4240): the engines of
  * the cluster, its state, its event stream, and containers placed and run across its engines.
@@ -16246,6 +16465,22 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): AttachContainerResponse => AttachContainerResponse.decode(value),
   },
   /**
+   * InspectExec answers an exec of a container (found as for StartContainer): whether its program
+   * runs, and its exit code once it ended, with the engine. Read-only, safe to retry. Errors:
+   * INVALID_ARGUMENT for an empty exec ID; NOT_FOUND for no such container, or no such exec of it
+   * (Docker forgets an exec some time after its program ends); FAILED_PRECONDITION when the
+   * container's engine is not healthy. Role: operator or reader.
+   */
+  inspectExec: {
+    path: "/flotilla.cluster.v1.ClusterService/InspectExec" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectExecRequest): Buffer => Buffer.from(InspectExecRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectExecRequest => InspectExecRequest.decode(value),
+    responseSerialize: (value: InspectExecResponse): Buffer => Buffer.from(InspectExecResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectExecResponse => InspectExecResponse.decode(value),
+  },
+  /**
    * StatContainerPath describes a path in a container (found as for StartContainer) on its
    * engine, as `docker cp` asks before it copies. Read-only, safe to retry. Errors:
    * INVALID_ARGUMENT for an empty path or one over 4,096 bytes; NOT_FOUND for no such container or
@@ -16730,6 +16965,14 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * streams. Role: operator only.
    */
   attachContainer: handleBidiStreamingCall<AttachContainerRequest, AttachContainerResponse>;
+  /**
+   * InspectExec answers an exec of a container (found as for StartContainer): whether its program
+   * runs, and its exit code once it ended, with the engine. Read-only, safe to retry. Errors:
+   * INVALID_ARGUMENT for an empty exec ID; NOT_FOUND for no such container, or no such exec of it
+   * (Docker forgets an exec some time after its program ends); FAILED_PRECONDITION when the
+   * container's engine is not healthy. Role: operator or reader.
+   */
+  inspectExec: handleUnaryCall<InspectExecRequest, InspectExecResponse>;
   /**
    * StatContainerPath describes a path in a container (found as for StartContainer) on its
    * engine, as `docker cp` asks before it copies. Read-only, safe to retry. Errors:
@@ -17576,6 +17819,28 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<AttachContainerRequest, AttachContainerResponse>;
+  /**
+   * InspectExec answers an exec of a container (found as for StartContainer): whether its program
+   * runs, and its exit code once it ended, with the engine. Read-only, safe to retry. Errors:
+   * INVALID_ARGUMENT for an empty exec ID; NOT_FOUND for no such container, or no such exec of it
+   * (Docker forgets an exec some time after its program ends); FAILED_PRECONDITION when the
+   * container's engine is not healthy. Role: operator or reader.
+   */
+  inspectExec(
+    request: InspectExecRequest,
+    callback: (error: ServiceError | null, response: InspectExecResponse) => void,
+  ): ClientUnaryCall;
+  inspectExec(
+    request: InspectExecRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InspectExecResponse) => void,
+  ): ClientUnaryCall;
+  inspectExec(
+    request: InspectExecRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InspectExecResponse) => void,
+  ): ClientUnaryCall;
   /**
    * StatContainerPath describes a path in a container (found as for StartContainer) on its
    * engine, as `docker cp` asks before it copies. Read-only, safe to retry. Errors:

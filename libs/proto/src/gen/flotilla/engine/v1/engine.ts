@@ -611,6 +611,22 @@ export interface PathStat {
   linkTarget: string;
 }
 
+/** ExecState is an exec as Docker knows it. */
+export interface ExecState {
+  /** Docker's exec ID. */
+  execId: string;
+  /** The container it runs in. */
+  containerId: string;
+  /** The program runs. */
+  running: boolean;
+  /** Its exit code, once it ended. */
+  exitCode?:
+    | number
+    | undefined;
+  /** Its process ID on the engine's host; 0 when it is not running. */
+  pid: string;
+}
+
 function createBaseEngineInfo(): EngineInfo {
   return {
     id: "",
@@ -5055,6 +5071,151 @@ export const PathStat: MessageFns<PathStat> = {
     message.mode = object.mode ?? 0;
     message.modified = object.modified ?? undefined;
     message.linkTarget = object.linkTarget ?? "";
+    return message;
+  },
+};
+
+function createBaseExecState(): ExecState {
+  return { execId: "", containerId: "", running: false, exitCode: undefined, pid: "0" };
+}
+
+export const ExecState: MessageFns<ExecState> = {
+  encode(message: ExecState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.containerId !== "") {
+      writer.uint32(18).string(message.containerId);
+    }
+    if (message.running !== false) {
+      writer.uint32(24).bool(message.running);
+    }
+    if (message.exitCode !== undefined) {
+      writer.uint32(32).int32(message.exitCode);
+    }
+    if (message.pid !== "0") {
+      writer.uint32(40).int64(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.running = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.pid = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecState {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      running: isSet(object.running) ? globalThis.Boolean(object.running) : false,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : undefined,
+      pid: isSet(object.pid) ? globalThis.String(object.pid) : "0",
+    };
+  },
+
+  toJSON(message: ExecState): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.running !== false) {
+      obj.running = message.running;
+    }
+    if (message.exitCode !== undefined) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.pid !== "0") {
+      obj.pid = message.pid;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecState>): ExecState {
+    return ExecState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecState>): ExecState {
+    const message = createBaseExecState();
+    message.execId = object.execId ?? "";
+    message.containerId = object.containerId ?? "";
+    message.running = object.running ?? false;
+    message.exitCode = object.exitCode ?? undefined;
+    message.pid = object.pid ?? "0";
     return message;
   },
 };
