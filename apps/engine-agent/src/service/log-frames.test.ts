@@ -1,4 +1,4 @@
-import { LogFrameDecoder } from './log-frames';
+import { LogFrameDecoder, maxGatheredFrameBytes } from './log-frames';
 
 function frame(stream: 1 | 2, text: string): Buffer {
   const payload = Buffer.from(text);
@@ -15,29 +15,31 @@ describe('LogFrameDecoder', () => {
       const decoder = new LogFrameDecoder();
       const frames = [];
       for (let i = 0; i < all.length; i += size) frames.push(...decoder.push(all.subarray(i, i + size)));
-      // Pieces of one stream may come split; in order, they are the frames' payloads.
-      const joined: Array<[string, string]> = [];
-      for (const f of frames) {
-        const last = joined.at(-1);
-        if (last && last[0] === f.stream) last[1] += f.data.toString();
-        else joined.push([f.stream, f.data.toString()]);
-      }
-      expect(joined).toEqual([
+      expect(frames.map((f) => [f.stream, f.data.toString()])).toEqual([
         ['stdout', 'hello\n'],
         ['stderr', 'oops\n'],
+        ['stdout', ''],
       ]);
       expect(decoder.pendingBytes).toBe(0);
     }
   });
 
-  it('passes a frame on as it comes, without gathering the length its header claims', () => {
+  it('passes a frame longer than it gathers on as it comes, without holding the length its header claims', () => {
     const decoder = new LogFrameDecoder();
     const header = Buffer.alloc(8);
-    header[0] = 1;
+    header[0] = 2;
     header.writeUInt32BE(0xffffffff, 4);
-    expect(decoder.push(Buffer.concat([header, Buffer.from('first')]))).toEqual([{ stream: 'stdout', data: Buffer.from('first') }]);
-    expect(decoder.push(Buffer.from('second'))).toEqual([{ stream: 'stdout', data: Buffer.from('second') }]);
+    expect(decoder.push(Buffer.concat([header, Buffer.from('first')]))).toEqual([{ stream: 'stderr', data: Buffer.from('first') }]);
+    expect(decoder.push(Buffer.from('second'))).toEqual([{ stream: 'stderr', data: Buffer.from('second') }]);
     expect(decoder.pendingBytes).toBe(0xffffffff - 11);
+    // A frame at the limit still comes whole.
+    const whole = Buffer.alloc(8 + maxGatheredFrameBytes, 'x');
+    whole.fill(0, 0, 8);
+    whole[0] = 1;
+    whole.writeUInt32BE(maxGatheredFrameBytes, 4);
+    const fresh = new LogFrameDecoder();
+    expect(fresh.push(whole.subarray(0, 1000))).toEqual([]);
+    expect(fresh.push(whole.subarray(1000)).map((f) => f.data.length)).toEqual([maxGatheredFrameBytes]);
   });
 
   it('refuses a stream that is not multiplexed', () => {
