@@ -15,6 +15,10 @@ command -v ip >/dev/null || need+=(iproute2)
 # The cluster CA (flotilla ca, the test certificates) is made with openssl.
 command -v openssl >/dev/null || need+=(openssl)
 command -v script >/dev/null || need+=(bsdutils)
+# exec -it, run -it and attach are tested on a pseudo-terminal python3 drives (apps/cli/test/pty-session.py).
+command -v python3 >/dev/null || need+=(python3)
+# Engines in network namespaces of their own (engines.sh --netns) are entered with nsenter.
+command -v nsenter >/dev/null || need+=(util-linux)
 # The CLI's zsh completion is checked by zsh itself.
 command -v zsh >/dev/null || need+=(zsh)
 # The engine-agent's systemd unit is checked by systemd-analyze verify (tools/deploy).

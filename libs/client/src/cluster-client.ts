@@ -1,6 +1,6 @@
 import { Metadata, type CallOptions as GrpcCallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { FailedPreconditionError, InvalidArgumentError } from '@flotilla/errors';
-import { call, currentRequestId, eachPage, firstEvent, fromServiceError, newRequestId, requestIdKey } from '@flotilla/grpc';
+import { call, currentRequestId, eachPage, fromServiceError, newRequestId, requestIdKey, sendAll } from '@flotilla/grpc';
 import {
   AddEngineRequest,
   ContainerLogsRequest,
@@ -467,30 +467,20 @@ export class ClusterClient {
     const deadline = options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs;
     return withFailover(this.pool, this.options, { deadline, deadlineMs: options.deadlineMs, signal: options.signal, idempotent: false }, (channel) => {
       if (reading) throw new FailedPreconditionError('the archive was already being read by an earlier try; copy again');
+      reading = true;
       return new Promise<CopyToContainerResponse>((resolve, reject) => {
         const metadata = new Metadata();
         metadata.set(requestIdKey, requestId);
-        let archiveFailure: unknown;
         const upload = channel.raw.copyToContainer(metadata, deadline === undefined ? {} : { deadline }, (err, response) => {
           options.signal?.removeEventListener('abort', cancel);
-          if (archiveFailure) reject(archiveFailure);
+          if (sending.failure) reject(sending.failure);
           else if (err) reject(fromServiceError(err));
           else resolve(response!);
         });
         const cancel = (): void => upload.cancel();
         options.signal?.addEventListener('abort', cancel, { once: true });
         upload.write({ request: { $case: 'start', value: message } });
-        void (async () => {
-          reading = true;
-          for await (const piece of archive) {
-            if (upload.writableEnded || upload.destroyed) return;
-            if (!upload.write({ request: { $case: 'data', value: piece } })) await firstEvent(upload, ['drain', 'close', 'error']);
-          }
-          if (!upload.writableEnded) upload.end();
-        })().catch((err: unknown) => {
-          archiveFailure = err;
-          upload.cancel();
-        });
+        const sending = sendAll(upload, archive, (piece: Buffer) => ({ request: { $case: 'data' as const, value: piece } }), options.signal);
       });
     });
   }

@@ -20,10 +20,18 @@ async function inState<T>(verb: string, container: Container, work: () => Promis
   try {
     return await work();
   } catch (err) {
-    if (!(err instanceof FailedPreconditionError)) throw err;
-    throw new FailedPreconditionError(`cannot ${verb} container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
+    throw stateRefusal(verb, container, err);
   }
 }
+
+/** Docker's FAILED_PRECONDITION in the cluster's words (see inState); any other error as it is. */
+function stateRefusal(verb: string, container: Container, err: unknown): unknown {
+  if (!(err instanceof FailedPreconditionError)) return err;
+  return new FailedPreconditionError(`cannot ${verb} container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
+}
+
+/** What a refused exec or attach could not do, for its message. */
+const sessionVerbs = { exec: 'run a program in', attach: 'attach to' } as const;
 
 /** An exec's answers through the cluster: its start names the container and the engine. */
 export type ClusterExecOutput = SessionOutput | { $case: 'started'; value: { execId: string; containerId: string; engine: EngineRef } };
@@ -111,7 +119,7 @@ export class ContainerOperations {
    */
   exec(reference: string, options: ExecOptions | undefined, requests: AsyncIterable<SessionRequestMessage>, signal: AbortSignal): AsyncIterable<ClusterExecOutput> {
     const checked = checkExecOptions('start.options', options);
-    return this.session<ExecOutput, ClusterExecOutput>(reference, 'run a program in', checked, requests, (agent, id, input) => agent.execContainer(id, checked, input, signal), (started, containerId, engine) => ({ ...started, containerId, engine }));
+    return this.session<ExecOutput, ClusterExecOutput>(reference, 'exec', { stdin: checked.stdin, tty: () => checked.tty }, requests, (agent, id, input) => agent.execContainer(id, checked, input, signal), (started, containerId, engine) => ({ ...started, containerId, engine }));
   }
 
   /**
@@ -121,7 +129,7 @@ export class ContainerOperations {
   attach(reference: string, options: AttachOptions | undefined, requests: AsyncIterable<SessionRequestMessage>, signal: AbortSignal): AsyncIterable<ClusterAttachOutput> {
     const checked = checkAttachOptions('start.options', options);
     let tty = false;
-    return this.session<AttachOutput, ClusterAttachOutput>(reference, 'attach to', { stdin: checked.stdin, tty: () => tty }, requests, (agent, id, input) => agent.attachContainer(id, checked, input, signal), (started, containerId, engine) => {
+    return this.session<AttachOutput, ClusterAttachOutput>(reference, 'attach', { stdin: checked.stdin, tty: () => tty }, requests, (agent, id, input) => agent.attachContainer(id, checked, input, signal), (started, containerId, engine) => {
       tty = started.tty;
       return { ...started, containerId, engine };
     });
@@ -135,15 +143,15 @@ export class ContainerOperations {
    */
   private async *session<Out extends { $case: string; value: unknown }, ClusterOut>(
     reference: string,
-    verb: string,
-    shape: { stdin: boolean; tty: boolean | (() => boolean) },
+    what: keyof typeof sessionVerbs,
+    shape: { stdin: boolean; tty: () => boolean },
     requests: AsyncIterable<SessionRequestMessage>,
     open: (agent: AgentOperations, id: string, input: AsyncIterable<SessionInput>) => AsyncIterable<Out>,
     started: (value: Extract<Out, { $case: 'started' }>['value'], containerId: string, engine: EngineRef) => unknown,
   ): AsyncGenerator<ClusterOut> {
     const { engine, container, agent } = this.containers.onHealthyEngine(reference);
     const input = (async function* (): AsyncGenerator<SessionInput> {
-      for await (const request of requests) yield checkSessionInput({ stdin: shape.stdin, tty: typeof shape.tty === 'function' ? shape.tty() : shape.tty }, request, verb === 'attach to' ? 'attach' : 'exec');
+      for await (const request of requests) yield checkSessionInput({ stdin: shape.stdin, tty: shape.tty() }, request, what);
     })();
     let answered = false;
     try {
@@ -152,8 +160,7 @@ export class ContainerOperations {
         yield (output.$case === 'started' ? { $case: 'started', value: started(output.value as Extract<Out, { $case: 'started' }>['value'], container.id, engineRef(engine)) } : output) as ClusterOut;
       }
     } catch (err) {
-      if (answered || !(err instanceof FailedPreconditionError)) throw err;
-      throw new FailedPreconditionError(`cannot ${verb} container ${shown(container)}: it is ${container.state || 'in an unknown state'} (${err.message})`, { cause: err });
+      throw answered ? err : stateRefusal(sessionVerbs[what], container, err);
     }
   }
 

@@ -16,3 +16,4 @@ export * from './call-log';
 export * from './version-service';
 export * from './duplex';
 export * from './first-event';
+export * from './send-all';

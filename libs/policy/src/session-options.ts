@@ -47,7 +47,7 @@ export type SessionInput = { $case: 'stdin'; value: Buffer } | { $case: 'resize'
 export type SessionRequestMessage = { $case: 'start'; value: unknown } | SessionInput | undefined;
 
 /** A message after the start: stdin only when the session reads it, resizes only with a TTY. */
-export function checkSessionInput(options: { stdin: boolean; tty: boolean }, request: SessionRequestMessage, what = 'exec'): SessionInput {
+export function checkSessionInput(options: { stdin: boolean; tty: boolean }, request: SessionRequestMessage, what: 'exec' | 'attach' = 'exec'): SessionInput {
   if (request?.$case === 'stdin') {
     const size = `${request.value.length} bytes`;
     if (!options.stdin) throw InvalidArgumentError.field('stdin', size, `the ${what} was started without options.stdin`);

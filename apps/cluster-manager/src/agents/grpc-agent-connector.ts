@@ -1,5 +1,5 @@
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions, AttachOutput, ExecOutput } from '@flotilla/cluster';
-import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, firstEvent, fromServiceError, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
+import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, fromServiceError, sendAll, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey, type SessionInput } from '@flotilla/policy';
 import type { PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceClient, type AttachContainerRequest, type ExecContainerRequest, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
@@ -28,26 +28,16 @@ async function* responsesOf<T>(messages: AsyncIterable<{ response?: T }>): Async
  */
 function copyThrough(client: EngineAgentServiceClient, start: { id: string; path: string; noOverwriteDirNonDir: boolean }, archive: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    let archiveFailure: unknown;
     const upload = client.copyToContainer(new Metadata(), {}, (err) => {
       signal.removeEventListener('abort', cancel);
-      if (archiveFailure) reject(archiveFailure);
+      if (sending.failure) reject(sending.failure);
       else if (err) reject(fromServiceError(err));
       else resolve();
     });
     const cancel = (): void => upload.cancel();
     signal.addEventListener('abort', cancel, { once: true });
     upload.write({ request: { $case: 'start', value: start } });
-    void (async () => {
-      for await (const piece of archive) {
-        if (signal.aborted || upload.writableEnded || upload.destroyed) return;
-        if (!upload.write({ request: { $case: 'data', value: piece } })) await firstEvent(upload, ['drain', 'close'], signal);
-      }
-      if (!signal.aborted && !upload.writableEnded) upload.end();
-    })().catch((err: unknown) => {
-      archiveFailure = err;
-      upload.cancel();
-    });
+    const sending = sendAll(upload, archive, (piece) => ({ request: { $case: 'data' as const, value: piece } }), signal);
   });
 }
 
@@ -65,26 +55,16 @@ async function* progressOf(responses: AsyncIterable<PullImageResponse>): AsyncGe
 async function* twoWay<Req, Out>(call: ClientDuplexStream<Req, { response?: Out }>, start: Req, message: (input: SessionInput) => Req, input: AsyncIterable<SessionInput>, signal: AbortSignal): AsyncGenerator<Out> {
   const cancel = () => call.cancel();
   signal.addEventListener('abort', cancel, { once: true });
-  let inputFailure: unknown;
   call.write(start);
-  void (async () => {
-    for await (const item of input) {
-      if (signal.aborted || call.writableEnded || call.destroyed) return;
-      if (!call.write(message(item))) await firstEvent(call, ['drain', 'close'], signal);
-    }
-    if (!signal.aborted && !call.writableEnded) call.end();
-  })().catch((err: unknown) => {
-    inputFailure = err;
-    call.cancel();
-  });
+  const sending = sendAll(call, input, message, signal);
   try {
-    for await (const answer of streamOf(call)) if (answer.response) yield answer.response;
+    yield* responsesOf(streamOf(call));
   } catch (err) {
-    throw inputFailure ?? err;
+    throw sending.failure ?? err;
   } finally {
     signal.removeEventListener('abort', cancel);
   }
-  if (inputFailure) throw inputFailure;
+  if (sending.failure) throw sending.failure;
 }
 
 export interface GrpcAgentConnectorOptions {

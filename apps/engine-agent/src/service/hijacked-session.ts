@@ -11,7 +11,7 @@ export type SessionOutput = { $case: 'stdout'; value: Buffer } | { $case: 'stder
 /** One Docker hijacked connection (an exec's or an attach's) and what the relay needs around it. */
 export interface HijackedSession {
   /** `exec` or `attach`, for messages. */
-  what: string;
+  what: 'exec' | 'attach';
   connection: Duplex;
   /** One raw stream (a TTY) rather than Docker's multiplexed frames. */
   tty: boolean;
