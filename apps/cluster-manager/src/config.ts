@@ -56,6 +56,14 @@ export const managerFlags = {
     description: 'How long a container whose create carried a request ID and asked to start it may stay never started before the manager removes it (logged, and an "orphan-remove" event); 0 never removes one.',
   }),
   strategy: flag('string', { env: 'FLOTILLA_STRATEGY', default: 'spread', choices: strategies, description: 'Placement strategy.' }),
+  'placement-candidates': flag('integer', {
+    env: 'FLOTILLA_PLACEMENT_CANDIDATES',
+    default: 100,
+    min: 0,
+    max: 1_000_000,
+    description:
+      'With the spread and random strategies, a placement weighs at most this many engines that pass the filters, starting where the previous placement stopped, so its cost does not grow with the cluster (binpack and explain weigh every engine); 0 weighs every engine.',
+  }),
   filters: flag('list', { env: 'FLOTILLA_FILTERS', default: defaultFilters, description: 'Scheduler filters, in order.' }),
   'max-queued-events': flag('integer', { env: 'FLOTILLA_MAX_QUEUED_EVENTS', default: 10_000, min: 1, description: 'Events a WatchEvents reader may fall behind before it is cut off (RESOURCE_EXHAUSTED).' }),
   'max-engines': flag('integer', {
@@ -110,6 +118,7 @@ export interface ManagerConfig {
   /** --orphan-grace: see ClusterContainers.sweepOrphans. */
   orphanGraceMs: number;
   strategy: string;
+  placementCandidates: number;
   filters: string[];
   maxQueuedEvents: number;
   /** --max-engines: every engine, however added. */
@@ -150,6 +159,7 @@ export function parseManagerConfig(argv: readonly string[], env: NodeJS.ProcessE
     createRetry: f['create-retry'],
     orphanGraceMs: f['orphan-grace'],
     strategy: f.strategy,
+    placementCandidates: f['placement-candidates'],
     filters: f.filters,
     maxQueuedEvents: f['max-queued-events'],
     maxEngines: f['max-engines'],

@@ -19,3 +19,10 @@ describe('the configuration line', () => {
 it('--version prints the version and the build (spawns the built main.js)', () => {
   expect(versionRun('apps/cluster-manager/dist/main.js')).toEqual({ status: 0, stderr: '', stdout: expect.stringMatching(versionLinePattern('flotilla-cluster-manager')) });
 });
+
+it('--placement-candidates: 100 by default, 0 weighs every engine, a negative count is refused by name', () => {
+  expect(parseManagerConfig([], tls).placementCandidates).toBe(100);
+  expect(parseManagerConfig(['--placement-candidates', '0'], tls).placementCandidates).toBe(0);
+  expect(parseManagerConfig([], { ...tls, FLOTILLA_PLACEMENT_CANDIDATES: '500' }).placementCandidates).toBe(500);
+  expect(() => parseManagerConfig(['--placement-candidates', '-1'], tls)).toThrow(/placement-candidates/);
+});

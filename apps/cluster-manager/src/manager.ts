@@ -46,7 +46,7 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     maxPendingEngines: config.maxPendingEngines,
     version: managerVersion,
   });
-  const scheduler = new Scheduler({ filters: filtersByName(config.filters), strategy: strategyByName(config.strategy), overcommitRatio: config.overcommitRatio });
+  const scheduler = new Scheduler({ filters: filtersByName(config.filters), strategy: strategyByName(config.strategy), overcommitRatio: config.overcommitRatio, candidates: config.placementCandidates });
   // A registry of its own per manager, so several in one process (tests) never share series.
   const metrics = config.metricsAddress ? new MetricsRegistry() : undefined;
   const clusterMetrics = metrics && registerClusterMetrics(metrics, cluster);

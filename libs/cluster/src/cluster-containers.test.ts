@@ -71,6 +71,16 @@ describe('ClusterContainers', () => {
     await expect(containers.create(spec({ name: 'same' }), false)).rejects.toThrow(AlreadyExistsError);
   });
 
+  it('frees a name when its container is removed or its engine leaves the cluster', async () => {
+    const { containers, cluster } = await setup();
+    await containers.create(spec({ name: 'web' }), false);
+    await containers.remove('web', true, false);
+    const again = await containers.create(spec({ name: 'web' }), false);
+    await expect(containers.create(spec({ name: 'web' }), false)).rejects.toThrow(AlreadyExistsError);
+    cluster.removeEngine(again.engine.address);
+    expect((await containers.create(spec({ name: 'web' }), false)).engine.address).not.toBe(again.engine.address);
+  });
+
   it('retries a create that failed without creating anything on another engine, and says where it failed', async () => {
     const { containers, agents } = await setup({ createRetry: 1 });
     agents.engine(addresses[0]).createFailures.push(new ResourceExhaustedError('the agent has too many creates in flight'));

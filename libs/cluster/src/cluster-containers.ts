@@ -321,9 +321,7 @@ export class ClusterContainers {
 
   /** A name in use: by a container, one being created, or one whose create is in doubt. Names only: never an ID prefix. */
   private nameTaken(name: string): boolean {
-    if (this.pendingNames.has(name)) return true;
-    for (const engine of this.o.cluster.all()) if (engine.hasName(name)) return true;
-    return false;
+    return this.pendingNames.has(name) || this.o.cluster.nameTaken(name);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { ContainerNameIndex } from './container-names';
 import { silentLogger, type Logger } from '@flotilla/grpc';
 import type { ClusterEngine, ClusterEvent, GetInfoResponse } from '@flotilla/proto/cluster';
 import type { PlacementSource } from '@flotilla/scheduler';
@@ -33,6 +34,8 @@ export type { EngineFilter } from './engine-registry';
  */
 export class Cluster implements EngineEventHandler, PlacementSource {
   private readonly registry = new EngineRegistry();
+  /** Which engines hold each container name: a create checks its name in one lookup. */
+  private readonly containerNames = new ContainerNameIndex<Engine>();
   /**
    * Addresses added by hand: the "manual" membership. An engine's other memberships are the
    * discovery sources that list its address; it leaves when it has none left (or by RemoveEngine).
@@ -162,7 +165,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   private register(addr: string, dial: 'now' | 'queued' = 'now'): boolean {
     if (this.registry.at(addr)) return false;
     const clock = this.o.clock;
-    const engine = new Engine(addr, clock.now(), { now: () => clock.now(), flapWindowMs: this.o.flapWindowMs, flapThreshold: this.o.flapThreshold });
+    const engine = new Engine(addr, clock.now(), { now: () => clock.now(), flapWindowMs: this.o.flapWindowMs, flapThreshold: this.o.flapThreshold }, this.containerNames);
     engine.registerEventHandler(this);
     const stream = new EngineStream(engine, this.streamOptions, this.streamHost);
     this.registry.addPending(stream);
@@ -187,6 +190,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
       this.dials.delete(stream);
     }
     this.registry.remove(engine);
+    this.containerNames.forget(engine, engine.heldNames());
     this.manual.delete(engine.address);
     this.o.connector.release(engine.address);
     this.logger.info('engine removed', { address: engine.address, id: engine.id });
@@ -257,11 +261,17 @@ export class Cluster implements EngineEventHandler, PlacementSource {
 
   // ---- placement ----
 
-  all(): Iterable<Engine> {
-    return this.registry.engines.values();
+  /** Whether a validated engine holds a container with this exact name, or is creating one. */
+  nameTaken(name: string): boolean {
+    return this.containerNames.taken(name, (engine) => this.registry.holderOf(engine.id) === engine);
   }
 
-  withLabel(key: string, value: string): Iterable<Engine> {
+  /** The validated engines. */
+  all(): readonly Engine[] {
+    return this.registry.validated();
+  }
+
+  withLabel(key: string, value: string): readonly Engine[] {
     return this.registry.labels.withLabel(key, value);
   }
 

@@ -41,6 +41,8 @@ export class EngineRegistry {
   /** The addresses of `byAddress`, in address order. */
   private readonly addresses = new AddressIndex();
   private readonly streams = new Map<Engine, EngineStream>();
+  /** The validated engines as an array (placement starts anywhere in it), made again after a change. */
+  private validatedList: readonly Engine[] | undefined;
 
   /** Engines held, pending or not. */
   get size(): number {
@@ -50,6 +52,11 @@ export class EngineRegistry {
   /** The engine at exactly this (normalised) address. */
   at(address: string): Engine | undefined {
     return this.byAddress.get(address);
+  }
+
+  /** The validated engines, as an array. */
+  validated(): readonly Engine[] {
+    return (this.validatedList ??= [...this.engines.values()]);
   }
 
   /** Every engine, pending or not, in the order they joined. */
@@ -78,7 +85,7 @@ export class EngineRegistry {
   /** The engine leaves: it is in no map and no index any more. */
   remove(engine: Engine): void {
     this.pendingEngines.delete(engine.address);
-    if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
+    if (this.engines.get(engine.id) === engine) this.dropValidated(engine);
     this.labels.remove(engine);
     this.byAddress.delete(engine.address);
     this.addresses.delete(engine.address);
@@ -95,7 +102,11 @@ export class EngineRegistry {
 
   /** Another Docker engine answers at this engine's address: its old ID no longer finds it. */
   releaseId(engine: Engine): void {
-    this.engines.delete(engine.id);
+    this.dropValidated(engine);
+  }
+
+  private dropValidated(engine: Engine): void {
+    if (this.engines.delete(engine.id)) this.validatedList = undefined;
   }
 
   /** The engine's snapshot is applied: it is validated, by its ID and its labels. */
@@ -105,11 +116,12 @@ export class EngineRegistry {
     this.labels.add(engine);
     this.pendingEngines.delete(engine.address);
     this.engines.set(engine.id, engine);
+    this.validatedList = undefined;
   }
 
   /** A validated engine failed validation: it is pending again, out of the ID and label indexes. */
   demote(engine: Engine): void {
-    if (this.engines.get(engine.id) === engine) this.engines.delete(engine.id);
+    if (this.engines.get(engine.id) === engine) this.dropValidated(engine);
     this.labels.remove(engine);
     this.pendingEngines.set(engine.address, engine);
   }

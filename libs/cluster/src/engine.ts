@@ -5,6 +5,7 @@ import type { AgentStream } from './agent-connector';
 import { containerProblem, deltaProblem, imageProblem, listOf, networkProblem, volumeProblem, type EngineDelta } from './agent-input';
 import type { SnapshotAssembly } from './snapshot-assembly';
 import { taggedReference } from '@flotilla/policy';
+import type { ContainerNameIndex } from './container-names';
 
 export type EngineStatusName = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -120,7 +121,9 @@ function tallyKey(c: Container): keyof ContainerTally {
 export class Engine implements PlacementEngine {
   id = '';
   name = '';
-  info: EngineInfo | undefined;
+  private description: EngineInfo | undefined;
+  // Read on every placement: converted once per snapshot, not once per engine per decision.
+  private totals = { cpus: 0, memoryBytes: 0 };
   status: EngineStatusName = 'pending';
   failureCount = 0;
   lastError = '';
@@ -153,6 +156,8 @@ export class Engine implements PlacementEngine {
     readonly address: string,
     now: number,
     private readonly healthPolicy?: HealthPolicy,
+    /** The cluster's index of container names, told as names come and go here. */
+    private readonly nameIndex?: ContainerNameIndex<Engine>,
   ) {
     this.updatedAt = now;
   }
@@ -196,12 +201,22 @@ export class Engine implements PlacementEngine {
     return this.connection?.removed ?? false;
   }
 
+  /** What the engine said of itself in its last snapshot. */
+  get info(): EngineInfo | undefined {
+    return this.description;
+  }
+
+  set info(info: EngineInfo | undefined) {
+    this.description = info;
+    this.totals = { cpus: Number(info?.cpus ?? 0), memoryBytes: Number(info?.memoryBytes ?? 0) };
+  }
+
   get cpus(): number {
-    return Number(this.info?.cpus ?? 0);
+    return this.totals.cpus;
   }
 
   get memoryBytes(): number {
-    return Number(this.info?.memoryBytes ?? 0);
+    return this.totals.memoryBytes;
   }
 
   get labels(): Record<string, string> {
@@ -211,7 +226,7 @@ export class Engine implements PlacementEngine {
   // ---- what the scheduler reads ----
 
   get totalNanoCpus(): number {
-    return this.cpus * 1e9;
+    return this.totals.cpus * 1e9;
   }
 
   get totalMemoryBytes(): number {
@@ -297,6 +312,12 @@ export class Engine implements PlacementEngine {
     if (this.names.has(name)) return true;
     for (const r of this.reservations) if (r.name === name) return true;
     return false;
+  }
+
+  /** Every name its containers, and the containers being created on it, hold. */
+  *heldNames(): Iterable<string> {
+    yield* this.names.keys();
+    for (const r of this.reservations) if (r.name) yield r.name;
   }
 
   /** The container carrying label `key=value`, if any (the label index answers "none" without a scan). */
@@ -431,6 +452,7 @@ export class Engine implements PlacementEngine {
     this.pendingNanoCpus += reservation.nanoCpus;
     this.pendingMemoryBytes += reservation.memoryBytes;
     for (const p of reservation.ports) this.addPort(p.key, p.hostIp);
+    if (reservation.name) this.nameIndex?.held(reservation.name, this);
     return reservation;
   }
 
@@ -442,6 +464,7 @@ export class Engine implements PlacementEngine {
     this.pendingNanoCpus -= reservation.nanoCpus;
     this.pendingMemoryBytes -= reservation.memoryBytes;
     for (const p of reservation.ports) this.dropPort(p.key, p.hostIp);
+    if (reservation.name) this.nameIndex?.released(reservation.name, this);
   }
 
   private addPort(key: string, hostIp: string): void {
@@ -460,8 +483,13 @@ export class Engine implements PlacementEngine {
 
   private index(c: Container, delta: 1 | -1): void {
     for (const name of c.names) {
-      if (delta > 0) this.names.set(name, c.id);
-      else if (this.names.get(name) === c.id) this.names.delete(name);
+      if (delta > 0) {
+        this.names.set(name, c.id);
+        this.nameIndex?.held(name, this);
+      } else if (this.names.get(name) === c.id) {
+        this.names.delete(name);
+        this.nameIndex?.released(name, this);
+      }
     }
     for (const p of c.portBindings) {
       if (p.hostPort <= 0) continue;

@@ -8,9 +8,18 @@ export class LabelIndex {
   private readonly byLabel = new Map<string, Set<Engine>>();
   /** The keys each engine is under, so it leaves exactly those when its labels change. */
   private readonly keysOf = new Map<Engine, string[]>();
+  /** Each label's engines as an array (placement starts anywhere in it), made again after a change. */
+  private readonly lists = new Map<string, readonly Engine[]>();
 
-  withLabel(key: string, value: string): Iterable<Engine> {
-    return this.byLabel.get(`${key}=${value}`) ?? [];
+  withLabel(key: string, value: string): readonly Engine[] {
+    const label = `${key}=${value}`;
+    let list = this.lists.get(label);
+    if (!list) {
+      const set = this.byLabel.get(label);
+      if (!set) return [];
+      this.lists.set(label, (list = [...set]));
+    }
+    return list;
   }
 
   countWithLabel(key: string, value: string): number {
@@ -25,6 +34,7 @@ export class LabelIndex {
       let set = this.byLabel.get(key);
       if (!set) this.byLabel.set(key, (set = new Set()));
       set.add(engine);
+      this.lists.delete(key);
     }
     this.keysOf.set(engine, keys);
   }
@@ -33,6 +43,7 @@ export class LabelIndex {
     for (const key of this.keysOf.get(engine) ?? []) {
       const set = this.byLabel.get(key);
       set?.delete(engine);
+      this.lists.delete(key);
       if (set?.size === 0) this.byLabel.delete(key);
     }
     this.keysOf.delete(engine);

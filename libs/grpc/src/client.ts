@@ -110,6 +110,8 @@ export function dial<C extends Client>(Ctor: ClientConstructor<C>, address: stri
   return new Ctor(address, credentials, {
     ...(ip ? { 'grpc.ssl_target_name_override': ipTargetServerName } : {}),
     ...clientKeepaliveOptions(options.keepalive),
+    // Nothing serves channelz: its bookkeeping would only cost on every call.
+    'grpc.enable_channelz': 0,
     ...options.channelOptions,
     interceptors: [deadlineInterceptor(options.defaultDeadlineMs ?? defaultDeadlineMs), requestIdInterceptor(options.requestId)],
   });

@@ -515,6 +515,59 @@ describe('explanations', () => {
   });
 });
 
+describe('bounded placement (--placement-candidates)', () => {
+  const bounded = (strategy: string, candidates: number) => new Scheduler({ filters: allFilters, strategy: strategyByName(strategy), overcommitRatio: 0, candidates });
+  const six = () => ['p', 'q', 'r', 's', 't', 'u'].map((id) => engine(id, {}));
+
+  it('weighs at most N engines that fit, each decision starting where the last stopped', () => {
+    const engines = six();
+    const s = bounded('spread', 2);
+    // All are equal: within each window of two the lower address wins, and the windows move on.
+    const chosen = [1, 2, 3, 4].map(() => s.place(req(), plainSource(engines)).engine?.id);
+    expect(chosen).toEqual(['p', 'r', 't', 'p']);
+  });
+
+  it('counts only engines that pass the filters and fit', () => {
+    const engines = six();
+    engines[1].health = 0;
+    engines[2].health = 0;
+    const s = bounded('spread', 2);
+    // p fits, q and r are rejected, s fits: the window is {p, s}; the next starts at t.
+    const first = s.place(req(), plainSource(engines));
+    expect(first.engine?.id).toBe('p');
+    engines[0].add({ id: 'x'.repeat(64), name: 'x', nanoCpus: 1e9 });
+    expect(s.place(req(), plainSource(engines)).engine?.id).toBe('t');
+    // Round again, the window {p, s}: p now holds a container, so s (fewer containers) wins.
+    expect(s.place(req(), plainSource(engines)).engine?.id).toBe('s');
+  });
+
+  it('still finds the one engine that fits anywhere in the cluster', () => {
+    const engines = six();
+    for (const e of engines.slice(0, 5)) e.health = 0;
+    const s = bounded('spread', 2);
+    for (let i = 0; i < 3; i++) expect(s.place(req(), plainSource(engines)).engine?.id).toBe('u');
+  });
+
+  it('leaves binpack and explain weighing every engine', () => {
+    const engines = six();
+    engines[5].add({ id: 'y'.repeat(64), name: 'y', nanoCpus: 2e9 });
+    const pack = bounded('binpack', 2);
+    for (let i = 0; i < 3; i++) expect(pack.place(req([], [], { nanoCpus: 1e8 }), plainSource(engines)).engine?.id).toBe('u');
+    const spread = bounded('spread', 2);
+    const explained = spread.explain(req(), plainSource(engines));
+    expect(explained.verdicts).toHaveLength(6);
+    expect(explained.engine?.id).toBe('p');
+  });
+
+  it('weighs every engine with 0, or when the cluster is no larger than N', () => {
+    const engines = six();
+    engines[0].add({ id: 'z'.repeat(64), name: 'z', nanoCpus: 1e9 });
+    for (const s of [bounded('spread', 0), bounded('spread', 6), bounded('spread', 100)]) {
+      expect([1, 2, 3].map(() => s.place(req(), plainSource(engines)).engine?.id)).toEqual(['q', 'q', 'q']);
+    }
+  });
+});
+
 describe('label-index narrowing', () => {
   it('uses the smallest index for a hard literal constraint and gives the same answer as a full scan', () => {
     const engines = ['a', 'b', 'c', 'd'].map((id, i) => engine(id, { zone: i < 3 ? 'eu' : 'us', disk: i === 1 ? 'ssd' : 'hdd' }));

@@ -5,10 +5,10 @@ import { strategyByName, type Strategy, type Weighed } from './strategies';
 
 /** Where the scheduler finds engines. */
 export interface PlacementSource {
-  /** Every engine of the cluster, whatever its state. */
-  all(): Iterable<PlacementEngine>;
+  /** Every engine of the cluster, whatever its state (an array, so a decision can start anywhere in it). */
+  all(): readonly PlacementEngine[];
   /** Engines whose label `key` has the value `value` (lower case), from an index; undefined when not indexed. */
-  withLabel?(key: string, value: string): Iterable<PlacementEngine> | undefined;
+  withLabel?(key: string, value: string): readonly PlacementEngine[] | undefined;
   /** How many engines `withLabel` would give, to pick the smallest. */
   countWithLabel?(key: string, value: string): number;
 }
@@ -40,6 +40,12 @@ export interface SchedulerOptions {
   strategy: Strategy;
   overcommitRatio: number;
   random?: () => number;
+  /**
+   * With a strategy that allows it (spread, random), a decision weighs at most this many engines
+   * that pass the filters, starting where the last decision stopped, so its cost does not grow
+   * with the cluster; 0 (the default) weighs every engine. Explanations always weigh every engine.
+   */
+  candidates?: number;
 }
 
 function describe(engine: PlacementEngine): string {
@@ -53,6 +59,9 @@ function describe(engine: PlacementEngine): string {
  * every engine and says why each was rejected, or its weight.
  */
 export class Scheduler {
+  /** Where the next sampled decision starts looking, so successive decisions see different engines. */
+  private cursor = 0;
+
   constructor(private readonly options: SchedulerOptions) {}
 
   get strategyName(): string {
@@ -104,7 +113,7 @@ export class Scheduler {
   }
 
   /** The engines worth looking at: those an indexed hard constraint allows, or all. */
-  private narrow(request: PlacementRequest, source: PlacementSource, pass: Pass): Iterable<PlacementEngine> {
+  private narrow(request: PlacementRequest, source: PlacementSource, pass: Pass): readonly PlacementEngine[] {
     if (!source.withLabel) return source.all();
     let smallest: { key: string; value: string; count: number } | undefined;
     for (const c of request.constraints) {
@@ -118,8 +127,14 @@ export class Scheduler {
   private run(request: PlacementRequest, source: PlacementSource, pass: Pass, filters: Filter[], strategy: Strategy, verdicts: EngineVerdict[] | undefined): Weighed | undefined {
     const engines = verdicts ? source.all() : this.narrow(request, source, pass);
     const ratio = this.options.overcommitRatio;
+    const n = engines.length;
+    const limit = !verdicts && strategy.sampleable && this.options.candidates ? this.options.candidates : 0;
+    // A decision that may stop early starts where the last stopped: over a few decisions every engine is seen.
+    const start = limit && n > limit ? this.cursor % n : 0;
+    let fits = 0;
     let best: Weighed | undefined;
-    for (const engine of engines) {
+    for (let i = 0; i < n; i++) {
+      const engine = engines[start + i < n ? start + i : start + i - n];
       let rejectedBy: Filter | undefined;
       let reason: string | null = null;
       for (const f of filters) {
@@ -142,6 +157,10 @@ export class Scheduler {
       verdicts?.push({ engine, weight: fit.weight, reason: engine.healthScore() < 100 ? engine.healthText?.() : undefined });
       const candidate = { engine, weight: fit.weight };
       if (!best || strategy.better(candidate, best)) best = candidate;
+      if (limit && ++fits >= limit && n > limit) {
+        this.cursor = start + i + 1;
+        break;
+      }
     }
     return best;
   }

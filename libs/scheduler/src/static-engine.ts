@@ -106,11 +106,11 @@ export class StaticSource implements PlacementSource {
     }
   }
 
-  all(): Iterable<StaticEngine> {
+  all(): readonly StaticEngine[] {
     return this.engines;
   }
 
-  withLabel(key: string, value: string): Iterable<StaticEngine> {
+  withLabel(key: string, value: string): readonly StaticEngine[] {
     return this.index.get(`${key}=${value}`) ?? [];
   }
 

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
           const engine = hollow[n % hollow.length];
           const c = Math.floor(n / hollow.length) % engine.containerIds.length;
           emitAt[n] = now();
-          engine.backend.emit('container', 'update', engine.containerIds[c], { name: engine.containerNames[c], [SEQ]: String(n) });
+          engine.backend!.emit('container', 'update', engine.containerIds[c], { name: engine.containerNames[c], [SEQ]: String(n) });
           seq++;
         }
         if (seq - from >= total) {

@@ -3,16 +3,19 @@
 // HollowDockerBackend), each on its own 127.0.0.1 port. Prints one JSON line
 // {"ready":true,...,"addresses":[...]} on stdout when all of them listen, then serves until
 // SIGTERM/SIGINT or until its stdin closes (the bench that started it is gone).
+// `--docker-hosts FILE` (one `unix://...` per line, as libs/hollow-docker's main.js writes): the
+// agents use their real dockerode back end against those hollow Docker engines instead.
 // For churn.ts (B7): `--ports P1,P2,...` fixes each agent's port (a restarted helper comes back on
 // the same addresses); SIGUSR2 prints one {"stats":true,...} line (heap after a GC when node runs
 // with --expose-gc, active resources by type); SIGHUP restarts every agent in process (stop, then a
 // new agent over the same back end and port) and prints {"restarted":true,...}.
+import { readFileSync } from 'node:fs';
 import { getActiveResourcesInfo, memoryUsage } from 'node:process';
 import { parseArgs } from './common';
 import { restartHollowAgent, startHollowEngines, stopHollowEngines, type HollowEngine, type HollowOptions } from './hollow';
 
 const flags = parseArgs(
-  { first: 0, count: 1000, containers: 30, 'heartbeat-interval': 1000, concurrency: 32, 'keepalive-time-ms': 0, 'keepalive-timeout-ms': 0, ports: '' },
+  { first: 0, count: 1000, containers: 30, 'heartbeat-interval': 1000, concurrency: 32, 'keepalive-time-ms': 0, 'keepalive-timeout-ms': 0, ports: '', 'docker-hosts': '' },
   process.argv.slice(2),
   'Usage: node tools/bench/dist/hollow-agents.js --first I --count N [--containers 30] [--heartbeat-interval 1000] [--ports P1,P2,...]',
 );
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
     concurrency: flags.concurrency,
     keepalive,
     ports: flags.ports ? flags.ports.split(',').map(Number) : undefined,
+    dockerHosts: flags['docker-hosts'] ? readFileSync(flags['docker-hosts'], 'utf8').split('\n').filter(Boolean).slice(0, flags.count) : undefined,
   };
   engines = await startHollowEngines(options);
   process.on('SIGUSR2', () => printStats());

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { call, readAllPages } from '@flotilla/grpc';
 import { EngineStatus, GetInfoResponse, ListEnginesRequest, ListEnginesResponse, type WatchEventsResponse } from '@flotilla/proto/cluster';
-import { repoRoot, type ServiceProcess, testTls } from '@flotilla/testing';
+import { repoRoot, type ServiceProcess } from '@flotilla/testing';
 import * as path from 'node:path';
 import {
   report,
@@ -19,11 +19,9 @@ import {
   memoryOf,
   MiB,
   now,
-  openFileLimit,
   parseArgs,
   runMain,
   sleep,
-  spawnNode,
   startManagerProcess,
   summarize,
   table,
@@ -33,6 +31,7 @@ import {
   UnhealthyReasons,
 } from './common';
 import { allEngines } from '@flotilla/testing';
+import { startHelperFleet } from './hollow-helpers';
 
 const flags = parseArgs(
   {
@@ -54,6 +53,8 @@ const flags = parseArgs(
     /** Comma-separated files, each holding a hollow-agents.js "ready" line: use those engines instead of starting helpers. */
     attach: '',
     'no-results': false,
+    /** The agents' real dockerode back end against hollow Docker engines (libs/hollow-docker) in processes of their own. */
+    'docker-api': false,
   },
   process.argv.slice(2),
   'Usage: node tools/bench/dist/hollow-cluster.js [--engines 1000|5000] [--runs 3]',
@@ -83,38 +84,14 @@ interface RunResult {
   healthyAtEnd: number;
 }
 
-const helpers: ServiceProcess[] = [];
+let helpers: ServiceProcess[] = [];
+let dockerEngines: ServiceProcess[] = [];
 
 async function startHelpers(): Promise<string[]> {
-  const n = flags.engines;
-  const per = flags['per-process'];
-  const k = Math.ceil(n / per);
-  // Each agent holds a listening socket and one accepted connection from the manager.
-  const nofile = 2 * per + 256;
-  const limit = openFileLimit();
-  log(`starting ${n} hollow engines in ${k} helper process(es) (open-file limit here ${limit.soft}/${limit.hard}; each helper needs ~${nofile})`);
-  const started = now();
-  const script = path.join(repoRoot(), 'tools/bench/dist/hollow-agents.js');
-  // Issued here, before the helpers start: they inherit the CA and find the agent certificate.
-  testTls('agent');
-  const procs = Array.from({ length: k }, (_, i) => {
-    const count = Math.min(per, n - i * per);
-    const p = spawnNode(`hollow-agents-${i}`, script, ['--first', String(i * per), '--count', String(count), '--containers', String(flags.containers), '--heartbeat-interval', String(flags['heartbeat-interval']), '--keepalive-timeout-ms', String(flags['agent-keepalive-timeout-ms'])], {
-      nofile,
-      nodeArgs: ['--max-old-space-size=8192'],
-    });
-    helpers.push(p);
-    return p;
-  });
-  const addresses: string[] = [];
-  for (const p of procs) {
-    const line = await p.waitForLine(/"ready":true/, 600_000);
-    const ready = JSON.parse(line) as { count: number; startMs: number; rssBytes: number; addresses: string[] };
-    log(`${p.name} (PID ${p.pid}): ${ready.count} agents in ${ready.startMs} ms, RSS ${(ready.rssBytes / MiB).toFixed(0)} MiB`);
-    addresses.push(...ready.addresses);
-  }
-  log(`all ${addresses.length} hollow engines listen after ${((now() - started) / 1000).toFixed(1)} s`);
-  return addresses;
+  const fleet = await startHelperFleet({ engines: flags.engines, perProcess: flags['per-process'], containers: flags.containers, heartbeatIntervalMs: flags['heartbeat-interval'], agentKeepaliveTimeoutMs: flags['agent-keepalive-timeout-ms'], dockerApi: flags['docker-api'] });
+  helpers = fleet.helpers;
+  dockerEngines = fleet.dockerEngines;
+  return fleet.addresses;
 }
 
 async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
@@ -290,10 +267,13 @@ function attached(): string[] {
 async function main(): Promise<void> {
   const addresses = flags.attach ? attached() : await startHelpers();
   const helperRss = helpers.map((h) => memoryOf(h.pid).rss);
+  const engineRss = dockerEngines.map((h) => memoryOf(h.pid).rss);
   const results: RunResult[] = [];
   for (let run = 1; run <= flags.runs; run++) results.push(await oneRun(run, addresses));
   const helperCpu = helpers.map((h) => cpuMsOf(h.pid));
+  const engineCpu = dockerEngines.map((h) => cpuMsOf(h.pid));
   await Promise.all(helpers.map((h) => h.stop(10_000)));
+  await Promise.all(dockerEngines.map((h) => h.stop(10_000)));
 
   const n = addresses.length;
   const pooledGetInfo = results.flatMap((r) => r.getInfoMs);
@@ -336,7 +316,7 @@ async function main(): Promise<void> {
           { goal: `(B2 goals are set at 5,000 and 10,000; at ${n} for reference) GetInfo p99 ≤ 25 ms`, measured: `median ${fmt(gi.median)} ms, p99 ${fmt(gi.p99)} ms (n=${gi.n})`, met: gi.p99 <= 25 },
         ];
   const body = [
-    `${n} hollow engines × ${flags.containers} containers (${n * flags.containers} containers) in ${flags.attach ? 'helper processes started by hand (--attach)' : `${helpers.length} helper process(es) (up to ${flags['per-process']} agents each)`}, agent heartbeat ${flags['heartbeat-interval']} ms${flags['agent-keepalive-timeout-ms'] ? `, **agent keepalive timeout ${flags['agent-keepalive-timeout-ms']} ms (not the default 5 s)**` : ''}; manager${flags['manager-script'] ? ` **${flags['manager-script']}** (an experimental build, not the repository's)` : ''} on its default flags${flags['manager-args'] ? ` plus \`${flags['manager-args']}\`` : ''}; ${flags.runs} run(s), a fresh manager process each run.`,
+    `${n} hollow engines × ${flags.containers} containers (${n * flags.containers} containers) in ${flags.attach ? 'helper processes started by hand (--attach)' : `${helpers.length} helper process(es) (up to ${flags['per-process']} agents each)`}${flags['docker-api'] ? `, **the Docker API way**: each agent's real dockerode back end talks over a unix socket to a hollow Docker engine (libs/hollow-docker) served by ${dockerEngines.length} process(es) of their own` : ' (the agents over the in-memory HollowDockerBackend)'}, agent heartbeat ${flags['heartbeat-interval']} ms${flags['agent-keepalive-timeout-ms'] ? `, **agent keepalive timeout ${flags['agent-keepalive-timeout-ms']} ms (not the default 5 s)**` : ''}; manager${flags['manager-script'] ? ` **${flags['manager-script']}** (an experimental build, not the repository's)` : ''} on its default flags${flags['manager-args'] ? ` plus \`${flags['manager-args']}\`` : ''}; ${flags.runs} run(s), a fresh manager process each run.`,
     '',
     table(rows),
     '',
@@ -347,7 +327,7 @@ async function main(): Promise<void> {
     ...results.filter((r) => r.eventsError).map((r) => `The bench's WatchEvents stream (engine events) ended early in run ${results.indexOf(r) + 1}: ${r.eventsError} — so the N-th-connect time is missing there.\n`),
     `Unhealthy transitions in the manager's log, by reason: ${results.map((r, i) => `run ${i + 1}: ${r.unhealthyReasons}`).join('; ')}.`,
     '',
-    `GetInfo response ${(results[0].getInfoBytes / MiB).toFixed(2)} MiB, ListEngines (all, ${results[0].listEnginesPages} pages) ${(results[0].listEnginesBytes / MiB).toFixed(2)} MiB (encoded). Helper RSS: ${helperRss.map((r) => `${(r / MiB).toFixed(0)} MiB`).join(', ')}; helper CPU used over the whole bench: ${helperCpu.map((c) => `${(c / 1000).toFixed(0)} s`).join(', ')}.`,
+    `GetInfo response ${(results[0].getInfoBytes / MiB).toFixed(2)} MiB, ListEngines (all, ${results[0].listEnginesPages} pages) ${(results[0].listEnginesBytes / MiB).toFixed(2)} MiB (encoded). Helper RSS: ${helperRss.map((r) => `${(r / MiB).toFixed(0)} MiB`).join(', ')}; helper CPU used over the whole bench: ${helperCpu.map((c) => `${(c / 1000).toFixed(0)} s`).join(', ')}.${dockerEngines.length ? ` Hollow Docker engine processes: RSS ${engineRss.map((r) => `${(r / MiB).toFixed(0)} MiB`).join(', ')}; CPU ${engineCpu.map((c) => `${(c / 1000).toFixed(0)} s`).join(', ')}.` : ''}`,
     '',
     goalTable(goals),
   ].join('\n');
@@ -356,4 +336,5 @@ async function main(): Promise<void> {
 
 runMain(main, async () => {
   await Promise.all(helpers.map((h) => h.stop(5000)));
+  await Promise.all(dockerEngines.map((h) => h.stop(5000)));
 });

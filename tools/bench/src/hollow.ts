@@ -1,7 +1,8 @@
-// Hollow engines: the real engine-agent code (startAgent) over HollowDockerBackend, many per
-// process, each agent on its own 127.0.0.1 port (kubemark's hollow nodes).
+// Hollow engines: the real engine-agent code (startAgent), many per process, each agent on its own
+// 127.0.0.1 port (kubemark's hollow nodes), over HollowDockerBackend in memory, or (`dockerHosts`)
+// over its real dockerode back end talking to hollow Docker engines (libs/hollow-docker) elsewhere.
 import { createHash } from 'node:crypto';
-import { startAgent, type RunningAgent } from '@flotilla/engine-agent';
+import { DockerodeBackend, startAgent, type DockerBackend, type RunningAgent } from '@flotilla/engine-agent';
 import { HollowDockerBackend } from '@flotilla/engine-agent/testing';
 import { silentLogger } from '@flotilla/grpc';
 import { testTls } from '@flotilla/testing';
@@ -19,11 +20,19 @@ export interface HollowOptions {
   keepalive?: { timeMs?: number; timeoutMs?: number };
   /** Fixed port of each engine, by position (engine `first + i` listens on `ports[i]`); missing or 0: a free port. */
   ports?: readonly number[];
+  /**
+   * The Docker API way: engine `first + i` is the hollow Docker engine at `dockerHosts[i]`
+   * (`unix://...`, its containers made by that engine's own process), reached by the agent's real
+   * dockerode back end.
+   */
+  dockerHosts?: readonly string[];
 }
 
 export interface HollowEngine {
   index: number;
-  backend: HollowDockerBackend;
+  /** The in-memory back end; undefined the Docker API way (the agent's dockerode talks to `dockerHost`). */
+  backend: HollowDockerBackend | undefined;
+  docker: DockerBackend;
   agent: RunningAgent;
   address: string;
   containerIds: string[];
@@ -43,6 +52,12 @@ export function hollowEngineName(index: number): string {
 const zones = ['a', 'b', 'c'];
 
 async function startOne(index: number, o: HollowOptions): Promise<HollowEngine> {
+  const dockerHost = o.dockerHosts?.[index - o.first];
+  if (dockerHost) {
+    const docker = new DockerodeBackend(dockerHost);
+    const agent = await startHollowAgent(docker, o.ports?.[index - o.first] ?? 0, o);
+    return { index, backend: undefined, docker, agent, address: `127.0.0.1:${agent.port}`, containerIds: [], containerNames: [] };
+  }
   const backend = new HollowDockerBackend({
     id: hollowEngineId(index),
     name: hollowEngineName(index),
@@ -66,17 +81,17 @@ async function startOne(index: number, o: HollowOptions): Promise<HollowEngine> 
     containerNames.push(name);
   }
   const agent = await startHollowAgent(backend, o.ports?.[index - o.first] ?? 0, o);
-  return { index, backend, agent, address: `127.0.0.1:${agent.port}`, containerIds, containerNames };
+  return { index, backend, docker: backend, agent, address: `127.0.0.1:${agent.port}`, containerIds, containerNames };
 }
 
-function startHollowAgent(backend: HollowDockerBackend, port: number, o: HollowOptions): Promise<RunningAgent> {
+function startHollowAgent(backend: DockerBackend, port: number, o: HollowOptions): Promise<RunningAgent> {
   return startAgent({ backend, listen: `127.0.0.1:${port}`, security: { kind: 'mtls', tls: testTls('agent') }, logger: silentLogger, heartbeatIntervalMs: o.heartbeatIntervalMs, keepalive: o.keepalive });
 }
 
 /** Stops an engine's agent and starts a new one over the same back end (its containers kept) on the same port. */
 export async function restartHollowAgent(engine: HollowEngine, o: HollowOptions): Promise<void> {
   await engine.agent.stop(1000).catch(() => undefined);
-  engine.agent = await startHollowAgent(engine.backend, engine.agent.port, o);
+  engine.agent = await startHollowAgent(engine.docker, engine.agent.port, o);
 }
 
 export async function startHollowEngines(o: HollowOptions): Promise<HollowEngine[]> {

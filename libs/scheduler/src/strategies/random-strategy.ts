@@ -4,6 +4,7 @@ import { weighResources, type Strategy } from './strategy';
 export function randomStrategy(random: () => number = Math.random): Strategy {
   return {
     name: 'random',
+    sampleable: true,
     weigh(engine, request, overcommit) {
       const fit = weighResources(engine, request, overcommit, 0);
       return 'reason' in fit ? fit : { weight: random() };

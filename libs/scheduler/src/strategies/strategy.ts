@@ -11,6 +11,12 @@ export type Fit = { weight: number } | { reason: string };
 
 export interface Strategy {
   readonly name: string;
+  /**
+   * Whether the best of some of the engines that fit serves as well as the best of all (spread,
+   * random), so a decision may stop after `candidates` of them; binpack must see every engine to
+   * fill the fullest first.
+   */
+  readonly sampleable: boolean;
   /** The engine's weight for the request, or why the request does not fit its CPU or memory. */
   weigh(engine: PlacementEngine, request: PlacementRequest, overcommitRatio: number): Fit;
   /** Whether `a` should be chosen over `b`. */
