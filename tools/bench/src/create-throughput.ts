@@ -8,6 +8,7 @@
 // (libs/hollow-docker) served by processes of their own.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Client } from '@grpc/grpc-js';
 import { call, dial } from '@flotilla/grpc';
 import { ClusterServiceClient, ContainerSpec, EngineStatus } from '@flotilla/proto/cluster';
 import { allContainers, allEngines, repoRoot, testTls, waitFor } from '@flotilla/testing';
@@ -89,6 +90,28 @@ runMain(
       log(`run ${run + 1}: ${done} creates, ${fmt(rates[run], 0)}/s, manager CPU ${fmt(managerCpu[run], 0)} % of a core (${fmt(managerMsPerCreate[run], 2)} ms a create; agents ${fmt(agentsMsPerCreate[run], 2)} ms, clients ${fmt(clientsMsPerCreate[run], 2)} ms), errors so far ${errors}`);
     }
 
+    // The floor: the same clients, the same manager, a call that does nothing (the standard health
+    // check): what grpc-js and TLS cost the manager per call, next to what a create costs it.
+    const floorUntil = now() + flags.seconds * 1000;
+    const floorStart = now();
+    const floorCpuBefore = cpuMsOf(manager.pid);
+    let floorCalls = 0;
+    const health = clients.map(() => dial(Client, manager.address, { tls: testTls('operator'), keepalive: { timeMs: 60_000, timeoutMs: 60_000 } }));
+    await Promise.all(
+      health.map(async (client) => {
+        while (now() < floorUntil) {
+          await new Promise<void>((resolve, reject) =>
+            client.makeUnaryRequest('/grpc.health.v1.Health/Check', () => Buffer.alloc(0), (b: Buffer) => b, {}, (err) => (err ? reject(err) : resolve())),
+          );
+          floorCalls++;
+        }
+      }),
+    );
+    const floorSeconds = (now() - floorStart) / 1000;
+    const floorMsPerCall = (cpuMsOf(manager.pid) - floorCpuBefore) / floorCalls;
+    health.forEach((c) => c.close());
+    log(`floor: ${floorCalls} health checks, ${fmt(floorCalls / floorSeconds, 0)}/s, manager ${fmt(floorMsPerCall, 2)} ms CPU a call`);
+
     // No double booking: per engine, every host port once, memory within usable.
     const containers = await allContainers(m, { all: true, pageSize: 1000 });
     const ports = new Set<string>();
@@ -128,6 +151,8 @@ runMain(
         { what: flags['docker-api'] ? 'CPU per create: agents and hollow Docker engines (helper processes)' : 'CPU per create: hollow agents (helper processes)', unit: 'ms', summary: summarize(agentsMsPerCreate), digits: 2 },
         { what: 'CPU per create: the clients (bench process)', unit: 'ms', summary: summarize(clientsMsPerCreate), digits: 2 },
       ]),
+      '',
+      `The floor, with the same ${flags.clients} clients for ${flags.seconds} s on the same manager: the standard health check (a unary call that does nothing), ${fmt(floorCalls / floorSeconds, 0)} calls/s, **${fmt(floorMsPerCall, 2)} ms of manager CPU a call** (grpc-js, HTTP/2 and TLS, and the call log; the health service has no access check, which reads the client certificate). A create costs the manager one such call from its client, one call of its own to the agent, and the container's delta on the agent's stream.`,
       '',
       `Errors: ${errors}${firstError ? ` (first: ${firstError})` : ''}. Host ports booked twice on one engine: ${doubleBooked}. Engines with memory reserved past usable: ${overMemory}.`,
       '',
