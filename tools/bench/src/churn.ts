@@ -41,6 +41,10 @@ const flags = parseArgs(
     /** Every k-th create carries a request ID (0: none). */
     'request-id-every': 4,
     'restart-timeout-ms': 120_000,
+    /** Every this many seconds a discovery push leaves out --leave-share of the engines, and --leave-for-s later brings them back (0: never). */
+    'leave-every': 0,
+    'leave-share': 0.01,
+    'leave-for-s': 10,
     /** After a restart, errors within this long still count as the restart's. */
     'restart-grace-ms': 3000,
     /** Pause after the churn is quiet (no call in flight) before a sample is read. */
@@ -51,7 +55,7 @@ const flags = parseArgs(
     'no-results': false,
   },
   process.argv.slice(2),
-  'Usage: node tools/bench/dist/churn.js [--minutes 30] [--warmup 3] [--sample-every 60] [--restart-every 60] [--engines 200] [--helpers 2]',
+  'Usage: node tools/bench/dist/churn.js [--minutes 30] [--warmup 3] [--sample-every 60] [--restart-every 60] [--leave-every 0] [--engines 200] [--helpers 2] [--rate 50]',
 );
 
 // ---- gRPC codes ----
@@ -403,7 +407,10 @@ class Churn {
         const requestId = every && n % every === 0 ? `churn-${process.pid}-${n}` : '';
         const spec = ContainerSpec.fromPartial({ image: 'busybox:local', command: ['sleep', '3600'], labels: { 'flotilla.bench': 'churn' }, memoryBytes: String(16 * MiB), nanoCpus: '10000000', networkMode: 'none' });
         const res = await timed(requestId ? 'CreateContainer (start, request ID)' : 'CreateContainer (start)', () => call(m, m.createContainer, { spec, start: true, requestId }, { deadlineMs: 30_000 }));
-        if (res?.id && res.engine) live.set(res.id, res.engine.address);
+        if (res?.id && res.engine) {
+          live.set(res.id, res.engine.address);
+          if (!res.unsettled) answered.created.add(res.id);
+        }
       } else {
         const id = live.keys().next().value as string;
         const address = live.get(id)!;
@@ -415,6 +422,7 @@ class Churn {
         }));
         // Not removed (engine unhealthy, say) but not gone either: try again later.
         if (code && code !== 'NOT_FOUND') live.set(id, address);
+        else if (!code) answered.removed.add(id);
       }
     } else if (r < 0.8) {
       if (Math.random() < 0.5) {
@@ -477,6 +485,51 @@ class Churn {
 
 let streamEvents = 0;
 
+/**
+ * Containers whose create or remove the manager answered as seen on the engine's stream: the
+ * cluster published its event before answering, so a subscriber that keeps up must have it.
+ */
+const answered = { created: new Set<string>(), removed: new Set<string>() };
+
+/** One WatchEvents subscriber held the whole churn, reading as fast as events come. */
+class Witness {
+  readonly creates = new Set<string>();
+  readonly destroys = new Set<string>();
+  events = 0;
+  ended = '';
+  /** Resolves once the server has registered the subscription (it sends its headers then). */
+  readonly live: Promise<void>;
+  private readonly stream: ReturnType<ClusterServiceClient['watchEvents']>;
+
+  constructor(m: ClusterServiceClient) {
+    this.stream = m.watchEvents({ types: ['container'], engines: [], containers: [] });
+    this.live = new Promise((resolve) => this.stream.once('metadata', () => resolve()));
+    this.stream.on('data', (r: WatchEventsResponse) => {
+      this.events++;
+      const e = r.event;
+      const id = e?.docker?.actorId ?? '';
+      if (e?.action === 'create') this.creates.add(id);
+      else if (e?.action === 'destroy') this.destroys.add(id);
+    });
+    this.stream.on('error', (err: Error) => {
+      if (codeName(err) !== 'CANCELLED') this.ended = err.message;
+    });
+  }
+
+  /** Answered creates and removes it has no event for. */
+  missing(): { creates: number; removes: number } {
+    let creates = 0;
+    let removes = 0;
+    for (const id of answered.created) if (!this.creates.has(id)) creates++;
+    for (const id of answered.removed) if (!this.destroys.has(id)) removes++;
+    return { creates, removes };
+  }
+
+  close(): void {
+    this.stream.cancel();
+  }
+}
+
 // ---- restarts ----
 
 interface RestartRecord {
@@ -535,6 +588,44 @@ async function restartHelper(h: Helper, churnStart: number): Promise<void> {
   log(`restart of ${rec.helper} (${h.mode}${h.mode === 'process' ? `, new PID ${h.proc.pid}` : ''}): agents back in ${backMs.toFixed(0)} ms, all ${h.addresses.length} reconnected in the manager after ${rec.reconnectedMs.toFixed(0)} ms${waiting.size ? ` — ${waiting.size} NOT reconnected within ${flags['restart-timeout-ms']} ms` : ''}`);
 }
 
+// ---- engines leaving and joining ----
+
+interface LeaveRecord {
+  atMin: number;
+  engines: number;
+  /** From the push that brings them back until ListEngines shows every one of them healthy. */
+  backMs: number;
+  missing: number;
+}
+
+const leaves: LeaveRecord[] = [];
+let heartbeatMisses = 0;
+
+/** Pushes the address set without a share of the engines, then with them again, and waits until they are healthy. */
+async function leaveAndJoin(all: string[], pushSet: (addresses: string[]) => Promise<unknown>, m: ClusterServiceClient, churnStart: number): Promise<void> {
+  const window = { start: now(), end: Infinity };
+  restartWindows.push(window);
+  const k = Math.max(1, Math.round(all.length * flags['leave-share']));
+  const first = rand(all.length);
+  const leaving = new Set(Array.from({ length: k }, (_, i) => all[(first + i) % all.length]));
+  const t0 = now();
+  await pushSet(all.filter((a) => !leaving.has(a)));
+  await sleep(flags['leave-for-s'] * 1000);
+  const t1 = now();
+  await pushSet(all);
+  let missing = k;
+  while (now() - t1 < flags['restart-timeout-ms']) {
+    const healthy = new Set((await allEngines(m, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] }).catch(() => [])).map((e) => e.address));
+    missing = [...leaving].filter((a) => !healthy.has(a)).length;
+    if (!missing) break;
+    await sleep(500);
+  }
+  window.end = now();
+  const rec = { atMin: (t0 - churnStart) / 60_000, engines: k, backMs: window.end - t1, missing };
+  leaves.push(rec);
+  log(`${k} engines left for ${flags['leave-for-s']} s and joined again: all healthy after ${rec.backMs.toFixed(0)} ms${missing ? ` — ${missing} NOT healthy within ${flags['restart-timeout-ms']} ms` : ''}`);
+}
+
 // ---- main ----
 
 let manager: ManagerProcess | undefined;
@@ -586,9 +677,15 @@ async function main(): Promise<void> {
   } else log('the manager has no --metrics-address flag (or --metrics off): /proc figures only for it');
   tapLines(manager.process, onManagerLine);
   const reasons = new UnhealthyReasons(manager.process);
+  tapLines(manager.process, (line) => {
+    if (line.includes('"engine unhealthy"') && line.includes('no heartbeat from the agent')) heartbeatMisses++;
+  });
   const m = manager.client;
 
-  const push = () => call(manager!.pusher, manager!.pusher.syncEngines, { source: 'bench', generation: '1', addresses: engines }, { deadlineMs: 120_000 });
+  // The address set discovery pushes; leaves take engines out of it for a while.
+  let generation = 0;
+  let pushed: string[] = engines;
+  const push = () => call(manager!.pusher, manager!.pusher.syncEngines, { source: 'bench', generation: String(++generation), addresses: pushed }, { deadlineMs: 120_000 });
   await push();
   // Re-pushed every 30 s as the discovery service does (--push-interval): a pusher that goes
   // silent for --discovery-grace (5 min) loses its engines.
@@ -604,7 +701,10 @@ async function main(): Promise<void> {
 
   const target = flags.population || engines.length;
   const churn = new Churn(m, engines, target);
+  const witness = new Witness(m);
+  await witness.live;
   const start = now();
+  let nextLeave = flags['leave-every'] > 0 ? start + flags['leave-every'] * 1000 : Infinity;
   const end = start + flags.minutes * 60_000;
   await takeSample(0, undefined, metricsAddress);
   churn.start();
@@ -612,9 +712,17 @@ async function main(): Promise<void> {
   let nextRestart = flags['restart-every'] > 0 ? start + flags['restart-every'] * 1000 : Infinity;
   let restartCount = 0;
   while (now() < end) {
-    const next = Math.min(nextSample, nextRestart, end);
+    const next = Math.min(nextSample, nextRestart, nextLeave, end);
     if (next > now()) await sleep(next - now());
     if (now() >= end) break;
+    if (now() >= nextLeave) {
+      await leaveAndJoin(engines, (addresses) => {
+        pushed = addresses;
+        return push();
+      }, m, start);
+      nextLeave += flags['leave-every'] * 1000;
+      while (nextLeave <= now()) nextLeave += flags['leave-every'] * 1000;
+    }
     if (now() >= nextRestart) {
       const h = helpers[restartCount++ % helpers.length];
       await restartHelper(h, start);
@@ -629,6 +737,11 @@ async function main(): Promise<void> {
   }
   const churnMs = now() - start;
   await churn.stop();
+  // Events published before the last answers may still be on their way: wait until the witness has them, or 10 s.
+  const drainUntil = now() + 10_000;
+  while (now() < drainUntil && (witness.missing().creates || witness.missing().removes) && !witness.ended) await sleep(200);
+  const missed = witness.missing();
+  witness.close();
   clearInterval(repush);
   await takeSample(churnMs / 1000, undefined, metricsAddress);
 
@@ -681,7 +794,7 @@ async function main(): Promise<void> {
   const restartRows = restarts.map((r) => `| ${fmt(r.atMin)} | ${r.helper} | ${r.mode} | ${fmt(r.backMs, 0)} | ${fmt(r.reconnectedMs, 0)} | ${r.missing} |`);
   const bad = allVerdicts.filter((v) => v.flat === false);
   const body = [
-    `${engines.length} hollow engines × ${flags.containers} containers in ${helpers.length} helper process(es), agent heartbeat ${flags['heartbeat-interval']} ms; one manager process (${metricsAddress ? `\`--metrics-address 127.0.0.1:0\`${extra.length ? ` plus \`${extra.join(' ')}\`` : ''}` : extra.length ? `\`${extra.join(' ')}\`` : 'default flags'}) over mutual TLS. Churn for ${fmt(churnMs / 60_000)} min: ${flags.concurrency} workers at ${flags.rate || 'unlimited'} op/s in total (60 % create-or-remove around ${target} bench containers, 20 % ListContainers, 20 % ContainerLogs), ${flags.streams} WatchEvents streams reopened after 0–${flags['stream-hold-ms']} ms; a restart every ${flags['restart-every']} s (mode ${flags['restart-mode']}). Samples every ${flags['sample-every']} s with the churn paused until no call is in flight, plus ${flags['settle-ms']} ms; warm-up ${flags.warmup} min.`,
+    `${engines.length} hollow engines × ${flags.containers} containers in ${helpers.length} helper process(es), agent heartbeat ${flags['heartbeat-interval']} ms; one manager process (${metricsAddress ? `\`--metrics-address 127.0.0.1:0\`${extra.length ? ` plus \`${extra.join(' ')}\`` : ''}` : extra.length ? `\`${extra.join(' ')}\`` : 'default flags'}) over mutual TLS. Churn for ${fmt(churnMs / 60_000)} min: ${flags.concurrency} workers at ${flags.rate || 'unlimited'} op/s in total (60 % create-or-remove around ${target} bench containers, 20 % ListContainers, 20 % ContainerLogs), ${flags.streams} WatchEvents streams reopened after 0–${flags['stream-hold-ms']} ms; a restart every ${flags['restart-every']} s (mode ${flags['restart-mode']})${flags['leave-every'] ? `; ${fmt(flags['leave-share'] * 100)} % of the engines leave and join again every ${flags['leave-every']} s` : ''}. Samples every ${flags['sample-every']} s with the churn paused until no call is in flight, plus ${flags['settle-ms']} ms; warm-up ${flags.warmup} min.`,
     '',
     '### Samples',
     '',
@@ -705,6 +818,24 @@ async function main(): Promise<void> {
     '',
     `${totalOk} operations succeeded; ${during} errors overlapped a restart (expected), **${outside} did not**. WatchEvents streams delivered ${streamEvents} events. Bench containers at the end: ${live.size} known to the bench, ${listed} listed by the manager (label flotilla.bench=churn)${Number.isFinite(listed) && listed !== live.size ? ' — the difference: creates that failed after the engine made the container, or removes answered with an error' : ''}. Manager "engine unhealthy" log lines: ${reasons.total} (${reasons.summary()}).`,
     '',
+    `**Heartbeat false positives** (a live agent marked unhealthy for missing heartbeats; restarts and leaves break streams instead): ${heartbeatMisses}. The goal is 0.`,
+    '',
+    '### Event delivery',
+    '',
+    `One WatchEvents subscriber (type container) was held the whole churn and read every event as it came: ${witness.events} events${witness.ended ? `; **it was ended: ${witness.ended}**` : ', never cut off'}. Of the ${answered.created.size} creates and ${answered.removed.size} removes the manager answered as seen on the engine's stream, it has no \`create\` event for **${missed.creates}** and no \`destroy\` event for **${missed.removes}** (the goal: 0 and 0).`,
+    '',
+    ...(leaves.length
+      ? [
+          '### Engines leaving and joining',
+          '',
+          `Every ${flags['leave-every']} s a discovery push left out ${fmt(flags['leave-share'] * 100)} % of the engines; ${flags['leave-for-s']} s later the next push brought them back.`,
+          '',
+          '| at min | engines | all healthy again after (ms) | not healthy again |',
+          '|---:|---:|---:|---:|',
+          ...leaves.map((l) => `| ${fmt(l.atMin)} | ${l.engines} | ${l.backMs.toFixed(0)} | ${l.missing} |`),
+          '',
+        ]
+      : []),
     '### Restarts',
     '',
     '| at min | helper | how | agents back (ms) | all reconnected in the manager (ms) | not reconnected |',
