@@ -17,7 +17,7 @@ import { startHelperFleet, type HelperFleet } from './hollow-helpers';
 
 const usage = 'node tools/bench/dist/create-throughput.js [--engines N] [--clients N] [--seconds S] [--runs N] [--start] [--docker-api] [--manager-args "..."] [--cpu-prof] [--no-results]';
 const flags = parseArgs(
-  { engines: 1000, 'per-process': 1000, clients: 16, seconds: 10, runs: 3, start: false, 'docker-api': false, 'manager-args': '', 'cpu-prof': false, 'no-results': false },
+  { engines: 1000, 'per-process': 0, clients: 16, seconds: 10, runs: 3, start: false, 'docker-api': false, 'manager-args': '', 'cpu-prof': false, 'no-results': false },
   process.argv.slice(2),
   usage,
 );

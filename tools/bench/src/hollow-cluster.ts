@@ -31,12 +31,12 @@ import {
   UnhealthyReasons,
 } from './common';
 import { allEngines } from '@flotilla/testing';
-import { startHelperFleet } from './hollow-helpers';
+import { defaultAgentsPerProcess, startHelperFleet } from './hollow-helpers';
 
 const flags = parseArgs(
   {
     engines: 1000,
-    'per-process': 1000,
+    'per-process': 0,
     containers: 30,
     'heartbeat-interval': 1000,
     runs: 3,
@@ -316,7 +316,7 @@ async function main(): Promise<void> {
           { goal: `(B2 goals are set at 5,000 and 10,000; at ${n} for reference) GetInfo p99 ≤ 25 ms`, measured: `median ${fmt(gi.median)} ms, p99 ${fmt(gi.p99)} ms (n=${gi.n})`, met: gi.p99 <= 25 },
         ];
   const body = [
-    `${n} hollow engines × ${flags.containers} containers (${n * flags.containers} containers) in ${flags.attach ? 'helper processes started by hand (--attach)' : `${helpers.length} helper process(es) (up to ${flags['per-process']} agents each)`}${flags['docker-api'] ? `, **the Docker API way**: each agent's real dockerode back end talks over a unix socket to a hollow Docker engine (libs/hollow-docker) served by ${dockerEngines.length} process(es) of their own` : ' (the agents over the in-memory HollowDockerBackend)'}, agent heartbeat ${flags['heartbeat-interval']} ms${flags['agent-keepalive-timeout-ms'] ? `, **agent keepalive timeout ${flags['agent-keepalive-timeout-ms']} ms (not the default 5 s)**` : ''}; manager${flags['manager-script'] ? ` **${flags['manager-script']}** (an experimental build, not the repository's)` : ''} on its default flags${flags['manager-args'] ? ` plus \`${flags['manager-args']}\`` : ''}; ${flags.runs} run(s), a fresh manager process each run.`,
+    `${n} hollow engines × ${flags.containers} containers (${n * flags.containers} containers) in ${flags.attach ? 'helper processes started by hand (--attach)' : `${helpers.length} helper process(es) (up to ${flags['per-process'] || defaultAgentsPerProcess(flags['docker-api'])} agents each)`}${flags['docker-api'] ? `, **the Docker API way**: each agent's real dockerode back end talks over a unix socket to a hollow Docker engine (libs/hollow-docker) served by ${dockerEngines.length} process(es) of their own` : ' (the agents over the in-memory HollowDockerBackend)'}, agent heartbeat ${flags['heartbeat-interval']} ms${flags['agent-keepalive-timeout-ms'] ? `, **agent keepalive timeout ${flags['agent-keepalive-timeout-ms']} ms (not the default 5 s)**` : ''}; manager${flags['manager-script'] ? ` **${flags['manager-script']}** (an experimental build, not the repository's)` : ''} on its default flags${flags['manager-args'] ? ` plus \`${flags['manager-args']}\`` : ''}; ${flags.runs} run(s), a fresh manager process each run.`,
     '',
     table(rows),
     '',

@@ -10,6 +10,7 @@ import { log, MiB, now, openFileLimit, spawnNode } from './common';
 
 export interface HelperFleetOptions {
   engines: number;
+  /** Agents per helper process; 0 picks the default of the way (see `defaultAgentsPerProcess`). */
   perProcess: number;
   containers: number;
   heartbeatIntervalMs: number;
@@ -28,7 +29,18 @@ export interface HelperFleet {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export async function startHelperFleet(o: HelperFleetOptions): Promise<HelperFleet> {
+/**
+ * In memory, 1,000 agents share a helper well. The Docker API way, each agent also parses HTTP
+ * and JSON for its snapshot: 1,000 in one process kept its event loop busy for seconds at start,
+ * long enough for the manager to miss their heartbeats (49 and 132 false "no heartbeat" at 1,000
+ * engines); 250 a process gave none.
+ */
+export function defaultAgentsPerProcess(dockerApi: boolean | undefined): number {
+  return dockerApi ? 250 : 1000;
+}
+
+export async function startHelperFleet(options: HelperFleetOptions): Promise<HelperFleet> {
+  const o = { ...options, perProcess: options.perProcess || defaultAgentsPerProcess(options.dockerApi) };
   const k = Math.ceil(o.engines / o.perProcess);
   // Each agent holds a listening socket and one accepted connection from the manager.
   const nofile = 2 * o.perProcess + 256;
