@@ -1,11 +1,11 @@
 import { buildInfo } from '@flotilla/config';
 import { Cluster, ClusterContainers, ClusterImages, ClusterNetworks, ClusterVolumes } from '@flotilla/cluster';
-import { filtersByName, Scheduler, strategyByName } from '@flotilla/scheduler';
 import { startServer, versionService, type Logger, type RunningServer } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import { systemClock, type Clock } from '@flotilla/time';
 import { GrpcAgentConnector } from './agents/grpc-agent-connector';
 import { registerClusterMetrics } from './cluster-metrics';
+import { schedulerFrom } from './scheduler-config';
 import type { ManagerConfig } from './config';
 import { createClusterService } from './service/cluster-service';
 import { descriptorSetPath } from '@flotilla/proto/cluster';
@@ -46,7 +46,7 @@ export async function startManager(config: ManagerConfig, logger: Logger, clock:
     maxPendingEngines: config.maxPendingEngines,
     version: managerVersion,
   });
-  const scheduler = new Scheduler({ filters: filtersByName(config.filters), strategy: strategyByName(config.strategy), overcommitRatio: config.overcommitRatio, candidates: config.placementCandidates });
+  const scheduler = schedulerFrom(config);
   // A registry of its own per manager, so several in one process (tests) never share series.
   const metrics = config.metricsAddress ? new MetricsRegistry() : undefined;
   const clusterMetrics = metrics && registerClusterMetrics(metrics, cluster);
