@@ -5,7 +5,8 @@ import { ClusterEngine } from '@flotilla/proto/cluster';
 import { FakeClock } from '@flotilla/time';
 import { Cluster, type ClusterOptions } from './cluster';
 import { Engine } from './engine';
-import { engineStatusOf, engineView, engineViewBuilds, engineViewBytes, usable } from './engine-view';
+import { BinaryWriter } from '@flotilla/proto';
+import { engineStatusOf, engineView, engineViewBuilds, engineViewBytes, usable, writeEngineView } from './engine-view';
 import { engineSnapshot, FakeAgents } from './testing';
 
 type Message = NonNullable<WatchResponse['message']>;
@@ -192,5 +193,53 @@ describe('engineViewBytes', () => {
     expect(engineViewBytes(other)).toBe(ClusterEngine.encode(other).finish().length);
     const pending = engineView(new Engine('b:1', 0), 0, 0);
     expect(engineViewBytes(pending)).toBe(ClusterEngine.encode(pending).finish().length);
+  });
+});
+
+describe('writeEngineView', () => {
+  const written = (v: ClusterEngine) => writeEngineView(v, new BinaryWriter()).finish();
+  const encoded = (v: ClusterEngine) => ClusterEngine.encode(v).finish();
+
+  it('writes the bytes ClusterEngine.encode writes, whatever the time, memberships and flapping', () => {
+    const { cluster, engine } = harness({ flapWindowMs: 10_000, flapThreshold: 1 });
+    const time = fc.oneof(fc.constant(0), fc.integer({ min: -1e13, max: 1e13 }), fc.constant(253402300799999));
+    const text = fc.string({ unit: fc.constantFrom('a', 'é', '\u{1F600}', ' '), maxLength: 50 });
+    fc.assert(
+      fc.property(time, fc.boolean(), fc.array(text, { maxLength: 3 }), fc.option(time), (updatedAt, addedByHand, sources, until) => {
+        engine.updatedAt = updatedAt;
+        const v = engineView(engine, cluster.health(engine), 0.1, { addedByHand, discoverySources: sources });
+        if (until !== null) v.flappingUntil = new Date(until);
+        expect(written(v)).toEqual(encoded(v));
+        // Again, from the parts the first write kept.
+        expect(written(v)).toEqual(encoded(v));
+      }),
+    );
+  });
+
+  it('follows every change of the engine, and leaves what the writer held before it', () => {
+    const { agents, cluster, engine, view } = harness();
+    const page = () => {
+      const views = [view().v, cluster.view(engine)];
+      const writer = new BinaryWriter().uint32(18).string('before');
+      for (const v of views) writeEngineView(v, writer.uint32(10).fork()).join();
+      const expected = new BinaryWriter().uint32(18).string('before');
+      for (const v of views) ClusterEngine.encode(v, expected.uint32(10).fork()).join();
+      expect(writer.finish()).toEqual(expected.finish());
+    };
+    page();
+    agents.send(A, containerDelta(container('c3')));
+    page();
+    agents.send(A, containerDelta(container('c1'), true));
+    page();
+    agents.end(A);
+    expect(cluster.view(engine).status).not.toBe(engineStatusOf('healthy'));
+    page();
+  });
+
+  it('encodes a view it did not hand out', () => {
+    const other = ClusterEngine.fromPartial({ address: A, name: 'x', updatedAt: new Date(5) });
+    expect(written(other)).toEqual(encoded(other));
+    const pending = engineView(new Engine('b:1', 0), 0, 0);
+    expect(written(pending)).toEqual(encoded(pending));
   });
 });

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@flotilla/errors';
-import type { EngineInfo } from '@flotilla/proto';
+import type { BinaryWriter, EngineInfo } from '@flotilla/proto';
 import { ClusterEngine, EngineStatus, type EngineRef } from '@flotilla/proto/cluster';
 import { addressIp } from '@flotilla/scheduler';
 import type { Engine, EngineHealthState, EngineStatusName } from './engine';
@@ -76,15 +76,33 @@ interface ViewInputs {
   flappingUntil: number | undefined;
 }
 
-/** An engine's view without its changing fields, and that view's encoded size once asked. */
+/**
+ * A base view's encoding in two parts: fields 1–6 (before `updated_at`) and 8–17 (between it and
+ * the per-copy fields 18–20). Each field of a message encodes on its own, so head, a copy's own
+ * `updated_at`, tail and the copy's own fields 18–20, in that order, are ClusterEngine.encode's
+ * bytes exactly.
+ */
+interface EncodedBase {
+  head: Uint8Array;
+  tail: Uint8Array;
+}
+
+/** The encoding of a copy's memberships and `flapping_until` (fields 18–20), kept for the next copy. */
+interface EncodedRest {
+  addedByHand: boolean;
+  flappingUntil: number | undefined;
+  discoverySources: string[];
+  bytes: Uint8Array;
+}
+
+/** An engine's view without its changing fields, and that view's encoding once asked. */
 interface CachedView {
   inputs: ViewInputs;
   /** With no `updatedAt`, no `flappingUntil`, no memberships: those are added to each copy handed out. */
   base: ClusterEngine;
-  /** ClusterEngine.encode(base) length; each field of a message encodes on its own, so the changing ones add to it. */
-  bytes: number | undefined;
-  /** The encoded size of the last memberships and `flapping_until` asked about. */
-  rest?: { addedByHand: boolean; flappingUntil: number | undefined; discoverySources: string[]; bytes: number };
+  encoded?: EncodedBase;
+  /** The last memberships and `flapping_until` encoded. */
+  rest?: EncodedRest;
 }
 
 const views = new WeakMap<Engine, CachedView>();
@@ -154,7 +172,7 @@ export function engineView(engine: Engine, health: number, overcommitRatio: numb
   };
   let cached = views.get(engine);
   if (!cached || !sameInputs(cached.inputs, inputs)) {
-    cached = { inputs, base: baseView(engine, inputs), bytes: undefined };
+    cached = { inputs, base: baseView(engine, inputs) };
     views.set(engine, cached);
     builds++;
   }
@@ -225,22 +243,52 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+function encodedBase(cached: CachedView): EncodedBase {
+  if (!cached.encoded) {
+    const { address, id, name, status, failureCount, lastError } = cached.base;
+    cached.encoded = {
+      head: ClusterEngine.encode({ ...noFields, address, id, name, status, failureCount, lastError }).finish(),
+      tail: ClusterEngine.encode({ ...cached.base, address: '', id: '', name: '', status: noFields.status, failureCount: 0, lastError: '' }).finish(),
+    };
+  }
+  return cached.encoded;
+}
+
+/** Fields 18–20 of `view`, encoded again only when they differ from the engine's last ones. */
+function encodedRest(cached: CachedView, view: ClusterEngine): Uint8Array {
+  const until = view.flappingUntil?.getTime();
+  let rest = cached.rest;
+  if (!rest || rest.addedByHand !== view.addedByHand || !Object.is(rest.flappingUntil, until) || !sameList(rest.discoverySources, view.discoverySources)) {
+    const own: ClusterEngine = { ...noFields, flappingUntil: view.flappingUntil, addedByHand: view.addedByHand, discoverySources: view.discoverySources };
+    rest = { addedByHand: view.addedByHand, flappingUntil: until, discoverySources: [...view.discoverySources], bytes: ClusterEngine.encode(own).finish() };
+    cached.rest = rest;
+  }
+  return rest.bytes;
+}
+
 /**
  * ClusterEngine.encode(view).finish().length, for a view engineView answered and nobody changed
- * since: the engine's cached size, plus `updated_at` (counted), plus the memberships and
- * `flapping_until` (encoded when they differ from the engine's last ones). Any other view is encoded.
+ * since: the engine's cached encoding, plus `updated_at` (counted), plus the memberships and
+ * `flapping_until`. Any other view is encoded.
  */
 export function engineViewBytes(view: ClusterEngine): number {
   const cached = handedOut.get(view);
   const updated = updatedAtBytes(view.updatedAt);
   if (!cached || updated === undefined) return ClusterEngine.encode(view).finish().length;
-  cached.bytes ??= ClusterEngine.encode(cached.base).finish().length;
-  const until = view.flappingUntil?.getTime();
-  let rest = cached.rest;
-  if (!rest || rest.addedByHand !== view.addedByHand || !Object.is(rest.flappingUntil, until) || !sameList(rest.discoverySources, view.discoverySources)) {
-    const own: ClusterEngine = { ...noFields, flappingUntil: view.flappingUntil, addedByHand: view.addedByHand, discoverySources: view.discoverySources };
-    rest = { addedByHand: view.addedByHand, flappingUntil: until, discoverySources: [...view.discoverySources], bytes: ClusterEngine.encode(own).finish().length };
-    cached.rest = rest;
-  }
-  return cached.bytes + updated + rest.bytes;
+  const { head, tail } = encodedBase(cached);
+  return head.length + updated + tail.length + encodedRest(cached, view).length;
+}
+
+/**
+ * Writes `view` into `writer` as ClusterEngine.encode(view, writer) would, byte for byte. A view
+ * engineView answered (and nobody changed since) is copied from the engine's cached encoding, so
+ * a page of engines costs copies, not encodes; any other view is encoded.
+ */
+export function writeEngineView(view: ClusterEngine, writer: BinaryWriter): BinaryWriter {
+  const cached = handedOut.get(view);
+  if (!cached || updatedAtBytes(view.updatedAt) === undefined) return ClusterEngine.encode(view, writer);
+  const { head, tail } = encodedBase(cached);
+  writer.raw(head);
+  if (view.updatedAt !== undefined) ClusterEngine.encode({ ...noFields, updatedAt: view.updatedAt }, writer);
+  return writer.raw(tail).raw(encodedRest(cached, view));
 }

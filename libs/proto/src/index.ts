@@ -4,4 +4,6 @@
 // (flotilla.discovery.v1).
 export * from './gen/flotilla/engine/v1/engine';
 export { Timestamp } from './gen/google/protobuf/timestamp';
+// The writer every generated encode takes, for code that writes a message from cached parts.
+export { BinaryWriter } from '@bufbuild/protobuf/wire';
 export * from './labels';

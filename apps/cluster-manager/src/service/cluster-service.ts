@@ -5,6 +5,7 @@ import type { Role } from '@flotilla/pki';
 import { ClusterServiceService, ContainerSpec, type ContainerLogsRequest, type ContainerLogsResponse, type ContainerStatsRequest, type ContainerStatsResponse, type AttachContainerRequest, type AttachContainerResponse, type CopyFromContainerRequest, type CopyFromContainerResponse, type CopyToContainerRequest, type CopyToContainerResponse, type ExecContainerRequest, type ExecContainerResponse, type PullImageRequest, type PullImageResponse, type ClusterServiceServer, type WatchEventsRequest, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { Metadata } from '@grpc/grpc-js';
 import { checkedService } from './request-guard';
+import { clusterServiceDefinition } from './engine-page-encoding';
 import { containerListing, engineListing, imageListing, networkListing, volumeListing } from './listings';
 import { readPage } from './paging';
 
@@ -300,5 +301,5 @@ export function createClusterService(options: ClusterServiceOptions): ServiceReg
 
   // Every request is checked against its size limits before its handler runs.
   const checked = checkedService(ClusterServiceService, implementation, clusterRequestChecks);
-  return { name: 'flotilla.cluster.v1.ClusterService', definition: ClusterServiceService, implementation: checked, access: clusterAccess, mutating: clusterMutating, longLived: ['waitContainer'] };
+  return { name: 'flotilla.cluster.v1.ClusterService', definition: clusterServiceDefinition, implementation: checked, access: clusterAccess, mutating: clusterMutating, longLived: ['waitContainer'] };
 }
