@@ -51,6 +51,16 @@ export function hollowEngineName(index: number): string {
 
 const zones = ['a', 'b', 'c'];
 
+/**
+ * Events each hollow engine keeps for `since` replay. No bench takes an engine down, so no agent
+ * resubscribes with `since` (one restarted in process starts without one): dockerd's 256 would be
+ * history nobody reads, ~120 KB an engine (~470 bytes an event), which B7 at 5,000 engines (about
+ * 2 events an engine a minute) fills for over two hours: its helpers' heap grew ~1 MiB a minute
+ * per 1,000 engines though nothing leaked. 16 still replays a short gap; the 10 containers an
+ * engine starts with (17 events) fill it at once.
+ */
+const eventBufferSize = 16;
+
 async function startOne(index: number, o: HollowOptions): Promise<HollowEngine> {
   const dockerHost = o.dockerHosts?.[index - o.first];
   if (dockerHost) {
@@ -64,6 +74,7 @@ async function startOne(index: number, o: HollowOptions): Promise<HollowEngine> 
     cpus: 8,
     memoryBytes: 32 * 1024 ** 3,
     labels: { zone: zones[index % zones.length], 'flotilla.bench': 'hollow' },
+    eventBufferSize,
   });
   const containerIds: string[] = [];
   const containerNames: string[] = [];

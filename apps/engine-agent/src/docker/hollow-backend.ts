@@ -36,6 +36,12 @@ export interface HollowEngineOptions {
   apiVersion?: string;
   images?: string[];
   clock?: Clock;
+  /**
+   * Events kept for `since` replay, oldest dropped first. Default 256, dockerd's own buffer. At
+   * about 470 bytes an event that is ~120 KB an engine once full; benchmarks that host 1,000
+   * engines a process and never take one down (so no agent resubscribes with `since`) keep fewer.
+   */
+  eventBufferSize?: number;
 }
 
 interface HollowEvent {
@@ -47,7 +53,7 @@ interface HollowEvent {
  * A Docker engine in memory (kubemark's "hollow node"): the real agent code runs over it, so
  * thousands of engines fit in one process for scale benchmarks, and the monitor's unit tests get
  * an engine whose outages and replies they control. It keeps Docker's semantics the agent relies on:
- * events for every change, `since` replay of the last 256 events, 404/409-style errors.
+ * events for every change, `since` replay of the last 256 events (`eventBufferSize`), 404/409-style errors.
  */
 export class HollowDockerBackend implements DockerBackend {
   readonly endpoint: string;
@@ -59,7 +65,9 @@ export class HollowDockerBackend implements DockerBackend {
   private readonly statsStreams = new Set<() => void>();
   /** What `containerLogs` answers, per container ID; none: no output. */
   private readonly logs = new Map<string, (options: LogOptions) => Readable>();
+  /** The newest `eventBufferSize` events, for `since` replay. */
   private readonly log: HollowEvent[] = [];
+  private readonly eventBufferSize: number;
   /** Waits under way: each hears every exit and removal of its container. */
   private readonly waiters = new Set<{ id: string; removedOnly: boolean; done: (reply: WaitReply) => void }>();
   private readonly clock: Clock;
@@ -73,6 +81,8 @@ export class HollowDockerBackend implements DockerBackend {
 
   constructor(options: HollowEngineOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    this.eventBufferSize = options.eventBufferSize ?? 256;
+    if (!Number.isInteger(this.eventBufferSize) || this.eventBufferSize < 0) throw new RangeError(`eventBufferSize must be a whole number, not ${this.eventBufferSize}`);
     const id = options.id ?? randomBytes(6).toString('hex').toUpperCase().match(/.{4}/g)!.join(':');
     this.endpoint = `hollow://${options.name ?? id}`;
     this.apiVersion = options.apiVersion ?? '1.41';
@@ -117,7 +127,7 @@ export class HollowDockerBackend implements DockerBackend {
     this.lastNano = timeNano;
     const line = JSON.stringify({ Type: type, Action: action, Actor: { ID: actorId, Attributes: attributes }, scope: 'local', time: Number(timeNano / 1_000_000_000n), timeNano: Number(timeNano) }).replace(/"timeNano":\d+/, `"timeNano":${timeNano}`);
     this.log.push({ line, timeNano });
-    if (this.log.length > 256) this.log.shift();
+    if (this.log.length > this.eventBufferSize) this.log.shift();
     for (const s of this.streams) s.write(line + '\n');
   }
 
