@@ -6,7 +6,7 @@ import { clusterInfo } from './cluster-info';
 import { clusterSettings, type ClusterOptions, type ClusterSettings } from './cluster-options';
 import { DialQueue } from './dial-queue';
 import { DiscoveryReconciler, type SyncResult } from './discovery-reconciler';
-import { Engine, type EngineDockerEvent, type EngineEventHandler } from './engine';
+import { Engine, type EngineDockerEvent, type EngineEventHandler, type HealthPolicy } from './engine';
 import { normaliseEngineAddress } from './engine-address';
 import { checkEngineRoom, checkPendingRoom } from './engine-limits';
 import { EngineRegistry, type EngineFilter } from './engine-registry';
@@ -19,6 +19,7 @@ import { heartbeatIntervalToAsk } from './heartbeat-budget';
 import { HeartbeatSweep } from './heartbeat-sweep';
 import { checkText } from './request-checks';
 import { requestLimits } from './request-limits';
+import { StringPool } from './string-pool';
 
 export type { ClusterOptions } from './cluster-options';
 export type { EngineFilter } from './engine-registry';
@@ -36,6 +37,10 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   private readonly registry = new EngineRegistry();
   /** Which engines hold each container name: a create checks its name in one lookup. */
   private readonly containerNames = new ContainerNameIndex<Engine>();
+  /** The strings containers repeat (image, command, labels, states), one copy each for every engine. */
+  private readonly containerStrings = new StringPool();
+  /** Every engine's health indicator runs by this one policy (the cluster's clock and flap settings). */
+  private readonly healthPolicy: HealthPolicy;
   /**
    * Addresses added by hand: the "manual" membership. An engine's other memberships are the
    * discovery sources that list its address; it leaves when it has none left (or by RemoveEngine).
@@ -58,6 +63,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
     this.logger = options.logger ?? silentLogger;
     this.hub = new EventHub<ClusterEvent>(this.o.maxQueuedEvents);
     const { clock } = this.o;
+    this.healthPolicy = { now: () => clock.now(), flapWindowMs: this.o.flapWindowMs, flapThreshold: this.o.flapThreshold };
     this.streamOptions = {
       connector: this.o.connector,
       clock,
@@ -165,7 +171,7 @@ export class Cluster implements EngineEventHandler, PlacementSource {
   private register(addr: string, dial: 'now' | 'queued' = 'now'): boolean {
     if (this.registry.at(addr)) return false;
     const clock = this.o.clock;
-    const engine = new Engine(addr, clock.now(), { now: () => clock.now(), flapWindowMs: this.o.flapWindowMs, flapThreshold: this.o.flapThreshold }, this.containerNames);
+    const engine = new Engine(addr, clock.now(), this.healthPolicy, this.containerNames, this.containerStrings);
     engine.registerEventHandler(this);
     const stream = new EngineStream(engine, this.streamOptions, this.streamHost);
     this.registry.addPending(stream);

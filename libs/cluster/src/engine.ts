@@ -6,6 +6,7 @@ import { containerProblem, deltaProblem, imageProblem, listOf, networkProblem, v
 import type { SnapshotAssembly } from './snapshot-assembly';
 import { taggedReference } from '@flotilla/policy';
 import type { ContainerNameIndex } from './container-names';
+import { pooledContainer, type StringPool } from './string-pool';
 
 export type EngineStatusName = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -158,6 +159,8 @@ export class Engine implements PlacementEngine {
     private readonly healthPolicy?: HealthPolicy,
     /** The cluster's index of container names, told as names come and go here. */
     private readonly nameIndex?: ContainerNameIndex<Engine>,
+    /** The cluster's strings that containers repeat: a container taken in shares them (see pooledContainer). */
+    private readonly strings?: StringPool,
   ) {
     this.updatedAt = now;
   }
@@ -548,7 +551,9 @@ export class Engine implements PlacementEngine {
     for (const item of items) map.set(key(item), item);
   }
 
-  private putContainer(c: Container): void {
+  /** Takes in a container the agent reported (checked by containerProblem); answers the one kept. */
+  private putContainer(reported: Container): Container {
+    const c = this.strings ? pooledContainer(reported, this.strings) : reported;
     this.dropContainer(c.id);
     this.containers.set(c.id, c);
     const r = reservation(c);
@@ -560,6 +565,7 @@ export class Engine implements PlacementEngine {
     for (const pending of this.reservations) {
       if (pending.containerId === c.id || (pending.label && c.labels[pending.label.key] === pending.label.value)) this.release(pending);
     }
+    return c;
   }
 
   private dropContainer(id: string): void {
@@ -584,8 +590,9 @@ export class Engine implements PlacementEngine {
     if (problem) return problem;
     switch (message.$case) {
       case 'container': {
-        const { event, container } = message.value;
-        if (container && !message.value.removed) this.putContainer(container);
+        const { event, removed } = message.value;
+        let container = message.value.container;
+        if (container && !removed) container = this.putContainer(container);
         else this.dropContainer(container?.id ?? event?.actorId ?? '');
         if (this.observers.size) this.notify(container?.id ?? event?.actorId);
         if (event) this.handler?.handleEngineEvent(this, { docker: event, container });

@@ -285,7 +285,7 @@ export interface ManagerProcess {
 export const bigMessages = { 'grpc.max_receive_message_length': -1 };
 
 /** The built cluster-manager (apps/cluster-manager/dist/main.js) as its own process on a free port. */
-export async function startManagerProcess(args: string[] = [], opts: { nofile?: number; nodeArgs?: string[]; script?: string } = {}): Promise<ManagerProcess> {
+export async function startManagerProcess(args: string[] = [], opts: { nofile?: number; nodeArgs?: string[]; script?: string; env?: Record<string, string> } = {}): Promise<ManagerProcess> {
   const proc = spawnNode('cluster-manager', opts.script || 'apps/cluster-manager/dist/main.js', ['--listen', '127.0.0.1:0', ...tlsArgs('manager'), ...args], opts);
   const line = await proc.waitForLine(/"msg":"listening"/, 30_000);
   const port = (JSON.parse(line) as { port: number }).port;

@@ -45,11 +45,15 @@ const flags = parseArgs(
     'settle-ms': 5000,
     'healthy-timeout-ms': 120_000,
     'manager-args': '',
+    /** Node.js flags for the manager process (e.g. '--max-semi-space-size=16'), for A/B experiments. */
+    'manager-node-args': '',
     /** Non-default server keepalive timeout for the hollow agents (0: the agent's default, 5 s). */
     'agent-keepalive-timeout-ms': 0,
     /** Another build of the manager, for A/B experiments (default: the built apps/cluster-manager). */
     'manager-script': '',
     'cpu-prof': false,
+    /** After settling: the manager's process.memoryUsage() after a full GC, and a heap snapshot in tools/bench/profiles (heap-probe.js). */
+    'heap-snapshot': false,
     /** Comma-separated files, each holding a hollow-agents.js "ready" line: use those engines instead of starting helpers. */
     attach: '',
     'no-results': false,
@@ -98,11 +102,16 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
   const n = addresses.length;
   const extra = flags['manager-args'] ? flags['manager-args'].split(' ').filter(Boolean) : [];
   const profDir = path.join(repoRoot(), 'tools/bench/profiles');
-  if (flags['cpu-prof']) fs.mkdirSync(profDir, { recursive: true });
+  if (flags['cpu-prof'] || flags['heap-snapshot']) fs.mkdirSync(profDir, { recursive: true });
   const manager: ManagerProcess = await startManagerProcess(extra, {
     script: flags['manager-script'],
     nofile: n + 512,
-    nodeArgs: flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+    nodeArgs: [
+      ...flags['manager-node-args'].split(' ').filter(Boolean),
+      ...(flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+      ...(flags['heap-snapshot'] ? ['--expose-gc', '--require', path.join(__dirname, 'heap-probe.js')] : []),
+    ],
+    env: flags['heap-snapshot'] ? { FLOTILLA_HEAP_SNAPSHOT_DIR: profDir } : undefined,
   });
   try {
     const m = manager.client;
@@ -186,6 +195,11 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
     const managerCpuPerSec = (cpuMsOf(manager.pid) - cpu0) / ((now() - s0) / 1000);
     const mem = memoryOf(manager.pid);
     log(`run ${run}: manager RSS ${(mem.rss / MiB).toFixed(0)} MiB (peak ${(mem.hwm / MiB).toFixed(0)} MiB), steady CPU ${(managerCpuPerSec / 10).toFixed(1)}% of a core`);
+    if (flags['heap-snapshot']) {
+      const since = manager.process.totalLines;
+      manager.process.signal('SIGUSR2');
+      log(`run ${run}: heap probe: ${await manager.process.waitForLine(/"heapProbe":true/, 300_000, since)}`);
+    }
 
     // Sequential calls, each with a 30 s deadline; a phase stops early after 120 s (a collapsed manager).
     const getInfoMs: number[] = [];
@@ -316,7 +330,7 @@ async function main(): Promise<void> {
           { goal: `(B2 goals are set at 5,000 and 10,000; at ${n} for reference) GetInfo p99 ≤ 25 ms`, measured: `median ${fmt(gi.median)} ms, p99 ${fmt(gi.p99)} ms (n=${gi.n})`, met: gi.p99 <= 25 },
         ];
   const body = [
-    `${n} hollow engines × ${flags.containers} containers (${n * flags.containers} containers) in ${flags.attach ? 'helper processes started by hand (--attach)' : `${helpers.length} helper process(es) (up to ${flags['per-process'] || defaultAgentsPerProcess(flags['docker-api'])} agents each)`}${flags['docker-api'] ? `, **the Docker API way**: each agent's real dockerode back end talks over a unix socket to a hollow Docker engine (libs/hollow-docker) served by ${dockerEngines.length} process(es) of their own` : ' (the agents over the in-memory HollowDockerBackend)'}, agent heartbeat ${flags['heartbeat-interval']} ms${flags['agent-keepalive-timeout-ms'] ? `, **agent keepalive timeout ${flags['agent-keepalive-timeout-ms']} ms (not the default 5 s)**` : ''}; manager${flags['manager-script'] ? ` **${flags['manager-script']}** (an experimental build, not the repository's)` : ''} on its default flags${flags['manager-args'] ? ` plus \`${flags['manager-args']}\`` : ''}; ${flags.runs} run(s), a fresh manager process each run.`,
+    `${n} hollow engines × ${flags.containers} containers (${n * flags.containers} containers) in ${flags.attach ? 'helper processes started by hand (--attach)' : `${helpers.length} helper process(es) (up to ${flags['per-process'] || defaultAgentsPerProcess(flags['docker-api'])} agents each)`}${flags['docker-api'] ? `, **the Docker API way**: each agent's real dockerode back end talks over a unix socket to a hollow Docker engine (libs/hollow-docker) served by ${dockerEngines.length} process(es) of their own` : ' (the agents over the in-memory HollowDockerBackend)'}, agent heartbeat ${flags['heartbeat-interval']} ms${flags['agent-keepalive-timeout-ms'] ? `, **agent keepalive timeout ${flags['agent-keepalive-timeout-ms']} ms (not the default 5 s)**` : ''}; manager${flags['manager-script'] ? ` **${flags['manager-script']}** (an experimental build, not the repository's)` : ''} on its default flags${flags['manager-args'] ? ` plus \`${flags['manager-args']}\`` : ''}${flags['manager-node-args'] ? `, **node run with \`${flags['manager-node-args']}\`**` : ''}; ${flags.runs} run(s), a fresh manager process each run.`,
     '',
     table(rows),
     '',
