@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { call } from '@flotilla/grpc';
 import { ContainerSpec, EngineStatus, type ClusterServiceClient, type WatchEventsResponse } from '@flotilla/proto/cluster';
-import { allEngines, metricsAddressOf, repoRoot, scrapeMetrics, testTls, type ServiceProcess } from '@flotilla/testing';
+import { allEngines, freePortRange, metricsAddressOf, repoRoot, scrapeMetrics, testTls, type ServiceProcess } from '@flotilla/testing';
 import { fmt, log, memoryOf, MiB, now, parseArgs, report, runMain, sleep, spawnNode, startManagerProcess, tapLines, UnhealthyReasons, type ManagerProcess } from './common';
 
 const flags = parseArgs(
@@ -96,10 +96,13 @@ async function readyAddresses(proc: ServiceProcess): Promise<string[]> {
 async function startHelpers(): Promise<string[]> {
   testTls('agent'); // issued before the helpers start: they inherit the CA and find the certificate
   const per = Math.ceil(flags.engines / flags.helpers);
+  // Below the ephemeral range: a killed helper comes back on its ports, and while it is down an
+  // outgoing connection of any process could take a port from that range.
+  const ports = await freePortRange(flags.engines);
   for (let i = 0; i * per < flags.engines; i++) {
     const count = Math.min(per, flags.engines - i * per);
     const mode = flags['restart-mode'] === 'process' || (flags['restart-mode'] === 'mixed' && i > 0) ? 'process' : 'in-process';
-    helpers.push({ index: i, first: i * per, count, proc: spawnHelper(i, i * per, count), addresses: [], lives: 0, mode });
+    helpers.push({ index: i, first: i * per, count, proc: spawnHelper(i, i * per, count, ports.slice(i * per, i * per + count)), addresses: [], lives: 0, mode });
   }
   for (const h of helpers) {
     h.addresses = await readyAddresses(h.proc);
@@ -318,6 +321,30 @@ async function timed<T>(op: string, fn: () => Promise<T>): Promise<T | undefined
 
 /** Containers the bench created and has not removed: ID → engine address (insertion order: oldest first). */
 const live = new Map<string, string>();
+
+/**
+ * Per engine address, the last kill of its helper process: when it began, and when its engines
+ * were all back. A create sent before the kill and answered after it may name a container that
+ * died with the process; the bench waits for the engines to be back and asks the manager.
+ */
+interface Kill {
+  at: number;
+  /** When the bench forgot the process's containers (after it exited). */
+  forgottenAt?: number;
+  back: Promise<void>;
+}
+const kills = new Map<string, Kill>();
+
+/**
+ * The kill of `address`'s process if the bench forgot (or is about to forget) that process's
+ * containers after `since`: a container an answer from before then names may be gone.
+ */
+function killSince(address: string, since: number): Kill | undefined {
+  const kill = kills.get(address);
+  return kill && (kill.forgottenAt === undefined || kill.forgottenAt >= since) ? kill : undefined;
+}
+/** Creates answered across a kill of their engine's process whose container was gone with it. */
+let lostWithProcess = 0;
 const rand = (n: number) => Math.floor(Math.random() * n);
 
 class Churn {
@@ -406,8 +433,14 @@ class Churn {
         const every = flags['request-id-every'];
         const requestId = every && n % every === 0 ? `churn-${process.pid}-${n}` : '';
         const spec = ContainerSpec.fromPartial({ image: 'busybox:local', command: ['sleep', '3600'], labels: { 'flotilla.bench': 'churn' }, memoryBytes: String(16 * MiB), nanoCpus: '10000000', networkMode: 'none' });
+        const sent = now();
         const res = await timed(requestId ? 'CreateContainer (start, request ID)' : 'CreateContainer (start)', () => call(m, m.createContainer, { spec, start: true, requestId }, { deadlineMs: 30_000 }));
         if (res?.id && res.engine) {
+          const kill = killSince(res.engine.address, sent);
+          if (kill && !(await this.survivedKill(res.id, kill.back))) {
+            lostWithProcess++;
+            return;
+          }
           live.set(res.id, res.engine.address);
           if (!res.unsettled) answered.created.add(res.id);
         }
@@ -416,12 +449,14 @@ class Churn {
         const address = live.get(id)!;
         live.delete(id);
         let code = '';
+        const sent = now();
         await timed('RemoveContainer (force)', () => call(m, m.removeContainer, { container: id, force: true, volumes: false }, { deadlineMs: 30_000 }).catch((err: unknown) => {
           code = codeName(err);
           throw err;
         }));
-        // Not removed (engine unhealthy, say) but not gone either: try again later.
-        if (code && code !== 'NOT_FOUND') live.set(id, address);
+        // Not removed (engine unhealthy, say) but not gone either: try again later; unless its
+        // engine's process was killed meanwhile (and the bench forgot that process's containers).
+        if (code && code !== 'NOT_FOUND' && !killSince(address, sent)) live.set(id, address);
         else if (!code) answered.removed.add(id);
       }
     } else if (r < 0.8) {
@@ -436,6 +471,17 @@ class Churn {
       if (!ids.length) return;
       const id = ids[rand(ids.length)];
       await timed('ContainerLogs (tail, to the end)', () => this.readLogs(id));
+    }
+  }
+
+  /** Whether a container is in the cluster once its engine's helper is back from a kill. */
+  private async survivedKill(container: string, back: Promise<void>): Promise<boolean> {
+    await back;
+    try {
+      await call(this.m, this.m.inspectContainer, { container }, { deadlineMs: 30_000 });
+      return true;
+    } catch (err) {
+      return codeName(err) !== 'NOT_FOUND';
     }
   }
 
@@ -556,6 +602,16 @@ function onManagerLine(line: string): void {
 }
 
 async function restartHelper(h: Helper, churnStart: number): Promise<void> {
+  let markBack = () => {};
+  try {
+    await restartHelperOnce(h, churnStart, (back) => (markBack = back));
+  } finally {
+    // Creates waiting on this kill go on even if the restart failed.
+    markBack();
+  }
+}
+
+async function restartHelperOnce(h: Helper, churnStart: number, onKill: (back: () => void) => void): Promise<void> {
   const window = { start: now(), end: Infinity };
   restartWindows.push(window);
   const waiting = new Set(h.addresses);
@@ -563,10 +619,13 @@ async function restartHelper(h: Helper, churnStart: number): Promise<void> {
   const reconnected = new Promise<void>((done) => (reconnectWatch = { waiting, done }));
   const t0 = now();
   if (h.mode === 'process') {
+    const kill: Kill = { at: now(), back: new Promise<void>((r) => onKill(r)) };
+    for (const address of h.addresses) kills.set(address, kill);
     const ports = h.addresses.map((a) => Number(a.split(':').pop()));
     h.proc.signal('SIGKILL');
     await h.proc.exited;
     for (const [id, address] of live) if (mine.has(address)) live.delete(id); // gone with the process
+    kill.forgottenAt = now();
     h.lives++;
     h.proc = spawnHelper(h.index, h.first, h.count, ports, h.lives);
     const addresses = await readyAddresses(h.proc);
@@ -701,6 +760,7 @@ async function main(): Promise<void> {
 
   const target = flags.population || engines.length;
   const churn = new Churn(m, engines, target);
+  running = churn;
   const witness = new Witness(m);
   await witness.live;
   const start = now();
@@ -816,7 +876,7 @@ async function main(): Promise<void> {
     '|---|---:|---|',
     ...opRows,
     '',
-    `${totalOk} operations succeeded; ${during} errors overlapped a restart (expected), **${outside} did not**. WatchEvents streams delivered ${streamEvents} events. Bench containers at the end: ${live.size} known to the bench, ${listed} listed by the manager (label flotilla.bench=churn)${Number.isFinite(listed) && listed !== live.size ? ' — the difference: creates that failed after the engine made the container, or removes answered with an error' : ''}. Manager "engine unhealthy" log lines: ${reasons.total} (${reasons.summary()}).`,
+    `${totalOk} operations succeeded; ${during} errors overlapped a restart (expected), **${outside} did not**. WatchEvents streams delivered ${streamEvents} events. Creates answered across a kill of their engine's process whose container went with it (found by InspectContainer once the engines were back, and not counted as the bench's): ${lostWithProcess}. Bench containers at the end: ${live.size} known to the bench, ${listed} listed by the manager (label flotilla.bench=churn)${Number.isFinite(listed) && listed !== live.size ? ' — the difference: creates that failed after the engine made the container, or removes answered with an error' : ''}. Manager "engine unhealthy" log lines: ${reasons.total} (${reasons.summary()}).`,
     '',
     `**Heartbeat false positives** (a live agent marked unhealthy for missing heartbeats; restarts and leaves break streams instead): ${heartbeatMisses}. The goal is 0.`,
     '',
@@ -846,7 +906,11 @@ async function main(): Promise<void> {
   await manager.close();
 }
 
+/** The churn under way, stopped first when the bench fails: its workers would go on calling a manager that is gone. */
+let running: Churn | undefined;
+
 runMain(main, async () => {
+  void running?.stop();
   manager?.client.close();
   await Promise.all(helpers.map((h) => h.proc.stop(5000)));
 });
