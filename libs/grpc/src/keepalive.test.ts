@@ -1,4 +1,4 @@
-import { agentLinkKeepalive, clientKeepaliveOptions, defaultKeepalive, serverKeepaliveOptions } from './keepalive';
+import { agentLinkKeepalive, clientKeepaliveOptions, defaultKeepalive, serverKeepaliveOptions, spreadKeepalive } from './keepalive';
 
 describe('keepalive options', () => {
   it('uses the defaults on both ends', () => {
@@ -37,5 +37,15 @@ describe('keepalive options', () => {
     clientKeepaliveOptions({ timeMs: 1 });
     serverKeepaliveOptions({ timeoutMs: 1 });
     expect(defaultKeepalive).toEqual({ timeMs: 10_000, timeoutMs: 20_000 });
+  });
+
+  it("spreads a channel's ping interval over up to a quarter more, never less, and keeps the rest", () => {
+    expect(spreadKeepalive(agentLinkKeepalive, () => 0)).toEqual(agentLinkKeepalive);
+    expect(spreadKeepalive(agentLinkKeepalive, () => 0.5)).toEqual({ timeMs: 67_500, timeoutMs: 20_000 });
+    expect(spreadKeepalive(agentLinkKeepalive, () => 0.999_999).timeMs).toBe(75_000);
+    const intervals = new Set(Array.from({ length: 100 }, () => spreadKeepalive(agentLinkKeepalive).timeMs));
+    expect(intervals.size).toBeGreaterThan(50);
+    for (const ms of intervals) expect(ms >= 60_000 && ms <= 75_000).toBe(true);
+    expect(agentLinkKeepalive).toEqual({ timeMs: 60_000, timeoutMs: 20_000 });
   });
 });

@@ -689,6 +689,17 @@ async function leaveAndJoin(all: string[], pushSet: (addresses: string[]) => Pro
 
 let manager: ManagerProcess | undefined;
 
+/** The manager's heap in use after a full GC, from heap-probe.js (undefined if it did not answer). */
+async function managerHeapAfterGc(m: ManagerProcess): Promise<{ heapUsed: number } | undefined> {
+  const since = m.process.totalLines;
+  m.process.signal('SIGUSR2');
+  try {
+    return JSON.parse(await m.process.waitForLine(/"heapProbe":true/, 60_000, since)) as { heapUsed: number };
+  } catch {
+    return undefined;
+  }
+}
+
 async function takeSample(t: number, churn: Churn | undefined, metricsAddress: string | undefined): Promise<void> {
   const quietMs = churn ? await churn.quiesce() : 0;
   try {
@@ -697,12 +708,13 @@ async function takeSample(t: number, churn: Churn | undefined, metricsAddress: s
     const info = await call(m.client, m.client.getInfo, {}, { deadlineMs: 30_000 }).catch(() => undefined);
     const mp = procFigures(m.pid);
     const mm = metricsAddress ? await scrapeFigures(metricsAddress) : undefined;
+    const probe = await managerHeapAfterGc(m);
     samples.push({
       t,
       proc: 'manager',
       pid: m.pid,
       ...mp,
-      heap: mm?.nodejs_heap_size_used_bytes,
+      heap: probe?.heapUsed ?? mm?.nodejs_heap_size_used_bytes,
       handles: mm?.nodejs_active_handles_total,
       resources: mm?.nodejs_active_resources_total,
       activeCalls: mm?.flotilla_grpc_active_calls,
@@ -728,7 +740,8 @@ async function main(): Promise<void> {
   const script = path.join(repoRoot(), 'apps/cluster-manager/dist/main.js');
   const metricsWanted = flags.metrics === 'on' || (flags.metrics === 'auto' && managerKnowsMetricsFlag(script));
   const extra = flags['manager-args'] ? flags['manager-args'].split(' ').filter(Boolean) : [];
-  manager = await startManagerProcess([...(metricsWanted ? ['--metrics-address', '127.0.0.1:0'] : []), ...extra], { nofile: engines.length + 512 });
+  // heap-probe.js: the manager's heap after a full GC at each sample (a heap read without one swings with the collector).
+  manager = await startManagerProcess([...(metricsWanted ? ['--metrics-address', '127.0.0.1:0'] : []), ...extra], { nofile: engines.length + 512, nodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'heap-probe.js')] });
   let metricsAddress: string | undefined;
   if (metricsWanted) {
     metricsAddress = await metricsAddressOf(manager.process, 10_000).catch(() => undefined);
@@ -860,7 +873,7 @@ async function main(): Promise<void> {
     '',
     sampleTables.join('\n\n'),
     '',
-    `Manager heap, handles, resources and active calls come from its \`/metrics\`${metricsAddress ? '' : ' (not served by this build: "–")'}; helpers' heap (after a full GC) and active resources from their own report (\`process.getActiveResourcesInfo()\`, top types in the note).`,
+    `Manager heap: in use after a full GC (heap-probe.js preloaded, on SIGUSR2); its handles, resources and active calls come from its \`/metrics\`${metricsAddress ? '' : ' (not served by this build: "–")'}; helpers' heap (after a full GC) and active resources from their own report (\`process.getActiveResourcesInfo()\`, top types in the note).`,
     '',
     '### Verdict',
     '',

@@ -1,5 +1,5 @@
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions, AttachOutput, ExecOutput } from '@flotilla/cluster';
-import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, fromServiceError, sendAll, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
+import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, fromServiceError, sendAll, spreadKeepalive, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey, type SessionInput } from '@flotilla/policy';
 import type { PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceClient, type AttachContainerRequest, type ExecContainerRequest, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
@@ -97,7 +97,7 @@ export class GrpcAgentConnector implements AgentConnector {
       // A pool of its own per channel: grpc-js's shared pool makes closing N channels O(N²).
       client = dial(EngineAgentServiceClient, address, {
         tls: dialTls(this.options.security),
-        keepalive: { ...agentLinkKeepalive, ...this.options.keepalive },
+        keepalive: spreadKeepalive({ ...agentLinkKeepalive, ...this.options.keepalive }),
         channelOptions: { 'grpc.use_local_subchannel_pool': 1, ...channelReconnectOptions },
       });
       this.clients.set(address, client);
