@@ -54,6 +54,9 @@ const flags = parseArgs(
     'cpu-prof': false,
     /** After settling: the manager's process.memoryUsage() after a full GC, and a heap snapshot in tools/bench/profiles (heap-probe.js). */
     'heap-snapshot': false,
+    /** The manager's collections of ≥ 15 ms (gc-watch.js), and which slow ListEngines pages (> --slow-page-ms) met one. */
+    'gc-log': false,
+    'slow-page-ms': 35,
     /** Comma-separated files, each holding a hollow-agents.js "ready" line: use those engines instead of starting helpers. */
     attach: '',
     'no-results': false,
@@ -98,11 +101,33 @@ async function startHelpers(): Promise<string[]> {
   return fleet.addresses;
 }
 
+/** How many slow pages overlapped one of the manager's logged collections, by kind. */
+function slowPagesAndCollections(pages: { start: number; end: number }[], gcLog: string): string {
+  const collections = fs.existsSync(gcLog)
+    ? fs.readFileSync(gcLog, 'utf8').split('\n').filter(Boolean).map((line) => {
+        const [at, ms, kind] = line.split(' ');
+        return { start: Number(at), end: Number(at) + Number(ms), ms: Number(ms), kind };
+      })
+    : [];
+  const byKind = new Map<string, number>();
+  let met = 0;
+  for (const p of pages) {
+    const hit = collections.filter((c) => c.start <= p.end && c.end >= p.start);
+    if (hit.length) met++;
+    for (const c of hit) byKind.set(c.kind, (byKind.get(c.kind) ?? 0) + 1);
+  }
+  const all = new Map<string, number[]>();
+  for (const c of collections) all.set(c.kind, [...(all.get(c.kind) ?? []), c.ms]);
+  const range = (ms: number[]) => `${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)} ms`;
+  return `ListEngines pages over ${flags['slow-page-ms']} ms: ${pages.length}, of which ${met} overlapped a manager collection of ≥ 15 ms (${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}); the manager's collections of ≥ 15 ms over the whole run: ${[...all].map(([k, ms]) => `${k} ${ms.length} (${range(ms)})`).join(', ') || 'none'} (${gcLog})`;
+}
+
 async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
   const n = addresses.length;
   const extra = flags['manager-args'] ? flags['manager-args'].split(' ').filter(Boolean) : [];
   const profDir = path.join(repoRoot(), 'tools/bench/profiles');
-  if (flags['cpu-prof'] || flags['heap-snapshot']) fs.mkdirSync(profDir, { recursive: true });
+  if (flags['cpu-prof'] || flags['heap-snapshot'] || flags['gc-log']) fs.mkdirSync(profDir, { recursive: true });
+  const gcLog = path.join(profDir, `gc-run${run}-${process.pid}.log`);
   const manager: ManagerProcess = await startManagerProcess(extra, {
     script: flags['manager-script'],
     nofile: n + 512,
@@ -110,8 +135,9 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
       ...flags['manager-node-args'].split(' ').filter(Boolean),
       ...(flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
       ...(flags['heap-snapshot'] ? ['--expose-gc', '--require', path.join(__dirname, 'heap-probe.js')] : []),
+      ...(flags['gc-log'] ? ['--require', path.join(__dirname, 'gc-watch.js')] : []),
     ],
-    env: flags['heap-snapshot'] ? { FLOTILLA_HEAP_SNAPSHOT_DIR: profDir } : undefined,
+    env: flags['heap-snapshot'] || flags['gc-log'] ? { ...(flags['heap-snapshot'] ? { FLOTILLA_HEAP_SNAPSHOT_DIR: profDir } : {}), ...(flags['gc-log'] ? { FLOTILLA_GC_LOG: gcLog } : {}) } : undefined,
   });
   try {
     const m = manager.client;
@@ -218,10 +244,14 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
     const listEnginesMs: number[] = [];
     const listEnginePageMs: number[] = [];
     // Every page, as a client listing the whole cluster reads it; each page call timed too.
+    // Wall-clock spans of the slow pages, to set against the manager's collections (--gc-log).
+    const slowPages: { start: number; end: number }[] = [];
     const timedPage = async (pageToken: string): Promise<ListEnginesResponse> => {
       const t = now();
+      const wall = Date.now();
       const page = await call(m, m.listEngines, ListEnginesRequest.fromPartial({ pageToken }), { deadlineMs: 30_000 });
       listEnginePageMs.push(now() - t);
+      if (now() - t > flags['slow-page-ms']) slowPages.push({ start: wall, end: Date.now() });
       return page;
     };
     let list: ListEnginesResponse[] | undefined;
@@ -235,6 +265,7 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
         getInfoErrors++;
       }
     }
+    if (flags['gc-log']) log(`run ${run}: ${slowPagesAndCollections(slowPages, gcLog)}`);
     const healthyAtEnd = info?.engineCounts?.healthy ?? 0;
     const containers = info?.containers?.total ?? 0;
     log(`run ${run}: GetInfo median ${fmt(summarize(getInfoMs).median)} ms, ListEngines median ${fmt(summarize(listEnginesMs).median)} ms; ${healthyAtEnd} healthy, ${containers} containers`);
