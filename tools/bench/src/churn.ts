@@ -450,14 +450,16 @@ class Churn {
         live.delete(id);
         let code = '';
         const sent = now();
-        await timed('RemoveContainer (force)', () => call(m, m.removeContainer, { container: id, force: true, volumes: false }, { deadlineMs: 30_000 }).catch((err: unknown) => {
+        const res = await timed('RemoveContainer (force)', () => call(m, m.removeContainer, { container: id, force: true, volumes: false }, { deadlineMs: 30_000 }).catch((err: unknown) => {
           code = codeName(err);
           throw err;
         }));
         // Not removed (engine unhealthy, say) but not gone either: try again later; unless its
         // engine's process was killed meanwhile (and the bench forgot that process's containers).
         if (code && code !== 'NOT_FOUND' && !killSince(address, sent)) live.set(id, address);
-        else if (!code) answered.removed.add(id);
+        // A container that went with its engine's killed process has no destroy event to wait for:
+        // the engine came back without it, and the manager saw it gone in the new snapshot.
+        else if (!code && !res?.unsettled && !killSince(address, sent)) answered.removed.add(id);
       }
     } else if (r < 0.8) {
       if (Math.random() < 0.5) {
