@@ -1,5 +1,5 @@
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions, AttachOutput, ExecOutput } from '@flotilla/cluster';
-import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, fromServiceError, sendAll, spreadKeepalive, streamOf, type Keepalive, type Security } from '@flotilla/grpc';
+import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, fromServiceError, sendAll, spreadKeepalive, streamOf, type DialOptions, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey, type SessionInput } from '@flotilla/policy';
 import type { PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceClient, type AttachContainerRequest, type ExecContainerRequest, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
@@ -79,6 +79,16 @@ export interface GrpcAgentConnectorOptions {
  */
 export const channelReconnectOptions = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1_000 } as const;
 
+/** How the manager dials one agent; each call draws the link's own keepalive interval (spreadKeepalive). */
+export function agentLinkDialOptions(options: GrpcAgentConnectorOptions, random: () => number = Math.random): DialOptions {
+  return {
+    tls: dialTls(options.security),
+    keepalive: spreadKeepalive({ ...agentLinkKeepalive, ...options.keepalive }, random),
+    // A pool of its own per channel: grpc-js's shared pool makes closing N channels O(N²).
+    channelOptions: { 'grpc.use_local_subchannel_pool': 1, ...channelReconnectOptions },
+  };
+}
+
 /**
  * Reaches engine-agents over gRPC: one channel per address for as long as the cluster holds the
  * engine, shared by the streams to it, and closed only by `release`. A failed stream keeps its
@@ -94,12 +104,7 @@ export class GrpcAgentConnector implements AgentConnector {
     let client = this.clients.get(address);
     if (!client) {
       checkDialAllowed(this.options.security, 'engine address', address);
-      // A pool of its own per channel: grpc-js's shared pool makes closing N channels O(N²).
-      client = dial(EngineAgentServiceClient, address, {
-        tls: dialTls(this.options.security),
-        keepalive: spreadKeepalive({ ...agentLinkKeepalive, ...this.options.keepalive }),
-        channelOptions: { 'grpc.use_local_subchannel_pool': 1, ...channelReconnectOptions },
-      });
+      client = dial(EngineAgentServiceClient, address, agentLinkDialOptions(this.options));
       this.clients.set(address, client);
     }
     return client;
