@@ -1,7 +1,7 @@
 import { buildInfo, effectiveFlags, flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom } from '@flotilla/config';
 import { isLogLevel, logLevels, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
-import { engineLimitDefaults, normaliseEngineAddress } from '@flotilla/cluster';
+import { defaultMaxQueuedEvents, engineLimitDefaults, normaliseEngineAddress } from '@flotilla/cluster';
 import { loadPolicy, policyFlags, type ContainerPolicy } from '@flotilla/policy';
 import { filterNames, filtersByName, strategyNames } from '@flotilla/scheduler';
 
@@ -65,7 +65,12 @@ export const managerFlags = {
       'With the spread and random strategies, a placement weighs at most this many engines that pass the filters, starting where the previous placement stopped, so its cost does not grow with the cluster (binpack and explain weigh every engine); 0 weighs every engine.',
   }),
   filters: flag('list', { env: 'FLOTILLA_FILTERS', default: defaultFilters, description: 'Scheduler filters, in order.' }),
-  'max-queued-events': flag('integer', { env: 'FLOTILLA_MAX_QUEUED_EVENTS', default: 10_000, min: 1, description: 'Events a WatchEvents reader may fall behind before it is cut off (RESOURCE_EXHAUSTED).' }),
+  'max-queued-events': flag('integer', {
+    env: 'FLOTILLA_MAX_QUEUED_EVENTS',
+    default: defaultMaxQueuedEvents,
+    min: 1,
+    description: 'Events a WatchEvents reader may fall behind before it is cut off (RESOURCE_EXHAUSTED). Keep it above twice --max-engines: a discovery push that replaces every engine publishes two events per engine at once.',
+  }),
   'max-engines': flag('integer', {
     env: 'FLOTILLA_MAX_ENGINES',
     default: engineLimitDefaults.maxEngines,

@@ -288,6 +288,23 @@ describe('slow and fast subscribers', () => {
     expect(cluster.subscriberCount).toBe(0);
   });
 
+  it('on the defaults, a reader is not cut off by a push that replaces every engine of a full cluster', async () => {
+    const { cluster } = harness();
+    const addresses = (first: number) => Array.from({ length: 20_000 }, (_, i) => `10.${(first + i) >> 16}.${((first + i) >> 8) & 255}.${(first + i) & 255}:4250`);
+    const sub = cluster.subscribe(all);
+    const failed = jest.fn();
+    void sub.failed.then(failed);
+    cluster.syncEngines('file:///engines', 1n, addresses(0));
+    expect((await drain(sub)).filter((e) => e.action === 'pending')).toHaveLength(20_000);
+    // Every engine leaves and 20,000 others join in one call: 40,000 events before the reader can take one.
+    cluster.syncEngines('file:///engines', 2n, addresses(20_000));
+    const got = await drain(sub);
+    expect(got.filter((e) => e.action === 'removed')).toHaveLength(20_000);
+    expect(got.filter((e) => e.action === 'pending')).toHaveLength(20_000);
+    expect(failed).not.toHaveBeenCalled();
+    expect(cluster.subscriberCount).toBe(1);
+  });
+
   it('a filtered-out event does not count against a subscriber', async () => {
     const { cluster, agents, healthy } = harness();
     healthy(A, 'E1');

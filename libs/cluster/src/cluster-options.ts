@@ -4,6 +4,7 @@ import type { BackoffOptions, Clock } from '@flotilla/time';
 import type { AgentConnector } from './agent-connector';
 import { defaultFlapPolicy } from './engine';
 import { defaultEngineLimits } from './engine-limits';
+import { defaultMaxQueuedEvents } from './event-hub';
 import { defaultSnapshotLimits } from './snapshot-assembly';
 
 export interface ClusterOptions {
@@ -51,6 +52,7 @@ export interface ClusterOptions {
   /** Shown by GetInfo; the scheduler uses them. */
   strategy?: string;
   filters?: string[];
+  /** Events a WatchEvents subscriber may fall behind before it is ended (--max-queued-events). Default 50,000: see defaultMaxQueuedEvents. */
   maxQueuedEvents?: number;
   /** Engines the cluster may hold, pending or not, however added (--max-engines). Default 20,000. */
   maxEngines?: number;
@@ -81,13 +83,14 @@ const defaults = {
   maxSnapshotBytes: defaultSnapshotLimits.maxBytes,
   maxEngines: defaultEngineLimits.maxEngines,
   maxPendingEngines: defaultEngineLimits.maxPendingEngines,
+  maxQueuedEvents: defaultMaxQueuedEvents,
 };
 
 /** The options with their defaults filled in: what the cluster and its parts run by. */
 export type ClusterSettings = Required<Omit<ClusterOptions, 'logger' | 'random' | 'strategy' | 'filters' | 'version'>> & Pick<ClusterOptions, 'random' | 'strategy' | 'filters' | 'version'>;
 
 export function clusterSettings(options: ClusterOptions): ClusterSettings {
-  const settings = { ...defaults, maxQueuedEvents: 10_000, ...options };
+  const settings = { ...defaults, ...options };
   if (!(settings.overcommitRatio >= -1)) throw InvalidArgumentError.field('overcommit', settings.overcommitRatio, 'must be at least -1');
   return settings;
 }

@@ -1,6 +1,15 @@
 import { CancelledError, ResourceExhaustedError } from '@flotilla/errors';
 
 /**
+ * Events a subscriber may fall behind by default (--max-queued-events). The cluster's own bursts
+ * must fit: one discovery push that replaces every engine of a cluster at --max-engines (20,000)
+ * publishes a `removed` and a `pending` event per engine in one turn of the event loop, before any
+ * reader can take one, and a reader that keeps up must not be cut off by it. A queued event is a
+ * reference to the one event object every subscriber shares.
+ */
+export const defaultMaxQueuedEvents = 50_000;
+
+/**
  * One subscriber's view of the cluster's events: a bounded queue read as an async iterator. A
  * subscriber that falls more than `maxQueued` events behind is ended with RESOURCE_EXHAUSTED, so a
  * slow reader never slows the cluster or the other subscribers.
@@ -101,7 +110,7 @@ export class Subscription<E> implements AsyncIterableIterator<E> {
 export class EventHub<E> {
   private readonly subscribers = new Set<Subscription<E>>();
 
-  constructor(private readonly defaultMaxQueued = 10_000) {}
+  constructor(private readonly defaultMaxQueued = defaultMaxQueuedEvents) {}
 
   get subscriberCount(): number {
     return this.subscribers.size;

@@ -15887,8 +15887,9 @@ export const ClusterServiceService = {
    * the stream, wait for its headers, then list (ListEngines, ListContainers) and apply the events
    * that follow; after the stream ends for any reason, do the same again. The stream never ends
    * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
-   * --max-queued-events (default 10,000) events behind, so it never slows the cluster; or with OK
-   * when the manager shuts down. Events of an engine from the time it was unreachable may be
+   * --max-queued-events (default 50,000: room for the two events per engine a discovery push that
+   * replaces every engine of a full cluster publishes at once) events behind, so it never slows
+   * the cluster; or with OK when the manager shuts down. Events of an engine from the time it was unreachable may be
    * missing (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
    * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
    * limit. Counts against the caller's open streams. Role: operator or reader.
@@ -16654,8 +16655,9 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * the stream, wait for its headers, then list (ListEngines, ListContainers) and apply the events
    * that follow; after the stream ends for any reason, do the same again. The stream never ends
    * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
-   * --max-queued-events (default 10,000) events behind, so it never slows the cluster; or with OK
-   * when the manager shuts down. Events of an engine from the time it was unreachable may be
+   * --max-queued-events (default 50,000: room for the two events per engine a discovery push that
+   * replaces every engine of a full cluster publishes at once) events behind, so it never slows
+   * the cluster; or with OK when the manager shuts down. Events of an engine from the time it was unreachable may be
    * missing (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
    * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
    * limit. Counts against the caller's open streams. Role: operator or reader.
@@ -17150,8 +17152,9 @@ export interface ClusterServiceClient extends Client {
    * the stream, wait for its headers, then list (ListEngines, ListContainers) and apply the events
    * that follow; after the stream ends for any reason, do the same again. The stream never ends
    * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
-   * --max-queued-events (default 10,000) events behind, so it never slows the cluster; or with OK
-   * when the manager shuts down. Events of an engine from the time it was unreachable may be
+   * --max-queued-events (default 50,000: room for the two events per engine a discovery push that
+   * replaces every engine of a full cluster publishes at once) events behind, so it never slows
+   * the cluster; or with OK when the manager shuts down. Events of an engine from the time it was unreachable may be
    * missing (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
    * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
    * limit. Counts against the caller's open streams. Role: operator or reader.
