@@ -1,5 +1,5 @@
 import { buildInfo } from '@flotilla/config';
-import { agentLinkKeepalive, startServer, versionService, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
+import { agentLinkKeepalive, spreadKeepalive, startServer, versionService, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import type { ContainerPolicy } from '@flotilla/policy';
 import { systemClock, type Clock } from '@flotilla/time';
@@ -36,6 +36,17 @@ export interface RunningAgent {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * The keepalive of the agent's server toward the manager: the agent-link default (or the configured
+ * one) with an interval of this agent's own, up to a quarter longer (spreadKeepalive). grpc-js
+ * re-arms a server's ping timer when the ping is answered, and a manager answers the pings of
+ * thousands of agents in whichever turn of its loop reads them: after any pause of that loop, the
+ * agents' next pings would all arrive in one burst a minute later, and again every minute.
+ */
+export function agentServerKeepalive(configured: Partial<Keepalive> = {}, random: () => number = Math.random): Keepalive {
+  return spreadKeepalive({ ...agentLinkKeepalive, ...configured }, random);
+}
+
 /** An engine-agent over any Docker back end: the real one in the app, hollow ones in benchmarks. */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const monitor = new EngineMonitor(options.backend, {
@@ -54,7 +65,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     security: options.security,
     callerLimits: options.callerLimits,
     descriptorSetPath,
-    keepalive: { ...agentLinkKeepalive, ...options.keepalive },
+    keepalive: agentServerKeepalive(options.keepalive),
     logger: options.logger,
     observeCall: metrics && grpcCallMetrics(metrics),
   });
