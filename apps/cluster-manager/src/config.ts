@@ -1,7 +1,7 @@
 import { buildInfo, effectiveFlags, flag, helpText, parseFlags, callerLimitFlags, callerLimitsFrom, metricsAddressFrom, metricsFlags, securityFlags, securityFrom } from '@flotilla/config';
 import { isLogLevel, logLevels, parseListenAddress, type LogLevel, type CallerLimitsOptions, type Security } from '@flotilla/grpc';
 import { InvalidArgumentError } from '@flotilla/errors';
-import { defaultMaxQueuedEvents, engineLimitDefaults, normaliseEngineAddress } from '@flotilla/cluster';
+import { defaultHeartbeatRate, defaultMaxQueuedEvents, engineLimitDefaults, normaliseEngineAddress } from '@flotilla/cluster';
 import { loadPolicy, policyFlags, type ContainerPolicy } from '@flotilla/policy';
 import { filterNames, filtersByName, strategyNames } from '@flotilla/scheduler';
 
@@ -18,7 +18,7 @@ export const managerFlags = {
   'heartbeat-tolerance': flag('integer', { env: 'FLOTILLA_HEARTBEAT_TOLERANCE', default: 3, min: 1, max: 100, description: 'Heartbeat intervals an engine may miss before it is unhealthy.' }),
   'heartbeat-rate': flag('integer', {
     env: 'FLOTILLA_HEARTBEAT_RATE',
-    default: 2000,
+    default: defaultHeartbeatRate,
     min: 0,
     max: 1_000_000,
     description: "Heartbeats a second the manager takes from all its engines together: with more engines than this, each agent's stream, as it opens, asks for a longer interval than the agent's own (engines ÷ rate seconds; streams opened while the cluster was smaller keep theirs until they reopen), which slows the detection of a frozen agent in proportion. 0: the agents' own intervals.",

@@ -5,6 +5,7 @@ import type { AgentConnector } from './agent-connector';
 import { defaultFlapPolicy } from './engine';
 import { defaultEngineLimits } from './engine-limits';
 import { defaultMaxQueuedEvents } from './event-hub';
+import { defaultHeartbeatRate } from './heartbeat-budget';
 import { defaultSnapshotLimits } from './snapshot-assembly';
 
 export interface ClusterOptions {
@@ -22,7 +23,7 @@ export interface ClusterOptions {
   /**
    * Heartbeats a second the manager takes from all its engines together (--heartbeat-rate): past
    * this many engines, each stream asks its agent for a longer interval (see heartbeatIntervalToAsk).
-   * 0: the agents' own intervals. Default 2,000.
+   * 0: the agents' own intervals. Default 1,400 (defaultHeartbeatRate).
    */
   heartbeatRate?: number;
   /** Back-off between reconnects to an unhealthy engine. */
@@ -71,7 +72,7 @@ const defaults = {
   createRetry: 0,
   heartbeatTolerance: 3,
   defaultHeartbeatIntervalMs: 1000,
-  heartbeatRate: 2000,
+  heartbeatRate: defaultHeartbeatRate,
   reconnect: { initialMs: 200, maxMs: 10_000 } as BackoffOptions,
   pendingRetry: { initialMs: 1000, maxMs: 30_000 } as BackoffOptions,
   flapWindowMs: defaultFlapPolicy.flapWindowMs,

@@ -56,6 +56,21 @@ describe('the heartbeat budget in the cluster', () => {
     }
   });
 
+  it('by default takes 1,400 heartbeats a second: up to 1,400 engines keep their own interval, more are spread', async () => {
+    for (const [engines, asked] of [
+      [1400, undefined],
+      [2800, 2000],
+    ] as const) {
+      const { clock, agents, cluster } = harness({});
+      cluster.start();
+      cluster.syncEngines('file', '1', Array.from({ length: engines }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}:4250`));
+      await clock.advance(1000);
+      expect(agents.streams).toHaveLength(engines);
+      expect(new Set(agents.streams.map((s) => s.options.heartbeatIntervalMs))).toEqual(new Set([asked]));
+      await cluster.stop();
+    }
+  });
+
   it('judges a new stream by the interval it asked for until the first heartbeat says the agent’s own', async () => {
     const { clock, agents, cluster } = harness({ heartbeatRate: 1 });
     cluster.start();

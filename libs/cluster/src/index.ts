@@ -6,6 +6,7 @@ export * from './snapshot-assembly';
 export * from './engine-address';
 export * from './engine-view';
 export * from './event-hub';
+export { defaultHeartbeatRate } from './heartbeat-budget';
 export * from './cluster-containers';
 export * from './request-limits';
 export * from './request-checks';
