@@ -15889,8 +15889,9 @@ export const ClusterServiceService = {
    * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
    * --max-queued-events (default 50,000: room for the two events per engine a discovery push that
    * replaces every engine of a full cluster publishes at once) events behind, so it never slows
-   * the cluster; or with OK when the manager shuts down. Events of an engine from the time it was unreachable may be
-   * missing (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
+   * the cluster; or with OK when the manager shuts down. Events of an engine from the time it was
+   * unreachable may be missing (its fresh snapshot replaces what the manager knew): re-list on its
+   * "reconnect".
    * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
    * limit. Counts against the caller's open streams. Role: operator or reader.
    */
@@ -16657,8 +16658,9 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
    * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
    * --max-queued-events (default 50,000: room for the two events per engine a discovery push that
    * replaces every engine of a full cluster publishes at once) events behind, so it never slows
-   * the cluster; or with OK when the manager shuts down. Events of an engine from the time it was unreachable may be
-   * missing (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
+   * the cluster; or with OK when the manager shuts down. Events of an engine from the time it was
+   * unreachable may be missing (its fresh snapshot replaces what the manager knew): re-list on its
+   * "reconnect".
    * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
    * limit. Counts against the caller's open streams. Role: operator or reader.
    */
@@ -17154,8 +17156,9 @@ export interface ClusterServiceClient extends Client {
    * by itself: it ends when the client cancels it; with RESOURCE_EXHAUSTED when the reader falls
    * --max-queued-events (default 50,000: room for the two events per engine a discovery push that
    * replaces every engine of a full cluster publishes at once) events behind, so it never slows
-   * the cluster; or with OK when the manager shuts down. Events of an engine from the time it was unreachable may be
-   * missing (its fresh snapshot replaces what the manager knew): re-list on its "reconnect".
+   * the cluster; or with OK when the manager shuts down. Events of an engine from the time it was
+   * unreachable may be missing (its fresh snapshot replaces what the manager knew): re-list on its
+   * "reconnect".
    * Errors: INVALID_ARGUMENT for an empty engine or container filter entry or one over its size
    * limit. Counts against the caller's open streams. Role: operator or reader.
    */
