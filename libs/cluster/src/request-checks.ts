@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@flotilla/errors';
+import { clip, InvalidArgumentError } from '@flotilla/errors';
 import { containerNamePattern } from '@flotilla/policy';
 
 /**
@@ -7,15 +7,10 @@ import { containerNamePattern } from '@flotilla/policy';
  * limit, in the form of InvalidArgumentError.field: `field "value…": why`.
  */
 
-const previewChars = 40;
 const previewEntries = 3;
 
-/** The start of a value, for a message. */
-export function clip(value: string, chars = previewChars): string {
-  if (value.length <= chars) return value;
-  // By code point, so an emoji is not cut in half.
-  return `${Array.from(value.slice(0, chars * 2)).slice(0, chars).join('')}…`;
-}
+// The start of a value, for a message: one implementation for every library (@flotilla/errors).
+export { clip };
 
 export function bytesOf(value: string): number {
   return Buffer.byteLength(value, 'utf8');

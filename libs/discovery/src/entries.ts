@@ -1,5 +1,5 @@
 import { formatHostPort, parseHostPort } from '@flotilla/grpc';
-import { FlotillaError, InvalidArgumentError } from '@flotilla/errors';
+import { clip, FlotillaError, InvalidArgumentError } from '@flotilla/errors';
 import { EntryError } from './entry-error';
 import { MAX_ADDRESSES_PER_SET, MAX_PROBLEM_ENTRY_CHARS, MAX_PROBLEMS } from './limits';
 import { expandRanges, splitRanges } from './range';
@@ -32,9 +32,6 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function clip(text: string): string {
-  return text.length > MAX_PROBLEM_ENTRY_CHARS ? `${text.slice(0, MAX_PROBLEM_ENTRY_CHARS)}…` : text;
-}
 
 /**
  * The one spelling of an address, as the cluster-manager writes it (lower-case host, IPv6 in
@@ -84,11 +81,11 @@ export function parseEntries(entries: Iterable<RawEntry>): ParsedEntries {
       for (const address of parseEntry(text, single)) addresses.add(address);
     } catch (err) {
       if (!(err instanceof EntryError)) throw err;
-      if (problems.length < MAX_PROBLEMS) problems.push({ position, entry: clip(text.trim()), error: err.message });
+      if (problems.length < MAX_PROBLEMS) problems.push({ position, entry: clip(text.trim(), MAX_PROBLEM_ENTRY_CHARS), error: err.message });
       else hidden++;
     }
     if (addresses.size > MAX_ADDRESSES_PER_SET) {
-      throw InvalidArgumentError.field(position, clip(text.trim()), `the set grows past the limit of ${MAX_ADDRESSES_PER_SET} addresses here`);
+      throw InvalidArgumentError.field(position, clip(text.trim(), MAX_PROBLEM_ENTRY_CHARS), `the set grows past the limit of ${MAX_ADDRESSES_PER_SET} addresses here`);
     }
   }
   if (hidden > 0) problems.push({ position: '', entry: '', error: `${hidden} more problems not shown` });

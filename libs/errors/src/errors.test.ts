@@ -1,6 +1,7 @@
 import { ErrorCode, errorCodeName } from './error-code';
 import { errorClassFor, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnknownError } from './errors';
 import { FlotillaError } from './flotilla-error';
+import { clip } from './clip';
 
 describe('domain errors', () => {
   it('has one class per canonical code, each named after itself', () => {
@@ -45,5 +46,14 @@ describe('domain errors', () => {
   it('names codes outside the canonical space by number', () => {
     expect(errorCodeName(5)).toBe('NOT_FOUND');
     expect(errorCodeName(99)).toBe('99');
+  });
+});
+
+describe('clip', () => {
+  it('keeps a short text, and cuts a long one by code point with an ellipsis', () => {
+    expect(clip('abc', 5)).toBe('abc');
+    expect(clip('abcdef', 3)).toBe('abc…');
+    // An emoji is two UTF-16 units: never cut in half.
+    expect(clip('😀😀😀', 2)).toBe('😀😀…');
   });
 });

@@ -1,3 +1,4 @@
 export * from './error-code';
 export * from './flotilla-error';
 export * from './errors';
+export * from './clip';

@@ -1,7 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { Status } from 'nice-grpc-error-details/lib/proto/google/rpc/status';
 import { BadRequest, ErrorInfo } from 'nice-grpc-error-details';
-import { codeOf, fromServiceError, isServiceError, toServiceError } from './errors';
+import { codeOf, fromServiceError, isServiceError, statusLimits, toServiceError } from './errors';
 import { AbortedError, AlreadyExistsError, CancelledError, DeadlineExceededError, FailedPreconditionError, FlotillaError, InternalError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError, UnimplementedError, UnknownError } from '@flotilla/errors';
 
 type ErrorClass = new (message: string, options?: { cause?: unknown }) => FlotillaError;
@@ -163,6 +163,45 @@ describe('google.rpc details at the edge', () => {
     const sent = Status.decode(answered.metadata?.get('grpc-status-details-bin')[0] as Buffer);
     const found = sent.details.find((any) => any.typeUrl === 'type.googleapis.com/flotilla.cluster.v1.PlacementExplanation');
     expect(Buffer.from(found!.value)).toEqual(explanation);
+  });
+
+  it('keeps every status within its trailers: the message, the violations and metadata clipped, a detail too big left out and named', () => {
+    const huge = '字\u0000'.repeat(40_000);
+    const small = Buffer.from([10, 1, 120]);
+    const err = new FailedPreconditionError(`no engine fits: ${huge}`, {
+      reason: 'NO_ENGINE_FITS',
+      metadata: { engine: huge },
+      violations: Array.from({ length: 500 }, (_, i) => ({ field: `spec.env[${i}]`, description: huge })),
+      details: [
+        { type: 'flotilla.cluster.v1.PlacementExplanation', value: Buffer.alloc(1_000_000, 7) },
+        { type: 'flotilla.test.v1.Small', value: small },
+      ],
+    });
+    const answered = toServiceError(err);
+    const bin = answered.metadata?.get('grpc-status-details-bin')[0] as Buffer;
+    // grpc-message (percent-encoded) and the base64 details together, far below Node's 64 KiB of headers.
+    expect(encodeURI(answered.details).length + Math.ceil((bin.length * 4) / 3)).toBeLessThan(48 * 1024);
+    expect(answered.details.startsWith('no engine fits: 字')).toBe(true);
+    expect(answered.details).toMatch(/\(80016 characters in all\)$/);
+    const decoded = fromServiceError({ ...new Error(answered.details), code: answered.code, details: answered.details, metadata: answered.metadata! } as ServiceError);
+    expect(decoded.reason).toBe('NO_ENGINE_FITS');
+    expect(decoded.metadata.engine.length).toBeLessThan(statusLimits.metadataValueChars + 40);
+    expect(decoded.metadata.omittedDetails).toContain('flotilla.cluster.v1.PlacementExplanation (1000000 bytes)');
+    expect(decoded.violations.length).toBeGreaterThanOrEqual(2);
+    expect(decoded.violations[0].field).toBe('spec.env[0]');
+    expect(decoded.violations.at(-1)?.description).toMatch(/^\d+ more violations not shown$/);
+    // What fits is still sent.
+    expect(decoded.detail('flotilla.test.v1.Small')).toEqual(small);
+    expect(decoded.detail('flotilla.cluster.v1.PlacementExplanation')).toBeUndefined();
+  });
+
+  it('clips the message of an unexpected error and of a status passed on from a downstream call', () => {
+    expect(toServiceError(new Error('x'.repeat(100_000))).details.length).toBeLessThan(statusLimits.messageChars + 60);
+    const downstream = Object.assign(new Error('downstream'), { code: status.INVALID_ARGUMENT, details: 'y'.repeat(100_000), metadata: new Metadata() }) as ServiceError;
+    downstream.metadata.set('grpc-status-details-bin', Buffer.alloc(100_000, 1));
+    const passed = toServiceError(downstream);
+    expect(passed.details.length).toBeLessThan(statusLimits.messageChars + 60);
+    expect(passed.metadata?.get('grpc-status-details-bin')).toEqual([]);
   });
 
   it('round-trips reason, metadata, violations and details through a status', () => {

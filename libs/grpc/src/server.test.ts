@@ -20,7 +20,7 @@ import {
 } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { InvalidArgumentError, NotFoundError } from '@flotilla/errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@flotilla/errors';
 import { createLogger, type Logger } from './logger';
 import { serverStream, startServer, unary, type RunningServer, type ServerOptions } from './server';
 import { insecureWarning } from './security';
@@ -334,6 +334,22 @@ describe('unary', () => {
     const { err } = await failWith(new Error('disk on fire'));
     expect(err?.code).toBe(status.INTERNAL);
     expect(err?.details).toContain('disk on fire');
+  });
+
+  it('answers an error too big for the trailers, and the connection serves the next call', async () => {
+    // A message quoting 80,000 characters of a request, and a detail of a megabyte (a placement
+    // explanation at 10,000 engines): sent whole, the trailers would pass the 64 KiB Node's HTTP/2
+    // accepts, and the client would drop the connection with every call on it.
+    const thrown = new FailedPreconditionError(`no engine fits: ${'字\u0000'.repeat(40_000)}`, { details: [{ type: 'flotilla.cluster.v1.PlacementExplanation', value: Buffer.alloc(1_000_000, 7) }] });
+    let calls = 0;
+    const running = await start({ ...echoImplementation, Echo: unary<Msg, Msg>(async (request) => (calls++ === 0 ? Promise.reject(thrown) : { echo: request })) });
+    const client = echoClient(running.port);
+    const failed = await within(unaryCall(client.Echo.bind(client), {}), 'the failing Echo');
+    expect(failed.err?.code).toBe(status.FAILED_PRECONDITION);
+    expect(failed.err?.details).toMatch(/^no engine fits: 字/);
+    const next = await within(unaryCall(client.Echo.bind(client), { n: 2 }), 'the next Echo');
+    expect(next.err).toBeNull();
+    expect(next.response).toEqual({ echo: { n: 2 } });
   });
 
   it('passes the request and the call to the handler', async () => {
