@@ -1,5 +1,5 @@
 import { buildInfo } from '@flotilla/config';
-import { agentLinkKeepalive, spreadKeepalive, startServer, versionService, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
+import { spreadAgentLinkKeepalive, startServer, versionService, type Keepalive, type Logger, type RunningServer, type Security, type CallerLimitsOptions } from '@flotilla/grpc';
 import { grpcCallMetrics, MetricsRegistry, startMetricsEndpoint, type MetricsEndpoint } from '@flotilla/metrics';
 import type { ContainerPolicy } from '@flotilla/policy';
 import { systemClock, type Clock } from '@flotilla/time';
@@ -44,7 +44,7 @@ export interface RunningAgent {
  * agents' next pings would all arrive in one burst a minute later, and again every minute.
  */
 export function agentServerKeepalive(configured: Partial<Keepalive> = {}, random: () => number = Math.random): Keepalive {
-  return spreadKeepalive({ ...agentLinkKeepalive, ...configured }, random);
+  return spreadAgentLinkKeepalive(configured, random);
 }
 
 /** An engine-agent over any Docker back end: the real one in the app, hollow ones in benchmarks. */

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ResourceExhaustedError } from '@flotilla/errors';
-import { clip } from './request-checks';
+import { clip } from '@flotilla/errors';
 import { requestLimits } from './request-limits';
 
 /** What one discovery source last pushed. */

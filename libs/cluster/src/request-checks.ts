@@ -9,9 +9,6 @@ import { containerNamePattern } from '@flotilla/policy';
 
 const previewEntries = 3;
 
-// The start of a value, for a message: one implementation for every library (@flotilla/errors).
-export { clip };
-
 export function bytesOf(value: string): number {
   return Buffer.byteLength(value, 'utf8');
 }

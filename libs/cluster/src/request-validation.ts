@@ -1,8 +1,8 @@
-import { InvalidArgumentError } from '@flotilla/errors';
+import { clip, InvalidArgumentError } from '@flotilla/errors';
 import type { PortBinding, RegistryAuth } from '@flotilla/proto';
 import { ContainerSpec, type AttachStart, type ClusterServiceService, type CopyToStart, type ExecStart } from '@flotilla/proto/cluster';
 import { affinitiesLabel, constraintsLabel } from '@flotilla/scheduler';
-import { checkContainerName, checkCount, checkList, checkMap, checkRange, checkText, clip } from './request-checks';
+import { checkContainerName, checkCount, checkList, checkMap, checkRange, checkText } from './request-checks';
 import { requestLimits as L } from './request-limits';
 
 /**

@@ -32,7 +32,6 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-
 /**
  * The one spelling of an address, as the cluster-manager writes it (lower-case host, IPv6 in
  * brackets and compressed: [0:0:0:0:0:0:0:1] is [::1]), so discovery and the manager agree on

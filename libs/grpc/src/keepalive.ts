@@ -36,6 +36,15 @@ export function spreadKeepalive(keepalive: Keepalive, random: () => number = Mat
 }
 
 /**
+ * The keepalive of one end of one agent link: agentLinkKeepalive with what was configured, spread
+ * (spreadKeepalive). The manager's channels and the agents' servers both use it, since grpc-js
+ * re-arms the ping timer on the answer on either end.
+ */
+export function spreadAgentLinkKeepalive(configured: Partial<Keepalive> = {}, random: () => number = Math.random): Keepalive {
+  return spreadKeepalive({ ...agentLinkKeepalive, ...configured }, random);
+}
+
+/**
  * A server closes (GOAWAY) a connection that has carried no call for this long. grpc-js can finish
  * a connection attempt after its channel was closed, and such an abandoned connection would live
  * as long as the server; a live client simply reconnects on its next call.

@@ -1,5 +1,5 @@
 import type { AgentConnector, AgentOperations, AgentStream, AgentStreamListener, AgentWatchOptions, AttachOutput, ExecOutput } from '@flotilla/cluster';
-import { agentLinkKeepalive, call, checkDialAllowed, dial, dialTls, fromServiceError, sendAll, spreadKeepalive, streamOf, type DialOptions, type Keepalive, type Security } from '@flotilla/grpc';
+import { call, checkDialAllowed, dial, dialTls, fromServiceError, sendAll, spreadAgentLinkKeepalive, streamOf, type DialOptions, type Keepalive, type Security } from '@flotilla/grpc';
 import { actingRoleKey, type SessionInput } from '@flotilla/policy';
 import type { PullProgress } from '@flotilla/proto';
 import { EngineAgentServiceClient, type AttachContainerRequest, type ExecContainerRequest, type PullImageResponse, type WatchResponse } from '@flotilla/proto/agent';
@@ -83,7 +83,7 @@ export const channelReconnectOptions = { 'grpc.initial_reconnect_backoff_ms': 20
 export function agentLinkDialOptions(options: GrpcAgentConnectorOptions, random: () => number = Math.random): DialOptions {
   return {
     tls: dialTls(options.security),
-    keepalive: spreadKeepalive({ ...agentLinkKeepalive, ...options.keepalive }, random),
+    keepalive: spreadAgentLinkKeepalive(options.keepalive, random),
     // A pool of its own per channel: grpc-js's shared pool makes closing N channels O(N²).
     channelOptions: { 'grpc.use_local_subchannel_pool': 1, ...channelReconnectOptions },
   };
