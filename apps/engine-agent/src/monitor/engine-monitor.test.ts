@@ -6,10 +6,11 @@ import { truncatedLabel } from './docker-mapping';
 import { EngineMonitor, type WatchMessage } from './engine-monitor';
 import { maxEventLineChars } from './event-lines';
 
-function setup(options: { heartbeatIntervalMs?: number } = {}) {
+function setup(options: { heartbeatIntervalMs?: number; random?: () => number } = {}) {
   const clock = new FakeClock();
   const backend = new HollowDockerBackend({ clock, name: 'e1', labels: { zone: 'a' } });
-  const monitor = new EngineMonitor(backend, { clock, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000, reconnect: { initialMs: 100, maxMs: 400 }, random: () => 0.5 });
+  // With random 0.5, a 1 s heartbeat interval gives 975 ms periods (heartbeatSpread 5 %).
+  const monitor = new EngineMonitor(backend, { clock, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000, reconnect: { initialMs: 100, maxMs: 400 }, random: options.random ?? (() => 0.5) });
   const watch = (heartbeatIntervalMs?: number) => {
     const messages: WatchMessage[] = [];
     const stop = monitor.watch({ send: (m) => messages.push(m) }, { heartbeatIntervalMs });
@@ -64,12 +65,12 @@ describe('EngineMonitor', () => {
     }
     expect(w.cases().filter((c) => c === 'heartbeat')).toEqual([]);
     expect(w.cases().filter((c) => c === 'container')).toHaveLength(5);
-    // Then silence: one heartbeat a second after the last message, and one a second after that.
+    // Then silence: one heartbeat a period (975 ms) after the last message, and one a period after that.
     const before = w.messages.length;
-    await t.clock.advance(999);
+    await t.clock.advance(974);
     expect(w.messages.length).toBe(before);
     await t.clock.advance(1);
-    await t.clock.advance(1000);
+    await t.clock.advance(975);
     expect(w.cases().slice(before)).toEqual(['heartbeat', 'heartbeat']);
     const beat = w.messages.at(-1);
     expect(beat?.$case === 'heartbeat' && beat.value.intervalMs).toBe(1000);
@@ -92,6 +93,31 @@ describe('EngineMonitor', () => {
     await t.clock.advance(10_000);
     expect(slow.messages.length).toBe(sent);
     expect(beats(fast)).toHaveLength(20);
+  });
+
+  it('spreads heartbeats: watchers whose timers fired in one turn drift apart, and none is silent past its interval', async () => {
+    // Evenly spread and never repeating (the golden ratio's multiples): the same every run.
+    let draw = 0;
+    const t = setup({ random: () => (++draw * 0.6180339887) % 1 });
+    monitor = t.monitor;
+    t.monitor.start();
+    await t.clock.advance(0);
+    const beats: number[][] = [[], []];
+    for (const times of beats) t.monitor.watch({ send: (m) => void (m.$case === 'heartbeat' && times.push(t.clock.now())) });
+    // A stall: both timers come due while the loop is blocked, and fire in the same turn.
+    t.clock.stall(5_000);
+    await t.clock.advance(0);
+    expect(beats[0]).toEqual(beats[1]);
+    await t.clock.advance(20_000);
+    // Re-armed from the same instant with the same interval, they would beat together for ever.
+    const shared = beats[0].slice(1).filter((at) => beats[1].includes(at));
+    expect(shared.length).toBeLessThanOrEqual(1);
+    for (const times of beats) {
+      expect(times.length).toBeGreaterThanOrEqual(20);
+      const gaps = times.slice(1).map((at, i) => at - times[i]);
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(1000);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(950);
+    }
   });
 
   it('holds one Docker event subscription for any number of watchers', async () => {

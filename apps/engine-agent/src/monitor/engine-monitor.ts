@@ -33,9 +33,19 @@ export interface WatchOptions {
 /** A watcher's heartbeats: one is sent only when its stream has been silent for its interval. */
 interface Watcher {
   readonly intervalMs: number;
+  /** The silence that sends the next heartbeat: intervalMs less a random share (heartbeatPeriod). */
+  periodMs: number;
   lastSentAt: number;
   timer: Timer | undefined;
 }
+
+/**
+ * The most a heartbeat period is shortened at random. Timers that fire in the same turn of the
+ * event loop are re-armed from the same instant, so without it an agent host's watchers collect
+ * into bursts after any pause and stay in them (B2, tools/bench/README.md: a manager reading a
+ * thousand heartbeats in one go).
+ */
+export const heartbeatSpread = 0.05;
 
 export interface EngineMonitorOptions {
   clock: Clock;
@@ -46,6 +56,7 @@ export interface EngineMonitorOptions {
   /** Back-off between attempts to reach an unreachable Docker engine. */
   reconnect?: BackoffOptions;
   logger?: Logger;
+  /** Jitter for the reconnect back-off and the heartbeat periods. */
   random?: () => number;
   /** Container inspections in flight at once while taking a snapshot. */
   inspectConcurrency?: number;
@@ -171,7 +182,7 @@ export class EngineMonitor {
     this.stopped = false;
     const { clock, heartbeatIntervalMs } = this.options;
     const reconcileMs = this.options.reconcileIntervalMs ?? 0;
-    for (const [sink, watcher] of this.watchers) this.armHeartbeat(sink, watcher, watcher.intervalMs);
+    for (const [sink, watcher] of this.watchers) this.armHeartbeat(sink, watcher, watcher.periodMs);
     this.pinger = clock.setInterval(() => void this.pingEngine(), this.options.pingIntervalMs ?? heartbeatIntervalMs);
     if (reconcileMs > 0) this.reconciler = clock.setInterval(() => this.requestReconcile(), reconcileMs);
     this.loop = this.run();
@@ -191,16 +202,21 @@ export class EngineMonitor {
   /** Adds a watcher. It gets the whole engine first (or the reason it is unreachable), then every change. */
   watch(sink: WatchSink, options: WatchOptions = {}): () => void {
     const intervalMs = Math.max(this.options.heartbeatIntervalMs, options.heartbeatIntervalMs ?? 0);
-    const watcher: Watcher = { intervalMs, lastSentAt: this.options.clock.now(), timer: undefined };
+    const watcher: Watcher = { intervalMs, periodMs: this.heartbeatPeriod(intervalMs), lastSentAt: this.options.clock.now(), timer: undefined };
     this.watchers.set(sink, watcher);
-    if (!this.stopped) this.armHeartbeat(sink, watcher, intervalMs);
+    if (!this.stopped) this.armHeartbeat(sink, watcher, watcher.periodMs);
     if (this.state.reachable && this.model) this.deliver(sink, this.snapshotMessages());
     else if (this.state.error) this.deliver(sink, [{ $case: 'state', value: { ...this.state } }]);
     return () => this.dropWatcher(sink);
   }
 
+  /** A heartbeat period: never longer than the interval (the stream is never silent for longer, agent.proto), up to heartbeatSpread shorter. */
+  private heartbeatPeriod(intervalMs: number): number {
+    return Math.max(1, Math.round(intervalMs * (1 - heartbeatSpread * (this.options.random ?? Math.random)())));
+  }
+
   /**
-   * One timer per watcher, re-armed for the rest of its interval when something else was sent
+   * One timer per watcher, re-armed for the rest of its period when something else was sent
    * meanwhile: a busy stream carries no heartbeats, and no timer is touched per message.
    */
   private armHeartbeat(sink: WatchSink, watcher: Watcher, inMs: number): void {
@@ -208,10 +224,11 @@ export class EngineMonitor {
     watcher.timer = clock.setTimeout(() => {
       if (this.stopped || this.watchers.get(sink) !== watcher) return;
       const silentFor = clock.now() - watcher.lastSentAt;
-      if (silentFor < watcher.intervalMs) return this.armHeartbeat(sink, watcher, watcher.intervalMs - silentFor);
+      if (silentFor < watcher.periodMs) return this.armHeartbeat(sink, watcher, watcher.periodMs - silentFor);
       const reconcile = (this.options.reconcileIntervalMs ?? 0) > 0;
       this.deliver(sink, [{ $case: 'heartbeat', value: { time: new Date(clock.now()), intervalMs: watcher.intervalMs, reconcileCorrections: reconcile ? String(this.corrections) : undefined } }]);
-      if (this.watchers.get(sink) === watcher) this.armHeartbeat(sink, watcher, watcher.intervalMs);
+      watcher.periodMs = this.heartbeatPeriod(watcher.intervalMs);
+      if (this.watchers.get(sink) === watcher) this.armHeartbeat(sink, watcher, watcher.periodMs);
     }, inMs);
   }
 
