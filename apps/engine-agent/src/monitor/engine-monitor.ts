@@ -33,19 +33,13 @@ export interface WatchOptions {
 /** A watcher's heartbeats: one is sent only when its stream has been silent for its interval. */
 interface Watcher {
   readonly intervalMs: number;
-  /** The silence that sends the next heartbeat: intervalMs less a random share (heartbeatPeriod). */
-  periodMs: number;
+  /** When the next heartbeat is due if the stream stays silent until then. */
+  dueAt: number;
+  /** What the silence before dueAt is counted from: the last heartbeat, or the message that set dueAt. */
+  silentFrom: number;
   lastSentAt: number;
   timer: Timer | undefined;
 }
-
-/**
- * The most a heartbeat period is shortened at random. Timers that fire in the same turn of the
- * event loop are re-armed from the same instant, so without it an agent host's watchers collect
- * into bursts after any pause and stay in them (B2, tools/bench/README.md: a manager reading a
- * thousand heartbeats in one go).
- */
-export const heartbeatSpread = 0.05;
 
 export interface EngineMonitorOptions {
   clock: Clock;
@@ -56,7 +50,7 @@ export interface EngineMonitorOptions {
   /** Back-off between attempts to reach an unreachable Docker engine. */
   reconnect?: BackoffOptions;
   logger?: Logger;
-  /** Jitter for the reconnect back-off and the heartbeat periods. */
+  /** Jitter for the reconnect back-off. */
   random?: () => number;
   /** Container inspections in flight at once while taking a snapshot. */
   inspectConcurrency?: number;
@@ -182,7 +176,7 @@ export class EngineMonitor {
     this.stopped = false;
     const { clock, heartbeatIntervalMs } = this.options;
     const reconcileMs = this.options.reconcileIntervalMs ?? 0;
-    for (const [sink, watcher] of this.watchers) this.armHeartbeat(sink, watcher, watcher.periodMs);
+    for (const [sink, watcher] of this.watchers) this.armHeartbeat(sink, watcher);
     this.pinger = clock.setInterval(() => void this.pingEngine(), this.options.pingIntervalMs ?? heartbeatIntervalMs);
     if (reconcileMs > 0) this.reconciler = clock.setInterval(() => this.requestReconcile(), reconcileMs);
     this.loop = this.run();
@@ -202,34 +196,41 @@ export class EngineMonitor {
   /** Adds a watcher. It gets the whole engine first (or the reason it is unreachable), then every change. */
   watch(sink: WatchSink, options: WatchOptions = {}): () => void {
     const intervalMs = Math.max(this.options.heartbeatIntervalMs, options.heartbeatIntervalMs ?? 0);
-    const watcher: Watcher = { intervalMs, periodMs: this.heartbeatPeriod(intervalMs), lastSentAt: this.options.clock.now(), timer: undefined };
+    const now = this.options.clock.now();
+    const watcher: Watcher = { intervalMs, dueAt: now + intervalMs, silentFrom: now, lastSentAt: now, timer: undefined };
     this.watchers.set(sink, watcher);
-    if (!this.stopped) this.armHeartbeat(sink, watcher, watcher.periodMs);
+    if (!this.stopped) this.armHeartbeat(sink, watcher);
     if (this.state.reachable && this.model) this.deliver(sink, this.snapshotMessages());
     else if (this.state.error) this.deliver(sink, [{ $case: 'state', value: { ...this.state } }]);
     return () => this.dropWatcher(sink);
   }
 
-  /** A heartbeat period: never longer than the interval (the stream is never silent for longer, agent.proto), up to heartbeatSpread shorter. */
-  private heartbeatPeriod(intervalMs: number): number {
-    return Math.max(1, Math.round(intervalMs * (1 - heartbeatSpread * (this.options.random ?? Math.random)())));
-  }
-
   /**
-   * One timer per watcher, re-armed for the rest of its period when something else was sent
-   * meanwhile: a busy stream carries no heartbeats, and no timer is touched per message.
+   * One timer per watcher. Something else sent meanwhile moves the heartbeat to a full interval
+   * after it (a busy stream carries no heartbeats, and no timer is touched per message). A silent
+   * stream's heartbeats keep their own times, counted from when each was due rather than from
+   * when its timer ran: timers that come due during a pause of the event loop all run in one turn,
+   * and re-armed from that turn they would beat together from then on. An agent host with a
+   * thousand watchers collected them into bursts that way (B2, tools/bench/README.md).
    */
-  private armHeartbeat(sink: WatchSink, watcher: Watcher, inMs: number): void {
+  private armHeartbeat(sink: WatchSink, watcher: Watcher): void {
     const { clock } = this.options;
     watcher.timer = clock.setTimeout(() => {
       if (this.stopped || this.watchers.get(sink) !== watcher) return;
-      const silentFor = clock.now() - watcher.lastSentAt;
-      if (silentFor < watcher.periodMs) return this.armHeartbeat(sink, watcher, watcher.periodMs - silentFor);
+      const now = clock.now();
+      if (watcher.lastSentAt > watcher.silentFrom) {
+        watcher.silentFrom = watcher.lastSentAt;
+        watcher.dueAt = watcher.lastSentAt + watcher.intervalMs;
+        if (watcher.dueAt > now) return this.armHeartbeat(sink, watcher);
+      }
       const reconcile = (this.options.reconcileIntervalMs ?? 0) > 0;
-      this.deliver(sink, [{ $case: 'heartbeat', value: { time: new Date(clock.now()), intervalMs: watcher.intervalMs, reconcileCorrections: reconcile ? String(this.corrections) : undefined } }]);
-      watcher.periodMs = this.heartbeatPeriod(watcher.intervalMs);
-      if (this.watchers.get(sink) === watcher) this.armHeartbeat(sink, watcher, watcher.periodMs);
-    }, inMs);
+      this.deliver(sink, [{ $case: 'heartbeat', value: { time: new Date(now), intervalMs: watcher.intervalMs, reconcileCorrections: reconcile ? String(this.corrections) : undefined } }], now);
+      if (this.watchers.get(sink) !== watcher) return;
+      watcher.silentFrom = now;
+      // The first due time after now in step with this one: never more than an interval away.
+      watcher.dueAt += watcher.intervalMs * Math.max(1, Math.floor((now - watcher.dueAt) / watcher.intervalMs) + 1);
+      this.armHeartbeat(sink, watcher);
+    }, Math.max(0, watcher.dueAt - clock.now()));
   }
 
   private dropWatcher(sink: WatchSink): void {
