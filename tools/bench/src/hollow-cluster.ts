@@ -266,6 +266,13 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
       }
     }
     if (flags['gc-log']) log(`run ${run}: ${slowPagesAndCollections(slowPages, gcLog)}`);
+    // The manager's own event-loop lag (its heartbeat sweep's lateness) over the last minute, the listings included.
+    try {
+      const after = await call(m, m.getInfo, {}, { deadlineMs: 30_000 });
+      log(`run ${run}: the manager's event-loop lag over the last minute: p99 ${fmt(after.eventLoopLagP99Ms)} ms, max ${fmt(after.eventLoopLagMaxMs)} ms; slowest page ${fmt(Math.max(...listEnginePageMs))} ms`);
+    } catch (err) {
+      log(`run ${run}: GetInfo after the listings failed: ${(err as Error).message}`);
+    }
     const healthyAtEnd = info?.engineCounts?.healthy ?? 0;
     const containers = info?.containers?.total ?? 0;
     log(`run ${run}: GetInfo median ${fmt(summarize(getInfoMs).median)} ms, ListEngines median ${fmt(summarize(listEnginesMs).median)} ms; ${healthyAtEnd} healthy, ${containers} containers`);
