@@ -236,6 +236,17 @@ describe('writeEngineView', () => {
     page();
   });
 
+  it('keeps its link to the cache out of sight: a view has only ClusterEngine keys, and a changed copy is written as it now is', () => {
+    const { cluster, engine } = harness();
+    const v = cluster.view(engine);
+    expect(Object.keys(v).sort()).toEqual(Object.keys(ClusterEngine.fromPartial({})).sort());
+    expect(Object.getOwnPropertySymbols({ ...v })).toEqual([]);
+    expect(JSON.parse(JSON.stringify(v))).toEqual(JSON.parse(JSON.stringify(ClusterEngine.fromPartial(v))));
+    const renamed = { ...v, name: 'renamed', containers: { ...v.containers!, running: 99 } };
+    expect(written(renamed)).toEqual(encoded(renamed));
+    expect(engineViewBytes(renamed)).toBe(encoded(renamed).length);
+  });
+
   it('encodes a view it did not hand out', () => {
     const other = ClusterEngine.fromPartial({ address: A, name: 'x', updatedAt: new Date(5) });
     expect(written(other)).toEqual(encoded(other));

@@ -106,8 +106,14 @@ interface CachedView {
 }
 
 const views = new WeakMap<Engine, CachedView>();
-/** The cache entry of each view handed out, for engineViewBytes. */
-const handedOut = new WeakMap<ClusterEngine, CachedView>();
+/**
+ * The cache entry a view handed out came from, for engineViewBytes and writeEngineView: a hidden
+ * property of the view itself (not enumerable, so a copy of the view does not carry it). A
+ * WeakMap keyed by every view handed out (10,000 a listing at 10,000 engines) made the collector's
+ * ephemeron work grow with the listings (B2, tools/bench/README.md).
+ */
+const cacheOf = Symbol('engine view cache');
+type HandedOutView = ClusterEngine & { readonly [cacheOf]?: CachedView };
 let builds = 0;
 const noFields = ClusterEngine.fromPartial({});
 
@@ -185,7 +191,7 @@ export function engineView(engine: Engine, health: number, overcommitRatio: numb
     addedByHand: membership.addedByHand,
     discoverySources: membership.discoverySources,
   };
-  handedOut.set(view, cached);
+  Object.defineProperty(view, cacheOf, { value: cached });
   return view;
 }
 
@@ -272,7 +278,7 @@ function encodedRest(cached: CachedView, view: ClusterEngine): Uint8Array {
  * `flapping_until`. Any other view is encoded.
  */
 export function engineViewBytes(view: ClusterEngine): number {
-  const cached = handedOut.get(view);
+  const cached = (view as HandedOutView)[cacheOf];
   const updated = updatedAtBytes(view.updatedAt);
   if (!cached || updated === undefined) return ClusterEngine.encode(view).finish().length;
   const { head, tail } = encodedBase(cached);
@@ -285,7 +291,7 @@ export function engineViewBytes(view: ClusterEngine): number {
  * a page of engines costs copies, not encodes; any other view is encoded.
  */
 export function writeEngineView(view: ClusterEngine, writer: BinaryWriter): BinaryWriter {
-  const cached = handedOut.get(view);
+  const cached = (view as HandedOutView)[cacheOf];
   if (!cached || updatedAtBytes(view.updatedAt) === undefined) return ClusterEngine.encode(view, writer);
   const { head, tail } = encodedBase(cached);
   writer.raw(head);
