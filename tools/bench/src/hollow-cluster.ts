@@ -265,7 +265,11 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
         getInfoErrors++;
       }
     }
-    if (flags['gc-log']) log(`run ${run}: ${slowPagesAndCollections(slowPages, gcLog)}`);
+    if (flags['gc-log']) {
+      // Each slow page (its wall-clock start in ms and how long it took), to set against a profile.
+      fs.writeFileSync(gcLog.replace(/gc-run/, 'slow-pages-run'), slowPages.map((p) => `${p.start} ${p.end - p.start}\n`).join(''));
+      log(`run ${run}: ${slowPagesAndCollections(slowPages, gcLog)}`);
+    }
     // The manager's own event-loop lag (its heartbeat sweep's lateness) over the last minute, the listings included.
     try {
       const after = await call(m, m.getInfo, {}, { deadlineMs: 30_000 });
