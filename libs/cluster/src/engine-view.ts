@@ -108,9 +108,10 @@ interface CachedView {
 const views = new WeakMap<Engine, CachedView>();
 /**
  * The cache entry a view handed out came from, for engineViewBytes and writeEngineView: a hidden
- * property of the view itself (not enumerable, so a copy of the view does not carry it). A
- * WeakMap keyed by every view handed out (10,000 a listing at 10,000 engines) made the collector's
- * ephemeron work grow with the listings (B2, tools/bench/README.md).
+ * property of the view itself (not enumerable, so a copy of the view does not carry it). It was a
+ * WeakMap keyed by every view handed out, 10,000 entries a listing at 10,000 engines, and the
+ * manager stalled in the collector's marking for up to a second at a time while it was listed
+ * (B2, tools/bench/README.md).
  */
 const cacheOf = Symbol('engine view cache');
 type HandedOutView = ClusterEngine & { readonly [cacheOf]?: CachedView };

@@ -210,8 +210,8 @@ export class EngineMonitor {
    * after it (a busy stream carries no heartbeats, and no timer is touched per message). A silent
    * stream's heartbeats keep their own times, counted from when each was due rather than from
    * when its timer ran: timers that come due during a pause of the event loop all run in one turn,
-   * and re-armed from that turn they would beat together from then on. An agent host with a
-   * thousand watchers collected them into bursts that way (B2, tools/bench/README.md).
+   * and re-armed from that turn they would beat together from then on: a host of many watchers
+   * (the benches' hollow-agent processes hold 1,000) would gather them into ever larger bursts.
    */
   private armHeartbeat(sink: WatchSink, watcher: Watcher): void {
     const { clock } = this.options;
