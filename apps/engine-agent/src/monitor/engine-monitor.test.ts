@@ -1,6 +1,6 @@
 import { UnavailableError } from '@flotilla/errors';
 import { WatchResponse } from '@flotilla/proto/agent';
-import { FakeClock } from '@flotilla/time';
+import { FakeClock, type Clock } from '@flotilla/time';
 import { HollowDockerBackend } from '../testing';
 import { truncatedLabel } from './docker-mapping';
 import { EngineMonitor, type WatchMessage } from './engine-monitor';
@@ -118,6 +118,21 @@ describe('EngineMonitor', () => {
     // Silent for no longer than the interval, except across the stall itself.
     const longGaps = beats.map((times) => times.slice(1).map((at, i) => at - times[i]).filter((gap) => gap > 1000));
     expect(longGaps).toEqual([[2800], [2500]]);
+  });
+
+  it('sends no heartbeat before it is due when a timer runs early', async () => {
+    const fake = new FakeClock();
+    // Timers run 2 ms before their time, as Node's can by the loop's cached time.
+    const early: Clock = { now: () => fake.now(), setInterval: (fn, ms) => fake.setInterval(fn, ms), setTimeout: (fn, ms) => fake.setTimeout(fn, ms > 2 ? ms - 2 : ms) };
+    const backend = new HollowDockerBackend({ clock: fake, name: 'e1' });
+    monitor = new EngineMonitor(backend, { clock: early, heartbeatIntervalMs: 1000, random: () => 0.5 });
+    monitor.start();
+    await fake.advance(0);
+    const start = fake.now();
+    const beats: number[] = [];
+    monitor.watch({ send: (m) => void (m.$case === 'heartbeat' && beats.push(fake.now() - start)) });
+    await fake.advance(3_500);
+    expect(beats).toEqual([1000, 2000, 3000]);
   });
 
   it('holds one Docker event subscription for any number of watchers', async () => {

@@ -221,14 +221,16 @@ export class EngineMonitor {
       if (watcher.lastSentAt > watcher.silentFrom) {
         watcher.silentFrom = watcher.lastSentAt;
         watcher.dueAt = watcher.lastSentAt + watcher.intervalMs;
-        if (watcher.dueAt > now) return this.armHeartbeat(sink, watcher);
       }
+      // A timer can run a little before the clock says it is due (Node goes by the loop's cached
+      // time): wait out the rest, so no heartbeat goes early.
+      if (watcher.dueAt > now) return this.armHeartbeat(sink, watcher);
       const reconcile = (this.options.reconcileIntervalMs ?? 0) > 0;
       this.deliver(sink, [{ $case: 'heartbeat', value: { time: new Date(now), intervalMs: watcher.intervalMs, reconcileCorrections: reconcile ? String(this.corrections) : undefined } }], now);
       if (this.watchers.get(sink) !== watcher) return;
       watcher.silentFrom = now;
       // The first due time after now in step with this one: never more than an interval away.
-      watcher.dueAt += watcher.intervalMs * Math.max(1, Math.floor((now - watcher.dueAt) / watcher.intervalMs) + 1);
+      watcher.dueAt += watcher.intervalMs * (Math.floor((now - watcher.dueAt) / watcher.intervalMs) + 1);
       this.armHeartbeat(sink, watcher);
     }, Math.max(0, watcher.dueAt - clock.now()));
   }
