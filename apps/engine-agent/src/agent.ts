@@ -36,17 +36,6 @@ export interface RunningAgent {
   stop(graceMs?: number): Promise<void>;
 }
 
-/**
- * The keepalive of the agent's server toward the manager: the agent-link default (or the configured
- * one) with an interval of this agent's own, up to a quarter longer (spreadKeepalive). grpc-js
- * re-arms a server's ping timer when the ping is answered, and a manager answers the pings of
- * thousands of agents in whichever turn of its loop reads them: after any pause of that loop, the
- * agents' next pings would all arrive in one burst a minute later, and again every minute.
- */
-export function agentServerKeepalive(configured: Partial<Keepalive> = {}, random: () => number = Math.random): Keepalive {
-  return spreadAgentLinkKeepalive(configured, random);
-}
-
 /** An engine-agent over any Docker back end: the real one in the app, hollow ones in benchmarks. */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const monitor = new EngineMonitor(options.backend, {
@@ -65,7 +54,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     security: options.security,
     callerLimits: options.callerLimits,
     descriptorSetPath,
-    keepalive: agentServerKeepalive(options.keepalive),
+    // An interval of this agent's own: grpc-js re-arms a server's ping timer when the ping is
+    // answered, and a manager answers thousands of agents' pings in one turn of its loop, so
+    // after any pause of it their next pings would come in one burst, and again every minute.
+    keepalive: spreadAgentLinkKeepalive(options.keepalive),
     logger: options.logger,
     observeCall: metrics && grpcCallMetrics(metrics),
   });

@@ -1,4 +1,4 @@
-import { agentLinkKeepalive, clientKeepaliveOptions, defaultKeepalive, serverKeepaliveOptions, spreadKeepalive } from './keepalive';
+import { agentLinkKeepalive, clientKeepaliveOptions, defaultKeepalive, serverKeepaliveOptions, spreadAgentLinkKeepalive, spreadKeepalive } from './keepalive';
 
 describe('keepalive options', () => {
   it('uses the defaults on both ends', () => {
@@ -47,5 +47,18 @@ describe('keepalive options', () => {
     expect(intervals.size).toBeGreaterThan(50);
     for (const ms of intervals) expect(ms >= 60_000 && ms <= 75_000).toBe(true);
     expect(agentLinkKeepalive).toEqual({ timeMs: 60_000, timeoutMs: 20_000 });
+  });
+
+  it('gives each end of an agent link an interval of its own, from the agent-link default up to a quarter more', () => {
+    expect(spreadAgentLinkKeepalive({}, () => 0)).toEqual(agentLinkKeepalive);
+    expect(spreadAgentLinkKeepalive({}, () => 1)).toEqual({ timeMs: 75_000, timeoutMs: agentLinkKeepalive.timeoutMs });
+    const intervals = new Set(Array.from({ length: 50 }, () => spreadAgentLinkKeepalive().timeMs));
+    expect(intervals.size).toBeGreaterThan(25);
+    for (const timeMs of intervals) expect(timeMs).toBeGreaterThanOrEqual(agentLinkKeepalive.timeMs);
+  });
+
+  it('spreads a configured agent-link keepalive too, never below it, and keeps its timeout', () => {
+    expect(spreadAgentLinkKeepalive({ timeMs: 2_000, timeoutMs: 500 }, () => 0.5)).toEqual({ timeMs: 2_250, timeoutMs: 500 });
+    expect(spreadAgentLinkKeepalive({ timeMs: 2_000 }, () => 0).timeMs).toBe(2_000);
   });
 });
