@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: a V8 flag that must be set before the manager allocates (heap-tuning.ts).
+import './heap-tuning';
 import { buildInfo, HelpRequested, VersionRequested, versionLine } from '@flotilla/config';
 import { createLogger, shutdownOnSignals } from '@flotilla/grpc';
 import { managerConfigurationFields, managerHelp, parseManagerConfig } from './config';
