@@ -5,5 +5,5 @@
 export * from './gen/flotilla/engine/v1/engine';
 export { Timestamp } from './gen/google/protobuf/timestamp';
 // The writer every generated encode takes, for code that writes a message from cached parts.
-export { BinaryWriter } from '@bufbuild/protobuf/wire';
+export { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 export * from './labels';
