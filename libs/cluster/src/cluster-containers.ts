@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { silentLogger, type Logger } from '@flotilla/grpc';
+import { randomHex, silentLogger, type Logger } from '@flotilla/grpc';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, FlotillaError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnavailableError, UnknownError } from '@flotilla/errors';
 import type { Role } from '@flotilla/pki';
 import { checkContainer, checkContainerOptions, containerNamePattern, defaultPolicy, namedVolumes, predefinedNetworks, type ContainerPolicy } from '@flotilla/policy';
@@ -427,7 +426,7 @@ export class ClusterContainers {
   private async place(spec: ContainerSpec, request: PlacementRequest, env: string[], start: boolean, role: Role | undefined, requestId: string, callerSignal: AbortSignal | undefined, registryAuth: RegistryAuth | undefined): Promise<CreateResult> {
     const name = request.name;
     if (name) this.pendingNames.add(name);
-    const clusterId = randomBytes(32).toString('hex');
+    const clusterId = randomHex(32);
     const body = this.agentRequest(spec, env, clusterId, requestId, start);
     // A create's own label finds its container when the agent's answer is lost.
     const label = requestId ? { key: requestIdLabel, value: requestId } : { key: clusterIdLabel, value: clusterId };

@@ -11,6 +11,7 @@ export * from './security';
 export * from './pages';
 export * from './call-scope';
 export * from './call-observer';
+export * from './random-hex';
 export * from './request-id';
 export * from './call-log';
 export * from './version-service';

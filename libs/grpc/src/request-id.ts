@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import type { Logger } from './logger';
+import { randomHex } from './random-hex';
 
 /*
  * A request ID follows one operation across the services: the CLI sends one per command, every
@@ -21,7 +21,7 @@ const requestIdPattern = new RegExp(`^[A-Za-z0-9._-]{1,${maxRequestIdLength}}$`)
 
 /** A fresh request ID: 16 hex characters. */
 export function newRequestId(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(8);
 }
 
 /** The value if it is a usable request ID (1 to 64 of A-Z a-z 0-9 . _ -), else undefined. */
