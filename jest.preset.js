@@ -17,6 +17,9 @@ module.exports = function preset(projectDir) {
       '^@flotilla/([a-z-]+)$': [path.join(__dirname, 'libs/$1/src/index.ts'), path.join(__dirname, 'apps/$1/src/index.ts')],
     },
     reporters: ['default', path.join(__dirname, 'tools/jest/summary-reporter.js')],
+    // Every test folder lives under one folder per run, removed at the end even after a failure.
+    globalSetup: path.join(__dirname, 'tools/jest/global-setup.js'),
+    globalTeardown: path.join(__dirname, 'tools/jest/global-teardown.js'),
     // The deploy bundles (apps/*/deploy) hold a package.json of the app's name: not modules to resolve.
     modulePathIgnorePatterns: ['<rootDir>/deploy/'],
     testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],

@@ -3,9 +3,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** Creates a fresh directory under os.tmpdir() whose name starts with `prefix`. */
+/**
+ * Creates a fresh directory whose name starts with `prefix`: under the Jest run's own folder
+ * (FLOTILLA_TEST_TMPDIR, from tools/jest/global-setup.js, removed when the run ends), else under
+ * os.tmpdir().
+ */
 export function makeTempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const runRoot = process.env.FLOTILLA_TEST_TMPDIR;
+  const parent = runRoot && fs.existsSync(runRoot) ? runRoot : os.tmpdir();
+  return fs.mkdtempSync(path.join(parent, prefix));
 }
 
 /** Removes a directory tree (rm -rf); never throws. */
