@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { call } from '@flotilla/grpc';
 import { ContainerSpec, EngineStatus, type ClusterServiceClient, type WatchEventsResponse } from '@flotilla/proto/cluster';
 import { allEngines, freePortRange, metricsAddressOf, repoRoot, scrapeMetrics, testTls, type ServiceProcess } from '@flotilla/testing';
-import { fmt, log, memoryOf, MiB, now, parseArgs, report, runMain, sleep, spawnNode, startManagerProcess, tapLines, UnhealthyReasons, type ManagerProcess } from './common';
+import { fmt, log, managerEnvFrom, managerEnvNote, memoryOf, MiB, now, parseArgs, report, runMain, sleep, spawnNode, startManagerProcess, tapLines, UnhealthyReasons, type ManagerProcess } from './common';
 
 const flags = parseArgs(
   {
@@ -52,6 +52,8 @@ const flags = parseArgs(
     /** auto: pass --metrics-address 127.0.0.1:0 to the manager when its --help knows the flag; off: never. */
     metrics: 'auto',
     'manager-args': '',
+    /** More environment for the manager process ("NAME=value ..."), for A/B experiments. */
+    'manager-env': '',
     'no-results': false,
   },
   process.argv.slice(2),
@@ -743,7 +745,7 @@ async function main(): Promise<void> {
   const metricsWanted = flags.metrics === 'on' || (flags.metrics === 'auto' && managerKnowsMetricsFlag(script));
   const extra = flags['manager-args'] ? flags['manager-args'].split(' ').filter(Boolean) : [];
   // heap-probe.js: the manager's heap after a full GC at each sample (a heap read without one swings with the collector).
-  manager = await startManagerProcess([...(metricsWanted ? ['--metrics-address', '127.0.0.1:0'] : []), ...extra], { nofile: engines.length + 512, nodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'heap-probe.js')] });
+  manager = await startManagerProcess([...(metricsWanted ? ['--metrics-address', '127.0.0.1:0'] : []), ...extra], { nofile: engines.length + 512, env: managerEnvFrom(flags['manager-env']), nodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'heap-probe.js')] });
   let metricsAddress: string | undefined;
   if (metricsWanted) {
     metricsAddress = await metricsAddressOf(manager.process, 10_000).catch(() => undefined);
@@ -869,7 +871,7 @@ async function main(): Promise<void> {
   const restartRows = restarts.map((r) => `| ${fmt(r.atMin)} | ${r.helper} | ${r.mode} | ${fmt(r.backMs, 0)} | ${fmt(r.reconnectedMs, 0)} | ${r.missing} |`);
   const bad = allVerdicts.filter((v) => v.flat === false);
   const body = [
-    `${engines.length} hollow engines × ${flags.containers} containers in ${helpers.length} helper process(es), agent heartbeat ${flags['heartbeat-interval']} ms; one manager process (${metricsAddress ? `\`--metrics-address 127.0.0.1:0\`${extra.length ? ` plus \`${extra.join(' ')}\`` : ''}` : extra.length ? `\`${extra.join(' ')}\`` : 'default flags'}) over mutual TLS. Churn for ${fmt(churnMs / 60_000)} min: ${flags.concurrency} workers at ${flags.rate || 'unlimited'} op/s in total (60 % create-or-remove around ${target} bench containers, 20 % ListContainers, 20 % ContainerLogs), ${flags.streams} WatchEvents streams reopened after 0–${flags['stream-hold-ms']} ms; a restart every ${flags['restart-every']} s (mode ${flags['restart-mode']})${flags['leave-every'] ? `; ${fmt(flags['leave-share'] * 100)} % of the engines leave and join again every ${flags['leave-every']} s` : ''}. Samples every ${flags['sample-every']} s with the churn paused until no call is in flight, plus ${flags['settle-ms']} ms; warm-up ${flags.warmup} min.`,
+    `${engines.length} hollow engines × ${flags.containers} containers in ${helpers.length} helper process(es), agent heartbeat ${flags['heartbeat-interval']} ms; one manager process (${metricsAddress ? `\`--metrics-address 127.0.0.1:0\`${extra.length ? ` plus \`${extra.join(' ')}\`` : ''}` : extra.length ? `\`${extra.join(' ')}\`` : 'default flags'}${managerEnvNote(flags['manager-env'])}) over mutual TLS. Churn for ${fmt(churnMs / 60_000)} min: ${flags.concurrency} workers at ${flags.rate || 'unlimited'} op/s in total (60 % create-or-remove around ${target} bench containers, 20 % ListContainers, 20 % ContainerLogs), ${flags.streams} WatchEvents streams reopened after 0–${flags['stream-hold-ms']} ms; a restart every ${flags['restart-every']} s (mode ${flags['restart-mode']})${flags['leave-every'] ? `; ${fmt(flags['leave-share'] * 100)} % of the engines leave and join again every ${flags['leave-every']} s` : ''}. Samples every ${flags['sample-every']} s with the churn paused until no call is in flight, plus ${flags['settle-ms']} ms; warm-up ${flags.warmup} min.`,
     '',
     '### Samples',
     '',

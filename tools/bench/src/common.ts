@@ -284,6 +284,27 @@ export interface ManagerProcess {
 /** Client channel options: GetInfo/ListEngines at 5,000 engines are larger than grpc-js's default 4 MiB receive limit. */
 export const bigMessages = { 'grpc.max_receive_message_length': -1 };
 
+/**
+ * `--manager-env "NAME=value NAME2=value2"`: more environment for the manager process, for A/B
+ * experiments (e.g. `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536`). Empty: none.
+ */
+export function managerEnvFrom(flag: string): Record<string, string> | undefined {
+  const words = flag.split(' ').filter(Boolean);
+  if (words.length === 0) return undefined;
+  const env: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) throw new Error(`--manager-env: "${word}" is not NAME=value`);
+    env[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return env;
+}
+
+/** The words a bench's report adds for a non-default manager environment. */
+export function managerEnvNote(flag: string): string {
+  return flag.trim() ? `, **the manager's environment plus \`${flag.trim()}\`**` : '';
+}
+
 /** The built cluster-manager (apps/cluster-manager/dist/main.js) as its own process on a free port. */
 export async function startManagerProcess(args: string[] = [], opts: { nofile?: number; nodeArgs?: string[]; script?: string; env?: Record<string, string> } = {}): Promise<ManagerProcess> {
   const proc = spawnNode('cluster-manager', opts.script || 'apps/cluster-manager/dist/main.js', ['--listen', '127.0.0.1:0', ...tlsArgs('manager'), ...args], opts);

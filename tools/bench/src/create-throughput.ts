@@ -12,12 +12,12 @@ import { Client } from '@grpc/grpc-js';
 import { call, dial } from '@flotilla/grpc';
 import { ClusterServiceClient, ContainerSpec, EngineStatus } from '@flotilla/proto/cluster';
 import { allContainers, allEngines, repoRoot, testTls, waitFor } from '@flotilla/testing';
-import { bigMessages, commandLine, cpuMsOf, fmt, goalTable, log, machine, now, parseArgs, report, runMain, startManagerProcess, summarize, table, type GoalCheck } from './common';
+import { bigMessages, commandLine, cpuMsOf, managerEnvFrom, managerEnvNote, fmt, goalTable, log, machine, now, parseArgs, report, runMain, startManagerProcess, summarize, table, type GoalCheck } from './common';
 import { startHelperFleet, type HelperFleet } from './hollow-helpers';
 
-const usage = 'node tools/bench/dist/create-throughput.js [--engines N] [--clients N] [--seconds S] [--runs N] [--start] [--docker-api] [--manager-args "..."] [--cpu-prof] [--no-results]';
+const usage = 'node tools/bench/dist/create-throughput.js [--engines N] [--clients N] [--seconds S] [--runs N] [--start] [--docker-api] [--manager-args "..."] [--manager-env "NAME=value ..."] [--cpu-prof] [--no-results]';
 const flags = parseArgs(
-  { engines: 1000, 'per-process': 0, clients: 16, seconds: 10, runs: 3, start: false, 'docker-api': false, 'manager-args': '', 'cpu-prof': false, 'no-results': false },
+  { engines: 1000, 'per-process': 0, clients: 16, seconds: 10, runs: 3, start: false, 'docker-api': false, 'manager-args': '', 'manager-env': '', 'cpu-prof': false, 'no-results': false },
   process.argv.slice(2),
   usage,
 );
@@ -31,7 +31,7 @@ runMain(
     const extra = flags['manager-args'] ? flags['manager-args'].split(' ').filter(Boolean) : [];
     const profDir = path.join(repoRoot(), 'tools/bench/profiles');
     if (flags['cpu-prof']) fs.mkdirSync(profDir, { recursive: true });
-    const manager = await startManagerProcess(extra, { nofile: flags.engines + 512, nodeArgs: flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] });
+    const manager = await startManagerProcess(extra, { nofile: flags.engines + 512, env: managerEnvFrom(flags['manager-env']), nodeArgs: flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] });
     const m = manager.client;
     await call(manager.pusher, manager.pusher.syncEngines, { source: 'bench', generation: '1', addresses: fleet.addresses });
     await waitFor(async () => (await allEngines(m, { statuses: [EngineStatus.ENGINE_STATUS_HEALTHY] })).length === flags.engines, { timeoutMs: 300_000, intervalMs: 1000, what: 'every engine healthy' });
@@ -141,7 +141,7 @@ runMain(
       '',
       machine(),
       '',
-      `${flags.engines} hollow engines (empty at start, agent heartbeat 1 s) in ${fleet.helpers.length} helper process(es)${flags['docker-api'] ? `, **the Docker API way**: each agent's real dockerode back end talks over a unix socket to a hollow Docker engine (libs/hollow-docker) served by ${fleet.dockerEngines.length} process(es) of their own` : ' (the agents over the in-memory HollowDockerBackend)'}, one cluster-manager process (default flags${extra.length ? ` plus \`${extra.join(' ')}\`` : ''}: spread, every filter), ${flags.clients} clients each on its own channel in the bench process, ${flags.runs} runs of ${flags.seconds} s back to back. Each create asks for 64 MiB, 0.01 CPU and one of 200 shared host ports${flags.start ? ' and starts the container' : ''}, and is answered once the cluster shows the container. ${containers.length} containers at the end.`,
+      `${flags.engines} hollow engines (empty at start, agent heartbeat 1 s) in ${fleet.helpers.length} helper process(es)${flags['docker-api'] ? `, **the Docker API way**: each agent's real dockerode back end talks over a unix socket to a hollow Docker engine (libs/hollow-docker) served by ${fleet.dockerEngines.length} process(es) of their own` : ' (the agents over the in-memory HollowDockerBackend)'}, one cluster-manager process (default flags${extra.length ? ` plus \`${extra.join(' ')}\`` : ''}: spread, every filter${managerEnvNote(flags['manager-env'])}), ${flags.clients} clients each on its own channel in the bench process, ${flags.runs} runs of ${flags.seconds} s back to back. Each create asks for 64 MiB, 0.01 CPU and one of 200 shared host ports${flags.start ? ' and starts the container' : ''}, and is answered once the cluster shows the container. ${containers.length} containers at the end.`,
       '',
       table([
         { what: 'CreateContainer throughput per run', unit: '/s', summary: rate, digits: 0 },
