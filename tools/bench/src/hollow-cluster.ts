@@ -248,17 +248,10 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
     const healthyByEventsMs = allConnectedAt !== undefined ? allConnectedAt - t0 : NaN;
     if (healthyByListMs !== undefined) log(`run ${run}: all ${n} healthy — ListEngines ${healthyByListMs.toFixed(0)} ms, N-th connect event ${healthyByEventsMs.toFixed(0)} ms (${engineEvents} engine events received so far, ${connected.size} engines connected by them)`);
 
-    // Settle, then read RSS and the manager's steady CPU use (heartbeats of every engine). The
-    // window is long so that it holds the collections heartbeats cause at their own rate, and one
-    // left over from onboarding weighs little in it (over 5 s, one run of three read 10.4 %
-    // against 4.6 and 5.2 for the others).
+    // Settle, then read RSS.
     await sleep(flags['settle-ms']);
-    const cpu0 = cpuMsOf(manager.pid);
-    const s0 = now();
-    await sleep(flags['idle-ms']);
-    const managerCpuPerSec = (cpuMsOf(manager.pid) - cpu0) / ((now() - s0) / 1000);
     const mem = memoryOf(manager.pid);
-    log(`run ${run}: manager RSS ${(mem.rss / MiB).toFixed(0)} MiB (peak ${(mem.hwm / MiB).toFixed(0)} MiB), steady CPU ${(managerCpuPerSec / 10).toFixed(1)}% of a core`);
+    log(`run ${run}: manager RSS ${(mem.rss / MiB).toFixed(0)} MiB (peak ${(mem.hwm / MiB).toFixed(0)} MiB)`);
     if (flags['heap-snapshot']) {
       const since = manager.process.totalLines;
       manager.process.signal('SIGUSR2');
@@ -323,6 +316,16 @@ async function oneRun(run: number, addresses: string[]): Promise<RunResult> {
     } catch (err) {
       log(`run ${run}: GetInfo after the listings failed: ${(err as Error).message}`);
     }
+    // The manager's steady CPU use with every engine idle: the heartbeats' cost. The window is long
+    // so that it holds the collections heartbeats cause at their own rate, and one left over from
+    // onboarding or the listings weighs little in it (over 5 s, one run of three read 10.4 %
+    // against 4.6 and 5.2 for the others).
+    await sleep(flags['settle-ms']);
+    const cpu0 = cpuMsOf(manager.pid);
+    const s0 = now();
+    await sleep(flags['idle-ms']);
+    const managerCpuPerSec = (cpuMsOf(manager.pid) - cpu0) / ((now() - s0) / 1000);
+    log(`run ${run}: manager CPU with every engine idle (heartbeats) ${(managerCpuPerSec / 10).toFixed(1)}% of a core over ${fmt(flags['idle-ms'] / 1000, 0)} s`);
     const healthyAtEnd = info?.engineCounts?.healthy ?? 0;
     const containers = info?.containers?.total ?? 0;
     log(`run ${run}: GetInfo median ${fmt(summarize(getInfoMs).median)} ms, ListEngines median ${fmt(summarize(listEnginesMs).median)} ms; ${healthyAtEnd} healthy, ${containers} containers`);
@@ -387,7 +390,7 @@ async function main(): Promise<void> {
     { what: `N-th 'connect' event received, from the SyncEngines call`, unit: 's', summary: summarize(results.map((r) => r.healthyByEventsMs / 1000)), digits: 2 },
     { what: 'manager RSS after settling', unit: 'MiB', summary: summarize(results.map((r) => r.rss / MiB)), digits: 0 },
     { what: 'manager peak RSS (VmHWM)', unit: 'MiB', summary: summarize(results.map((r) => r.hwm / MiB)), digits: 0 },
-    { what: `manager CPU while idle (heartbeats), ${fmt(flags['idle-ms'] / 1000, 0)} s from ${fmt(flags['settle-ms'] / 1000, 0)} s after all healthy`, unit: '% core', summary: summarize(results.map((r) => r.managerCpuPerSec / 10)) },
+    { what: `manager CPU while idle (heartbeats), ${fmt(flags['idle-ms'] / 1000, 0)} s from ${fmt(flags['settle-ms'] / 1000, 0)} s after the listings`, unit: '% core', summary: summarize(results.map((r) => r.managerCpuPerSec / 10)) },
     { what: `GetInfo latency (${flags['getinfo-calls']} sequential calls per run, pooled)`, unit: 'ms', summary: summarize(pooledGetInfo) },
     { what: `ListEngines latency, every page (${flags['listengines-calls']} listings per run, pooled)`, unit: 'ms', summary: summarize(pooledList) },
     { what: 'ListEngines, one page of 500 engines (every page of those listings)', unit: 'ms', summary: summarize(pooledPages) },
@@ -403,8 +406,11 @@ async function main(): Promise<void> {
   const page = summarize(pooledPages);
   const cpu = summarize(results.map((r) => r.managerCpuPerSec / 10));
   const rssMax = summarize(results.map((r) => r.rss)).max;
-  // Issue 12's B2 goals: at 10,000 engines; at 5,000 the same within half the time.
-  const scale = n >= 10_000 ? { at: '10,000', healthyS: 60, ms: 50, cpu: 10 } : { at: '5,000', healthyS: 30, ms: 25, cpu: 5 };
+  // Issue 12's B2 goals: at 10,000 engines; at 5,000 "the same within half the time": the times
+  // halve (all healthy, GetInfo, a page), the memory and the heartbeat cost do not. Earlier reports
+  // halved the heartbeat cost too; that stricter line is still shown, for comparison with them.
+  const scale: { at: string; healthyS: number; ms: number; cpu: number; stricterCpu?: number } =
+    n >= 10_000 ? { at: '10,000', healthyS: 60, ms: 50, cpu: 10 } : { at: '5,000', healthyS: 30, ms: 25, cpu: 10, stricterCpu: 5 };
   const goals: GoalCheck[] =
     n >= 5000
       ? [
@@ -413,6 +419,9 @@ async function main(): Promise<void> {
           { goal: `B2 (${scale.at}): GetInfo p99 ≤ ${scale.ms} ms`, measured: `median ${fmt(gi.median)} ms, p99 ${fmt(gi.p99)} ms (n=${gi.n})`, met: gi.p99 <= scale.ms },
           { goal: `B2 (${scale.at}): a 500-engine ListEngines page p99 ≤ ${scale.ms} ms`, measured: `median ${fmt(page.median)} ms, p99 ${fmt(page.p99)} ms (n=${page.n})`, met: page.p99 <= scale.ms },
           { goal: `B2 (${scale.at}): heartbeat cost ≤ ${scale.cpu} % of a core (manager CPU with every engine idle)`, measured: `median ${fmt(cpu.median)} %, max ${fmt(cpu.max)} %`, met: cpu.max <= scale.cpu },
+          ...(scale.stricterCpu !== undefined
+            ? [{ goal: `(the stricter reading of earlier reports, half the cost) heartbeat cost ≤ ${scale.stricterCpu} % of a core`, measured: `median ${fmt(cpu.median)} %, max ${fmt(cpu.max)} %`, met: cpu.max <= scale.stricterCpu }]
+            : []),
         ]
       : [
           { goal: `(B2 goals are set at 5,000 and 10,000; at ${n} for reference) GetInfo p99 ≤ 25 ms`, measured: `median ${fmt(gi.median)} ms, p99 ${fmt(gi.p99)} ms (n=${gi.n})`, met: gi.p99 <= 25 },
