@@ -12,7 +12,10 @@ const issued = new Map<string, IssuedCertificate>();
 /** Children (benchmark workers) inherit the parent's CA through this variable. */
 const caDirVariable = 'FLOTILLA_TEST_CA_DIR';
 
-/** The test process's CA (created on first use, removed when the process that made it exits). */
+/**
+ * The test process's CA, created on first use: in a Jest run under the run's folder (removed when
+ * the run ends), elsewhere removed when the process that made it exits.
+ */
 export function testAuthority(): CertificateAuthority {
   if (!authority) {
     const inherited = process.env[caDirVariable];

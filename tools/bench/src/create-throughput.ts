@@ -12,7 +12,7 @@ import { Client } from '@grpc/grpc-js';
 import { call, dial } from '@flotilla/grpc';
 import { ClusterServiceClient, ContainerSpec, EngineStatus } from '@flotilla/proto/cluster';
 import { allContainers, allEngines, repoRoot, testTls, waitFor } from '@flotilla/testing';
-import { bigMessages, commandLine, cpuMsOf, managerEnvFrom, managerEnvNote, fmt, goalTable, log, machine, now, parseArgs, report, runMain, startManagerProcess, summarize, table, type GoalCheck } from './common';
+import { bigMessages, commandLine, cpuMsOf, fmt, goalTable, log, machine, managerEnvFrom, managerEnvNote, now, parseArgs, report, runMain, startManagerProcess, summarize, table, type GoalCheck } from './common';
 import { startHelperFleet, type HelperFleet } from './hollow-helpers';
 
 const usage = 'node tools/bench/dist/create-throughput.js [--engines N] [--clients N] [--seconds S] [--runs N] [--start] [--docker-api] [--manager-args "..."] [--manager-env "NAME=value ..."] [--cpu-prof] [--no-results]';
