@@ -58,24 +58,24 @@ describe('test folders', () => {
   it('are removed without crossing into a file system mounted under them (a leaked engine’s containers)', async () => {
     const outer = process.env.FLOTILLA_TEST_TMPDIR;
     let mountPoint: string | undefined;
+    let runRoot: string | undefined;
     try {
       await globalSetup();
-      const runRoot = process.env.FLOTILLA_TEST_TMPDIR as string;
+      runRoot = process.env.FLOTILLA_TEST_TMPDIR as string;
       const engineDir = makeTempDir('flotilla-engines-');
       fs.writeFileSync(path.join(engineDir, 'owned'), 'x');
-      mountPoint = path.join(engineDir, 'merged');
-      fs.mkdirSync(mountPoint);
+      const merged = path.join(engineDir, 'merged');
+      fs.mkdirSync(merged);
       // Tests run as root (they start Docker engines), so they may mount.
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'flotilla-test', mountPoint]);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'flotilla-test', merged]);
+      mountPoint = merged;
       fs.writeFileSync(path.join(mountPoint, 'host-file'), 'keep');
       await globalTeardown();
       expect(fs.readFileSync(path.join(mountPoint, 'host-file'), 'utf8')).toBe('keep');
       expect(fs.existsSync(path.join(engineDir, 'owned'))).toBe(false);
-      execFileSync('umount', [mountPoint]);
-      mountPoint = undefined;
-      removeTempDir(runRoot);
     } finally {
-      if (mountPoint) execFileSync('umount', ['-l', mountPoint]);
+      if (mountPoint) execFileSync('umount', [mountPoint]);
+      removeTempDir(runRoot);
       if (outer === undefined) delete process.env.FLOTILLA_TEST_TMPDIR;
       else process.env.FLOTILLA_TEST_TMPDIR = outer;
     }
